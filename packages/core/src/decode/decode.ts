@@ -1,0 +1,327 @@
+import { DecodeError } from '../errors/errors.js';
+import type { ChangeType, NotificationEntry, NotificationTarget } from '../log/entries.js';
+import { hashEnd, hashFeed, hashStart, type HashState } from '../util/hash.js';
+import { isObject, odataTypeName, participantKey, toCode } from '../util/graph.js';
+import { parseResourcePath } from './paths.js';
+
+/** Limits on untrusted input; a body past any of them is a `DecodeError` (`too-large`/`too-deep`). */
+export const DECODE_LIMITS = {
+  /** notifications in one `value[]` batch */
+  maxBatch: 1000,
+  /** items in one collection `resourceData` (a roster) */
+  maxCollection: 5000,
+  /** nesting depth of any JSON value */
+  maxDepth: 64,
+} as const;
+
+export interface DecodeMeta {
+  /** When the delivery was received, ms since the epoch. */
+  readonly receivedAt: number;
+  /** The delivery's message id, when the transport saw one: entry ids derive from it. */
+  readonly messageId?: string;
+}
+
+/**
+ * Decodes an untrusted `commsNotifications` body (a JSON string or an already parsed value)
+ * into log entries, one per notification, each routed to its call. All-or-nothing: the first
+ * malformed field throws a `DecodeError` naming its JSON path, and nothing is returned.
+ *
+ * Unknown `@odata.type`s, unknown states and extra fields are kept, never thrown on. Entry
+ * ids come from the delivery's message id when there is one, else from the notification's
+ * content, so a redelivered body gets the ids it had the first time.
+ *
+ * This is a pure function: it reads no clock and keeps no state.
+ */
+export function decodeNotifications(body: unknown, meta: DecodeMeta): NotificationEntry[] {
+  const parsed = typeof body === 'string' ? parseJson(body) : body;
+  if (!isObject(parsed)) throw new DecodeError('not-an-object', '$', 'a commsNotifications body must be a JSON object');
+  const value = parsed['value'];
+  if (value === undefined) throw new DecodeError('missing-field', '$.value', 'not a commsNotifications: no value[] array');
+  if (!Array.isArray(value)) throw new DecodeError('wrong-type', '$.value', 'value must be an array of notifications');
+  if (value.length > DECODE_LIMITS.maxBatch) {
+    throw new DecodeError('too-large', '$.value', `${value.length} notifications in one batch, at most ${DECODE_LIMITS.maxBatch}`);
+  }
+  // Everything but the resource data, which decodeOne scans (and hashes) itself.
+  for (const key of Object.keys(parsed)) {
+    if (key !== 'value') scan(parsed[key], `$.${key}`, 1, null, key);
+  }
+  const entries: NotificationEntry[] = [];
+  for (let i = 0; i < value.length; i++) {
+    const item = value[i];
+    if (isObject(item)) {
+      for (const key of Object.keys(item)) {
+        if (key !== 'resourceData') scan(item[key], `$.value[${i}].${key}`, 3, null, key);
+      }
+    }
+    entries.push(decodeOne(item, `$.value[${i}]`, i, meta));
+  }
+  return entries;
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new DecodeError('invalid-json', '$', `not valid JSON (${(error as Error).message})`, { cause: error });
+  }
+}
+
+const CHANGE_TYPES: Record<string, ChangeType> = { created: 'created', updated: 'updated', deleted: 'deleted' };
+
+function decodeOne(item: unknown, path: string, index: number, meta: DecodeMeta): NotificationEntry {
+  if (!isObject(item)) throw new DecodeError('not-an-object', path, 'a notification must be an object');
+  const rawChange = item['changeType'];
+  if (rawChange === undefined) throw new DecodeError('missing-field', `${path}.changeType`, 'changeType is required');
+  if (typeof rawChange !== 'string') throw new DecodeError('wrong-type', `${path}.changeType`, 'changeType must be a string');
+  const changeType = CHANGE_TYPES[rawChange.toLowerCase()];
+  if (!changeType) {
+    throw new DecodeError('invalid-value', `${path}.changeType`, `'${rawChange}' is not created, updated or deleted`);
+  }
+
+  const resourceUrl = pickResource(item, path);
+  const route = parseResourcePath(resourceUrl.value);
+  if (!route) throw new DecodeError('invalid-value', `${path}.${resourceUrl.field}`, `'${resourceUrl.value}' is not a call resource`);
+  if (resourceUrl.field === 'resourceUrl' && typeof item['resource'] === 'string') {
+    // Both present (real traffic): they should name the same call; trust resourceUrl.
+    const other = parseResourcePath(item['resource']);
+    if (!other) throw new DecodeError('invalid-value', `${path}.resource`, `'${item['resource']}' is not a call resource`);
+  }
+
+  const resourceData = item['resourceData'];
+  // One walk checks keys and depth, freezes (log entries are immutable; immer then skips
+  // them) and hashes the content for the entry id.
+  const hash = hashStart();
+  hashFeed(hash, `${changeType}|${route.callId}|`);
+  scan(resourceData, `${path}.resourceData`, 3, hash, 'resourceData');
+  const target = checkResourceData(route.target, changeType, resourceData, `${path}.resourceData`);
+
+  const id = meta.messageId !== undefined ? `m:${meta.messageId}:${index}` : `n:${hashEnd(hash)}`;
+  const entry: NotificationEntry = {
+    kind: 'notification',
+    id,
+    callId: route.callId,
+    at: meta.receivedAt,
+    changeType,
+    resourceUrl: resourceUrl.value,
+    target,
+    resourceData,
+    ...(meta.messageId !== undefined ? { messageId: meta.messageId } : {}),
+  };
+  return entry;
+}
+
+function pickResource(item: Record<string, unknown>, path: string): { field: 'resourceUrl' | 'resource'; value: string } {
+  const url = item['resourceUrl'];
+  if (url !== undefined && url !== null) {
+    if (typeof url !== 'string') throw new DecodeError('wrong-type', `${path}.resourceUrl`, 'resourceUrl must be a string');
+    return { field: 'resourceUrl', value: url };
+  }
+  const resource = item['resource'];
+  if (resource !== undefined && resource !== null) {
+    if (typeof resource !== 'string') throw new DecodeError('wrong-type', `${path}.resource`, 'resource must be a string');
+    return { field: 'resource', value: resource };
+  }
+  throw new DecodeError('missing-field', `${path}.resourceUrl`, 'a notification needs resourceUrl or resource');
+}
+
+/**
+ * Checks the resource data fits its target and returns the target to file it under.
+ * A known path with data of an unexpected `@odata.type` becomes an `unknown` target (kept,
+ * passed through); data of the wrong JSON shape for a known type is an error.
+ */
+function checkResourceData(
+  target: NotificationTarget,
+  changeType: ChangeType,
+  data: unknown,
+  path: string,
+): NotificationTarget {
+  switch (target.type) {
+    case 'call': {
+      const type = odataTypeName(data);
+      if (type !== undefined && type !== 'call') return { type: 'unknown', reason: `unexpected @odata.type '${type}' for a call` };
+      if (!isObject(data)) throw new DecodeError('wrong-type', path, 'a call notification carries a call object');
+      checkCall(data, path);
+      return target;
+    }
+    case 'participants': {
+      const items = collection(data, path);
+      items.forEach((p, i) => checkParticipant(p, `${path}[${i}]`, changeType));
+      return target;
+    }
+    case 'participant': {
+      if (data === undefined || data === null) {
+        if (changeType === 'deleted') return target;
+        throw new DecodeError('missing-field', path, 'a participant notification carries the participant');
+      }
+      if (!isObject(data)) throw new DecodeError('wrong-type', path, 'a participant notification carries a participant object');
+      checkParticipantFields(data, path);
+      return target;
+    }
+    case 'operation': {
+      if (Array.isArray(data)) {
+        // A docs example posts a roster to `/operations/participants`: file it as the roster.
+        if (data.length > 0 && data.every((d) => odataTypeName(d) === 'participant')) {
+          const items = collection(data, path);
+          items.forEach((p, i) => checkParticipant(p, `${path}[${i}]`, changeType));
+          return { type: 'participants' };
+        }
+        return { type: 'unknown', reason: 'a collection where an operation was expected' };
+      }
+      const type = odataTypeName(data);
+      if (type !== undefined && !/operation$/i.test(type)) {
+        return { type: 'unknown', reason: `unexpected @odata.type '${type}' for an operation` };
+      }
+      if (!isObject(data)) throw new DecodeError('wrong-type', path, 'an operation notification carries an operation object');
+      const id = data['id'];
+      if (id !== undefined && id !== null && typeof id !== 'string') {
+        throw new DecodeError('wrong-type', `${path}.id`, 'operation id must be a string');
+      }
+      const operationId = typeof id === 'string' && id.length > 0 ? id : target.operationId;
+      if (operationId === undefined) throw new DecodeError('missing-field', `${path}.id`, 'the operation has no id (neither in the data nor the path)');
+      optionalString(data, 'status', path);
+      checkResultInfo(data['resultInfo'], `${path}.resultInfo`);
+      return { type: 'operation', operationId };
+    }
+    case 'contentSharingSessions': {
+      const items = isObject(data) ? [data] : collection(data, path);
+      items.forEach((s, i) => {
+        const at = isObject(data) ? path : `${path}[${i}]`;
+        if (!isObject(s)) throw new DecodeError('not-an-object', at, 'a content sharing session must be an object');
+        const id = s['id'];
+        if (typeof id !== 'string' || id.length === 0) {
+          if (id === undefined && target.sessionId !== undefined) return;
+          throw new DecodeError(id === undefined ? 'missing-field' : 'wrong-type', `${at}.id`, 'a content sharing session needs a string id');
+        }
+      });
+      return target;
+    }
+    case 'audioRoutingGroups':
+    case 'unknown':
+      return target;
+  }
+}
+
+function collection(data: unknown, path: string): readonly unknown[] {
+  if (isObject(data)) return [data];
+  if (!Array.isArray(data)) throw new DecodeError('wrong-type', path, 'expected an array of resources');
+  if (data.length > DECODE_LIMITS.maxCollection) {
+    throw new DecodeError('too-large', path, `${data.length} items, at most ${DECODE_LIMITS.maxCollection}`);
+  }
+  return data;
+}
+
+function checkCall(data: Record<string, unknown>, path: string): void {
+  optionalString(data, 'state', path);
+  optionalString(data, 'direction', path);
+  optionalString(data, 'terminationReason', path);
+  checkResultInfo(data['resultInfo'], `${path}.resultInfo`);
+  const tone = data['toneInfo'];
+  if (tone !== undefined && tone !== null) {
+    if (!isObject(tone)) throw new DecodeError('wrong-type', `${path}.toneInfo`, 'toneInfo must be an object');
+    const seq = tone['sequenceId'];
+    if (seq !== undefined && seq !== null && toCode(seq) === undefined) {
+      throw new DecodeError('wrong-type', `${path}.toneInfo.sequenceId`, 'sequenceId must be an integer');
+    }
+    optionalString(tone, 'tone', `${path}.toneInfo`);
+  }
+  const media = data['mediaState'];
+  if (media !== undefined && media !== null && !isObject(media)) {
+    throw new DecodeError('wrong-type', `${path}.mediaState`, 'mediaState must be an object');
+  }
+}
+
+function checkParticipant(value: unknown, path: string, _changeType: ChangeType): void {
+  if (!isObject(value)) throw new DecodeError('not-an-object', path, 'a participant must be an object');
+  const id = value['id'];
+  if (id !== undefined && id !== null && typeof id !== 'string') throw new DecodeError('wrong-type', `${path}.id`, 'participant id must be a string');
+  if (participantKey(value) === undefined) {
+    throw new DecodeError('missing-field', `${path}.id`, 'a participant needs an id (or an identity with one)');
+  }
+  checkParticipantFields(value, path);
+}
+
+function checkParticipantFields(value: Record<string, unknown>, path: string): void {
+  optionalBoolean(value, 'isInLobby', path);
+  optionalBoolean(value, 'isMuted', path);
+  const seq = value['rosterSequenceNumber'];
+  if (seq !== undefined && seq !== null && toCode(seq) === undefined) {
+    throw new DecodeError('wrong-type', `${path}.rosterSequenceNumber`, 'rosterSequenceNumber must be an integer');
+  }
+  const streams = value['mediaStreams'];
+  if (streams !== undefined && streams !== null && !Array.isArray(streams)) {
+    throw new DecodeError('wrong-type', `${path}.mediaStreams`, 'mediaStreams must be an array');
+  }
+}
+
+function checkResultInfo(value: unknown, path: string): void {
+  if (value === undefined || value === null) return;
+  if (!isObject(value)) throw new DecodeError('wrong-type', path, 'resultInfo must be an object');
+  for (const key of ['code', 'subcode'] as const) {
+    const code = value[key];
+    if (code !== undefined && code !== null && toCode(code) === undefined) {
+      throw new DecodeError('wrong-type', `${path}.${key}`, `${key} must be an integer or a numeric string`);
+    }
+  }
+}
+
+function optionalString(obj: Record<string, unknown>, key: string, path: string): void {
+  const v = obj[key];
+  if (v !== undefined && v !== null && typeof v !== 'string') {
+    throw new DecodeError('wrong-type', `${path}.${key}`, `${key} must be a string`);
+  }
+}
+
+function optionalBoolean(obj: Record<string, unknown>, key: string, path: string): void {
+  const v = obj[key];
+  if (v !== undefined && v !== null && typeof v !== 'boolean') {
+    throw new DecodeError('wrong-type', `${path}.${key}`, `${key} must be a boolean`);
+  }
+}
+
+const FORBIDDEN = new Set(['__proto__', 'constructor', 'prototype']);
+
+/**
+ * Walks a JSON value: rejects prototype-polluting keys and runaway nesting; with a hash
+ * state, also feeds the value's structure into it and freezes what it walked. `key` is the
+ * value's own key in its parent (checked here so the error names the key's path).
+ */
+function scan(value: unknown, path: string, depth: number, hash: HashState | null, key: string): void {
+  if (FORBIDDEN.has(key)) throw new DecodeError('forbidden-key', path, `the key '${key}' is not allowed`);
+  if (typeof value !== 'object' || value === null) {
+    if (hash) hashFeed(hash, typeof value === 'string' ? `"${value}` : String(value));
+    return;
+  }
+  if (depth > DECODE_LIMITS.maxDepth) throw new DecodeError('too-deep', path, `nested deeper than ${DECODE_LIMITS.maxDepth} levels`);
+  if (Array.isArray(value)) {
+    if (hash) hashFeed(hash, '[');
+    for (let i = 0; i < value.length; i++) {
+      const child = value[i];
+      if (typeof child === 'object' && child !== null) scan(child, `${path}[${i}]`, depth + 1, hash, '');
+      else if (hash) hashFeed(hash, typeof child === 'string' ? `"${child}` : String(child));
+    }
+    if (hash) {
+      hashFeed(hash, ']');
+      Object.freeze(value);
+    }
+    return;
+  }
+  if (hash) hashFeed(hash, '{');
+  const record = value as Record<string, unknown>;
+  for (const k of Object.keys(record)) {
+    const child = record[k];
+    if (typeof child === 'object' && child !== null) {
+      if (hash) hashFeed(hash, k);
+      scan(child, `${path}.${k}`, depth + 1, hash, k);
+    } else {
+      if (FORBIDDEN.has(k)) throw new DecodeError('forbidden-key', `${path}.${k}`, `the key '${k}' is not allowed`);
+      if (hash) {
+        hashFeed(hash, k);
+        hashFeed(hash, typeof child === 'string' ? `"${child}` : String(child));
+      }
+    }
+  }
+  if (hash) {
+    hashFeed(hash, '}');
+    Object.freeze(value);
+  }
+}

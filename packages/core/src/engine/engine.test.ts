@@ -1,0 +1,152 @@
+import { describe, expect, it } from 'vitest';
+import { DecodeError, ExpectedVersionConflictError, SwitchboardError } from '../errors/errors.js';
+import type { LogEntry } from '../log/entries.js';
+import { InMemoryEventStore, type EventStore } from '../log/store.js';
+import type { CallEvent } from '../reconcile/events.js';
+import { toCallSnapshot, startCall } from '../reconcile/fold.js';
+import { callStateBody, operationBody, rosterBody } from '../testing/scenarios.js';
+import { createEngine } from './engine.js';
+
+const CALL = 'c1';
+let now = 0;
+const clock = () => ++now;
+
+describe('createEngine', () => {
+  it('needs a clock: core never reads the time itself', () => {
+    expect(() => createEngine({} as never)).toThrow(SwitchboardError);
+  });
+
+  it('ingests, persists, folds and emits typed events', async () => {
+    const engine = createEngine({ clock });
+    const seen: CallEvent[] = [];
+    engine.on('event', (e) => seen.push(e));
+    const changes: string[] = [];
+    engine.on('stateChanged', (e) => changes.push(`${e.from}->${e.to}`));
+
+    const r1 = await engine.ingest(callStateBody(CALL, 'establishing'));
+    await engine.ingest(callStateBody(CALL, 'established'));
+    await engine.ingest(rosterBody(CALL, [{ id: 'bot', displayName: 'Bot' }, { id: 'a', displayName: 'A', isInLobby: true }], 1));
+    await engine.ingest(rosterBody(CALL, [{ id: 'bot', displayName: 'Bot' }, { id: 'a', displayName: 'A', isInLobby: false }], 2));
+    await engine.ingest(operationBody(CALL, 'op', 'playPromptOperation', 'completed'));
+
+    expect(r1).toMatchObject({ received: 1, appended: 1, duplicates: 0, callIds: [CALL] });
+    expect(changes).toEqual(['pending->establishing', 'establishing->established']);
+    expect(seen.map((e) => e.type)).toEqual([
+      'callCreated', 'stateChanged', 'stateChanged', 'participantJoined', 'participantJoined', 'participantEnteredLobby',
+      'participantAdmitted', 'operationSettled',
+    ]);
+    expect(engine.getCall(CALL)?.state).toBe('established');
+    expect((await engine.store.readStream(CALL)).length).toBe(5);
+  });
+
+  it('drops a redelivered body by id and says so', async () => {
+    const engine = createEngine({ clock });
+    const body = callStateBody(CALL, 'established');
+    await engine.ingest(body);
+    const again = await engine.ingest(JSON.stringify(body));
+    expect(again).toMatchObject({ appended: 0, duplicates: 1 });
+    expect((await engine.store.readStream(CALL)).length).toBe(1);
+  });
+
+  it('asks for a resync when a redelivered established arrives while the call is on hold', async () => {
+    const engine = createEngine({ clock });
+    await engine.ingest(callStateBody(CALL, 'established'));
+    await engine.ingest(callStateBody(CALL, 'hold'));
+    const r = await engine.ingest(callStateBody(CALL, 'established'));
+    expect(r.events.map((e) => e.type)).toEqual(['resyncNeeded']);
+  });
+
+  it('a malformed body throws DecodeError and changes nothing', async () => {
+    const engine = createEngine({ clock });
+    await engine.ingest(callStateBody(CALL, 'established'));
+    const bad = { value: [callStateBody('c2', 'established')['value'] as unknown[], { changeType: 'updated' }].flat() };
+    await expect(engine.ingest(bad)).rejects.toBeInstanceOf(DecodeError);
+    await expect(engine.ingest('{"value":[{"__proto__":{}}]}')).rejects.toMatchObject({ code: 'SWB_DECODE', reason: 'forbidden-key' });
+    expect(await engine.store.listStreams()).toEqual([CALL]);
+  });
+
+  it('records commands, results, resyncs and timers, validating them', async () => {
+    const engine = createEngine({ clock });
+    await engine.ingest(callStateBody(CALL, 'incoming'));
+    await engine.record(CALL, { kind: 'command', id: 'cmd-1', command: 'answer' });
+    const r = await engine.record(CALL, { kind: 'commandResult', id: 'res-1', commandId: 'cmd-1', command: 'answer', outcome: 'ambiguous' });
+    expect(r.events.map((e) => e.type)).toEqual(['resyncNeeded']);
+    await engine.record(CALL, { kind: 'resync', id: 'rs-1', call: { state: 'established' }, participants: [] });
+    await engine.record(CALL, { kind: 'timer', id: 't-1', timer: 'keepAliveDue', at: 77 });
+    const view = engine.getCall(CALL)!;
+    expect(view.state).toBe('established');
+    expect(view.resyncNeeded).toBeNull();
+    expect(view.commands['cmd-1']).toMatchObject({ command: 'answer', outcome: 'ambiguous' });
+    await expect(engine.record(CALL, { kind: 'timer', id: 't-2', timer: 'nope' } as never)).rejects.toMatchObject({ code: 'SWB_INVALID_ENTRY' });
+    await expect(
+      engine.record(CALL, { kind: 'resync', id: 'rs-3', call: JSON.parse('{"__proto__":{"x":1}}') }),
+    ).rejects.toMatchObject({ code: 'SWB_DECODE', reason: 'forbidden-key' });
+  });
+
+  it('rebuilds calls from the store after a restart, from a snapshot plus the tail', async () => {
+    const store = new InMemoryEventStore();
+    const first = createEngine({ store, clock, snapshotEvery: 2 });
+    await first.ingest(callStateBody(CALL, 'establishing'));
+    await first.ingest(callStateBody(CALL, 'established'));
+    await first.ingest(rosterBody(CALL, [{ id: 'bot', displayName: 'Bot' }], 1));
+    const snap = await store.readSnapshot(CALL);
+    expect(snap?.position).toBe(2);
+
+    const second = createEngine({ store, clock });
+    expect(await second.hydrate()).toBe(1);
+    expect(second.getCall(CALL)).toEqual(first.getCall(CALL));
+  });
+
+  it('rebuilds from the log when the snapshot does not match', async () => {
+    const store = new InMemoryEventStore();
+    const first = createEngine({ store, clock });
+    await first.ingest(callStateBody(CALL, 'established'));
+    await store.writeSnapshot(CALL, { ...toCallSnapshot(startCall({ callId: CALL })), machineVersion: 'old/0' });
+    const second = createEngine({ store, clock });
+    expect((await second.load(CALL))?.state).toBe('established');
+  });
+
+  it('two engines on one store converge: an append conflict is caught up and retried', async () => {
+    const store = new InMemoryEventStore();
+    const a = createEngine({ store, clock });
+    const b = createEngine({ store, clock });
+    await a.ingest(callStateBody(CALL, 'establishing'));
+    await b.ingest(callStateBody(CALL, 'established')); // b has never seen the call: it catches up first
+    await a.ingest(callStateBody(CALL, 'terminated')); // a is behind by one: conflict, catch up, retry
+    expect((await store.readStream(CALL)).map((e) => e.position)).toEqual([1, 2, 3]);
+    expect(a.getCall(CALL)?.state).toBe('terminated');
+    expect((await b.load(CALL))?.state).toBe('terminated');
+    expect(a.getCall(CALL)).toEqual(b.getCall(CALL));
+  });
+
+  it('gives up with the conflict after the retry budget', async () => {
+    const inner = new InMemoryEventStore();
+    const racing: EventStore = {
+      readStream: (id, o) => inner.readStream(id, o),
+      listStreams: () => inner.listStreams(),
+      appendToStream: async (id, _entries, o) => {
+        throw new ExpectedVersionConflictError(id, o?.expectedVersion ?? 0, (o?.expectedVersion ?? 0) + 1);
+      },
+    };
+    const engine = createEngine({ store: racing, clock, maxAppendRetries: 2 });
+    await expect(engine.ingest(callStateBody(CALL, 'established'))).rejects.toBeInstanceOf(ExpectedVersionConflictError);
+  });
+
+  it('serialises concurrent ingests of one call: nothing lost, positions dense', async () => {
+    const engine = createEngine({ clock });
+    const bodies = Array.from({ length: 50 }, (_, i) => operationBody(CALL, `op${i}`, 'playPromptOperation', 'completed'));
+    await Promise.all(bodies.map((b) => engine.ingest(b)));
+    const log = await engine.store.readStream(CALL);
+    expect(log.map((e) => e.position)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+    expect(Object.keys(engine.getCall(CALL)!.operations)).toHaveLength(50);
+  });
+
+  it('splits a batch that names several calls into their streams', async () => {
+    const engine = createEngine({ clock });
+    const a = callStateBody('a', 'established')['value'] as LogEntry[];
+    const b = callStateBody('b', 'incoming')['value'] as LogEntry[];
+    const r = await engine.ingest({ value: [...a, ...b] });
+    expect(r.callIds).toEqual(['a', 'b']);
+    expect(engine.calls().map((v) => v.state)).toEqual(['established', 'incoming']);
+  });
+});

@@ -1,0 +1,281 @@
+import { EventEmitter } from 'eventemitter3';
+import { decodeNotifications, type DecodeMeta } from '../decode/decode.js';
+import { ExpectedVersionConflictError, SwitchboardError } from '../errors/errors.js';
+import type { CallState, LogEntry, NotificationEntry, StoredEntry } from '../log/entries.js';
+import { InMemoryEventStore, type EventStore } from '../log/store.js';
+import type { RosterMode } from '../reconcile/apply.js';
+import { refOf, type CallEvent, type CallEventType } from '../reconcile/events.js';
+import {
+  foldEntries,
+  restoreCallSnapshot,
+  startCall,
+  stateOf,
+  toCallSnapshot,
+  viewOf,
+  type CallMachineSnapshot,
+} from '../reconcile/fold.js';
+import type { CallView } from '../reconcile/view.js';
+import { normalizeCallState, STATE_RANK } from '../machine/table.js';
+import { isObject } from '../util/graph.js';
+import { checkEntry } from './validate.js';
+
+export interface EngineOptions {
+  /** Where the log lives; an in-memory store when omitted. */
+  readonly store?: EventStore;
+  /** The time source for entries that arrive without one (ms since the epoch). Core reads no clock itself. */
+  readonly clock: () => number;
+  /** How roster notifications are read: Graph's default `full` roster, or `delta`. */
+  readonly rosterMode?: RosterMode;
+  /** Write a snapshot after this many entries since the last one (0: never). Default 64. */
+  readonly snapshotEvery?: number;
+  /** How many times an append retries after another writer moved the stream. Default 8. */
+  readonly maxAppendRetries?: number;
+}
+
+export interface IngestMeta {
+  /** When the delivery was received (ms); the engine's clock when omitted. */
+  readonly receivedAt?: number;
+  /** The delivery's message id, when the transport has one. */
+  readonly messageId?: string;
+}
+
+export interface IngestResult {
+  /** Notifications in the body. */
+  readonly received: number;
+  /** Entries written to the log. */
+  readonly appended: number;
+  /** Entries the log already held (redeliveries), dropped. */
+  readonly duplicates: number;
+  /** The calls the body touched, in order of first appearance. */
+  readonly callIds: readonly string[];
+  readonly events: readonly CallEvent[];
+}
+
+/** The engine's events: one channel per event type, plus `event` for all of them. */
+export type EngineEvents = { [K in CallEventType]: [Extract<CallEvent, { type: K }>] } & { event: [CallEvent] };
+
+/** An entry to record: the engine fills in `callId` and, when absent, `at`. */
+export type NewEntry = LogEntry extends infer E ? (E extends LogEntry ? Omit<E, 'callId' | 'at'> & { readonly at?: number } : never) : never;
+
+interface CallState$ {
+  snapshot: CallMachineSnapshot;
+  version: number;
+  snapshotAt: number;
+}
+
+/**
+ * The engine: decodes deliveries, appends them to the log (persist first), folds each call
+ * through the call machine and emits typed events. It holds every call it has seen in memory;
+ * the store is the source of truth, and `load` / `hydrate` rebuild from it.
+ *
+ * The engine is not a network component: the transport hands it bodies, the runtime hands it
+ * commands, results, resyncs and timers to record.
+ */
+export class Engine extends EventEmitter<EngineEvents> {
+  readonly store: EventStore;
+  readonly #clock: () => number;
+  readonly #rosterMode: RosterMode;
+  readonly #snapshotEvery: number;
+  readonly #maxRetries: number;
+  readonly #calls = new Map<string, CallState$>();
+  readonly #locks = new Map<string, Promise<unknown>>();
+
+  constructor(options: EngineOptions) {
+    super();
+    if (typeof options?.clock !== 'function') {
+      throw new SwitchboardError('SWB_INVALID_ARGUMENT', 'createEngine needs a clock: () => number (e.g. Date.now)');
+    }
+    this.store = options.store ?? new InMemoryEventStore();
+    this.#clock = options.clock;
+    this.#rosterMode = options.rosterMode ?? 'full';
+    this.#snapshotEvery = options.snapshotEvery ?? 64;
+    this.#maxRetries = options.maxAppendRetries ?? 8;
+  }
+
+  /**
+   * Decodes a `commsNotifications` body and appends each notification to its call's log,
+   * then folds and emits. Resolves only once every entry is persisted, so a webhook may
+   * answer 202 after it. A malformed body throws `DecodeError` and changes nothing.
+   */
+  async ingest(body: unknown, meta: IngestMeta = {}): Promise<IngestResult> {
+    const decodeMeta: DecodeMeta = {
+      receivedAt: meta.receivedAt ?? this.#clock(),
+      ...(meta.messageId !== undefined ? { messageId: meta.messageId } : {}),
+    };
+    const entries = decodeNotifications(body, decodeMeta);
+    const byCall = new Map<string, NotificationEntry[]>();
+    for (const entry of entries) {
+      const list = byCall.get(entry.callId);
+      if (list) list.push(entry);
+      else byCall.set(entry.callId, [entry]);
+    }
+    const results =
+      byCall.size === 1
+        ? [await this.#append(entries[0]!.callId, entries)]
+        : await Promise.all([...byCall].map(([callId, list]) => this.#append(callId, list)));
+    let appended = 0;
+    let duplicates = 0;
+    const events: CallEvent[] = [];
+    for (const r of results) {
+      appended += r.appended;
+      duplicates += r.duplicates;
+      events.push(...r.events);
+    }
+    return { received: entries.length, appended, duplicates, callIds: [...byCall.keys()], events };
+  }
+
+  /**
+   * Records a command, command result, resync or timer for a call (notifications come through
+   * `ingest`). The entry is validated, appended and folded; resolves when it is persisted.
+   */
+  async record(callId: string, entry: NewEntry): Promise<IngestResult> {
+    if (typeof callId !== 'string' || callId.length === 0) {
+      throw new SwitchboardError('SWB_INVALID_ARGUMENT', 'record needs a call id');
+    }
+    const full = { ...entry, callId, at: entry.at ?? this.#clock() } as LogEntry;
+    checkEntry(full);
+    const r = await this.#append(callId, [full]);
+    return { received: 1, appended: r.appended, duplicates: r.duplicates, callIds: [callId], events: r.events };
+  }
+
+  /** The current view of a call this engine holds, or undefined. Synchronous; see `load`. */
+  getCall(callId: string): CallView | undefined {
+    const state = this.#calls.get(callId);
+    return state ? viewOf(state.snapshot) : undefined;
+  }
+
+  /** Every call this engine holds. */
+  calls(): CallView[] {
+    return [...this.#calls.values()].map((s) => viewOf(s.snapshot));
+  }
+
+  /** The machine snapshot of a call (for inspection and tests). */
+  machineSnapshot(callId: string): CallMachineSnapshot | undefined {
+    return this.#calls.get(callId)?.snapshot;
+  }
+
+  /**
+   * Brings a call up to date with its log: from a trusted snapshot plus the tail when there
+   * is one, else a full replay. Resolves to its view, or undefined for an empty stream.
+   */
+  async load(callId: string): Promise<CallView | undefined> {
+    return this.#withLock(callId, async () => {
+      const state = await this.#catchUp(callId);
+      return state.version === 0 ? undefined : viewOf(state.snapshot);
+    });
+  }
+
+  /** Loads every stream in the store (after a restart). Resolves to the number of calls loaded. */
+  async hydrate(): Promise<number> {
+    const ids = await this.store.listStreams();
+    await Promise.all(ids.map((id) => this.load(id)));
+    return ids.length;
+  }
+
+  /** Drops a call from memory (its log stays). */
+  forget(callId: string): void {
+    this.#calls.delete(callId);
+  }
+
+  async #append(callId: string, entries: readonly LogEntry[]): Promise<{ appended: number; duplicates: number; events: CallEvent[] }> {
+    return this.#withLock(callId, async () => {
+      // Append straight at the version this engine folded to; only a conflict (another
+      // writer moved the stream) costs a read of the tail.
+      let state = this.#calls.get(callId) ?? (await this.#catchUp(callId));
+      for (let attempt = 0; ; attempt++) {
+        try {
+          const result = await this.store.appendToStream(callId, entries, { expectedVersion: state.version });
+          const events: CallEvent[] = [];
+          const wasEmpty = state.version === 0;
+          if (wasEmpty && result.appended.length > 0) {
+            events.push({ type: 'callCreated', callId, cause: refOf(result.appended[0]!) });
+          }
+          this.#fold(state, result.appended, events);
+          if (result.version !== state.version) state = await this.#catchUp(callId, events);
+          this.#checkDuplicates(state, result.duplicates, events);
+          await this.#maybeSnapshot(callId, state);
+          for (const event of events) {
+            this.emit(event.type, event as never);
+            this.emit('event', event);
+          }
+          return { appended: result.appended.length, duplicates: result.duplicates.length, events };
+        } catch (error) {
+          if (!(error instanceof ExpectedVersionConflictError) || attempt >= this.#maxRetries) throw error;
+          state = await this.#catchUp(callId);
+        }
+      }
+    });
+  }
+
+  #fold(state: CallState$, entries: readonly StoredEntry[], events: CallEvent[]): void {
+    if (entries.length === 0) return;
+    state.snapshot = foldEntries(state.snapshot, entries, events);
+    state.version = Math.max(state.version, entries[entries.length - 1]!.position);
+  }
+
+  /** Reads what the store holds past the folded version (another writer's entries, or a cold start). */
+  async #catchUp(callId: string, events?: CallEvent[]): Promise<CallState$> {
+    let state = this.#calls.get(callId);
+    if (!state) {
+      const saved = this.store.readSnapshot ? await this.store.readSnapshot(callId) : undefined;
+      const restored = restoreCallSnapshot(callId, saved);
+      state = restored
+        ? { snapshot: restored, version: restored.context.position, snapshotAt: restored.context.position }
+        : { snapshot: startCall({ callId, rosterMode: this.#rosterMode }), version: 0, snapshotAt: 0 };
+      this.#calls.set(callId, state);
+    }
+    const tail = await this.store.readStream(callId, { after: state.version });
+    this.#fold(state, tail, events ?? []);
+    return state;
+  }
+
+  /**
+   * A redelivered `established`/`hold` is harmless unless the call has since moved to the
+   * other one: then arrival order cannot say which is current, so ask for a resync.
+   */
+  #checkDuplicates(state: CallState$, duplicates: readonly LogEntry[], events: CallEvent[]): void {
+    const current = stateOf(state.snapshot);
+    if (current !== 'established' && current !== 'hold') return;
+    for (const dup of duplicates) {
+      if (dup.kind !== 'notification' || dup.target.type !== 'call' || !isObject(dup.resourceData)) continue;
+      const said = normalizeCallState(dup.resourceData['state']);
+      if (said === undefined || said === current || STATE_RANK[said] !== STATE_RANK[current]) continue;
+      events.push({
+        type: 'resyncNeeded',
+        callId: state.snapshot.context.id,
+        reason: `a redelivered '${said}' notification arrived while the call is '${current}'`,
+        cause: { entryId: dup.id, position: 0, kind: 'notification' },
+      });
+      return;
+    }
+  }
+
+  async #maybeSnapshot(callId: string, state: CallState$): Promise<void> {
+    if (this.#snapshotEvery <= 0 || !this.store.writeSnapshot) return;
+    if (state.version - state.snapshotAt < this.#snapshotEvery) return;
+    await this.store.writeSnapshot(callId, toCallSnapshot(state.snapshot));
+    state.snapshotAt = state.version;
+  }
+
+  async #withLock<T>(callId: string, work: () => Promise<T>): Promise<T> {
+    const previous = this.#locks.get(callId) ?? Promise.resolve();
+    const run = previous.then(work, work);
+    const tail = run.catch(() => undefined);
+    this.#locks.set(callId, tail);
+    try {
+      return await run;
+    } finally {
+      if (this.#locks.get(callId) === tail) this.#locks.delete(callId);
+    }
+  }
+}
+
+/** Creates an engine. `clock` is required: core never reads the time itself. */
+export function createEngine(options: EngineOptions): Engine {
+  return new Engine(options);
+}
+
+/** Is the call over? */
+export function isTerminated(view: Pick<CallView, 'state'> | undefined): boolean {
+  return view?.state === ('terminated' satisfies CallState);
+}

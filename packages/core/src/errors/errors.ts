@@ -1,0 +1,67 @@
+/**
+ * Every error Switchboard throws is a `SwitchboardError` with a stable `code`.
+ * Callers branch on `code`, never on message text; the underlying error, if any, is `cause`.
+ */
+export type SwitchboardErrorCode =
+  | 'SWB_DECODE'
+  | 'SWB_VERSION_CONFLICT'
+  | 'SWB_INVALID_ENTRY'
+  | 'SWB_INVALID_ARGUMENT'
+  | 'SWB_SNAPSHOT_MISMATCH'
+  | (string & {});
+
+export class SwitchboardError extends Error {
+  readonly code: SwitchboardErrorCode;
+
+  constructor(code: SwitchboardErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'SwitchboardError';
+    this.code = code;
+  }
+}
+
+/** Why a piece of untrusted input could not be decoded. */
+export type DecodeErrorReason =
+  | 'invalid-json'
+  | 'not-an-object'
+  | 'missing-field'
+  | 'wrong-type'
+  | 'invalid-value'
+  | 'forbidden-key'
+  | 'too-large'
+  | 'too-deep';
+
+/**
+ * Malformed input: `path` is the JSON path of the bad field (`$.value[0].resourceData.state`),
+ * `reason` says what is wrong with it. Decoding is all-or-nothing: a body that fails to
+ * decode changes no state.
+ */
+export class DecodeError extends SwitchboardError {
+  readonly path: string;
+  readonly reason: DecodeErrorReason;
+
+  constructor(reason: DecodeErrorReason, path: string, message: string, options?: { cause?: unknown }) {
+    super('SWB_DECODE', `${path}: ${message}`, options);
+    this.name = 'DecodeError';
+    this.path = path;
+    this.reason = reason;
+  }
+}
+
+/** An append found the stream at another version than the one the writer expected. */
+export class ExpectedVersionConflictError extends SwitchboardError {
+  readonly streamId: string;
+  readonly expectedVersion: number;
+  readonly actualVersion: number;
+
+  constructor(streamId: string, expectedVersion: number, actualVersion: number) {
+    super(
+      'SWB_VERSION_CONFLICT',
+      `stream ${streamId} is at version ${actualVersion}, the append expected ${expectedVersion}; read the tail and retry`,
+    );
+    this.name = 'ExpectedVersionConflictError';
+    this.streamId = streamId;
+    this.expectedVersion = expectedVersion;
+    this.actualVersion = actualVersion;
+  }
+}

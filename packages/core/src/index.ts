@@ -1,0 +1,79 @@
+// Errors
+export { SwitchboardError, DecodeError, ExpectedVersionConflictError } from './errors/errors.js';
+export type { SwitchboardErrorCode, DecodeErrorReason } from './errors/errors.js';
+
+// The log
+export { CALL_STATES } from './log/entries.js';
+export type {
+  CallState,
+  ChangeType,
+  NotificationTarget,
+  NotificationEntry,
+  CommandName,
+  CommandEntry,
+  CommandResultEntry,
+  ResyncEntry,
+  TimerName,
+  TimerEntry,
+  LogEntry,
+  StoredEntry,
+} from './log/entries.js';
+export { InMemoryEventStore, assertAppendable, splitDuplicates } from './log/store.js';
+export type { EventStore, AppendOptions, AppendResult, ReadOptions } from './log/store.js';
+
+// Decoding
+export { decodeNotifications, DECODE_LIMITS } from './decode/decode.js';
+export type { DecodeMeta } from './decode/decode.js';
+export { parseResourcePath } from './decode/paths.js';
+
+// The machine
+export { callMachine, MACHINE_VERSION, toMachineEvent } from './machine/callMachine.js';
+export type { CallMachineInput } from './machine/callMachine.js';
+export type { CallMachineEvent } from './machine/events.js';
+export {
+  STATE_RANK,
+  DOCUMENTED_TRANSITIONS,
+  PROOF_REQUIRED,
+  REACHABLE,
+  isProofRequired,
+  normalizeCallState,
+} from './machine/table.js';
+
+// Reconciliation and the projection
+export { normalizeOperationStatus } from './reconcile/apply.js';
+export type { RosterMode } from './reconcile/apply.js';
+export type {
+  CallContext,
+  MachineState,
+  OperationStatus,
+  StaleReason,
+  StaleEntry,
+  ParticipantView,
+  RemovedParticipant,
+  OperationView,
+  ContentSharingSessionView,
+  ToneView,
+  CommandView,
+  ResyncNeeded,
+  UnknownNotice,
+} from './reconcile/context.js';
+export { foldEntries, startCall, stateOf, viewOf, toCallSnapshot, restoreCallSnapshot } from './reconcile/fold.js';
+export type { CallMachineSnapshot, CallFold } from './reconcile/fold.js';
+export type { CallSnapshot } from './reconcile/snapshot.js';
+export { buildView, convergentView } from './reconcile/view.js';
+export type { CallView, GraphCallProperties, GraphParticipant } from './reconcile/view.js';
+export type { CallEvent, CallEventType, EntryRef } from './reconcile/events.js';
+
+// The engine
+export { Engine, createEngine, isTerminated } from './engine/engine.js';
+export type { EngineOptions, EngineEvents, IngestMeta, IngestResult, NewEntry } from './engine/engine.js';
+
+// Replay
+export { replay, summarize, deliverySchedule, callToJson } from './replay/replay.js';
+export type { ReplayOptions, ReplayResult, TimelineRow, ScheduleOptions } from './replay/replay.js';
+export { parseExchangeLog, exchangeToEntries, alternativesOf, commandOf } from './replay/exchange.js';
+export type { ExchangeRecord, ToEntriesOptions } from './replay/exchange.js';
+
+// Utilities bot authors need
+export { participantKey, odataTypeName } from './util/graph.js';
+export { seededRandom } from './util/random.js';

@@ -1,0 +1,131 @@
+/**
+ * The event log: one ordered stream of entries per call id. The log keeps arrival order,
+ * always; ordering for reconciliation is a pure function over it, never a mutation of it.
+ */
+
+/** Graph's `callState` values. */
+export const CALL_STATES = [
+  'incoming',
+  'establishing',
+  'ringing',
+  'established',
+  'hold',
+  'transferring',
+  'transferAccepted',
+  'redirecting',
+  'terminating',
+  'terminated',
+] as const;
+export type CallState = (typeof CALL_STATES)[number];
+
+export type ChangeType = 'created' | 'updated' | 'deleted';
+
+/** What a notification's resource path points at, decoded once when it enters the log. */
+export type NotificationTarget =
+  | { readonly type: 'call' }
+  | { readonly type: 'participants' }
+  | { readonly type: 'participant'; readonly participantId: string }
+  | { readonly type: 'operation'; readonly operationId?: string }
+  | { readonly type: 'contentSharingSessions'; readonly sessionId?: string }
+  | { readonly type: 'audioRoutingGroups'; readonly groupId?: string }
+  | { readonly type: 'unknown'; readonly reason: string };
+
+interface EntryBase {
+  /** Unique within the stream; the store drops an entry whose id it already holds. */
+  readonly id: string;
+  readonly callId: string;
+  /** Milliseconds since the epoch when the entry entered the log (for a notification: received). */
+  readonly at: number;
+}
+
+/** One `commsNotification` of a delivery, as received. */
+export interface NotificationEntry extends EntryBase {
+  readonly kind: 'notification';
+  readonly changeType: ChangeType;
+  /** `resourceUrl` when Graph sent it, else the older `resource`. */
+  readonly resourceUrl: string;
+  readonly target: NotificationTarget;
+  /** The resource data exactly as received (an object, or an array for collections). */
+  readonly resourceData: unknown;
+  /** The delivery's message id, when the webhook saw one. */
+  readonly messageId?: string;
+}
+
+/** Names of the commands a bot can send for a call (the call resource's methods). */
+export type CommandName =
+  | 'create'
+  | 'get'
+  | 'delete'
+  | 'keepAlive'
+  | 'answer'
+  | 'reject'
+  | 'redirect'
+  | 'transfer'
+  | 'listParticipants'
+  | 'invite'
+  | 'muteAll'
+  | 'muteParticipant'
+  | 'deleteParticipant'
+  | 'createAudioRoutingGroup'
+  | 'listAudioRoutingGroups'
+  | 'addLargeGalleryView'
+  | 'playPrompt'
+  | 'record'
+  | 'cancelMediaProcessing'
+  | 'subscribeToTone'
+  | 'sendDtmfTones'
+  | 'mute'
+  | 'unmute'
+  | 'changeScreenSharingRole'
+  | 'updateRecordingStatus'
+  | 'startRecording'
+  | 'stopRecording'
+  | 'startTranscription'
+  | 'stopTranscription'
+  | 'logTeleconferenceDeviceQuality'
+  | 'startHoldMusic'
+  | 'stopHoldMusic';
+
+/** The bot asked Graph to do something for this call. */
+export interface CommandEntry extends EntryBase {
+  readonly kind: 'command';
+  readonly command: CommandName;
+  readonly args?: unknown;
+  readonly clientRequestId?: string;
+}
+
+/**
+ * Graph's answer to a command. `outcome` is `ambiguous` when the request may or may not have
+ * acted (timeout, reset, 502/504): the engine then asks for a resync instead of re-sending.
+ */
+export interface CommandResultEntry extends EntryBase {
+  readonly kind: 'commandResult';
+  readonly commandId: string;
+  readonly command: CommandName;
+  readonly outcome: 'succeeded' | 'failed' | 'ambiguous';
+  readonly status?: number;
+  readonly body?: unknown;
+  readonly error?: { readonly code: string; readonly message: string };
+}
+
+/** An authoritative GET of the call and its participants; `call: null` means Graph answered 404. */
+export interface ResyncEntry extends EntryBase {
+  readonly kind: 'resync';
+  readonly call: unknown;
+  readonly participants?: readonly unknown[];
+  readonly reason?: string;
+}
+
+export type TimerName = 'answerDeadline' | 'keepAliveDue' | 'operationTimeout';
+
+/** Time enters the log as events: a deadline or a due keep-alive fired. */
+export interface TimerEntry extends EntryBase {
+  readonly kind: 'timer';
+  readonly timer: TimerName;
+  readonly operationId?: string;
+}
+
+export type LogEntry = NotificationEntry | CommandEntry | CommandResultEntry | ResyncEntry | TimerEntry;
+
+/** An entry as the store holds it: `position` is 1-based and dense within its stream. */
+export type StoredEntry = LogEntry & { readonly position: number };

@@ -1,0 +1,136 @@
+import { ExpectedVersionConflictError, SwitchboardError } from '../errors/errors.js';
+import type { LogEntry, StoredEntry } from './entries.js';
+import type { CallSnapshot } from '../reconcile/snapshot.js';
+
+export interface AppendOptions {
+  /**
+   * The stream version (the position of its last entry, 0 for an empty stream) the writer
+   * folded up to. When the stream has moved, the append throws `ExpectedVersionConflictError`
+   * and writes nothing. Omit to append at whatever version the stream is.
+   */
+  readonly expectedVersion?: number;
+}
+
+export interface AppendResult {
+  /** The entries written, with their positions, in the order given. */
+  readonly appended: readonly StoredEntry[];
+  /** Entries dropped because the stream already held their id (or the batch repeated it). */
+  readonly duplicates: readonly LogEntry[];
+  /** The stream version after the append. */
+  readonly version: number;
+}
+
+export interface ReadOptions {
+  /** Read only entries with a position greater than this. */
+  readonly after?: number;
+}
+
+/**
+ * The event store port: read a stream, append with an expected version, list streams.
+ * Appends are atomic per call, dedup by entry id, and never reorder what arrived.
+ * Snapshots are an optional cache kept beside the log.
+ */
+export interface EventStore {
+  readStream(streamId: string, options?: ReadOptions): Promise<readonly StoredEntry[]>;
+  appendToStream(streamId: string, entries: readonly LogEntry[], options?: AppendOptions): Promise<AppendResult>;
+  listStreams(): Promise<readonly string[]>;
+  readSnapshot?(streamId: string): Promise<CallSnapshot | undefined>;
+  writeSnapshot?(streamId: string, snapshot: CallSnapshot): Promise<void>;
+  close?(): Promise<void>;
+}
+
+/** Checks an entry is fit to store; stores call this so every adapter rejects the same input. */
+export function assertAppendable(streamId: string, entry: LogEntry): void {
+  if (typeof entry !== 'object' || entry === null) {
+    throw new SwitchboardError('SWB_INVALID_ENTRY', `stream ${streamId}: an entry must be an object`);
+  }
+  if (typeof entry.id !== 'string' || entry.id.length === 0) {
+    throw new SwitchboardError('SWB_INVALID_ENTRY', `stream ${streamId}: entry.id must be a non-empty string`);
+  }
+  if (entry.callId !== streamId) {
+    throw new SwitchboardError(
+      'SWB_INVALID_ENTRY',
+      `stream ${streamId}: entry ${entry.id} belongs to call ${String(entry.callId)}`,
+    );
+  }
+  if (typeof entry.at !== 'number' || !Number.isFinite(entry.at)) {
+    throw new SwitchboardError('SWB_INVALID_ENTRY', `stream ${streamId}: entry ${entry.id} needs a finite numeric 'at'`);
+  }
+}
+
+/**
+ * Partitions a batch into new entries and duplicates (ids already held, or repeated in the
+ * batch). Shared by every store so that dedup means the same thing everywhere.
+ */
+export function splitDuplicates(
+  entries: readonly LogEntry[],
+  has: (id: string) => boolean,
+): { fresh: LogEntry[]; duplicates: LogEntry[] } {
+  const fresh: LogEntry[] = [];
+  const duplicates: LogEntry[] = [];
+  const seen = new Set<string>();
+  for (const entry of entries) {
+    if (seen.has(entry.id) || has(entry.id)) duplicates.push(entry);
+    else {
+      seen.add(entry.id);
+      fresh.push(entry);
+    }
+  }
+  return { fresh, duplicates };
+}
+
+/**
+ * An event store in memory: the reference implementation of the contract, for tests,
+ * replay and single-process bots that can afford to lose everything on exit.
+ */
+export class InMemoryEventStore implements EventStore {
+  readonly #streams = new Map<string, { entries: StoredEntry[]; ids: Set<string> }>();
+  readonly #snapshots = new Map<string, CallSnapshot>();
+
+  async readStream(streamId: string, options?: ReadOptions): Promise<readonly StoredEntry[]> {
+    const stream = this.#streams.get(streamId);
+    if (!stream) return [];
+    const after = options?.after ?? 0;
+    return after <= 0 ? stream.entries.slice() : stream.entries.slice(after);
+  }
+
+  async appendToStream(streamId: string, entries: readonly LogEntry[], options?: AppendOptions): Promise<AppendResult> {
+    return this.appendSync(streamId, entries, options);
+  }
+
+  /** The same as `appendToStream`, without a promise (replay and benchmarks use it). */
+  appendSync(streamId: string, entries: readonly LogEntry[], options?: AppendOptions): AppendResult {
+    for (const entry of entries) assertAppendable(streamId, entry);
+    let stream = this.#streams.get(streamId);
+    const version = stream?.entries.length ?? 0;
+    if (options?.expectedVersion !== undefined && options.expectedVersion !== version) {
+      throw new ExpectedVersionConflictError(streamId, options.expectedVersion, version);
+    }
+    const { fresh, duplicates } = splitDuplicates(entries, (id) => stream?.ids.has(id) ?? false);
+    if (fresh.length === 0) return { appended: [], duplicates, version };
+    if (!stream) {
+      stream = { entries: [], ids: new Set() };
+      this.#streams.set(streamId, stream);
+    }
+    const appended: StoredEntry[] = [];
+    for (const entry of fresh) {
+      const stored = { ...entry, position: stream.entries.length + 1 } as StoredEntry;
+      stream.entries.push(stored);
+      stream.ids.add(entry.id);
+      appended.push(stored);
+    }
+    return { appended, duplicates, version: stream.entries.length };
+  }
+
+  async listStreams(): Promise<readonly string[]> {
+    return [...this.#streams.keys()];
+  }
+
+  async readSnapshot(streamId: string): Promise<CallSnapshot | undefined> {
+    return this.#snapshots.get(streamId);
+  }
+
+  async writeSnapshot(streamId: string, snapshot: CallSnapshot): Promise<void> {
+    this.#snapshots.set(streamId, snapshot);
+  }
+}

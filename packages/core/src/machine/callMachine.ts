@@ -1,0 +1,338 @@
+import { produce, type Draft } from 'immer';
+import { setup, assign } from 'xstate';
+import { CALL_STATES, type CallState } from '../log/entries.js';
+import {
+  applyAudioRoutingGroups,
+  applyContentSharing,
+  applyOperation,
+  applyRoster,
+  applyTimer,
+  applyTone,
+  isTransferFailure,
+  mergeCallProps,
+  recordStale,
+  removeParticipant,
+  requestResync,
+  upsertParticipant,
+  type RosterMode,
+} from '../reconcile/apply.js';
+import { initialContext, type CallContext, type MachineState, type StaleReason } from '../reconcile/context.js';
+import { isObject, participantKey, type JsonObject } from '../util/graph.js';
+import type { CallMachineEvent } from './events.js';
+import { REACHABLE, STATE_RANK, isProofRequired, normalizeCallState } from './table.js';
+
+/** Bumped whenever the fold's meaning changes: snapshots of another version are rebuilt from the log. */
+export const MACHINE_VERSION = 'switchboard-call/1';
+
+export interface CallMachineInput {
+  readonly callId: string;
+  /** How roster notifications are read; Graph's default is the full roster. */
+  readonly rosterMode?: RosterMode;
+}
+
+type Ctx = CallContext & { readonly rosterMode: RosterMode };
+type Params = { readonly from: MachineState };
+
+const TRANSFER_STATES = new Set<CallState>(['transferring', 'transferAccepted']);
+
+function edit(context: Ctx, position: number, recipe: (draft: Draft<Ctx>) => void): Ctx {
+  return produce(context, (draft) => {
+    draft.position = position;
+    recipe(draft);
+  });
+}
+
+function rejectReason(from: MachineState, to: CallState | undefined, ctx: Ctx): { reason: StaleReason; resync: boolean } {
+  if (to === undefined) return { reason: 'unknown-state', resync: false };
+  if (from === 'terminated') return { reason: 'after-terminated', resync: false };
+  if (from !== 'pending' && TRANSFER_STATES.has(to) && !transferOpen(ctx)) {
+    // No transfer command since the failure: a late notification of the failed attempt,
+    // or a new attempt the log cannot see. Only Graph can tell.
+    return { reason: 'transfer-already-failed', resync: ctx.transfer.commandAt === undefined };
+  }
+  if (from !== 'pending' && STATE_RANK[to] < STATE_RANK[from]) return { reason: 'lower-rank', resync: false };
+  return { reason: 'impossible-transition', resync: true };
+}
+
+function transferOpen(ctx: CallContext): boolean {
+  const { failedAt, commandAt } = ctx.transfer;
+  return failedAt === undefined || (commandAt !== undefined && commandAt > failedAt);
+}
+
+/**
+ * The call machine: the ten `callState` values (plus `pending`, before any state is known)
+ * and the documented transitions between them, generated from `DOCUMENTED_TRANSITIONS`.
+ * The roster, operations, content sharing, tones, media state and result info live in
+ * context, updated with immer.
+ *
+ * Use it as a pure fold with `transition()` (see `foldEntries`): it has no timers, invokes
+ * nothing and reads no clock. Export it to inspect it (Stately inspector) or walk its paths
+ * (`xstate/graph`).
+ */
+export const callMachine = buildMachine();
+
+function buildMachine() {
+  const machineSetup = setup({
+    types: {
+      context: {} as Ctx,
+      events: {} as CallMachineEvent,
+      input: {} as CallMachineInput,
+    },
+    guards: {
+      transferProof: ({ event }) => 'data' in event && event.data !== null && isTransferFailure(event.data),
+      transferOpen: ({ context }) => transferOpen(context),
+      resyncTo: ({ event }, params: { state: CallState }) => event.type === 'resync' && event.to === params.state,
+    },
+    actions: {
+      applyCall: assign(({ context, event }) => applyCallToContext(context, event)),
+      rejectCall: assign(({ context, event }, params: Params) => {
+        if (!('data' in event) || event.data === null || event.type === 'resync') return context;
+        const { entry, data } = event;
+        const to = event.type === 'callState.unknown' ? undefined : (event.type.slice('callState.'.length) as CallState);
+        const { reason, resync } = rejectReason(params.from, to, context);
+        return edit(context, entry.position, (d) => {
+          const raw = typeof data['state'] === 'string' ? data['state'] : String(to);
+          recordStale(d, entry, reason, `${params.from} -> ${raw}`);
+          if (resync) requestResync(d, entry, `${reason}: ${params.from} -> ${raw}`);
+          mergeCallProps(d, data, 'fill');
+          applyTone(d, data, entry);
+        });
+      }),
+      applyCallData: assign(({ context, event }, params: { mode: 'overwrite' | 'fill' }) =>
+        event.type === 'call.data' ? applyCallDataToContext(context, event, params.mode) : context,
+      ),
+      applyResync: assign(({ context, event }, params: Params) => {
+        if (event.type !== 'resync') return context;
+        return edit(context, event.entry.position, (d) => {
+          d.resyncNeeded = null;
+          if (params.from === 'terminated') return;
+          if (event.data) mergeCallProps(d, event.data, 'overwrite');
+          if (event.participants) {
+            d.latestRoster = null; // an authoritative GET carries no roster sequence
+            const listed = new Set<string>();
+            for (const p of event.participants) {
+              const id = participantKey(p);
+              if (id === undefined) continue;
+              listed.add(id);
+              delete d.removedParticipants[id]; // authoritative: present now
+              upsertParticipant(d, event.entry, id, p);
+            }
+            for (const id of Object.keys(d.participants)) {
+              if (!listed.has(id)) removeParticipant(d, event.entry, id, undefined);
+            }
+          }
+        });
+      }),
+      applyEntry: assign(({ context, event }) => (event.type === 'entry' ? applyEntryToContext(context, event.entry) : context)),
+    },
+  });
+
+  const states: Record<string, object> = {};
+  const fromPending: Record<string, object> = {};
+  for (const to of CALL_STATES) {
+    fromPending[`callState.${to}`] = { target: to, actions: 'applyCall' };
+  }
+  states['pending'] = { on: fromPending };
+  for (const from of CALL_STATES) {
+    const reject = { actions: { type: 'rejectCall', params: { from } } };
+    const on: Record<string, unknown> = { 'callState.*': reject };
+    for (const to of CALL_STATES) {
+      const key = `callState.${to}`;
+      if (to === from) {
+        on[key] = { actions: 'applyCall' };
+      } else if (isProofRequired(from, to)) {
+        on[key] = [{ guard: 'transferProof', target: to, actions: 'applyCall' }, reject];
+      } else if (REACHABLE[from].has(to)) {
+        on[key] = TRANSFER_STATES.has(to)
+          ? [{ guard: 'transferOpen', target: to, actions: 'applyCall' }, reject]
+          : { target: to, actions: 'applyCall' };
+      }
+    }
+    if (from === 'terminated') {
+      on['call.data'] = { actions: { type: 'applyCallData', params: { mode: 'fill' } } };
+      on['resync'] = { actions: { type: 'applyResync', params: { from } } };
+    } else {
+      on['resync'] = [
+        ...CALL_STATES.map((state) => ({
+          guard: { type: 'resyncTo', params: { state } },
+          target: state,
+          actions: { type: 'applyResync', params: { from } },
+        })),
+        { actions: { type: 'applyResync', params: { from } } },
+      ];
+    }
+    states[from] = { on };
+  }
+
+  const config = {
+    id: 'call',
+    initial: 'pending',
+    context: ({ input }: { input: CallMachineInput }) => ({
+      ...initialContext(input.callId),
+      rosterMode: input.rosterMode ?? 'full',
+    }),
+    states,
+    on: {
+      'call.data': { actions: { type: 'applyCallData', params: { mode: 'overwrite' } } },
+      'callState.unknown': { actions: { type: 'rejectCall', params: { from: 'pending' } } },
+      resync: [
+        ...CALL_STATES.map((state) => ({
+          guard: { type: 'resyncTo', params: { state } },
+          target: `.${state}`,
+          actions: { type: 'applyResync', params: { from: 'pending' } },
+        })),
+        { actions: { type: 'applyResync', params: { from: 'pending' } } },
+      ],
+      entry: { actions: 'applyEntry' },
+    },
+  };
+  // The config is generated from the tables, so its literal types cannot be inferred.
+  return machineSetup.createMachine(config as unknown as Parameters<typeof machineSetup.createMachine>[0]);
+}
+
+/** `applyCall`: a call resource applied (the call moved to, or stayed in, the state it names). */
+export function applyCallToContext(context: Ctx, event: CallMachineEvent): Ctx {
+  if (!('data' in event) || event.data === null || event.type === 'resync') return context;
+  const { entry, data } = event;
+  return edit(context, entry.position, (d) => {
+    mergeCallProps(d, data, 'overwrite');
+    applyTone(d, data, entry);
+    if (event.type === 'callState.established' && isTransferFailure(data)) d.transfer.failedAt = entry.position;
+  });
+}
+
+/** `applyCallData`: a call resource that names no state. */
+export function applyCallDataToContext(
+  context: Ctx,
+  event: Extract<CallMachineEvent, { type: 'call.data' }>,
+  mode: 'overwrite' | 'fill',
+): Ctx {
+  return edit(context, event.entry.position, (d) => {
+    mergeCallProps(d, event.data, mode);
+    applyTone(d, event.data, event.entry);
+  });
+}
+
+/**
+ * The root-level `entry` transition's whole effect: a targetless assignment, the same in every
+ * state. `foldEntries` applies it directly instead of stepping the machine (a property test
+ * holds the two equal), because it is most of the traffic and a machine step costs more than
+ * the update itself.
+ */
+export function applyEntryToContext(context: Ctx, entry: CallMachineEvent['entry']): Ctx {
+  return edit(context, entry.position, (d) => applyOther(d, entry, context.rosterMode));
+}
+
+/** Everything that is not the call resource itself: roster, operations, sessions, commands, timers. */
+function applyOther(d: Draft<Ctx>, entry: CallMachineEvent['entry'], rosterMode: RosterMode): void {
+  switch (entry.kind) {
+    case 'notification': {
+      const data = entry.resourceData;
+      const target = entry.target;
+      switch (target.type) {
+        case 'participants': {
+          const items = (Array.isArray(data) ? data : [data]).filter(isObject);
+          applyRoster(d, entry, items, entry.changeType, rosterMode);
+          return;
+        }
+        case 'participant': {
+          if (entry.changeType === 'deleted') {
+            removeParticipant(d, entry, target.participantId, isObject(data) ? numberOr(data['rosterSequenceNumber']) : undefined);
+          } else if (isObject(data)) {
+            upsertParticipant(d, entry, target.participantId, data);
+          }
+          return;
+        }
+        case 'operation': {
+          if (!isObject(data) || target.operationId === undefined) return;
+          // A deleted operation is a finished one; Graph says how in `status`.
+          applyOperation(d, entry, target.operationId, data);
+          return;
+        }
+        case 'contentSharingSessions': {
+          const items = (Array.isArray(data) ? data : [data]).filter(isObject);
+          applyContentSharing(d, entry, items, entry.changeType, target.sessionId);
+          return;
+        }
+        case 'audioRoutingGroups': {
+          const items = (Array.isArray(data) ? data : [data]).filter(isObject);
+          applyAudioRoutingGroups(d, items, entry.changeType, target.groupId);
+          return;
+        }
+        case 'unknown':
+          d.unknown.push({ position: entry.position, entryId: entry.id, reason: target.reason });
+          return;
+        case 'call':
+          return; // handled by the state events
+      }
+      return;
+    }
+    case 'command':
+      d.commands[entry.id] = { id: entry.id, command: entry.command, position: entry.position };
+      if (entry.command === 'transfer') d.transfer.commandAt = entry.position;
+      return;
+    case 'commandResult': {
+      const known = d.commands[entry.commandId];
+      d.commands[entry.commandId] = {
+        id: entry.commandId,
+        command: entry.command,
+        position: known?.position ?? entry.position,
+        outcome: entry.outcome,
+        ...(entry.status !== undefined ? { status: entry.status } : {}),
+      };
+      if (entry.outcome === 'ambiguous') requestResync(d, entry, `${entry.command} may or may not have been carried out`);
+      const body = entry.body;
+      if (entry.outcome === 'succeeded' && isObject(body) && entry.command !== 'create' && typeof body['id'] === 'string') {
+        if (isOperationBody(body)) applyOperation(d, entry, body['id'], body);
+      }
+      return;
+    }
+    case 'timer':
+      applyTimer(d, entry);
+      return;
+    case 'resync':
+      return; // handled by the resync event
+  }
+}
+
+function isOperationBody(body: JsonObject): boolean {
+  const type = body['@odata.type'];
+  return (typeof type === 'string' && /operation$/i.test(type)) || typeof body['status'] === 'string';
+}
+
+function numberOr(value: unknown): number | undefined {
+  return typeof value === 'number' ? value : undefined;
+}
+
+/** Maps one stored entry to the machine event it becomes. */
+export function toMachineEvent(entry: CallMachineEvent['entry']): CallMachineEvent {
+  switch (entry.kind) {
+    case 'notification':
+      if (entry.target.type === 'call' && isObject(entry.resourceData)) {
+        return callEvent(entry, entry.resourceData);
+      }
+      return { type: 'entry', entry };
+    case 'commandResult':
+      // A 201 to create carries the new call: it moves the machine like a notification.
+      if (entry.command === 'create' && entry.outcome === 'succeeded' && isObject(entry.body)) {
+        return callEvent(entry, entry.body);
+      }
+      return { type: 'entry', entry };
+    case 'resync': {
+      const call = isObject(entry.call) ? entry.call : null;
+      const participants = entry.participants?.filter(isObject);
+      const to = call === null ? 'terminated' : normalizeCallState(call['state']);
+      return { type: 'resync', entry, to, data: call, participants };
+    }
+    default:
+      return { type: 'entry', entry };
+  }
+}
+
+function callEvent(entry: CallMachineEvent['entry'], data: JsonObject): CallMachineEvent {
+  const raw = data['state'];
+  if (raw === undefined || raw === null) return { type: 'call.data', entry, data };
+  const state = normalizeCallState(raw);
+  if (state === undefined) return { type: 'callState.unknown', entry, data, raw: String(raw) };
+  return { type: `callState.${state}`, entry, data };
+}

@@ -1,0 +1,185 @@
+import { createActor, type SnapshotFrom } from 'xstate';
+import type { StoredEntry } from '../log/entries.js';
+import { applyCallDataToContext, applyCallToContext, applyEntryToContext, callMachine, MACHINE_VERSION, toMachineEvent, type CallMachineInput } from '../machine/callMachine.js';
+import type { CallMachineEvent } from '../machine/events.js';
+import { initialContext, type CallContext, type MachineState } from './context.js';
+import { refOf, type CallEvent } from './events.js';
+import type { CallSnapshot } from './snapshot.js';
+import { buildView, type CallView } from './view.js';
+
+export type CallMachineSnapshot = SnapshotFrom<typeof callMachine>;
+
+type ActorScope = Parameters<typeof callMachine.transition>[2];
+let inertScope: ActorScope | undefined;
+
+/**
+ * One pure machine step. xstate's `transition()` builds a throwaway actor and system on every
+ * call (about 10 µs, most of a fold's cost); this holds one inert scope instead, built from
+ * the public `createActor`, and calls the machine's own `transition` with it. The machine's
+ * only actions are assignments, which run inline; there is nothing to execute afterwards.
+ */
+export function step(snapshot: CallMachineSnapshot, event: CallMachineEvent): CallMachineSnapshot {
+  return callMachine.transition(snapshot, event, scope());
+}
+
+function scope(): ActorScope {
+  if (!inertScope) {
+    const self = createActor(callMachine, { input: { callId: 'inert-scope' } });
+    inertScope = {
+      self,
+      defer: () => {},
+      id: '',
+      logger: () => {},
+      sessionId: '',
+      stopChild: () => {},
+      system: self.system,
+      emit: () => {},
+      actionExecutor: () => {},
+    } as unknown as ActorScope;
+  }
+  return inertScope;
+}
+
+/** A call's fold so far: the machine snapshot (state + context). */
+export interface CallFold {
+  readonly snapshot: CallMachineSnapshot;
+}
+
+/** The machine's initial snapshot for a call: `pending`, nothing known. Pure. */
+export function startCall(input: CallMachineInput): CallMachineSnapshot {
+  // The initial snapshot differs between calls only in the context's id and roster mode, and
+  // resolving it through the machine costs more than most entries: resolve it once and copy.
+  const mode = input.rosterMode ?? 'full';
+  let template = templates.get(mode);
+  if (!template) {
+    template = callMachine.getInitialSnapshot(scope(), { callId: '', rosterMode: mode });
+    templates.set(mode, template);
+  }
+  return { ...template, context: { ...initialContext(input.callId), rosterMode: mode } } as CallMachineSnapshot;
+}
+
+const templates = new Map<string, CallMachineSnapshot>();
+
+/**
+ * Folds stored entries, in log order, through the call machine. Entries at or below the
+ * position already folded are skipped, so folding the same tail twice changes nothing.
+ * Returns the new snapshot and the events the entries caused.
+ *
+ * This is a pure function: it executes no actions beyond context assignment and reads no clock.
+ */
+export function foldEntries(
+  snapshot: CallMachineSnapshot,
+  entries: readonly StoredEntry[],
+  events?: CallEvent[],
+): CallMachineSnapshot {
+  let current = snapshot;
+  for (const entry of entries) {
+    if (entry.position <= current.context.position) continue;
+    const next = advance(current, toMachineEvent(entry));
+    if (events) diff(current, next, entry, events);
+    current = next;
+  }
+  return current;
+}
+
+/**
+ * One entry's effect. Only an entry that may change the call state steps the machine; the
+ * rest (a call resource naming the state the call is already in, one naming no state, every
+ * sub-resource, command, result and timer) are targetless assignments that are the same in
+ * every state the machine has, so the fold applies the machine's own action to the context
+ * directly. A property test holds this equal to stepping the machine for every entry.
+ */
+function advance(current: CallMachineSnapshot, event: CallMachineEvent): CallMachineSnapshot {
+  const state = current.value as MachineState;
+  let context: CallMachineSnapshot['context'];
+  if (event.type === 'entry') context = applyEntryToContext(current.context, event.entry);
+  else if (event.type === 'call.data') context = applyCallDataToContext(current.context, event, state === 'terminated' ? 'fill' : 'overwrite');
+  else if (event.type === `callState.${state}`) context = applyCallToContext(current.context, event);
+  else return step(current, event);
+  return { ...current, context } as CallMachineSnapshot;
+}
+
+export function stateOf(snapshot: CallMachineSnapshot): MachineState {
+  return snapshot.value as MachineState;
+}
+
+/** The frozen projection of a snapshot. */
+export function viewOf(snapshot: CallMachineSnapshot): CallView {
+  return buildView(stateOf(snapshot), snapshot.context);
+}
+
+/** A snapshot to persist: the machine state, context and position, tagged with the machine version. */
+export function toCallSnapshot(snapshot: CallMachineSnapshot): CallSnapshot {
+  return {
+    machineVersion: MACHINE_VERSION,
+    position: snapshot.context.position,
+    value: stateOf(snapshot),
+    context: snapshot.context,
+  };
+}
+
+/**
+ * Restores a persisted snapshot, or returns undefined when it cannot be trusted (another
+ * machine version, a state this machine does not have, a context of the wrong shape or
+ * call): the caller then rebuilds from the log.
+ */
+export function restoreCallSnapshot(callId: string, saved: CallSnapshot | undefined): CallMachineSnapshot | undefined {
+  if (!saved || saved.machineVersion !== MACHINE_VERSION) return undefined;
+  const ctx = saved.context as Partial<CallContext> | null;
+  if (typeof ctx !== 'object' || ctx === null || ctx.id !== callId || ctx.position !== saved.position) return undefined;
+  if (!(saved.value in callMachine.states)) return undefined;
+  try {
+    return callMachine.resolveState({ value: saved.value, context: saved.context as CallMachineSnapshot['context'] });
+  } catch {
+    return undefined;
+  }
+}
+
+function diff(prev: CallMachineSnapshot, next: CallMachineSnapshot, entry: StoredEntry, out: CallEvent[]): void {
+  const callId = next.context.id;
+  const cause = refOf(entry);
+  const from = stateOf(prev);
+  const to = stateOf(next);
+  if (from !== to && to !== 'pending') out.push({ type: 'stateChanged', callId, from, to, cause });
+
+  const a = prev.context;
+  const b = next.context;
+  if (a.participants !== b.participants) {
+    for (const id of Object.keys(b.participants)) {
+      const now = b.participants[id]!;
+      const before = a.participants[id];
+      if (!before) {
+        out.push({ type: 'participantJoined', callId, participant: now, cause });
+        if (now.isInLobby === true) out.push({ type: 'participantEnteredLobby', callId, participant: now, cause });
+        else if (a.removedParticipants[id] === undefined && now.isMuted === true) out.push({ type: 'participantMuted', callId, participant: now, cause });
+        continue;
+      }
+      if (before.isInLobby !== true && now.isInLobby === true) out.push({ type: 'participantEnteredLobby', callId, participant: now, cause });
+      if (before.isInLobby === true && now.isInLobby === false) out.push({ type: 'participantAdmitted', callId, participant: now, cause });
+      if (before.isMuted !== true && now.isMuted === true) out.push({ type: 'participantMuted', callId, participant: now, cause });
+      if (before.isMuted === true && now.isMuted === false) out.push({ type: 'participantUnmuted', callId, participant: now, cause });
+    }
+    for (const id of Object.keys(a.participants)) {
+      if (!(id in b.participants)) out.push({ type: 'participantLeft', callId, participantId: id, participant: a.participants[id]!, cause });
+    }
+  }
+  if (a.operations !== b.operations) {
+    for (const id of Object.keys(b.operations)) {
+      const now = b.operations[id]!;
+      const before = a.operations[id];
+      if ((now.status === 'completed' || now.status === 'failed') && before?.status !== now.status) {
+        out.push({ type: 'operationSettled', callId, operation: now, cause });
+      }
+    }
+  }
+  if (a.tones !== b.tones) {
+    const seen = new Set(a.tones);
+    for (const tone of b.tones) if (!seen.has(tone)) out.push({ type: 'toneReceived', callId, tone, cause });
+  }
+  for (let i = a.stale.length; i < b.stale.length; i++) {
+    out.push({ type: 'staleEntryIgnored', callId, stale: b.stale[i]!, cause });
+  }
+  if (a.resyncNeeded === null && b.resyncNeeded !== null) {
+    out.push({ type: 'resyncNeeded', callId, reason: b.resyncNeeded.reason, cause });
+  }
+}

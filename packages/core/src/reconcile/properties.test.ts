@@ -1,0 +1,141 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { decodeNotifications } from '../decode/decode.js';
+import type { LogEntry, StoredEntry } from '../log/entries.js';
+import { isProofRequired, REACHABLE } from '../machine/table.js';
+import { replay } from '../replay/replay.js';
+import { arbCallScenario, arbDeliverySchedule, arbStateNoise } from '../testing/arbitraries.js';
+import { initialTransition } from 'xstate';
+import { callMachine, toMachineEvent } from '../machine/callMachine.js';
+import { foldEntries, restoreCallSnapshot, startCall, step, toCallSnapshot, viewOf } from './fold.js';
+import type { CallEvent } from './events.js';
+import { convergentView } from './view.js';
+
+// CI raises the run count; locally the suite stays quick.
+const numRuns = process.env['CI'] ? 400 : 100;
+
+function entriesOf(bodies: readonly Record<string, unknown>[]): LogEntry[] {
+  return bodies.flatMap((body, i) => decodeNotifications(body, { receivedAt: 1_000 + i }));
+}
+
+function project(bodies: readonly Record<string, unknown>[]) {
+  const { calls } = replay(entriesOf(bodies));
+  return Object.fromEntries(Object.entries(calls).map(([id, view]) => [id, convergentView(view)]));
+}
+
+describe('reconciliation properties', () => {
+  it('any permutation and duplication of a scenario converges to the in-order projection', () => {
+    fc.assert(
+      fc.property(
+        arbCallScenario().chain((scenario) => fc.tuple(fc.constant(scenario), arbDeliverySchedule(scenario.bodies))),
+        ([scenario, schedule]) => {
+          expect(project(schedule)).toEqual(project(scenario.bodies));
+        },
+      ),
+      { numRuns },
+    );
+  });
+
+  it('terminated absorbs: once terminated, a call never leaves it', () => {
+    fc.assert(
+      fc.property(arbStateNoise('c'), (bodies) => {
+        const { timeline } = replay(entriesOf(bodies));
+        let ended = false;
+        for (const row of timeline) {
+          if (ended) expect(row.after).toBe('terminated');
+          if (row.after === 'terminated') ended = true;
+        }
+      }),
+      { numRuns },
+    );
+  });
+
+  it('never takes a transition outside the documented table', () => {
+    fc.assert(
+      fc.property(arbStateNoise('c'), (bodies) => {
+        const { timeline } = replay(entriesOf(bodies));
+        const changes = timeline.flatMap((row) => row.events).filter((e): e is Extract<CallEvent, { type: 'stateChanged' }> => e.type === 'stateChanged');
+        for (const { from, to } of changes) {
+          const documented = from === 'pending' || REACHABLE[from].has(to) || isProofRequired(from, to);
+          expect(documented, `${from} -> ${to}`).toBe(true);
+        }
+      }),
+      { numRuns },
+    );
+  });
+
+  it('replay is deterministic: the same log gives the same bytes', () => {
+    fc.assert(
+      fc.property(arbCallScenario(), (scenario) => {
+        const entries = entriesOf(scenario.bodies);
+        expect(JSON.stringify(replay(entries))).toBe(JSON.stringify(replay(entries)));
+      }),
+      { numRuns: Math.ceil(numRuns / 4) },
+    );
+  });
+
+  it('snapshot + tail equals full replay', () => {
+    fc.assert(
+      fc.property(
+        arbCallScenario().chain((s) => fc.tuple(fc.constant(s), arbDeliverySchedule(s.bodies), fc.nat())),
+        ([scenario, schedule, cut]) => {
+          const stored: StoredEntry[] = [];
+          const seen = new Set<string>();
+          for (const entry of entriesOf(schedule)) {
+            if (seen.has(entry.id)) continue;
+            seen.add(entry.id);
+            stored.push({ ...entry, position: stored.length + 1 } as StoredEntry);
+          }
+          const at = stored.length === 0 ? 0 : cut % (stored.length + 1);
+          const full = foldEntries(startCall({ callId: scenario.callId }), stored);
+          const head = foldEntries(startCall({ callId: scenario.callId }), stored.slice(0, at));
+          // through JSON, as a store would keep it
+          const persisted = JSON.parse(JSON.stringify(toCallSnapshot(head)));
+          const restored = restoreCallSnapshot(scenario.callId, persisted);
+          expect(restored).toBeDefined();
+          const resumed = foldEntries(restored!, stored.slice(at));
+          expect(viewOf(resumed)).toEqual(viewOf(full));
+        },
+      ),
+      { numRuns: Math.ceil(numRuns / 2) },
+    );
+  });
+
+  it("the fold's direct path for context-only entries equals stepping the machine", () => {
+    fc.assert(
+      fc.property(arbCallScenario().chain((s) => fc.tuple(fc.constant(s), arbDeliverySchedule(s.bodies))), ([scenario, schedule]) => {
+        const stored: StoredEntry[] = [];
+        const seen = new Set<string>();
+        for (const entry of entriesOf(schedule)) {
+          if (seen.has(entry.id)) continue;
+          seen.add(entry.id);
+          stored.push({ ...entry, position: stored.length + 1 } as StoredEntry);
+        }
+        let stepped = startCall({ callId: scenario.callId });
+        for (const entry of stored) stepped = step(stepped, toMachineEvent(entry));
+        const folded = foldEntries(startCall({ callId: scenario.callId }), stored);
+        expect(folded.value).toEqual(stepped.value);
+        expect(folded.context).toEqual(stepped.context);
+      }),
+      { numRuns: Math.ceil(numRuns / 2) },
+    );
+  });
+
+  it('startCall equals the machine\'s own initial snapshot', () => {
+    for (const rosterMode of ['full', 'delta'] as const) {
+      const ours = startCall({ callId: 'x', rosterMode });
+      const theirs = initialTransition(callMachine, { callId: 'x', rosterMode })[0];
+      expect(ours.value).toEqual(theirs.value);
+      expect(ours.context).toEqual(theirs.context);
+      expect(ours.status).toBe(theirs.status);
+    }
+  });
+
+  it('a snapshot from another machine version or call is refused (rebuild from the log)', () => {
+    const snap = toCallSnapshot(startCall({ callId: 'a' }));
+    expect(restoreCallSnapshot('a', { ...snap, machineVersion: 'other/0' })).toBeUndefined();
+    expect(restoreCallSnapshot('b', snap)).toBeUndefined();
+    expect(restoreCallSnapshot('a', { ...snap, value: 'flying' })).toBeUndefined();
+    expect(restoreCallSnapshot('a', { ...snap, position: 7 })).toBeUndefined();
+  });
+});

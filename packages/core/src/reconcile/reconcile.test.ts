@@ -1,0 +1,238 @@
+import { describe, expect, it } from 'vitest';
+import { decodeNotifications } from '../decode/decode.js';
+import type { LogEntry } from '../log/entries.js';
+import { replay } from '../replay/replay.js';
+import {
+  callStateBody,
+  contentSharingBody,
+  notificationBody,
+  operationBody,
+  participantResource,
+  rosterBody,
+  toneBody,
+} from '../testing/scenarios.js';
+import type { CallView } from './view.js';
+
+const CALL = 'c1';
+
+/** Given these deliveries (bodies or entries), in this order, then the call looks like ... */
+function given(...deliveries: Array<Record<string, unknown> | LogEntry>): CallView {
+  const entries = deliveries.flatMap((d, i) =>
+    'kind' in d && typeof d['kind'] === 'string' ? [d as LogEntry] : decodeNotifications(d, { receivedAt: i }),
+  );
+  const view = replay(entries).calls[CALL];
+  if (!view) throw new Error('no call');
+  return view;
+}
+
+const failure = { resultInfo: { code: 500, subcode: 7000, message: 'transfer failed' } };
+
+describe('call state rank', () => {
+  it('applies notifications in lifecycle order', () => {
+    expect(given(callStateBody(CALL, 'establishing'), callStateBody(CALL, 'established')).state).toBe('established');
+  });
+
+  it('records a notification that would move the call back as stale, and keeps its new facts', () => {
+    const view = given(callStateBody(CALL, 'established'), callStateBody(CALL, 'establishing', { callChainId: 'chain' }));
+    expect(view.state).toBe('established');
+    expect(view.stale).toEqual([{ position: 2, entryId: expect.any(String), reason: 'lower-rank', detail: 'established -> establishing' }]);
+    expect(view.callChainId).toBe('chain');
+  });
+
+  it('lets a newer notification overwrite properties, a stale one only fill gaps', () => {
+    const view = given(
+      callStateBody(CALL, 'established', { mediaState: { audio: 'inactive' } }),
+      callStateBody(CALL, 'establishing', { mediaState: { audio: 'active' } }),
+    );
+    expect(view.mediaState).toEqual({ audio: 'inactive' });
+  });
+
+  it('accepts skipped states (lost notifications) along documented edges', () => {
+    expect(given(callStateBody(CALL, 'incoming'), callStateBody(CALL, 'established')).state).toBe('established');
+  });
+
+  it('flags an impossible forward move and asks for a resync instead of applying it', () => {
+    const view = given(callStateBody(CALL, 'establishing'), callStateBody(CALL, 'redirecting'));
+    expect(view.state).toBe('establishing');
+    expect(view.stale[0]?.reason).toBe('impossible-transition');
+    expect(view.resyncNeeded).toEqual({ reason: 'impossible-transition: establishing -> redirecting', position: 2 });
+  });
+
+  it('treats established and hold as one rank: arrival order decides', () => {
+    expect(given(callStateBody(CALL, 'established'), callStateBody(CALL, 'hold')).state).toBe('hold');
+    expect(given(callStateBody(CALL, 'hold'), callStateBody(CALL, 'established', { mediaState: {} })).state).toBe('established');
+  });
+
+  it('accepts states in any casing and keeps unknown ones as stale, never throwing', () => {
+    expect(given(callStateBody(CALL, 'establishing'), notificationBody(CALL, 'updated', '', { state: 'Established' })).state).toBe('established');
+    const view = given(callStateBody(CALL, 'established'), notificationBody(CALL, 'updated', '', { state: 'teleporting', x: 1 }));
+    expect(view.state).toBe('established');
+    expect(view.stale[0]?.reason).toBe('unknown-state');
+    expect(view['x']).toBe(1);
+  });
+});
+
+describe('terminated absorbs', () => {
+  it('ignores every state after terminated', () => {
+    const view = given(callStateBody(CALL, 'terminated'), callStateBody(CALL, 'established'), callStateBody(CALL, 'hold'));
+    expect(view.state).toBe('terminated');
+    expect(view.stale.map((s) => s.reason)).toEqual(['after-terminated', 'after-terminated']);
+  });
+
+  it('still files late sub-resource updates, which are ordered by their own rules', () => {
+    const view = given(callStateBody(CALL, 'terminated'), operationBody(CALL, 'op', 'playPromptOperation', 'completed'));
+    expect(view.operations['op']?.status).toBe('completed');
+  });
+});
+
+describe('failed transfer', () => {
+  it('returns to established on a failure resultInfo (documented backward move)', () => {
+    const view = given(callStateBody(CALL, 'established'), callStateBody(CALL, 'transferring'), callStateBody(CALL, 'established', failure));
+    expect(view.state).toBe('established');
+    expect(view.resultInfo).toEqual(failure.resultInfo);
+  });
+
+  it('does not return without the proof', () => {
+    const view = given(callStateBody(CALL, 'transferring'), callStateBody(CALL, 'established'));
+    expect(view.state).toBe('transferring');
+    expect(view.stale[0]?.reason).toBe('lower-rank');
+  });
+
+  it('treats a late transferring after the failure as stale, and asks Graph', () => {
+    const view = given(callStateBody(CALL, 'established', failure), callStateBody(CALL, 'transferring'));
+    expect(view.state).toBe('established');
+    expect(view.stale[0]?.reason).toBe('transfer-already-failed');
+    expect(view.resyncNeeded?.reason).toMatch(/transfer-already-failed/);
+  });
+
+  it('lets a new transfer command open a new attempt', () => {
+    const view = given(
+      callStateBody(CALL, 'established', failure),
+      { kind: 'command', id: 'cmd-1', callId: CALL, at: 5, command: 'transfer' },
+      callStateBody(CALL, 'transferring'),
+    );
+    expect(view.state).toBe('transferring');
+  });
+});
+
+describe('roster', () => {
+  const bot = { id: 'bot', displayName: 'Bot' };
+  const alice = { id: 'alice', displayName: 'Alice' };
+
+  it('orders sequenced rosters by rosterSequenceNumber: an older roster cannot undo a newer one', () => {
+    const view = given(rosterBody(CALL, [bot, { ...alice, isMuted: true }], 3), rosterBody(CALL, [bot, alice], 2));
+    expect(view.participants['alice']?.isMuted).toBe(true);
+    expect(view.stale.map((s) => s.reason)).toEqual(['older-roster', 'older-roster']);
+  });
+
+  it('keeps a removed participant removed when an older update arrives late (tombstone)', () => {
+    const view = given(rosterBody(CALL, [bot, alice], 1), rosterBody(CALL, [bot], 3), rosterBody(CALL, [bot, alice], 2));
+    expect(Object.keys(view.participants)).toEqual(['bot']);
+    expect(view.removedParticipants['alice']).toEqual({ position: 2, rosterSequenceNumber: 3 });
+  });
+
+  it('knows a participant missing from a newer roster had left, even if it first hears of them later', () => {
+    const view = given(rosterBody(CALL, [bot], 3), rosterBody(CALL, [bot, alice], 2));
+    expect(Object.keys(view.participants)).toEqual(['bot']);
+    expect(Object.keys(view.removedParticipants)).toEqual(['alice']);
+  });
+
+  it('models lobby admission as isInLobby true -> false, one way', () => {
+    const view = given(
+      rosterBody(CALL, [bot, { ...alice, isInLobby: true }]),
+      rosterBody(CALL, [bot, { ...alice, isInLobby: false }]),
+      rosterBody(CALL, [bot, { ...alice, isInLobby: true }]),
+    );
+    expect(view.participants['alice']?.isInLobby).toBe(false);
+  });
+
+  it('without sequence numbers, follows arrival order and never resurrects a removed id', () => {
+    // (the third roster differs from the first: an identical body would be a redelivery, dropped by id)
+    const view = given(rosterBody(CALL, [bot, alice]), rosterBody(CALL, [bot]), rosterBody(CALL, [bot, { ...alice, isMuted: true }]));
+    expect(Object.keys(view.participants)).toEqual(['bot']);
+    expect(view.stale.at(-1)?.reason).toBe('participant-removed');
+  });
+
+  it('applies deleted participant notifications as removals', () => {
+    const view = given(rosterBody(CALL, [bot, alice]), notificationBody(CALL, 'deleted', 'participants', [participantResource(alice)]));
+    expect(Object.keys(view.participants)).toEqual(['bot']);
+  });
+
+  it('in delta roster mode, absence from an update means nothing', () => {
+    const entries = [rosterBody(CALL, [bot, alice]), rosterBody(CALL, [bot])].flatMap((b, i) => decodeNotifications(b, { receivedAt: i }));
+    const view = replay(entries, { rosterMode: 'delta' }).calls[CALL]!;
+    expect(Object.keys(view.participants).sort()).toEqual(['alice', 'bot']);
+  });
+});
+
+describe('operations', () => {
+  it('follow notStarted < running < completed | failed; terminal absorbs', () => {
+    const view = given(
+      operationBody(CALL, 'op', 'playPromptOperation', 'completed'),
+      operationBody(CALL, 'op', 'playPromptOperation', 'running', { clientContext: 'ctx' }),
+    );
+    expect(view.operations['op']).toMatchObject({ status: 'completed', clientContext: 'ctx', type: 'playPromptOperation' });
+    expect(view.stale[0]?.reason).toBe('older-operation-status');
+  });
+
+  it('accepts PascalCase statuses as some type packages send them', () => {
+    expect(given(operationBody(CALL, 'op', 'recordOperation', 'Running')).operations['op']?.status).toBe('running');
+  });
+
+  it('keeps the first of two different terminal statuses and asks for a resync', () => {
+    const view = given(operationBody(CALL, 'op', 'playPromptOperation', 'completed'), operationBody(CALL, 'op', 'playPromptOperation', 'failed'));
+    expect(view.operations['op']?.status).toBe('completed');
+    expect(view.resyncNeeded?.reason).toMatch(/completed and failed/);
+  });
+});
+
+describe('tones and content sharing', () => {
+  it('orders tones by sequenceId, each once', () => {
+    const view = given(toneBody(CALL, 2, 'tone2'), toneBody(CALL, 1, 'tone1'), toneBody(CALL, 2, 'tone2'), toneBody(CALL, 3, 'pound'));
+    expect(view.tones.map((t) => [t.sequenceId, t.tone])).toEqual([
+      [1, 'tone1'],
+      [2, 'tone2'],
+      [3, 'pound'],
+    ]);
+    expect(view.toneInfo).toMatchObject({ sequenceId: 3, tone: 'pound' });
+  });
+
+  it('lets a deleted content-sharing session absorb later updates', () => {
+    const view = given(contentSharingBody(CALL, 'deleted', 's'), contentSharingBody(CALL, 'created', 's'));
+    expect(view.contentSharingSessions['s']?.deleted).toBe(true);
+    expect(view.stale[0]?.reason).toBe('session-deleted');
+  });
+});
+
+describe('resync', () => {
+  it('is authoritative: sets state and roster, clears resyncNeeded', () => {
+    const view = given(
+      callStateBody(CALL, 'establishing'),
+      callStateBody(CALL, 'redirecting'),
+      rosterBody(CALL, [{ id: 'bot', displayName: 'Bot' }, { id: 'ghost', displayName: 'Ghost' }]),
+      { kind: 'resync', id: 'rs', callId: CALL, at: 9, call: { state: 'established', subject: 's' }, participants: [participantResource({ id: 'bot', displayName: 'Bot' })] },
+    );
+    expect(view.state).toBe('established');
+    expect(view.subject).toBe('s');
+    expect(Object.keys(view.participants)).toEqual(['bot']);
+    expect(view.resyncNeeded).toBeNull();
+  });
+
+  it('ends the call when Graph no longer knows it (404)', () => {
+    expect(given(callStateBody(CALL, 'established'), { kind: 'resync', id: 'rs', callId: CALL, at: 9, call: null }).state).toBe('terminated');
+  });
+
+  it('asks for a resync after an ambiguous command result', () => {
+    const view = given(callStateBody(CALL, 'incoming'), {
+      kind: 'commandResult', id: 'r1', callId: CALL, at: 3, commandId: 'c1', command: 'answer', outcome: 'ambiguous',
+    });
+    expect(view.resyncNeeded?.reason).toMatch(/answer may or may not/);
+  });
+});
+
+describe('unknown notifications', () => {
+  it('are kept and listed, never thrown on', () => {
+    const view = given(notificationBody(CALL, 'updated', 'somethingNew', { a: 1 }));
+    expect(view.unknown).toEqual([{ position: 1, entryId: expect.any(String), reason: "unrecognised sub-resource 'somethingNew'" }]);
+  });
+});

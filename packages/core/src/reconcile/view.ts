@@ -1,0 +1,99 @@
+import type { Call, Participant, ResultInfo, ToneInfo } from '@microsoft/microsoft-graph-types';
+import type {
+  CallContext,
+  CommandView,
+  ContentSharingSessionView,
+  MachineState,
+  OperationView,
+  ParticipantView,
+  RemovedParticipant,
+  ResyncNeeded,
+  StaleEntry,
+  ToneView,
+  UnknownNotice,
+} from './context.js';
+
+/** Graph's call properties as they arrive on the wire; graph-types' shapes, narrowed where the wire differs. */
+export type GraphCallProperties = Omit<
+  Call,
+  'id' | 'state' | 'participants' | 'operations' | 'contentSharingSessions' | 'audioRoutingGroups' | 'resultInfo' | 'toneInfo'
+> & {
+  /** Codes arrive as numbers and sometimes as numeric strings. */
+  readonly resultInfo?: (Omit<ResultInfo, 'code' | 'subcode'> & { code?: number | string; subcode?: number | string }) | null;
+  readonly toneInfo?: ToneInfo | null;
+};
+
+/** A participant as Graph sends it, with the bookkeeping Switchboard adds. */
+export type GraphParticipant = ParticipantView & Partial<Omit<Participant, 'id'>>;
+
+/**
+ * The projection of one call: a frozen, Graph-shaped view. The call resource's own
+ * properties sit at the top level as Graph names them (unknown extra fields included), beside
+ * its relationships and what reconciliation found out.
+ */
+export type CallView = GraphCallProperties & {
+  readonly [property: string]: unknown;
+  readonly id: string;
+  /** The call state, or `pending` before Graph has named one. */
+  readonly state: MachineState;
+  readonly participants: { readonly [id: string]: GraphParticipant };
+  readonly removedParticipants: { readonly [id: string]: RemovedParticipant };
+  readonly operations: { readonly [id: string]: OperationView };
+  readonly contentSharingSessions: { readonly [id: string]: ContentSharingSessionView };
+  readonly audioRoutingGroups: { readonly [id: string]: { readonly id: string; readonly [property: string]: unknown } };
+  readonly tones: readonly ToneView[];
+  /** Entries recorded but not applied, each with the reason. */
+  readonly stale: readonly StaleEntry[];
+  readonly unknown: readonly UnknownNotice[];
+  readonly commands: { readonly [entryId: string]: CommandView };
+  /** When each timer (answer deadline, keep-alive, operation timeout) last fired, ms. */
+  readonly timers: CallContext['timers'];
+  /** Set when the log cannot decide and an authoritative GET should settle it. */
+  readonly resyncNeeded: ResyncNeeded | null;
+  /** The log position this view reflects. */
+  readonly version: number;
+};
+
+/** Builds the view from machine state and context. Pure; the result is frozen. */
+export function buildView(state: MachineState, ctx: CallContext): CallView {
+  return Object.freeze({
+    ...ctx.props,
+    id: ctx.id,
+    state,
+    participants: ctx.participants,
+    removedParticipants: ctx.removedParticipants,
+    operations: ctx.operations,
+    contentSharingSessions: ctx.contentSharingSessions,
+    audioRoutingGroups: ctx.audioRoutingGroups,
+    tones: ctx.tones,
+    stale: ctx.stale,
+    unknown: ctx.unknown,
+    commands: ctx.commands,
+    timers: ctx.timers,
+    resyncNeeded: ctx.resyncNeeded,
+    version: ctx.position,
+  }) as CallView;
+}
+
+/**
+ * The part of a view that reconciliation promises is independent of delivery order: no
+ * positions, no stale list, no bookkeeping. Convergence tests compare these.
+ */
+export function convergentView(view: CallView): unknown {
+  const {
+    stale: _stale,
+    unknown: _unknown,
+    commands: _commands,
+    timers: _timers,
+    version: _version,
+    resyncNeeded: _resync,
+    removedParticipants,
+    tones,
+    ...rest
+  } = view;
+  return {
+    ...rest,
+    removedParticipants: Object.keys(removedParticipants).sort(),
+    tones: tones.map((t) => ({ sequenceId: t.sequenceId, tone: t.tone })),
+  };
+}

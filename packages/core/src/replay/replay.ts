@@ -1,0 +1,170 @@
+import type { LogEntry, StoredEntry } from '../log/entries.js';
+import type { RosterMode } from '../reconcile/apply.js';
+import type { MachineState, StaleEntry } from '../reconcile/context.js';
+import type { CallEvent } from '../reconcile/events.js';
+import { foldEntries, startCall, stateOf, viewOf, type CallMachineSnapshot } from '../reconcile/fold.js';
+import type { CallView } from '../reconcile/view.js';
+import { isObject } from '../util/graph.js';
+import { seededRandom } from '../util/random.js';
+
+export interface TimelineRow {
+  /** Index of the entry in the input. */
+  readonly index: number;
+  readonly callId: string;
+  readonly entryId: string;
+  readonly kind: LogEntry['kind'];
+  readonly summary: string;
+  /** True when the log already held this entry's id: dropped, nothing applied. */
+  readonly duplicate: boolean;
+  readonly position: number | null;
+  readonly before: MachineState;
+  readonly after: MachineState;
+  /** What this entry left unapplied, and why. */
+  readonly stale: readonly StaleEntry[];
+  readonly events: readonly CallEvent[];
+}
+
+export interface ReplayResult {
+  /** Every call's final projection, by call id, in order of first appearance. */
+  readonly calls: { readonly [callId: string]: CallView };
+  readonly timeline: readonly TimelineRow[];
+}
+
+export interface ReplayOptions {
+  readonly rosterMode?: RosterMode;
+  /** Build the per-entry timeline (default true); off, replay computes only the projections. */
+  readonly timeline?: boolean;
+}
+
+/**
+ * Replays log entries (an array, or any iterable: stream a large log through a generator),
+ * in the order given, as the engine would have appended and folded them: duplicates (by entry id) dropped, each call folded through the machine. Pure and
+ * deterministic: the same entries give the same result, byte for byte.
+ */
+export function replay(entries: Iterable<LogEntry>, options: ReplayOptions = {}): ReplayResult {
+  const streams = new Map<string, { ids: Set<string>; version: number; snapshot: CallMachineSnapshot }>();
+  const timeline: TimelineRow[] = [];
+  const withTimeline = options.timeline ?? true;
+  let index = -1;
+  for (const entry of entries) {
+    index++;
+    let stream = streams.get(entry.callId);
+    if (!stream) {
+      const input = options.rosterMode ? { callId: entry.callId, rosterMode: options.rosterMode } : { callId: entry.callId };
+      stream = { ids: new Set(), version: 0, snapshot: startCall(input) };
+      streams.set(entry.callId, stream);
+    }
+    if (stream.ids.has(entry.id)) {
+      if (withTimeline) {
+        const state = stateOf(stream.snapshot);
+        timeline.push(row(index, entry, true, null, state, state, [], []));
+      }
+      continue;
+    }
+    stream.ids.add(entry.id);
+    stream.version += 1;
+    const stored = { ...entry, position: stream.version } as StoredEntry;
+    if (!withTimeline) {
+      stream.snapshot = foldEntries(stream.snapshot, [stored]);
+      continue;
+    }
+    const before = stateOf(stream.snapshot);
+    const events: CallEvent[] = [];
+    const staleBefore = stream.snapshot.context.stale.length;
+    stream.snapshot = foldEntries(stream.snapshot, [stored], events);
+    const stale = stream.snapshot.context.stale.slice(staleBefore);
+    timeline.push(row(index, entry, false, stored.position, before, stateOf(stream.snapshot), stale, events));
+  }
+  const calls: Record<string, CallView> = {};
+  for (const [callId, stream] of streams) calls[callId] = viewOf(stream.snapshot);
+  return { calls, timeline };
+}
+
+function row(
+  index: number,
+  entry: LogEntry,
+  duplicate: boolean,
+  position: number | null,
+  before: MachineState,
+  after: MachineState,
+  stale: readonly StaleEntry[],
+  events: readonly CallEvent[],
+): TimelineRow {
+  return { index, callId: entry.callId, entryId: entry.id, kind: entry.kind, summary: summarize(entry), duplicate, position, before, after, stale, events };
+}
+
+/** A one-line description of an entry for timelines. */
+export function summarize(entry: LogEntry): string {
+  switch (entry.kind) {
+    case 'notification': {
+      const data = entry.resourceData;
+      const t = entry.target;
+      if (t.type === 'call' && isObject(data)) {
+        const parts = [`${entry.changeType} call`];
+        if (typeof data['state'] === 'string') parts.push(`state=${data['state']}`);
+        const tone = data['toneInfo'];
+        if (isObject(tone)) parts.push(`tone=${String(tone['tone'])}#${String(tone['sequenceId'])}`);
+        return parts.join(' ');
+      }
+      if (t.type === 'participants') return `${entry.changeType} roster (${Array.isArray(data) ? data.length : 1} participants)`;
+      if (t.type === 'operation' && isObject(data)) return `${entry.changeType} operation ${t.operationId ?? '?'} status=${String(data['status'])}`;
+      if (t.type === 'unknown') return `${entry.changeType} unknown (${t.reason})`;
+      return `${entry.changeType} ${t.type}`;
+    }
+    case 'command':
+      return `command ${entry.command}`;
+    case 'commandResult':
+      return `${entry.command} -> ${entry.status ?? entry.outcome}`;
+    case 'resync':
+      return entry.call === null ? 'resync: call not found' : 'resync';
+    case 'timer':
+      return `timer ${entry.timer}`;
+  }
+}
+
+export interface ScheduleOptions {
+  /** Seed for every random choice. */
+  readonly seed: number;
+  /** Permute the entries. */
+  readonly shuffle?: boolean;
+  /** Probability (0..1) that an entry is delivered a second time, at a random later point. */
+  readonly duplicate?: number;
+}
+
+/**
+ * A delivery schedule for the same entries: shuffled and/or with duplicates, from a seed.
+ * Shows convergence: replaying any schedule of a log gives the same projection, outside
+ * the cases Graph's data cannot order (see the README). Pure.
+ */
+export function deliverySchedule<T>(entries: readonly T[], options: ScheduleOptions): T[] {
+  const random = seededRandom(options.seed);
+  const out = entries.slice();
+  if (options.shuffle) {
+    for (let i = out.length - 1; i > 0; i--) {
+      const j = Math.floor(random() * (i + 1));
+      [out[i], out[j]] = [out[j]!, out[i]!];
+    }
+  }
+  const rate = options.duplicate ?? 0;
+  if (rate > 0) {
+    const copies = out.filter(() => random() < rate);
+    for (const copy of copies) out.splice(Math.floor(random() * (out.length + 1)), 0, copy);
+  }
+  return out;
+}
+
+/** A view as Graph-shaped JSON: collections as arrays ordered by id. */
+export function callToJson(view: CallView): Record<string, unknown> {
+  const byId = <V>(record: { readonly [id: string]: V }): V[] =>
+    Object.keys(record)
+      .sort()
+      .map((id) => record[id]!);
+  return {
+    ...view,
+    participants: byId(view.participants),
+    operations: byId(view.operations),
+    contentSharingSessions: byId(view.contentSharingSessions),
+    audioRoutingGroups: byId(view.audioRoutingGroups),
+    removedParticipants: Object.keys(view.removedParticipants).sort(),
+  };
+}

@@ -1,0 +1,172 @@
+import fc from 'fast-check';
+import type { CallState } from '../log/entries.js';
+import {
+  callStateBody,
+  contentSharingBody,
+  operationBody,
+  rosterBody,
+  toneBody,
+  type ParticipantSpec,
+} from './scenarios.js';
+
+type Json = Record<string, unknown>;
+
+/** A generated call: the notification bodies Graph would send, in the order it sent them. */
+export interface CallScenario {
+  readonly callId: string;
+  readonly path: readonly CallState[];
+  readonly bodies: readonly Json[];
+}
+
+const LIFECYCLES: ReadonlyArray<readonly CallState[]> = [
+  ['establishing', 'established'],
+  ['establishing', 'ringing', 'established'],
+  ['establishing', 'terminated'],
+  ['incoming', 'establishing', 'established'],
+  ['incoming', 'terminated'],
+  ['incoming', 'redirecting', 'terminated'],
+  ['establishing', 'established', 'transferring', 'transferAccepted', 'terminated'],
+  ['establishing', 'established', 'terminating', 'terminated'],
+];
+
+/** The properties each state's notification carries; keys never conflict across ranks. */
+function stateExtras(state: CallState, callId: string, direction: string): Json {
+  switch (state) {
+    case 'incoming':
+      return { direction, callChainId: `chain-${callId}`, source: { '@odata.type': '#microsoft.graph.participantInfo', identity: { user: { id: 'caller', displayName: 'Caller' } } } };
+    case 'establishing':
+      return { callChainId: `chain-${callId}` };
+    case 'established':
+      return { direction, mediaState: { '@odata.type': '#microsoft.graph.callMediaState', audio: 'active' } };
+    case 'terminated':
+      return { resultInfo: { '@odata.type': '#microsoft.graph.resultInfo', code: 200, subcode: 5002, message: 'The conversation has ended.' } };
+    default:
+      return {};
+  }
+}
+
+/**
+ * Arbitrary call scenarios: a documented lifecycle (optionally with a transfer that fails and
+ * returns to `established`), roster changes with `rosterSequenceNumber` (joins, lobby and
+ * admission, mutes, leaves), operations that run and settle, DTMF tones and a
+ * content-sharing session. In order, every scenario is something Graph could send.
+ */
+export function arbCallScenario(): fc.Arbitrary<CallScenario> {
+  return fc
+    .record({
+      id: fc.integer({ min: 1, max: 1_000_000 }),
+      lifecycle: fc.constantFrom(...LIFECYCLES),
+      failedTransfer: fc.boolean(),
+      endAfterFailure: fc.boolean(),
+      joiners: fc.array(
+        fc.record({ lobby: fc.boolean(), admitted: fc.boolean(), mute: fc.boolean(), leaves: fc.boolean() }),
+        { maxLength: 3 },
+      ),
+      operations: fc.array(fc.record({ type: fc.constantFrom('playPromptOperation', 'recordOperation', 'subscribeToToneOperation'), fails: fc.boolean(), reportRunning: fc.boolean() }), { maxLength: 3 }),
+      tones: fc.array(fc.constantFrom('tone1', 'tone2', 'tone3', 'tone9', 'star', 'pound'), { maxLength: 4 }),
+      sharing: fc.boolean(),
+    })
+    .map((spec) => {
+      const callId = `call-${spec.id.toString(16)}`;
+      const direction = spec.lifecycle[0] === 'incoming' ? 'incoming' : 'outgoing';
+      const path: CallState[] = [];
+      const bodies: Json[] = [];
+      const push = (state: CallState, extra?: Json) => {
+        path.push(state);
+        bodies.push(callStateBody(callId, state, extra ?? stateExtras(state, callId, direction)));
+      };
+      const establishedAt = spec.lifecycle.indexOf('established');
+      const upTo = establishedAt >= 0 ? establishedAt + 1 : spec.lifecycle.length;
+      for (const state of spec.lifecycle.slice(0, upTo)) push(state);
+      if (establishedAt < 0) return { callId, path, bodies };
+
+      bodies.push(...midCall(callId, spec));
+
+      const rest = spec.lifecycle.slice(upTo);
+      if (spec.failedTransfer && rest[0] !== 'transferring') {
+        push('transferring');
+        push('established', {
+          resultInfo: { '@odata.type': '#microsoft.graph.resultInfo', code: 500, subcode: 7000, message: 'Transfer failed.' },
+        });
+        if (spec.endAfterFailure) push('terminated');
+        return { callId, path, bodies };
+      }
+      for (const state of rest) push(state);
+      return { callId, path, bodies };
+    });
+}
+
+function midCall(
+  callId: string,
+  spec: {
+    joiners: readonly { lobby: boolean; admitted: boolean; mute: boolean; leaves: boolean }[];
+    operations: readonly { type: string; fails: boolean; reportRunning: boolean }[];
+    tones: readonly string[];
+    sharing: boolean;
+  },
+): Json[] {
+  const bodies: Json[] = [];
+  // The roster, one full roster per change, each with the next sequence number.
+  let seq = 0;
+  const present = new Map<string, ParticipantSpec>([['bot', { id: 'bot', displayName: 'Bot' }]]);
+  const roster = () => bodies.push(rosterBody(callId, [...present.values()], ++seq));
+  roster();
+  spec.joiners.forEach((j, i) => {
+    const id = `p${i}`;
+    present.set(id, { id, displayName: `Person ${i}`, isInLobby: j.lobby });
+    roster();
+    if (j.lobby && j.admitted) {
+      present.set(id, { id, displayName: `Person ${i}`, isInLobby: false });
+      roster();
+    }
+    if (j.mute) {
+      present.set(id, { ...present.get(id)!, isMuted: true });
+      roster();
+    }
+  });
+  spec.joiners.forEach((j, i) => {
+    if (j.leaves) {
+      present.delete(`p${i}`);
+      roster();
+    }
+  });
+  spec.operations.forEach((op, i) => {
+    const opId = `op-${i}`;
+    if (op.reportRunning) bodies.push(operationBody(callId, opId, op.type, 'running', { clientContext: `ctx-${i}` }));
+    bodies.push(operationBody(callId, opId, op.type, op.fails ? 'failed' : 'completed'));
+  });
+  spec.tones.forEach((tone, i) => bodies.push(toneBody(callId, i + 1, tone)));
+  if (spec.sharing) {
+    bodies.push(contentSharingBody(callId, 'created', 'share-1'));
+    bodies.push(contentSharingBody(callId, 'updated', 'share-1'));
+    bodies.push(contentSharingBody(callId, 'deleted', 'share-1'));
+  }
+  return bodies;
+}
+
+/**
+ * Arbitrary delivery schedules for a list of deliveries: any permutation, with up to
+ * `maxDuplicates` of them delivered again at any point. What a webhook sees from Graph on a
+ * bad day.
+ */
+export function arbDeliverySchedule<T>(deliveries: readonly T[], options: { maxDuplicates?: number } = {}): fc.Arbitrary<T[]> {
+  const max = options.maxDuplicates ?? Math.max(1, Math.floor(deliveries.length / 2));
+  if (deliveries.length === 0) return fc.constant([]);
+  return fc
+    .array(fc.nat({ max: deliveries.length - 1 }), { maxLength: max })
+    .chain((dups) => {
+      const all = [...deliveries, ...dups.map((i) => deliveries[i]!)];
+      return fc.shuffledSubarray(all, { minLength: all.length, maxLength: all.length });
+    });
+}
+
+/** Arbitrary call-state notifications in any order, documented or not: for absorption and table properties. */
+export function arbStateNoise(callId: string): fc.Arbitrary<Json[]> {
+  const states: CallState[] = ['incoming', 'establishing', 'ringing', 'established', 'hold', 'transferring', 'transferAccepted', 'redirecting', 'terminating', 'terminated'];
+  return fc.array(
+    fc.record({ state: fc.constantFrom(...states), failure: fc.boolean() }).map(({ state, failure }) =>
+      callStateBody(callId, state, failure ? { resultInfo: { code: 500, subcode: 7700, message: 'failed' } } : {}),
+    ),
+    { maxLength: 30 },
+  );
+}

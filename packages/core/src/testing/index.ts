@@ -1,0 +1,17 @@
+/**
+ * `@switchboard/core/testing`: fast-check arbitraries for Graph notifications and delivery
+ * schedules, so bot authors can property-test their own handlers. Needs `fast-check` (a peer
+ * dependency).
+ */
+export { arbCallScenario, arbDeliverySchedule, arbStateNoise } from './arbitraries.js';
+export type { CallScenario } from './arbitraries.js';
+export {
+  notificationBody,
+  callStateBody,
+  participantResource,
+  rosterBody,
+  operationBody,
+  toneBody,
+  contentSharingBody,
+} from './scenarios.js';
+export type { ParticipantSpec } from './scenarios.js';

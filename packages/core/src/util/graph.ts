@@ -1,0 +1,40 @@
+/** Small helpers for Graph's loosely typed wire values. */
+
+export type JsonObject = { readonly [key: string]: unknown };
+
+export function isObject(value: unknown): value is JsonObject {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** `#microsoft.graph.playPromptOperation` → `playPromptOperation`; undefined when absent. */
+export function odataTypeName(value: unknown): string | undefined {
+  if (!isObject(value)) return undefined;
+  const type = value['@odata.type'];
+  if (typeof type !== 'string') return undefined;
+  const bare = type.startsWith('#') ? type.slice(1) : type;
+  return bare.startsWith('microsoft.graph.') ? bare.slice('microsoft.graph.'.length) : bare;
+}
+
+/** Graph sends result codes as numbers and, in some SDK paths, as strings. */
+export function toCode(value: unknown): number | undefined {
+  if (typeof value === 'number' && Number.isFinite(value)) return value;
+  if (typeof value === 'string' && /^-?\d+$/.test(value.trim())) return Number(value.trim());
+  return undefined;
+}
+
+/**
+ * The key a participant is filed under: its `id`, or, when Graph sent none (the invite docs
+ * show `"id": null`), its identity (`identity:user:<id>`). Undefined when it has neither.
+ */
+export function participantKey(participant: JsonObject): string | undefined {
+  const id = participant['id'];
+  if (typeof id === 'string' && id.length > 0) return id;
+  const info = participant['info'];
+  const identity = isObject(info) ? info['identity'] : undefined;
+  if (!isObject(identity)) return undefined;
+  for (const kind of Object.keys(identity)) {
+    const who = identity[kind];
+    if (isObject(who) && typeof who['id'] === 'string' && who['id'].length > 0) return `identity:${kind}:${who['id']}`;
+  }
+  return undefined;
+}

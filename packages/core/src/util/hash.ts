@@ -1,0 +1,51 @@
+/**
+ * A 53-bit non-cryptographic string hash (cyrb53), as 14 hex digits. Used to give
+ * notifications without a delivery id a content-derived entry id, so a redelivered body
+ * dedups by id. Pure and fast; not for anything an attacker may want to collide.
+ */
+export function hash53(text: string, seed = 0): string {
+  let h1 = 0xdeadbeef ^ seed;
+  let h2 = 0x41c6ce57 ^ seed;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text.charCodeAt(i);
+    h1 = Math.imul(h1 ^ ch, 2654435761);
+    h2 = Math.imul(h2 ^ ch, 1597334677);
+  }
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507);
+  h1 ^= Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507);
+  h2 ^= Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+  const value = 4294967296 * (2097151 & h2) + (h1 >>> 0);
+  return value.toString(16).padStart(14, '0');
+}
+
+/** Running state of a streaming hash53, for hashing a structure without serialising it. */
+export interface HashState {
+  h1: number;
+  h2: number;
+}
+
+export function hashStart(seed = 0): HashState {
+  return { h1: 0xdeadbeef ^ seed, h2: 0x41c6ce57 ^ seed };
+}
+
+export function hashFeed(state: HashState, text: string): void {
+  let { h1, h2 } = state;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text.charCodeAt(i);
+    h1 = Math.imul(h1 ^ ch, 2654435761);
+    h2 = Math.imul(h2 ^ ch, 1597334677);
+  }
+  state.h1 = h1;
+  state.h2 = h2;
+}
+
+export function hashEnd(state: HashState): string {
+  let { h1, h2 } = state;
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507);
+  h1 ^= Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507);
+  h2 ^= Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+  const value = 4294967296 * (2097151 & h2) + (h1 >>> 0);
+  return value.toString(16).padStart(14, '0');
+}

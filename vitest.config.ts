@@ -1,0 +1,19 @@
+import { defineConfig } from 'vitest/config';
+
+// Packages import each other by name; the "@switchboard/source" export condition points
+// those imports at src/, so tests need no build step.
+// (Vite's server defaults after it; no 'import': Node gets these for externals, and with
+// 'import' a require() inside pg picks pg-pool's ESM build.)
+const conditions = ['@switchboard/source', 'module', 'node', 'development|production'];
+
+export default defineConfig({
+  resolve: { conditions },
+  ssr: { resolve: { conditions, externalConditions: ['@switchboard/source'] } },
+  test: {
+    include: ['packages/*/src/**/*.test.ts', 'test/**/*.test.ts'],
+    testTimeout: 30_000,
+    hookTimeout: 30_000,
+    // CI adds a JSON report it sums into the closing "N passed, N failed" line.
+    reporters: process.env['CI'] ? ['default', 'json'] : ['default'],
+  },
+});
