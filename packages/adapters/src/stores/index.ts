@@ -1,0 +1,14 @@
+// The event stores behind core's `EventStore` port, and the contract they are held to.
+
+export { describeEventStoreContract } from './contract.js';
+export type { ContractRunner, MakeEventStore } from './contract.js';
+
+export { SqliteEventStore, DEFAULT_SQLITE_PATH } from './sqlite/sqlite-store.js';
+export type { SqliteEventStoreOptions, SqliteSettings } from './sqlite/sqlite-store.js';
+export type { SqliteDriver } from './sqlite/driver.js';
+
+export { PgEventStore } from './postgres/pg-store.js';
+export type { PgEventStoreOptions } from './postgres/pg-store.js';
+export { DEFAULT_PG_SCHEMA, PG_SCHEMA_VERSION } from './postgres/schema.js';
+export type { CallLeases, Lease, LeaseResult } from './postgres/leases.js';
+export type { AppendListener, Unsubscribe } from './postgres/notifications.js';

@@ -1,0 +1,112 @@
+/**
+ * Per-call ownership leases, so that of several bot instances exactly one runs a call's
+ * timers and sends its commands. A lease has an owner and an expiry; the owner renews it
+ * before it lapses; once it lapses anyone may take it over. Every time is the database's
+ * (`now()`), so instances whose clocks disagree still agree on who holds a lease.
+ */
+import { SwitchboardError } from '@switchboard/core';
+
+/** A lease as the database saw it when it answered. */
+export interface Lease {
+  readonly streamId: string;
+  readonly owner: string;
+  /**
+   * Grows each time the lease is granted anew (another owner, or the same one after it
+   * lapsed): a fencing token. Renewing keeps it. Work stamped with an older token is stale.
+   */
+  readonly token: number;
+  /** When this owner's tenure began, by the database's clock. */
+  readonly acquiredAt: Date;
+  /** When the lease lapses unless renewed, by the database's clock. */
+  readonly expiresAt: Date;
+  /**
+   * Milliseconds left when the database answered. Schedule renewal from this and your own
+   * clock at the time you sent the request, not from `expiresAt - Date.now()`: local clocks
+   * may be skewed against the database's.
+   */
+  readonly remainingMs: number;
+}
+
+/** `acquired: false` says who holds the lease instead. */
+export type LeaseResult =
+  | { readonly acquired: true; readonly lease: Lease }
+  | { readonly acquired: false; readonly holder: Lease };
+
+/**
+ * The lease operations, as a port the runtime can depend on (`PgEventStore` implements it).
+ * A store shared by one process only needs no leases.
+ */
+export interface CallLeases {
+  acquireLease(streamId: string, owner: string, ttlMs: number): Promise<LeaseResult>;
+  renewLease(streamId: string, owner: string, ttlMs: number): Promise<Lease | undefined>;
+  releaseLease(streamId: string, owner: string): Promise<boolean>;
+  getLease(streamId: string): Promise<Lease | undefined>;
+}
+
+export interface LeaseRow {
+  readonly stream_id: string;
+  readonly owner: string;
+  readonly token: string;
+  readonly acquired_at: Date;
+  readonly expires_at: Date;
+  readonly remaining_ms: number;
+}
+
+const RETURNING = `stream_id, owner, token, acquired_at, expires_at,
+  (extract(epoch FROM (expires_at - now())) * 1000)::float8 AS remaining_ms`;
+
+/** The SQL of the lease operations, for one schema. Parameters: $1 stream, $2 owner, $3 ttl ms. */
+export function leaseSql(schema: string) {
+  const t = `${schema}.leases`;
+  const held = 'l.owner = excluded.owner AND l.expires_at > now()';
+  return {
+    // Insert, or take over a lapsed lease, or extend our own; a live lease of another owner
+    // is left alone (the WHERE fails and nothing is returned).
+    acquire: `
+      INSERT INTO ${t} AS l (stream_id, owner, token, acquired_at, renewed_at, expires_at)
+      VALUES ($1, $2, 1, now(), now(), now() + $3::float8 * interval '1 millisecond')
+      ON CONFLICT (stream_id) DO UPDATE SET
+        owner       = excluded.owner,
+        token       = CASE WHEN ${held} THEN l.token ELSE l.token + 1 END,
+        acquired_at = CASE WHEN ${held} THEN l.acquired_at ELSE now() END,
+        renewed_at  = now(),
+        expires_at  = excluded.expires_at
+      WHERE l.owner = excluded.owner OR l.expires_at <= now()
+      RETURNING ${RETURNING}`,
+    renew: `
+      UPDATE ${t} SET renewed_at = now(), expires_at = now() + $3::float8 * interval '1 millisecond'
+       WHERE stream_id = $1 AND owner = $2 AND expires_at > now()
+      RETURNING ${RETURNING}`,
+    // The row stays (expired), so the fencing token keeps growing across owners.
+    release: `
+      UPDATE ${t} SET expires_at = now()
+       WHERE stream_id = $1 AND owner = $2 AND expires_at > now()
+      RETURNING stream_id`,
+    get: `SELECT ${RETURNING} FROM ${t} WHERE stream_id = $1 AND expires_at > now()`,
+  };
+}
+
+export function toLease(row: LeaseRow): Lease {
+  return {
+    streamId: row.stream_id,
+    owner: row.owner,
+    token: Number(row.token),
+    acquiredAt: row.acquired_at,
+    expiresAt: row.expires_at,
+    remainingMs: Math.max(0, row.remaining_ms),
+  };
+}
+
+/** Owners are instance ids: non-empty strings of up to 256 characters. */
+export function checkOwner(owner: string): void {
+  if (typeof owner !== 'string' || owner.length === 0 || owner.length > 256 || owner.includes('\u0000')) {
+    throw new SwitchboardError('SWB_INVALID_ARGUMENT', 'a lease owner must be a non-empty string of up to 256 characters');
+  }
+}
+
+/** A lease lasts a positive, finite number of milliseconds. */
+export function checkTtl(ttlMs: number): void {
+  if (typeof ttlMs !== 'number' || !Number.isFinite(ttlMs) || ttlMs <= 0) {
+    throw new SwitchboardError('SWB_INVALID_ARGUMENT', `a lease ttlMs must be a positive number of milliseconds, got ${String(ttlMs)}`);
+  }
+}

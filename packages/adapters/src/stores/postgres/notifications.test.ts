@@ -1,0 +1,131 @@
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LogEntry, SwitchboardError } from '@switchboard/core';
+import { PgEventStore, type PgEventStoreOptions } from './pg-store.js';
+import { TEST_DATABASE_URL, adminQuery, requirePostgres, testSchemas } from './test-db.js';
+
+const schemas = testSchemas('notify');
+const open: PgEventStore[] = [];
+beforeAll(requirePostgres);
+afterAll(async () => {
+  await Promise.all(open.map((store) => store.close()));
+  await schemas.dropAll();
+});
+
+async function twoInstances(options: PgEventStoreOptions = {}): Promise<[PgEventStore, PgEventStore]> {
+  const schema = schemas.next();
+  const a = new PgEventStore({ connectionString: TEST_DATABASE_URL, schema, ...options });
+  const b = new PgEventStore({ connectionString: TEST_DATABASE_URL, schema });
+  open.push(a, b);
+  await a.migrate();
+  return [a, b];
+}
+const timer = (callId: string, id: string): LogEntry => ({ id, callId, at: 1, kind: 'timer', timer: 'keepAliveDue' });
+
+async function eventually(check: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+describe('PgEventStore subscribe (LISTEN/NOTIFY)', () => {
+  it('tells one instance of what another appended, with the new version', async () => {
+    const [a, b] = await twoInstances();
+    const heard: Array<[string, number]> = [];
+    await a.subscribe((streamId, version) => heard.push([streamId, version]));
+    expect(a.listening).toBe(true);
+
+    await b.appendToStream('call-1', [timer('call-1', '1'), timer('call-1', '2')]);
+    await b.appendToStream('call-2', [timer('call-2', '1')]);
+    await b.appendToStream('call-1', [timer('call-1', '2')]); // only a duplicate: nothing new, no notice
+    await a.appendToStream('call-1', [timer('call-1', '3')]); // its own appends too
+    await eventually(() => heard.length >= 3, 'three notices');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(heard).toEqual([
+      ['call-1', 2],
+      ['call-2', 1],
+      ['call-1', 3],
+    ]);
+  });
+
+  it('a conflicting append announces nothing; unsubscribing stops the notices', async () => {
+    const [a, b] = await twoInstances();
+    const first: number[] = [];
+    const second: number[] = [];
+    const stopFirst = await a.subscribe((_, version) => first.push(version));
+    await a.subscribe((_, version) => second.push(version));
+
+    await b.appendToStream('call-1', [timer('call-1', '1')]);
+    await expect(b.appendToStream('call-1', [timer('call-1', '2')], { expectedVersion: 0 })).rejects.toThrow();
+    await eventually(() => first.length === 1 && second.length === 1, 'the first notice');
+    stopFirst();
+    stopFirst();
+    await b.appendToStream('call-1', [timer('call-1', '2')]);
+    await eventually(() => second.length === 2, 'the second notice');
+    expect(first).toEqual([1]);
+    expect(second).toEqual([1, 2]);
+  });
+
+  it('a listener that throws does not stop the others; onError hears of it', async () => {
+    const errors: SwitchboardError[] = [];
+    const [a, b] = await twoInstances({ onError: (error) => errors.push(error) });
+    const heard: number[] = [];
+    await a.subscribe(() => {
+      throw new Error('handler bug');
+    });
+    await a.subscribe((_, version) => heard.push(version));
+    await b.appendToStream('call-1', [timer('call-1', '1')]);
+    await eventually(() => heard.length === 1, 'the notice');
+    expect(errors).toEqual([expect.objectContaining({ code: 'SWB_LISTENER_FAILED' })]);
+  });
+
+  it('reconnects after losing its connection and reports what was appended meanwhile', async () => {
+    const errors: SwitchboardError[] = [];
+    const applicationName = `swb-test-${randomBytes(4).toString('hex')}`;
+    const [a, b] = await twoInstances({
+      applicationName,
+      onError: (error) => errors.push(error),
+      reconnectDelayMs: { min: 250, max: 250 },
+    });
+    const heard: Array<[string, number]> = [];
+    await a.subscribe((streamId, version) => heard.push([streamId, version]));
+
+    const killed = await adminQuery<{ killed: boolean }>(
+      'SELECT pg_terminate_backend(pid) AS killed FROM pg_stat_activity WHERE application_name = $1',
+      [`${applicationName}:listen`],
+    );
+    expect(killed).toEqual([{ killed: true }]);
+    await eventually(() => !a.listening, 'the drop to be noticed');
+    expect(errors).toEqual([expect.objectContaining({ code: 'SWB_STORE_UNAVAILABLE' })]);
+
+    // Appended while nobody listens: only the catch-up after reconnecting can report it.
+    await b.appendToStream('call-missed', [timer('call-missed', '1'), timer('call-missed', '2')]);
+    expect(a.listening).toBe(false);
+    await eventually(() => a.listening, 'the reconnect');
+    await eventually(() => heard.some(([s]) => s === 'call-missed'), 'the catch-up');
+    expect(heard).toContainEqual(['call-missed', 2]);
+
+    // And the channel is listened to again.
+    await b.appendToStream('call-after', [timer('call-after', '1')]);
+    await eventually(() => heard.some(([s]) => s === 'call-after'), 'a notice after the reconnect');
+  });
+
+  it('rejects the subscription with SWB_STORE_UNAVAILABLE when it cannot connect', async () => {
+    const [a] = await twoInstances();
+    await a.migrate();
+    const down = new PgEventStore({
+      connectionString: 'postgres://postgres@127.0.0.1:1/test',
+      schema: a.schema,
+      migrate: false,
+      connectTimeoutMs: 2_000,
+    });
+    try {
+      await expect(down.subscribe(() => undefined)).rejects.toMatchObject({ code: 'SWB_STORE_UNAVAILABLE' });
+      expect(down.listening).toBe(false);
+    } finally {
+      await down.close();
+    }
+  });
+});

@@ -1,0 +1,200 @@
+/**
+ * Tailing appends across instances: one dedicated connection LISTENs on the schema's
+ * channel and fans each NOTIFY out to the subscribers. When the connection drops it
+ * reconnects with backoff and then reports every stream appended since shortly before it
+ * last heard anything, so a subscriber misses nothing (it may hear a version twice).
+ */
+import type pg from 'pg';
+import { SwitchboardError } from '@switchboard/core';
+
+/**
+ * Told that `streamId` reached `version` (or a later one). A hint, not the data: read the
+ * stream after the last position you hold. The same version may be reported more than once,
+ * and streams are reported in commit order only while the connection holds.
+ */
+export type AppendListener = (streamId: string, version: number) => void;
+
+/** Stops a subscription. Idempotent. */
+export type Unsubscribe = () => void;
+
+export interface AppendNotificationsOptions {
+  readonly channel: string;
+  /** Makes the dedicated (non-pooled) connection. */
+  readonly connect: () => pg.Client;
+  /** Streams updated at or after a database time (ms since the epoch), for catching up. */
+  readonly updatedSince: (sinceMs: number) => Promise<ReadonlyArray<{ streamId: string; version: number }>>;
+  readonly onError: (error: SwitchboardError) => void;
+  readonly reconnectDelayMs: { readonly min: number; readonly max: number };
+}
+
+// A NOTIFY carries the time its writer updated the stream, which may be this much before
+// the commit (the notification is sent at commit). Catching up from that far back is cheap.
+const CATCH_UP_MARGIN_MS = 5_000;
+
+interface Payload {
+  readonly s: string;
+  readonly v: number;
+  readonly t: number;
+}
+
+/** The LISTEN side of the PostgreSQL store. Internal: `PgEventStore.subscribe` is the API. */
+export class AppendNotifications {
+  readonly #options: AppendNotificationsOptions;
+  readonly #listeners = new Set<AppendListener>();
+  #client: pg.Client | undefined;
+  #connecting: Promise<void> | undefined;
+  #retry: NodeJS.Timeout | undefined;
+  #attempt = 0;
+  /**
+   * The database time from which a reconnect must catch up: everything committed before it
+   * was reported. Undefined before the first session; only moves while `#live`.
+   */
+  #since: number | undefined;
+  /** Connected, and caught up with what the previous session missed. */
+  #live = false;
+  #closed = false;
+
+  constructor(options: AppendNotificationsOptions) {
+    this.#options = options;
+  }
+
+  /** Whether the LISTEN connection is up right now. */
+  get listening(): boolean {
+    return this.#live;
+  }
+
+  /**
+   * Adds a listener and resolves once the channel is listened to: every append committed
+   * after that is reported. Rejects (and adds nothing) when the first connection fails.
+   */
+  async subscribe(listener: AppendListener): Promise<Unsubscribe> {
+    if (this.#closed) throw new SwitchboardError('SWB_STORE_CLOSED', 'the PostgreSQL event store is closed');
+    this.#listeners.add(listener);
+    try {
+      await this.#ensureConnected();
+    } catch (error) {
+      this.#listeners.delete(listener);
+      if (this.#listeners.size > 0) this.#scheduleReconnect();
+      throw error;
+    }
+    return () => {
+      this.#listeners.delete(listener);
+    };
+  }
+
+  /** Closes the connection and stops reconnecting. Idempotent. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#listeners.clear();
+    if (this.#retry) clearTimeout(this.#retry);
+    this.#retry = undefined;
+    await this.#connecting?.catch(() => undefined);
+    const client = this.#client;
+    this.#client = undefined;
+    await client?.end().catch(() => undefined);
+  }
+
+  #ensureConnected(): Promise<void> {
+    if (this.#live) return Promise.resolve();
+    if (this.#retry) {
+      clearTimeout(this.#retry);
+      this.#retry = undefined;
+    }
+    this.#connecting ??= this.#connect().finally(() => {
+      this.#connecting = undefined;
+    });
+    return this.#connecting;
+  }
+
+  async #connect(): Promise<void> {
+    const client = this.#options.connect();
+    client.on('notification', (message) => {
+      if (client === this.#client && message.channel === this.#options.channel) this.#deliver(message.payload);
+    });
+    client.on('error', (error) => this.#lost(client, error));
+    client.on('end', () => this.#lost(client, new Error('the LISTEN connection ended')));
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${this.#options.channel}`);
+      const { rows } = await client.query<{ now: number }>(
+        'SELECT (extract(epoch FROM clock_timestamp()) * 1000)::float8 AS now',
+      );
+      if (this.#closed) throw new SwitchboardError('SWB_STORE_CLOSED', 'the PostgreSQL event store is closed');
+      this.#client = client;
+      // Only after a lost connection: what was committed while nobody listened. Until that
+      // succeeds the catch-up point stays where it was, so a failed attempt loses nothing.
+      if (this.#since !== undefined) await this.#catchUp(this.#since - CATCH_UP_MARGIN_MS);
+      if (this.#client !== client) throw new Error('the LISTEN connection was lost while catching up');
+      this.#since = Math.max(this.#since ?? 0, rows[0]!.now);
+      this.#live = true;
+      this.#attempt = 0;
+    } catch (error) {
+      if (this.#client === client) this.#client = undefined;
+      client.removeAllListeners('notification');
+      await client.end().catch(() => undefined);
+      if (error instanceof SwitchboardError) throw error;
+      throw new SwitchboardError('SWB_STORE_UNAVAILABLE', `cannot LISTEN for appends: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
+  }
+
+  async #catchUp(sinceMs: number): Promise<void> {
+    const streams = await this.#options.updatedSince(sinceMs);
+    for (const { streamId, version } of streams) this.#notify(streamId, version);
+  }
+
+  #deliver(payload: string | undefined): void {
+    let parsed: Payload;
+    try {
+      parsed = JSON.parse(payload ?? '') as Payload;
+    } catch (error) {
+      this.#options.onError(new SwitchboardError('SWB_STORE_FAILED', 'an append notification could not be read', { cause: error }));
+      return;
+    }
+    if (this.#live && this.#since !== undefined && parsed.t > this.#since) this.#since = parsed.t;
+    this.#notify(parsed.s, parsed.v);
+  }
+
+  #notify(streamId: string, version: number): void {
+    for (const listener of [...this.#listeners]) {
+      try {
+        listener(streamId, version);
+      } catch (error) {
+        this.#options.onError(
+          new SwitchboardError('SWB_LISTENER_FAILED', `an append listener threw for stream ${streamId}`, { cause: error }),
+        );
+      }
+    }
+  }
+
+  #lost(client: pg.Client, error: Error): void {
+    if (client !== this.#client) return;
+    this.#client = undefined;
+    this.#live = false;
+    client.end().catch(() => undefined);
+    if (this.#closed) return;
+    this.#options.onError(
+      new SwitchboardError('SWB_STORE_UNAVAILABLE', `the LISTEN connection was lost (${error.message}); reconnecting`, {
+        cause: error,
+      }),
+    );
+    this.#scheduleReconnect();
+  }
+
+  #scheduleReconnect(): void {
+    if (this.#closed || this.#retry || this.#connecting || this.#client) return;
+    const { min, max } = this.#options.reconnectDelayMs;
+    const delay = Math.min(max, min * 2 ** this.#attempt);
+    this.#attempt += 1;
+    this.#retry = setTimeout(() => {
+      this.#retry = undefined;
+      this.#ensureConnected().catch((error: unknown) => {
+        if (this.#closed) return;
+        this.#options.onError(error as SwitchboardError);
+        this.#scheduleReconnect();
+      });
+    }, delay);
+    this.#retry.unref();
+  }
+}

@@ -1,0 +1,457 @@
+/**
+ * The store for several bot instances sharing calls: PostgreSQL through `pg`. Appends are
+ * one round trip each (a plpgsql function: lock the stream row, check the version, dedup,
+ * multi-row insert, NOTIFY); instances tail each other's appends with LISTEN/NOTIFY and
+ * agree on who runs a call through leases timed by the database's clock.
+ */
+import type pg from 'pg';
+import {
+  ExpectedVersionConflictError,
+  SwitchboardError,
+  splitDuplicates,
+  type AppendOptions,
+  type AppendResult,
+  type CallSnapshot,
+  type EventStore,
+  type LogEntry,
+  type ReadOptions,
+  type StoredEntry,
+} from '@switchboard/core';
+import { checkExpectedVersion, decodeEntry, encodeEntries, encodeSnapshot, readAfter, storeClosedError } from '../shared.js';
+import { checkOwner, checkTtl, leaseSql, toLease, type CallLeases, type Lease, type LeaseResult, type LeaseRow } from './leases.js';
+import { loadPg } from './driver.js';
+import { AppendNotifications, type AppendListener, type Unsubscribe } from './notifications.js';
+import {
+  DEFAULT_PG_SCHEMA,
+  MIGRATE_LOCK_CLASS,
+  PG_SCHEMA_VERSION,
+  appendChannel,
+  bootstrapSql,
+  checkSchemaName,
+  migrations,
+} from './schema.js';
+
+export interface PgEventStoreOptions {
+  /** `postgres://user:pass@host:5432/db`. Default: the `DATABASE_URL` environment variable. */
+  readonly connectionString?: string;
+  /**
+   * A pool you manage (the store neither configures nor ends it). The LISTEN connection is
+   * opened separately with the pool's options.
+   */
+  readonly pool?: pg.Pool;
+  /** The schema holding the tables. Default `switchboard`. Lowercase identifier, up to 48 characters. */
+  readonly schema?: string;
+  /**
+   * Create or upgrade the schema before the first operation. Default true. Set false when
+   * the application's role may not run DDL, and call `migrate()` from a deploy step.
+   */
+  readonly migrate?: boolean;
+  /** Pool size when the store makes the pool. Default 10. */
+  readonly maxConnections?: number;
+  /** How long to wait for a connection. Default 10,000 ms. */
+  readonly connectTimeoutMs?: number;
+  /** `application_name` of the connections (the LISTEN one gets `:listen` appended). Default `switchboard`. */
+  readonly applicationName?: string;
+  /**
+   * Errors that happen in the background, with nobody awaiting them: an idle pooled
+   * connection dropped, the LISTEN connection lost (it reconnects), a subscriber that threw.
+   * Ignored by default; pass your logger.
+   */
+  readonly onError?: (error: SwitchboardError) => void;
+  /** Backoff of the LISTEN connection's reconnects. Default 100 ms doubling up to 5,000 ms. */
+  readonly reconnectDelayMs?: { readonly min: number; readonly max: number };
+}
+
+// PostgreSQL refuses btree keys over ~2.7 kB and NOTIFY payloads over 8 kB.
+const MAX_ID_BYTES = 1_024;
+
+interface AppendRow {
+  readonly o_conflict: boolean;
+  readonly o_before: number;
+  readonly o_version: number;
+  readonly o_existing: string[];
+}
+
+/**
+ * An `EventStore` in PostgreSQL, for several bot instances sharing one database.
+ *
+ * - Appends: one transaction and one round trip per batch. The stream row is locked, so
+ *   concurrent writers of a stream queue up; positions stay dense and a writer whose
+ *   expected version moved gets `ExpectedVersionConflictError`, never a raw constraint error.
+ *   Entries are deduplicated by id across every instance.
+ * - `subscribe`: hear about every instance's appends (LISTEN/NOTIFY on a dedicated
+ *   connection that reconnects and catches up).
+ * - Leases: `acquireLease` / `renewLease` / `releaseLease` / `getLease` decide which
+ *   instance runs a call. The store does not enforce them on appends: the runtime does.
+ *
+ * Times for leases come from the database. Stream and entry ids are limited to 1,024 bytes
+ * of UTF-8 and cannot contain NUL (PostgreSQL text cannot), which Graph ids never approach.
+ */
+export class PgEventStore implements EventStore, CallLeases {
+  /** The schema the tables live in. */
+  readonly schema: string;
+  readonly #pool: pg.Pool;
+  readonly #ownsPool: boolean;
+  readonly #where: string;
+  readonly #autoMigrate: boolean;
+  readonly #onError: (error: SwitchboardError) => void;
+  readonly #notifications: AppendNotifications;
+  readonly #lease: ReturnType<typeof leaseSql>;
+  readonly #poolErrors: (error: Error) => void;
+  #migrated: Promise<void> | undefined;
+  #closed = false;
+
+  constructor(options: PgEventStoreOptions = {}) {
+    this.schema = options.schema ?? DEFAULT_PG_SCHEMA;
+    checkSchemaName(this.schema);
+    this.#autoMigrate = options.migrate ?? true;
+    this.#onError = options.onError ?? (() => undefined);
+    const applicationName = options.applicationName ?? 'switchboard';
+
+    const driver = loadPg();
+    let clientConfig: pg.ClientConfig;
+    if (options.pool) {
+      this.#pool = options.pool;
+      this.#ownsPool = false;
+      clientConfig = { ...this.#pool.options };
+      this.#where = describeTarget(clientConfig);
+    } else {
+      const connectionString = options.connectionString ?? process.env['DATABASE_URL'];
+      if (!connectionString) {
+        throw new SwitchboardError(
+          'SWB_INVALID_ARGUMENT',
+          'the PostgreSQL event store needs a connection string: pass `connectionString` or set DATABASE_URL',
+        );
+      }
+      clientConfig = {
+        connectionString,
+        application_name: applicationName,
+        connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
+      };
+      this.#where = describeTarget(clientConfig);
+      this.#pool = new driver.Pool({ ...clientConfig, max: options.maxConnections ?? 10 });
+      this.#ownsPool = true;
+    }
+    // An idle client's error would otherwise crash the process (an unhandled 'error' event).
+    this.#poolErrors = (error: Error) => this.#onError(this.#wrap('keep an idle connection to', error));
+    this.#pool.on('error', this.#poolErrors);
+
+    this.#lease = leaseSql(this.schema);
+    this.#notifications = new AppendNotifications({
+      channel: appendChannel(this.schema),
+      connect: () =>
+        new driver.Client({
+          ...clientConfig,
+          application_name: `${clientConfig.application_name ?? applicationName}:listen`,
+          keepAlive: true,
+        }),
+      updatedSince: (sinceMs) => this.#streamsUpdatedSince(sinceMs),
+      onError: (error) => this.#onError(error),
+      reconnectDelayMs: options.reconnectDelayMs ?? { min: 100, max: 5_000 },
+    });
+  }
+
+  /**
+   * Creates the schema, or brings it up to this version, under an advisory lock: safe to run
+   * from every instance at once, and a no-op when up to date. Throws `SWB_SCHEMA_NEWER` if a
+   * newer Switchboard migrated the schema further than this one knows.
+   */
+  async migrate(): Promise<void> {
+    this.#assertOpen();
+    let client: pg.PoolClient;
+    try {
+      client = await this.#pool.connect();
+    } catch (error) {
+      throw this.#wrap('connect to', error);
+    }
+    try {
+      await client.query('BEGIN');
+      await client.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [MIGRATE_LOCK_CLASS, this.schema]);
+      await client.query(bootstrapSql(this.schema));
+      const { rows } = await client.query<{ version: number }>(
+        `SELECT coalesce(max(version), 0)::int AS version FROM ${this.schema}.migrations`,
+      );
+      const current = rows[0]?.version ?? 0;
+      if (current > PG_SCHEMA_VERSION) {
+        throw new SwitchboardError(
+          'SWB_SCHEMA_NEWER',
+          `schema ${this.schema} was migrated by a newer Switchboard (version ${current}, this one knows ${PG_SCHEMA_VERSION}); upgrade Switchboard`,
+        );
+      }
+      const steps = migrations(this.schema);
+      for (let version = current + 1; version <= PG_SCHEMA_VERSION; version++) {
+        await client.query(steps[version - 1]!);
+        await client.query(`INSERT INTO ${this.schema}.migrations (version) VALUES ($1)`, [version]);
+      }
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw this.#wrap('migrate', error);
+    } finally {
+      client.release();
+    }
+  }
+
+  /** Reads a stream in position order, optionally only after a position. An unknown stream reads as empty. */
+  async readStream(streamId: string, options?: ReadOptions): Promise<readonly StoredEntry[]> {
+    const after = readAfter(options);
+    await this.#ready();
+    if (after === null) return [];
+    const { rows } = await this.#query<{ position: number; body: unknown }>(
+      'read',
+      `SELECT position, body FROM ${this.schema}.entries WHERE stream_id = $1 AND position > $2 ORDER BY position`,
+      [streamId, after],
+    );
+    return rows.map((row) => decodeEntry(row.body, row.position));
+  }
+
+  /**
+   * Appends a batch in one transaction: throws `ExpectedVersionConflictError` (writing
+   * nothing) when `expectedVersion` is given and the stream is elsewhere, drops entries whose
+   * id the stream already holds (whoever wrote them), writes the rest at the next dense
+   * positions and announces the new version to every subscribed instance.
+   */
+  async appendToStream(streamId: string, entries: readonly LogEntry[], options?: AppendOptions): Promise<AppendResult> {
+    const expected = options?.expectedVersion;
+    checkExpectedVersion(streamId, expected);
+    checkId('stream id', streamId, streamId);
+    const encoded = encodeEntries(streamId, entries);
+    for (const e of encoded) checkId('entry id', streamId, e.id);
+    await this.#ready();
+
+    // Repeats within the batch never reach the database; the function reports ids it holds.
+    const { fresh: unique } = splitDuplicates(entries, () => false);
+    if (unique.length === 0) {
+      const version = await this.#version(streamId);
+      if (expected !== undefined && expected !== version) throw new ExpectedVersionConflictError(streamId, expected, version);
+      return { appended: [], duplicates: [], version };
+    }
+    const byEntry = new Map(encoded.map((e) => [e.entry, e]));
+    const rows = unique.map((entry) => byEntry.get(entry)!);
+    const { rows: result } = await this.#query<AppendRow>(
+      'append to',
+      `SELECT o_conflict, o_before, o_version, o_existing FROM ${this.schema}.append_entries($1, $2, $3, $4, $5, $6)`,
+      [streamId, expected ?? null, rows.map((r) => r.id), rows.map((r) => r.kind), rows.map((r) => r.at), rows.map((r) => r.body)],
+    );
+    const outcome = result[0]!;
+    if (outcome.o_conflict) throw new ExpectedVersionConflictError(streamId, expected ?? 0, outcome.o_version);
+
+    const held = new Set(outcome.o_existing);
+    const { fresh, duplicates } = splitDuplicates(entries, (id) => held.has(id));
+    if (outcome.o_before + fresh.length !== outcome.o_version) {
+      throw new SwitchboardError(
+        'SWB_STORE_FAILED',
+        `stream ${streamId}: the database wrote ${outcome.o_version - outcome.o_before} entries, expected ${fresh.length}`,
+      );
+    }
+    const appended = fresh.map((entry, i) => ({ ...entry, position: outcome.o_before + i + 1 }) as StoredEntry);
+    return { appended, duplicates, version: outcome.o_version };
+  }
+
+  /** Every stream holding at least one entry, by when each was first written (the transaction's start; ties by id). */
+  async listStreams(): Promise<readonly string[]> {
+    await this.#ready();
+    const { rows } = await this.#query<{ stream_id: string }>(
+      'list',
+      `SELECT stream_id FROM ${this.schema}.streams WHERE version > 0 ORDER BY created_at, stream_id`,
+    );
+    return rows.map((row) => row.stream_id);
+  }
+
+  /** The last snapshot written for the stream, or `undefined`. Not validated: the engine checks `machineVersion`. */
+  async readSnapshot(streamId: string): Promise<CallSnapshot | undefined> {
+    await this.#ready();
+    const { rows } = await this.#query<{ body: CallSnapshot }>(
+      'read a snapshot of',
+      `SELECT body FROM ${this.schema}.snapshots WHERE stream_id = $1`,
+      [streamId],
+    );
+    return rows[0]?.body;
+  }
+
+  /** Replaces the stream's snapshot (kept beside the log, in the same schema). */
+  async writeSnapshot(streamId: string, snapshot: CallSnapshot): Promise<void> {
+    const body = encodeSnapshot(streamId, snapshot);
+    await this.#ready();
+    await this.#query(
+      'write a snapshot of',
+      `INSERT INTO ${this.schema}.snapshots (stream_id, position, machine_version, body) VALUES ($1, $2, $3, $4::json)
+       ON CONFLICT (stream_id) DO UPDATE SET position = excluded.position, machine_version = excluded.machine_version,
+         body = excluded.body, written_at = now()`,
+      [streamId, Number(snapshot.position) || 0, String(snapshot.machineVersion), body],
+    );
+  }
+
+  /**
+   * Calls `listener(streamId, version)` for every append any instance commits from now on,
+   * this one included. Resolves once listening (so nothing committed afterwards is missed);
+   * rejects with `SWB_STORE_UNAVAILABLE` if the first connection fails. The first subscription
+   * opens one dedicated connection, kept until `close()`; when it drops, it reconnects with
+   * backoff and reports every stream appended meanwhile (`onError` hears of the drop).
+   * A listener gets hints, possibly repeated: read the stream after the position you hold.
+   */
+  async subscribe(listener: AppendListener): Promise<Unsubscribe> {
+    this.#assertOpen();
+    if (typeof listener !== 'function') throw new SwitchboardError('SWB_INVALID_ARGUMENT', 'subscribe needs a listener function');
+    await this.#ready();
+    return this.#notifications.subscribe(listener);
+  }
+
+  /** Whether the LISTEN connection is up (false before the first `subscribe` and while reconnecting). */
+  get listening(): boolean {
+    return this.#notifications.listening;
+  }
+
+  /**
+   * Takes the lease on a call for `owner` for `ttlMs`, if nobody else holds it: a new lease, a
+   * lapsed one taken over, or the owner's own extended. Otherwise `{ acquired: false, holder }`.
+   * Expiry is decided by the database's clock.
+   */
+  async acquireLease(streamId: string, owner: string, ttlMs: number): Promise<LeaseResult> {
+    checkOwner(owner);
+    checkTtl(ttlMs);
+    await this.#ready();
+    // The holder can release between our two statements; then the lease is free: try again.
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const taken = await this.#query<LeaseRow>('acquire a lease in', this.#lease.acquire, [streamId, owner, ttlMs]);
+      if (taken.rows[0]) return { acquired: true, lease: toLease(taken.rows[0]) };
+      const holder = await this.#query<LeaseRow>('read a lease in', this.#lease.get, [streamId]);
+      if (holder.rows[0]) return { acquired: false, holder: toLease(holder.rows[0]) };
+    }
+    throw new SwitchboardError('SWB_STORE_FAILED', `stream ${streamId}: the lease kept changing hands; try again`);
+  }
+
+  /**
+   * Extends `owner`'s live lease to `ttlMs` from now (the database's now). Resolves to
+   * `undefined` when the owner no longer holds it (it lapsed, or was released or taken):
+   * stop running the call's timers and commands then, and `acquireLease` again if you must.
+   */
+  async renewLease(streamId: string, owner: string, ttlMs: number): Promise<Lease | undefined> {
+    checkOwner(owner);
+    checkTtl(ttlMs);
+    await this.#ready();
+    const { rows } = await this.#query<LeaseRow>('renew a lease in', this.#lease.renew, [streamId, owner, ttlMs]);
+    return rows[0] ? toLease(rows[0]) : undefined;
+  }
+
+  /** Gives up `owner`'s lease so another instance can take it at once. Resolves to whether the owner held it. */
+  async releaseLease(streamId: string, owner: string): Promise<boolean> {
+    checkOwner(owner);
+    await this.#ready();
+    const { rows } = await this.#query('release a lease in', this.#lease.release, [streamId, owner]);
+    return rows.length > 0;
+  }
+
+  /** The live lease on a call, or `undefined` when nobody holds it. */
+  async getLease(streamId: string): Promise<Lease | undefined> {
+    await this.#ready();
+    const { rows } = await this.#query<LeaseRow>('read a lease in', this.#lease.get, [streamId]);
+    return rows[0] ? toLease(rows[0]) : undefined;
+  }
+
+  /**
+   * Stops listening and, when the store made the pool, ends it (waiting for queries in
+   * flight). Idempotent; later calls throw `SWB_STORE_CLOSED`. Leases are not released.
+   */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#notifications.close();
+    if (this.#ownsPool) await this.#pool.end();
+    else this.#pool.off('error', this.#poolErrors);
+  }
+
+  async #ready(): Promise<void> {
+    this.#assertOpen();
+    if (!this.#autoMigrate) return;
+    // Memoised, but forgotten on failure: a database that was down at boot is retried.
+    this.#migrated ??= this.migrate().catch((error: unknown) => {
+      this.#migrated = undefined;
+      throw error;
+    });
+    await this.#migrated;
+  }
+
+  async #version(streamId: string): Promise<number> {
+    const { rows } = await this.#query<{ version: number }>(
+      'read the version of',
+      `SELECT version FROM ${this.schema}.streams WHERE stream_id = $1`,
+      [streamId],
+    );
+    return rows[0]?.version ?? 0;
+  }
+
+  async #streamsUpdatedSince(sinceMs: number): Promise<Array<{ streamId: string; version: number }>> {
+    const { rows } = await this.#query<{ stream_id: string; version: number }>(
+      'catch up with',
+      `SELECT stream_id, version FROM ${this.schema}.streams
+        WHERE version > 0 AND updated_at >= to_timestamp($1::float8 / 1000) ORDER BY updated_at`,
+      [sinceMs],
+    );
+    return rows.map((row) => ({ streamId: row.stream_id, version: row.version }));
+  }
+
+  async #query<R extends pg.QueryResultRow>(what: string, text: string, values?: unknown[]): Promise<pg.QueryResult<R>> {
+    this.#assertOpen();
+    try {
+      return await this.#pool.query<R>(text, values);
+    } catch (error) {
+      throw this.#wrap(what, error);
+    }
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw storeClosedError('PostgreSQL');
+  }
+
+  /** A pg or network error as a `SwitchboardError` with a code a caller can branch on. */
+  #wrap(what: string, error: unknown): SwitchboardError {
+    if (error instanceof SwitchboardError) return error;
+    const code = String((error as { code?: unknown } | null)?.code ?? '');
+    const detail = (error as Error | null)?.message ?? String(error);
+    const target = `the PostgreSQL event store (${this.#where}, schema ${this.schema})`;
+    if (isUnavailable(code, detail)) {
+      return new SwitchboardError('SWB_STORE_UNAVAILABLE', `could not ${what} ${target}: ${detail}`, { cause: error });
+    }
+    if (code === '3F000' || code === '42P01' || code === '42883') {
+      return new SwitchboardError(
+        'SWB_SCHEMA_MISSING',
+        `could not ${what} ${target}: the schema is missing or incomplete; run migrate() (${detail})`,
+        { cause: error },
+      );
+    }
+    return new SwitchboardError('SWB_STORE_FAILED', `could not ${what} ${target}: ${detail}`, { cause: error });
+  }
+}
+
+function isUnavailable(code: string, message: string): boolean {
+  return (
+    ['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'ETIMEDOUT', 'EHOSTUNREACH', 'EPIPE', '57P01', '57P02', '57P03', '53300'].includes(
+      code,
+    ) ||
+    code.startsWith('08') ||
+    /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(message)
+  );
+}
+
+function checkId(what: string, streamId: string, id: string): void {
+  if (typeof id !== 'string' || id.includes('\u0000') || Buffer.byteLength(id, 'utf8') > MAX_ID_BYTES) {
+    throw new SwitchboardError(
+      what === 'stream id' ? 'SWB_INVALID_ARGUMENT' : 'SWB_INVALID_ENTRY',
+      `stream ${String(streamId).slice(0, 80)}: a ${what} for PostgreSQL must be at most ${MAX_ID_BYTES} bytes and contain no NUL`,
+    );
+  }
+}
+
+/** host:port/database of a connection, without credentials, for error messages. */
+function describeTarget(config: pg.ClientConfig): string {
+  if (config.connectionString) {
+    try {
+      const url = new URL(config.connectionString);
+      return `${url.hostname}:${url.port || 5432}${url.pathname}`;
+    } catch {
+      return 'the configured database';
+    }
+  }
+  return `${config.host ?? 'localhost'}:${config.port ?? 5432}/${config.database ?? ''}`;
+}

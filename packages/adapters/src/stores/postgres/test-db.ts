@@ -1,0 +1,76 @@
+/**
+ * Test support for the PostgreSQL store (not exported): the local test database, a schema
+ * per store so that parallel test files never collide, and a loud failure when PostgreSQL
+ * is not answering (tests must not pass by skipping).
+ */
+import { randomBytes } from 'node:crypto';
+import type { QueryResultRow } from 'pg';
+import { loadPg } from './driver.js';
+
+const BASE_URL = process.env['SWITCHBOARD_TEST_DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+/**
+ * The test database, with `synchronous_commit = off` for these sessions only: a commit
+ * then does not wait for its fsync, which makes the tests several times faster and changes
+ * nothing they check (visibility, locking and constraints are the same; only what survives
+ * a server crash differs).
+ */
+export const TEST_DATABASE_URL = withOption(BASE_URL, '-c synchronous_commit=off');
+
+function withOption(url: string, option: string): string {
+  const parsed = new URL(url);
+  parsed.searchParams.set('options', [parsed.searchParams.get('options'), option].filter(Boolean).join(' '));
+  return parsed.toString();
+}
+
+/** Throws a message saying how to start PostgreSQL when the test database does not answer. */
+export async function requirePostgres(): Promise<void> {
+  const client = new (loadPg().Client)({ connectionString: TEST_DATABASE_URL, connectionTimeoutMillis: 3_000 });
+  try {
+    await client.connect();
+    await client.query('SELECT 1');
+  } catch (error) {
+    throw new Error(
+      `PostgreSQL is not answering at ${BASE_URL} (${(error as Error).message}). ` +
+        'Start it with `pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start`, ' +
+        'or point SWITCHBOARD_TEST_DATABASE_URL at another database.',
+      { cause: error },
+    );
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+/** Hands out fresh schema names and drops them all at the end of the file. */
+export function testSchemas(tag: string) {
+  const made: string[] = [];
+  const run = randomBytes(3).toString('hex');
+  return {
+    next(): string {
+      const name = `swb_t_${tag}_${process.pid}_${run}_${made.length}`;
+      made.push(name);
+      return name;
+    },
+    async dropAll(): Promise<void> {
+      if (made.length === 0) return;
+      const client = new (loadPg().Client)({ connectionString: TEST_DATABASE_URL });
+      await client.connect();
+      try {
+        await client.query(made.map((s) => `DROP SCHEMA IF EXISTS ${s} CASCADE;`).join('\n'));
+      } finally {
+        await client.end();
+      }
+    },
+  };
+}
+
+/** Runs one statement on the test database outside any store (to inspect or to sabotage). */
+export async function adminQuery<R extends QueryResultRow>(text: string, values?: unknown[]): Promise<R[]> {
+  const client = new (loadPg().Client)({ connectionString: TEST_DATABASE_URL });
+  await client.connect();
+  try {
+    return (await client.query<R>(text, values)).rows;
+  } finally {
+    await client.end();
+  }
+}

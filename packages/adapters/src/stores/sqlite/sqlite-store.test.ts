@@ -1,0 +1,166 @@
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ExpectedVersionConflictError, type LogEntry } from '@switchboard/core';
+import Database from 'better-sqlite3';
+import { describeEventStoreContract } from '../contract.js';
+import { loadSqliteDriver } from './driver.js';
+import { DEFAULT_SQLITE_PATH, SqliteEventStore } from './sqlite-store.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'swb-sqlite-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+let files = 0;
+const freshPath = () => join(dir, `t${++files}`, 'calls.db');
+
+describeEventStoreContract('SqliteEventStore', () => new SqliteEventStore({ path: freshPath() }), { describe, it });
+
+const timer = (callId: string, id: string): LogEntry => ({ id, callId, at: 1, kind: 'timer', timer: 'keepAliveDue' });
+
+describe('SqliteEventStore', () => {
+  it('opens in WAL mode, synchronous FULL by default, with a busy timeout, creating directories', async () => {
+    const path = join(dir, 'deep', 'er', 'calls.db');
+    const store = new SqliteEventStore({ path });
+    expect(store.path).toBe(path);
+    expect(existsSync(path)).toBe(true);
+    expect(store.settings).toEqual({ journalMode: 'wal', synchronous: 'full', busyTimeoutMs: 5_000 });
+    await store.close();
+  });
+
+  it('can trade durability on power loss for speed with synchronous NORMAL', async () => {
+    const store = new SqliteEventStore({ path: freshPath(), synchronous: 'normal', busyTimeoutMs: 250 });
+    expect(store.settings).toEqual({ journalMode: 'wal', synchronous: 'normal', busyTimeoutMs: 250 });
+    await store.close();
+  });
+
+  it('writes to .switchboard/calls.db under the working directory by default', async () => {
+    const cwd = process.cwd();
+    const work = mkdtempSync(join(dir, 'cwd-'));
+    process.chdir(work);
+    try {
+      const store = new SqliteEventStore();
+      expect(DEFAULT_SQLITE_PATH).toBe('.switchboard/calls.db');
+      expect(store.path).toBe(resolve(work, '.switchboard', 'calls.db'));
+      await store.appendToStream('c', [timer('c', 'a')]);
+      await store.close();
+      expect(existsSync(join(work, '.switchboard', 'calls.db'))).toBe(true);
+    } finally {
+      process.chdir(cwd);
+    }
+  });
+
+  it('keeps the log and snapshots across a reopen, and continues the positions', async () => {
+    const path = freshPath();
+    const first = new SqliteEventStore({ path });
+    await first.appendToStream('c', [timer('c', 'a'), timer('c', 'b')]);
+    await first.writeSnapshot('c', { machineVersion: 'm', position: 2, value: 'established', context: { x: 1 } });
+    await first.close();
+
+    const second = new SqliteEventStore({ path });
+    expect((await second.readStream('c')).map((e) => [e.id, e.position])).toEqual([['a', 1], ['b', 2]]);
+    expect(await second.readSnapshot('c')).toEqual({ machineVersion: 'm', position: 2, value: 'established', context: { x: 1 } });
+    const more = await second.appendToStream('c', [timer('c', 'a'), timer('c', 'c')], { expectedVersion: 2 });
+    expect(more.appended.map((e) => e.position)).toEqual([3]);
+    expect(more.duplicates.map((e) => e.id)).toEqual(['a']);
+    await second.close();
+  });
+
+  it('two connections to one file see each other and conflict on the expected version', async () => {
+    const path = freshPath();
+    const a = new SqliteEventStore({ path });
+    const b = new SqliteEventStore({ path });
+    await a.appendToStream('c', [timer('c', '1')], { expectedVersion: 0 });
+    await expect(b.appendToStream('c', [timer('c', '2')], { expectedVersion: 0 })).rejects.toBeInstanceOf(
+      ExpectedVersionConflictError,
+    );
+    await b.appendToStream('c', [timer('c', '1'), timer('c', '2')], { expectedVersion: 1 });
+    expect((await a.readStream('c')).map((e) => e.id)).toEqual(['1', '2']);
+    await Promise.all([a.close(), b.close()]);
+  });
+
+  it('fails with SWB_STORE_BUSY when another process holds the write lock past the busy timeout', async () => {
+    const path = freshPath();
+    const store = new SqliteEventStore({ path, busyTimeoutMs: 50 });
+    const other = new Database(path);
+    other.exec('BEGIN IMMEDIATE');
+    try {
+      await expect(store.appendToStream('c', [timer('c', 'a')])).rejects.toMatchObject({ code: 'SWB_STORE_BUSY' });
+    } finally {
+      other.exec('ROLLBACK');
+      other.close();
+    }
+    await store.appendToStream('c', [timer('c', 'a')]);
+    expect(await store.readStream('c')).toHaveLength(1);
+    await store.close();
+  });
+
+  it('writes none of a batch when one entry cannot be serialised', async () => {
+    const store = new SqliteEventStore({ path: ':memory:' });
+    const bad = { ...timer('c', 'b'), args: { n: 1n } } as unknown as LogEntry;
+    await expect(store.appendToStream('c', [timer('c', 'a'), bad])).rejects.toMatchObject({ code: 'SWB_INVALID_ENTRY' });
+    expect(await store.readStream('c')).toEqual([]);
+    await store.close();
+  });
+
+  it('refuses a nonsense expected version rather than guessing', async () => {
+    const store = new SqliteEventStore({ path: ':memory:' });
+    await expect(store.appendToStream('c', [timer('c', 'a')], { expectedVersion: -1 })).rejects.toMatchObject({
+      code: 'SWB_INVALID_ARGUMENT',
+    });
+    await expect(store.appendToStream('c', [timer('c', 'a')], { expectedVersion: 0.5 })).rejects.toMatchObject({
+      code: 'SWB_INVALID_ARGUMENT',
+    });
+    await store.close();
+  });
+
+  it('throws SWB_STORE_CLOSED after close, which is idempotent', async () => {
+    const store = new SqliteEventStore({ path: ':memory:' });
+    await store.close();
+    await store.close();
+    await expect(store.appendToStream('c', [timer('c', 'a')])).rejects.toMatchObject({ code: 'SWB_STORE_CLOSED' });
+    await expect(store.readStream('c')).rejects.toMatchObject({ code: 'SWB_STORE_CLOSED' });
+  });
+
+  it('refuses a file written by a newer schema', () => {
+    const path = freshPath();
+    new SqliteEventStore({ path }).close();
+    const raw = new Database(path);
+    raw.pragma('user_version = 99');
+    raw.close();
+    expect(() => new SqliteEventStore({ path })).toThrow(expect.objectContaining({ code: 'SWB_SCHEMA_NEWER' }));
+  });
+
+  it('refuses unknown options', () => {
+    expect(() => new SqliteEventStore({ path: ':memory:', synchronous: 'off' as 'full' })).toThrow(
+      expect.objectContaining({ code: 'SWB_INVALID_ARGUMENT' }),
+    );
+  });
+});
+
+describe('loadSqliteDriver', () => {
+  it('loads better-sqlite3 on demand', () => {
+    expect(loadSqliteDriver()).toBe(Database);
+  });
+
+  it('says how to install better-sqlite3 when it is missing', () => {
+    const missing = Object.assign(new Error("Cannot find module 'better-sqlite3'"), { code: 'MODULE_NOT_FOUND' });
+    const fail = () => {
+      throw missing;
+    };
+    expect(() => loadSqliteDriver(fail)).toThrow(
+      expect.objectContaining({ code: 'SWB_DEPENDENCY_MISSING', cause: missing, message: expect.stringMatching(/install.*better-sqlite3/) }),
+    );
+    expect(() => new SqliteEventStore({ path: ':memory:', driver: loadSqliteDriver(fail) })).toThrow(
+      expect.objectContaining({ code: 'SWB_DEPENDENCY_MISSING' }),
+    );
+  });
+
+  it('says when better-sqlite3 is installed but broken (a native build for another Node)', () => {
+    const broken = new Error('The module was compiled against a different Node.js version');
+    expect(() =>
+      loadSqliteDriver(() => {
+        throw broken;
+      }),
+    ).toThrow(expect.objectContaining({ code: 'SWB_DEPENDENCY_BROKEN', cause: broken }));
+  });
+});
