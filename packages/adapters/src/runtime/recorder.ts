@@ -1,0 +1,49 @@
+import { appendFileSync, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+
+/** One exchange-log line, in the format `switchboard replay` reads. */
+export interface ExchangeLine {
+  readonly kind: 'request' | 'response' | 'notification';
+  readonly method: string | null;
+  readonly path: string | null;
+  readonly status: number | null;
+  readonly body: unknown;
+  readonly receivedAt: number;
+}
+
+/** Where the runtime writes every exchange it sees. */
+export interface Recorder {
+  write(line: ExchangeLine): void;
+}
+
+const SECRET_KEYS = /^(token|access_token|refresh_token|id_token|client_secret|clientsecret|secret|password|passcode|authorization|assertion|client_assertion|private_?key|blob)$/i;
+const JWT = /^ey[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*$/;
+
+/**
+ * Copies a JSON value with secrets replaced by "[redacted]": values under keys that name a
+ * token, secret, password, passcode, key or media blob, and any string shaped like a JWT
+ * wherever it is (Graph puts meeting tokens in `meetingInfo.token`).
+ */
+export function redact(value: unknown): unknown {
+  if (typeof value === 'string') return JWT.test(value) ? '[redacted]' : value;
+  if (Array.isArray(value)) return value.map(redact);
+  if (typeof value !== 'object' || value === null) return value;
+  const out: Record<string, unknown> = {};
+  for (const [key, v] of Object.entries(value)) {
+    out[key] = SECRET_KEYS.test(key) && v !== null && v !== undefined ? '[redacted]' : redact(v);
+  }
+  return out;
+}
+
+/**
+ * A recorder appending JSON lines to a file (directories created). Writes are synchronous so
+ * that a line is on disk before the exchange is acknowledged; bodies are redacted.
+ */
+export function createFileRecorder(path: string): Recorder {
+  mkdirSync(dirname(path), { recursive: true });
+  return {
+    write(line) {
+      appendFileSync(path, `${JSON.stringify({ ...line, body: redact(line.body) })}\n`);
+    },
+  };
+}

@@ -1,0 +1,126 @@
+import { readFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import {
+  alternativesOf,
+  callToJson,
+  deliverySchedule,
+  exchangeToEntries,
+  parseExchangeLog,
+  replay,
+  SwitchboardError,
+  type ReplayResult,
+  type TimelineRow,
+} from '@switchboard/core';
+import { UsageError, type Output } from '../output.js';
+
+export const REPLAY_HELP = `Usage: switchboard replay <log.jsonl> [options]
+
+Replays an exchange log (requests, responses and notifications, one JSON object per line)
+through the engine and prints the timeline: each entry, the call state before -> after, and
+what was stale and why. The result is deterministic: the same log prints the same bytes.
+
+Options:
+  --json               print the final projection of every call (Graph's property names) as JSON
+  --alt <label>        where the log has alternative outcomes ("alt" lines), replay this one
+  --shuffle <seed>     deliver the entries in a shuffled order (seeded) to show convergence
+  --duplicate <rate>   deliver each entry again with this probability (0..1), seeded by --shuffle or 1
+  -h, --help           show this help
+
+Exit codes: 0 replayed; 2 bad usage; 3 the log could not be read or decoded.`;
+
+export async function replayCommand(argv: readonly string[], out: Output): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: [...argv],
+    allowPositionals: true,
+    options: {
+      json: { type: 'boolean', default: false },
+      alt: { type: 'string' },
+      shuffle: { type: 'string' },
+      duplicate: { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) {
+    out.stdout(REPLAY_HELP);
+    return 0;
+  }
+  if (positionals.length !== 1) throw new UsageError('replay takes exactly one log file', REPLAY_HELP);
+  const seed = values.shuffle === undefined ? undefined : parseInteger(values.shuffle, '--shuffle');
+  const duplicate = values.duplicate === undefined ? 0 : parseRate(values.duplicate);
+
+  const file = positionals[0]!;
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    throw new SwitchboardError('SWB_CLI_INPUT', `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { cause: error });
+  }
+  const records = parseExchangeLog(text);
+  let entries = exchangeToEntries(records, values.alt !== undefined ? { alt: values.alt } : {});
+  if (seed !== undefined || duplicate > 0) {
+    entries = deliverySchedule(entries, { seed: seed ?? 1, shuffle: seed !== undefined, duplicate });
+  }
+  const result = replay(entries);
+  if (values.json) {
+    const calls = Object.fromEntries(Object.entries(result.calls).map(([id, view]) => [id, callToJson(view)]));
+    out.stdout(JSON.stringify({ calls }, null, 2));
+    return 0;
+  }
+  const alts = alternativesOf(records);
+  if (alts.length > 0) out.stdout(`alternatives in this log: ${alts.join(', ')} (replaying ${values.alt ?? alts[0]})`);
+  out.stdout(renderTimeline(result));
+  return 0;
+}
+
+function parseInteger(value: string, flag: string): number {
+  if (!/^\d+$/.test(value)) throw new UsageError(`${flag} takes a whole number, not '${value}'`, REPLAY_HELP);
+  return Number(value);
+}
+
+function parseRate(value: string): number {
+  const rate = Number(value);
+  if (!Number.isFinite(rate) || rate < 0 || rate > 1) throw new UsageError(`--duplicate takes a probability from 0 to 1, not '${value}'`, REPLAY_HELP);
+  return rate;
+}
+
+/** The timeline as text: one line an entry, then one line a call. */
+export function renderTimeline(result: ReplayResult): string {
+  const rows = result.timeline.map((row) => [
+    String(row.index + 1),
+    shortId(row.callId),
+    row.summary,
+    row.duplicate ? '(duplicate, dropped)' : row.before === row.after ? row.after : `${row.before} -> ${row.after}`,
+    notes(row),
+  ]);
+  const header = ['#', 'call', 'entry', 'state', 'notes'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd();
+  const lines = [line(header), ...rows.map(line), '', 'calls:'];
+  for (const [id, view] of Object.entries(result.calls)) {
+    const participants = Object.values(view.participants);
+    const lobby = participants.filter((p) => p.isInLobby).length;
+    const ops = Object.values(view.operations).map((o) => `${o.type ?? 'operation'}:${o.status ?? '?'}`);
+    const parts = [
+      `${id}  ${view.state}`,
+      `participants ${participants.length}${lobby > 0 ? ` (${lobby} in lobby)` : ''}`,
+      ops.length > 0 ? `operations ${ops.join(', ')}` : '',
+      view.tones.length > 0 ? `tones ${view.tones.map((t) => t.tone).join(' ')}` : '',
+      view.stale.length > 0 ? `stale ${view.stale.length}` : '',
+      view.resyncNeeded ? `resync needed: ${view.resyncNeeded.reason}` : '',
+    ].filter((p) => p !== '');
+    lines.push(`  ${parts.join('; ')}`);
+  }
+  return lines.join('\n');
+}
+
+function notes(row: TimelineRow): string {
+  const stale = row.stale.map((s) => `stale (${s.reason}: ${s.detail})`);
+  const events = row.events
+    .filter((e) => e.type !== 'stateChanged' && e.type !== 'staleEntryIgnored')
+    .map((e) => e.type);
+  return [...stale, ...events].join('; ');
+}
+
+function shortId(id: string): string {
+  return id.length > 8 ? id.slice(0, 8) : id;
+}

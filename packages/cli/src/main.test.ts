@@ -1,0 +1,94 @@
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { main } from './main.js';
+
+const ROOT = join(import.meta.dirname, '..', '..', '..');
+const LOG = join(ROOT, 'test/fixtures/graph/recorded/sambetts-graph-calling-bots--p2p-simpletest.jsonl');
+
+async function run(...argv: string[]) {
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  const code = await main(argv, { stdout: (t) => stdout.push(t), stderr: (t) => stderr.push(t) });
+  return { code, stdout: stdout.join('\n'), stderr: stderr.join('\n') };
+}
+
+describe('switchboard replay', () => {
+  it('prints the timeline with state changes and the final calls', async () => {
+    const r = await run('replay', LOG);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('pending -> establishing');
+    expect(r.stdout).toContain('established -> terminated');
+    expect(r.stdout).toMatch(/6f1f5c00-8c1b-47f1-be9d-660c501041a9 {2}terminated/);
+  });
+
+  it('--json prints Graph-shaped projections, the same bytes every time', async () => {
+    const a = await run('replay', LOG, '--json');
+    const b = await run('replay', LOG, '--json');
+    expect(a.stdout).toBe(b.stdout);
+    const json = JSON.parse(a.stdout);
+    expect(json.calls['6f1f5c00-8c1b-47f1-be9d-660c501041a9']).toMatchObject({ state: 'terminated', operations: [{ status: 'completed' }] });
+  });
+
+  it('a shuffled, duplicated delivery converges to the same final state', async () => {
+    const inOrder = JSON.parse((await run('replay', LOG, '--json')).stdout);
+    for (const seed of ['1', '2', '3', '4', '5']) {
+      const shuffled = JSON.parse((await run('replay', LOG, '--json', '--shuffle', seed, '--duplicate', '0.5')).stdout);
+      const pick = (j: { calls: Record<string, { state: string; operations: unknown; tones: unknown[] }> }) =>
+        Object.values(j.calls).map((c) => [c.state, c.operations, c.tones.length]);
+      expect(pick(shuffled)).toEqual(pick(inOrder));
+    }
+  });
+
+  it('exit codes mean something: 2 for usage, 3 for unreadable input', async () => {
+    expect((await run()).code).toBe(2);
+    expect((await run('nope')).code).toBe(2);
+    expect((await run('replay')).code).toBe(2);
+    expect((await run('replay', LOG, '--duplicate', '7')).code).toBe(2);
+    expect((await run('replay', LOG, '--bogus')).code).toBe(2);
+    const missing = await run('replay', '/nonexistent.jsonl');
+    expect(missing.code).toBe(3);
+    expect(missing.stderr).toContain('ENOENT');
+    expect((await run('replay', '--help')).code).toBe(0);
+  });
+
+  it('runs as a real process', async () => {
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ['--import', 'tsx', '--conditions=@switchboard/source', join(ROOT, 'packages/cli/src/bin.ts'), 'replay', LOG],
+      { cwd: ROOT },
+    );
+    expect(stdout).toContain('established -> terminated');
+    await expect(
+      promisify(execFile)(process.execPath, ['--import', 'tsx', '--conditions=@switchboard/source', join(ROOT, 'packages/cli/src/bin.ts'), 'replay', '/nonexistent'], { cwd: ROOT }),
+    ).rejects.toMatchObject({ code: 3 });
+  });
+});
+
+describe('switchboard simulate', () => {
+  it('starts the simulator on a port, answers its token endpoint, and stops', async () => {
+    const { simulateCommand } = await import('./commands/simulate.js');
+    const lines: string[] = [];
+    let release!: () => void;
+    const until = new Promise<void>((r) => (release = r));
+    const running = simulateCommand(['--port', '0', '--seed', '3', '--faults', 'light'], { stdout: (t) => lines.push(t), stderr: (t) => lines.push(t) }, until);
+    await expect.poll(() => lines.join('\n'), { timeout: 5000 }).toContain('simulator listening on http://127.0.0.1:');
+    const url = /listening on (\S+)/.exec(lines.join('\n'))![1]!;
+    const token = await fetch(`${url}/00000000-0000-0000-0000-0000000000aa/oauth2/v2.0/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'client_credentials', client_id: '00000000-0000-0000-0000-00000000b07', client_secret: 'local-secret', scope: 'https://graph.microsoft.com/.default' }),
+    });
+    expect(token.status).toBe(200);
+    expect(((await token.json()) as { access_token?: string }).access_token).toMatch(/^ey/);
+    release();
+    expect(await running).toBe(0);
+    expect(lines.at(-1)).toBe('simulator stopped');
+  });
+
+  it('rejects bad options with exit code 2', async () => {
+    expect((await run('simulate', '--faults', 'apocalyptic')).code).toBe(2);
+    expect((await run('simulate', '--port', 'x')).code).toBe(2);
+  });
+});

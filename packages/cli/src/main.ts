@@ -1,0 +1,48 @@
+import { SwitchboardError } from '@switchboard/core';
+import { replayCommand } from './commands/replay.js';
+import { simulateCommand } from './commands/simulate.js';
+import { UsageError, type Output } from './output.js';
+
+export const HELP = `Usage: switchboard <command> [options]
+
+Commands:
+  replay <log.jsonl>   replay a recorded exchange log and print the timeline (or --json)
+  simulate             run the local Graph calls simulator (calls API, tokens, signed webhooks)
+
+Run 'switchboard <command> --help' for a command's options.`;
+
+const COMMANDS: Record<string, (argv: readonly string[], out: Output) => Promise<number>> = {
+  replay: replayCommand,
+  simulate: (argv, out) => simulateCommand(argv, out),
+};
+
+/** Runs the CLI and resolves to its exit code; never exits the process itself. */
+export async function main(argv: readonly string[], out: Output): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '-h' || name === '--help' || name === 'help') {
+    out.stdout(HELP);
+    return name === undefined ? 2 : 0;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    out.stderr(`switchboard: unknown command '${name}'\n\n${HELP}`);
+    return 2;
+  }
+  try {
+    return await command(rest, out);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      out.stderr(`switchboard ${name}: ${error.message}\n\n${error.help}`);
+      return 2;
+    }
+    if (error instanceof SwitchboardError) {
+      out.stderr(`switchboard ${name}: ${error.message} [${error.code}]`);
+      return 3;
+    }
+    if (error instanceof TypeError && 'code' in error && String((error as { code: unknown }).code).startsWith('ERR_PARSE_ARGS')) {
+      out.stderr(`switchboard ${name}: ${error.message}`);
+      return 2;
+    }
+    throw error;
+  }
+}

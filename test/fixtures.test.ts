@@ -1,0 +1,127 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { decodeNotifications, exchangeToEntries, parseExchangeLog, replay, type CallView } from '@switchboard/core';
+
+const DIR = join(import.meta.dirname, 'fixtures', 'graph');
+
+function replayFile(relative: string) {
+  return replay(exchangeToEntries(parseExchangeLog(readFileSync(join(DIR, relative), 'utf8')))).calls;
+}
+
+interface Expect {
+  state?: string;
+  participants?: number;
+  inLobby?: number;
+  operations?: string[];
+  tones?: string[];
+  sessionsDeleted?: boolean[];
+}
+
+function check(view: CallView | undefined, want: Expect) {
+  expect(view).toBeDefined();
+  const v = view!;
+  if (want.state) expect(v.state).toBe(want.state);
+  if (want.participants !== undefined) expect(Object.keys(v.participants)).toHaveLength(want.participants);
+  if (want.inLobby !== undefined) expect(Object.values(v.participants).filter((p) => p.isInLobby).length).toBe(want.inLobby);
+  if (want.operations) expect(Object.values(v.operations).map((o) => o.status)).toEqual(want.operations);
+  if (want.tones) expect(v.tones.map((t) => t.tone)).toEqual(want.tones);
+  if (want.sessionsDeleted) expect(Object.values(v.contentSharingSessions).map((s) => s.deleted)).toEqual(want.sessionsDeleted);
+  expect(v.stale).toEqual([]);
+}
+
+// What each page or recording describes, call by call (the docs reuse and mix call ids).
+const EXPECTED: Record<string, Record<string, Expect>> = {
+  'recorded/sambetts-graph-calling-bots--failed-p2p.jsonl': { '6c1f5e00-76e1-4d4a-9a16-dc2b92a449dd': { state: 'terminated' } },
+  'recorded/sambetts-graph-calling-bots--p2p-simpletest.jsonl': {
+    '6f1f5c00-8c1b-47f1-be9d-660c501041a9': { state: 'terminated', operations: ['completed'], tones: ['tone1'] },
+  },
+  'recorded/sambetts-graph-calling-bots--p2p-callupdates.jsonl': { '701f5b00-c1c1-43ef-9bdf-3dc7ef9d3e97': { state: 'established', participants: 2 } },
+  'recorded/sambetts-graph-calling-bots--groupcall.jsonl': { '631f6000-766a-4c6f-9da3-8755ebe44d19': { state: 'terminated', participants: 2 } },
+  'docs/beta-application-post-calls--example-1-create-peer-to-peer-voip-call-with-service-hosted-media.jsonl': {
+    '2e1a0b00-2db4-4022-9570-243709c565ab': { state: 'establishing' },
+    '2e1a0b00-b3c5-4b0f-99b3-c133bc1e6116': { state: 'established' },
+    '421f4c00-4436-4c3a-9d9a-c4924cf98e67': { sessionsDeleted: [true] },
+  },
+  'docs/beta-application-post-calls--example-5-join-scheduled-meeting-with-service-hosted-media.jsonl': {
+    '2f1a1100-b174-40a0-aba7-0b405e01ed92': { state: 'established', participants: 2, inLobby: 0 },
+  },
+  'docs/beta-application-post-calls--example-10-join-channel-meeting-as-a-guest-with-service-hosted-media.jsonl': {
+    '2f1a1100-726f-4705-a071-30fb8f6b568f': { participants: 1, inLobby: 1 },
+  },
+  'docs/v1.0-concept-cloud-communications-identifylargegalleryview--example-roster-example-with-large-gallery-view-participant.jsonl': {
+    '5f201300-df95-4800-bd3a-75b0af63dd2b': { participants: 6 },
+  },
+  'docs/v1.0-participant-invite-zhcn2022--example-1-invite-one-participant-to-an-existing-call.jsonl': {
+    'ab6233a5-20b7-4c5e-bea2-ce56c9776429': { operations: ['completed'], participants: 1 },
+  },
+  'docs/v1.0-participant-invite-zhcn2022--example-2-invite-multiple-participants-to-an-existing-group-call.jsonl': {
+    '7531d31f-d10d-44de-802f-c569dbca451c': { participants: 2 },
+  },
+  'docs/v1.0-participant-invite-zhcn2022--example-3-invite-participants-to-an-existing-group-call-replacing-an-existing-peer-to-peer-call.jsonl': {
+    'ab6233a5-20b7-4c5e-bea2-ce56c9776429': { operations: ['completed'] },
+    'a7ebfb2d-871e-419c-87af-27290b22e8db': { participants: 1 },
+  },
+  'docs/v1.0-participant-invite-zhcn2022--example-4-invite-one-pstn-participant-to-an-existing-call.jsonl': {
+    'ab6233a5-20b7-4c5e-bea2-ce56c9776429': { operations: ['completed'], participants: 1 },
+  },
+  'docs/v1.0-participant-invite-zhcn2022--example-5-move-one-participant-from-one-meeting-to-another.jsonl': {
+    'ab6233a5-20b7-4c5e-bea2-ce56c9776429': { operations: ['completed'], participants: 1 },
+  },
+};
+
+describe('every fixture replays to the state its source describes', () => {
+  const files = ['recorded', 'docs'].flatMap((d) => readdirSync(join(DIR, d)).map((f) => `${d}/${f}`));
+
+  it('has an expectation, or is a create-call page whose 201 leaves the call establishing', () => {
+    for (const file of files) {
+      const calls = replayFile(file);
+      const want = EXPECTED[file];
+      if (want) {
+        for (const [id, expectation] of Object.entries(want)) check(calls[id], expectation);
+      } else {
+        expect(file).toMatch(/application-post-calls/);
+        const views = Object.values(calls);
+        expect(views.length).toBeGreaterThan(0);
+        for (const v of views) check(v, { state: 'establishing' });
+      }
+    }
+    expect(files.length).toBe(22);
+  });
+});
+
+/** The `#### Notification - <what>` examples of a reference page, with their JSON bodies. */
+function notificationExamples(page: string): Array<{ heading: string; body: unknown }> {
+  const out: Array<{ heading: string; body: unknown }> = [];
+  const re = /#+ Notification - ([^\n]+)\n[\s\S]*?```json\n([\s\S]*?)\n```/g;
+  for (let m = re.exec(page); m; m = re.exec(page)) out.push({ heading: m[1]!.trim(), body: JSON.parse(m[2]!) });
+  return out;
+}
+
+describe('every notification example in the create-call pages', () => {
+  for (const page of ['seed-v1.0-create-call.md', 'seed-beta-create-call.md']) {
+    const examples = notificationExamples(readFileSync(join(DIR, page), 'utf8'));
+
+    it(`${page}: ${examples.length} examples decode and replay to what their heading says`, () => {
+      expect(examples.length).toBeGreaterThanOrEqual(6);
+      for (const { heading, body } of examples) {
+        const entries = decodeNotifications(body, { receivedAt: 0 });
+        const calls = replay(entries).calls;
+        const view = Object.values(calls)[0]!;
+        const h = heading.toLowerCase();
+        if (h === 'establishing' || h === 'established') expect(view.state, heading).toBe(h);
+        else if (h === 'roster') expect(Object.keys(view.participants).length, heading).toBeGreaterThan(0);
+        else if (h.startsWith('content sharing')) {
+          expect(Object.values(view.contentSharingSessions)[0]?.deleted, heading).toBe(h.endsWith('ended'));
+        } else throw new Error(`unexpected example '${heading}'`);
+      }
+    });
+  }
+
+  it('the beta guest join example lands the bot in the lobby', () => {
+    const examples = notificationExamples(readFileSync(join(DIR, 'seed-beta-create-call.md'), 'utf8'));
+    const lobby = examples.filter((e) => e.heading.toLowerCase() === 'roster').map((e) => replay(decodeNotifications(e.body, { receivedAt: 0 })).calls);
+    const inLobby = lobby.flatMap((calls) => Object.values(calls).flatMap((v) => Object.values(v.participants))).filter((p) => p.isInLobby);
+    expect(inLobby.length).toBe(1);
+  });
+});

@@ -1,0 +1,193 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { exchangeToEntries, InMemoryEventStore, parseExchangeLog, replay, type CommandName, type EventStore } from '@switchboard/core';
+import { createFileRecorder, createSwitchboard, redact, type Call, type GraphPort, type Switchboard, type SwitchboardConfig } from '@switchboard/adapters';
+import { createSimulator, type Simulator } from '@switchboard/simulator';
+import { graphClient } from '@switchboard/simulator/testkit';
+import { startWebhook } from './support/bot.js';
+
+const APP = { appId: 'b0t00000-0000-4000-8000-000000000001', tenantId: 'tenant-1', clientSecret: 'secret-1' };
+const SCALE = 0.01; // Graph's 15 s answer deadline takes 150 ms
+const SERVICE_MEDIA = { '@odata.type': '#microsoft.graph.serviceHostedMediaConfig' };
+const prompt = { '@odata.type': '#microsoft.graph.mediaPrompt', mediaInfo: { uri: 'https://cdn.contoso.com/hello.wav', resourceId: 'hello' } };
+
+/** The Graph port over the simulator (replaced by @switchboard/transport's GraphClient once it lands). */
+async function graphPort(url: string, callbackUri: string): Promise<GraphPort> {
+  const client = await graphClient(url, { ...APP, callbackUri });
+  const paths: Partial<Record<CommandName, [string, (id: string, p?: string) => string]>> = {
+    create: ['POST', () => ''],
+    get: ['GET', (id) => `/${id}`],
+    delete: ['DELETE', (id) => `/${id}`],
+    listParticipants: ['GET', (id) => `/${id}/participants`],
+  };
+  return {
+    async send(command, params) {
+      const [method, path] = paths[command] ?? ['POST', (id: string) => `/${id}/${command}`];
+      const res = await client.request(method, `/v1.0/communications/calls${path(params.callId ?? '', params.participantId)}`, params.body, params.clientRequestId ? { 'client-request-id': params.clientRequestId } : {});
+      if (res.status >= 400) throw Object.assign(new Error(`${command} -> ${res.status}`), { code: res.status === 404 ? 'SWB_GRAPH_NOT_FOUND' : 'SWB_GRAPH_HTTP', status: res.status });
+      return { status: res.status, body: res.body };
+    },
+  };
+}
+
+interface World {
+  sim: Simulator;
+  sw: Switchboard;
+  webhook: { url: string; close(): Promise<void> };
+  store: EventStore;
+}
+
+let worlds: World[] = [];
+
+async function world(config: Partial<SwitchboardConfig> = {}, store: EventStore = new InMemoryEventStore()): Promise<World> {
+  let sw!: Switchboard;
+  let sim!: Simulator;
+  const webhook = await startWebhook((d) => sw.sink(d), { appId: APP.appId, simulatorUrl: () => sim.url });
+  sim = createSimulator({ apps: [{ ...APP, callbackUri: webhook.url }], seed: 5, timeScale: SCALE });
+  const { url } = await sim.start();
+  sw = createSwitchboard({
+    graph: await graphPort(url, webhook.url),
+    store,
+    answerDeadlineMs: 15_000 * SCALE,
+    deadlineMarginMs: 50,
+    operationTimeoutMs: 5_000,
+    ...config,
+  });
+  const w = { sim, sw, webhook, store };
+  worlds.push(w);
+  return w;
+}
+
+afterEach(async () => {
+  for (const w of worlds) {
+    await w.sw.stop();
+    await w.sim.stop();
+    await w.webhook.close();
+  }
+  worlds = [];
+});
+
+function nextIncoming(sw: Switchboard): Promise<[Call, number]> {
+  return new Promise((resolve) => sw.once('incomingCall', (call, deadline) => resolve([call, deadline])));
+}
+
+describe('the runtime against the simulator', () => {
+  it('answers an incoming call, plays a prompt whose promise settles on the notification, and sees the caller hang up', async () => {
+    const { sim, sw, webhook } = await world();
+    const incoming = nextIncoming(sw);
+    const { callId } = sim.placeIncomingCall({ appId: APP.appId, from: '+14255550100', script: [{ do: 'waitFor', state: 'established' }, { do: 'hangUp', after: 200_000 }] }); // Graph time: 2 s here
+    const [call, deadline] = await incoming;
+    expect(call.id).toBe(callId);
+    expect(deadline).toBeGreaterThan(Date.now());
+    await call.answer({ callbackUri: webhook.url, acceptedModalities: ['audio'], mediaConfig: SERVICE_MEDIA });
+    await call.waitFor('established', { timeoutMs: 5000 });
+    const op = await call.playPrompt({ prompts: [prompt], clientContext: 'hello' });
+    expect(op.status).toBe('running');
+    const done = await op.completed;
+    expect(done).toMatchObject({ status: 'completed', type: 'playPromptOperation' });
+    const ended = new Promise<Call>((resolve) => sw.once('callEnded', resolve));
+    expect((await ended).id).toBe(callId);
+    const view = sw.call(callId)!.view;
+    expect(view.state).toBe('terminated');
+    const commands = Object.values(view.commands).map((c) => [c.command, c.outcome]);
+    expect(commands).toEqual([
+      ['answer', 'succeeded'],
+      ['playPrompt', 'succeeded'],
+    ]);
+    expect(sim.requestCount('POST', '/calls/{id}/answer')).toBe(1);
+  });
+
+  it('rejects an incoming call nobody handled before the answer deadline', async () => {
+    const { sim, sw } = await world({ onAnswerDeadline: { action: 'reject', reason: 'busy' } });
+    const incoming = nextIncoming(sw);
+    const { callId } = sim.placeIncomingCall({ appId: APP.appId, from: '+14255550101' });
+    const [call] = await incoming;
+    await call.waitFor('terminated', { timeoutMs: 5000 });
+    expect(sim.requestCount('POST', '/calls/{id}/reject')).toBe(1);
+    expect(sim.groundTruth(callId)!.state).toBe('terminated');
+    expect(call.view.timers.answerDeadline).toBeTypeOf('number');
+  });
+
+  it('places a call, keeps it alive on its own, and hangs up', async () => {
+    const { sim, sw, webhook } = await world({ keepAliveIntervalMs: 100 });
+    sim.scriptRemote('user-ann', [{ do: 'answer', after: 100 }]);
+    const call = await sw.createCall({
+      '@odata.type': '#microsoft.graph.call',
+      callbackUri: webhook.url,
+      targets: [{ '@odata.type': '#microsoft.graph.invitationParticipantInfo', identity: { user: { id: 'user-ann', displayName: 'Ann' } } }],
+      requestedModalities: ['audio'],
+      mediaConfig: SERVICE_MEDIA,
+    });
+    await call.waitFor('established', { timeoutMs: 5000 });
+    await sim.waitUntil(() => sim.requestCount('POST', '/calls/{id}/keepAlive') >= 2, { timeoutMs: 5000 });
+    await call.hangUp();
+    await call.waitFor('terminated', { timeoutMs: 5000 });
+    const keepAlives = sim.requestCount('POST', '/calls/{id}/keepAlive');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(sim.requestCount('POST', '/calls/{id}/keepAlive')).toBe(keepAlives); // none after the end
+  });
+
+  it('comes back after a restart: live calls restored from the log and resynced with Graph', async () => {
+    const store = new InMemoryEventStore();
+    const first = await world({}, store);
+    const incoming = nextIncoming(first.sw);
+    const { callId } = first.sim.placeIncomingCall({ appId: APP.appId, from: '+14255550102', script: [{ do: 'waitFor', state: 'established' }, { do: 'dtmf', digits: '7', after: 100 }] });
+    const [call] = await incoming;
+    await call.answer({ callbackUri: first.webhook.url, acceptedModalities: ['audio'], mediaConfig: SERVICE_MEDIA });
+    await call.waitFor('established', { timeoutMs: 5000 });
+    await first.sw.stop();
+
+    // a new runtime on the same store, against the same Graph
+    const second = createSwitchboard({ graph: await graphPort(first.sim.url, first.webhook.url), store, answerDeadlineMs: 150 });
+    expect(await second.start()).toBe(1);
+    const restored = second.call(callId)!;
+    expect(restored.state).toBe('established');
+    expect(Object.values(restored.view.stale)).toEqual([]);
+    expect(first.sim.requestCount('GET', '/calls/{id}')).toBe(1); // the resync
+    await second.stop();
+  });
+
+  it('records every exchange, redacted, as a log that replay turns into the same call', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'swb-rec-'));
+    const file = join(dir, 'calls.jsonl');
+    const { sim, sw, webhook } = await world({ recorder: createFileRecorder(file) });
+    const incoming = nextIncoming(sw);
+    sim.placeIncomingCall({ appId: APP.appId, from: '+14255550103', script: [{ do: 'waitFor', state: 'established' }, { do: 'hangUp', after: 100_000 }] });
+    const [call] = await incoming;
+    await call.answer({ callbackUri: webhook.url, acceptedModalities: ['audio'], mediaConfig: SERVICE_MEDIA });
+    await call.waitFor('established', { timeoutMs: 5000 });
+    await (await call.playPrompt({ prompts: [prompt] })).completed;
+    await call.waitFor('terminated', { timeoutMs: 5000 });
+    const text = readFileSync(file, 'utf8');
+    const replayed = replay(exchangeToEntries(parseExchangeLog(text))).calls[call.id]!;
+    expect(replayed.state).toBe('terminated');
+    expect(Object.values(replayed.operations).map((o) => o.status)).toEqual(['completed']);
+    expect(text).not.toMatch(/ey[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\./); // no JWTs
+    expect(text).not.toContain(APP.clientSecret);
+    expect(redact({ meetingInfo: { token: 'abc' }, x: 'eyJhbGciOiJSUzI1NiJ9.eyJhcHBJZCI6IjEifQ.sig', ok: 'fine' })).toEqual({
+      meetingInfo: { token: '[redacted]' },
+      x: '[redacted]',
+      ok: 'fine',
+    });
+  });
+
+  it('a command Graph refuses is recorded as failed and rejects with the error code', async () => {
+    const { sim, sw, webhook } = await world();
+    sim.scriptRemote('user-bo', [{ do: 'answer', after: 50 }]);
+    const call = await sw.createCall({
+      '@odata.type': '#microsoft.graph.call',
+      callbackUri: webhook.url,
+      targets: [{ '@odata.type': '#microsoft.graph.invitationParticipantInfo', identity: { user: { id: 'user-bo', displayName: 'Bo' } } }],
+      requestedModalities: ['audio'],
+      mediaConfig: SERVICE_MEDIA,
+    });
+    await call.waitFor('established', { timeoutMs: 5000 });
+    await call.hangUp();
+    await call.waitFor('terminated', { timeoutMs: 5000 });
+    await expect(call.playPrompt({ prompts: [prompt] })).rejects.toMatchObject({ code: 'SWB_GRAPH_NOT_FOUND' });
+    const failed = Object.values(call.view.commands).find((c) => c.command === 'playPrompt');
+    expect(failed?.outcome).toBe('failed');
+  });
+});

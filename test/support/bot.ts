@@ -1,0 +1,33 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Switchboard } from '@switchboard/adapters';
+import { createWebhookReceiver } from '@switchboard/transport';
+
+/**
+ * A bot's webhook on loopback: the transport's receiver (JWT verified against the keys the
+ * simulator publishes) handing every batch to the switchboard's sink.
+ */
+export async function startWebhook(
+  sink: Switchboard['sink'],
+  options: { appId: string; simulatorUrl: () => string },
+): Promise<{ url: string; close(): Promise<void> }> {
+  // created at the first delivery: the simulator needs this URL before it has its own
+  let receiver: ReturnType<typeof createWebhookReceiver> | undefined;
+  const server: Server = createServer((req, res) => {
+    receiver ??= createWebhookReceiver({
+      appId: options.appId,
+      openIdConfigurationUrl: `${options.simulatorUrl()}/v1/.well-known/OpenIdConfiguration`,
+      sink: (delivery) => sink({ body: delivery.body, receivedAt: delivery.receivedAt }),
+    });
+    void receiver.node(req, res);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/calls`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
