@@ -1,4 +1,5 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
   alternativesOf,
@@ -12,6 +13,8 @@ import {
   type TimelineRow,
 } from '@switchboard/core';
 import { UsageError, type Output } from '../output.js';
+import { renderHtml } from '../render/html.js';
+import { renderMermaid } from '../render/mermaid.js';
 
 export const REPLAY_HELP = `Usage: switchboard replay <log.jsonl> [options]
 
@@ -21,12 +24,23 @@ what was stale and why. The result is deterministic: the same log prints the sam
 
 Options:
   --json               print the final projection of every call (Graph's property names) as JSON
+  --mermaid            print each call's path through the call state machine as a Mermaid
+                       stateDiagram-v2 instead of the timeline: one diagram per call, each
+                       starting at its own 'stateDiagram-v2' line, separated by a blank line
+  --html <out.html>    also write a self-contained HTML page (no scripts, no external files) of
+                       every call's timeline, state path, stale and duplicate entries, operations
+                       and roster changes; stdout is unchanged; 'wrote <out.html>' goes to stderr
   --alt <label>        where the log has alternative outcomes ("alt" lines), replay this one
   --shuffle <seed>     deliver the entries in a shuffled order (seeded) to show convergence
   --duplicate <rate>   deliver each entry again with this probability (0..1), seeded by --shuffle or 1
   -h, --help           show this help
 
-Exit codes: 0 replayed; 2 bad usage; 3 the log could not be read or decoded.`;
+--json and --mermaid both replace the timeline on stdout: give at most one. --html combines with
+either. --alt, --shuffle and --duplicate apply to every output: the diagram and the page show the
+path the call took under that delivery (stale entries change no state; duplicates are dropped).
+
+Exit codes: 0 replayed; 2 bad usage; 3 the log could not be read or decoded, or the --html file
+could not be written.`;
 
 export async function replayCommand(argv: readonly string[], out: Output): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -34,6 +48,8 @@ export async function replayCommand(argv: readonly string[], out: Output): Promi
     allowPositionals: true,
     options: {
       json: { type: 'boolean', default: false },
+      mermaid: { type: 'boolean', default: false },
+      html: { type: 'string' },
       alt: { type: 'string' },
       shuffle: { type: 'string' },
       duplicate: { type: 'string' },
@@ -45,10 +61,16 @@ export async function replayCommand(argv: readonly string[], out: Output): Promi
     return 0;
   }
   if (positionals.length !== 1) throw new UsageError('replay takes exactly one log file', REPLAY_HELP);
+  if (values.json && values.mermaid) throw new UsageError('--json and --mermaid both replace the timeline: give one', REPLAY_HELP);
+  const file = positionals[0]!;
+  const html = values.html;
+  if (html !== undefined) {
+    if (html.trim() === '') throw new UsageError('--html takes the path of the page to write', REPLAY_HELP);
+    if (resolve(html) === resolve(file)) throw new UsageError(`--html would overwrite the log ${file}`, REPLAY_HELP);
+  }
   const seed = values.shuffle === undefined ? undefined : parseInteger(values.shuffle, '--shuffle');
   const duplicate = values.duplicate === undefined ? 0 : parseRate(values.duplicate);
 
-  const file = positionals[0]!;
   let text: string;
   try {
     text = await readFile(file, 'utf8');
@@ -61,14 +83,37 @@ export async function replayCommand(argv: readonly string[], out: Output): Promi
     entries = deliverySchedule(entries, { seed: seed ?? 1, shuffle: seed !== undefined, duplicate });
   }
   const result = replay(entries);
+  const alts = alternativesOf(records);
+  if (html !== undefined) {
+    const delivery = [
+      seed !== undefined ? `shuffled (seed ${seed})` : 'in log order',
+      duplicate > 0 ? `duplicates ${duplicate} (seed ${seed ?? 1})` : '',
+    ].filter((d) => d !== '').join(', ');
+    const page = renderHtml(result, {
+      logName: file,
+      entries,
+      alternatives: alts,
+      ...(values.alt !== undefined ? { alt: values.alt } : {}),
+      delivery,
+    });
+    try {
+      await writeFile(html, page, 'utf8');
+    } catch (error) {
+      throw new SwitchboardError('SWB_CLI_OUTPUT', `cannot write ${html}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { cause: error });
+    }
+  }
   if (values.json) {
     const calls = Object.fromEntries(Object.entries(result.calls).map(([id, view]) => [id, callToJson(view)]));
     out.stdout(JSON.stringify({ calls }, null, 2));
-    return 0;
+  } else if (values.mermaid) {
+    // stdout stays pure Mermaid; the note about alternatives goes to stderr.
+    if (alts.length > 0) out.stderr(`alternatives in this log: ${alts.join(', ')} (replaying ${values.alt ?? alts[0]})`);
+    out.stdout(renderMermaid(result));
+  } else {
+    if (alts.length > 0) out.stdout(`alternatives in this log: ${alts.join(', ')} (replaying ${values.alt ?? alts[0]})`);
+    out.stdout(renderTimeline(result));
   }
-  const alts = alternativesOf(records);
-  if (alts.length > 0) out.stdout(`alternatives in this log: ${alts.join(', ')} (replaying ${values.alt ?? alts[0]})`);
-  out.stdout(renderTimeline(result));
+  if (html !== undefined) out.stderr(`wrote ${html}`);
   return 0;
 }
 
