@@ -17,15 +17,15 @@ export interface Recorder {
 }
 
 const SECRET_KEYS = /^(token|access_token|refresh_token|id_token|client_secret|clientsecret|secret|password|passcode|authorization|assertion|client_assertion|private_?key|blob)$/i;
-const JWT = /^ey[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*$/;
+const JWT = /ey[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*/g;
 
 /**
  * Copies a JSON value with secrets replaced by "[redacted]": values under keys that name a
- * token, secret, password, passcode, key or media blob, and any string shaped like a JWT
- * wherever it is (Graph puts meeting tokens in `meetingInfo.token`).
+ * token, secret, password, passcode, key or media blob, and anything shaped like a JWT
+ * wherever it is, inside longer strings too (`Bearer ey...`, a URL's query).
  */
 export function redact(value: unknown): unknown {
-  if (typeof value === 'string') return JWT.test(value) ? '[redacted]' : value;
+  if (typeof value === 'string') return value.includes('ey') ? value.replace(JWT, '[redacted]') : value;
   if (Array.isArray(value)) return value.map(redact);
   if (typeof value !== 'object' || value === null) return value;
   const out: Record<string, unknown> = {};
