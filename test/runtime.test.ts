@@ -45,7 +45,9 @@ async function world(config: Partial<SwitchboardConfig> = {}, store: EventStore 
   let sw!: Switchboard;
   let sim!: Simulator;
   const webhook = await startWebhook((d) => sw.sink(d), { appId: APP.appId, simulatorUrl: () => sim.url });
-  sim = createSimulator({ apps: [{ ...APP, callbackUri: webhook.url }], seed: 5, timeScale: SCALE });
+  // Graph drops an unanswered call after 15 s; here after 60 s of Graph time (600 ms), so that
+  // a loaded machine still answers (or lets the runtime's own 150 ms deadline act) in time
+  sim = createSimulator({ apps: [{ ...APP, callbackUri: webhook.url }], seed: 5, timeScale: SCALE, timings: { incomingAnswerMs: 60_000 } });
   const { url } = await sim.start();
   sw = createSwitchboard({
     graph: await graphPort(url, webhook.url),
