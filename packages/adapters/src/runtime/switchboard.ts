@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import { EventEmitter } from 'eventemitter3';
 import {
   createEngine,
@@ -14,6 +15,8 @@ import {
 import { Call, type CallHost } from './call.js';
 import { silentLogger, type GraphPort, type GraphResponse, type Logger } from './ports.js';
 import type { ExchangeLine, Recorder } from './recorder.js';
+import type { CallLeases, Lease } from '../stores/postgres/leases.js';
+import type { AppendListener, Unsubscribe } from '../stores/postgres/notifications.js';
 
 /** What to do with an incoming call nobody answered, rejected or redirected in time. */
 export type AnswerDeadlinePolicy =
@@ -43,6 +46,20 @@ export interface SwitchboardConfig {
   readonly recorder?: Recorder;
   /** Timer source, injectable for tests. Default setTimeout (unref'd). */
   readonly setTimer?: (ms: number, fn: () => void) => () => void;
+  /**
+   * This instance's name in leases (default `host-pid-random`). Several instances sharing
+   * one store (PostgreSQL) need distinct names.
+   */
+  readonly instanceId?: string;
+  /**
+   * Per-call ownership, so that of several instances sharing a store exactly one runs a
+   * call's timers (keep-alive, the answer deadline), resyncs it and hears `incomingCall`.
+   * Default: the store's own leases when it has them (`PgEventStore`), else none (one
+   * instance owns everything).
+   */
+  readonly leases?: CallLeases | false;
+  /** How long a lease lasts unless renewed (renewed at a third of it). Default 30 s. */
+  readonly leaseTtlMs?: number;
 }
 
 export interface Delivery {
@@ -104,8 +121,9 @@ function commandPath(command: CommandName, callId: string, participantId: string
  * call handles, operation promises, the incoming-call deadline, automatic keep-alive,
  * resync on demand and rehydration after a restart.
  *
- * Not here yet: the per-call lease that lets several instances share calls (the PostgreSQL
- * store has the lease; the runtime does not take it), and logging exchange recordings.
+ * Several instances can share one PostgreSQL store: each follows every call through the
+ * store's append notifications, and a per-call lease decides which one runs the call's
+ * timers, resyncs it and hears `incomingCall` (see `leases`).
  */
 export class Switchboard extends EventEmitter<SwitchboardEvents> {
   readonly engine: Engine;
@@ -123,6 +141,15 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> {
   readonly #timers = new Map<string, Map<string, () => void>>();
   readonly #resyncs = new Map<string, Promise<void>>();
   readonly #host: CallHost;
+  /** This instance's name in leases. */
+  readonly instanceId: string;
+  readonly #leases: CallLeases | undefined;
+  readonly #leaseTtlMs: number;
+  /** Calls whose lease this instance holds, with the cancel of their renewal. */
+  readonly #owned = new Map<string, { lease: Lease; cancel: () => void }>();
+  readonly #acquiring = new Map<string, Promise<boolean>>();
+  #unsubscribe: Unsubscribe | undefined;
+  #cancelSweep: (() => void) | undefined;
   #stopped = false;
 
   constructor(config: SwitchboardConfig) {
@@ -158,7 +185,106 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> {
       operationTimeoutMs: config.operationTimeoutMs ?? 5 * 60_000,
       setTimer: this.#setTimer,
     };
+    this.instanceId = config.instanceId ?? `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
+    const store = this.engine.store as Partial<CallLeases> & { subscribe?: (l: AppendListener) => Promise<Unsubscribe> };
+    this.#leases =
+      config.leases === false
+        ? undefined
+        : (config.leases ??
+          (typeof store.acquireLease === 'function' && typeof store.renewLease === 'function' && typeof store.releaseLease === 'function'
+            ? (store as CallLeases)
+            : undefined));
+    this.#leaseTtlMs = config.leaseTtlMs ?? 30_000;
+    if (!(this.#leaseTtlMs > 0)) throw new SwitchboardError('SWB_INVALID_ARGUMENT', `leaseTtlMs must be positive, got ${String(config.leaseTtlMs)}`);
     this.engine.on('event', (event) => this.#onEvent(event));
+  }
+
+  /** Whether this instance runs the call's timers and automatic commands (always, without leases). */
+  owns(callId: string): boolean {
+    return !this.#leases || this.#owned.has(callId);
+  }
+
+  /** Takes the call's lease if it is free or lapsed; resolves to whether this instance owns the call. */
+  #own(callId: string): Promise<boolean> {
+    const leases = this.#leases;
+    if (!leases) return Promise.resolve(true);
+    if (this.#owned.has(callId)) return Promise.resolve(true);
+    if (this.#stopped) return Promise.resolve(false);
+    const running = this.#acquiring.get(callId);
+    if (running) return running;
+    const work = (async () => {
+      const result = await leases.acquireLease(callId, this.instanceId, this.#leaseTtlMs);
+      if (!result.acquired || this.#stopped) return false;
+      this.#owned.set(callId, { lease: result.lease, cancel: this.#renewLater(callId, result.lease.remainingMs) });
+      this.#log.debug({ callId, token: result.lease.token }, 'lease acquired');
+      return true;
+    })()
+      .catch((error: unknown) => {
+        this.#fail(error, callId);
+        return false;
+      })
+      .finally(() => this.#acquiring.delete(callId));
+    this.#acquiring.set(callId, work);
+    return work;
+  }
+
+  #renewLater(callId: string, remainingMs: number): () => void {
+    return this.#setTimer(Math.max(10, remainingMs / 3), () => {
+      void (async () => {
+        const held = this.#owned.get(callId);
+        if (!held || !this.#leases) return;
+        const lease = await this.#leases.renewLease(callId, this.instanceId, this.#leaseTtlMs).catch((error: unknown) => {
+          this.#fail(error, callId);
+          return undefined;
+        });
+        if (!this.#owned.has(callId)) return;
+        if (!lease) {
+          // lapsed and taken by another instance (or the database is unreachable): stop acting for the call
+          this.#owned.delete(callId);
+          this.#clearTimers(callId);
+          this.#log.warn({ callId }, 'lease lost: another instance runs this call now');
+          return;
+        }
+        this.#owned.set(callId, { lease, cancel: this.#renewLater(callId, lease.remainingMs) });
+      })();
+    });
+  }
+
+  async #disown(callId: string): Promise<void> {
+    const held = this.#owned.get(callId);
+    if (!held) return;
+    held.cancel();
+    this.#owned.delete(callId);
+    await this.#leases?.releaseLease(callId, this.instanceId).catch((error: unknown) => this.#fail(error, callId));
+  }
+
+  /**
+   * With leases: take over live calls whose owner went away (its lease lapsed), resync them
+   * and restart their timers. Runs every half lease.
+   */
+  #sweep(): void {
+    if (!this.#leases || this.#stopped) return;
+    this.#cancelSweep = this.#setTimer(this.#leaseTtlMs / 2, () => {
+      void (async () => {
+        for (const view of this.engine.calls()) {
+          if (view.state === 'terminated' || this.#owned.has(view.id)) continue;
+          if (await this.#own(view.id)) await this.#takeOver(view.id, 'took over a call whose owner went away');
+        }
+      })()
+        .catch((error: unknown) => this.#fail(error, ''))
+        .finally(() => this.#sweep());
+    });
+  }
+
+  /** Starts acting for a call this instance now owns: resync, then its timers (and the answer deadline). */
+  async #takeOver(callId: string, reason: string): Promise<void> {
+    const call = this.#handle(callId);
+    await this.resync(callId, reason).catch((error: unknown) => this.#fail(error, callId));
+    if (this.engine.getCall(callId)?.state === 'incoming') {
+      const [first] = await this.engine.store.readStream(callId);
+      this.#incoming(call, first?.at ?? this.#clock(), true);
+    }
+    this.#schedule(callId);
   }
 
   /**
@@ -186,31 +312,46 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> {
     }
   }
 
-  /** Restores every live call from the log, resyncs it and reschedules its timers. Resolves to the number restored. */
+  /**
+   * Restores every live call from the log, resyncs it and reschedules its timers (with
+   * leases: the calls this instance can own; the others are followed, and taken over when
+   * their owner's lease lapses). With a store that announces appends (PostgreSQL), also
+   * starts following what other instances write. Resolves to the number of live calls restored.
+   */
   async start(): Promise<number> {
     await this.engine.hydrate();
+    const store = this.engine.store as { subscribe?: (l: AppendListener) => Promise<Unsubscribe> };
+    if (typeof store.subscribe === 'function' && !this.#unsubscribe) {
+      this.#unsubscribe = await store.subscribe((streamId) => {
+        if (this.#stopped) return;
+        void this.engine.refresh(streamId).catch((error: unknown) => this.#fail(error, streamId));
+      });
+    }
     const live = this.engine.calls().filter((view) => view.state !== 'terminated');
     await Promise.all(
       live.map(async (view) => {
-        const call = this.#handle(view.id);
-        await this.resync(view.id, 'rehydrated after a restart').catch((error: unknown) => this.#fail(error, view.id));
-        if (this.engine.getCall(view.id)?.state === 'incoming') {
-          const [first] = await this.engine.store.readStream(view.id);
-          this.#incoming(call, first?.at ?? this.#clock());
-        }
-        this.#schedule(view.id);
+        this.#handle(view.id);
+        if (await this.#own(view.id)) await this.#takeOver(view.id, 'rehydrated after a restart');
       }),
     );
-    this.#log.info({ calls: live.length }, 'switchboard started');
+    this.#sweep();
+    this.#log.info({ calls: live.length, instanceId: this.instanceId }, 'switchboard started');
     return live.length;
   }
 
-  /** Stops taking deliveries and clears every timer. The log keeps everything. */
+  /**
+   * Stops taking deliveries, clears every timer and releases this instance's leases so
+   * another instance takes its calls over at once. The log keeps everything.
+   */
   async stop(): Promise<void> {
     this.#stopped = true;
+    this.#cancelSweep?.();
+    this.#unsubscribe?.();
+    this.#unsubscribe = undefined;
     for (const timers of this.#timers.values()) for (const cancel of timers.values()) cancel();
     this.#timers.clear();
-    await Promise.allSettled([...this.#resyncs.values()]);
+    await Promise.allSettled([...this.#resyncs.values(), ...this.#acquiring.values()]);
+    await Promise.allSettled([...this.#owned.keys()].map((id) => this.#disown(id)));
   }
 
   /** Places a call (`POST /communications/calls`); resolves to its handle once Graph answered 201. */
@@ -235,6 +376,7 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> {
       status: response.status,
       body: response.body,
     });
+    await this.#own(callId);
     return this.#handle(callId);
   }
 
@@ -347,21 +489,32 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> {
     switch (event.type) {
       case 'stateChanged':
         // events are emitted while the delivery is ingested: now is when it arrived
-        if (event.to === 'incoming') this.#incoming(call, this.#clock());
-        else if (event.to === 'terminated') {
+        if (event.to === 'incoming') {
+          const at = this.#clock();
+          void this.#own(call.id).then((owned) => owned && this.#incoming(call, at));
+        } else if (event.to === 'terminated') {
           this.#clearTimers(call.id);
+          void this.#disown(call.id);
           this.emit('callEnded', call);
-        } else this.#schedule(call.id);
+        } else if (this.owns(call.id)) this.#schedule(call.id);
+        else if (this.#leases && !this.#stopped) {
+          // a call this instance has not seen start (another instance placed it, or the
+          // incoming notification went elsewhere): take it if nobody holds it
+          void this.#own(call.id).then((owned) => owned && this.#schedule(call.id));
+        }
         return;
       case 'resyncNeeded':
-        void this.resync(event.callId, event.reason).catch((e: unknown) => this.#fail(e, event.callId));
+        if (this.owns(event.callId)) void this.resync(event.callId, event.reason).catch((e: unknown) => this.#fail(e, event.callId));
         return;
       default:
         return;
     }
   }
 
-  #incoming(call: Call, receivedAt: number): void {
+  /** Starts the answer deadline and tells the bot (only the owner does, so only one instance answers). */
+  #incoming(call: Call, receivedAt: number, restored = false): void {
+    if (this.engine.getCall(call.id)?.state !== 'incoming') return;
+    if (this.#timers.get(call.id)?.has('answerDeadline') && !restored) return;
     const deadline = receivedAt + this.#answerDeadlineMs;
     this.#timer(call.id, 'answerDeadline', Math.max(0, deadline - this.#marginMs - this.#clock()), () => void this.#deadline(call));
     this.emit('incomingCall', call, deadline);
@@ -369,7 +522,7 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> {
 
   async #deadline(call: Call): Promise<void> {
     const view = this.engine.getCall(call.id);
-    if (!view || view.state !== 'incoming') return;
+    if (!view || view.state !== 'incoming' || !this.owns(call.id)) return;
     if (Object.values(view.commands).some((c) => ANSWER_COMMANDS.has(c.command))) return;
     await this.engine.record(call.id, { kind: 'timer', id: `t:answerDeadline:${this.#newId()}`, timer: 'answerDeadline' });
     this.#log.warn({ callId: call.id, policy: this.#policy.action }, 'incoming call not handled in time');
@@ -383,13 +536,13 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> {
 
   /** Keeps a live call alive: a keep-alive every interval, from the first state past `incoming`. */
   #schedule(callId: string): void {
-    if (this.#stopped) return;
+    if (this.#stopped || !this.owns(callId)) return;
     const view = this.engine.getCall(callId);
     if (!view || view.state === 'terminated' || view.state === 'incoming' || view.state === 'pending') return;
     if (this.#timers.get(callId)?.has('keepAliveDue')) return;
     const tick = async () => {
       this.#timers.get(callId)?.delete('keepAliveDue');
-      if (this.engine.getCall(callId)?.state === 'terminated' || this.#stopped) return;
+      if (this.engine.getCall(callId)?.state === 'terminated' || this.#stopped || !this.owns(callId)) return;
       try {
         await this.engine.record(callId, { kind: 'timer', id: `t:keepAliveDue:${this.#newId()}`, timer: 'keepAliveDue' });
         await this.#command(callId, 'keepAlive', undefined);

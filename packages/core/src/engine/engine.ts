@@ -165,6 +165,26 @@ export class Engine extends EventEmitter<EngineEvents> {
     });
   }
 
+  /**
+   * Folds what another writer appended to a call's stream since this engine last saw it, and
+   * emits the events it caused (as `ingest` would have). For several instances sharing one
+   * store: call it when the store says the stream moved. Resolves to the events.
+   */
+  async refresh(callId: string): Promise<readonly CallEvent[]> {
+    const events = await this.#withLock(callId, async () => {
+      const before = this.#calls.get(callId)?.version ?? 0;
+      const found: CallEvent[] = [];
+      const state = await this.#catchUp(callId, found);
+      if (state.version > before) await this.#maybeSnapshot(callId, state);
+      return found;
+    });
+    for (const event of events) {
+      this.emit(event.type, event as never);
+      this.emit('event', event);
+    }
+    return events;
+  }
+
   /** Loads every stream in the store (after a restart). Resolves to the number of calls loaded. */
   async hydrate(): Promise<number> {
     const ids = await this.store.listStreams();
