@@ -1,1 +1,48 @@
-export {};
+// The Graph HTTP client
+export { createGraphClient, parseRetryAfter } from './client.js';
+export type {
+  GraphClient,
+  GraphClientOptions,
+  GraphResult,
+  RetryOptions,
+  RequestOptions,
+  SendParams,
+  CallResource,
+  CommsOperation,
+  Collection,
+} from './client.js';
+
+// Commands and their routes
+export { COMMAND_ROUTES, IDEMPOTENT_COMMANDS, isCommandName } from './commands.js';
+export type { CommandRoute } from './commands.js';
+
+// Errors
+export { GraphError, RequestValidationError, codeForStatus } from './errors.js';
+export type { GraphErrorCode, GraphErrorDetails, Violation } from './errors.js';
+
+// Auth
+export { createMsalTokenProvider, clearMsalApplications, UndiciNetworkModule } from './auth.js';
+export type { GetToken, MsalTokenProvider, MsalTokenProviderOptions, ClientCertificate } from './auth.js';
+
+// Request builders
+export { buildCreateCall, validateCallRequest, parseTeamsJoinUrl, requiredPermissions, scenarioOf } from './builders.js';
+export type {
+  CreateCallSpec,
+  PeerToPeerCallSpec,
+  GroupCallSpec,
+  PstnCallSpec,
+  JoinMeetingSpec,
+  MeetingRef,
+  MediaSpec,
+  UserRef,
+  AppRef,
+  TeamsJoinInfo,
+  ValidationOptions,
+  RequiredPermissions,
+  CallScenario,
+} from './builders.js';
+
+// Logger and body types
+export { silentGraphLogger } from './logger.js';
+export type { GraphLogger } from './logger.js';
+export type * from './types.js';
