@@ -1,0 +1,57 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runDemo, type DemoResult } from '../examples/demo-bot/demo.js';
+
+/**
+ * The demo bot (examples/demo-bot, public API only) against the in-process simulator over
+ * real loopback HTTP: MSAL fetches tokens from the simulator, the webhook verifies the
+ * simulator's signed notifications, the log is a SQLite file. With faults on, every call
+ * the bot saw must end where the simulator says it ended.
+ */
+const SEEDS = process.env['SWITCHBOARD_LONG'] ? 20 : 3;
+
+function expectMatchesTruth(result: DemoResult, label: string): void {
+  expect(result.calls.map((c) => c.scenario).sort(), label).toEqual(['caller', 'caller2', 'guest', 'outbound']);
+  for (const call of result.calls) {
+    const where = `${label}, ${call.scenario} ${call.id}`;
+    expect(call.truth, where).toBeDefined();
+    expect(call.state, where).toBe('terminated');
+    expect(call.state, where).toBe(call.truth!.state);
+    // the roster, when Graph sent one (it does not for peer-to-peer calls)
+    if (call.truth!.rosterNotified) expect(call.participants, where).toEqual(call.truth!.participants);
+    // the bot saw the states in the order Graph went through them (late ones are reconciled, not replayed)
+    expect(call.states.at(-1), where).toBe('terminated');
+  }
+}
+
+describe('the demo bot against the simulator', () => {
+  it('runs every scenario to the simulator\'s ground truth without faults', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'swb-demo-'));
+    const lines: string[] = [];
+    const result = await runDemo({ dbPath: join(dir, 'demo.db'), seed: 1, timeScale: 0.1, print: (l) => lines.push(l) });
+    expectMatchesTruth(result, 'no faults');
+    const caller = result.calls.find((c) => c.scenario === 'caller')!;
+    expect(caller.truth!.states).toContain('transferring');
+    const guest = result.calls.find((c) => c.scenario === 'guest')!;
+    expect(guest.states).toContain('established');
+    expect(guest.truth!.rosterNotified).toBe(true);
+    expect(lines.some((l) => l.includes('Demo Bot waits in the lobby'))).toBe(true);
+    expect(lines.some((l) => l.includes('Demo Bot admitted'))).toBe(true);
+    // the DTMF menu: the caller who pressed 0 was transferred, the other heard a goodbye
+    const caller2 = result.calls.find((c) => c.scenario === 'caller2')!;
+    expect(caller2.truth!.states).not.toContain('transferring');
+    // the live view printed each call's state changes
+    expect(lines.some((l) => l.includes('incoming -> establishing'))).toBe(true);
+    expect(lines.some((l) => l.includes('-> terminated'))).toBe(true);
+  }, 120_000);
+
+  it(`ends where the simulator's ground truth ends under heavy faults (${SEEDS} seeds)`, async () => {
+    for (let seed = 1; seed <= SEEDS; seed++) {
+      const dir = mkdtempSync(join(tmpdir(), 'swb-demo-'));
+      const result = await runDemo({ dbPath: join(dir, 'demo.db'), seed, faults: 'heavy', timeScale: 0.1, print: () => {} });
+      expectMatchesTruth(result, `seed ${seed}`);
+    }
+  }, 300_000);
+});

@@ -1,0 +1,265 @@
+import { createServer, request as httpRequest, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { CallView, CommandName } from '@switchboard/core';
+import { createSwitchboard, PgEventStore, type Call, type GraphPort, type Switchboard } from '@switchboard/adapters';
+import { createGraphClient } from '@switchboard/transport';
+import { createSimulator, type Simulator } from '@switchboard/simulator';
+import { requirePostgres, testSchemas, TEST_DATABASE_URL } from '../packages/adapters/src/stores/postgres/test-db.js';
+import { startWebhook } from './support/bot.js';
+
+/**
+ * Two runtime instances share one PostgreSQL log. A load balancer in front of them hands
+ * each of Graph's webhook POSTs to one of them at random, so each instance sees only part of
+ * every call's notifications. Each follows the rest through the store's NOTIFY; the per-call
+ * lease decides which one answers, keeps the call alive and resyncs it.
+ */
+const APP = { appId: 'b0t00000-0000-4000-8000-00000000a11', tenantId: 'tenant-inst', clientSecret: 'secret-inst' };
+const SCALE = 0.01;
+const SERVICE_MEDIA = { '@odata.type': '#microsoft.graph.serviceHostedMediaConfig' };
+const schemas = testSchemas('inst');
+
+interface Instance {
+  readonly name: string;
+  readonly sw: Switchboard;
+  readonly store: PgEventStore;
+  readonly sent: Map<CommandName, number>;
+  readonly webhook: { url: string; close(): Promise<void> };
+  readonly incoming: Call[];
+}
+
+interface World {
+  readonly sim: Simulator;
+  readonly a: Instance;
+  readonly b: Instance;
+  /** How many webhook POSTs each instance got. */
+  readonly split: { a: number; b: number };
+  /** The balancer's URL: Graph's callback for every call. */
+  readonly callbackUri: string;
+  close(): Promise<void>;
+}
+
+/** Counts what an instance sends, per command. */
+function counting(port: GraphPort, sent: Map<CommandName, number>): GraphPort {
+  return {
+    send(command, params) {
+      sent.set(command, (sent.get(command) ?? 0) + 1);
+      return port.send(command, params);
+    },
+  };
+}
+
+/** A seeded load balancer on loopback: each POST goes, whole, to one instance or the other. */
+async function balancer(targets: () => readonly [string, string], seed: number, split: { a: number; b: number }): Promise<{ url: string; close(): Promise<void> }> {
+  let s = seed >>> 0 || 1;
+  const next = () => {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    return (s >>> 0) / 2 ** 32;
+  };
+  const server: Server = createServer((req, res) => {
+    const toA = next() < 0.5;
+    if (toA) split.a++;
+    else split.b++;
+    const target = new URL(targets()[toA ? 0 : 1]);
+    const upstream = httpRequest(
+      { host: target.hostname, port: target.port, path: target.pathname, method: req.method, headers: req.headers },
+      (up) => {
+        res.writeHead(up.statusCode ?? 502, up.headers);
+        up.pipe(res);
+      },
+    );
+    upstream.on('error', () => {
+      if (!res.headersSent) res.writeHead(502);
+      res.end();
+    });
+    req.pipe(upstream);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/calls`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+async function world(seed: number, options: { keepAliveIntervalMs?: number; leaseTtlMs?: number } = {}): Promise<World> {
+  const schema = schemas.next();
+  const split = { a: 0, b: 0 };
+  let sim!: Simulator;
+  let a!: Instance;
+  let b!: Instance;
+  const lb = await balancer(() => [a.webhook.url, b.webhook.url], seed, split);
+  sim = createSimulator({ apps: [{ ...APP, callbackUri: lb.url }], seed, timeScale: SCALE, timings: { incomingAnswerMs: 60_000 } });
+  const { url } = await sim.start();
+  const make = async (name: string): Promise<Instance> => {
+    const store = new PgEventStore({ connectionString: TEST_DATABASE_URL, schema, maxConnections: 4 });
+    const sent = new Map<CommandName, number>();
+    const graph = createGraphClient({
+      baseUrl: url,
+      auth: { tenantId: APP.tenantId, clientId: APP.appId, clientSecret: APP.clientSecret, authorityHost: url },
+      allowInsecureCallback: true,
+    });
+    const sw = createSwitchboard({
+      graph: counting(graph, sent),
+      store,
+      instanceId: name,
+      leaseTtlMs: options.leaseTtlMs ?? 2_000,
+      keepAliveIntervalMs: options.keepAliveIntervalMs ?? 15 * 60_000,
+      answerDeadlineMs: 60_000,
+      operationTimeoutMs: 10_000,
+    });
+    const incoming: Call[] = [];
+    sw.on('incomingCall', (call) => {
+      incoming.push(call);
+      void (async () => {
+        await call.answer({ callbackUri: lb.url, acceptedModalities: ['audio'], mediaConfig: SERVICE_MEDIA });
+        await call.waitFor('established', { timeoutMs: 10_000 });
+        await call.subscribeToTone({ clientContext: 'keys' });
+      })().catch(() => undefined);
+    });
+    sw.on('error', () => undefined);
+    const webhook = await startWebhook((d) => sw.sink(d), { appId: APP.appId, simulatorUrl: () => url });
+    await sw.start();
+    return { name, sw, store, sent, webhook, incoming };
+  };
+  a = await make('instance-a');
+  b = await make('instance-b');
+  return {
+    sim,
+    a,
+    b,
+    split,
+    callbackUri: lb.url,
+    async close() {
+      for (const i of [a, b]) await i.sw.stop();
+      await sim.stop();
+      await lb.close();
+      for (const i of [a, b]) {
+        await i.webhook.close();
+        await i.store.close();
+      }
+    },
+  };
+}
+
+let open: World[] = [];
+beforeAll(requirePostgres);
+afterEach(async () => {
+  for (const w of open) await w.close();
+  open = [];
+});
+afterAll(() => schemas.dropAll());
+
+/** What must be equal on every instance: the call as Graph would show it. */
+function essence(view: CallView | undefined) {
+  if (!view) return undefined;
+  return {
+    state: view.state,
+    participants: Object.keys(view.participants).sort(),
+    operations: Object.fromEntries(Object.entries(view.operations).map(([id, op]) => [id, op.status])),
+    tones: view.tones.map((t) => t.tone),
+  };
+}
+
+async function until(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe('two runtime instances on one PostgreSQL', () => {
+  it('an incoming call is answered once, and both instances end with the same projection', async () => {
+    for (const seed of [11, 12, 13]) {
+      const w = await world(seed);
+      open.push(w);
+      const { callId } = w.sim.placeIncomingCall({
+        appId: APP.appId,
+        from: '+14255550100',
+        script: [{ do: 'waitFor', state: 'established' }, { do: 'dtmf', digits: '17#', intervalMs: 5_000, after: 30_000 }, { do: 'hangUp', after: 60_000 }],
+      });
+      await w.sim.waitForState(callId, 'terminated');
+      await w.sim.waitForIdle();
+      await until(async () => {
+        const [x, y] = await Promise.all([w.a.sw.engine.load(callId), w.b.sw.engine.load(callId)]);
+        return x?.state === 'terminated' && y?.state === 'terminated';
+      }, 'both instances to see the call end');
+      await Promise.all([w.a.sw.engine.refresh(callId), w.b.sw.engine.refresh(callId)]);
+      const where = `seed ${seed} (split ${w.split.a}/${w.split.b})`;
+      // each instance received part of the notifications, and saw all of them
+      expect(w.split.a, where).toBeGreaterThan(0);
+      expect(w.split.b, where).toBeGreaterThan(0);
+      expect(essence(w.a.sw.engine.getCall(callId)), where).toEqual(essence(w.b.sw.engine.getCall(callId)));
+      expect(essence(w.a.sw.engine.getCall(callId))!.tones, where).toEqual(['tone1', 'tone7', 'pound']);
+      // exactly one instance heard incomingCall, and Graph got exactly one answer
+      expect(w.a.incoming.length + w.b.incoming.length, where).toBe(1);
+      expect(w.sim.requestCount('POST', '/calls/{id}/answer'), where).toBe(1);
+      expect((w.a.sent.get('answer') ?? 0) + (w.b.sent.get('answer') ?? 0), where).toBe(1);
+      expect(w.sim.groundTruth(callId)!.state).toBe('terminated');
+      await w.close();
+      open = [];
+    }
+  }, 120_000);
+
+  it('only the lease owner keeps a call alive; when it stops, the other takes the call over', async () => {
+    const w = await world(21, { keepAliveIntervalMs: 150, leaseTtlMs: 600 });
+    open.push(w);
+    w.sim.scriptRemote('user-kim', [{ do: 'answer', after: 100 }]);
+    const call = await w.a.sw.createCall({
+      '@odata.type': '#microsoft.graph.call',
+      callbackUri: w.callbackUri,
+      targets: [{ '@odata.type': '#microsoft.graph.invitationParticipantInfo', identity: { '@odata.type': '#microsoft.graph.identitySet', user: { '@odata.type': '#microsoft.graph.identity', id: 'user-kim', displayName: 'Kim' } } }],
+      requestedModalities: ['audio'],
+      mediaConfig: SERVICE_MEDIA,
+      tenantId: APP.tenantId,
+    });
+    await call.waitFor('established', { timeoutMs: 10_000 });
+    await until(() => w.b.sw.engine.getCall(call.id)?.state === 'established', 'instance b to follow the call');
+    // the instance that placed the call owns it
+    expect(w.a.sw.owns(call.id)).toBe(true);
+    expect(w.b.sw.owns(call.id)).toBe(false);
+    await until(() => (w.a.sent.get('keepAlive') ?? 0) >= 3, 'three keep-alives from the owner');
+    expect(w.b.sent.get('keepAlive') ?? 0).toBe(0);
+
+    // the owner shuts down (releasing its leases): b takes the call over within the lease time
+    await w.a.sw.stop();
+    const before = w.sim.requestCount('POST', '/calls/{id}/keepAlive');
+    await until(() => w.b.sw.owns(call.id), 'instance b to take the call over', 3_000);
+    await until(() => (w.b.sent.get('keepAlive') ?? 0) >= 2, 'keep-alives from the new owner');
+    expect(w.sim.requestCount('POST', '/calls/{id}/keepAlive')).toBeGreaterThan(before);
+    // the takeover resynced the call with Graph
+    expect(w.b.sent.get('get') ?? 0).toBeGreaterThan(0);
+    await w.b.sw.call(call.id)!.hangUp();
+    await w.sim.waitForState(call.id, 'terminated');
+    await until(() => w.b.sw.engine.getCall(call.id)?.state === 'terminated', 'b to see the end');
+  }, 60_000);
+
+  it('a lease that lapses (the owner lost its database) is taken over', async () => {
+    const w = await world(31, { keepAliveIntervalMs: 150, leaseTtlMs: 600 });
+    open.push(w);
+    w.sim.scriptRemote('user-lee', [{ do: 'answer', after: 100 }]);
+    const call = await w.b.sw.createCall({
+      '@odata.type': '#microsoft.graph.call',
+      callbackUri: w.callbackUri,
+      targets: [{ '@odata.type': '#microsoft.graph.invitationParticipantInfo', identity: { '@odata.type': '#microsoft.graph.identitySet', user: { '@odata.type': '#microsoft.graph.identity', id: 'user-lee', displayName: 'Lee' } } }],
+      requestedModalities: ['audio'],
+      mediaConfig: SERVICE_MEDIA,
+      tenantId: APP.tenantId,
+    });
+    await call.waitFor('established', { timeoutMs: 10_000 });
+    expect(w.b.sw.owns(call.id)).toBe(true);
+    // b's database connections go away: it cannot renew, so it must stop acting for the call
+    await w.b.store.close();
+    await until(() => !w.b.sw.owns(call.id), 'b to notice it lost the lease', 3_000);
+    await until(() => w.a.sw.owns(call.id), 'a to take the lapsed lease', 3_000);
+    const bSent = w.b.sent.get('keepAlive') ?? 0;
+    await until(() => (w.a.sent.get('keepAlive') ?? 0) >= 2, 'keep-alives from a');
+    expect(w.b.sent.get('keepAlive') ?? 0).toBe(bSent);
+  }, 60_000);
+});
