@@ -1,4 +1,3 @@
-import { produce, type Draft } from 'immer';
 import { setup, assign } from 'xstate';
 import { CALL_STATES, type CallState } from '../log/entries.js';
 import {
@@ -17,6 +16,7 @@ import {
   type RosterMode,
 } from '../reconcile/apply.js';
 import { initialContext, type CallContext, type MachineState, type StaleReason } from '../reconcile/context.js';
+import { ContextEdit } from '../reconcile/draft.js';
 import { isObject, participantKey, type JsonObject } from '../util/graph.js';
 import type { CallMachineEvent } from './events.js';
 import { REACHABLE, STATE_RANK, isProofRequired, normalizeCallState } from './table.js';
@@ -35,11 +35,12 @@ type Params = { readonly from: MachineState };
 
 const TRANSFER_STATES = new Set<CallState>(['transferring', 'transferAccepted']);
 
-function edit(context: Ctx, position: number, recipe: (draft: Draft<Ctx>) => void): Ctx {
-  return produce(context, (draft) => {
-    draft.position = position;
-    recipe(draft);
-  });
+/** One entry's edit of the context: copy-on-write, the result deep-frozen (see `ContextEdit`). */
+function edit(context: Ctx, position: number, recipe: (draft: ContextEdit<Ctx>) => void): Ctx {
+  const draft = new ContextEdit(context);
+  draft.setRoot('position', position);
+  recipe(draft);
+  return draft.finish();
 }
 
 function rejectReason(from: MachineState, to: CallState | undefined, ctx: Ctx): { reason: StaleReason; resync: boolean } {
@@ -63,7 +64,7 @@ function transferOpen(ctx: CallContext): boolean {
  * The call machine: the ten `callState` values (plus `pending`, before any state is known)
  * and the documented transitions between them, generated from `DOCUMENTED_TRANSITIONS`.
  * The roster, operations, content sharing, tones, media state and result info live in
- * context, updated with immer.
+ * context, updated copy-on-write (`ContextEdit`) and frozen.
  *
  * Use it as a pure fold with `transition()` (see `foldEntries`): it has no timers, invokes
  * nothing and reads no clock. Export it to inspect it (Stately inspector) or walk its paths
@@ -104,20 +105,20 @@ function buildMachine() {
       applyResync: assign(({ context, event }, params: Params) => {
         if (event.type !== 'resync') return context;
         return edit(context, event.entry.position, (d) => {
-          d.resyncNeeded = null;
+          d.setRoot('resyncNeeded', null);
           if (params.from === 'terminated') return;
           if (event.data) mergeCallProps(d, event.data, 'overwrite');
           if (event.participants) {
-            d.latestRoster = null; // an authoritative GET carries no roster sequence
+            d.setRoot('latestRoster', null); // an authoritative GET carries no roster sequence
             const listed = new Set<string>();
             for (const p of event.participants) {
               const id = participantKey(p);
               if (id === undefined) continue;
               listed.add(id);
-              delete d.removedParticipants[id]; // authoritative: present now
+              d.delete('removedParticipants', id); // authoritative: present now
               upsertParticipant(d, event.entry, id, p);
             }
-            for (const id of Object.keys(d.participants)) {
+            for (const id of Object.keys(d.next.participants)) {
               if (!listed.has(id)) removeParticipant(d, event.entry, id, undefined);
             }
           }
@@ -197,7 +198,7 @@ export function applyCallToContext(context: Ctx, event: CallMachineEvent): Ctx {
   return edit(context, entry.position, (d) => {
     mergeCallProps(d, data, 'overwrite');
     applyTone(d, data, entry);
-    if (event.type === 'callState.established' && isTransferFailure(data)) d.transfer.failedAt = entry.position;
+    if (event.type === 'callState.established' && isTransferFailure(data)) d.set('transfer', 'failedAt', entry.position);
   });
 }
 
@@ -224,7 +225,7 @@ export function applyEntryToContext(context: Ctx, entry: CallMachineEvent['entry
 }
 
 /** Everything that is not the call resource itself: roster, operations, sessions, commands, timers. */
-function applyOther(d: Draft<Ctx>, entry: CallMachineEvent['entry'], rosterMode: RosterMode): void {
+function applyOther(d: ContextEdit<Ctx>, entry: CallMachineEvent['entry'], rosterMode: RosterMode): void {
   switch (entry.kind) {
     case 'notification': {
       const data = entry.resourceData;
@@ -260,7 +261,7 @@ function applyOther(d: Draft<Ctx>, entry: CallMachineEvent['entry'], rosterMode:
           return;
         }
         case 'unknown':
-          d.unknown.push({ position: entry.position, entryId: entry.id, reason: target.reason });
+          d.push('unknown', { position: entry.position, entryId: entry.id, reason: target.reason });
           return;
         case 'call':
           return; // handled by the state events
@@ -268,18 +269,18 @@ function applyOther(d: Draft<Ctx>, entry: CallMachineEvent['entry'], rosterMode:
       return;
     }
     case 'command':
-      d.commands[entry.id] = { id: entry.id, command: entry.command, position: entry.position };
-      if (entry.command === 'transfer') d.transfer.commandAt = entry.position;
+      d.set('commands', entry.id, { id: entry.id, command: entry.command, position: entry.position });
+      if (entry.command === 'transfer') d.set('transfer', 'commandAt', entry.position);
       return;
     case 'commandResult': {
-      const known = d.commands[entry.commandId];
-      d.commands[entry.commandId] = {
+      const known = d.next.commands[entry.commandId];
+      d.set('commands', entry.commandId, {
         id: entry.commandId,
         command: entry.command,
         position: known?.position ?? entry.position,
         outcome: entry.outcome,
         ...(entry.status !== undefined ? { status: entry.status } : {}),
-      };
+      });
       if (entry.outcome === 'ambiguous') requestResync(d, entry, `${entry.command} may or may not have been carried out`);
       const body = entry.body;
       if (entry.outcome === 'succeeded' && isObject(body) && entry.command !== 'create' && typeof body['id'] === 'string') {

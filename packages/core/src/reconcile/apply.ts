@@ -1,31 +1,24 @@
-import { isDraft, original, type Draft } from 'immer';
 import type { ChangeType, StoredEntry, TimerEntry } from '../log/entries.js';
 import { isObject, odataTypeName, participantKey, toCode, type JsonObject } from '../util/graph.js';
 import type { CallContext, OperationStatus, StaleReason } from './context.js';
+import type { ContextEdit } from './draft.js';
 
 /**
- * The reducers behind the machine's actions. Each takes an immer draft of the call context
- * and one entry's data; none reads a clock or does I/O. Ordering rules live here: the roster
+ * The reducers behind the machine's actions. Each takes a copy-on-write edit of the call
+ * context (`ContextEdit`: read `next`, write through its methods) and one entry's data; none reads a clock or does I/O. Ordering rules live here: the roster
  * by `rosterSequenceNumber` with tombstones, the operation lattice, content-sharing sessions
  * whose deletion absorbs, tones by `sequenceId`.
  */
 
-type Ctx = Draft<CallContext>;
+type Ctx = ContextEdit<CallContext>;
 
 /**
- * The plain object behind a draft. Spreading a draft would create a child draft for every
- * nested object it touches (most of a fold's cost); reducers read what they copy from here.
- */
-function base<T>(value: T): T {
-  return isDraft(value) ? (original(value as Draft<T>) as T) : value;
-}
-
-/**
- * Reads a participant without drafting it. Participants are replaced whole, never edited in
- * place, and each is written at most once per entry, after it is read: the base is current.
+ * Reads a participant as it was before this entry. Participants are replaced whole, never
+ * edited in place, and each is written at most once per entry, after it is read: the base
+ * is current.
  */
 function peekParticipant(ctx: Ctx, id: string): CallContext['participants'][string] | undefined {
-  const participants = base(ctx.participants) as CallContext['participants'];
+  const participants = ctx.base.participants;
   return Object.prototype.hasOwnProperty.call(participants, id) ? participants[id] : undefined;
 }
 
@@ -54,17 +47,17 @@ export function mergeCallProps(ctx: Ctx, data: JsonObject, mode: 'overwrite' | '
     if (NOT_PROPS.has(key)) continue;
     const value = data[key];
     if (value === undefined) continue;
-    if (mode === 'fill' && key in ctx.props) continue;
-    (ctx.props as Record<string, unknown>)[key] = value;
+    if (mode === 'fill' && key in ctx.next.props) continue;
+    ctx.set('props', key, value);
   }
 }
 
 export function recordStale(ctx: Ctx, entry: StoredEntry, reason: StaleReason, detail: string): void {
-  ctx.stale.push({ position: entry.position, entryId: entry.id, reason, detail });
+  ctx.push('stale', { position: entry.position, entryId: entry.id, reason, detail });
 }
 
 export function requestResync(ctx: Ctx, entry: StoredEntry, reason: string): void {
-  if (ctx.resyncNeeded === null) ctx.resyncNeeded = { reason, position: entry.position };
+  if (ctx.next.resyncNeeded === null) ctx.setRoot('resyncNeeded', { reason, position: entry.position });
 }
 
 /** Adds a DTMF tone once per `sequenceId`, keeping the list ordered; `props.toneInfo` is the latest. */
@@ -73,7 +66,7 @@ export function applyTone(ctx: Ctx, data: JsonObject, entry: StoredEntry): void 
   if (!isObject(info)) return;
   const tone = typeof info['tone'] === 'string' ? info['tone'] : String(info['tone'] ?? '');
   const seq = toCode(info['sequenceId']) ?? null;
-  const tones = ctx.tones;
+  const tones = ctx.next.tones;
   if (seq !== null && tones.some((t) => t.sequenceId === seq)) return;
   if (seq === null && tones.some((t) => t.sequenceId === null && t.position === entry.position)) return;
   let at = tones.length;
@@ -81,11 +74,11 @@ export function applyTone(ctx: Ctx, data: JsonObject, entry: StoredEntry): void 
     at = tones.findIndex((t) => t.sequenceId === null || t.sequenceId > seq);
     if (at < 0) at = tones.length;
   }
-  tones.splice(at, 0, { sequenceId: seq, tone, position: entry.position });
+  ctx.insert('tones', at, { sequenceId: seq, tone, position: entry.position });
   // toneInfo is the raw toneInfo of the highest sequenceId, whatever order they came in.
-  const props = ctx.props as Record<string, unknown>;
+  const props = ctx.next.props;
   const shown = isObject(props['toneInfo']) ? toCode(props['toneInfo']['sequenceId']) : undefined;
-  if (seq === null ? shown === undefined : shown === undefined || seq > shown) props['toneInfo'] = info;
+  if (seq === null ? shown === undefined : shown === undefined || seq > shown) ctx.set('props', 'toneInfo', info);
 }
 
 /** A failure `resultInfo` on an `established` call is the proof that a transfer failed. */
@@ -129,7 +122,7 @@ export function applyRoster(
     const seq = seqOf(item);
     if (seq !== undefined && (rosterSeq === undefined || seq > rosterSeq)) rosterSeq = seq;
   }
-  const latest = ctx.latestRoster;
+  const latest = ctx.next.latestRoster;
   const newest = mode === 'full' && rosterSeq !== undefined && (latest === null || rosterSeq >= latest.rosterSequenceNumber);
   const listed = new Set<string>();
   for (const item of items) {
@@ -137,14 +130,14 @@ export function applyRoster(
     if (id === undefined) continue;
     listed.add(id);
   }
-  if (newest) ctx.latestRoster = { rosterSequenceNumber: rosterSeq!, ids: [...listed] };
+  if (newest) ctx.setRoot('latestRoster', { rosterSequenceNumber: rosterSeq!, ids: [...listed] });
   for (const item of items) {
     const id = participantKey(item);
     if (id === undefined) continue;
     // An older full roster lists someone a newer one did not: they had left by then.
     if (mode === 'full' && !newest && latest !== null && rosterSeq !== undefined && !latest.ids.includes(id)) {
-      if (!(id in ctx.participants) && !(id in ctx.removedParticipants)) {
-        ctx.removedParticipants[id] = { position: entry.position, rosterSequenceNumber: latest.rosterSequenceNumber };
+      if (!(id in ctx.next.participants) && !(id in ctx.next.removedParticipants)) {
+        ctx.set('removedParticipants', id, { position: entry.position, rosterSequenceNumber: latest.rosterSequenceNumber });
       }
       recordStale(ctx, entry, 'older-roster', `participant ${id} was gone by roster ${latest.rosterSequenceNumber}`);
       continue;
@@ -152,7 +145,7 @@ export function applyRoster(
     upsertParticipant(ctx, entry, id, item);
   }
   if (mode !== 'full') return;
-  for (const id of Object.keys(ctx.participants)) {
+  for (const id of Object.keys(ctx.next.participants)) {
     if (listed.has(id)) continue;
     const current = peekParticipant(ctx, id)!;
     const currentSeq = current.rosterSequenceNumber;
@@ -170,14 +163,14 @@ function lastPerKey(items: readonly JsonObject[]): readonly JsonObject[] {
 
 export function upsertParticipant(ctx: Ctx, entry: StoredEntry, id: string, item: JsonObject): void {
   const seq = seqOf(item);
-  const tomb = ctx.removedParticipants[id];
+  const tomb = ctx.next.removedParticipants[id];
   if (tomb) {
     const newer = seq !== undefined && tomb.rosterSequenceNumber !== undefined && seq > tomb.rosterSequenceNumber;
     if (!newer) {
       recordStale(ctx, entry, 'participant-removed', `participant ${id} was removed at position ${tomb.position}`);
       return;
     }
-    delete ctx.removedParticipants[id];
+    ctx.delete('removedParticipants', id);
   }
   const current = peekParticipant(ctx, id);
   if (current && seq !== undefined && current.rosterSequenceNumber !== undefined && seq < current.rosterSequenceNumber) {
@@ -195,7 +188,7 @@ export function upsertParticipant(ctx: Ctx, entry: StoredEntry, id: string, item
   if (current?.isInLobby === false && item['isInLobby'] === true && (seq === undefined || current.rosterSequenceNumber === undefined)) {
     next['isInLobby'] = false;
   }
-  ctx.participants[id] = next as CallContext['participants'][string];
+  ctx.set('participants', id, next as CallContext['participants'][string]);
 }
 
 export function removeParticipant(ctx: Ctx, entry: StoredEntry, id: string, seq: number | undefined): void {
@@ -204,10 +197,10 @@ export function removeParticipant(ctx: Ctx, entry: StoredEntry, id: string, seq:
     recordStale(ctx, entry, 'older-roster', `removal of ${id} at roster ${seq} is older than its update ${current.rosterSequenceNumber}`);
     return;
   }
-  delete ctx.participants[id];
-  const tomb = ctx.removedParticipants[id];
+  ctx.delete('participants', id);
+  const tomb = ctx.next.removedParticipants[id];
   if (tomb && (seq === undefined || (tomb.rosterSequenceNumber !== undefined && tomb.rosterSequenceNumber >= seq))) return;
-  ctx.removedParticipants[id] = seq === undefined ? { position: entry.position } : { position: entry.position, rosterSequenceNumber: seq };
+  ctx.set('removedParticipants', id, seq === undefined ? { position: entry.position } : { position: entry.position, rosterSequenceNumber: seq });
 }
 
 const STATUS: Record<string, OperationStatus> = {
@@ -230,7 +223,7 @@ export function normalizeOperationStatus(value: unknown): OperationStatus | unde
  */
 export function applyOperation(ctx: Ctx, entry: StoredEntry, id: string, data: JsonObject): void {
   const status = normalizeOperationStatus(data['status']);
-  const current = ctx.operations[id];
+  const current = ctx.next.operations[id];
   const currentStatus = normalizeOperationStatus(current?.status);
   let mode: 'overwrite' | 'fill' = 'overwrite';
   if (current) {
@@ -247,7 +240,7 @@ export function applyOperation(ctx: Ctx, entry: StoredEntry, id: string, data: J
       mode = 'fill';
     }
   }
-  const next: Record<string, unknown> = current ? { ...(base(current) as object) } : {};
+  const next: Record<string, unknown> = current ? { ...current } : {};
   for (const key of Object.keys(data)) {
     if (mode === 'fill' && key in next) continue;
     next[key] = data[key];
@@ -256,7 +249,7 @@ export function applyOperation(ctx: Ctx, entry: StoredEntry, id: string, data: J
   if (mode === 'overwrite' && status !== undefined) next['status'] = status;
   const type = odataTypeName(data);
   if (type !== undefined && (mode === 'overwrite' || next['type'] === undefined)) next['type'] = type;
-  ctx.operations[id] = next as CallContext['operations'][string];
+  ctx.set('operations', id, next as CallContext['operations'][string]);
 }
 
 /** Content-sharing sessions by id: created and updated upsert, deleted absorbs. */
@@ -270,16 +263,16 @@ export function applyContentSharing(
   for (const item of items) {
     const id = typeof item['id'] === 'string' ? item['id'] : fallbackId;
     if (id === undefined) continue;
-    const current = base(ctx.contentSharingSessions[id]);
+    const current = ctx.next.contentSharingSessions[id];
     if (changeType === 'deleted') {
-      ctx.contentSharingSessions[id] = { ...(current ?? {}), ...stripOdata(item), id, deleted: true };
+      ctx.set('contentSharingSessions', id, { ...(current ?? {}), ...stripOdata(item), id, deleted: true });
       continue;
     }
     if (current?.deleted) {
       recordStale(ctx, entry, 'session-deleted', `content sharing session ${id} already ended`);
       continue;
     }
-    ctx.contentSharingSessions[id] = { ...(current ?? {}), ...stripOdata(item), id, deleted: false };
+    ctx.set('contentSharingSessions', id, { ...(current ?? {}), ...stripOdata(item), id, deleted: false });
   }
 }
 
@@ -287,17 +280,20 @@ export function applyAudioRoutingGroups(ctx: Ctx, items: readonly JsonObject[], 
   for (const item of items) {
     const id = typeof item['id'] === 'string' ? item['id'] : fallbackId;
     if (id === undefined) continue;
-    if (changeType === 'deleted') delete ctx.audioRoutingGroups[id];
-    else ctx.audioRoutingGroups[id] = { ...(base(ctx.audioRoutingGroups[id]) ?? {}), ...item, id };
+    if (changeType === 'deleted') ctx.delete('audioRoutingGroups', id);
+    else ctx.set('audioRoutingGroups', id, { ...(ctx.next.audioRoutingGroups[id] ?? {}), ...item, id });
   }
 }
 
 export function applyTimer(ctx: Ctx, entry: TimerEntry): void {
-  ctx.timers[entry.timer] = entry.at;
+  ctx.set('timers', entry.timer, entry.at);
   if (entry.timer === 'operationTimeout' && entry.operationId !== undefined) {
-    const op = ctx.operations[entry.operationId];
+    const op = ctx.next.operations[entry.operationId];
     const status = normalizeOperationStatus(op?.status);
-    if (op && status !== 'completed' && status !== 'failed') op['timedOut'] = true;
+    // the operation is edited in place: a copy, unless it already says so
+    if (op && status !== 'completed' && status !== 'failed' && op['timedOut'] !== true) {
+      ctx.set('operations', entry.operationId, { ...op, timedOut: true });
+    }
   }
 }
 
