@@ -2,10 +2,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { exchangeToEntries, InMemoryEventStore, parseExchangeLog, replay, type CommandName, type EventStore } from '@switchboard/core';
+import { exchangeToEntries, InMemoryEventStore, parseExchangeLog, replay, type EventStore } from '@switchboard/core';
 import { createFileRecorder, createSwitchboard, redact, type Call, type GraphPort, type Switchboard, type SwitchboardConfig } from '@switchboard/adapters';
 import { createSimulator, type Simulator } from '@switchboard/simulator';
-import { graphClient } from '@switchboard/simulator/testkit';
+import { createGraphClient } from '@switchboard/transport';
 import { startWebhook } from './support/bot.js';
 
 const APP = { appId: 'b0t00000-0000-4000-8000-000000000001', tenantId: 'tenant-1', clientSecret: 'secret-1' };
@@ -13,23 +13,13 @@ const SCALE = 0.01; // Graph's 15 s answer deadline takes 150 ms
 const SERVICE_MEDIA = { '@odata.type': '#microsoft.graph.serviceHostedMediaConfig' };
 const prompt = { '@odata.type': '#microsoft.graph.mediaPrompt', mediaInfo: { uri: 'https://cdn.contoso.com/hello.wav', resourceId: 'hello' } };
 
-/** The Graph port over the simulator (replaced by @switchboard/transport's GraphClient once it lands). */
-async function graphPort(url: string, callbackUri: string): Promise<GraphPort> {
-  const client = await graphClient(url, { ...APP, callbackUri });
-  const paths: Partial<Record<CommandName, [string, (id: string, p?: string) => string]>> = {
-    create: ['POST', () => ''],
-    get: ['GET', (id) => `/${id}`],
-    delete: ['DELETE', (id) => `/${id}`],
-    listParticipants: ['GET', (id) => `/${id}/participants`],
-  };
-  return {
-    async send(command, params) {
-      const [method, path] = paths[command] ?? ['POST', (id: string) => `/${id}/${command}`];
-      const res = await client.request(method, `/v1.0/communications/calls${path(params.callId ?? '', params.participantId)}`, params.body, params.clientRequestId ? { 'client-request-id': params.clientRequestId } : {});
-      if (res.status >= 400) throw Object.assign(new Error(`${command} -> ${res.status}`), { code: res.status === 404 ? 'SWB_GRAPH_NOT_FOUND' : 'SWB_GRAPH_HTTP', status: res.status });
-      return { status: res.status, body: res.body };
-    },
-  };
+/** The real Graph client (MSAL against the simulator's token endpoint); only the base URL differs from Graph's. */
+function graphPort(url: string): GraphPort {
+  return createGraphClient({
+    baseUrl: url,
+    auth: { tenantId: APP.tenantId, clientId: APP.appId, clientSecret: APP.clientSecret, authorityHost: url },
+    allowInsecureCallback: true,
+  });
 }
 
 interface World {
@@ -50,7 +40,7 @@ async function world(config: Partial<SwitchboardConfig> = {}, store: EventStore 
   sim = createSimulator({ apps: [{ ...APP, callbackUri: webhook.url }], seed: 5, timeScale: SCALE, timings: { incomingAnswerMs: 60_000 } });
   const { url } = await sim.start();
   sw = createSwitchboard({
-    graph: await graphPort(url, webhook.url),
+    graph: graphPort(url),
     store,
     answerDeadlineMs: 15_000 * SCALE,
     deadlineMarginMs: 50,
@@ -142,7 +132,7 @@ describe('the runtime against the simulator', () => {
     await first.sw.stop();
 
     // a new runtime on the same store, against the same Graph
-    const second = createSwitchboard({ graph: await graphPort(first.sim.url, first.webhook.url), store, answerDeadlineMs: 150 });
+    const second = createSwitchboard({ graph: graphPort(first.sim.url), store, answerDeadlineMs: 150 });
     expect(await second.start()).toBe(1);
     const restored = second.call(callId)!;
     expect(restored.state).toBe('established');

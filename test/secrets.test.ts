@@ -4,11 +4,10 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InMemoryEventStore, type CommandName } from '@switchboard/core';
-import { createFileRecorder, createSwitchboard, type Call, type GraphPort, type Switchboard } from '@switchboard/adapters';
-import { createWebhookReceiver } from '@switchboard/transport';
+import { InMemoryEventStore } from '@switchboard/core';
+import { createFileRecorder, createSwitchboard, type Call, type Switchboard } from '@switchboard/adapters';
+import { createGraphClient, createMsalTokenProvider, createWebhookReceiver, type GraphClient } from '@switchboard/transport';
 import { createSimulator, type Simulator } from '@switchboard/simulator';
-import { graphClient, type GraphClient } from '@switchboard/simulator/testkit';
 import { forge } from './support/hostile/keys.js';
 import { captureLogger, errorText, findLeaks, type Haystack, type Needle } from './support/hostile/leaks.js';
 
@@ -29,6 +28,8 @@ const answers: string[] = [];
 let sim: Simulator;
 let sw: Switchboard;
 let client: GraphClient;
+/** The last access token MSAL handed out. */
+let lastToken = '';
 let server: Server;
 let webhookUrl: string;
 let recording: string;
@@ -37,32 +38,26 @@ const port = { breakAuth: false };
 /** The bearer tokens the Graph port actually sent (what the simulator's Authorization headers carried). */
 const sentTokens = new Set<string>();
 
-/** The Graph port over the simulator; errors carry Graph's error body, as a real client's would. */
-function graphPort(c: GraphClient): GraphPort {
-  const paths: Partial<Record<CommandName, [string, (id: string, p?: string) => string]>> = {
-    create: ['POST', () => ''],
-    get: ['GET', (id) => `/${id}`],
-    delete: ['DELETE', (id) => `/${id}`],
-    listParticipants: ['GET', (id) => `/${id}/participants`],
-  };
-  return {
-    async send(command, params) {
-      const [method, path] = paths[command] ?? ['POST', (id: string) => `/${id}/${command}`];
-      // a stale or damaged token: the simulator answers 401 InvalidAuthenticationToken
-      const token = port.breakAuth ? forge.flipSignature(c.token) : c.token;
+/**
+ * The real Graph client (MSAL against the simulator's token endpoint), logging into the
+ * captured lines; its token source notes every token it hands out, and can damage it (the
+ * simulator then answers 401, the client refreshes once and fails with SWB_GRAPH_UNAUTHORIZED).
+ */
+function realClient(url: string): GraphClient {
+  const msal = createMsalTokenProvider({ tenantId: APP.tenantId, clientId: APP.appId, clientSecret: APP.clientSecret, authorityHost: url });
+  return createGraphClient({
+    baseUrl: url,
+    getToken: async (options) => {
+      const real = await msal.getToken(options);
+      lastToken = real;
+      const token = port.breakAuth ? forge.flipSignature(real) : real;
+      sentTokens.add(real);
       sentTokens.add(token);
-      const headers: Record<string, string> = { Authorization: `Bearer ${token}`, ...(params.clientRequestId ? { 'client-request-id': params.clientRequestId } : {}) };
-      const res = await c.request(method, `/v1.0/communications/calls${path(params.callId ?? '', params.participantId)}`, params.body, headers);
-      if (res.status >= 400) {
-        throw Object.assign(new Error(`${command} -> ${res.status}: ${JSON.stringify(res.body)}`), {
-          code: res.status === 404 ? 'SWB_GRAPH_NOT_FOUND' : 'SWB_GRAPH_HTTP',
-          status: res.status,
-          body: res.body,
-        });
-      }
-      return { status: res.status, body: res.body };
+      return token;
     },
-  };
+    allowInsecureCallback: true,
+    logger: captureLogger(lines, 'graph'),
+  });
 }
 
 beforeAll(async () => {
@@ -82,9 +77,9 @@ beforeAll(async () => {
   webhookUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/calls`;
   sim = createSimulator({ apps: [{ ...APP, callbackUri: webhookUrl }], seed: 11, timeScale: SCALE });
   const { url } = await sim.start();
-  client = await graphClient(url, { ...APP, callbackUri: webhookUrl });
+  client = realClient(url);
   sw = createSwitchboard({
-    graph: graphPort(client),
+    graph: client,
     store,
     logger: captureLogger(lines, 'runtime'),
     recorder: createFileRecorder(recording),
@@ -191,8 +186,8 @@ describe('no secret in logs, recordings, the event log or errors', () => {
 
     // --- positive controls: the same search catches a secret that did get written
     const planted: string[] = [];
-    captureLogger(planted, 'runtime').error({ err: `graph said no to Bearer ${client.token}` }, 'oops');
-    expect(findLeaks(needles, [{ name: 'planted log line', text: planted[0]! }]).map((l) => l.secret)).toContain('access token #1');
+    captureLogger(planted, 'runtime').error({ err: `graph said no to Bearer ${lastToken}` }, 'oops');
+    expect(findLeaks(needles, [{ name: 'planted log line', text: planted[0]! }]).some((l) => l.secret.startsWith('access token'))).toBe(true);
     const plantedError = new Error('token request failed', { cause: Object.assign(new Error('bad'), { form: `client_secret=${encodeURIComponent(APP.clientSecret)}` }) });
     expect(findLeaks(needles, [{ name: 'planted error', text: errorText(plantedError) }]).map((l) => l.secret)).toContain('client secret');
     const half = webhookJwt.split('.')[2]!;
