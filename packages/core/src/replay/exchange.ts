@@ -121,6 +121,10 @@ export function commandOf(method: string, path: string): { callId: string | unde
   const rest = (match[2] ?? '').split('/').filter((s) => s.length > 0);
   const verb = method.toUpperCase();
   if (callId === undefined) return verb === 'POST' ? { callId: undefined, command: 'create' } : undefined;
+  // a collection action, not a call: POST /communications/calls/logTeleconferenceDeviceQuality
+  if (rest.length === 0 && verb === 'POST' && callId.toLowerCase() === 'logteleconferencedevicequality') {
+    return { callId: undefined, command: 'logTeleconferenceDeviceQuality' };
+  }
   if (rest.length === 0) return { callId, command: verb === 'DELETE' ? 'delete' : 'get' };
   const [head = '', second, third] = rest;
   const h = head.toLowerCase();
@@ -129,6 +133,8 @@ export function commandOf(method: string, path: string): { callId: string | unde
     if (second.toLowerCase() === 'invite') return { callId, command: 'invite' };
     if (second.toLowerCase() === 'muteall') return { callId, command: 'muteAll' };
     if (third?.toLowerCase() === 'mute') return { callId, command: 'muteParticipant' };
+    if (third?.toLowerCase() === 'startholdmusic') return { callId, command: 'startHoldMusic' };
+    if (third?.toLowerCase() === 'stopholdmusic') return { callId, command: 'stopHoldMusic' };
     if (verb === 'DELETE') return { callId, command: 'deleteParticipant' };
     return undefined;
   }
