@@ -6,7 +6,7 @@ import { UsageError, type Output } from './output.js';
 export const HELP = `Usage: switchboard <command> [options]
 
 Commands:
-  replay <log.jsonl>   replay a recorded exchange log and print the timeline (or --json)
+  replay <log.jsonl>   replay a recorded exchange log: the timeline, or --json, --mermaid, --html <out.html>
   simulate             run the local Graph calls simulator (calls API, tokens, signed webhooks)
 
 Run 'switchboard <command> --help' for a command's options.`;
