@@ -86,44 +86,11 @@ function buildMachine() {
     },
     actions: {
       applyCall: assign(({ context, event }) => applyCallToContext(context, event)),
-      rejectCall: assign(({ context, event }, params: Params) => {
-        if (!('data' in event) || event.data === null || event.type === 'resync') return context;
-        const { entry, data } = event;
-        const to = event.type === 'callState.unknown' ? undefined : (event.type.slice('callState.'.length) as CallState);
-        const { reason, resync } = rejectReason(params.from, to, context);
-        return edit(context, entry.position, (d) => {
-          const raw = typeof data['state'] === 'string' ? data['state'] : String(to);
-          recordStale(d, entry, reason, `${params.from} -> ${raw}`);
-          if (resync) requestResync(d, entry, `${reason}: ${params.from} -> ${raw}`);
-          mergeCallProps(d, data, 'fill');
-          applyTone(d, data, entry);
-        });
-      }),
+      rejectCall: assign(({ context, event }, params: Params) => rejectCallInContext(context, event, params.from)),
       applyCallData: assign(({ context, event }, params: { mode: 'overwrite' | 'fill' }) =>
         event.type === 'call.data' ? applyCallDataToContext(context, event, params.mode) : context,
       ),
-      applyResync: assign(({ context, event }, params: Params) => {
-        if (event.type !== 'resync') return context;
-        return edit(context, event.entry.position, (d) => {
-          d.setRoot('resyncNeeded', null);
-          if (params.from === 'terminated') return;
-          if (event.data) mergeCallProps(d, event.data, 'overwrite');
-          if (event.participants) {
-            d.setRoot('latestRoster', null); // an authoritative GET carries no roster sequence
-            const listed = new Set<string>();
-            for (const p of event.participants) {
-              const id = participantKey(p);
-              if (id === undefined) continue;
-              listed.add(id);
-              d.delete('removedParticipants', id); // authoritative: present now
-              upsertParticipant(d, event.entry, id, p);
-            }
-            for (const id of Object.keys(d.next.participants)) {
-              if (!listed.has(id)) removeParticipant(d, event.entry, id, undefined);
-            }
-          }
-        });
-      }),
+      applyResync: assign(({ context, event }, params: Params) => applyResyncToContext(context, event, params.from)),
       applyEntry: assign(({ context, event }) => (event.type === 'entry' ? applyEntryToContext(context, event.entry) : context)),
     },
   });
@@ -189,6 +156,58 @@ function buildMachine() {
   };
   // The config is generated from the tables, so its literal types cannot be inferred.
   return machineSetup.createMachine(config as unknown as Parameters<typeof machineSetup.createMachine>[0]);
+}
+
+/** `rejectCall`: a call resource that may not move the call from `from` is recorded as stale; its data only fills gaps. */
+export function rejectCallInContext(context: Ctx, event: CallMachineEvent, from: MachineState): Ctx {
+  if (!('data' in event) || event.data === null || event.type === 'resync') return context;
+  const { entry, data } = event;
+  const to = event.type === 'callState.unknown' ? undefined : (event.type.slice('callState.'.length) as CallState);
+  const { reason, resync } = rejectReason(from, to, context);
+  return edit(context, entry.position, (d) => {
+    const raw = typeof data['state'] === 'string' ? data['state'] : String(to);
+    recordStale(d, entry, reason, `${from} -> ${raw}`);
+    if (resync) requestResync(d, entry, `${reason}: ${from} -> ${raw}`);
+    mergeCallProps(d, data, 'fill');
+    applyTone(d, data, entry);
+  });
+}
+
+/** `applyResync`: an authoritative GET of the call (and roster) replaces what the log inferred. */
+export function applyResyncToContext(context: Ctx, event: CallMachineEvent, from: MachineState): Ctx {
+  if (event.type !== 'resync') return context;
+  return edit(context, event.entry.position, (d) => {
+    d.setRoot('resyncNeeded', null);
+    if (from === 'terminated') return;
+    if (event.data) mergeCallProps(d, event.data, 'overwrite');
+    if (event.participants) {
+      d.setRoot('latestRoster', null); // an authoritative GET carries no roster sequence
+      const listed = new Set<string>();
+      for (const p of event.participants) {
+        const id = participantKey(p);
+        if (id === undefined) continue;
+        listed.add(id);
+        d.delete('removedParticipants', id); // authoritative: present now
+        upsertParticipant(d, event.entry, id, p);
+      }
+      for (const id of Object.keys(d.next.participants)) {
+        if (!listed.has(id)) removeParticipant(d, event.entry, id, undefined);
+      }
+    }
+  });
+}
+
+/**
+ * Where the machine goes on a `callState.<to>` event from `from`, as its transitions say:
+ * the target state, or undefined when the event is rejected (`rejectCall`). Guards are the
+ * machine's own (`transferProof`, `transferOpen`). `foldEntries` uses this instead of a
+ * machine step; a test holds the two equal for every state and event.
+ */
+export function callStateTarget(from: MachineState, to: CallState, data: JsonObject, context: CallContext): CallState | undefined {
+  if (from === 'pending' || to === from) return to;
+  if (isProofRequired(from, to)) return isTransferFailure(data) ? to : undefined;
+  if (REACHABLE[from].has(to)) return !TRANSFER_STATES.has(to) || transferOpen(context) ? to : undefined;
+  return undefined;
 }
 
 /** `applyCall`: a call resource applied (the call moved to, or stayed in, the state it names). */

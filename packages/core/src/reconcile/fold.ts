@@ -1,6 +1,18 @@
 import { createActor, type SnapshotFrom } from 'xstate';
 import type { StoredEntry } from '../log/entries.js';
-import { applyCallDataToContext, applyCallToContext, applyEntryToContext, callMachine, MACHINE_VERSION, toMachineEvent, type CallMachineInput } from '../machine/callMachine.js';
+import {
+  applyCallDataToContext,
+  applyCallToContext,
+  applyEntryToContext,
+  applyResyncToContext,
+  callMachine,
+  callStateTarget,
+  MACHINE_VERSION,
+  rejectCallInContext,
+  toMachineEvent,
+  type CallMachineInput,
+} from '../machine/callMachine.js';
+import type { CallState } from '../log/entries.js';
 import type { CallMachineEvent } from '../machine/events.js';
 import { initialContext, type CallContext, type MachineState } from './context.js';
 import { refOf, type CallEvent } from './events.js';
@@ -83,21 +95,59 @@ export function foldEntries(
 }
 
 /**
- * One entry's effect. Only an entry that may change the call state steps the machine; the
- * rest (a call resource naming the state the call is already in, one naming no state, every
- * sub-resource, command, result and timer) are targetless assignments that are the same in
- * every state the machine has, so the fold applies the machine's own action to the context
- * directly. A property test holds this equal to stepping the machine for every entry.
+ * One entry's effect, as the machine's transition for it: the machine's own actions applied
+ * to the context directly, and the target its transitions (and guards) pick, without the
+ * cost of a machine step (an interpreter pass per entry). Tests hold this equal to stepping
+ * the machine for every state and event, and along generated scenarios.
  */
 function advance(current: CallMachineSnapshot, event: CallMachineEvent): CallMachineSnapshot {
   const state = current.value as MachineState;
-  let context: CallMachineSnapshot['context'];
-  if (event.type === 'entry') context = applyEntryToContext(current.context, event.entry);
-  else if (event.type === 'call.data') context = applyCallDataToContext(current.context, event, state === 'terminated' ? 'fill' : 'overwrite');
-  else if (event.type === `callState.${state}`) context = applyCallToContext(current.context, event);
-  else return step(current, event);
-  return { ...current, context } as CallMachineSnapshot;
+  const context = current.context;
+  let to: MachineState = state;
+  let next: CallMachineSnapshot['context'];
+  switch (event.type) {
+    case 'entry':
+      next = applyEntryToContext(context, event.entry);
+      break;
+    case 'call.data':
+      next = applyCallDataToContext(context, event, state === 'terminated' ? 'fill' : 'overwrite');
+      break;
+    case 'resync':
+      // terminated only clears the request; elsewhere a known state is moved to
+      if (state !== 'terminated' && event.to !== undefined) to = event.to;
+      next = applyResyncToContext(context, event, state);
+      break;
+    case 'callState.unknown':
+      next = rejectCallInContext(context, event, state);
+      break;
+    default: {
+      const target = callStateTarget(state, event.type.slice(10) as CallState, event.data, context);
+      if (target === undefined) {
+        next = rejectCallInContext(context, event, state);
+      } else {
+        to = target;
+        next = applyCallToContext(context, event);
+      }
+    }
+  }
+  if (to === state) return { ...current, context: next } as CallMachineSnapshot;
+  return { ...inState(to), context: next } as CallMachineSnapshot;
 }
+
+/**
+ * The machine's snapshot of a state, resolved once per state (the value, active nodes and
+ * tags; the context is replaced by the caller).
+ */
+function inState(state: MachineState): CallMachineSnapshot {
+  let snapshot = resolved.get(state);
+  if (!snapshot) {
+    snapshot = callMachine.resolveState({ value: state, context: startCall({ callId: '' }).context });
+    resolved.set(state, snapshot);
+  }
+  return snapshot;
+}
+
+const resolved = new Map<MachineState, CallMachineSnapshot>();
 
 export function stateOf(snapshot: CallMachineSnapshot): MachineState {
   return snapshot.value as MachineState;

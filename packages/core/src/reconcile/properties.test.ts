@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { decodeNotifications } from '../decode/decode.js';
 import type { LogEntry, StoredEntry } from '../log/entries.js';
 import { isProofRequired, REACHABLE } from '../machine/table.js';
+import { CALL_STATES } from '../log/entries.js';
 import { replay } from '../replay/replay.js';
 import { arbCallScenario, arbDeliverySchedule, arbStateNoise } from '../testing/arbitraries.js';
 import { initialTransition } from 'xstate';
@@ -119,6 +120,61 @@ describe('reconciliation properties', () => {
       }),
       { numRuns: Math.ceil(numRuns / 2) },
     );
+  });
+
+  it("the fold's direct transition equals stepping the machine, for every state, history and event", () => {
+    const states = ['pending', ...CALL_STATES] as const;
+    let position = 0;
+    const base = { callId: 'c', at: 1 };
+    const note = (resourceData: unknown, changeType: 'updated' | 'deleted' = 'updated'): LogEntry => ({
+      ...base, kind: 'notification', id: `n${++position}`, changeType, resourceUrl: '/communications/calls/c', target: { type: 'call' }, resourceData,
+    });
+    const failure = { resultInfo: { code: 500, subcode: 7000 } };
+    // transfer bookkeeping: none, a failed transfer, a failed transfer then a new transfer command
+    const histories: (() => LogEntry[])[] = [
+      () => [],
+      () => [note({ state: 'established', ...failure })],
+      () => [note({ state: 'established', ...failure }), { ...base, kind: 'command', id: `k${++position}`, command: 'transfer' }],
+    ];
+    const events = (): LogEntry[] => [
+      ...CALL_STATES.flatMap((state) => [note({ state }), note({ state, ...failure }), note({ state: state.toUpperCase() }, 'deleted')]),
+      note({ state: 'flying' }),
+      note({ direction: 'incoming' }),
+      note({ toneInfo: { tone: 'tone1', sequenceId: 1 } }),
+      ...CALL_STATES.map((state): LogEntry => ({ ...base, kind: 'resync', id: `r${++position}`, call: { state }, participants: [{ id: 'p' }] })),
+      { ...base, kind: 'resync', id: `r${++position}`, call: null },
+      { ...base, kind: 'resync', id: `r${++position}`, call: { state: 'flying' } },
+      { ...base, kind: 'resync', id: `r${++position}`, call: {} },
+      { ...base, kind: 'command', id: `k${++position}`, command: 'transfer' },
+      { ...base, kind: 'commandResult', id: `k${++position}`, commandId: 'x', command: 'create', outcome: 'succeeded', body: { state: 'established' } },
+      { ...base, kind: 'commandResult', id: `k${++position}`, commandId: 'x', command: 'answer', outcome: 'ambiguous' },
+      { ...base, kind: 'timer', id: `t${++position}`, timer: 'keepAliveDue' },
+    ];
+    const stored = (entries: readonly LogEntry[], from = 0): StoredEntry[] => entries.map((e, i) => ({ ...e, position: from + i + 1 }) as StoredEntry);
+    let checked = 0;
+    for (const history of histories) {
+      for (const state of states) {
+        const prefix = history();
+        if (state === 'pending' && prefix.length > 0) continue; // a call resource has moved it already
+        if (state !== 'pending') prefix.push({ ...base, kind: 'resync', id: `r${++position}`, call: { state } });
+        const start = foldEntries(startCall({ callId: 'c' }), stored(prefix));
+        let stepped = startCall({ callId: 'c' });
+        for (const entry of stored(prefix)) stepped = step(stepped, toMachineEvent(entry));
+        expect(start.value).toEqual(state);
+        expect(start.context).toEqual(stepped.context);
+        for (const entry of stored(events(), prefix.length)) {
+          const folded = foldEntries(start, [entry]);
+          const reference = step(start, toMachineEvent(entry));
+          expect(folded.value).toEqual(reference.value);
+          expect(folded.context).toEqual(reference.context);
+          expect(folded.status).toBe(reference.status);
+          expect([...folded.tags]).toEqual([...reference.tags]);
+          expect(folded._nodes.map((n) => n.id)).toEqual(reference._nodes.map((n) => n.id));
+          checked++;
+        }
+      }
+    }
+    expect(checked).toBeGreaterThan(1200);
   });
 
   it('startCall equals the machine\'s own initial snapshot', () => {
