@@ -43,17 +43,18 @@ export function decodeNotifications(body: unknown, meta: DecodeMeta): Notificati
   }
   // Everything but the resource data, which decodeOne scans (and hashes) itself.
   for (const key of Object.keys(parsed)) {
-    if (key !== 'value') scan(parsed[key], `$.${key}`, 1, null, key);
+    if (key !== 'value') check(parsed[key], '$', key, 1);
   }
   const entries: NotificationEntry[] = [];
   for (let i = 0; i < value.length; i++) {
     const item = value[i];
+    const path = `$.value[${i}]`;
     if (isObject(item)) {
       for (const key of Object.keys(item)) {
-        if (key !== 'resourceData') scan(item[key], `$.value[${i}].${key}`, 3, null, key);
+        if (key !== 'resourceData') check(item[key], path, key, 3);
       }
     }
-    entries.push(decodeOne(item, `$.value[${i}]`, i, meta));
+    entries.push(decodeOne(item, path, i, meta));
   }
   return entries;
 }
@@ -88,17 +89,14 @@ function decodeOne(item: unknown, path: string, index: number, meta: DecodeMeta)
   }
 
   const resourceData = item['resourceData'];
-  // One walk checks keys and depth, freezes (log entries are immutable; immer then skips
+  // One walk checks keys and depth, freezes (log entries are immutable; the fold then shares
   // them) and hashes the content for the entry id.
-  const hash = hashStart();
-  hashFeed(hash, `${changeType}|${route.callId}|`);
-  scan(resourceData, `${path}.resourceData`, 3, hash, 'resourceData');
+  const id = meta.messageId !== undefined ? `m:${meta.messageId}:${index}` : undefined;
+  const hash = walkResourceData(resourceData, changeType, route.callId, path);
   const target = checkResourceData(route.target, changeType, resourceData, `${path}.resourceData`);
-
-  const id = meta.messageId !== undefined ? `m:${meta.messageId}:${index}` : `n:${hashEnd(hash)}`;
-  const entry: NotificationEntry = {
+  return {
     kind: 'notification',
-    id,
+    id: id ?? `n:${hash}`,
     callId: route.callId,
     at: meta.receivedAt,
     changeType,
@@ -107,7 +105,6 @@ function decodeOne(item: unknown, path: string, index: number, meta: DecodeMeta)
     resourceData,
     ...(meta.messageId !== undefined ? { messageId: meta.messageId } : {}),
   };
-  return entry;
 }
 
 function pickResource(item: Record<string, unknown>, path: string): { field: 'resourceUrl' | 'resource'; value: string } {
@@ -279,6 +276,116 @@ function optionalBoolean(obj: Record<string, unknown>, key: string, path: string
 }
 
 const FORBIDDEN = new Set(['__proto__', 'constructor', 'prototype']);
+
+/** `FORBIDDEN.has(key)`, without the lookup for the keys that cannot be (most of them). */
+function isForbidden(key: string): boolean {
+  const n = key.length;
+  return (n === 9 || n === 11) && FORBIDDEN.has(key);
+}
+
+/**
+ * Checks a value that is not hashed (everything but the resource data): `scan` without a
+ * hash, with the path only built for an error. `key` is the value's own key under `parent`.
+ */
+function check(value: unknown, parent: string, key: string, depth: number): void {
+  if (isForbidden(key) || (typeof value === 'object' && value !== null && !walk(value, depth, false))) {
+    scan(value, `${parent}.${key}`, depth, null, key); // throws, naming the path
+  }
+}
+
+/**
+ * Walks a notification's resource data as `scan` with a hash does (checks keys and depth,
+ * freezes what it walked) and returns the content hash for its entry id. The walk keeps no
+ * paths: where it finds a problem, `scan` walks again from the top to throw, naming it.
+ */
+function walkResourceData(data: unknown, changeType: ChangeType, callId: string, path: string): string {
+  h1 = HASH_SEED_1;
+  h2 = HASH_SEED_2;
+  feed(changeType);
+  feedChar(124); // |
+  feed(callId);
+  feedChar(124);
+  if (typeof data !== 'object' || data === null) feedPrimitive(data);
+  else if (!walk(data, 3, true)) {
+    const hash = hashStart();
+    hashFeed(hash, `${changeType}|${callId}|`);
+    scan(data, `${path}.resourceData`, 3, hash, 'resourceData'); // throws, naming the path
+    return hashEnd(hash);
+  }
+  return hashEnd({ h1, h2 });
+}
+
+// The running hash of `walk` (hash53's state, as `hashStart()` seeds it); a walk is synchronous.
+const HASH_SEED_1 = hashStart().h1;
+const HASH_SEED_2 = hashStart().h2;
+let h1 = 0;
+let h2 = 0;
+
+function feed(text: string): void {
+  let a = h1;
+  let b = h2;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text.charCodeAt(i);
+    a = Math.imul(a ^ ch, 2654435761);
+    b = Math.imul(b ^ ch, 1597334677);
+  }
+  h1 = a;
+  h2 = b;
+}
+
+function feedChar(ch: number): void {
+  h1 = Math.imul(h1 ^ ch, 2654435761);
+  h2 = Math.imul(h2 ^ ch, 1597334677);
+}
+
+/** What `scan` feeds for a primitive: a string with a leading quote, anything else as `String` gives it. */
+function feedPrimitive(value: unknown): void {
+  if (typeof value === 'string') {
+    feedChar(34); // "
+    feed(value);
+  } else if (value === true) feed('true');
+  else if (value === false) feed('false');
+  else if (value === null) feed('null');
+  else feed(String(value));
+}
+
+/**
+ * `scan` of an object or array without paths: false where `scan` would throw. With `hashing`,
+ * feeds the structure into the running hash and freezes each object and array after its
+ * children, exactly as `scan` does (so a walk that stops early froze what `scan` would have).
+ */
+function walk(value: object, depth: number, hashing: boolean): boolean {
+  if (depth > DECODE_LIMITS.maxDepth) return false;
+  if (Array.isArray(value)) {
+    if (hashing) feedChar(91); // [
+    for (let i = 0; i < value.length; i++) {
+      const child: unknown = value[i];
+      if (typeof child === 'object' && child !== null) {
+        if (!walk(child, depth + 1, hashing)) return false;
+      } else if (hashing) feedPrimitive(child);
+    }
+    if (hashing) {
+      feedChar(93); // ]
+      Object.freeze(value);
+    }
+    return true;
+  }
+  if (hashing) feedChar(123); // {
+  const record = value as Record<string, unknown>;
+  for (const k of Object.keys(record)) {
+    if (isForbidden(k)) return false;
+    const child = record[k];
+    if (hashing) feed(k);
+    if (typeof child === 'object' && child !== null) {
+      if (!walk(child, depth + 1, hashing)) return false;
+    } else if (hashing) feedPrimitive(child);
+  }
+  if (hashing) {
+    feedChar(125); // }
+    Object.freeze(value);
+  }
+  return true;
+}
 
 /**
  * Walks a JSON value: rejects prototype-polluting keys and runaway nesting; with a hash

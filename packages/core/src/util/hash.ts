@@ -15,8 +15,7 @@ export function hash53(text: string, seed = 0): string {
   h1 ^= Math.imul(h2 ^ (h2 >>> 13), 3266489909);
   h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507);
   h2 ^= Math.imul(h1 ^ (h1 >>> 13), 3266489909);
-  const value = 4294967296 * (2097151 & h2) + (h1 >>> 0);
-  return value.toString(16).padStart(14, '0');
+  return hex14(2097151 & h2, h1 >>> 0);
 }
 
 /** Running state of a streaming hash53, for hashing a structure without serialising it. */
@@ -46,6 +45,30 @@ export function hashEnd(state: HashState): string {
   h1 ^= Math.imul(h2 ^ (h2 >>> 13), 3266489909);
   h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507);
   h2 ^= Math.imul(h1 ^ (h1 >>> 13), 3266489909);
-  const value = 4294967296 * (2097151 & h2) + (h1 >>> 0);
-  return value.toString(16).padStart(14, '0');
+  return hex14(2097151 & h2, h1 >>> 0);
 }
+
+/**
+ * `(2^32 * high + low).toString(16).padStart(14, '0')` for a 21-bit `high` and 32-bit `low`,
+ * without formatting a double in radix 16 (slow): six hex digits of `high`, eight of `low`.
+ */
+function hex14(high: number, low: number): string {
+  return String.fromCharCode(
+    HEX[(high >>> 20) & 15]!,
+    HEX[(high >>> 16) & 15]!,
+    HEX[(high >>> 12) & 15]!,
+    HEX[(high >>> 8) & 15]!,
+    HEX[(high >>> 4) & 15]!,
+    HEX[high & 15]!,
+    HEX[(low >>> 28) & 15]!,
+    HEX[(low >>> 24) & 15]!,
+    HEX[(low >>> 20) & 15]!,
+    HEX[(low >>> 16) & 15]!,
+    HEX[(low >>> 12) & 15]!,
+    HEX[(low >>> 8) & 15]!,
+    HEX[(low >>> 4) & 15]!,
+    HEX[low & 15]!,
+  );
+}
+
+const HEX = Array.from('0123456789abcdef', (c) => c.charCodeAt(0));
