@@ -23,6 +23,14 @@ function expectMatchesTruth(result: DemoResult, label: string): void {
     if (call.truth!.rosterNotified) expect(call.participants, where).toEqual(call.truth!.participants);
     // the bot saw the states in the order Graph went through them (late ones are reconciled, not replayed)
     expect(call.states.at(-1), where).toBe('terminated');
+    // Graph throttled or refused some requests (heavy faults): commands that are not safe to
+    // repeat were still carried out exactly once
+    const accepted = (template: string) => call.truth!.requests[`POST ${template}`] ?? 0;
+    if (call.scenario === 'caller' || call.scenario === 'caller2') expect(accepted('/calls/{id}/answer'), where).toBe(1);
+    // (under faults the keys may be pressed before the tone subscription took effect: then
+    // the bot says goodbye instead of transferring, as it would on Graph)
+    expect(accepted('/calls/{id}/transfer'), where).toBe(call.truth!.states.includes('transferring') ? 1 : 0);
+    expect(accepted('/calls/{id}/playPrompt'), where).toBeLessThanOrEqual(call.scenario.startsWith('caller') ? 2 : 1); // greeting + goodbye
   }
 }
 
@@ -48,10 +56,16 @@ describe('the demo bot against the simulator', () => {
   }, 120_000);
 
   it(`ends where the simulator's ground truth ends under heavy faults (${SEEDS} seeds)`, async () => {
+    let refused = 0;
     for (let seed = 1; seed <= SEEDS; seed++) {
       const dir = mkdtempSync(join(tmpdir(), 'swb-demo-'));
       const result = await runDemo({ dbPath: join(dir, 'demo.db'), seed, faults: 'heavy', timeScale: 0.1, print: () => {} });
       expectMatchesTruth(result, `seed ${seed}`);
+      for (const call of result.calls) {
+        for (const [key, n] of Object.entries(call.truth!.requests)) if (/ (429|503)$/.test(key)) refused += n;
+      }
     }
+    // the schedules really did throttle the bot's commands
+    expect(refused).toBeGreaterThan(0);
   }, 300_000);
 });

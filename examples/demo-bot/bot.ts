@@ -120,7 +120,17 @@ export async function startDemoBot(config: DemoBotConfig): Promise<DemoBot> {
       // Graph names keys tone0..tone9, star and pound (in any casing)
       const names: Record<string, string> = { pound: '#', star: '*' };
       const key = (tone: string) => names[tone.toLowerCase()] ?? tone.replace(/^tone/i, '');
-      const seen = () => call.view.tones.map((t) => key(t.tone)).join('');
+      // Tones carry Graph's sequenceId: a '#' that arrives before a digit pressed earlier
+      // (a late or redelivered notification) must not close the menu while there is a gap
+      const ordered = () => [...call.view.tones].sort((a, b) => (a.sequenceId ?? a.position) - (b.sequenceId ?? b.position));
+      const seen = () => ordered().map((t) => key(t.tone)).join('');
+      const complete = () => {
+        const tones = ordered();
+        const end = tones.findIndex((t) => key(t.tone) === '#');
+        if (end < 0) return false;
+        // Graph numbers a call's tones from 1: every number up to the '#' must be here
+        return tones.slice(0, end + 1).every((t, i) => t.sequenceId === null || t.sequenceId === i + 1);
+      };
       const finish = () => {
         clearTimeout(timer);
         switchboard.off('event', check);
@@ -128,7 +138,7 @@ export async function startDemoBot(config: DemoBotConfig): Promise<DemoBot> {
         resolve(pressed.includes('#') ? pressed.slice(0, pressed.indexOf('#')) : pressed);
       };
       const check = () => {
-        if (seen().includes('#') || call.state === 'terminated') finish();
+        if (complete() || call.state === 'terminated') finish();
       };
       const timer = setTimeout(finish, Math.max(timeoutMs, 1_000));
       switchboard.on('event', check);

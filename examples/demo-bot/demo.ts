@@ -67,6 +67,8 @@ export interface DemoCall {
     readonly participants: readonly string[];
     /** Whether Graph sent any roster for the call (it does not for most peer-to-peer calls). */
     readonly rosterNotified: boolean;
+    /** Requests Graph answered for this call, per `METHOD /template`, refusals apart (`POST /calls/{id}/answer 429`). */
+    readonly requests: Readonly<Record<string, number>>;
   };
 }
 
@@ -92,6 +94,16 @@ async function control(simulatorUrl: string, path: string, body: unknown): Promi
   });
   if (!res.ok) throw new Error(`simulator control ${path} answered ${res.status}: ${await res.text()}`);
   return res.status === 204 ? undefined : res.json();
+}
+
+function requestsOf(sim: Simulator, callId: string): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const r of sim.requests()) {
+    if (r.callId !== callId) continue;
+    const key = `${r.template}${r.status >= 400 ? ` ${r.status}` : ''}`;
+    counts[key] = (counts[key] ?? 0) + 1;
+  }
+  return counts;
 }
 
 function freePort(): Promise<number> {
@@ -268,7 +280,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
         states: states.get(call.id) ?? [],
         state: view.state,
         participants: Object.keys(view.participants).sort(),
-        ...(truth ? { truth: { state: truth.state, states: truth.stateHistory, participants: truth.participants.map((p) => p.id).sort(), rosterNotified: truth.rosterNotified } } : {}),
+        ...(truth ? { truth: { state: truth.state, states: truth.stateHistory, participants: truth.participants.map((p) => p.id).sort(), rosterNotified: truth.rosterNotified, requests: requestsOf(sim!, call.id) } } : {}),
       };
     });
     for (const call of calls) print(`${call.scenario.padEnd(8)} ${short(call.id)}  ${call.state}`);
