@@ -68,6 +68,12 @@ export function splitDuplicates(
 ): { fresh: LogEntry[]; duplicates: LogEntry[] } {
   const fresh: LogEntry[] = [];
   const duplicates: LogEntry[] = [];
+  if (entries.length === 1) {
+    // most deliveries hold one notification: nothing in the batch to repeat
+    const entry = entries[0]!;
+    (has(entry.id) ? duplicates : fresh).push(entry);
+    return { fresh, duplicates };
+  }
   const seen = new Set<string>();
   for (const entry of entries) {
     if (seen.has(entry.id) || has(entry.id)) duplicates.push(entry);
@@ -106,7 +112,8 @@ export class InMemoryEventStore implements EventStore {
     if (options?.expectedVersion !== undefined && options.expectedVersion !== version) {
       throw new ExpectedVersionConflictError(streamId, options.expectedVersion, version);
     }
-    const { fresh, duplicates } = splitDuplicates(entries, (id) => stream?.ids.has(id) ?? false);
+    const ids = stream?.ids;
+    const { fresh, duplicates } = splitDuplicates(entries, (id) => ids?.has(id) ?? false);
     if (fresh.length === 0) return { appended: [], duplicates, version };
     if (!stream) {
       stream = { entries: [], ids: new Set() };

@@ -40,7 +40,7 @@ export class ContextEdit<C extends CallContext> {
 
   constructor(base: C) {
     this.base = base;
-    this.next = { ...base };
+    this.next = copyRoot(base);
   }
 
   /** Sets a root field (scalar fields: position, latestRoster, resyncNeeded). */
@@ -100,7 +100,133 @@ export class ContextEdit<C extends CallContext> {
         break;
       }
     }
-    // immer deep-freezes what produce returns, the unchanged base included.
-    return freeze(changed ? this.next : this.base, true) as C;
+    // immer deep-freezes what produce returns, the unchanged base included. A frozen base is
+    // deep-frozen (every context an edit returns is), so what it still shares is not walked.
+    if (!Object.isFrozen(base)) {
+      deepFreeze(changed ? next : base);
+    } else if (changed) {
+      Object.freeze(next);
+      for (const key in next) {
+        const value = next[key];
+        const before = base[key];
+        if (value !== before) freezeChanged(value, before);
+      }
+    }
+    return (changed ? next : base) as C;
   }
+}
+
+// The machine context's keys, in the order `initialContext` and the machine create them.
+const ROOT_KEYS: readonly string[] = [
+  'id',
+  'props',
+  'participants',
+  'latestRoster',
+  'removedParticipants',
+  'operations',
+  'contentSharingSessions',
+  'audioRoutingGroups',
+  'tones',
+  'stale',
+  'unknown',
+  'commands',
+  'resyncNeeded',
+  'transfer',
+  'timers',
+  'position',
+  'rosterMode',
+];
+
+/**
+ * `{ ...base }`. Spreading a frozen object is several times slower than building the same
+ * object from a literal, so a context with exactly the machine's keys, in order, is copied
+ * field by field; any other shape is spread.
+ */
+function copyRoot<C extends CallContext>(base: C): Mutable<C> {
+  const keys = Object.keys(base);
+  if (keys.length === ROOT_KEYS.length) {
+    let i = 0;
+    while (i < keys.length && keys[i] === ROOT_KEYS[i]) i++;
+    if (i === keys.length) {
+      const b = base as unknown as CallContext & { readonly rosterMode: unknown };
+      const copy = {
+        id: b.id,
+        props: b.props,
+        participants: b.participants,
+        latestRoster: b.latestRoster,
+        removedParticipants: b.removedParticipants,
+        operations: b.operations,
+        contentSharingSessions: b.contentSharingSessions,
+        audioRoutingGroups: b.audioRoutingGroups,
+        tones: b.tones,
+        stale: b.stale,
+        unknown: b.unknown,
+        commands: b.commands,
+        resyncNeeded: b.resyncNeeded,
+        transfer: b.transfer,
+        timers: b.timers,
+        position: b.position,
+        rosterMode: b.rosterMode,
+      };
+      return copy as unknown as Mutable<C>;
+    }
+  }
+  return { ...base };
+}
+
+/**
+ * `deepFreeze` of a field an edit changed, whose previous value `before` (from a deep-frozen
+ * context) is: a copied collection shares most of its items with it, and those are frozen.
+ */
+function freezeChanged(value: unknown, before: unknown): void {
+  if (typeof value !== 'object' || value === null || Object.isFrozen(value)) return;
+  if (typeof before !== 'object' || before === null) {
+    deepFreeze(value);
+    return;
+  }
+  if (Array.isArray(value)) {
+    if (!Array.isArray(before)) {
+      deepFreeze(value);
+      return;
+    }
+    Object.freeze(value);
+    for (let i = 0; i < value.length; i++) {
+      const item: unknown = value[i];
+      if (i >= before.length || item !== before[i]) deepFreeze(item);
+    }
+    return;
+  }
+  const proto: unknown = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) {
+    deepFreeze(value);
+    return;
+  }
+  Object.freeze(value);
+  const record = value as Record<string, unknown>;
+  const old = before as Record<string, unknown>;
+  for (const key of Object.keys(record)) {
+    const item = record[key];
+    if (item !== old[key]) deepFreeze(item);
+  }
+}
+
+/**
+ * immer's `freeze(value, true)`: freezes plain objects and arrays, and what they hold, down
+ * to what is frozen already. Anything else (class instances, maps, sets) is left to immer.
+ */
+export function deepFreeze(value: unknown): void {
+  if (typeof value !== 'object' || value === null || Object.isFrozen(value)) return;
+  if (Array.isArray(value)) {
+    Object.freeze(value);
+    for (let i = 0; i < value.length; i++) deepFreeze(value[i]);
+    return;
+  }
+  const proto: unknown = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) {
+    freeze(value, true);
+    return;
+  }
+  Object.freeze(value);
+  const record = value as Record<string, unknown>;
+  for (const key of Object.keys(record)) deepFreeze(record[key]);
 }
