@@ -196,6 +196,41 @@ describe('webhook receiver over node:http', () => {
     expect(delivered).toHaveLength(1);
   });
 
+  it('answers 408 and closes the connection when a body trickles in past the body timeout; a sender that goes away mid-body is not an error', async () => {
+    const logged: string[] = [];
+    const log = (level: string) => (obj: object, msg?: string) => void logged.push(`${level} ${msg ?? ''} ${JSON.stringify(obj)}`);
+    receiver = createWebhookReceiver({
+      appId: APP,
+      openIdConfigurationUrl: `${keyUrl}/v1/.well-known/OpenIdConfiguration`,
+      sink: (d) => sinkImpl(d),
+      bodyTimeoutMs: 300,
+      logger: { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') },
+    });
+    const auth = `Bearer ${await token()}`;
+    const started = Date.now();
+    const slow = await new Promise<{ status: number; closed: boolean }>((resolve, reject) => {
+      const req = httpRequest(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: auth } }, (res) =>
+        resolve({ status: res.statusCode ?? 0, closed: res.headers.connection === 'close' }),
+      );
+      req.on('error', reject);
+      req.write('{"value":['); // ... and nothing more
+    });
+    expect(slow).toEqual({ status: 408, closed: true });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+    // a sender that resets the connection half way
+    await new Promise<void>((resolve) => {
+      const req = httpRequest(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: auth, 'content-length': '1000' } });
+      req.on('error', () => resolve());
+      req.write('{"value":[');
+      setTimeout(() => req.destroy(), 50);
+    });
+    await new Promise((r) => setTimeout(r, 100));
+    expect(delivered).toHaveLength(0);
+    expect(logged.filter((l) => l.startsWith('error'))).toEqual([]);
+    expect(logged.some((l) => l.includes('went away'))).toBe(true);
+    expect(() => createWebhookReceiver({ appId: APP, sink: async () => {}, bodyTimeoutMs: 0 })).toThrow(/bodyTimeoutMs/);
+  });
+
   it('answers 415 for non-JSON content, 400 for malformed JSON or not a commsNotifications, 405 for GET', async () => {
     const auth = `Bearer ${await token()}`;
     expect((await post({ authorization: auth, 'content-type': 'text/plain' })).status).toBe(415);

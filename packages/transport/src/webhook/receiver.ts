@@ -35,6 +35,11 @@ export interface WebhookReceiverOptions {
   readonly clockSkewSeconds?: number;
   /** Bodies past this many bytes are refused with 413 while they stream in (default 1 MiB). */
   readonly maxBodyBytes?: number;
+  /**
+   * A body not fully received this long after its headers is refused with 408 and its
+   * connection closed (default 10 s): a slow sender cannot hold a connection open.
+   */
+  readonly bodyTimeoutMs?: number;
   /** `'disabled-insecure'` turns token verification off, loudly. Default `'enabled'`. */
   readonly verification?: 'enabled' | 'disabled-insecure';
   /** Fewest ms between key refreshes caused by unknown kids (default 30 s). */
@@ -60,7 +65,9 @@ interface Answer {
 }
 
 /** Reading a body: the text, or `too-large` once it passed the limit (reading stopped there). */
-type BodyReader = (limit: number) => Promise<string | 'too-large'>;
+/** The body, or why there is none: over the limit, too slow, or the sender went away. */
+type BodyRead = string | 'too-large' | 'timeout' | 'aborted';
+type BodyReader = (limit: number, timeoutMs: number) => Promise<BodyRead>;
 
 const ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512'];
 const silent: WebhookLogger = { debug() {}, info() {}, warn() {}, error() {} };
@@ -77,6 +84,8 @@ export function createWebhookReceiver(options: WebhookReceiverOptions): WebhookR
   const now = options.now ?? Date.now;
   const log = options.logger ?? silent;
   const maxBody = options.maxBodyBytes ?? 1024 * 1024;
+  const bodyTimeoutMs = options.bodyTimeoutMs ?? 10_000;
+  if (!(bodyTimeoutMs > 0)) throw new SwitchboardError('SWB_INVALID_ARGUMENT', `bodyTimeoutMs must be positive, got ${String(options.bodyTimeoutMs)}`);
   const issuers = [...(options.issuers ?? ['https://api.botframework.com'])];
   const skew = options.clockSkewSeconds ?? 300;
   const verify = (options.verification ?? 'enabled') === 'enabled';
@@ -139,8 +148,14 @@ export function createWebhookReceiver(options: WebhookReceiverOptions): WebhookR
       }
       const declared = Number(header('content-length') ?? Number.NaN);
       if (Number.isFinite(declared) && declared > maxBody) return problem(413, 'too-large', 'Payload Too Large', `the body is over ${maxBody} bytes`);
-      const raw = await readBody(maxBody);
+      const raw = await readBody(maxBody, bodyTimeoutMs);
       if (raw === 'too-large') return problem(413, 'too-large', 'Payload Too Large', `the body is over ${maxBody} bytes`);
+      if (raw === 'timeout') return problem(408, 'body-timeout', 'Request Timeout', `the body did not arrive within ${bodyTimeoutMs} ms`);
+      if (raw === 'aborted') {
+        // the sender went away mid-body: nothing to store, nobody to answer
+        log.debug({}, 'webhook sender went away before the body ended');
+        return problem(400, 'aborted', 'Bad Request', 'the body ended before it was complete');
+      }
       let body: unknown;
       try {
         body = JSON.parse(raw);
@@ -175,7 +190,7 @@ export function createWebhookReceiver(options: WebhookReceiverOptions): WebhookR
   return {
     keys,
     async fetch(request) {
-      const answer = await handle(request.method.toUpperCase(), (n) => request.headers.get(n), (limit) => readStream(request, limit));
+      const answer = await handle(request.method.toUpperCase(), (n) => request.headers.get(n), (limit, ms) => readStream(request, limit, ms));
       return new Response(answer.body === '' ? null : answer.body, { status: answer.status, headers: answer.headers });
     },
     async node(req, res) {
@@ -185,15 +200,15 @@ export function createWebhookReceiver(options: WebhookReceiverOptions): WebhookR
           const v = req.headers[n];
           return Array.isArray(v) ? (v[0] ?? null) : (v ?? null);
         },
-        (limit) => readNode(req, limit),
+        (limit, ms) => readNode(req, limit, ms),
       );
       try {
-        if (answer.status === 413 || answer.status === 401 || answer.status === 403) {
+        if (answer.status === 413 || answer.status === 408 || answer.status === 401 || answer.status === 403) {
           // do not keep reading what we refused; close the connection after answering
           res.setHeader('connection', 'close');
         }
         res.writeHead(answer.status, answer.headers).end(answer.body || undefined);
-        if (answer.status === 413) req.destroy();
+        if (answer.status === 413 || answer.status === 408) req.destroy();
         else if (!req.complete) req.resume();
       } catch {
         // the client went away
@@ -210,53 +225,78 @@ function problem(status: number, type: string, title: string, detail: string, he
   };
 }
 
-async function readStream(request: Request, limit: number): Promise<string | 'too-large'> {
+async function readStream(request: Request, limit: number, timeoutMs: number): Promise<BodyRead> {
   if (!request.body) return '';
   const reader = request.body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > limit) {
-      await reader.cancel().catch(() => {});
-      return 'too-large';
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), timeoutMs);
+  });
+  try {
+    for (;;) {
+      const next = await Promise.race([reader.read(), timedOut]);
+      if (next === 'timeout') {
+        await reader.cancel().catch(() => {});
+        return 'timeout';
+      }
+      const { done, value } = next;
+      if (done) break;
+      size += value.byteLength;
+      if (size > limit) {
+        await reader.cancel().catch(() => {});
+        return 'too-large';
+      }
+      chunks.push(value);
     }
-    chunks.push(value);
+  } catch {
+    return 'aborted';
+  } finally {
+    clearTimeout(timer);
   }
   return Buffer.concat(chunks).toString('utf8');
 }
 
-function readNode(req: IncomingMessage, limit: number): Promise<string | 'too-large'> {
-  return new Promise((resolve, reject) => {
+function readNode(req: IncomingMessage, limit: number, timeoutMs: number): Promise<BodyRead> {
+  return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    const done = (result: BodyRead) => {
+      cleanup();
+      resolve(result);
+    };
     const onData = (chunk: Buffer) => {
       size += chunk.length;
       if (size > limit) {
-        cleanup();
         req.pause();
-        resolve('too-large');
+        done('too-large');
         return;
       }
       chunks.push(chunk);
     };
-    const onEnd = () => {
-      cleanup();
-      resolve(Buffer.concat(chunks).toString('utf8'));
+    const onEnd = () => done(Buffer.concat(chunks).toString('utf8'));
+    // the sender reset the connection or closed it before the body ended
+    const onAbort = () => done('aborted');
+    const onClose = () => {
+      if (!req.complete) done('aborted');
     };
-    const onError = (error: Error) => {
-      cleanup();
-      reject(error);
-    };
+    const timer = setTimeout(() => {
+      req.pause();
+      done('timeout');
+    }, timeoutMs);
     const cleanup = () => {
+      clearTimeout(timer);
       req.off('data', onData);
       req.off('end', onEnd);
-      req.off('error', onError);
+      req.off('error', onAbort);
+      req.off('aborted', onAbort);
+      req.off('close', onClose);
     };
     req.on('data', onData);
     req.on('end', onEnd);
-    req.on('error', onError);
+    req.on('error', onAbort);
+    req.on('aborted', onAbort);
+    req.on('close', onClose);
   });
 }
