@@ -98,10 +98,8 @@ export class Engine extends EventEmitter<EngineEvents> {
    * answer 202 after it. A malformed body throws `DecodeError` and changes nothing.
    */
   async ingest(body: unknown, meta: IngestMeta = {}): Promise<IngestResult> {
-    const decodeMeta: DecodeMeta = {
-      receivedAt: meta.receivedAt ?? this.#clock(),
-      ...(meta.messageId !== undefined ? { messageId: meta.messageId } : {}),
-    };
+    const receivedAt = meta.receivedAt ?? this.#clock();
+    const decodeMeta: DecodeMeta = meta.messageId !== undefined ? { receivedAt, messageId: meta.messageId } : { receivedAt };
     const entries = decodeNotifications(body, decodeMeta);
     const byCall = new Map<string, NotificationEntry[]>();
     for (const entry of entries) {

@@ -1,6 +1,7 @@
 import { ExpectedVersionConflictError, SwitchboardError } from '../errors/errors.js';
 import type { LogEntry, StoredEntry } from './entries.js';
 import type { CallSnapshot } from '../reconcile/snapshot.js';
+import { withProperty } from '../util/object.js';
 
 export interface AppendOptions {
   /**
@@ -121,7 +122,7 @@ export class InMemoryEventStore implements EventStore {
     }
     const appended: StoredEntry[] = [];
     for (const entry of fresh) {
-      const stored = { ...entry, position: stream.entries.length + 1 } as StoredEntry;
+      const stored = withProperty(entry, 'position', stream.entries.length + 1) as StoredEntry;
       stream.entries.push(stored);
       stream.ids.add(entry.id);
       appended.push(stored);

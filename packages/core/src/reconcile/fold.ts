@@ -18,6 +18,7 @@ import { initialContext, type CallContext, type MachineState } from './context.j
 import { refOf, type CallEvent } from './events.js';
 import type { CallSnapshot } from './snapshot.js';
 import { buildView, type CallView } from './view.js';
+import { withProperty } from '../util/object.js';
 
 export type CallMachineSnapshot = SnapshotFrom<typeof callMachine>;
 
@@ -67,7 +68,7 @@ export function startCall(input: CallMachineInput): CallMachineSnapshot {
     template = callMachine.getInitialSnapshot(scope(), { callId: '', rosterMode: mode });
     templates.set(mode, template);
   }
-  return { ...template, context: { ...initialContext(input.callId), rosterMode: mode } } as CallMachineSnapshot;
+  return withProperty(template, 'context', withProperty(initialContext(input.callId), 'rosterMode', mode)) as CallMachineSnapshot;
 }
 
 const templates = new Map<string, CallMachineSnapshot>();
@@ -130,8 +131,7 @@ function advance(current: CallMachineSnapshot, event: CallMachineEvent): CallMac
       }
     }
   }
-  if (to === state) return { ...current, context: next } as CallMachineSnapshot;
-  return { ...inState(to), context: next } as CallMachineSnapshot;
+  return withProperty(to === state ? current : inState(to), 'context', next) as CallMachineSnapshot;
 }
 
 /**

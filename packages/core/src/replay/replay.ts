@@ -6,6 +6,7 @@ import { foldEntries, startCall, stateOf, viewOf, type CallMachineSnapshot } fro
 import type { CallView } from '../reconcile/view.js';
 import { isObject } from '../util/graph.js';
 import { seededRandom } from '../util/random.js';
+import { withProperty } from '../util/object.js';
 
 export interface TimelineRow {
   /** Index of the entry in the input. */
@@ -63,7 +64,7 @@ export function replay(entries: Iterable<LogEntry>, options: ReplayOptions = {})
     }
     stream.ids.add(entry.id);
     stream.version += 1;
-    const stored = { ...entry, position: stream.version } as StoredEntry;
+    const stored = withProperty(entry, 'position', stream.version) as StoredEntry;
     if (!withTimeline) {
       stream.snapshot = foldEntries(stream.snapshot, [stored]);
       continue;
