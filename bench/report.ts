@@ -31,7 +31,7 @@ export function table(rows: readonly Row[]): string {
   return lines.join('\n');
 }
 
-export function writeReport(path: string, rows: readonly Row[], command: string): void {
+export function writeReport(path: string, rows: readonly Row[], command: string, notes: readonly string[] = []): void {
   const text = [
     '# Benchmarks',
     '',
@@ -41,6 +41,7 @@ export function writeReport(path: string, rows: readonly Row[], command: string)
     '',
     table(rows),
     '',
+    ...(notes.length ? [...notes, ''] : []),
   ].join('\n');
   mkdirSync(dirname(path), { recursive: true });
   writeFileSync(path, text);

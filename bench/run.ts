@@ -1,20 +1,41 @@
 import { benchIngest, benchMemory, benchReplay } from './core.js';
+import { benchWebhook } from './webhook.js';
+import { benchPostgres, benchSqliteAppends } from './stores.js';
+import { benchRehydrate } from './rehydrate.js';
+import { NOTES } from './notes.js';
 import { table, writeReport, type Row } from './report.js';
 
 /**
  * `pnpm bench`: runs every benchmark, prints one table and writes it to docs/benchmarks.md.
- * `pnpm bench --quick` runs fewer rounds (for a smoke check; figures are noisier).
+ * `pnpm bench --quick` (or BENCH_QUICK=1) runs fewer rounds and smaller sizes, for a smoke
+ * check; its figures are noisier and it writes no report.
+ * BENCH_ONLY=webhook,postgres (a comma-separated subset of the names below) runs only those,
+ * and writes no report either.
  */
-const quick = process.argv.includes('--quick');
+const quick = process.argv.includes('--quick') || process.env['BENCH_QUICK'] === '1';
+const only = process.env['BENCH_ONLY']?.split(',').map((s) => s.trim()).filter(Boolean);
 const rows: Row[] = [];
 const log = (msg: string) => process.stderr.write(`bench: ${msg}\n`);
 
-log('ingest ...');
-rows.push(...(await benchIngest(quick ? 2 : 5)));
-log('replay of 1,000,000 entries ...');
-rows.push(...benchReplay());
-log('memory, 100,000 idle calls ...');
-rows.push(...(await benchMemory()));
+const benches: { name: string; what: string; run: () => Promise<Row[]> | Row[] }[] = [
+  { name: 'ingest', what: 'ingest', run: () => benchIngest(quick ? 2 : 5) },
+  { name: 'replay', what: 'replay of 1,000,000 entries', run: () => benchReplay() },
+  { name: 'memory', what: 'memory, 100,000 idle calls', run: () => benchMemory() },
+  { name: 'webhook', what: 'webhook over loopback (bare / no-op sink / SQLite sink)', run: () => benchWebhook(quick) },
+  { name: 'postgres', what: "PostgreSQL appends against Emmett's store", run: () => benchPostgres(quick) },
+  { name: 'sqlite', what: 'SQLite appends against the in-memory store', run: () => benchSqliteAppends(quick) },
+  { name: 'rehydrate', what: `rehydration of ${quick ? '1,000' : '10,000'} live calls (SQLite)`, run: () => benchRehydrate(quick) },
+];
+const unknown = only?.filter((n) => !benches.some((b) => b.name === n)) ?? [];
+if (unknown.length) throw new Error(`BENCH_ONLY: unknown benchmark(s) ${unknown.join(', ')}; known: ${benches.map((b) => b.name).join(', ')}`);
+
+for (const bench of benches) {
+  if (only && !only.includes(bench.name)) continue;
+  log(`${bench.what} ...`);
+  const started = Date.now();
+  rows.push(...(await bench.run()));
+  log(`${bench.name} done in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+}
 
 console.log(table(rows));
-if (!quick) writeReport('docs/benchmarks.md', rows, 'pnpm bench');
+if (!quick && !only) writeReport('docs/benchmarks.md', rows, 'pnpm bench', NOTES);

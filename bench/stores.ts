@@ -1,0 +1,205 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { getPostgreSQLEventStore, type PostgresEventStore } from '@event-driven-io/emmett-postgresql';
+import { decodeNotifications, InMemoryEventStore, type EventStore, type LogEntry } from '@switchboard/core';
+import { PgEventStore, SqliteEventStore } from '@switchboard/adapters';
+import { workload } from './workload.js';
+import { median, type Row } from './report.js';
+
+/**
+ * Event store appends: C concurrent calls (streams), each written the way the engine writes
+ * it: one notification entry per append, with the expected version the writer holds. Each
+ * worker writes its calls one after another (a call's appends are sequential, as the engine's
+ * per-call lock makes them), so C is the number of appends in flight.
+ *
+ * PostgreSQL: Switchboard's PgEventStore against Emmett's PostgreSQL event store
+ * (`@event-driven-io/emmett-postgresql`), the same entries as the same JSON payloads (one event
+ * per entry, `type` = the entry kind, `data` = the entry), the same expected-version check,
+ * the same database, each in its own schema (dropped afterwards), each with its pool's
+ * default of 10 connections. SQLite (a file, synchronous=full) against the in-memory store.
+ */
+
+export const DATABASE_URL = process.env['SWITCHBOARD_BENCH_DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
+const CONCURRENCY = [1, 16, 64] as const;
+
+/** Appends `entries` to `streamId` at `expectedVersion`; resolves to the new version. */
+type Append = (streamId: string, entries: readonly LogEntry[], expectedVersion: number) => Promise<number>;
+
+/** Per-call entry sequences from the benchmark workload (real notification shapes). */
+function sequences(): LogEntry[][] {
+  const { bodies } = workload(300, 11);
+  const byCall = new Map<string, LogEntry[]>();
+  let at = 1_700_000_000_000;
+  for (const body of bodies) {
+    for (const entry of decodeNotifications(body, { receivedAt: (at += 7) })) {
+      const list = byCall.get(entry.callId);
+      if (list) list.push(entry);
+      else byCall.set(entry.callId, [entry]);
+    }
+  }
+  return [...byCall.values()].filter((l) => l.length >= 2);
+}
+
+/**
+ * Runs `concurrency` workers; each makes `appendsPerWorker` single-entry appends over fresh
+ * streams (ids prefixed by `tag`). Resolves to entries appended per second.
+ */
+async function run(append: Append, seqs: readonly LogEntry[][], concurrency: number, appendsPerWorker: number, tag: string): Promise<number> {
+  // Prepare every stream's entries before timing (re-keyed to the stream id).
+  const plans: { streamId: string; entries: LogEntry[] }[][] = [];
+  let s = 0;
+  for (let w = 0; w < concurrency; w++) {
+    const plan: { streamId: string; entries: LogEntry[] }[] = [];
+    let left = appendsPerWorker;
+    while (left > 0) {
+      const seq = seqs[s++ % seqs.length]!;
+      const streamId = `${tag}-${w}-${plan.length}`;
+      const entries = seq.slice(0, left).map((e) => ({ ...e, callId: streamId }) as LogEntry);
+      plan.push({ streamId, entries });
+      left -= entries.length;
+    }
+    plans.push(plan);
+  }
+  const start = process.hrtime.bigint();
+  await Promise.all(
+    plans.map(async (plan) => {
+      for (const { streamId, entries } of plan) {
+        let version = 0;
+        for (const entry of entries) {
+          const next = await append(streamId, [entry], version);
+          if (next !== version + 1) throw new Error(`${tag}: ${streamId} went from ${version} to ${next}`);
+          version = next;
+        }
+      }
+    }),
+  );
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  return (concurrency * appendsPerWorker) / seconds;
+}
+
+const portAppend =
+  (store: EventStore): Append =>
+  async (streamId, entries, expectedVersion) =>
+    (await store.appendToStream(streamId, entries, { expectedVersion })).version;
+
+function emmettAppend(store: PostgresEventStore): Append {
+  return async (streamId, entries, expectedVersion) => {
+    const result = await store.appendToStream(
+      streamId,
+      entries.map((e) => ({ type: e.kind, data: e as unknown as Record<string, unknown> })),
+      { expectedStreamVersion: BigInt(expectedVersion) },
+    );
+    return Number(result.nextExpectedStreamVersion);
+  };
+}
+
+function withSearchPath(url: string, schema: string): string {
+  const parsed = new URL(url);
+  parsed.searchParams.set('options', `-c search_path=${schema}`);
+  return parsed.toString();
+}
+
+async function admin(sql: string): Promise<void> {
+  const client = new pg.Client({ connectionString: DATABASE_URL });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+
+const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+
+/**
+ * The machine is shared (other processes fsync too), so the two stores run in many short
+ * alternating slices and each figure is entries over the summed time of its slices: a slow
+ * stretch of the disk lands on both.
+ */
+export async function benchPostgres(quick: boolean): Promise<Row[]> {
+  const slices = quick ? 2 : 10;
+  // appends per worker in one slice, by concurrency (~100-250 appends a slice)
+  const perWorker: Record<number, number> = { 1: 100, 16: 10, 64: 4 };
+  const seqs = sequences();
+  const suffix = `${process.pid}_${Date.now().toString(36)}`;
+  const swbSchema = `swb_bench_${suffix}`;
+  const emtSchema = `emt_bench_${suffix}`;
+  await admin(`CREATE SCHEMA ${emtSchema}`);
+  const swb = new PgEventStore({ connectionString: DATABASE_URL, schema: swbSchema, applicationName: 'switchboard-bench' });
+  const emt = getPostgreSQLEventStore(withSearchPath(DATABASE_URL, emtSchema));
+  const rows: Row[] = [];
+  try {
+    const appendSwb = portAppend(swb);
+    const appendEmt = emmettAppend(emt);
+    // warm-up: schema creation / migration, connections, JIT
+    await run(appendSwb, seqs, 8, 20, 'warm-swb');
+    await run(appendEmt, seqs, 8, 20, 'warm-emt');
+    for (const c of CONCURRENCY) {
+      let swbSeconds = 0;
+      let emtSeconds = 0;
+      const n = c * perWorker[c]!;
+      for (let r = 0; r < slices; r++) {
+        // alternate which goes first
+        const order = r % 2 === 0 ? (['swb', 'emt'] as const) : (['emt', 'swb'] as const);
+        for (const which of order) {
+          if (which === 'swb') swbSeconds += n / (await run(appendSwb, seqs, c, perWorker[c]!, `swb-c${c}-r${r}`));
+          else emtSeconds += n / (await run(appendEmt, seqs, c, perWorker[c]!, `emt-c${c}-r${r}`));
+        }
+      }
+      const s = (n * slices) / swbSeconds;
+      const e = (n * slices) / emtSeconds;
+      rows.push({
+        benchmark: `PostgreSQL appends, ${c} concurrent call${c === 1 ? '' : 's'} (1 entry per append, expected version)`,
+        baseline: "Emmett's PostgreSQL event store, same entries, same database",
+        figure: `${fmt(s)} entries/s; Emmett ${fmt(e)} entries/s (Switchboard at ${(s / e).toFixed(2)}x Emmett's rate; ${fmt(n * slices)} appends each)`,
+        // cost relative to the baseline: time per entry against Emmett's
+        ratio: e / s,
+        target: ">= 1.0x Emmett's rate (cost <= 1.00x)",
+        met: s >= e,
+      });
+    }
+  } finally {
+    await swb.close().catch(() => undefined);
+    await emt.close().catch(() => undefined);
+    await admin(`DROP SCHEMA IF EXISTS ${swbSchema} CASCADE; DROP SCHEMA IF EXISTS ${emtSchema} CASCADE`);
+  }
+  return rows;
+}
+
+export async function benchSqliteAppends(quick: boolean): Promise<Row[]> {
+  const rounds = quick ? 1 : 3;
+  const perWorker: Record<number, number> = quick ? { 1: 300, 16: 30, 64: 10 } : { 1: 2000, 16: 150, 64: 40 };
+  const seqs = sequences();
+  const dir = mkdtempSync(join(tmpdir(), 'swb-bench-sqlite-'));
+  const sqlite = new SqliteEventStore({ path: join(dir, 'calls.db') });
+  const memory = new InMemoryEventStore();
+  const rows: Row[] = [];
+  try {
+    await run(portAppend(sqlite), seqs, 4, 50, 'warm-sqlite');
+    await run(portAppend(memory), seqs, 4, 50, 'warm-mem');
+    for (const c of CONCURRENCY) {
+      const lite: number[] = [];
+      const mem: number[] = [];
+      for (let r = 0; r < rounds; r++) {
+        lite.push(await run(portAppend(sqlite), seqs, c, perWorker[c]!, `sqlite-c${c}-r${r}`));
+        mem.push(await run(portAppend(memory), seqs, c, perWorker[c]!, `mem-c${c}-r${r}`));
+      }
+      const l = median(lite);
+      const m = median(mem);
+      rows.push({
+        benchmark: `SQLite appends (file, synchronous=full), ${c} concurrent call${c === 1 ? '' : 's'} (1 entry per append)`,
+        baseline: 'in-memory store, same entries',
+        figure: `${fmt(l)} entries/s; in-memory ${fmt(m)} entries/s`,
+        ratio: m / l,
+        target: 'informational',
+        met: true,
+      });
+    }
+  } finally {
+    await sqlite.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return rows;
+}

@@ -1,0 +1,79 @@
+/**
+ * The server side of the webhook benchmark, run in a child process (forked by bench/webhook.ts
+ * with tsx) so the load generator does not share its event loop. One variant per process:
+ *
+ * - `bare`: node:http answering 202 once the body is read (the baseline);
+ * - `noop`: the webhook receiver's node handler, JWT verification on, a sink that does nothing;
+ * - `sqlite`: the same with a sink that decodes the batch and appends it to a SqliteEventStore
+ *   (a file, default `synchronous = full`) before the 202;
+ * - `sqlite-normal`: the same with `synchronous = normal` (no fsync per commit).
+ *
+ * Protocol: the parent sends `{ mode, openIdConfigurationUrl, appId, dbPath }`; the child
+ * answers `{ port }` once listening, and exits on `'stop'` (answering `{ stopped, appended }`).
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { decodeNotifications, type LogEntry } from '@switchboard/core';
+import { createWebhookReceiver, type WebhookDelivery } from '@switchboard/transport';
+import { SqliteEventStore } from '@switchboard/adapters';
+
+export interface ServerConfig {
+  readonly mode: 'bare' | 'noop' | 'sqlite' | 'sqlite-normal';
+  readonly openIdConfigurationUrl: string;
+  readonly appId: string;
+  readonly issuer: string;
+  readonly dbPath: string;
+}
+
+async function main(config: ServerConfig): Promise<void> {
+  let appended = 0;
+  let store: SqliteEventStore | undefined;
+  let handler: (req: IncomingMessage, res: ServerResponse) => void;
+  if (config.mode === 'bare') {
+    handler = (req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        Buffer.concat(chunks).toString('utf8');
+        res.writeHead(202).end();
+      });
+    };
+  } else {
+    let sink: (d: WebhookDelivery) => Promise<void>;
+    if (config.mode === 'noop') sink = async () => {};
+    else {
+      const s = new SqliteEventStore({ path: config.dbPath, synchronous: config.mode === 'sqlite-normal' ? 'normal' : 'full' });
+      store = s;
+      sink = async (d) => {
+        const entries = decodeNotifications(d.body, { receivedAt: d.receivedAt });
+        const byCall = new Map<string, LogEntry[]>();
+        for (const e of entries) {
+          const list = byCall.get(e.callId);
+          if (list) list.push(e);
+          else byCall.set(e.callId, [e]);
+        }
+        for (const [callId, list] of byCall) appended += (await s.appendToStream(callId, list)).appended.length;
+      };
+    }
+    const receiver = createWebhookReceiver({
+      appId: config.appId,
+      issuers: [config.issuer],
+      openIdConfigurationUrl: config.openIdConfigurationUrl,
+      sink,
+    });
+    handler = (req, res) => void receiver.node(req, res);
+  }
+  const server = createServer({ keepAliveTimeout: 60_000 }, handler);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  process.send!({ port: (server.address() as AddressInfo).port });
+  process.on('message', (msg) => {
+    if (msg !== 'stop') return;
+    server.closeAllConnections();
+    server.close();
+    void store?.close();
+    process.send!({ stopped: true, appended }, () => process.exit(0));
+  });
+}
+
+process.once('message', (config) => void main(config as ServerConfig));
+process.on('disconnect', () => process.exit(0));
