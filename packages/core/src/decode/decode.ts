@@ -2,7 +2,7 @@ import { DecodeError } from '../errors/errors.js';
 import type { ChangeType, NotificationEntry, NotificationTarget } from '../log/entries.js';
 import { hashEnd, hashFeed, hashStart, type HashState } from '../util/hash.js';
 import { isObject, odataTypeName, participantKey, toCode } from '../util/graph.js';
-import { parseResourcePath } from './paths.js';
+import { namesCall, parseResourcePath } from './paths.js';
 
 /** Limits on untrusted input; a body past any of them is a `DecodeError` (`too-large`/`too-deep`). */
 export const DECODE_LIMITS = {
@@ -84,8 +84,7 @@ function decodeOne(item: unknown, path: string, index: number, meta: DecodeMeta)
   if (!route) throw new DecodeError('invalid-value', `${path}.${resourceUrl.field}`, `'${resourceUrl.value}' is not a call resource`);
   if (resourceUrl.field === 'resourceUrl' && typeof item['resource'] === 'string') {
     // Both present (real traffic): they should name the same call; trust resourceUrl.
-    const other = parseResourcePath(item['resource']);
-    if (!other) throw new DecodeError('invalid-value', `${path}.resource`, `'${item['resource']}' is not a call resource`);
+    if (!namesCall(item['resource'])) throw new DecodeError('invalid-value', `${path}.resource`, `'${item['resource']}' is not a call resource`);
   }
 
   const resourceData = item['resourceData'];

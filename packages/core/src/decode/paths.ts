@@ -38,6 +38,14 @@ export function parseResourcePath(path: string): { callId: string; target: Notif
   }
 }
 
+/** `parseResourcePath(path) !== undefined`, without building the route. */
+export function namesCall(path: string): boolean {
+  const match = CALL_PATH.exec(path);
+  if (!match) return false;
+  const callId = decodeSegment(match[1]!);
+  return callId !== undefined && callId.length > 0;
+}
+
 const CALL: NotificationTarget = { type: 'call' };
 const PARTICIPANTS: NotificationTarget = { type: 'participants' };
 

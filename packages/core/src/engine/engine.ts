@@ -101,6 +101,12 @@ export class Engine extends EventEmitter<EngineEvents> {
     const receivedAt = meta.receivedAt ?? this.#clock();
     const decodeMeta: DecodeMeta = meta.messageId !== undefined ? { receivedAt, messageId: meta.messageId } : { receivedAt };
     const entries = decodeNotifications(body, decodeMeta);
+    if (entries.length > 0 && entries.every((entry) => entry.callId === entries[0]!.callId)) {
+      // one call (nearly every delivery): no grouping, and its events are the result's
+      const callId = entries[0]!.callId;
+      const r = await this.#append(callId, entries);
+      return { received: entries.length, appended: r.appended, duplicates: r.duplicates, callIds: [callId], events: r.events };
+    }
     const byCall = new Map<string, NotificationEntry[]>();
     for (const entry of entries) {
       const list = byCall.get(entry.callId);
@@ -173,7 +179,7 @@ export class Engine extends EventEmitter<EngineEvents> {
       const before = this.#calls.get(callId)?.version ?? 0;
       const found: CallEvent[] = [];
       const state = await this.#catchUp(callId, found);
-      if (state.version > before) await this.#maybeSnapshot(callId, state);
+      if (state.version > before && this.#snapshotDue(state)) await this.#writeSnapshot(callId, state);
       return found;
     });
     for (const event of events) {
@@ -211,7 +217,7 @@ export class Engine extends EventEmitter<EngineEvents> {
           this.#fold(state, result.appended, events);
           if (result.version !== state.version) state = await this.#catchUp(callId, events);
           this.#checkDuplicates(state, result.duplicates, events);
-          await this.#maybeSnapshot(callId, state);
+          if (this.#snapshotDue(state)) await this.#writeSnapshot(callId, state);
           for (const event of events) {
             this.emit(event.type, event as never);
             this.emit('event', event);
@@ -268,16 +274,19 @@ export class Engine extends EventEmitter<EngineEvents> {
     }
   }
 
-  async #maybeSnapshot(callId: string, state: CallState$): Promise<void> {
-    if (this.#snapshotEvery <= 0 || !this.store.writeSnapshot) return;
-    if (state.version - state.snapshotAt < this.#snapshotEvery) return;
-    await this.store.writeSnapshot(callId, toCallSnapshot(state.snapshot));
+  #snapshotDue(state: CallState$): boolean {
+    return this.#snapshotEvery > 0 && this.store.writeSnapshot !== undefined && state.version - state.snapshotAt >= this.#snapshotEvery;
+  }
+
+  async #writeSnapshot(callId: string, state: CallState$): Promise<void> {
+    await this.store.writeSnapshot!(callId, toCallSnapshot(state.snapshot));
     state.snapshotAt = state.version;
   }
 
   async #withLock<T>(callId: string, work: () => Promise<T>): Promise<T> {
-    const previous = this.#locks.get(callId) ?? Promise.resolve();
-    const run = previous.then(work, work);
+    // Uncontended (the usual case), the work starts now rather than a turn later.
+    const previous = this.#locks.get(callId);
+    const run = previous ? previous.then(work, work) : work();
     const tail = run.catch(() => undefined);
     this.#locks.set(callId, tail);
     try {
