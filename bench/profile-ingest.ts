@@ -118,8 +118,20 @@ if (replayN > 0) {
     }
   }
   let calls = 0;
+  const replaySession = profileFile ? new Session() : undefined;
+  if (replaySession) {
+    replaySession.connect();
+    await replaySession.post('Profiler.enable');
+    await replaySession.post('Profiler.setSamplingInterval', { interval: 500 });
+    await replaySession.post('Profiler.start');
+  }
   const ms = time(() => {
     calls = Object.keys(replay(log(), { timeline: false }).calls).length;
   });
+  if (replaySession && profileFile) {
+    const { profile } = await replaySession.post('Profiler.stop');
+    writeFileSync(profileFile.replace(/(\.cpuprofile)?$/, '.replay.cpuprofile'), JSON.stringify(profile));
+    replaySession.disconnect();
+  }
   console.log(`replay ${replayN} entries: ${ms.toFixed(0)} ms (${Math.round(replayN / (ms / 1000)).toLocaleString('en-US')}/s), ${calls} calls; x1e6 est ${((ms * 1_000_000) / replayN / 1000).toFixed(1)} s`);
 }

@@ -85,15 +85,23 @@ export function foldEntries(
   entries: readonly StoredEntry[],
   events?: CallEvent[],
 ): CallMachineSnapshot {
-  let current = snapshot;
+  // Folds state and context; the snapshot around them is built once, at the end.
+  const start = stateOf(snapshot);
+  let state = start;
+  let context = snapshot.context;
   for (const entry of entries) {
-    if (entry.position <= current.context.position) continue;
-    const next = advance(current, toMachineEvent(entry));
-    if (events) diff(current, next, entry, events);
-    current = next;
+    if (entry.position <= context.position) continue;
+    const next = advance(state, context, toMachineEvent(entry));
+    if (events) diff(state, advancedTo, context, next, entry, events);
+    state = advancedTo;
+    context = next;
   }
-  return current;
+  if (context === snapshot.context) return snapshot;
+  return withProperty(state === start ? snapshot : inState(state), 'context', context) as CallMachineSnapshot;
 }
+
+/** The state `advance` moved to (a second return value, to spare an object per entry). */
+let advancedTo: MachineState = 'pending';
 
 /**
  * One entry's effect, as the machine's transition for it: the machine's own actions applied
@@ -101,9 +109,7 @@ export function foldEntries(
  * cost of a machine step (an interpreter pass per entry). Tests hold this equal to stepping
  * the machine for every state and event, and along generated scenarios.
  */
-function advance(current: CallMachineSnapshot, event: CallMachineEvent): CallMachineSnapshot {
-  const state = current.value as MachineState;
-  const context = current.context;
+function advance(state: MachineState, context: CallMachineSnapshot['context'], event: CallMachineEvent): CallMachineSnapshot['context'] {
   let to: MachineState = state;
   let next: CallMachineSnapshot['context'];
   switch (event.type) {
@@ -131,7 +137,8 @@ function advance(current: CallMachineSnapshot, event: CallMachineEvent): CallMac
       }
     }
   }
-  return withProperty(to === state ? current : inState(to), 'context', next) as CallMachineSnapshot;
+  advancedTo = to;
+  return next;
 }
 
 /**
@@ -185,15 +192,11 @@ export function restoreCallSnapshot(callId: string, saved: CallSnapshot | undefi
   }
 }
 
-function diff(prev: CallMachineSnapshot, next: CallMachineSnapshot, entry: StoredEntry, out: CallEvent[]): void {
-  const callId = next.context.id;
+function diff(from: MachineState, to: MachineState, a: CallContext, b: CallContext, entry: StoredEntry, out: CallEvent[]): void {
+  const callId = b.id;
   const cause = refOf(entry);
-  const from = stateOf(prev);
-  const to = stateOf(next);
   if (from !== to && to !== 'pending') out.push({ type: 'stateChanged', callId, from, to, cause });
 
-  const a = prev.context;
-  const b = next.context;
   if (a.participants !== b.participants) {
     for (const id of Object.keys(b.participants)) {
       const now = b.participants[id]!;
