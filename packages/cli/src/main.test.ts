@@ -1,4 +1,6 @@
 import { execFile } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
@@ -90,5 +92,25 @@ describe('switchboard simulate', () => {
   it('rejects bad options with exit code 2', async () => {
     expect((await run('simulate', '--faults', 'apocalyptic')).code).toBe(2);
     expect((await run('simulate', '--port', 'x')).code).toBe(2);
+  });
+});
+
+describe('switchboard demo', () => {
+  it('runs the demo bot from the checkout in a child process, to the end of its scenarios', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'swb-cli-demo-'));
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ['--import', 'tsx', '--conditions=@switchboard/source', join(ROOT, 'packages/cli/src/bin.ts'), 'demo', '--db', join(dir, 'demo.db'), '--time-scale', '0.1'],
+      { cwd: ROOT, timeout: 60_000 },
+    );
+    expect(stdout).toContain('switchboard demo: simulator http://127.0.0.1:');
+    expect(stdout).toMatch(/guest +\w+ +Demo Bot admitted/);
+    for (const scenario of ['caller', 'caller2', 'outbound', 'guest']) expect(stdout).toMatch(new RegExp(`^${scenario} +\\w+ +terminated$`, 'm'));
+  }, 90_000);
+
+  it('says how to get a checkout when there is no examples/demo-bot above', async () => {
+    const { findDemo } = await import('./commands/demo.js');
+    expect(findDemo([tmpdir()])).toBeUndefined();
+    expect(findDemo([join(ROOT, 'packages', 'cli')])).toBe(join(ROOT, 'examples', 'demo-bot', 'demo.ts'));
   });
 });

@@ -1,4 +1,5 @@
 import { SwitchboardError } from '@switchboard/core';
+import { demoCommand } from './commands/demo.js';
 import { replayCommand } from './commands/replay.js';
 import { simulateCommand } from './commands/simulate.js';
 import { UsageError, type Output } from './output.js';
@@ -8,12 +9,14 @@ export const HELP = `Usage: switchboard <command> [options]
 Commands:
   replay <log.jsonl>   replay a recorded exchange log: the timeline, or --json, --mermaid, --html <out.html>
   simulate             run the local Graph calls simulator (calls API, tokens, signed webhooks)
+  demo                 run the demo bot against the simulator (from a checkout; same as pnpm demo)
 
 Run 'switchboard <command> --help' for a command's options.`;
 
 const COMMANDS: Record<string, (argv: readonly string[], out: Output) => Promise<number>> = {
   replay: replayCommand,
   simulate: (argv, out) => simulateCommand(argv, out),
+  demo: demoCommand,
 };
 
 /** Runs the CLI and resolves to its exit code; never exits the process itself. */
