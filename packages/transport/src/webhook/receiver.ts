@@ -208,13 +208,31 @@ export function createWebhookReceiver(options: WebhookReceiverOptions): WebhookR
           res.setHeader('connection', 'close');
         }
         res.writeHead(answer.status, answer.headers).end(answer.body || undefined);
-        if (answer.status === 413 || answer.status === 408) req.destroy();
+        if (answer.status === 413 || answer.status === 408) lingeringClose(req);
         else if (!req.complete) req.resume();
       } catch {
         // the client went away
       }
     },
   };
+}
+
+/**
+ * Closes a connection whose body we refused without cutting off our answer: destroying the
+ * socket while the sender's bytes are still arriving makes the kernel reset the connection,
+ * and a reset can discard the answer before the sender read it. So the rest of the body is
+ * read and thrown away for a short while (at most 2 s), then the socket is closed.
+ */
+function lingeringClose(req: IncomingMessage): void {
+  const timer = setTimeout(() => req.destroy(), 2_000);
+  timer.unref();
+  req.once('end', () => {
+    clearTimeout(timer);
+    req.destroy();
+  });
+  req.once('close', () => clearTimeout(timer));
+  req.on('data', () => {});
+  req.resume();
 }
 
 function problem(status: number, type: string, title: string, detail: string, headers: Record<string, string> = {}, extra: Record<string, unknown> = {}): Answer {
