@@ -1,0 +1,76 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { serve, type ServerType } from '@hono/node-server';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { InMemoryEventStore } from '@switchboard/core';
+import { createSwitchboard, type Call, type Switchboard } from '@switchboard/adapters';
+import { createGraphClient, createWebhookReceiver } from '@switchboard/transport';
+import { createSimulator, type Simulator } from '@switchboard/simulator';
+import { createApp } from '../examples/hono-webhook.js';
+
+/** The receiver's Fetch handler mounted in a Hono app, served by @hono/node-server, fed by the simulator. */
+const APP = { appId: 'b0t00000-0000-4000-8000-0000000000h0', tenantId: 'tenant-hono', clientSecret: 'secret-hono' };
+let sim: Simulator;
+let sw: Switchboard;
+let server: ServerType;
+let url: string;
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+beforeAll(async () => {
+  const port = await freePort();
+  url = `http://127.0.0.1:${port}/api/calls`;
+  sim = createSimulator({ apps: [{ ...APP, callbackUri: url }], seed: 3, timeScale: 0.01, timings: { incomingAnswerMs: 60_000 } });
+  const simUrl = (await sim.start()).url;
+  sw = createSwitchboard({
+    graph: createGraphClient({ baseUrl: simUrl, auth: { tenantId: APP.tenantId, clientId: APP.appId, clientSecret: APP.clientSecret, authorityHost: simUrl }, allowInsecureCallback: true }),
+    store: new InMemoryEventStore(),
+  });
+  const receiver = createWebhookReceiver({
+    appId: APP.appId,
+    openIdConfigurationUrl: `${simUrl}/v1/.well-known/OpenIdConfiguration`,
+    sink: (d) => sw.sink({ body: d.body, receivedAt: d.receivedAt }),
+  });
+  server = await new Promise<ServerType>((resolve) => {
+    const s = serve({ fetch: createApp(receiver, sw).fetch, port, hostname: '127.0.0.1' }, () => resolve(s));
+  });
+});
+
+afterAll(async () => {
+  await sw.stop();
+  await sim.stop();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+});
+
+describe('the webhook receiver in a Hono app', () => {
+  it("takes the simulator's signed notifications through Hono, and refuses unsigned ones", async () => {
+    const incoming = new Promise<Call>((resolve) => sw.once('incomingCall', resolve));
+    const { callId } = sim.placeIncomingCall({ appId: APP.appId, from: '+14255550100', script: [{ do: 'waitFor', state: 'established' }, { do: 'hangUp', after: 50_000 }] });
+    const call = await incoming;
+    expect(call.id).toBe(callId);
+    await call.answer({ callbackUri: url, acceptedModalities: ['audio'], mediaConfig: { '@odata.type': '#microsoft.graph.serviceHostedMediaConfig' } });
+    await call.waitFor('established', { timeoutMs: 5_000 });
+    await call.waitFor('terminated', { timeoutMs: 5_000 });
+    expect(sim.groundTruth(callId)!.state).toBe('terminated');
+    // every POST the simulator made went through Hono to the receiver and was acknowledged
+    await sim.waitForIdle();
+    expect(sim.deliveries().map((d) => d.outcome).filter((o) => o !== 'acknowledged')).toEqual([]);
+    expect(sim.deliveries().length).toBeGreaterThan(2);
+
+    // the receiver's checks, whatever server carries them
+    const unsigned = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"value":[]}' });
+    expect(unsigned.status).toBe(401);
+    expect(((await unsigned.json()) as { type: string }).type).toBe('urn:switchboard:webhook:missing-token');
+    const health = await fetch(url.replace('/api/calls', '/healthz'));
+    expect(await health.json()).toEqual({ calls: 0 });
+  });
+});
