@@ -95,6 +95,9 @@ export class PgEventStore implements EventStore, CallLeases {
   readonly #where: string;
   readonly #autoMigrate: boolean;
   readonly #onError: (error: SwitchboardError) => void;
+  /** Appends committed this tick, to announce together: stream -> version. */
+  #announcing = new Map<string, number>();
+  readonly #announcements = new Set<Promise<void>>();
   readonly #notifications: AppendNotifications;
   readonly #lease: ReturnType<typeof leaseSql>;
   readonly #poolErrors: (error: Error) => void;
@@ -245,7 +248,39 @@ export class PgEventStore implements EventStore, CallLeases {
       );
     }
     const appended = fresh.map((entry, i) => ({ ...entry, position: outcome.o_before + i + 1 }) as StoredEntry);
+    if (appended.length > 0) this.#announce(streamId, outcome.o_version);
     return { appended, duplicates, version: outcome.o_version };
+  }
+
+  /**
+   * Tells every listening instance that the stream moved, after the append committed and
+   * outside its transaction: a NOTIFY inside it would serialise concurrent commits on
+   * PostgreSQL's notification lock. Announcements made in the same tick go out together in
+   * one statement on a pooled connection, off the appender's path (the append has resolved;
+   * `close()` waits for them). If this instance dies between a commit and its NOTIFY,
+   * listeners learn of the append from the stream's next one, or when they reconnect (they
+   * catch up from `updated_at`). A failed NOTIFY goes to `onError`: the entries are stored.
+   */
+  #announce(streamId: string, version: number): void {
+    const batch = this.#announcing;
+    const scheduled = batch.size > 0;
+    batch.set(streamId, Math.max(version, batch.get(streamId) ?? 0));
+    if (scheduled) return;
+    const flush = new Promise<void>((resolve) => setImmediate(resolve)).then(async () => {
+      this.#announcing = new Map();
+      try {
+        await this.#query(
+          'announce appends to',
+          `SELECT pg_notify($1, json_build_object('s', s, 'v', v, 't', extract(epoch FROM clock_timestamp()) * 1000)::text)
+             FROM unnest($2::text[], $3::integer[]) AS a (s, v)`,
+          [appendChannel(this.schema), [...batch.keys()], [...batch.values()]],
+        );
+      } catch (error) {
+        this.#onError(this.#wrap('announce appends to', error));
+      }
+    });
+    this.#announcements.add(flush);
+    void flush.finally(() => this.#announcements.delete(flush));
   }
 
   /** Every stream holding at least one entry, by when each was first written (the transaction's start; ties by id). */
@@ -355,6 +390,8 @@ export class PgEventStore implements EventStore, CallLeases {
    */
   async close(): Promise<void> {
     if (this.#closed) return;
+    // announcements of appends that already resolved still go out
+    await Promise.allSettled([...this.#announcements]);
     this.#closed = true;
     await this.#notifications.close();
     if (this.#ownsPool) await this.#pool.end();

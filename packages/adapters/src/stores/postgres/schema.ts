@@ -9,7 +9,7 @@ import { SwitchboardError } from '@switchboard/core';
 export const DEFAULT_PG_SCHEMA = 'switchboard';
 
 /** The schema version this code writes. */
-export const PG_SCHEMA_VERSION = 1;
+export const PG_SCHEMA_VERSION = 2;
 
 /** `pg_advisory_xact_lock(MIGRATE_LOCK_CLASS, hashtext(schema))` serialises migrations per schema. */
 export const MIGRATE_LOCK_CLASS = 0x53_57_42_01;
@@ -132,6 +132,51 @@ export function migrations(schema: string): readonly string[] {
         -- its connection know from when to catch up.
         PERFORM pg_notify('${appendChannel(s)}', json_build_object(
           's', p_stream, 'v', v_version + v_count, 't', extract(epoch FROM clock_timestamp()) * 1000)::text);
+      END IF;
+      RETURN QUERY SELECT false, v_version, v_version + v_count, v_existing;
+    END
+    $fn$;
+    `,
+    // 2: the append no longer NOTIFYs inside its transaction. A transaction that sent a NOTIFY
+    // holds a database-wide lock from its commit until its WAL is flushed, so concurrent appends
+    // committed one by one (measured: 259 entries/s at 64 concurrent calls with it, 652
+    // without). The store announces an append right after it committed instead.
+    `
+    CREATE OR REPLACE FUNCTION ${s}.append_entries(
+      p_stream text, p_expected integer, p_ids text[], p_kinds text[], p_ats double precision[], p_bodies text[]
+    ) RETURNS TABLE (o_conflict boolean, o_before integer, o_version integer, o_existing text[])
+    LANGUAGE plpgsql AS $fn$
+    DECLARE
+      v_version  integer;
+      v_existing text[];
+      v_count    integer;
+    BEGIN
+      SELECT st.version INTO v_version FROM ${s}.streams st WHERE st.stream_id = p_stream FOR UPDATE;
+      IF NOT FOUND THEN
+        IF p_expected IS NOT NULL AND p_expected <> 0 THEN
+          RETURN QUERY SELECT true, 0, 0, ARRAY[]::text[];
+          RETURN;
+        END IF;
+        INSERT INTO ${s}.streams (stream_id) VALUES (p_stream) ON CONFLICT (stream_id) DO NOTHING;
+        SELECT st.version INTO v_version FROM ${s}.streams st WHERE st.stream_id = p_stream FOR UPDATE;
+      END IF;
+      IF p_expected IS NOT NULL AND p_expected <> v_version THEN
+        RETURN QUERY SELECT true, v_version, v_version, ARRAY[]::text[];
+        RETURN;
+      END IF;
+
+      SELECT coalesce(array_agg(e.entry_id), ARRAY[]::text[]) INTO v_existing
+        FROM ${s}.entries e WHERE e.stream_id = p_stream AND e.entry_id = ANY (p_ids);
+
+      INSERT INTO ${s}.entries (stream_id, position, entry_id, kind, at, body)
+        SELECT p_stream, v_version + row_number() OVER (ORDER BY i.ord), i.id, i.kind, i.at, i.body::json
+          FROM unnest(p_ids, p_kinds, p_ats, p_bodies) WITH ORDINALITY AS i (id, kind, at, body, ord)
+         WHERE i.id <> ALL (v_existing);
+      GET DIAGNOSTICS v_count = ROW_COUNT;
+
+      IF v_count > 0 THEN
+        UPDATE ${s}.streams SET version = v_version + v_count, updated_at = clock_timestamp()
+         WHERE stream_id = p_stream;
       END IF;
       RETURN QUERY SELECT false, v_version, v_version + v_count, v_existing;
     END
