@@ -2,7 +2,7 @@ import { EventEmitter } from 'eventemitter3';
 import { decodeNotifications, type DecodeMeta } from '../decode/decode.js';
 import { ExpectedVersionConflictError, SwitchboardError } from '../errors/errors.js';
 import type { CallState, LogEntry, NotificationEntry, StoredEntry } from '../log/entries.js';
-import { InMemoryEventStore, type EventStore } from '../log/store.js';
+import { InMemoryEventStore, type AppendResult, type EventStore } from '../log/store.js';
 import type { RosterMode } from '../reconcile/apply.js';
 import { refOf, type CallEvent, type CallEventType } from '../reconcile/events.js';
 import {
@@ -101,7 +101,7 @@ export class Engine extends EventEmitter<EngineEvents> {
     const receivedAt = meta.receivedAt ?? this.#clock();
     const decodeMeta: DecodeMeta = meta.messageId !== undefined ? { receivedAt, messageId: meta.messageId } : { receivedAt };
     const entries = decodeNotifications(body, decodeMeta);
-    if (entries.length > 0 && entries.every((entry) => entry.callId === entries[0]!.callId)) {
+    if (entries.length > 0 && oneCall(entries)) {
       // one call (nearly every delivery): no grouping, and its events are the result's
       const callId = entries[0]!.callId;
       const r = await this.#append(callId, entries);
@@ -201,14 +201,15 @@ export class Engine extends EventEmitter<EngineEvents> {
     this.#calls.delete(callId);
   }
 
-  async #append(callId: string, entries: readonly LogEntry[]): Promise<{ appended: number; duplicates: number; events: CallEvent[] }> {
+  #append(callId: string, entries: readonly LogEntry[]): Promise<{ appended: number; duplicates: number; events: CallEvent[] }> {
     return this.#withLock(callId, async () => {
       // Append straight at the version this engine folded to; only a conflict (another
       // writer moved the stream) costs a read of the tail.
       let state = this.#calls.get(callId) ?? (await this.#catchUp(callId));
       for (let attempt = 0; ; attempt++) {
         try {
-          const result = await this.store.appendToStream(callId, entries, { expectedVersion: state.version });
+          const appending = this.#appendToStore(callId, entries, state.version);
+          const result = appending instanceof Promise ? await appending : appending;
           const events: CallEvent[] = [];
           const wasEmpty = state.version === 0;
           if (wasEmpty && result.appended.length > 0) {
@@ -229,6 +230,18 @@ export class Engine extends EventEmitter<EngineEvents> {
         }
       }
     });
+  }
+
+  /**
+   * `store.appendToStream`. The in-memory store's own append is synchronous underneath
+   * (`appendSync`, the same result); calling that directly spares a turn per append.
+   */
+  #appendToStore(callId: string, entries: readonly LogEntry[], expectedVersion: number): AppendResult | Promise<AppendResult> {
+    const store = this.store;
+    if (store instanceof InMemoryEventStore && store.appendToStream === InMemoryEventStore.prototype.appendToStream) {
+      return store.appendSync(callId, entries, { expectedVersion });
+    }
+    return store.appendToStream(callId, entries, { expectedVersion });
   }
 
   #fold(state: CallState$, entries: readonly StoredEntry[], events: CallEvent[]): void {
@@ -283,18 +296,29 @@ export class Engine extends EventEmitter<EngineEvents> {
     state.snapshotAt = state.version;
   }
 
-  async #withLock<T>(callId: string, work: () => Promise<T>): Promise<T> {
+  #withLock<T>(callId: string, work: () => Promise<T>): Promise<T> {
     // Uncontended (the usual case), the work starts now rather than a turn later.
     const previous = this.#locks.get(callId);
     const run = previous ? previous.then(work, work) : work();
-    const tail = run.catch(() => undefined);
-    this.#locks.set(callId, tail);
-    try {
-      return await run;
-    } finally {
+    // Settles once `run` has and the lock is released (before the caller resumes: this
+    // reaction is registered first); the next waiter chains on it.
+    const tail: Promise<void> = afterSettling(run, () => {
       if (this.#locks.get(callId) === tail) this.#locks.delete(callId);
-    }
+    });
+    this.#locks.set(callId, tail);
+    return run;
   }
+}
+
+function oneCall(entries: readonly NotificationEntry[]): boolean {
+  const callId = entries[0]!.callId;
+  for (let i = 1; i < entries.length; i++) if (entries[i]!.callId !== callId) return false;
+  return true;
+}
+
+/** Runs `then` once `promise` settles, either way. */
+function afterSettling(promise: Promise<unknown>, then: () => void): Promise<void> {
+  return promise.then(then, then);
 }
 
 /** Creates an engine. `clock` is required: core never reads the time itself. */
