@@ -1,7 +1,7 @@
 import { DecodeError } from '../errors/errors.js';
 import type { ChangeType, NotificationEntry, NotificationTarget } from '../log/entries.js';
 import { hashEnd, hashFeed, hashStart, type HashState } from '../util/hash.js';
-import { isObject, odataTypeName, participantKey, toCode } from '../util/graph.js';
+import { isObject, odataTypeName, participantKey, toCode, type JsonObject } from '../util/graph.js';
 import { namesCall, parseResourcePath } from './paths.js';
 
 /** Limits on untrusted input; a body past any of them is a `DecodeError` (`too-large`/`too-deep`). */
@@ -144,7 +144,7 @@ function checkResourceData(
     }
     case 'participants': {
       const items = collection(data, path);
-      items.forEach((p, i) => checkParticipant(p, `${path}[${i}]`, changeType));
+      checkParticipants(items, path);
       return target;
     }
     case 'participant': {
@@ -161,7 +161,7 @@ function checkResourceData(
         // A docs example posts a roster to `/operations/participants`: file it as the roster.
         if (data.length > 0 && data.every((d) => odataTypeName(d) === 'participant')) {
           const items = collection(data, path);
-          items.forEach((p, i) => checkParticipant(p, `${path}[${i}]`, changeType));
+          checkParticipants(items, path);
           return { type: 'participants' };
         }
         return { type: 'unknown', reason: 'a collection where an operation was expected' };
@@ -178,7 +178,7 @@ function checkResourceData(
       const operationId = typeof id === 'string' && id.length > 0 ? id : target.operationId;
       if (operationId === undefined) throw new DecodeError('missing-field', `${path}.id`, 'the operation has no id (neither in the data nor the path)');
       optionalString(data, 'status', path);
-      checkResultInfo(data['resultInfo'], `${path}.resultInfo`);
+      checkResultInfo(data['resultInfo'], path);
       return { type: 'operation', operationId };
     }
     case 'contentSharingSessions': {
@@ -213,7 +213,7 @@ function checkCall(data: Record<string, unknown>, path: string): void {
   optionalString(data, 'state', path);
   optionalString(data, 'direction', path);
   optionalString(data, 'terminationReason', path);
-  checkResultInfo(data['resultInfo'], `${path}.resultInfo`);
+  checkResultInfo(data['resultInfo'], path);
   const tone = data['toneInfo'];
   if (tone !== undefined && tone !== null) {
     if (!isObject(tone)) throw new DecodeError('wrong-type', `${path}.toneInfo`, 'toneInfo must be an object');
@@ -229,37 +229,53 @@ function checkCall(data: Record<string, unknown>, path: string): void {
   }
 }
 
-function checkParticipant(value: unknown, path: string, _changeType: ChangeType): void {
-  if (!isObject(value)) throw new DecodeError('not-an-object', path, 'a participant must be an object');
-  const id = value['id'];
-  if (id !== undefined && id !== null && typeof id !== 'string') throw new DecodeError('wrong-type', `${path}.id`, 'participant id must be a string');
-  if (participantKey(value) === undefined) {
-    throw new DecodeError('missing-field', `${path}.id`, 'a participant needs an id (or an identity with one)');
-  }
-  checkParticipantFields(value, path);
+// Paths are only built for an error: `index` (when given) is the item's index under `path`.
+function at(path: string, index: number | undefined): string {
+  return index === undefined ? path : `${path}[${index}]`;
 }
 
-function checkParticipantFields(value: Record<string, unknown>, path: string): void {
-  optionalBoolean(value, 'isInLobby', path);
-  optionalBoolean(value, 'isMuted', path);
+/** Checks each participant of a collection (`forEach` order: holes are skipped). */
+function checkParticipants(items: readonly unknown[], path: string): void {
+  for (let i = 0; i < items.length; i++) {
+    if (i in items) checkParticipant(items[i], path, i);
+  }
+}
+
+function checkParticipant(value: unknown, path: string, index: number): void {
+  if (!isObject(value)) throw new DecodeError('not-an-object', at(path, index), 'a participant must be an object');
+  const id = value['id'];
+  if (id !== undefined && id !== null && typeof id !== 'string') throw new DecodeError('wrong-type', `${at(path, index)}.id`, 'participant id must be a string');
+  if (participantKey(value) === undefined) {
+    throw new DecodeError('missing-field', `${at(path, index)}.id`, 'a participant needs an id (or an identity with one)');
+  }
+  checkParticipantFields(value, path, index);
+}
+
+function checkParticipantFields(value: Record<string, unknown>, path: string, index?: number): void {
+  optionalBoolean(value, 'isInLobby', path, index);
+  optionalBoolean(value, 'isMuted', path, index);
   const seq = value['rosterSequenceNumber'];
   if (seq !== undefined && seq !== null && toCode(seq) === undefined) {
-    throw new DecodeError('wrong-type', `${path}.rosterSequenceNumber`, 'rosterSequenceNumber must be an integer');
+    throw new DecodeError('wrong-type', `${at(path, index)}.rosterSequenceNumber`, 'rosterSequenceNumber must be an integer');
   }
   const streams = value['mediaStreams'];
   if (streams !== undefined && streams !== null && !Array.isArray(streams)) {
-    throw new DecodeError('wrong-type', `${path}.mediaStreams`, 'mediaStreams must be an array');
+    throw new DecodeError('wrong-type', `${at(path, index)}.mediaStreams`, 'mediaStreams must be an array');
   }
 }
 
+/** Checks `resultInfo` of the resource at `path`. */
 function checkResultInfo(value: unknown, path: string): void {
   if (value === undefined || value === null) return;
-  if (!isObject(value)) throw new DecodeError('wrong-type', path, 'resultInfo must be an object');
-  for (const key of ['code', 'subcode'] as const) {
-    const code = value[key];
-    if (code !== undefined && code !== null && toCode(code) === undefined) {
-      throw new DecodeError('wrong-type', `${path}.${key}`, `${key} must be an integer or a numeric string`);
-    }
+  if (!isObject(value)) throw new DecodeError('wrong-type', `${path}.resultInfo`, 'resultInfo must be an object');
+  checkCode(value, 'code', path);
+  checkCode(value, 'subcode', path);
+}
+
+function checkCode(info: JsonObject, key: 'code' | 'subcode', path: string): void {
+  const code = info[key];
+  if (code !== undefined && code !== null && toCode(code) === undefined) {
+    throw new DecodeError('wrong-type', `${path}.resultInfo.${key}`, `${key} must be an integer or a numeric string`);
   }
 }
 
@@ -270,10 +286,10 @@ function optionalString(obj: Record<string, unknown>, key: string, path: string)
   }
 }
 
-function optionalBoolean(obj: Record<string, unknown>, key: string, path: string): void {
+function optionalBoolean(obj: Record<string, unknown>, key: string, path: string, index?: number): void {
   const v = obj[key];
   if (v !== undefined && v !== null && typeof v !== 'boolean') {
-    throw new DecodeError('wrong-type', `${path}.${key}`, `${key} must be a boolean`);
+    throw new DecodeError('wrong-type', `${at(path, index)}.${key}`, `${key} must be a boolean`);
   }
 }
 
