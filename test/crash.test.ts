@@ -1,7 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,6 +8,7 @@ import { decodeNotifications, replay, type StoredEntry } from '@switchboard/core
 import { SqliteEventStore } from '@switchboard/adapters';
 import { createSimulator, type Simulator } from '@switchboard/simulator';
 import { DEMO_APP } from '../examples/demo-bot/demo.js';
+import { freePort } from './support/net.js';
 
 /**
  * Crash safety: the demo bot runs as a child process on a SQLite log and is killed with
@@ -21,17 +20,6 @@ import { DEMO_APP } from '../examples/demo-bot/demo.js';
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const SCALE = 0.1;
 const KILLS = process.env['SWITCHBOARD_LONG'] ? 8 : 3;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 interface Bot {
   readonly child: ChildProcess;

@@ -1,5 +1,3 @@
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InMemoryEventStore } from '@switchboard/core';
@@ -7,6 +5,7 @@ import { createSwitchboard, type Call, type Switchboard } from '@switchboard/ada
 import { createGraphClient, createWebhookReceiver } from '@switchboard/transport';
 import { createSimulator, type Simulator } from '@switchboard/simulator';
 import { createApp } from '../examples/hono-webhook.js';
+import { freePort } from './support/net.js';
 
 /** The receiver's Fetch handler mounted in a Hono app, served by @hono/node-server, fed by the simulator. */
 const APP = { appId: 'b0t00000-0000-4000-8000-0000000000h0', tenantId: 'tenant-hono', clientSecret: 'secret-hono' };
@@ -14,17 +13,6 @@ let sim: Simulator;
 let sw: Switchboard;
 let server: ServerType;
 let url: string;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 beforeAll(async () => {
   const port = await freePort();
