@@ -212,8 +212,9 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     });
     bot.switchboard.on('event', onEvent);
     restored = bot.switchboard.calls().filter((c) => c.state !== 'terminated').length;
-    print(`switchboard demo: simulator ${simulatorUrl}, webhook ${bot.callbackUri}, log ${dbPath}`);
+    // (restored calls first: a supervisor reading the start line knows the restore is done)
     if (restored > 0) print(`restored ${restored} live call(s) from the log`);
+    print(`switchboard demo: simulator ${simulatorUrl}, webhook ${bot.callbackUri}, log ${dbPath}`);
     for (const call of bot.switchboard.calls()) if (call.state !== 'terminated') scenarioOf.set(call.id, 'restored');
 
     if (options.scenarios !== false) {
