@@ -9,11 +9,20 @@ import type { NotificationTarget } from '../log/entries.js';
  * Returns undefined when the path names no call at all.
  */
 export function parseResourcePath(path: string): { callId: string; target: NotificationTarget } | undefined {
-  const match = CALL_PATH.exec(path);
-  if (!match) return undefined;
-  const callId = decodeSegment(match[1]!);
+  let segment: string;
+  let rest: string | undefined;
+  const plain = splitPlain(path);
+  if (plain !== undefined) {
+    segment = plain.segment;
+    rest = plain.rest;
+  } else {
+    const match = CALL_PATH.exec(path);
+    if (!match) return undefined;
+    segment = match[1]!;
+    rest = match[2];
+  }
+  const callId = decodeSegment(segment);
   if (callId === undefined || callId.length === 0) return undefined;
-  const rest = match[2];
   if (rest === undefined || rest === '') return { callId, target: CALL };
   const [head = '', id, ...more] = rest.split('/');
   const sub = id === undefined || id === '' ? undefined : decodeSegment(id);
@@ -40,10 +49,35 @@ export function parseResourcePath(path: string): { callId: string; target: Notif
 
 /** `parseResourcePath(path) !== undefined`, without building the route. */
 export function namesCall(path: string): boolean {
-  const match = CALL_PATH.exec(path);
-  if (!match) return false;
-  const callId = decodeSegment(match[1]!);
+  const plain = splitPlain(path);
+  let segment: string;
+  if (plain !== undefined) segment = plain.segment;
+  else {
+    const match = CALL_PATH.exec(path);
+    if (!match) return false;
+    segment = match[1]!;
+  }
+  const callId = decodeSegment(segment);
   return callId !== undefined && callId.length > 0;
+}
+
+/**
+ * `CALL_PATH`'s captures for the paths Graph sends (`/communications/calls/{id}...` or
+ * `/app/calls/{id}...`, in that casing, with no host, version, query, fragment or trailing
+ * slash), found without the regular expression; undefined for any other path (the caller
+ * then runs the expression). For these paths the expression's call id is everything up to the
+ * next `/`, and its lazy remainder can only be all the rest.
+ */
+function splitPlain(path: string): { segment: string; rest: string | undefined } | undefined {
+  let start: number;
+  if (path.startsWith('/communications/calls/')) start = 22;
+  else if (path.startsWith('/app/calls/')) start = 11;
+  else return undefined;
+  if (path.endsWith('/') || path.includes('?') || path.includes('#')) return undefined;
+  const slash = path.indexOf('/', start);
+  if (slash === start) return undefined; // an empty call id: no match
+  if (slash < 0) return { segment: path.slice(start), rest: undefined };
+  return { segment: path.slice(start, slash), rest: path.slice(slash + 1) };
 }
 
 const CALL: NotificationTarget = { type: 'call' };
