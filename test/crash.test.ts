@@ -1,13 +1,12 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { decodeNotifications, replay, type StoredEntry } from '@switchboard/core';
 import { SqliteEventStore } from '@switchboard/adapters';
 import { createSimulator, type Simulator } from '@switchboard/simulator';
 import { DEMO_APP } from '../examples/demo-bot/demo.js';
+import { startBotProcess, type BotProcess } from './support/bot-process.js';
 import { freePort } from './support/net.js';
 
 /**
@@ -17,42 +16,14 @@ import { freePort } from './support/net.js';
  * the bot answered 202 for is in the log, the live calls were restored, no call was answered
  * twice, and every call ends where the simulator says it ended.
  */
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const SCALE = 0.1;
 const KILLS = process.env['SWITCHBOARD_LONG'] ? 8 : 3;
 
-interface Bot {
-  readonly child: ChildProcess;
-  readonly output: string[];
-  /** Resolves when the bot printed its start line (its webhook is listening). */
-  readonly ready: Promise<void>;
-  readonly exited: Promise<number | null>;
+function startBot(simulatorUrl: string, port: number, db: string): BotProcess {
+  return startBotProcess(simulatorUrl, port, ['--db', db, '--time-scale', String(SCALE)]);
 }
 
-function startBot(simulatorUrl: string, port: number, db: string): Bot {
-  const child = spawn(
-    process.execPath,
-    [
-      '--import', 'tsx', '--conditions=@switchboard/source', join(ROOT, 'examples/demo-bot/demo.ts'),
-      '--simulator', simulatorUrl, '--port', String(port), '--db', db, '--time-scale', String(SCALE), '--no-scenarios', '--stay',
-    ],
-    { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  const output: string[] = [];
-  let started: () => void;
-  const ready = new Promise<void>((resolve) => (started = resolve));
-  const onData = (chunk: Buffer) => {
-    const text = chunk.toString('utf8');
-    output.push(text);
-    if (text.includes('switchboard demo:')) started();
-  };
-  child.stdout!.on('data', onData);
-  child.stderr!.on('data', onData);
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return { child, output, ready, exited };
-}
-
-let bots: Bot[] = [];
+let bots: BotProcess[] = [];
 let sims: Simulator[] = [];
 afterEach(async () => {
   for (const bot of bots) if (bot.child.exitCode === null) bot.child.kill('SIGKILL');

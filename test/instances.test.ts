@@ -1,11 +1,10 @@
-import { createServer, request as httpRequest, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { CallView, CommandName } from '@switchboard/core';
 import { createSwitchboard, PgEventStore, type Call, type GraphPort, type Switchboard } from '@switchboard/adapters';
 import { createGraphClient } from '@switchboard/transport';
 import { createSimulator, type Simulator } from '@switchboard/simulator';
 import { requirePostgres, testSchemas, TEST_DATABASE_URL } from '../packages/adapters/src/stores/postgres/test-db.js';
+import { balancer } from './support/balancer.js';
 import { startWebhook } from './support/bot.js';
 
 /**
@@ -49,51 +48,13 @@ function counting(port: GraphPort, sent: Map<CommandName, number>): GraphPort {
   };
 }
 
-/** A seeded load balancer on loopback: each POST goes, whole, to one instance or the other. */
-async function balancer(targets: () => readonly [string, string], seed: number, split: { a: number; b: number }): Promise<{ url: string; close(): Promise<void> }> {
-  let s = seed >>> 0 || 1;
-  const next = () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>> 0) / 2 ** 32;
-  };
-  const server: Server = createServer((req, res) => {
-    const toA = next() < 0.5;
-    if (toA) split.a++;
-    else split.b++;
-    const target = new URL(targets()[toA ? 0 : 1]);
-    const upstream = httpRequest(
-      { host: target.hostname, port: target.port, path: target.pathname, method: req.method, headers: req.headers },
-      (up) => {
-        res.writeHead(up.statusCode ?? 502, up.headers);
-        up.pipe(res);
-      },
-    );
-    upstream.on('error', () => {
-      if (!res.headersSent) res.writeHead(502);
-      res.end();
-    });
-    req.pipe(upstream);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/calls`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
-}
-
 async function world(seed: number, options: { keepAliveIntervalMs?: number; leaseTtlMs?: number } = {}): Promise<World> {
   const schema = schemas.next();
   const split = { a: 0, b: 0 };
   let sim!: Simulator;
   let a!: Instance;
   let b!: Instance;
-  const lb = await balancer(() => [a.webhook.url, b.webhook.url], seed, split);
+  const lb = await balancer(() => [a.webhook.url, b.webhook.url], seed, (i) => (i === 0 ? split.a++ : split.b++));
   sim = createSimulator({ apps: [{ ...APP, callbackUri: lb.url }], seed, timeScale: SCALE, timings: { incomingAnswerMs: 60_000 } });
   const { url } = await sim.start();
   const make = async (name: string): Promise<Instance> => {

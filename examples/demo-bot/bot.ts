@@ -9,7 +9,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createSwitchboard, SqliteEventStore, type Call, type Logger, type Switchboard } from '@switchboard/adapters';
+import { createSwitchboard, PgEventStore, SqliteEventStore, type Call, type Logger, type Switchboard } from '@switchboard/adapters';
 import { createGraphClient, createWebhookReceiver, type GraphClient } from '@switchboard/transport';
 
 export interface DemoBotConfig {
@@ -22,8 +22,19 @@ export interface DemoBotConfig {
   readonly authorityHost: string;
   /** Where the webhook's signing keys are announced. */
   readonly openIdConfigurationUrl: string;
-  /** The SQLite file holding the log. */
+  /** The SQLite file holding the log (ignored with `postgres`). */
   readonly dbPath: string;
+  /**
+   * Keep the log in PostgreSQL instead, shared by several instances of the bot: each
+   * follows every call; per-call leases decide which one answers and keeps a call alive.
+   */
+  readonly postgres?: { readonly connectionString: string; readonly schema?: string };
+  /** This instance's name in leases (several instances on one PostgreSQL). */
+  readonly instanceId?: string;
+  /** How long a call's lease lasts unless renewed (default 30 s, scaled). */
+  readonly leaseTtlMs?: number;
+  /** Keep-alive interval in Graph ms (default 15 minutes, Graph's advice), scaled. */
+  readonly keepAliveMs?: number;
   /** The webhook's port on 127.0.0.1 (0: any free port). */
   readonly port?: number;
   /** The public URL Graph posts notifications to; default this server's loopback URL. */
@@ -60,7 +71,9 @@ export async function startDemoBot(config: DemoBotConfig): Promise<DemoBot> {
   const scale = config.timeScale ?? 1;
   const logger = config.logger;
   const operator = config.operator ?? { id: 'operator', displayName: 'Operator' };
-  const store = new SqliteEventStore({ path: config.dbPath });
+  const store = config.postgres
+    ? new PgEventStore({ connectionString: config.postgres.connectionString, ...(config.postgres.schema ? { schema: config.postgres.schema } : {}) })
+    : new SqliteEventStore({ path: config.dbPath });
 
   const server: Server = createServer();
   await new Promise<void>((resolve) => server.listen(config.port ?? 0, '127.0.0.1', resolve));
@@ -79,9 +92,11 @@ export async function startDemoBot(config: DemoBotConfig): Promise<DemoBot> {
     store,
     answerDeadlineMs: 15_000 * scale,
     deadlineMarginMs: Math.max(50, 2_000 * scale),
-    keepAliveIntervalMs: 15 * 60_000 * scale,
+    keepAliveIntervalMs: (config.keepAliveMs ?? 15 * 60_000) * scale,
     operationTimeoutMs: Math.max(5_000, 60_000 * scale),
     onAnswerDeadline: { action: 'reject', reason: 'busy' },
+    ...(config.instanceId ? { instanceId: config.instanceId } : {}),
+    leaseTtlMs: config.leaseTtlMs ?? Math.max(500, 30_000 * scale),
     ...(logger ? { logger } : {}),
   });
 
@@ -207,7 +222,7 @@ export async function startDemoBot(config: DemoBotConfig): Promise<DemoBot> {
         server.closeAllConnections();
       });
       await graph.close?.();
-      store.close();
+      await store.close();
     },
   };
 }

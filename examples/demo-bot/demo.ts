@@ -36,6 +36,14 @@ export interface DemoOptions {
   /** A running simulator's URL; when absent one is started in-process. */
   readonly simulatorUrl?: string;
   readonly dbPath?: string;
+  /** Keep the log in PostgreSQL (shared by several instances) instead of SQLite. */
+  readonly postgres?: { readonly connectionString: string; readonly schema?: string };
+  /** This instance's name in leases. */
+  readonly instanceId?: string;
+  /** The URL Graph should call back (a load balancer in front of several instances); default the bot's own. */
+  readonly callbackUri?: string;
+  /** Keep-alive interval in Graph ms (default Graph's advice, 15 minutes). */
+  readonly keepAliveMs?: number;
   readonly seed?: number;
   readonly faults?: keyof typeof FAULTS | FaultOptions;
   /** Graph-time scale of the in-process simulator (0.2: five times faster than real time). */
@@ -134,7 +142,7 @@ function short(id: string): string {
 export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   const print = options.print ?? ((line: string) => process.stdout.write(`${line}\n`));
   const dbPath = options.dbPath ?? '.switchboard/demo.db';
-  if (dbPath !== ':memory:') mkdirSync(dirname(dbPath), { recursive: true });
+  if (dbPath !== ':memory:' && !options.postgres) mkdirSync(dirname(dbPath), { recursive: true });
   const faults = typeof options.faults === 'object' ? options.faults : FAULTS[options.faults ?? 'none'];
   if (!faults) throw new Error(`unknown fault preset '${String(options.faults)}' (none, light, heavy)`);
   const timeScale = options.timeScale ?? 0.2;
@@ -206,6 +214,10 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
       authorityHost: url,
       openIdConfigurationUrl: `${url}/v1/.well-known/OpenIdConfiguration`,
       dbPath,
+      ...(options.postgres ? { postgres: options.postgres } : {}),
+      ...(options.instanceId ? { instanceId: options.instanceId } : {}),
+      ...(options.callbackUri ? { callbackUri: options.callbackUri } : {}),
+      ...(options.keepAliveMs ? { keepAliveMs: options.keepAliveMs } : {}),
       port,
       timeScale,
       operator: { id: 'operator', displayName: 'Operator' },
@@ -214,7 +226,8 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     restored = bot.switchboard.calls().filter((c) => c.state !== 'terminated').length;
     // (restored calls first: a supervisor reading the start line knows the restore is done)
     if (restored > 0) print(`restored ${restored} live call(s) from the log`);
-    print(`switchboard demo: simulator ${simulatorUrl}, webhook ${bot.callbackUri}, log ${dbPath}`);
+    const log = options.postgres ? `PostgreSQL schema ${options.postgres.schema ?? 'switchboard'}` : dbPath;
+    print(`switchboard demo: simulator ${simulatorUrl}, webhook ${bot.callbackUri}, log ${log}${options.instanceId ? `, instance ${options.instanceId}` : ''}`);
     for (const call of bot.switchboard.calls()) if (call.state !== 'terminated') scenarioOf.set(call.id, 'restored');
 
     if (options.scenarios !== false) {
@@ -297,6 +310,11 @@ async function main(): Promise<number> {
     options: {
       simulator: { type: 'string' },
       db: { type: 'string', default: '.switchboard/demo.db' },
+      postgres: { type: 'string' },
+      'pg-schema': { type: 'string' },
+      instance: { type: 'string' },
+      'callback-uri': { type: 'string' },
+      'keep-alive-ms': { type: 'string' },
       seed: { type: 'string', default: '1' },
       faults: { type: 'string', default: 'none' },
       'time-scale': { type: 'string', default: '0.2' },
@@ -316,6 +334,11 @@ and a guest meeting join that waits in the lobby.
 Options:
   --simulator <url>   use a running simulator (switchboard simulate) instead of an in-process one
   --db <path>         the SQLite log (default .switchboard/demo.db); calls in it are restored at start
+  --postgres <url>    keep the log in PostgreSQL instead (several instances can share it)
+  --pg-schema <name>  the PostgreSQL schema (default switchboard)
+  --instance <id>     this instance's name in the per-call leases
+  --callback-uri <u>  the URL Graph calls back (a load balancer in front of several instances)
+  --keep-alive-ms <n> keep-alive interval in Graph ms (default 900000, Graph's advice)
   --seed <n>          the in-process simulator's seed (default 1)
   --faults <preset>   none | light | heavy (in-process simulator)
   --time-scale <x>    Graph time scale of the in-process simulator (default 0.2)
@@ -333,6 +356,10 @@ Options:
   await runDemo({
     ...(values.simulator ? { simulatorUrl: values.simulator } : {}),
     dbPath: values.db,
+    ...(values.postgres ? { postgres: { connectionString: values.postgres, ...(values['pg-schema'] ? { schema: values['pg-schema'] } : {}) } } : {}),
+    ...(values.instance ? { instanceId: values.instance } : {}),
+    ...(values['callback-uri'] ? { callbackUri: values['callback-uri'] } : {}),
+    ...(values['keep-alive-ms'] ? { keepAliveMs: Number(values['keep-alive-ms']) } : {}),
     seed: Number(values.seed),
     faults,
     timeScale: Number(values['time-scale']),
