@@ -102,6 +102,35 @@ describe('SqliteEventStore', () => {
     await store.close();
   });
 
+  it('commits the appends of one tick together (one write transaction), each succeeding or failing on its own', async () => {
+    const path = freshPath();
+    const store = new SqliteEventStore({ path });
+    await store.appendToStream('busy', [timer('busy', 'b1')]);
+    const watcher = new Database(path, { readonly: true });
+    const commitsSeen = () => Number(watcher.pragma('data_version', { simple: true }));
+    const before = commitsSeen();
+    const results = await Promise.allSettled([
+      ...Array.from({ length: 20 }, (_, i) => store.appendToStream(`call-${i}`, [timer(`call-${i}`, 'a'), timer(`call-${i}`, 'b')])),
+      store.appendToStream('busy', [timer('busy', 'b2')], { expectedVersion: 0 }), // stale: the stream is at 1
+      store.appendToStream('busy', [timer('busy', 'b3')], { expectedVersion: 1 }),
+    ]);
+    // one commit by another connection moves data_version once
+    expect(commitsSeen() - before).toBe(1);
+    watcher.close();
+    expect(results.slice(0, 20).every((r) => r.status === 'fulfilled' && r.value.version === 2)).toBe(true);
+    expect(results[20]).toMatchObject({ status: 'rejected', reason: expect.any(ExpectedVersionConflictError) });
+    expect(results[21]).toMatchObject({ status: 'fulfilled', value: { version: 2 } });
+    expect((await store.readStream('busy')).map((e) => e.id)).toEqual(['b1', 'b3']);
+    expect(await store.listStreams()).toHaveLength(21);
+    // an append asked for just before close is committed, not lost
+    const last = store.appendToStream('late', [timer('late', 'l1')]);
+    await store.close();
+    await expect(last).resolves.toMatchObject({ version: 1 });
+    const reopened = new SqliteEventStore({ path });
+    expect(await reopened.readStream('late')).toHaveLength(1);
+    await reopened.close();
+  });
+
   it('refuses a nonsense expected version rather than guessing', async () => {
     const store = new SqliteEventStore({ path: ':memory:' });
     await expect(store.appendToStream('c', [timer('c', 'a')], { expectedVersion: -1 })).rejects.toMatchObject({

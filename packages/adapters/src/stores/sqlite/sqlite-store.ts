@@ -67,17 +67,31 @@ interface EntryRow {
   readonly position: number;
   readonly body: string;
 }
+/** An append waiting for its group's commit. */
+interface PendingAppend {
+  readonly streamId: string;
+  readonly entries: readonly LogEntry[];
+  readonly options: AppendOptions | undefined;
+  readonly resolve: (result: AppendResult) => void;
+  readonly reject: (error: unknown) => void;
+  result?: AppendResult;
+  error?: unknown;
+}
+
 interface SnapshotRow {
   readonly body: string;
 }
 
 /**
  * An `EventStore` in one SQLite file (WAL, `synchronous = FULL` by default, a busy timeout).
- * Each append is one immediate transaction: the version check, the dedup and the inserts
- * see and write one consistent stream even when another process shares the file.
+ * Each append runs in its own savepoint: the version check, the dedup and the inserts see and
+ * write one consistent stream even when another process shares the file. Appends made in the
+ * same tick (concurrent webhook deliveries) commit together in one immediate transaction, so
+ * they share one disk flush (group commit); each still succeeds or fails on its own, and each
+ * promise resolves only once its entries are committed.
  *
  * It does not notify other processes of appends and has no ownership lease: one process per
- * file is the intended use. Methods are async to fit the port but run synchronously.
+ * file is the intended use. Reads run synchronously.
  */
 export class SqliteEventStore implements EventStore {
   /** The absolute path of the database file (or `:memory:`). */
@@ -86,7 +100,12 @@ export class SqliteEventStore implements EventStore {
   readonly settings: SqliteSettings;
   readonly #db: BetterSqlite3.Database;
   readonly #stmt: ReturnType<typeof prepare>;
-  readonly #append: (streamId: string, entries: readonly LogEntry[], options: AppendOptions | undefined) => AppendResult;
+  /** One append, in a savepoint of the group's transaction. */
+  readonly #appendOne: (streamId: string, entries: readonly LogEntry[], options: AppendOptions | undefined) => AppendResult;
+  /** The group's immediate transaction. */
+  readonly #commitGroup: (group: PendingAppend[]) => void;
+  /** Appends waiting for this tick's commit. */
+  #pending: PendingAppend[] = [];
 
   constructor(options: SqliteEventStoreOptions = {}) {
     const Driver = options.driver ?? loadSqliteDriver();
@@ -124,9 +143,19 @@ export class SqliteEventStore implements EventStore {
       if (error instanceof SwitchboardError) throw error;
       throw new SwitchboardError('SWB_STORE_FAILED', `cannot prepare the SQLite event store at ${this.path}`, { cause: error });
     }
-    this.#append = this.#db.transaction((streamId, entries, appendOptions) =>
+    // better-sqlite3 runs a transaction function called inside another as a savepoint
+    this.#appendOne = this.#db.transaction((streamId, entries, appendOptions) =>
       this.#appendInTransaction(streamId, entries, appendOptions),
-    ).immediate;
+    );
+    this.#commitGroup = this.#db.transaction((group: PendingAppend[]) => {
+      for (const append of group) {
+        try {
+          append.result = this.#guard('append to', () => this.#appendOne(append.streamId, append.entries, append.options));
+        } catch (error) {
+          append.error = error; // only its savepoint rolled back
+        }
+      }
+    }).immediate;
   }
 
   /** Reads a stream in position order, optionally only after a position. An unknown stream reads as empty. */
@@ -146,7 +175,29 @@ export class SqliteEventStore implements EventStore {
   async appendToStream(streamId: string, entries: readonly LogEntry[], options?: AppendOptions): Promise<AppendResult> {
     this.#assertOpen();
     checkExpectedVersion(streamId, options?.expectedVersion);
-    return this.#guard('append to', () => this.#append(streamId, entries, options));
+    return new Promise<AppendResult>((resolve, reject) => {
+      this.#pending.push({ streamId, entries, options, resolve, reject });
+      if (this.#pending.length === 1) setImmediate(() => this.#flush());
+    });
+  }
+
+  /** Commits the appends of this tick in one transaction, then settles each one's promise. */
+  #flush(): void {
+    const group = this.#pending;
+    if (group.length === 0) return;
+    this.#pending = [];
+    try {
+      this.#assertOpen();
+      this.#guard('append to', () => this.#commitGroup(group));
+    } catch (error) {
+      // the commit itself failed (busy, disk, closed): nothing of the group is stored
+      for (const append of group) append.reject(error);
+      return;
+    }
+    for (const append of group) {
+      if (append.error !== undefined) append.reject(append.error);
+      else append.resolve(append.result!);
+    }
   }
 
   /** Every stream holding at least one entry, in the order they were first written. */
@@ -173,6 +224,7 @@ export class SqliteEventStore implements EventStore {
 
   /** Closes the file (checkpointing the WAL). Idempotent; later calls throw `SWB_STORE_CLOSED`. */
   async close(): Promise<void> {
+    this.#flush(); // appends already asked for are committed first
     if (this.#db.open) this.#db.close();
   }
 
