@@ -52,7 +52,10 @@ async function main(config: ServerConfig): Promise<void> {
           if (list) list.push(e);
           else byCall.set(e.callId, [e]);
         }
-        for (const [callId, list] of byCall) appended += (await s.appendToStream(callId, list)).appended.length;
+        for (const [callId, list] of byCall) {
+          const result = await s.appendToStream(callId, list); // (not `appended += await ...`: that reads the counter before the await)
+          appended += result.appended.length;
+        }
       };
     }
     const receiver = createWebhookReceiver({
