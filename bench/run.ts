@@ -4,6 +4,8 @@ import { benchPostgres, benchSqliteAppends } from './stores.js';
 import { benchRehydrate } from './rehydrate.js';
 import { NOTES } from './notes.js';
 import { table, writeReport, type Row } from './report.js';
+import { benchMachine } from './machine.js';
+import { benchEndToEnd } from './e2e.js';
 
 /**
  * `pnpm bench`: runs every benchmark, prints one table and writes it to docs/benchmarks.md.
@@ -19,11 +21,13 @@ const log = (msg: string) => process.stderr.write(`bench: ${msg}\n`);
 
 const benches: { name: string; what: string; run: () => Promise<Row[]> | Row[] }[] = [
   { name: 'ingest', what: 'ingest', run: () => benchIngest(quick ? 2 : 5) },
+  { name: 'machine', what: 'the XState fold against a plain reducer', run: () => benchMachine(quick ? 3 : 7) },
   { name: 'replay', what: 'replay of 1,000,000 entries', run: () => benchReplay() },
   { name: 'memory', what: 'memory, 100,000 idle calls', run: () => benchMemory() },
   { name: 'webhook', what: 'webhook over loopback (bare / no-op sink / SQLite sink)', run: () => benchWebhook(quick) },
   { name: 'postgres', what: "PostgreSQL appends against Emmett's store", run: () => benchPostgres(quick) },
   { name: 'sqlite', what: 'SQLite appends against the in-memory store', run: () => benchSqliteAppends(quick) },
+  { name: 'e2e', what: `end to end, ${quick ? '100' : '1,000'} concurrent calls`, run: () => benchEndToEnd(quick ? 100 : 1_000) },
   { name: 'rehydrate', what: `rehydration of ${quick ? '1,000' : '10,000'} live calls (SQLite)`, run: () => benchRehydrate(quick) },
 ];
 const unknown = only?.filter((n) => !benches.some((b) => b.name === n)) ?? [];
