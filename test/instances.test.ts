@@ -214,7 +214,9 @@ describe('two runtime instances on one PostgreSQL', () => {
       tenantId: APP.tenantId,
     });
     await call.waitFor('established', { timeoutMs: 10_000 });
+    // the instance that placed the call took its lease
     expect(w.b.sw.owns(call.id)).toBe(true);
+    expect(w.a.sw.owns(call.id)).toBe(false);
     // b's database connections go away: it cannot renew, so it must stop acting for the call
     await w.b.store.close();
     await until(() => !w.b.sw.owns(call.id), 'b to notice it lost the lease', 3_000);

@@ -497,11 +497,8 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> {
           void this.#disown(call.id);
           this.emit('callEnded', call);
         } else if (this.owns(call.id)) this.#schedule(call.id);
-        else if (this.#leases && !this.#stopped) {
-          // a call this instance has not seen start (another instance placed it, or the
-          // incoming notification went elsewhere): take it if nobody holds it
-          void this.#own(call.id).then((owned) => owned && this.#schedule(call.id));
-        }
+        // else: another instance placed the call or heard it ring, and owns it; if it never
+        // took the lease or lost it, the sweep takes the call over
         return;
       case 'resyncNeeded':
         if (this.owns(event.callId)) void this.resync(event.callId, event.reason).catch((e: unknown) => this.#fail(e, event.callId));
