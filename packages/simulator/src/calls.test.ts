@@ -599,7 +599,9 @@ describe('consultative transfer and group controls', () => {
   });
 
   it('refuses a second transfer while one is under way, and a transfer of a call not established', async () => {
-    h = await harness();
+    // 0.4 s of wall time to answer (within the 0.6 s ringing) and 1 s to transfer: the early and the second transfer
+    // must find the call still establishing and still transferring, even on a loaded machine
+    h = await harness({ timings: { answerDelayMs: 40_000, transferMs: 100_000 } });
     const id = (await h.graph.request('POST', V1, p2pRequest(h.receiver.url))).body['id'] as string;
     const early = await h.graph.request('POST', `${V1}/${id}/transfer`, { transferTarget: { identity: { user: { id: 'x' } } } });
     expect(early.status).toBe(400);
