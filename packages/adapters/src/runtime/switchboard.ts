@@ -376,7 +376,9 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> {
       status: response.status,
       body: response.body,
     });
-    await this.#own(callId);
+    // the call's first notifications may have been folded before the lease was taken: start
+    // its timers now (the state decides whether there is anything to keep alive yet)
+    if (await this.#own(callId)) this.#schedule(callId);
     return this.#handle(callId);
   }
 
