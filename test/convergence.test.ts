@@ -39,13 +39,21 @@ function reached(h: Harness, id: string, state: string): Promise<void> {
   });
 }
 
-/** Runs one seed; a failure names the seed so it can be replayed (SWITCHBOARD_CONVERGENCE_SEEDS, the seed loop). */
-async function seeded(seed: number, run: () => Promise<void>): Promise<void> {
-  try {
-    await run();
-  } catch (error) {
-    if (error instanceof Error) error.message = `[seed ${seed}] ${error.message}`;
-    throw error;
+/**
+ * Runs a scenario once per seed, each on a fresh simulator with the webhook faults on (and
+ * Graph's answer deadline out of the way); a failure names its seed so it can be replayed.
+ */
+async function eachSeed(run: (h: Harness, seed: number) => Promise<void>): Promise<void> {
+  for (let seed = 1; seed <= SEEDS; seed++) {
+    const h = await harness({ seed, faults: FAULTS, timings: { incomingAnswerMs: 600_000 } });
+    try {
+      await run(h, seed);
+    } catch (error) {
+      if (error instanceof Error) error.message = `[seed ${seed}] ${error.message}`;
+      throw error;
+    } finally {
+      await h.close();
+    }
   }
 }
 
@@ -96,83 +104,62 @@ describe(`convergence with the simulator under faults (${SEEDS} seeds per scenar
   }, 600_000);
 
   it('peer-to-peer: answered, tones subscribed and pressed, a prompt, hung up by the callee', async () => {
-    for (let seed = 1; seed <= SEEDS; seed++) {
-      const h = await harness({ seed, faults: FAULTS, timings: { incomingAnswerMs: 600_000 } });
-      try {
-        await seeded(seed, async () => {
-        h.sim.scriptRemote('user-john', [{ do: 'answer', after: 200 }, { do: 'waitFor', state: 'established' }, { do: 'dtmf', digits: '12#9', intervalMs: 50, after: 300 }, { do: 'hangUp', after: 1500 }]);
-        const id = (await h.graph.request('POST', V1, p2pRequest(h.receiver.url))).body['id'] as string;
-        await reached(h, id, 'established');
-        await h.graph.request('POST', `${V1}/${id}/subscribeToTone`, { clientContext: 'tones' });
-        await h.graph.request('POST', `${V1}/${id}/playPrompt`, { clientContext: 'p', prompts: [prompt] });
-        await h.sim.waitForState(id, 'terminated');
-        await h.sim.waitForIdle();
-        expectConverged((await project(h)).get(id), h.sim.groundTruth(id)!, seed);
-        });
-      } finally {
-        await h.close();
-      }
-    }
+    await eachSeed(async (h, seed) => {
+      h.sim.scriptRemote('user-john', [{ do: 'answer', after: 200 }, { do: 'waitFor', state: 'established' }, { do: 'dtmf', digits: '12#9', intervalMs: 50, after: 300 }, { do: 'hangUp', after: 1500 }]);
+      const id = (await h.graph.request('POST', V1, p2pRequest(h.receiver.url))).body['id'] as string;
+      await reached(h, id, 'established');
+      await h.graph.request('POST', `${V1}/${id}/subscribeToTone`, { clientContext: 'tones' });
+      await h.graph.request('POST', `${V1}/${id}/playPrompt`, { clientContext: 'p', prompts: [prompt] });
+      await h.sim.waitForState(id, 'terminated');
+      await h.sim.waitForIdle();
+      expectConverged((await project(h)).get(id), h.sim.groundTruth(id)!, seed);
+    });
   }, 600_000);
 
   it('meeting: attendees, a guest waits in the lobby and is admitted, one leaves, the bot hangs up', async () => {
-    for (let seed = 1; seed <= SEEDS; seed++) {
-      const h = await harness({ seed, faults: FAULTS, timings: { incomingAnswerMs: 600_000 } });
-      try {
-        await seeded(seed, async () => {
-        const thread = `19:meeting_${seed}@thread.v2`;
-        h.sim.scriptRemote(thread, {
-          attendees: [{ participant: 'organizer' }, { participant: 'carol', displayName: 'Carol', muted: true }],
-          steps: [
-            { do: 'waitFor', state: 'established' },
-            { do: 'join', participant: 'dave', displayName: 'Dave', lobby: true, after: 200 },
-            { do: 'join', participant: 'erin', displayName: 'Erin', identity: 'guest', after: 100 },
-            { do: 'admit', participant: 'dave', after: 300 },
-            { do: 'hangUp', participant: 'carol', after: 200 },
-            { do: 'mute', participant: 'erin', after: 100 },
-          ],
-        });
-        const id = (await h.graph.request('POST', V1, meetingRequest(h.receiver.url, thread))).body['id'] as string;
-        await reached(h, id, 'established');
-        await h.sim.waitForIdle();
-        await h.graph.request('DELETE', `${V1}/${id}`);
-        await h.sim.waitForState(id, 'terminated');
-        await h.sim.waitForIdle();
-        const truth = h.sim.groundTruth(id)!;
-        expect(truth.rosterNotified).toBe(true);
-        expectConverged((await project(h)).get(id), truth, seed);
-        });
-      } finally {
-        await h.close();
-      }
-    }
+    await eachSeed(async (h, seed) => {
+      const thread = `19:meeting_${seed}@thread.v2`;
+      h.sim.scriptRemote(thread, {
+        attendees: [{ participant: 'organizer' }, { participant: 'carol', displayName: 'Carol', muted: true }],
+        steps: [
+          { do: 'waitFor', state: 'established' },
+          { do: 'join', participant: 'dave', displayName: 'Dave', lobby: true, after: 200 },
+          { do: 'join', participant: 'erin', displayName: 'Erin', identity: 'guest', after: 100 },
+          { do: 'admit', participant: 'dave', after: 300 },
+          { do: 'hangUp', participant: 'carol', after: 200 },
+          { do: 'mute', participant: 'erin', after: 100 },
+        ],
+      });
+      const id = (await h.graph.request('POST', V1, meetingRequest(h.receiver.url, thread))).body['id'] as string;
+      await reached(h, id, 'established');
+      await h.sim.waitForIdle();
+      await h.graph.request('DELETE', `${V1}/${id}`);
+      await h.sim.waitForState(id, 'terminated');
+      await h.sim.waitForIdle();
+      const truth = h.sim.groundTruth(id)!;
+      expect(truth.rosterNotified).toBe(true);
+      expectConverged((await project(h)).get(id), truth, seed);
+    });
   }, 600_000);
 
   it('incoming call: answered by the bot, the caller presses keys and hangs up', async () => {
-    for (let seed = 1; seed <= SEEDS; seed++) {
-      const h = await harness({ seed, faults: FAULTS, timings: { incomingAnswerMs: 600_000 } });
-      try {
-        await seeded(seed, async () => {
-        const { callId: id } = h.sim.placeIncomingCall({
-          appId: h.app.appId,
-          from: '+14255550100',
-          script: [{ do: 'waitFor', state: 'established' }, { do: 'dtmf', digits: '42', intervalMs: 50, after: 400 }, { do: 'hangUp', after: 800 }],
-        });
-        await h.sim.waitForState(id, 'incoming');
-        await h.graph.request('POST', `${V1}/${id}/answer`, {
-          callbackUri: h.receiver.url,
-          acceptedModalities: ['audio'],
-          mediaConfig: { '@odata.type': '#microsoft.graph.serviceHostedMediaConfig' },
-        });
-        await reached(h, id, 'established');
-        await h.graph.request('POST', `${V1}/${id}/subscribeToTone`, { clientContext: 'tones' });
-        await h.sim.waitForState(id, 'terminated');
-        await h.sim.waitForIdle();
-        expectConverged((await project(h)).get(id), h.sim.groundTruth(id)!, seed);
-        });
-      } finally {
-        await h.close();
-      }
-    }
+    await eachSeed(async (h, seed) => {
+      const { callId: id } = h.sim.placeIncomingCall({
+        appId: h.app.appId,
+        from: '+14255550100',
+        script: [{ do: 'waitFor', state: 'established' }, { do: 'dtmf', digits: '42', intervalMs: 50, after: 400 }, { do: 'hangUp', after: 800 }],
+      });
+      await h.sim.waitForState(id, 'incoming');
+      await h.graph.request('POST', `${V1}/${id}/answer`, {
+        callbackUri: h.receiver.url,
+        acceptedModalities: ['audio'],
+        mediaConfig: { '@odata.type': '#microsoft.graph.serviceHostedMediaConfig' },
+      });
+      await reached(h, id, 'established');
+      await h.graph.request('POST', `${V1}/${id}/subscribeToTone`, { clientContext: 'tones' });
+      await h.sim.waitForState(id, 'terminated');
+      await h.sim.waitForIdle();
+      expectConverged((await project(h)).get(id), h.sim.groundTruth(id)!, seed);
+    });
   }, 600_000);
 });

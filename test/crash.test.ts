@@ -7,7 +7,7 @@ import { SqliteEventStore } from '@switchboard/adapters';
 import { createSimulator, type Simulator } from '@switchboard/simulator';
 import { DEMO_APP } from '../examples/demo-bot/demo.js';
 import { startBotProcess, type BotProcess } from './support/bot-process.js';
-import { freePort } from './support/net.js';
+import { freePort, until } from './support/net.js';
 
 /**
  * Crash safety: the demo bot runs as a child process on a SQLite log and is killed with
@@ -31,14 +31,6 @@ afterEach(async () => {
   bots = [];
   sims = [];
 });
-
-async function until(check: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 describe('crash safety (SIGKILL) on the SQLite log', () => {
   it(`loses nothing acknowledged across ${KILLS} kills mid-call, restores live calls and never answers twice`, async () => {

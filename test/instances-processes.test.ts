@@ -6,7 +6,7 @@ import { DEMO_APP } from '../examples/demo-bot/demo.js';
 import { adminQuery, requirePostgres, testSchemas, TEST_DATABASE_URL } from '../packages/adapters/src/stores/postgres/test-db.js';
 import { balancer } from './support/balancer.js';
 import { startBotProcess, type BotProcess } from './support/bot-process.js';
-import { freePort } from './support/net.js';
+import { freePort, until } from './support/net.js';
 
 /**
  * Three instances of the demo bot, each its own process, on one PostgreSQL log, behind a load
@@ -29,15 +29,6 @@ afterEach(async () => {
   await lb?.close();
 });
 afterAll(() => schemas.dropAll());
-
-async function until(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 20_000): Promise<number> {
-  const started = Date.now();
-  while (!(await check())) {
-    if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return Date.now() - started;
-}
 
 describe('three bot processes on one PostgreSQL', () => {
   it('answer each call once, and take over the calls of an owner killed with SIGKILL within the lease time', async () => {
@@ -72,12 +63,12 @@ describe('three bot processes on one PostgreSQL', () => {
         }).callId,
       );
     }
-    await until(() => callIds.every((id) => sim!.groundTruth(id)?.stateHistory.includes('established') ?? false), 'every call to be answered');
+    await until(() => callIds.every((id) => sim!.groundTruth(id)?.stateHistory.includes('established') ?? false), 'every call to be answered', 20_000);
 
     // who runs which call, by the leases in the database
     const owners = async () =>
       new Map((await adminQuery<{ stream_id: string; owner: string }>(`SELECT stream_id, owner FROM ${schema}.leases WHERE expires_at > now()`)).map((r) => [r.stream_id, r.owner]));
-    await until(async () => (await owners()).size >= callIds.length, 'a lease on every call');
+    await until(async () => (await owners()).size >= callIds.length, 'a lease on every call', 20_000);
     const victimCall = callIds[0]!;
     const victim = Number((await owners()).get(victimCall)!.slice('bot-'.length));
     const keepAlivesBefore = sim.requests().filter((r) => r.callId === victimCall && r.template.endsWith('/keepAlive')).length;

@@ -6,6 +6,7 @@ import { createSimulator, type Simulator } from '@switchboard/simulator';
 import { requirePostgres, testSchemas, TEST_DATABASE_URL } from '../packages/adapters/src/stores/postgres/test-db.js';
 import { balancer } from './support/balancer.js';
 import { startWebhook } from './support/bot.js';
+import { until } from './support/net.js';
 
 /**
  * Two runtime instances share one PostgreSQL log. A load balancer in front of them hands
@@ -116,6 +117,18 @@ afterEach(async () => {
 });
 afterAll(() => schemas.dropAll());
 
+/** A peer-to-peer call to a Teams user, calling back through the balancer. */
+function p2pTo(w: World, userId: string, displayName: string): unknown {
+  return {
+    '@odata.type': '#microsoft.graph.call',
+    callbackUri: w.callbackUri,
+    targets: [{ '@odata.type': '#microsoft.graph.invitationParticipantInfo', identity: { '@odata.type': '#microsoft.graph.identitySet', user: { '@odata.type': '#microsoft.graph.identity', id: userId, displayName } } }],
+    requestedModalities: ['audio'],
+    mediaConfig: SERVICE_MEDIA,
+    tenantId: APP.tenantId,
+  };
+}
+
 /** What must be equal on every instance: the call as Graph would show it. */
 function essence(view: CallView | undefined) {
   if (!view) return undefined;
@@ -125,14 +138,6 @@ function essence(view: CallView | undefined) {
     operations: Object.fromEntries(Object.entries(view.operations).map(([id, op]) => [id, op.status])),
     tones: view.tones.map((t) => t.tone),
   };
-}
-
-async function until(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 describe('two runtime instances on one PostgreSQL', () => {
@@ -172,14 +177,7 @@ describe('two runtime instances on one PostgreSQL', () => {
     const w = await world(21, { keepAliveIntervalMs: 150, leaseTtlMs: 600 });
     open.push(w);
     w.sim.scriptRemote('user-kim', [{ do: 'answer', after: 100 }]);
-    const call = await w.a.sw.createCall({
-      '@odata.type': '#microsoft.graph.call',
-      callbackUri: w.callbackUri,
-      targets: [{ '@odata.type': '#microsoft.graph.invitationParticipantInfo', identity: { '@odata.type': '#microsoft.graph.identitySet', user: { '@odata.type': '#microsoft.graph.identity', id: 'user-kim', displayName: 'Kim' } } }],
-      requestedModalities: ['audio'],
-      mediaConfig: SERVICE_MEDIA,
-      tenantId: APP.tenantId,
-    });
+    const call = await w.a.sw.createCall(p2pTo(w, 'user-kim', 'Kim'));
     await call.waitFor('established', { timeoutMs: 10_000 });
     await until(() => w.b.sw.engine.getCall(call.id)?.state === 'established', 'instance b to follow the call');
     // the instance that placed the call owns it
@@ -205,14 +203,7 @@ describe('two runtime instances on one PostgreSQL', () => {
     const w = await world(31, { keepAliveIntervalMs: 150, leaseTtlMs: 600 });
     open.push(w);
     w.sim.scriptRemote('user-lee', [{ do: 'answer', after: 100 }]);
-    const call = await w.b.sw.createCall({
-      '@odata.type': '#microsoft.graph.call',
-      callbackUri: w.callbackUri,
-      targets: [{ '@odata.type': '#microsoft.graph.invitationParticipantInfo', identity: { '@odata.type': '#microsoft.graph.identitySet', user: { '@odata.type': '#microsoft.graph.identity', id: 'user-lee', displayName: 'Lee' } } }],
-      requestedModalities: ['audio'],
-      mediaConfig: SERVICE_MEDIA,
-      tenantId: APP.tenantId,
-    });
+    const call = await w.b.sw.createCall(p2pTo(w, 'user-lee', 'Lee'));
     await call.waitFor('established', { timeoutMs: 10_000 });
     // the instance that placed the call took its lease
     expect(w.b.sw.owns(call.id)).toBe(true);

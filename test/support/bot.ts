@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Switchboard } from '@switchboard/adapters';
 import { createWebhookReceiver } from '@switchboard/transport';
+import { listenLoopback } from './net.js';
 
 /**
  * A bot's webhook on loopback: the transport's receiver (JWT verified against the keys the
@@ -21,13 +21,5 @@ export async function startWebhook(
     });
     void receiver.node(req, res);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/calls`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
+  return listenLoopback(server);
 }

@@ -182,11 +182,16 @@ export class Engine extends EventEmitter<EngineEvents> {
       if (state.version > before && this.#snapshotDue(state)) await this.#writeSnapshot(callId, state);
       return found;
     });
+    this.#emitAll(events);
+    return events;
+  }
+
+  /** Each event under its own name and as `event`, in order. */
+  #emitAll(events: readonly CallEvent[]): void {
     for (const event of events) {
       this.emit(event.type, event as never);
       this.emit('event', event);
     }
-    return events;
   }
 
   /** Loads every stream in the store (after a restart). Resolves to the number of calls loaded. */
@@ -219,10 +224,7 @@ export class Engine extends EventEmitter<EngineEvents> {
           if (result.version !== state.version) state = await this.#catchUp(callId, events);
           this.#checkDuplicates(state, result.duplicates, events);
           if (this.#snapshotDue(state)) await this.#writeSnapshot(callId, state);
-          for (const event of events) {
-            this.emit(event.type, event as never);
-            this.emit('event', event);
-          }
+          this.#emitAll(events);
           return { appended: result.appended.length, duplicates: result.duplicates.length, events };
         } catch (error) {
           if (!(error instanceof ExpectedVersionConflictError) || attempt >= this.#maxRetries) throw error;

@@ -1,7 +1,7 @@
 /**
  * The store for several bot instances sharing calls: PostgreSQL through `pg`. Appends are
  * one round trip each (a plpgsql function: lock the stream row, check the version, dedup,
- * multi-row insert, NOTIFY); instances tail each other's appends with LISTEN/NOTIFY and
+ * multi-row insert), announced after the commit; instances tail each other's appends with LISTEN/NOTIFY and
  * agree on who runs a call through leases timed by the database's clock.
  */
 import type pg from 'pg';
