@@ -141,6 +141,30 @@ describe('the runtime against the simulator', () => {
     await second.stop();
   });
 
+  it('snapshots a call once it goes quiet, and every call it holds on stop, so a restart replays no tail', async () => {
+    const store = new InMemoryEventStore();
+    const w = await world({ snapshotWhenQuietMs: 100 }, store);
+    await w.sw.start();
+    const incoming = nextIncoming(w.sw);
+    const { callId } = w.sim.placeIncomingCall({ appId: APP.appId, from: '+14255550102', script: [{ do: 'waitFor', state: 'established' }] });
+    const [call] = await incoming;
+    await call.answer({ callbackUri: w.webhook.url, acceptedModalities: ['audio'], mediaConfig: SERVICE_MEDIA });
+    await call.waitFor('established', { timeoutMs: 5000 });
+    const head = async () => (await store.readStream(callId)).length;
+    // quiet for 100 ms: the snapshot catches up with the log (checked every 50 ms)
+    const deadline = Date.now() + 5_000;
+    while ((await store.readSnapshot(callId))?.position !== (await head()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect((await store.readSnapshot(callId))?.position).toBe(await head());
+
+    // something new, then stop at once: stop() writes the snapshot
+    const before = await head();
+    await call.playPrompt({ prompts: [prompt], clientContext: 'late' });
+    expect(await head()).toBeGreaterThan(before);
+    await w.sw.stop();
+    const position = (await store.readSnapshot(callId))?.position;
+    expect(position).toBe(await head());
+  });
+
   it('records every exchange, redacted, as a log that replay turns into the same call', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'swb-rec-'));
     const file = join(dir, 'calls.jsonl');

@@ -66,7 +66,7 @@ export type { CallEvent, CallEventType, EntryRef } from './reconcile/events.js';
 
 // The engine
 export { Engine, createEngine, isTerminated } from './engine/engine.js';
-export type { EngineOptions, EngineEvents, IngestMeta, IngestResult, NewEntry } from './engine/engine.js';
+export type { EngineOptions, EngineEvents, IngestMeta, IngestResult, NewEntry, SnapshotOptions } from './engine/engine.js';
 
 // Replay
 export { replay, summarize, deliverySchedule, callToJson } from './replay/replay.js';

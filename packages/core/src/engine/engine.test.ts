@@ -97,6 +97,49 @@ describe('createEngine', () => {
     expect(second.getCall(CALL)).toEqual(first.getCall(CALL));
   });
 
+  it('snapshots on demand: every call past its last snapshot, or only the ones quiet for long enough', async () => {
+    const store = new InMemoryEventStore();
+    let t = 1_000;
+    const engine = createEngine({ store, clock: () => t });
+    await engine.ingest(callStateBody('quiet', 'establishing'));
+    await engine.ingest(callStateBody('quiet', 'established'));
+    t += 5_000;
+    await engine.ingest(callStateBody('busy', 'establishing'));
+    t += 100;
+    // 'quiet' has had nothing new for 5,100 ms, 'busy' for 100 ms
+    expect(await engine.snapshot({ quietForMs: 2_000 })).toBe(1);
+    expect((await store.readSnapshot('quiet'))?.position).toBe(2);
+    expect(await store.readSnapshot('busy')).toBeUndefined();
+    // nothing new since: no second write
+    expect(await engine.snapshot({ quietForMs: 2_000 })).toBe(0);
+    // a restriction to some calls, and no quiet condition (shutdown)
+    expect(await engine.snapshot({ callIds: ['quiet', 'unknown'] })).toBe(0);
+    expect(await engine.snapshot()).toBe(1);
+    expect((await store.readSnapshot('busy'))?.position).toBe(1);
+    // a restart restores both from their snapshots, with no tail to replay
+    const reads: number[] = [];
+    const watched: EventStore = {
+      readStream: async (id, options) => {
+        const tail = await store.readStream(id, options);
+        reads.push(tail.length);
+        return tail;
+      },
+      appendToStream: (id, entries, options) => store.appendToStream(id, entries, options),
+      listStreams: () => store.listStreams(),
+      readSnapshot: (id) => store.readSnapshot(id),
+      writeSnapshot: (id, snap) => store.writeSnapshot(id, snap),
+    };
+    const second = createEngine({ store: watched, clock: () => t });
+    expect(await second.hydrate()).toBe(2);
+    expect(reads).toEqual([0, 0]);
+    expect(second.calls()).toEqual(engine.calls());
+    await expect(engine.snapshot({ quietForMs: -1 })).rejects.toMatchObject({ code: 'SWB_INVALID_ARGUMENT' });
+    // a store that keeps no snapshots: nothing to write
+    const plain = createEngine({ store: { readStream: watched.readStream, appendToStream: watched.appendToStream, listStreams: watched.listStreams }, clock: () => t });
+    await plain.ingest(callStateBody('other', 'establishing'));
+    expect(await plain.snapshot()).toBe(0);
+  });
+
   it('rebuilds from the log when the snapshot does not match', async () => {
     const store = new InMemoryEventStore();
     const first = createEngine({ store, clock });

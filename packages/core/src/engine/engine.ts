@@ -61,6 +61,15 @@ interface CallState$ {
   snapshot: CallMachineSnapshot;
   version: number;
   snapshotAt: number;
+  /** The clock when this engine last folded new entries of the call (or loaded it). */
+  touchedAt: number;
+}
+
+export interface SnapshotOptions {
+  /** Only calls this engine has folded nothing new into for at least this long (by its clock). */
+  readonly quietForMs?: number;
+  /** Only these calls (default: every call the engine holds). */
+  readonly callIds?: Iterable<string>;
 }
 
 /**
@@ -179,7 +188,10 @@ export class Engine extends EventEmitter<EngineEvents> {
       const before = this.#calls.get(callId)?.version ?? 0;
       const found: CallEvent[] = [];
       const state = await this.#catchUp(callId, found);
-      if (state.version > before && this.#snapshotDue(state)) await this.#writeSnapshot(callId, state);
+      if (state.version > before) {
+        state.touchedAt = this.#clock();
+        if (this.#snapshotDue(state)) await this.#writeSnapshot(callId, state);
+      }
       return found;
     });
     this.#emitAll(events);
@@ -192,6 +204,39 @@ export class Engine extends EventEmitter<EngineEvents> {
       this.emit(event.type, event as never);
       this.emit('event', event);
     }
+  }
+
+  /**
+   * Writes a snapshot of every held call whose folded position is past its last snapshot
+   * (optionally only the calls quiet for `quietForMs`, or only `callIds`), so a restart
+   * restores them without replaying their tails. The engine also snapshots a call every
+   * `snapshotEvery` entries on its own; this is for the moments a bot knows are cheap and
+   * useful: a call that went quiet, and shutdown. Resolves to the number written. A store
+   * without snapshots writes none.
+   */
+  async snapshot(options: SnapshotOptions = {}): Promise<number> {
+    if (this.store.writeSnapshot === undefined) return 0;
+    const quietForMs = options.quietForMs;
+    if (quietForMs !== undefined && !(quietForMs >= 0)) {
+      throw new SwitchboardError('SWB_INVALID_ARGUMENT', `quietForMs must be a number >= 0, got ${String(quietForMs)}`);
+    }
+    const ids = options.callIds === undefined ? [...this.#calls.keys()] : [...options.callIds];
+    const now = this.#clock();
+    const due = (state: CallState$ | undefined): state is CallState$ =>
+      state !== undefined && state.version > state.snapshotAt && (quietForMs === undefined || now - state.touchedAt >= quietForMs);
+    const work: Promise<boolean>[] = [];
+    for (const callId of ids) {
+      if (!due(this.#calls.get(callId))) continue;
+      work.push(
+        this.#withLock(callId, async () => {
+          const state = this.#calls.get(callId); // it may have moved, or been forgotten, meanwhile
+          if (!due(state)) return false;
+          await this.#writeSnapshot(callId, state);
+          return true;
+        }),
+      );
+    }
+    return (await Promise.all(work)).filter(Boolean).length;
   }
 
   /** Loads every stream in the store (after a restart). Resolves to the number of calls loaded. */
@@ -222,6 +267,7 @@ export class Engine extends EventEmitter<EngineEvents> {
           }
           this.#fold(state, result.appended, events);
           if (result.version !== state.version) state = await this.#catchUp(callId, events);
+          if (result.appended.length > 0) state.touchedAt = this.#clock();
           this.#checkDuplicates(state, result.duplicates, events);
           if (this.#snapshotDue(state)) await this.#writeSnapshot(callId, state);
           this.#emitAll(events);
@@ -259,8 +305,8 @@ export class Engine extends EventEmitter<EngineEvents> {
       const saved = this.store.readSnapshot ? await this.store.readSnapshot(callId) : undefined;
       const restored = restoreCallSnapshot(callId, saved);
       state = restored
-        ? { snapshot: restored, version: restored.context.position, snapshotAt: restored.context.position }
-        : { snapshot: startCall({ callId, rosterMode: this.#rosterMode }), version: 0, snapshotAt: 0 };
+        ? { snapshot: restored, version: restored.context.position, snapshotAt: restored.context.position, touchedAt: this.#clock() }
+        : { snapshot: startCall({ callId, rosterMode: this.#rosterMode }), version: 0, snapshotAt: 0, touchedAt: this.#clock() };
       this.#calls.set(callId, state);
     }
     const tail = await this.store.readStream(callId, { after: state.version });
