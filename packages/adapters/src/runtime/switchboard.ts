@@ -352,9 +352,9 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> {
     await this.engine.hydrate();
     const store = this.engine.store as { subscribe?: (l: AppendListener) => Promise<Unsubscribe> };
     if (typeof store.subscribe === 'function' && !this.#unsubscribe) {
-      this.#unsubscribe = await store.subscribe((streamId) => {
+      this.#unsubscribe = await store.subscribe((streamId, version) => {
         if (this.#stopped) return;
-        void this.engine.refresh(streamId).catch((error: unknown) => this.#fail(error, streamId));
+        void this.engine.refresh(streamId, { version }).catch((error: unknown) => this.#fail(error, streamId));
       });
     }
     const live = this.engine.calls().filter((view) => view.state !== 'terminated');

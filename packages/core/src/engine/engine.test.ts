@@ -140,6 +140,33 @@ describe('createEngine', () => {
     expect(await plain.snapshot()).toBe(0);
   });
 
+  it('refresh folds what another writer appended; a version it already holds costs no read', async () => {
+    const store = new InMemoryEventStore();
+    let reads = 0;
+    const counted: EventStore = {
+      readStream: (id, options) => {
+        reads++;
+        return store.readStream(id, options);
+      },
+      appendToStream: (id, entries, options) => store.appendToStream(id, entries, options),
+      listStreams: () => store.listStreams(),
+    };
+    const writer = createEngine({ store, clock });
+    const follower = createEngine({ store: counted, clock });
+    await writer.ingest(callStateBody(CALL, 'establishing'));
+    const seen: CallEvent[] = [];
+    follower.on('event', (e) => seen.push(e));
+    expect((await follower.refresh(CALL, { version: 1 })).map((e) => e.type)).toContain('stateChanged');
+    const afterFirst = reads;
+    expect(await follower.refresh(CALL, { version: 1 })).toEqual([]);
+    expect(reads).toBe(afterFirst);
+    await writer.ingest(callStateBody(CALL, 'established'));
+    await follower.refresh(CALL, { version: 2 });
+    expect(reads).toBe(afterFirst + 1);
+    expect(follower.getCall(CALL)).toEqual(writer.getCall(CALL));
+    expect(seen.filter((e) => e.type === 'stateChanged')).toHaveLength(2);
+  });
+
   it('rebuilds from the log when the snapshot does not match', async () => {
     const store = new InMemoryEventStore();
     const first = createEngine({ store, clock });

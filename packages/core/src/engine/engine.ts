@@ -182,8 +182,13 @@ export class Engine extends EventEmitter<EngineEvents> {
    * Folds what another writer appended to a call's stream since this engine last saw it, and
    * emits the events it caused (as `ingest` would have). For several instances sharing one
    * store: call it when the store says the stream moved. Resolves to the events.
+   * `version`, when the store said which version the stream reached: a call this engine has
+   * already folded that far is not read again (the announcement of its own append, or one
+   * heard twice).
    */
-  async refresh(callId: string): Promise<readonly CallEvent[]> {
+  async refresh(callId: string, options: { readonly version?: number } = {}): Promise<readonly CallEvent[]> {
+    const known = this.#calls.get(callId)?.version;
+    if (known !== undefined && options.version !== undefined && known >= options.version) return [];
     const events = await this.#withLock(callId, async () => {
       const before = this.#calls.get(callId)?.version ?? 0;
       const found: CallEvent[] = [];

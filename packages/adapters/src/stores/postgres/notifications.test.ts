@@ -114,6 +114,23 @@ describe('PgEventStore subscribe (LISTEN/NOTIFY)', () => {
     await eventually(() => heard.some(([s]) => s === 'call-after'), 'a notice after the reconnect');
   });
 
+  it('a poll hears of an append whose announcement never came (its writer died between commit and NOTIFY)', async () => {
+    for (const catchUpEveryMs of [0, 100]) {
+      const schema = schemas.next();
+      const writer = new PgEventStore({ connectionString: TEST_DATABASE_URL, schema });
+      const reader = new PgEventStore({ connectionString: TEST_DATABASE_URL, schema, catchUpEveryMs });
+      open.push(writer, reader);
+      // committed before anyone listened: no NOTIFY reaches the reader
+      await writer.appendToStream('call-silent', [timer('call-silent', '1')]);
+      const heard: Array<[string, number]> = [];
+      await reader.subscribe((streamId, version) => heard.push([streamId, version]));
+      await new Promise((resolve) => setTimeout(resolve, 600));
+      if (catchUpEveryMs === 0) expect(heard).toEqual([]); // without the poll it stays unheard
+      else expect(heard).toContainEqual(['call-silent', 1]);
+    }
+    expect(() => new PgEventStore({ connectionString: TEST_DATABASE_URL, catchUpEveryMs: -1 })).toThrow(/catchUpEveryMs/);
+  });
+
   it('rejects the subscription with SWB_STORE_UNAVAILABLE when it cannot connect', async () => {
     const [a] = await twoInstances();
     await a.migrate();

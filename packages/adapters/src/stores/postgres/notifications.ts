@@ -3,6 +3,11 @@
  * channel and fans each NOTIFY out to the subscribers. When the connection drops it
  * reconnects with backoff and then reports every stream appended since shortly before it
  * last heard anything, so a subscriber misses nothing (it may hear a version twice).
+ *
+ * A writer announces its appends after they commit, so one that dies between its commit and
+ * its NOTIFY leaves an append nobody heard of. While connected, a poll every `catchUpEveryMs`
+ * reports the streams updated since shortly before the previous poll: such an append is
+ * heard at most one interval (plus the margin) late.
  */
 import type pg from 'pg';
 import { SwitchboardError } from '@switchboard/core';
@@ -25,6 +30,8 @@ export interface AppendNotificationsOptions {
   readonly updatedSince: (sinceMs: number) => Promise<ReadonlyArray<{ streamId: string; version: number }>>;
   readonly onError: (error: SwitchboardError) => void;
   readonly reconnectDelayMs: { readonly min: number; readonly max: number };
+  /** How often a connected listener polls for appends whose NOTIFY never came (0: never). */
+  readonly catchUpEveryMs: number;
 }
 
 // A NOTIFY carries the time its writer updated the stream, which may be this much before
@@ -53,6 +60,10 @@ export class AppendNotifications {
   /** Connected, and caught up with what the previous session missed. */
   #live = false;
   #closed = false;
+  /** The periodic catch-up, while connected. */
+  #poll: NodeJS.Timeout | undefined;
+  /** The database time the previous poll started at. */
+  #polledAt: number | undefined;
 
   constructor(options: AppendNotificationsOptions) {
     this.#options = options;
@@ -88,6 +99,7 @@ export class AppendNotifications {
     this.#listeners.clear();
     if (this.#retry) clearTimeout(this.#retry);
     this.#retry = undefined;
+    this.#stopPolling();
     await this.#connecting?.catch(() => undefined);
     const client = this.#client;
     this.#client = undefined;
@@ -128,6 +140,8 @@ export class AppendNotifications {
       this.#since = Math.max(this.#since ?? 0, rows[0]!.now);
       this.#live = true;
       this.#attempt = 0;
+      this.#polledAt = rows[0]!.now;
+      this.#startPolling(client);
     } catch (error) {
       if (this.#client === client) this.#client = undefined;
       client.removeAllListeners('notification');
@@ -137,6 +151,40 @@ export class AppendNotifications {
         cause: error,
       });
     }
+  }
+
+  #startPolling(client: pg.Client): void {
+    this.#stopPolling();
+    const every = this.#options.catchUpEveryMs;
+    if (!(every > 0)) return;
+    let running = false;
+    this.#poll = setInterval(() => {
+      if (running || !this.#live || this.#client !== client) return;
+      running = true;
+      void (async () => {
+        const { rows } = await client.query<{ now: number }>('SELECT (extract(epoch FROM clock_timestamp()) * 1000)::float8 AS now');
+        const from = (this.#polledAt ?? rows[0]!.now) - CATCH_UP_MARGIN_MS;
+        await this.#catchUp(from);
+        this.#polledAt = rows[0]!.now;
+      })()
+        .catch((error: unknown) => {
+          // the connection's own error handler reconnects (and catches up) when it is lost
+          if (!this.#closed) {
+            this.#options.onError(
+              new SwitchboardError('SWB_STORE_UNAVAILABLE', `the catch-up poll failed: ${(error as Error).message}`, { cause: error }),
+            );
+          }
+        })
+        .finally(() => {
+          running = false;
+        });
+    }, every);
+    this.#poll.unref();
+  }
+
+  #stopPolling(): void {
+    if (this.#poll) clearInterval(this.#poll);
+    this.#poll = undefined;
   }
 
   async #catchUp(sinceMs: number): Promise<void> {
@@ -172,6 +220,7 @@ export class AppendNotifications {
     if (client !== this.#client) return;
     this.#client = undefined;
     this.#live = false;
+    this.#stopPolling();
     client.end().catch(() => undefined);
     if (this.#closed) return;
     this.#options.onError(

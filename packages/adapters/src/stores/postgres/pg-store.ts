@@ -60,6 +60,11 @@ export interface PgEventStoreOptions {
   readonly onError?: (error: SwitchboardError) => void;
   /** Backoff of the LISTEN connection's reconnects. Default 100 ms doubling up to 5,000 ms. */
   readonly reconnectDelayMs?: { readonly min: number; readonly max: number };
+  /**
+   * With a subscription: how often to poll for appends whose announcement never came (a
+   * writer that died between its commit and its NOTIFY). Default 10,000 ms; 0 never polls.
+   */
+  readonly catchUpEveryMs?: number;
 }
 
 // PostgreSQL refuses btree keys over ~2.7 kB and NOTIFY payloads over 8 kB.
@@ -110,6 +115,10 @@ export class PgEventStore implements EventStore, CallLeases {
     this.#autoMigrate = options.migrate ?? true;
     this.#onError = options.onError ?? (() => undefined);
     const applicationName = options.applicationName ?? 'switchboard';
+    const catchUpEveryMs = options.catchUpEveryMs ?? 10_000;
+    if (typeof catchUpEveryMs !== 'number' || !(catchUpEveryMs >= 0)) {
+      throw new SwitchboardError('SWB_INVALID_ARGUMENT', `catchUpEveryMs must be a number >= 0, got ${String(options.catchUpEveryMs)}`);
+    }
 
     const driver = loadPg();
     let clientConfig: pg.ClientConfig;
@@ -151,6 +160,7 @@ export class PgEventStore implements EventStore, CallLeases {
       updatedSince: (sinceMs) => this.#streamsUpdatedSince(sinceMs),
       onError: (error) => this.#onError(error),
       reconnectDelayMs: options.reconnectDelayMs ?? { min: 100, max: 5_000 },
+      catchUpEveryMs,
     });
   }
 
