@@ -223,6 +223,7 @@ export async function hostileCorpus(ctx: CorpusContext): Promise<HostileCase[]> 
 
   // --- too many entries: 400 too-large
   add({ name: 'value[] of 1,001 notifications', category: 'batch-size', status: 400, type: 'malformed-notification', path: '$.value', request: { headers: auth, body: batch(...Array.from({ length: 1001 }, (_, i) => evil(`n${i}`))) } });
+  add({ name: 'a 2,000-character call id', category: 'batch-size', status: 400, type: 'malformed-notification', path: '$.value[0].resourceUrl', request: { headers: auth, body: batch({ ...evil(tag()), resourceUrl: `/communications/calls/${'z'.repeat(2000)}` }) } });
   add({ name: 'value[] of 20,000 empty objects', category: 'batch-size', status: 400, type: 'malformed-notification', path: '$.value', request: { headers: auth, body: JSON.stringify({ value: Array.from({ length: 20_000 }, () => ({})) }) } });
   add({ name: 'a roster of 5,001 participants', category: 'batch-size', status: 400, type: 'malformed-notification', path: '$.value[1].resourceData', request: { headers: auth, body: batch(evil(tag()), sub('x', 'participants', Array.from({ length: 5001 }, (_, i) => ({ id: `p${i}` })))) } });
   add({ name: '999 good notifications then a bad one', category: 'batch-size', status: 400, type: 'malformed-notification', path: '$.value[999].changeType', request: { headers: auth, body: batch(...Array.from({ length: 999 }, (_, i) => evil(`m${i}`)), { ...call('x', {}), changeType: 9 }) } });
@@ -252,6 +253,7 @@ export async function hostileCorpus(ctx: CorpusContext): Promise<HostileCase[]> 
     ['expired just past the 5 min skew', { exp: now - 330, iat: now - 4000, nbf: now - 4000 }, 401, 'invalid-token'],
     ['not valid for another hour (nbf)', { nbf: now + 3600, exp: now + 7200 }, 401, 'invalid-token'],
     ['no exp', { exp: null }, 401, 'invalid-token'],
+    ['issued an hour in the future (iat; jose alone checks it only with maxTokenAge)', { iat: now + 3600 }, 401, 'invalid-token'],
     ['another audience', { aud: '00000000-0000-0000-0000-000000000000' }, 403, 'wrong-audience-or-issuer'],
     ['audience list without this app', { aud: ['someone-else', 'another-bot'] }, 403, 'wrong-audience-or-issuer'],
     ['no audience', { aud: null }, 403, 'wrong-audience-or-issuer'],

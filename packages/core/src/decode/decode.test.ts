@@ -161,6 +161,9 @@ describe('decodeNotifications', () => {
       for (let i = 0; i < 100; i++) deep = { a: deep };
       expect(decodeError(body([item({ resourceData: { state: 'established', x: deep } })])).reason).toBe('too-deep');
       expect(decodeError('['.repeat(200_000)).reason).toBe('invalid-json');
+      const long = decodeError(body([item({ resourceUrl: `/communications/calls/${'x'.repeat(257)}`, resource: undefined })]));
+      expect([long.reason, long.path]).toEqual(['too-large', '$.value[0].resourceUrl']);
+      expect(decodeNotifications(body([item({ resourceUrl: `/communications/calls/${'x'.repeat(256)}`, resource: undefined })]), { receivedAt: 1 })).toHaveLength(1);
     });
   });
 });

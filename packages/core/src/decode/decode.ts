@@ -12,6 +12,8 @@ export const DECODE_LIMITS = {
   maxCollection: 5000,
   /** nesting depth of any JSON value */
   maxDepth: 64,
+  /** characters in a call id (Graph's are GUIDs, 36; the stores key by it) */
+  maxCallIdLength: 256,
 } as const;
 
 export interface DecodeMeta {
@@ -82,6 +84,9 @@ function decodeOne(item: unknown, path: string, index: number, meta: DecodeMeta)
   const resourceUrl = pickResource(item, path);
   const route = parseResourcePath(resourceUrl.value);
   if (!route) throw new DecodeError('invalid-value', `${path}.${resourceUrl.field}`, `'${resourceUrl.value}' is not a call resource`);
+  if (route.callId.length > DECODE_LIMITS.maxCallIdLength) {
+    throw new DecodeError('too-large', `${path}.${resourceUrl.field}`, `the call id is ${route.callId.length} characters, at most ${DECODE_LIMITS.maxCallIdLength}`);
+  }
   if (resourceUrl.field === 'resourceUrl' && typeof item['resource'] === 'string') {
     // Both present (real traffic): they should name the same call; trust resourceUrl.
     if (!namesCall(item['resource'])) throw new DecodeError('invalid-value', `${path}.resource`, `'${item['resource']}' is not a call resource`);

@@ -23,13 +23,13 @@ async function addKey(kid: string): Promise<void> {
   published.push({ ...(await exportJWK(publicKey)), kid, alg: 'RS256', use: 'sig' });
 }
 
-function token(claims: { aud?: string; iss?: string; exp?: number; nbf?: number } = {}, kid = 'k1'): Promise<string> {
+function token(claims: { aud?: string; iss?: string; exp?: number; nbf?: number; iat?: number } = {}, kid = 'k1'): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
   return new SignJWT({})
     .setProtectedHeader({ alg: 'RS256', kid })
     .setIssuer(claims.iss ?? ISS)
     .setAudience(claims.aud ?? APP)
-    .setIssuedAt(now)
+    .setIssuedAt(claims.iat ?? now)
     .setNotBefore(claims.nbf ?? now - 60)
     .setExpirationTime(claims.exp ?? now + 3600)
     .sign(signing[kid]!);
@@ -123,6 +123,11 @@ describe('webhook receiver over node:http', () => {
     expect((await post({ authorization: `Bearer ${await token({ nbf: now + 3600, exp: now + 7200 })}` })).status).toBe(401);
     // within the 5 minute skew: accepted
     expect((await post({ authorization: `Bearer ${await token({ exp: now - 60 })}` })).status).toBe(202);
+    // issued in the future, beyond the skew (jose alone would accept it)
+    const future = await post({ authorization: `Bearer ${await token({ iat: now + 3600, exp: now + 7200 })}` });
+    expect(future.status).toBe(401);
+    expect(String(future.json?.['detail'])).toMatch(/iat/);
+    expect((await post({ authorization: `Bearer ${await token({ iat: now + 60 })}` })).status).toBe(202);
   });
 
   it('refuses a wrong audience or issuer with 403', async () => {

@@ -119,6 +119,12 @@ export function createWebhookReceiver(options: WebhookReceiverOptions): WebhookR
         currentDate: new Date(now()),
         requiredClaims: ['exp'],
       });
+      // jose checks `iat` only against a maximum age; a token issued in the future (beyond the
+      // skew) was minted by a clock nobody should trust, whatever its `exp` says.
+      if (typeof payload.iat === 'number' && payload.iat * 1000 > now() + skew * 1000) {
+        log.debug({ claim: 'iat' }, 'webhook token refused');
+        return problem(401, 'invalid-token', 'Unauthorized', "the token's iat claim is in the future", { 'www-authenticate': 'Bearer error="invalid_token"' });
+      }
       if (verified.size > 1000) verified.clear();
       verified.set(token, { claims: payload, expiresAt: (payload.exp ?? 0) * 1000 + skew * 1000 });
       return { claims: payload };
