@@ -165,6 +165,43 @@ describe('the runtime against the simulator', () => {
     expect(position).toBe(await head());
   });
 
+  it('an operation started before a restart settles after it: call.operation(id) gives a new handle', async () => {
+    const store = new InMemoryEventStore();
+    let target!: Switchboard;
+    let sim!: Simulator;
+    const webhook = await startWebhook((d) => target.sink(d), { appId: APP.appId, simulatorUrl: () => sim.url });
+    sim = createSimulator({ apps: [{ ...APP, callbackUri: webhook.url }], seed: 5, timeScale: SCALE, timings: { incomingAnswerMs: 60_000 } });
+    const { url } = await sim.start();
+    const make = () => createSwitchboard({ graph: graphPort(url), store, answerDeadlineMs: 15_000 * SCALE, deadlineMarginMs: 50, operationTimeoutMs: 5_000 });
+    const first = make();
+    target = first;
+    worlds.push({ sim, sw: first, webhook, store });
+    const incoming = nextIncoming(first);
+    const { callId } = sim.placeIncomingCall({ appId: APP.appId, from: '+14255550102', script: [{ do: 'waitFor', state: 'established' }] });
+    const [call] = await incoming;
+    await call.answer({ callbackUri: webhook.url, acceptedModalities: ['audio'], mediaConfig: SERVICE_MEDIA });
+    await call.waitFor('established', { timeoutMs: 5000 });
+    const looping = await call.playPrompt({ prompts: [prompt], loop: true }); // runs until cancelled
+    await first.stop();
+
+    const second = make();
+    target = second;
+    worlds.push({ sim, sw: second, webhook, store });
+    expect(await second.start()).toBe(1);
+    const restored = second.call(callId)!;
+    expect(restored.operation('no-such-operation')).toBeUndefined();
+    const handle = restored.operation(looping.id)!;
+    expect(handle.status).toBe('running');
+    const settled = handle.completed.then(
+      () => 'completed',
+      (error: { operation?: { status?: string } }) => error.operation?.status,
+    );
+    await restored.cancelMediaProcessing({ clientContext: 'after-restart' });
+    expect(await settled).toBe('failed'); // Graph fails a cancelled prompt (400/8508)
+    // and one that already ended settles at once
+    await expect(restored.operation(looping.id)!.completed).rejects.toMatchObject({ name: 'OperationFailedError' });
+  });
+
   it('records every exchange, redacted, as a log that replay turns into the same call', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'swb-rec-'));
     const file = join(dir, 'calls.jsonl');

@@ -120,6 +120,18 @@ export class Call extends EventEmitter<CallHandleEvents> {
     });
   }
 
+  /**
+   * A handle on an operation the log knows, whoever started it: one started before a restart
+   * (its earlier promise went with the old process), or by another instance. `completed`
+   * settles as for a fresh handle (at once when it has already ended). Undefined for an id
+   * the call's log has not seen.
+   */
+  operation(operationId: string): OperationHandle | undefined {
+    const op = this.#host.view(this.id)?.operations[operationId];
+    if (!op) return undefined;
+    return { id: operationId, status: op.status, completed: this.#settled(operationId) };
+  }
+
   // Call handling
   answer(body: { callbackUri: string; mediaConfig: unknown; acceptedModalities?: string[]; [k: string]: unknown }): Promise<GraphResponse> {
     return this.#host.command(this.id, 'answer', body);
