@@ -4,6 +4,7 @@ import {
   calculateJwkThumbprint,
   createLocalJWKSet,
   decodeJwt,
+  decodeProtectedHeader,
   exportJWK,
   generateKeyPair,
   importSPKI,
@@ -343,8 +344,11 @@ export class Identity {
     if (app.assertionKey) {
       try {
         const pem = app.assertionKey;
-        const key = pem.includes('BEGIN CERTIFICATE') ? await importX509(pem, 'RS256') : await importSPKI(pem, 'RS256');
-        await jwtVerify(assertion, key);
+        // Entra takes RS256 (a SHA-1 x5t) and PS256 (an x5t#S256, what MSAL signs with for a SHA-256 thumbprint)
+        const alg = decodeProtectedHeader(assertion).alg;
+        if (alg !== 'RS256' && alg !== 'PS256') return `The assertion is signed with '${String(alg)}'; RS256 or PS256 is required.`;
+        const key = pem.includes('BEGIN CERTIFICATE') ? await importX509(pem, alg) : await importSPKI(pem, alg);
+        await jwtVerify(assertion, key, { algorithms: [alg] });
       } catch {
         return 'The assertion signature does not match the registered certificate.';
       }

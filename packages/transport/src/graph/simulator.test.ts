@@ -1,3 +1,4 @@
+import { createHash, createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Agent, type Dispatcher } from 'undici';
 import { createSimulator, type Simulator } from '@switchboard/simulator';
@@ -92,6 +93,43 @@ describe('against the simulator', () => {
     expect((error as GraphError).code).toBe('SWB_GRAPH_AUTH');
     expect((error as GraphError).message).not.toContain('not-the-secret-xyz');
     expect((error as GraphError).message).toContain('invalid_client');
+  });
+
+  it('MSAL authenticates with a certificate: a client assertion signed by the private key, checked against the registered public key', async () => {
+    clearMsalApplications();
+    const pair = () => generateKeyPairSync('rsa', { modulusLength: 2048, publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } });
+    const registered = pair();
+    const stranger = pair();
+    const CERT_APP = { appId: 'a1b2c3d4-0000-4000-8000-00000000c001', tenantId: APP.tenantId, clientSecret: 'unused-secret', callbackUri: receiver.url, assertionKey: registered.publicKey };
+    const certSim = createSimulator({ apps: [CERT_APP], seed: 12, timeScale: 0.01 });
+    const { url: certUrl } = await certSim.start();
+    try {
+      const thumbprint = createHash('sha1').update(createPublicKey(registered.publicKey).export({ type: 'spki', format: 'der' })).digest('hex');
+      const provider = createMsalTokenProvider({
+        tenantId: CERT_APP.tenantId,
+        clientId: CERT_APP.appId,
+        certificate: { privateKey: registered.privateKey, thumbprintSha256: createHash('sha256').update(thumbprint).digest('hex') },
+        authorityHost: certUrl,
+      });
+      const token = await provider.getToken({ forceRefresh: false });
+      const claims = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8')) as Record<string, unknown>;
+      expect(claims['appid']).toBe(CERT_APP.appId);
+      // and the Graph client works with it against the simulator's calls API
+      const client = createGraphClient({ baseUrl: certUrl, auth: { tenantId: CERT_APP.tenantId, clientId: CERT_APP.appId, certificate: { privateKey: registered.privateKey, thumbprint }, authorityHost: certUrl } });
+      const created = await client.send('create', { body: { '@odata.type': '#microsoft.graph.call', callbackUri: receiver.url, targets: [{ '@odata.type': '#microsoft.graph.invitationParticipantInfo', identity: { '@odata.type': '#microsoft.graph.identitySet', user: { '@odata.type': '#microsoft.graph.identity', id: 'u-cert-1', displayName: 'Cert Test' } } }], requestedModalities: ['audio'], mediaConfig: { '@odata.type': '#microsoft.graph.serviceHostedMediaConfig' }, tenantId: CERT_APP.tenantId } });
+      expect(created.status).toBe(201);
+
+      // a key the app did not register: refused, and the private key is nowhere in the error
+      clearMsalApplications();
+      const wrong = createMsalTokenProvider({ tenantId: CERT_APP.tenantId, clientId: CERT_APP.appId, certificate: { privateKey: stranger.privateKey, thumbprint }, authorityHost: certUrl });
+      const error = await wrong.getToken({ forceRefresh: false }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(GraphError);
+      expect((error as GraphError).code).toBe('SWB_GRAPH_AUTH');
+      const body = stranger.privateKey.split('\n')[1]!;
+      expect(JSON.stringify({ message: (error as Error).message, cause: String((error as Error).cause) })).not.toContain(body);
+    } finally {
+      await certSim.stop();
+    }
   });
 
   it('refuses a plain-http authority that is not loopback', () => {
