@@ -95,15 +95,19 @@ function buildMachine() {
     },
   });
 
+  // `entry` (most of the traffic) is handled by every state rather than once at the root: the
+  // same targetless assignment either way, but xstate looks an event up in the active state
+  // first and only then in its parent, so a root-level handler costs two lookups per entry.
+  const applyEntry = { actions: 'applyEntry' };
   const states: Record<string, object> = {};
-  const fromPending: Record<string, object> = {};
+  const fromPending: Record<string, object> = { entry: applyEntry };
   for (const to of CALL_STATES) {
     fromPending[`callState.${to}`] = { target: to, actions: 'applyCall' };
   }
   states['pending'] = { on: fromPending };
   for (const from of CALL_STATES) {
     const reject = { actions: { type: 'rejectCall', params: { from } } };
-    const on: Record<string, unknown> = { 'callState.*': reject };
+    const on: Record<string, unknown> = { entry: applyEntry, 'callState.*': reject };
     for (const to of CALL_STATES) {
       const key = `callState.${to}`;
       if (to === from) {
@@ -151,7 +155,6 @@ function buildMachine() {
         })),
         { actions: { type: 'applyResync', params: { from: 'pending' } } },
       ],
-      entry: { actions: 'applyEntry' },
     },
   };
   // The config is generated from the tables, so its literal types cannot be inferred.
@@ -234,10 +237,10 @@ export function applyCallDataToContext(
 }
 
 /**
- * The root-level `entry` transition's whole effect: a targetless assignment, the same in every
- * state. `foldEntries` applies it directly instead of stepping the machine (a property test
- * holds the two equal), because it is most of the traffic and a machine step costs more than
- * the update itself.
+ * The `entry` transition's whole effect: a targetless assignment, the same in every state.
+ * `foldEntries` applies it directly instead of stepping the machine (a property test holds the
+ * two equal), because it is most of the traffic and a machine step costs more than the update
+ * itself.
  */
 export function applyEntryToContext(context: Ctx, entry: CallMachineEvent['entry']): Ctx {
   return edit(context, entry.position, (d) => applyOther(d, entry, context.rosterMode));
