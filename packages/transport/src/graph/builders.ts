@@ -324,18 +324,21 @@ export function buildCreateCall(spec: CreateCallSpec, options: ValidationOptions
   return body as CallRequestBody;
 }
 
-function isObj(v: unknown): v is Record<string, unknown> {
+/** @internal A plain JSON object (not null, not an array). */
+export function isObj(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function typeName(v: Record<string, unknown>): string | undefined {
+/** @internal The `@odata.type` without `#` and `microsoft.graph.`. */
+export function typeName(v: Record<string, unknown>): string | undefined {
   const t = v['@odata.type'];
   if (typeof t !== 'string') return undefined;
   const bare = t.startsWith('#') ? t.slice(1) : t;
   return bare.startsWith('microsoft.graph.') ? bare.slice('microsoft.graph.'.length) : bare;
 }
 
-function nonEmpty(v: unknown): v is string {
+/** @internal A string with something besides white space. */
+export function nonEmpty(v: unknown): v is string {
   return typeof v === 'string' && v.trim() !== '';
 }
 
@@ -360,7 +363,8 @@ function checkIdentitySet(v: unknown, path: string, out: Violation[]): { kind: s
   return { kind, id: ident['id'] };
 }
 
-function checkCallbackUri(v: unknown, path: string, options: ValidationOptions, out: Violation[]): void {
+/** @internal https, or http to loopback with `allowInsecureCallback`. */
+export function checkCallbackUri(v: unknown, path: string, options: ValidationOptions, out: Violation[]): void {
   if (!nonEmpty(v)) {
     out.push({ path, message: 'is required (the bot webhook URL, https)' });
     return;
@@ -381,7 +385,8 @@ function checkCallbackUri(v: unknown, path: string, options: ValidationOptions, 
   out.push({ path, message: 'must be https' });
 }
 
-function checkMediaConfig(v: unknown, out: Violation[]): string | undefined {
+/** @internal `$.mediaConfig`: service-hosted (prefetched prompts) or app-hosted (blob). */
+export function checkMediaConfig(v: unknown, out: Violation[]): string | undefined {
   const path = '$.mediaConfig';
   if (!isObj(v)) {
     out.push({ path, message: 'is required: serviceHostedMediaConfig or appHostedMediaConfig' });

@@ -93,6 +93,9 @@ afterEach(async () => {
   await Promise.all(servers.splice(0).map((s) => s.close()));
 });
 
+/** A valid playPrompt body (the resilience tests need some non-idempotent command that passes validation). */
+const PLAY = { prompts: [{ '@odata.type': '#microsoft.graph.mediaPrompt', mediaInfo: { uri: 'https://cdn.contoso.com/beep.wav' } }] };
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
 describe('every method goes where the docs say', () => {
@@ -175,7 +178,7 @@ describe('every method goes where the docs say', () => {
   it('beta paths: /beta/app/calls and /beta/communications/calls', async () => {
     const server = await startServer((_req, res) => json(res, 200, { id: 'c1' }));
     await client(server.url, { apiVersion: 'beta', betaPathStyle: 'app' }).getCall('c1');
-    await client(server.url, { apiVersion: 'beta' }).playPrompt('c1', { prompts: [] });
+    await client(server.url, { apiVersion: 'beta' }).playPrompt('c1', PLAY);
     expect(server.seen.map((s) => s.path)).toEqual(['/beta/app/calls/c1', '/beta/communications/calls/c1/playPrompt']);
     for (const s of server.seen) expect(commandOf(s.method, s.path)).toBeDefined();
   });
@@ -228,7 +231,7 @@ describe('errors', () => {
     [500, 'SWB_GRAPH_HTTP'],
   ] as const)('%i on a non-idempotent command → %s, sent once', async (status, code) => {
     const server = await startServer((_req, res) => json(res, status, { error: { code: 'X', message: 'no' } }));
-    const e = await failure(client(server.url).playPrompt('c1', { prompts: [] }));
+    const e = await failure(client(server.url).playPrompt('c1', PLAY));
     expect(e.code).toBe(code);
     expect(e.status).toBe(status);
     expect(server.seen).toHaveLength(1);
@@ -239,7 +242,7 @@ describe('throttling and Retry-After', () => {
   it('a 429 storm on a non-idempotent command waits Retry-After seconds each time, then succeeds', async () => {
     const server = await startServer((_req, res, i) => (i < 3 ? json(res, 429, { error: { code: 'TooManyRequests', message: 'slow down' } }, { 'retry-after': String(i + 2) }) : json(res, 200, { status: 'running' })));
     const time = virtualTime();
-    const r = await client(server.url, { now: time.now, sleep: time.sleep, random: () => 0.99 }).playPrompt('c1', { prompts: [] }, { clientRequestId: 'crid-429' });
+    const r = await client(server.url, { now: time.now, sleep: time.sleep, random: () => 0.99 }).playPrompt('c1', PLAY, { clientRequestId: 'crid-429' });
     expect(r.status).toBe(200);
     expect(r.attempts).toBe(4);
     expect(time.sleeps).toEqual([2000, 3000, 4000]);
@@ -323,12 +326,12 @@ describe('ambiguity', () => {
   it('a non-idempotent command is never sent twice after a connection reset → SWB_GRAPH_AMBIGUOUS', async () => {
     const server = await startServer(resetFirst);
     const time = virtualTime();
-    const e = await failure(client(server.url, { now: time.now, sleep: time.sleep }).playPrompt('c1', { prompts: [] }, { clientRequestId: 'crid-amb' }));
+    const e = await failure(client(server.url, { now: time.now, sleep: time.sleep }).playPrompt('c1', PLAY, { clientRequestId: 'crid-amb' }));
     expect(e.code).toBe('SWB_GRAPH_AMBIGUOUS');
     expect(e.clientRequestId).toBe('crid-amb');
     expect(e.cause).toBeDefined();
     expect(server.seen).toHaveLength(1);
-    expect(JSON.parse(server.seen[0]!.body)).toEqual({ prompts: [] }); // the body did arrive
+    expect(JSON.parse(server.seen[0]!.body)).toEqual(PLAY); // the body did arrive
     // give a straggling retry a chance to show up
     await new Promise((r) => setTimeout(r, 50));
     expect(server.seen).toHaveLength(1);
@@ -418,7 +421,7 @@ describe('deadlines and cancellation', () => {
 
   it('an already-aborted signal sends nothing', async () => {
     const server = await startServer(hang);
-    const e = await failure(client(server.url).playPrompt('c1', { prompts: [] }, { signal: AbortSignal.abort() }));
+    const e = await failure(client(server.url).playPrompt('c1', PLAY, { signal: AbortSignal.abort() }));
     expect(e.code).toBe('SWB_GRAPH_ABORTED');
     expect(server.seen).toHaveLength(0);
   });
@@ -429,7 +432,7 @@ describe('deadlines and cancellation', () => {
     const a1 = new AbortController();
     const p1 = failure(c.getCall('c1', { signal: a1.signal }));
     const a2 = new AbortController();
-    const p2 = failure(c.playPrompt('c1', { prompts: [] }, { signal: a2.signal }));
+    const p2 = failure(c.playPrompt('c1', PLAY, { signal: a2.signal }));
     while (server.seen.length < 2) await new Promise((r) => setTimeout(r, 5));
     a1.abort();
     a2.abort();

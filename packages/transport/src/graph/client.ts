@@ -5,7 +5,8 @@ import { createMsalTokenProvider, type GetToken, type MsalTokenProviderOptions }
 import { COMMAND_ROUTES, isCommandName } from './commands.js';
 import { GraphError, RequestValidationError, codeForStatus, type GraphErrorCode } from './errors.js';
 import { silentGraphLogger, type GraphLogger } from './logger.js';
-import { buildCreateCall, validateCallRequest, type CreateCallSpec } from './builders.js';
+import { buildCreateCall, type CreateCallSpec } from './builders.js';
+import { validateCommandBody } from './validate.js';
 import type {
   AddLargeGalleryViewBody,
   AnswerBody,
@@ -68,9 +69,25 @@ export interface GraphClientOptions {
   /** New `client-request-id`s (default `crypto.randomUUID`). */
   readonly newClientRequestId?: () => string;
   readonly logger?: GraphLogger;
-  /** Accept `http://127.0.0.1|localhost` callback URIs in create/answer bodies (the simulator). Default false. */
+  /**
+   * Accept `http://127.0.0.1|localhost|[::1]` callback URIs in create, answer, reject and redirect
+   * bodies (a bot under test against the simulator). Default false.
+   */
   readonly allowInsecureCallback?: boolean;
-  /** Validate raw create-call bodies before sending (default true). */
+  /**
+   * Validate every command's body before sending it (default true): create-call bodies with
+   * {@link validateCallRequest}, every other command's with {@link validateCommandBody}. An
+   * invalid body rejects with a {@link RequestValidationError} (`SWB_INVALID_ARGUMENT`) listing
+   * every violation with its JSON path, and nothing is sent (no token is fetched either).
+   * `false` sends bodies as given and leaves the checking to Graph's 400. Bodies built from a
+   * {@link CreateCallSpec} are always validated. Takes precedence over `validateCreateCall`.
+   */
+  readonly validateRequests?: boolean;
+  /**
+   * @deprecated Use `validateRequests`. Kept as its alias: when `validateRequests` is not given,
+   * `validateCreateCall: false` turns validation off for every command (it once covered only
+   * raw create-call bodies, the only ones validated then).
+   */
   readonly validateCreateCall?: boolean;
   readonly userAgent?: string;
 }
@@ -293,7 +310,7 @@ export function createGraphClient(options: GraphClientOptions): GraphClient {
   const ownAgent = options.dispatcher ? undefined : new Agent({ keepAliveTimeout: 10_000, connections: 64 });
   const dispatcher: Dispatcher = options.dispatcher ?? ownAgent!;
   const userAgent = options.userAgent ?? 'switchboard-transport';
-  const validateCreate = options.validateCreateCall ?? true;
+  const validateRequests = options.validateRequests ?? options.validateCreateCall ?? true;
   const allowInsecureCallback = options.allowInsecureCallback ?? false;
 
   function urlOf(command: CommandName, params: { readonly callId?: string; readonly participantId?: string } = {}): string {
@@ -382,8 +399,13 @@ export function createGraphClient(options: GraphClientOptions): GraphClient {
     }
     const clientRequestId = params.clientRequestId ?? newId();
     let payload: string | undefined;
+    if (params.body !== undefined && params.body !== null && !route.hasBody) throw invalid(`${command} takes no body`);
+    if (validateRequests && route.hasBody) {
+      // before any token or connection: an invalid body never reaches Graph
+      const violations = validateCommandBody(command, params.body, { allowInsecureCallback });
+      if (violations.length > 0) throw new RequestValidationError(violations, command === 'create' ? 'create-call request' : `${command} request`);
+    }
     if (params.body !== undefined && params.body !== null) {
-      if (!route.hasBody) throw invalid(`${command} takes no body`);
       try {
         payload = JSON.stringify(params.body);
       } catch (error) {
@@ -528,15 +550,11 @@ export function createGraphClient(options: GraphClientOptions): GraphClient {
     urlOf,
     createCall(requestOrSpec, o) {
       let body: CallRequestBody;
-      // a raw body has mediaConfig; a spec has kind (and media)
+      // a raw body has mediaConfig; a spec has kind (and media). A raw body is validated by send.
       if (!('mediaConfig' in requestOrSpec) && 'kind' in requestOrSpec) {
         body = buildCreateCall(requestOrSpec as CreateCallSpec, { allowInsecureCallback });
       } else {
         body = requestOrSpec as CallRequestBody;
-        if (validateCreate) {
-          const violations = validateCallRequest(body, { allowInsecureCallback });
-          if (violations.length > 0) return Promise.reject(new RequestValidationError(violations, 'create-call request'));
-        }
       }
       return call('create', { body, ...opts(o) });
     },

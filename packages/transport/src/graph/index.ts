@@ -42,6 +42,9 @@ export type {
   CallScenario,
 } from './builders.js';
 
+// Validation of every command's body
+export { validateCommandBody } from './validate.js';
+
 // Logger and body types
 export { silentGraphLogger } from './logger.js';
 export type { GraphLogger } from './logger.js';

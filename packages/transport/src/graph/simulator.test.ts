@@ -115,7 +115,7 @@ describe('against the simulator', () => {
       const claims = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8')) as Record<string, unknown>;
       expect(claims['appid']).toBe(CERT_APP.appId);
       // and the Graph client works with it against the simulator's calls API
-      const client = createGraphClient({ baseUrl: certUrl, auth: { tenantId: CERT_APP.tenantId, clientId: CERT_APP.appId, certificate: { privateKey: registered.privateKey, thumbprint }, authorityHost: certUrl } });
+      const client = createGraphClient({ baseUrl: certUrl, auth: { tenantId: CERT_APP.tenantId, clientId: CERT_APP.appId, certificate: { privateKey: registered.privateKey, thumbprint }, authorityHost: certUrl }, allowInsecureCallback: true });
       const created = await client.send('create', { body: { '@odata.type': '#microsoft.graph.call', callbackUri: receiver.url, targets: [{ '@odata.type': '#microsoft.graph.invitationParticipantInfo', identity: { '@odata.type': '#microsoft.graph.identitySet', user: { '@odata.type': '#microsoft.graph.identity', id: 'u-cert-1', displayName: 'Cert Test' } } }], requestedModalities: ['audio'], mediaConfig: { '@odata.type': '#microsoft.graph.serviceHostedMediaConfig' }, tenantId: CERT_APP.tenantId } });
       expect(created.status).toBe(201);
 
