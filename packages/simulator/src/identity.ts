@@ -5,6 +5,7 @@ import {
   createLocalJWKSet,
   decodeJwt,
   decodeProtectedHeader,
+  errors as joseErrors,
   exportJWK,
   generateKeyPair,
   importSPKI,
@@ -348,8 +349,12 @@ export class Identity {
         const alg = decodeProtectedHeader(assertion).alg;
         if (alg !== 'RS256' && alg !== 'PS256') return `The assertion is signed with '${String(alg)}'; RS256 or PS256 is required.`;
         const key = pem.includes('BEGIN CERTIFICATE') ? await importX509(pem, alg) : await importSPKI(pem, alg);
-        await jwtVerify(assertion, key, { algorithms: [alg] });
-      } catch {
+        // Entra allows five minutes of clock skew on nbf/exp (MSAL rounds its nbf to the second)
+        await jwtVerify(assertion, key, { algorithms: [alg], clockTolerance: 300 });
+      } catch (error) {
+        if (error instanceof joseErrors.JWTClaimValidationFailed || error instanceof joseErrors.JWTExpired) {
+          return `The assertion's ${error.claim} claim is not valid.`;
+        }
         return 'The assertion signature does not match the registered certificate.';
       }
     }
