@@ -145,11 +145,13 @@ describe('two runtime instances on one PostgreSQL', () => {
     for (const seed of [11, 12, 13]) {
       const w = await world(seed);
       open.push(w);
-      const { callId } = w.sim.placeIncomingCall({
-        appId: APP.appId,
-        from: '+14255550100',
-        script: [{ do: 'waitFor', state: 'established' }, { do: 'dtmf', digits: '17#', intervalMs: 5_000, after: 30_000 }, { do: 'hangUp', after: 60_000 }],
-      });
+      const { callId } = w.sim.placeIncomingCall({ appId: APP.appId, from: '+14255550100', script: [{ do: 'waitFor', state: 'established' }] });
+      // Graph sends tones only after subscribeToTone: the caller presses keys once the bot subscribed
+      // (a fixed delay raced the answer + subscribe on a loaded machine), then hangs up
+      await until(() => w.sim.requestCount('POST', '/calls/{id}/subscribeToTone', 200) === 1, 'the bot to subscribe to tones');
+      expect(w.sim.act(callId, { do: 'dtmf', digits: '17#', intervalMs: 5_000 })).toEqual({ applied: true });
+      await w.sim.waitForIdle();
+      expect(w.sim.act(callId, { do: 'hangUp' })).toEqual({ applied: true });
       await w.sim.waitForState(callId, 'terminated');
       await w.sim.waitForIdle();
       await until(async () => {
