@@ -37,7 +37,7 @@ import {
   GroupWriter,
   OP_APPEND,
   OP_SNAPSHOT,
-  type CommitOutcome,
+  type GroupOutcome,
   type SqliteSettings,
   type WriteGroup,
   type WriterFailure,
@@ -140,8 +140,8 @@ export class SqliteEventStore implements EventStore {
   /** The next group, filling up: its writes flattened, and their promises. */
   #group: WriteGroup = [];
   #pending: PendingWrite[] = [];
-  /** The groups handed to the writer thread and not yet answered, oldest first. */
-  #sent: PendingWrite[][] = [];
+  /** The group the writer thread is committing (one at a time). */
+  #inFlight: PendingWrite[] | undefined;
   #flushScheduled = false;
   /** `close()` waiting for the groups asked for to commit. */
   #idleWaiters: (() => void)[] = [];
@@ -208,7 +208,7 @@ export class SqliteEventStore implements EventStore {
     this.#worker = worker;
     writerThreads.set(this, worker);
     worker.unref(); // an idle store does not keep the process alive
-    worker.on('message', (message: CommitOutcome | { readonly ready: SqliteSettings }) => this.#onWriterMessage(message));
+    worker.on('message', (message: GroupOutcome | { readonly ready: SqliteSettings }) => this.#onWriterMessage(message));
     worker.on('error', (error: unknown) => this.#writerFailed(`failed (${(error as Error | null)?.message ?? String(error)})`, error));
     this.#workerExited = new Promise((resolve) =>
       worker.once('exit', (code) => {
@@ -295,9 +295,9 @@ export class SqliteEventStore implements EventStore {
     if (this.#db.open) this.#db.close();
   }
 
-  /** Sends the group at the end of this tick. */
+  /** Sends the group at the end of this tick, unless a commit is running: its end sends it. */
   #schedule(): void {
-    if (this.#flushScheduled) return;
+    if (this.#flushScheduled || this.#inFlight !== undefined) return;
     this.#flushScheduled = true;
     setImmediate(() => {
       this.#flushScheduled = false;
@@ -305,12 +305,9 @@ export class SqliteEventStore implements EventStore {
     });
   }
 
-  /**
-   * Commits the group filled so far here, or hands it to the writer thread, which commits it
-   * with the others that reach it while its current commit runs.
-   */
+  /** Commits the group filled so far: hands it to the writer thread, or commits it here. */
   #flush(): void {
-    if (this.#pending.length === 0) return;
+    if (this.#inFlight !== undefined || this.#pending.length === 0) return;
     const group = this.#group;
     const pending = this.#pending;
     this.#group = [];
@@ -320,15 +317,15 @@ export class SqliteEventStore implements EventStore {
       return;
     }
     if (this.#worker === undefined) {
-      this.#settle(pending, this.#inline!.commit([group]));
+      this.#settle(pending, this.#inline!.commit(group));
       return;
     }
-    this.#sent.push(pending);
-    this.#worker.ref(); // a commit is due: the process waits for it
+    this.#inFlight = pending;
+    this.#worker.ref(); // a commit is running: the process waits for it
     this.#worker.postMessage(group);
   }
 
-  #onWriterMessage(message: CommitOutcome | { readonly ready: SqliteSettings }): void {
+  #onWriterMessage(message: GroupOutcome | { readonly ready: SqliteSettings }): void {
     if ('ready' in message) {
       const theirs = message.ready;
       const ours = this.settings;
@@ -338,14 +335,18 @@ export class SqliteEventStore implements EventStore {
       }
       return;
     }
-    if (this.#sent.length === 0) return; // the thread was declared failed meanwhile
-    const groups = this.#sent.splice(0, message.groups);
-    if (this.#sent.length === 0 && this.#pending.length === 0) this.#nowIdle();
-    this.#settle(groups.length === 1 ? groups[0]! : groups.flat(), message);
+    const done = this.#inFlight;
+    if (done === undefined) return; // the thread was declared failed meanwhile
+    this.#inFlight = undefined;
+    // The writes asked for during that commit go at the end of this tick, together with any
+    // that arrive in it (one flush for all of them).
+    if (this.#pending.length > 0) this.#schedule();
+    else this.#nowIdle();
+    this.#settle(done, message);
   }
 
-  /** Settles each write's promise from its commit's outcome. */
-  #settle(writes: readonly PendingWrite[], outcome: CommitOutcome): void {
+  /** Settles each write's promise from its group's outcome. */
+  #settle(writes: readonly PendingWrite[], outcome: GroupOutcome): void {
     if ('failure' in outcome) {
       // the commit itself failed (busy, disk, closed): nothing of the group is stored
       const error = storeError(this.path, 'append to', restoreError(outcome.failure));
@@ -379,8 +380,8 @@ export class SqliteEventStore implements EventStore {
       `${where} ${reason}; the store takes no more writes (reads still work): close it and open it again`,
       cause === undefined ? undefined : { cause },
     );
-    const inFlight = this.#sent.flat();
-    this.#sent = [];
+    const inFlight = this.#inFlight ?? [];
+    this.#inFlight = undefined;
     if (inFlight.length > 0) {
       const error = new SwitchboardError(
         'SWB_STORE_FAILED',
@@ -397,7 +398,7 @@ export class SqliteEventStore implements EventStore {
   }
 
   #whenIdle(): Promise<void> {
-    if (this.#sent.length === 0 && this.#pending.length === 0) return Promise.resolve();
+    if (this.#inFlight === undefined && this.#pending.length === 0) return Promise.resolve();
     return new Promise((resolve) => this.#idleWaiters.push(resolve));
   }
 

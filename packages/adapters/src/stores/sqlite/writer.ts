@@ -43,13 +43,8 @@ export type WriteResult =
   | { readonly conflict: number }
   | { readonly failure: WriterFailure };
 
-/**
- * A commit's outcome: it covered the first `groups` groups not yet answered, with one result
- * per write in order; or it failed as a whole (nothing of those groups stored).
- */
-export type CommitOutcome =
-  | { readonly groups: number; readonly results: WriteResult[] }
-  | { readonly groups: number; readonly failure: WriterFailure };
+/** A group's outcome: committed, with one result per write in order; or failed as a whole (nothing of it stored). */
+export type GroupOutcome = { readonly results: WriteResult[] } | { readonly failure: WriterFailure };
 
 /** The pragmas in force, read back from SQLite after opening (worth logging at start). */
 export interface SqliteSettings {
@@ -95,8 +90,8 @@ export class GroupWriter {
   readonly #stmt: ReturnType<typeof prepareWrites>;
   /** One write, in a savepoint of the group's transaction: returns its result, or throws (rolling the savepoint back). */
   readonly #writeOne: (group: WriteGroup, at: number, now: number) => WriteResult;
-  /** The commit's immediate transaction. */
-  readonly #commit: (groups: readonly WriteGroup[], results: WriteResult[]) => void;
+  /** The group's immediate transaction. */
+  readonly #commit: (group: WriteGroup, results: WriteResult[]) => void;
 
   constructor(db: BetterSqlite3.Database) {
     this.#db = db;
@@ -105,30 +100,28 @@ export class GroupWriter {
     this.#writeOne = db.transaction((group: WriteGroup, at: number, now: number) =>
       group[at] === OP_APPEND ? this.#append(group, at, now) : this.#snapshot(group, at, now),
     );
-    this.#commit = db.transaction((groups: readonly WriteGroup[], results: WriteResult[]) => {
+    this.#commit = db.transaction((group: WriteGroup, results: WriteResult[]) => {
       const now = Date.now();
-      for (const group of groups) {
-        for (let at = 0; at < group.length; at = next(group, at)) {
-          try {
-            results.push(this.#writeOne(group, at, now));
-          } catch (error) {
-            results.push({ failure: toFailure(error) }); // only its savepoint rolled back
-          }
+      for (let at = 0; at < group.length; at = next(group, at)) {
+        try {
+          results.push(this.#writeOne(group, at, now));
+        } catch (error) {
+          results.push({ failure: toFailure(error) }); // only its savepoint rolled back
         }
       }
     }).immediate;
   }
 
-  /** Commits the groups in one transaction (one flush). Never throws: a failure is in the outcome. */
-  commit(groups: readonly WriteGroup[]): CommitOutcome {
+  /** Commits the group in one transaction (one flush). Never throws: a failure is in the outcome. */
+  commit(group: WriteGroup): GroupOutcome {
     const results: WriteResult[] = [];
     try {
-      this.#commit(groups, results);
+      this.#commit(group, results);
     } catch (error) {
-      // the commit itself failed (busy, disk): nothing of these groups is stored
-      return { groups: groups.length, failure: toFailure(error) };
+      // the commit itself failed (busy, disk): nothing of the group is stored
+      return { failure: toFailure(error) };
     }
-    return { groups: groups.length, results };
+    return { results };
   }
 
   /** Closes the connection (the last one to a file checkpoints the WAL). */
