@@ -26,10 +26,9 @@ export function encodeEntries(streamId: string, entries: readonly LogEntry[]): E
   return entries.map((entry) => {
     let body: string;
     try {
-      // Only the entry's own `position` is the store's; a nested one is data and stays.
-      body = JSON.stringify(entry, function (this: unknown, key: string, value: unknown) {
-        return this === entry && key === 'position' ? undefined : value;
-      });
+      // Only the entry's own `position` is the store's; a nested one is data and stays. (A
+      // replacer runs for every key of the body, so it is used only when there is one to drop.)
+      body = 'position' in entry ? JSON.stringify(entry, dropOwnPosition(entry)) : JSON.stringify(entry);
     } catch (error) {
       throw new SwitchboardError(
         'SWB_INVALID_ENTRY',
@@ -39,6 +38,12 @@ export function encodeEntries(streamId: string, entries: readonly LogEntry[]): E
     }
     return { entry, id: entry.id, kind: String(entry.kind), at: entry.at, body };
   });
+}
+
+function dropOwnPosition(entry: LogEntry) {
+  return function (this: unknown, key: string, value: unknown): unknown {
+    return this === entry && key === 'position' ? undefined : value;
+  };
 }
 
 /** Turns a stored row back into a `StoredEntry`. */

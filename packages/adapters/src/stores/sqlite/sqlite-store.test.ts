@@ -1,12 +1,14 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ExpectedVersionConflictError, type LogEntry } from '@switchboard/core';
 import Database from 'better-sqlite3';
 import { describeEventStoreContract } from '../contract.js';
 import { loadSqliteDriver } from './driver.js';
-import { DEFAULT_SQLITE_PATH, SqliteEventStore } from './sqlite-store.js';
+import { DEFAULT_SQLITE_PATH, SqliteEventStore, sqliteWriterThread } from './sqlite-store.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'swb-sqlite-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -14,6 +16,10 @@ let files = 0;
 const freshPath = () => join(dir, `t${++files}`, 'calls.db');
 
 describeEventStoreContract('SqliteEventStore', () => new SqliteEventStore({ path: freshPath() }), { describe, it });
+describeEventStoreContract('SqliteEventStore (writer inline)', () => new SqliteEventStore({ path: freshPath(), writer: 'inline' }), {
+  describe,
+  it,
+});
 
 const timer = (callId: string, id: string): LogEntry => ({ id, callId, at: 1, kind: 'timer', timer: 'keepAliveDue' });
 
@@ -102,9 +108,9 @@ describe('SqliteEventStore', () => {
     await store.close();
   });
 
-  it('commits the appends of one tick together (one write transaction), each succeeding or failing on its own', async () => {
+  it.each(['worker', 'inline'] as const)('commits the appends of one tick together (one write transaction), each succeeding or failing on its own (writer %s)', async (writer) => {
     const path = freshPath();
-    const store = new SqliteEventStore({ path });
+    const store = new SqliteEventStore({ path, writer });
     await store.appendToStream('busy', [timer('busy', 'b1')]);
     const watcher = new Database(path, { readonly: true });
     const commitsSeen = () => Number(watcher.pragma('data_version', { simple: true }));
@@ -128,6 +134,135 @@ describe('SqliteEventStore', () => {
     await expect(last).resolves.toMatchObject({ version: 1 });
     const reopened = new SqliteEventStore({ path });
     expect(await reopened.readStream('late')).toHaveLength(1);
+    await reopened.close();
+  });
+
+  it('commits on its writer thread; reads on the calling thread see every append that resolved', async () => {
+    const path = freshPath();
+    const store = new SqliteEventStore({ path });
+    expect(sqliteWriterThread(store)).toBeDefined();
+    const other = new Database(path, { readonly: true });
+    for (let i = 1; i <= 5; i++) {
+      const result = await store.appendToStream('c', [timer('c', `e${i}`)]);
+      expect(result.version).toBe(i);
+      // committed, not merely handed over: the calling thread's connection and another one both see it
+      expect((await store.readStream('c')).map((e) => e.position)).toEqual(Array.from({ length: i }, (_, k) => k + 1));
+      expect(other.prepare('SELECT count(*) FROM swb_entries').pluck().get()).toBe(i);
+    }
+    await store.writeSnapshot('c', { machineVersion: 'm', position: 5, value: 'established', context: {} });
+    expect(await store.readSnapshot('c')).toMatchObject({ position: 5 });
+    other.close();
+    await store.close();
+    // :memory: cannot be shared with a thread: it commits inline, and asking for a thread is refused
+    const memory = new SqliteEventStore({ path: ':memory:' });
+    expect(sqliteWriterThread(memory)).toBeUndefined();
+    await memory.close();
+    expect(() => new SqliteEventStore({ path: ':memory:', writer: 'worker' })).toThrow(expect.objectContaining({ code: 'SWB_INVALID_ARGUMENT' }));
+  });
+
+  it('a group mixing streams, duplicates, a conflict and a snapshot settles each write on its own', async () => {
+    const store = new SqliteEventStore({ path: freshPath() });
+    await store.appendToStream('a', [timer('a', '1')]);
+    const [dup, conflict, fresh, snapshot, after] = await Promise.allSettled([
+      store.appendToStream('a', [timer('a', '1'), timer('a', '2'), timer('a', '2'), timer('a', '3')]),
+      store.appendToStream('a', [timer('a', '9')], { expectedVersion: 1 }), // the append before it moved the stream to 3
+      store.appendToStream('b', [timer('b', '1')], { expectedVersion: 0 }),
+      store.writeSnapshot('a', { machineVersion: 'm', position: 3, value: 'x', context: {} }),
+      store.appendToStream('a', [timer('a', '4')], { expectedVersion: 3 }),
+    ]);
+    expect(dup).toMatchObject({ status: 'fulfilled', value: { version: 3 } });
+    const dupValue = (dup as PromiseFulfilledResult<Awaited<ReturnType<typeof store.appendToStream>>>).value;
+    expect(dupValue.appended.map((e) => [e.id, e.position])).toEqual([['2', 2], ['3', 3]]);
+    expect(dupValue.duplicates.map((e) => e.id)).toEqual(['1', '2']);
+    expect(conflict).toMatchObject({ status: 'rejected', reason: { code: 'SWB_VERSION_CONFLICT', expectedVersion: 1, actualVersion: 3 } });
+    expect(fresh).toMatchObject({ status: 'fulfilled', value: { version: 1 } });
+    expect(snapshot).toMatchObject({ status: 'fulfilled' });
+    expect(after).toMatchObject({ status: 'fulfilled', value: { version: 4 } });
+    expect((await store.readStream('a')).map((e) => e.id)).toEqual(['1', '2', '3', '4']);
+    await store.close();
+  });
+
+  it('close() commits every write asked for before it, also those queued behind a running commit', async () => {
+    const path = freshPath();
+    const store = new SqliteEventStore({ path });
+    const first = Array.from({ length: 50 }, (_, i) => store.appendToStream(`c${i}`, [timer(`c${i}`, 'a')]));
+    await new Promise((r) => setImmediate(r)); // the first group is now with the writer thread
+    const second = Array.from({ length: 50 }, (_, i) => store.appendToStream(`c${i}`, [timer(`c${i}`, 'b')]));
+    const snapshot = store.writeSnapshot('c0', { machineVersion: 'm', position: 2, value: 'x', context: {} });
+    const closed = store.close();
+    await expect(store.appendToStream('late', [timer('late', 'x')])).rejects.toMatchObject({ code: 'SWB_STORE_CLOSED' });
+    await closed;
+    expect((await Promise.all([...first, ...second])).map((r) => r.version)).toEqual([...Array(50).fill(1), ...Array(50).fill(2)]);
+    await snapshot;
+    const reopened = new SqliteEventStore({ path, writer: 'inline' });
+    expect(await reopened.listStreams()).toHaveLength(50);
+    expect((await reopened.readStream('c49')).map((e) => e.id)).toEqual(['a', 'b']);
+    expect(await reopened.readSnapshot('c0')).toMatchObject({ position: 2 });
+    await reopened.close();
+  });
+
+  it('when the writer thread dies, the writes it held and every later one fail with SWB_STORE_FAILED; reads go on', async () => {
+    const path = freshPath();
+    const store = new SqliteEventStore({ path, busyTimeoutMs: 300 });
+    await store.appendToStream('c', [timer('c', 'a')]);
+    // keep the thread inside a commit (waiting for the write lock), then end it as a crash would
+    const other = new Database(path);
+    other.exec('BEGIN IMMEDIATE');
+    const held = store.appendToStream('c', [timer('c', 'b')]);
+    const queued = store.appendToStream('d', [timer('d', 'a')]);
+    await new Promise((r) => setImmediate(r));
+    const stopped = sqliteWriterThread(store)!.terminate();
+    const waiting = store.appendToStream('c', [timer('c', 'c')]); // handed to the thread as it ends
+    await expect(held).rejects.toMatchObject({ code: 'SWB_STORE_FAILED', message: expect.stringMatching(/writer thread .* exited unexpectedly .* whether they were stored is unknown/) });
+    await expect(queued).rejects.toMatchObject({ code: 'SWB_STORE_FAILED' });
+    await expect(waiting).rejects.toMatchObject({ code: 'SWB_STORE_FAILED' });
+    await stopped;
+    other.exec('ROLLBACK');
+    other.close();
+    await expect(store.appendToStream('c', [timer('c', 'd')])).rejects.toMatchObject({
+      code: 'SWB_STORE_FAILED',
+      message: expect.stringMatching(/writer thread .* exited unexpectedly .* takes no more writes/),
+    });
+    await expect(store.writeSnapshot('c', { machineVersion: 'm', position: 1, value: 'x', context: {} })).rejects.toMatchObject({
+      code: 'SWB_STORE_FAILED',
+    });
+    expect((await store.readStream('c')).map((e) => e.id)).toEqual(['a']);
+    await store.close();
+    await expect(store.readStream('c')).rejects.toMatchObject({ code: 'SWB_STORE_CLOSED' });
+  });
+
+  it('an idle store that was never closed does not keep the process alive', async () => {
+    const work = mkdtempSync(join(dir, 'idle-'));
+    const script = join(work, 'idle.mts');
+    const storeModule = new URL('./sqlite-store.ts', import.meta.url).href;
+    writeFileSync(
+      script,
+      [
+        `import { SqliteEventStore } from ${JSON.stringify(storeModule)};`,
+        `const store = new SqliteEventStore({ path: ${JSON.stringify(join(work, 'calls.db'))} });`,
+        `const entry = { id: 'a', callId: 'c', at: 1, kind: 'timer', timer: 'keepAliveDue' } as const;`,
+        `const result = await store.appendToStream('c', [entry]);`,
+        `console.log('appended', result.version);`,
+      ].join('\n'),
+    );
+    const root = fileURLToPath(new URL('../../../../../', import.meta.url));
+    const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=@switchboard/source', script], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => {
+      const timeout = setTimeout(() => {
+        child.kill('SIGKILL');
+        resolve(-1);
+      }, 20_000);
+      child.once('exit', (exitCode) => {
+        clearTimeout(timeout);
+        resolve(exitCode);
+      });
+    });
+    expect({ code, output }).toEqual({ code: 0, output: 'appended 1\n' });
+    const reopened = new SqliteEventStore({ path: join(work, 'calls.db'), writer: 'inline' });
+    expect(await reopened.readStream('c')).toHaveLength(1);
     await reopened.close();
   });
 
@@ -161,6 +296,9 @@ describe('SqliteEventStore', () => {
 
   it('refuses unknown options', () => {
     expect(() => new SqliteEventStore({ path: ':memory:', synchronous: 'off' as 'full' })).toThrow(
+      expect.objectContaining({ code: 'SWB_INVALID_ARGUMENT' }),
+    );
+    expect(() => new SqliteEventStore({ path: freshPath(), writer: 'thread' as 'worker' })).toThrow(
       expect.objectContaining({ code: 'SWB_INVALID_ARGUMENT' }),
     );
   });

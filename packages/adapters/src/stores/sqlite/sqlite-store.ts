@@ -1,14 +1,17 @@
 /**
  * The embedded default store: one SQLite file, written through better-sqlite3 in WAL mode.
- * One process writes at a time (other processes wait up to `busyTimeoutMs`); for several
- * bot instances on several machines use the PostgreSQL store.
+ * Commits run on a worker thread that owns the write connection; reads run on the calling
+ * thread's own connection. One process writes at a time (other processes wait up to
+ * `busyTimeoutMs`); for several bot instances on several machines use the PostgreSQL store.
  */
 import { mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import {
   ExpectedVersionConflictError,
   SwitchboardError,
-  splitDuplicates,
   type AppendOptions,
   type AppendResult,
   type CallSnapshot,
@@ -28,6 +31,19 @@ import {
 } from '../shared.js';
 import { loadSqliteDriver, type SqliteDriver } from './driver.js';
 import { SQLITE_MIGRATIONS, SQLITE_SCHEMA_VERSION } from './schema.js';
+import type { WriterThreadData } from './writer-worker.js';
+import {
+  configureConnection,
+  GroupWriter,
+  OP_APPEND,
+  OP_SNAPSHOT,
+  type GroupOutcome,
+  type SqliteSettings,
+  type WriteGroup,
+  type WriterFailure,
+} from './writer.js';
+
+export type { SqliteSettings } from './writer.js';
 
 /** Where the SQLite store writes when no path is given, relative to the working directory. */
 export const DEFAULT_SQLITE_PATH = '.switchboard/calls.db';
@@ -48,64 +64,92 @@ export interface SqliteEventStoreOptions {
   readonly synchronous?: 'full' | 'normal';
   /** How long a write waits for another process's write lock before failing. Default 5,000 ms. */
   readonly busyTimeoutMs?: number;
-  /** The better-sqlite3 constructor, when the caller loaded it; by default it is required on demand. */
+  /**
+   * Where commits run. `worker` (the default for a file): a worker thread owns the write
+   * connection, so the event loop keeps serving while a group of appends is written and
+   * flushed. `inline`: on the calling thread, one synchronous commit per tick; the only
+   * choice for `:memory:`, whose database a second connection cannot see (and the default
+   * there).
+   */
+  readonly writer?: 'worker' | 'inline';
+  /**
+   * The better-sqlite3 constructor, when the caller loaded it; by default it is required on
+   * demand. It opens the calling thread's connection; the writer thread loads better-sqlite3
+   * itself, resolved from this package.
+   */
   readonly driver?: SqliteDriver;
 }
-
-/** The pragmas in force, read back from SQLite after opening (worth logging at start). */
-export interface SqliteSettings {
-  /** `wal` for a file; `memory` for `:memory:`. */
-  readonly journalMode: string;
-  /** SQLite reports a number; 0 to 3 are off, normal, full, extra. */
-  readonly synchronous: 'off' | 'normal' | 'full' | 'extra';
-  readonly busyTimeoutMs: number;
-}
-
-const SYNCHRONOUS_LEVELS = ['off', 'normal', 'full', 'extra'] as const;
 
 interface EntryRow {
   readonly position: number;
   readonly body: string;
-}
-/** An append waiting for its group's commit. */
-interface PendingAppend {
-  readonly streamId: string;
-  readonly entries: readonly LogEntry[];
-  readonly options: AppendOptions | undefined;
-  readonly resolve: (result: AppendResult) => void;
-  readonly reject: (error: unknown) => void;
-  result?: AppendResult;
-  error?: unknown;
 }
 
 interface SnapshotRow {
   readonly body: string;
 }
 
+/** A write waiting for its group's commit. */
+interface PendingWrite {
+  readonly streamId: string;
+  /** The batch of an append; `undefined` for a snapshot write. */
+  readonly entries: readonly LogEntry[] | undefined;
+  readonly expectedVersion: number | undefined;
+  readonly resolve: (result: AppendResult) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+const requireFromHere = createRequire(import.meta.url);
+/** The store's writer thread for each store that has one; read by `sqliteWriterThread` (tests). */
+const writerThreads = new WeakMap<SqliteEventStore, Worker>();
+
 /**
  * An `EventStore` in one SQLite file (WAL, `synchronous = FULL` by default, a busy timeout).
- * Each append runs in its own savepoint: the version check, the dedup and the inserts see and
- * write one consistent stream even when another process shares the file. Appends made in the
- * same tick (concurrent webhook deliveries) commit together in one immediate transaction, so
- * they share one disk flush (group commit); each still succeeds or fails on its own, and each
- * promise resolves only once its entries are committed.
+ *
+ * Writes (appends and snapshots) commit in groups: those asked for while no commit is running
+ * go together at the end of the tick, those asked for while one runs form the next group, and
+ * each group is one immediate transaction with one disk flush. Each write runs in its own
+ * savepoint: the version check, the dedup and the inserts see and write one consistent stream
+ * even when another process shares the file, and each write succeeds or fails on its own.
+ * Each promise resolves only once its group is committed.
+ *
+ * For a file, the commits run on a worker thread that owns the write connection (`writer:
+ * 'worker'`), so the event loop keeps serving (answering webhooks) while SQLite writes and
+ * fsyncs; the entries are serialised to JSON on the calling thread and cross as strings.
+ * Reads run synchronously on the calling thread's own connection, and see every write whose
+ * promise resolved (WAL). The thread holds the process open only while a commit is running.
+ * With `writer: 'inline'` (and always for `:memory:`) the commit runs on the calling thread.
  *
  * It does not notify other processes of appends and has no ownership lease: one process per
- * file is the intended use. Reads run synchronously.
+ * file is the intended use.
  */
 export class SqliteEventStore implements EventStore {
   /** The absolute path of the database file (or `:memory:`). */
   readonly path: string;
-  /** The pragmas in force, read back from the connection. */
+  /** The pragmas in force, read back from SQLite (the writer thread's connection checks it has the same). */
   readonly settings: SqliteSettings;
+  /** The calling thread's connection: migrations and reads, and the writes when `writer` is `inline`. */
   readonly #db: BetterSqlite3.Database;
-  readonly #stmt: ReturnType<typeof prepare>;
-  /** One append, in a savepoint of the group's transaction. */
-  readonly #appendOne: (streamId: string, entries: readonly LogEntry[], options: AppendOptions | undefined) => AppendResult;
-  /** The group's immediate transaction. */
-  readonly #commitGroup: (group: PendingAppend[]) => void;
-  /** Appends waiting for this tick's commit. */
-  #pending: PendingAppend[] = [];
+  readonly #stmt: ReturnType<typeof prepareReads>;
+  /** Commits on this thread (`inline`), or ... */
+  readonly #inline: GroupWriter | undefined;
+  /** ... on this worker thread. */
+  readonly #worker: Worker | undefined;
+  /** Settles once the writer thread has exited. */
+  readonly #workerExited: Promise<void>;
+  /** The next group, filling up: its writes flattened, and their promises. */
+  #group: WriteGroup = [];
+  #pending: PendingWrite[] = [];
+  /** The group the writer thread is committing (one at a time). */
+  #inFlight: PendingWrite[] | undefined;
+  #flushScheduled = false;
+  /** `close()` waiting for the groups asked for to commit. */
+  #idleWaiters: (() => void)[] = [];
+  #closing: Promise<void> | undefined;
+  /** Set when `close()` stops the writer thread: its exit is then expected. */
+  #stopping = false;
+  /** Set when the writer thread died: every later write fails with it. */
+  #writerFailure: SwitchboardError | undefined;
 
   constructor(options: SqliteEventStoreOptions = {}) {
     const Driver = options.driver ?? loadSqliteDriver();
@@ -119,6 +163,16 @@ export class SqliteEventStore implements EventStore {
     }
     const path = options.path ?? DEFAULT_SQLITE_PATH;
     this.path = path === ':memory:' ? path : resolve(path);
+    const writer = options.writer ?? (this.path === ':memory:' ? 'inline' : 'worker');
+    if (writer !== 'worker' && writer !== 'inline') {
+      throw new SwitchboardError('SWB_INVALID_ARGUMENT', `writer must be 'worker' or 'inline', got ${String(writer)}`);
+    }
+    if (writer === 'worker' && this.path === ':memory:') {
+      throw new SwitchboardError(
+        'SWB_INVALID_ARGUMENT',
+        "a :memory: database cannot have a writer thread (a second connection would open another, empty database): use writer: 'inline'",
+      );
+    }
 
     try {
       if (this.path !== ':memory:') mkdirSync(dirname(this.path), { recursive: true });
@@ -127,35 +181,41 @@ export class SqliteEventStore implements EventStore {
       throw new SwitchboardError('SWB_STORE_UNAVAILABLE', `cannot open the SQLite event store at ${this.path}`, { cause: error });
     }
     try {
-      this.#db.pragma(`busy_timeout = ${busyTimeoutMs}`);
-      // WAL lets readers run beside the writer and makes a commit one sequential write.
-      if (this.path !== ':memory:') this.#db.pragma('journal_mode = WAL');
-      this.#db.pragma(`synchronous = ${synchronous.toUpperCase()}`);
+      this.settings = configureConnection(this.#db, this.path, { synchronous, busyTimeoutMs });
+      // before the writer thread opens its connection: it only ever sees the current schema
       migrate(this.#db);
-      this.#stmt = prepare(this.#db);
-      this.settings = {
-        journalMode: String(this.#db.pragma('journal_mode', { simple: true })),
-        synchronous: SYNCHRONOUS_LEVELS[Number(this.#db.pragma('synchronous', { simple: true }))] ?? 'off',
-        busyTimeoutMs: Number(this.#db.pragma('busy_timeout', { simple: true })),
-      };
+      this.#stmt = prepareReads(this.#db);
+      this.#inline = writer === 'inline' ? new GroupWriter(this.#db) : undefined;
     } catch (error) {
       this.#db.close();
       if (error instanceof SwitchboardError) throw error;
       throw new SwitchboardError('SWB_STORE_FAILED', `cannot prepare the SQLite event store at ${this.path}`, { cause: error });
     }
-    // better-sqlite3 runs a transaction function called inside another as a savepoint
-    this.#appendOne = this.#db.transaction((streamId, entries, appendOptions) =>
-      this.#appendInTransaction(streamId, entries, appendOptions),
+    if (writer === 'inline') {
+      this.#workerExited = Promise.resolve();
+      return;
+    }
+    let worker: Worker;
+    try {
+      worker = startWriterThread({ path: this.path, synchronous, busyTimeoutMs, driverPath: resolveDriverPath() });
+    } catch (error) {
+      this.#db.close();
+      if (error instanceof SwitchboardError) throw error;
+      throw new SwitchboardError('SWB_STORE_FAILED', `cannot start the writer thread of the SQLite event store at ${this.path}`, {
+        cause: error,
+      });
+    }
+    this.#worker = worker;
+    writerThreads.set(this, worker);
+    worker.unref(); // an idle store does not keep the process alive
+    worker.on('message', (message: GroupOutcome | { readonly ready: SqliteSettings }) => this.#onWriterMessage(message));
+    worker.on('error', (error: unknown) => this.#writerFailed(`failed (${(error as Error | null)?.message ?? String(error)})`, error));
+    this.#workerExited = new Promise((resolve) =>
+      worker.once('exit', (code) => {
+        if (!this.#stopping) this.#writerFailed(`exited unexpectedly (exit code ${code})`, undefined);
+        resolve();
+      }),
     );
-    this.#commitGroup = this.#db.transaction((group: PendingAppend[]) => {
-      for (const append of group) {
-        try {
-          append.result = this.#guard('append to', () => this.#appendOne(append.streamId, append.entries, append.options));
-        } catch (error) {
-          append.error = error; // only its savepoint rolled back
-        }
-      }
-    }).immediate;
   }
 
   /** Reads a stream in position order, optionally only after a position. An unknown stream reads as empty. */
@@ -168,36 +228,23 @@ export class SqliteEventStore implements EventStore {
   }
 
   /**
-   * Appends in one immediate transaction: checks `expectedVersion` (throwing
+   * Appends in the next group commit: checks `expectedVersion` (throwing
    * `ExpectedVersionConflictError` and writing nothing when the stream moved), drops entries
-   * whose id the stream holds, then writes the rest at the next dense positions.
+   * whose id the stream holds, then writes the rest at the next dense positions. The entries
+   * are serialised now; a change to them after the call is not stored.
    */
   async appendToStream(streamId: string, entries: readonly LogEntry[], options?: AppendOptions): Promise<AppendResult> {
-    this.#assertOpen();
-    checkExpectedVersion(streamId, options?.expectedVersion);
+    this.#assertWritable();
+    const expectedVersion = options?.expectedVersion;
+    checkExpectedVersion(streamId, expectedVersion);
+    const encoded = encodeEntries(streamId, entries);
     return new Promise<AppendResult>((resolve, reject) => {
-      this.#pending.push({ streamId, entries, options, resolve, reject });
-      if (this.#pending.length === 1) setImmediate(() => this.#flush());
+      const group = this.#group;
+      group.push(OP_APPEND, streamId, expectedVersion ?? -1, encoded.length);
+      for (const row of encoded) group.push(row.id, row.kind, row.at, row.body);
+      this.#pending.push({ streamId, entries, expectedVersion, resolve, reject });
+      this.#schedule();
     });
-  }
-
-  /** Commits the appends of this tick in one transaction, then settles each one's promise. */
-  #flush(): void {
-    const group = this.#pending;
-    if (group.length === 0) return;
-    this.#pending = [];
-    try {
-      this.#assertOpen();
-      this.#guard('append to', () => this.#commitGroup(group));
-    } catch (error) {
-      // the commit itself failed (busy, disk, closed): nothing of the group is stored
-      for (const append of group) append.reject(error);
-      return;
-    }
-    for (const append of group) {
-      if (append.error !== undefined) append.reject(append.error);
-      else append.resolve(append.result!);
-    }
   }
 
   /** Every stream holding at least one entry, in the order they were first written. */
@@ -213,64 +260,257 @@ export class SqliteEventStore implements EventStore {
     return row ? (JSON.parse(row.body) as CallSnapshot) : undefined;
   }
 
-  /** Replaces the stream's snapshot. */
+  /** Replaces the stream's snapshot, in the next group commit (so after the appends asked for before it). */
   async writeSnapshot(streamId: string, snapshot: CallSnapshot): Promise<void> {
-    this.#assertOpen();
+    this.#assertWritable();
     const body = encodeSnapshot(streamId, snapshot);
-    this.#guard('write a snapshot of', () =>
-      this.#stmt.writeSnapshot.run(streamId, Number(snapshot.position) || 0, String(snapshot.machineVersion), body, Date.now()),
-    );
+    return new Promise<void>((resolve, reject) => {
+      this.#group.push(OP_SNAPSHOT, streamId, Number(snapshot.position) || 0, String(snapshot.machineVersion), body);
+      this.#pending.push({ streamId, entries: undefined, expectedVersion: undefined, resolve: () => resolve(), reject });
+      this.#schedule();
+    });
   }
 
-  /** Closes the file (checkpointing the WAL). Idempotent; later calls throw `SWB_STORE_CLOSED`. */
-  async close(): Promise<void> {
-    this.#flush(); // appends already asked for are committed first
+  /**
+   * Commits every write already asked for, stops the writer thread, then closes the file
+   * (checkpointing the WAL). Idempotent; later calls to the other methods throw `SWB_STORE_CLOSED`.
+   */
+  close(): Promise<void> {
+    this.#closing ??= this.#shutDown();
+    return this.#closing;
+  }
+
+  async #shutDown(): Promise<void> {
+    this.#flush();
+    await this.#whenIdle();
+    const worker = this.#worker;
+    if (worker) {
+      this.#stopping = true;
+      if (this.#writerFailure === undefined) {
+        worker.ref();
+        worker.postMessage('close');
+      }
+      await this.#workerExited;
+    }
     if (this.#db.open) this.#db.close();
   }
 
-  #appendInTransaction(streamId: string, entries: readonly LogEntry[], options: AppendOptions | undefined): AppendResult {
-    const encoded = encodeEntries(streamId, entries);
-    const version = (this.#stmt.version.get(streamId) as number | undefined) ?? 0;
-    if (options?.expectedVersion !== undefined && options.expectedVersion !== version) {
-      throw new ExpectedVersionConflictError(streamId, options.expectedVersion, version);
+  /** Sends the group at the end of this tick, unless a commit is running: its end sends it. */
+  #schedule(): void {
+    if (this.#flushScheduled || this.#inFlight !== undefined) return;
+    this.#flushScheduled = true;
+    setImmediate(() => {
+      this.#flushScheduled = false;
+      this.#flush();
+    });
+  }
+
+  /** Commits the group filled so far: hands it to the writer thread, or commits it here. */
+  #flush(): void {
+    if (this.#inFlight !== undefined || this.#pending.length === 0) return;
+    const group = this.#group;
+    const pending = this.#pending;
+    this.#group = [];
+    this.#pending = [];
+    if (this.#writerFailure !== undefined) {
+      for (const write of pending) write.reject(this.#writerFailure);
+      return;
     }
-    const { fresh, duplicates } = splitDuplicates(entries, (id) => this.#stmt.hasEntry.get(streamId, id) !== undefined);
-    if (fresh.length === 0) return { appended: [], duplicates, version };
-    // Keyed by object, not id: a batch may repeat an id, and the first copy is the one kept.
-    const byEntry = new Map(encoded.map((e) => [e.entry, e]));
-    const now = Date.now();
-    const appended: StoredEntry[] = [];
-    let position = version;
-    for (const entry of fresh) {
-      const row = byEntry.get(entry)!;
-      position += 1;
-      this.#stmt.insert.run(streamId, position, row.id, row.kind, row.at, row.body, now);
-      appended.push({ ...entry, position } as StoredEntry);
+    if (this.#worker === undefined) {
+      this.#settle(pending, this.#inline!.commit(group));
+      return;
     }
-    this.#stmt.setVersion.run(streamId, position, now, now);
-    return { appended, duplicates, version: position };
+    this.#inFlight = pending;
+    this.#worker.ref(); // a commit is running: the process waits for it
+    this.#worker.postMessage(group);
+  }
+
+  #onWriterMessage(message: GroupOutcome | { readonly ready: SqliteSettings }): void {
+    if ('ready' in message) {
+      const theirs = message.ready;
+      const ours = this.settings;
+      if (theirs.journalMode !== ours.journalMode || theirs.synchronous !== ours.synchronous || theirs.busyTimeoutMs !== ours.busyTimeoutMs) {
+        this.#writerFailed(`opened the file with other settings (${JSON.stringify(theirs)}, expected ${JSON.stringify(ours)})`, undefined);
+        void this.#worker?.terminate();
+      }
+      return;
+    }
+    const done = this.#inFlight;
+    if (done === undefined) return; // the thread was declared failed meanwhile
+    this.#inFlight = undefined;
+    // The writes asked for during that commit go at the end of this tick, together with any
+    // that arrive in it (one flush for all of them).
+    if (this.#pending.length > 0) this.#schedule();
+    else this.#nowIdle();
+    this.#settle(done, message);
+  }
+
+  /** Settles each write's promise from its group's outcome. */
+  #settle(writes: readonly PendingWrite[], outcome: GroupOutcome): void {
+    if ('failure' in outcome) {
+      // the commit itself failed (busy, disk, closed): nothing of the group is stored
+      const error = storeError(this.path, 'append to', restoreError(outcome.failure));
+      for (const write of writes) write.reject(error);
+      return;
+    }
+    const { results } = outcome;
+    for (let i = 0; i < writes.length; i++) {
+      const write = writes[i]!;
+      const result = results[i]!;
+      if (typeof result === 'number') {
+        if (write.entries === undefined) (write.resolve as () => void)();
+        else write.resolve(appendResult(write.entries, result, undefined));
+      } else if ('conflict' in result) {
+        write.reject(new ExpectedVersionConflictError(write.streamId, write.expectedVersion!, result.conflict));
+      } else if ('failure' in result) {
+        const what = write.entries === undefined ? 'write a snapshot of' : 'append to';
+        write.reject(storeError(this.path, what, restoreError(result.failure)));
+      } else {
+        write.resolve(appendResult(write.entries!, result.base, result.duplicates));
+      }
+    }
+  }
+
+  /** The writer thread is gone: what it was committing is in doubt, what waited is refused, and so is every later write. */
+  #writerFailed(reason: string, cause: unknown): void {
+    if (this.#writerFailure !== undefined) return; // 'error' comes before 'exit': the first says more
+    const where = `the writer thread of the SQLite event store at ${this.path}`;
+    this.#writerFailure = new SwitchboardError(
+      'SWB_STORE_FAILED',
+      `${where} ${reason}; the store takes no more writes (reads still work): close it and open it again`,
+      cause === undefined ? undefined : { cause },
+    );
+    const inFlight = this.#inFlight ?? [];
+    this.#inFlight = undefined;
+    if (inFlight.length > 0) {
+      const error = new SwitchboardError(
+        'SWB_STORE_FAILED',
+        `${where} ${reason} with ${inFlight.length} write(s) handed to it: whether they were stored is unknown (read the streams to find out)`,
+        cause === undefined ? undefined : { cause },
+      );
+      for (const write of inFlight) write.reject(error);
+    }
+    const pending = this.#pending;
+    this.#group = [];
+    this.#pending = [];
+    for (const write of pending) write.reject(this.#writerFailure);
+    this.#nowIdle();
+  }
+
+  #whenIdle(): Promise<void> {
+    if (this.#inFlight === undefined && this.#pending.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  /** Nothing is committing or waiting: the thread may let the process exit, and `close()` may go on. */
+  #nowIdle(): void {
+    this.#worker?.unref();
+    const waiters = this.#idleWaiters;
+    this.#idleWaiters = [];
+    for (const resolve of waiters) resolve();
   }
 
   #assertOpen(): void {
-    if (!this.#db.open) throw storeClosedError('SQLite');
+    if (this.#closing !== undefined || !this.#db.open) throw storeClosedError('SQLite');
+  }
+
+  #assertWritable(): void {
+    this.#assertOpen();
+    if (this.#writerFailure !== undefined) throw this.#writerFailure;
   }
 
   #guard<T>(what: string, run: () => T): T {
     try {
       return run();
     } catch (error) {
-      if (error instanceof SwitchboardError) throw error;
-      const code = (error as { code?: unknown }).code;
-      if (code === 'SQLITE_BUSY' || code === 'SQLITE_BUSY_SNAPSHOT') {
-        throw new SwitchboardError(
-          'SWB_STORE_BUSY',
-          `could not ${what} the SQLite event store at ${this.path}: another process held the write lock past the busy timeout`,
-          { cause: error },
-        );
-      }
-      throw new SwitchboardError('SWB_STORE_FAILED', `could not ${what} the SQLite event store at ${this.path}`, { cause: error });
+      throw storeError(this.path, what, error);
     }
   }
+}
+
+/**
+ * The store's writer thread, for tests (to end it as a crash would). `undefined` when the
+ * store commits on the calling thread. Not exported from the package.
+ */
+export function sqliteWriterThread(store: SqliteEventStore): Worker | undefined {
+  return writerThreads.get(store);
+}
+
+/** An append's result, from the version the stream had before it and the batch indexes dropped as duplicates. */
+function appendResult(entries: readonly LogEntry[], base: number, duplicateIndexes: readonly number[] | undefined): AppendResult {
+  const appended: StoredEntry[] = [];
+  const duplicates: LogEntry[] = [];
+  let position = base;
+  let nextDuplicate = 0; // the indexes come in batch order
+  for (let i = 0; i < entries.length; i++) {
+    const entry = entries[i]!;
+    if (duplicateIndexes !== undefined && duplicateIndexes[nextDuplicate] === i) {
+      nextDuplicate += 1;
+      duplicates.push(entry);
+    } else {
+      position += 1;
+      appended.push({ ...entry, position } as StoredEntry);
+    }
+  }
+  return { appended, duplicates, version: position };
+}
+
+/** SQLite's errors as the store reports them: `SWB_STORE_BUSY` when another process held the lock too long, else `SWB_STORE_FAILED`. */
+function storeError(path: string, what: string, error: unknown): SwitchboardError {
+  if (error instanceof SwitchboardError) return error;
+  const code = (error as { code?: unknown } | null)?.code;
+  if (code === 'SQLITE_BUSY' || code === 'SQLITE_BUSY_SNAPSHOT') {
+    return new SwitchboardError(
+      'SWB_STORE_BUSY',
+      `could not ${what} the SQLite event store at ${path}: another process held the write lock past the busy timeout`,
+      { cause: error },
+    );
+  }
+  return new SwitchboardError('SWB_STORE_FAILED', `could not ${what} the SQLite event store at ${path}`, { cause: error });
+}
+
+/** An error the writer reported as data, as an `Error` again (with SQLite's `code`). */
+function restoreError(failure: WriterFailure): Error {
+  const error = new Error(failure.message);
+  if (failure.name !== undefined) error.name = failure.name;
+  if (failure.code !== undefined) (error as Error & { code?: string }).code = failure.code;
+  return error;
+}
+
+/** better-sqlite3's entry point, for the writer thread to load (as `loadSqliteDriver` resolves it). */
+function resolveDriverPath(): string {
+  try {
+    return requireFromHere.resolve('better-sqlite3');
+  } catch (error) {
+    throw new SwitchboardError(
+      'SWB_DEPENDENCY_MISSING',
+      "the SQLite store's writer thread loads better-sqlite3 itself and cannot resolve it from @switchboard/adapters: install it (`pnpm add better-sqlite3`), or pass writer: 'inline' to commit on the calling thread",
+      { cause: error },
+    );
+  }
+}
+
+/**
+ * Starts the writer thread. Built (dist), the store runs `writer-worker.js` beside it. From
+ * TypeScript source (tests, tsx) there is no .js to run and Node's own loader does not apply
+ * tsx's hooks to a worker's entry, so the thread loads the .ts through tsx's require hook.
+ */
+function startWriterThread(data: WriterThreadData): Worker {
+  const here = import.meta.url;
+  if (!here.endsWith('.ts')) return new Worker(new URL('./writer-worker.js', here), { workerData: data });
+  const entry = fileURLToPath(new URL('./writer-worker.ts', here));
+  let tsx: string;
+  try {
+    tsx = requireFromHere.resolve('tsx/cjs/api');
+  } catch (error) {
+    throw new SwitchboardError(
+      'SWB_DEPENDENCY_MISSING',
+      "the SQLite store runs from TypeScript source here, and its writer thread needs tsx to load writer-worker.ts: install tsx, run the built package, or pass writer: 'inline'",
+      { cause: error },
+    );
+  }
+  const boot = `require(${JSON.stringify(tsx)}).require(${JSON.stringify(entry)}, ${JSON.stringify(entry)});`;
+  return new Worker(boot, { eval: true, workerData: data });
 }
 
 function migrate(db: BetterSqlite3.Database): void {
@@ -292,24 +532,10 @@ function migrate(db: BetterSqlite3.Database): void {
   }).immediate();
 }
 
-function prepare(db: BetterSqlite3.Database) {
+function prepareReads(db: BetterSqlite3.Database) {
   return {
-    version: db.prepare('SELECT version FROM swb_streams WHERE stream_id = ?').pluck(),
-    hasEntry: db.prepare('SELECT 1 FROM swb_entries WHERE stream_id = ? AND entry_id = ?').pluck(),
-    insert: db.prepare(
-      'INSERT INTO swb_entries (stream_id, position, entry_id, kind, at, body, stored_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
-    ),
-    setVersion: db.prepare(
-      `INSERT INTO swb_streams (stream_id, version, created_at, updated_at) VALUES (?, ?, ?, ?)
-       ON CONFLICT (stream_id) DO UPDATE SET version = excluded.version, updated_at = excluded.updated_at`,
-    ),
     read: db.prepare('SELECT position, body FROM swb_entries WHERE stream_id = ? AND position > ? ORDER BY position'),
     list: db.prepare('SELECT stream_id FROM swb_streams WHERE version > 0 ORDER BY rowid').pluck(),
     readSnapshot: db.prepare('SELECT body FROM swb_snapshots WHERE stream_id = ?'),
-    writeSnapshot: db.prepare(
-      `INSERT INTO swb_snapshots (stream_id, position, machine_version, body, written_at) VALUES (?, ?, ?, ?, ?)
-       ON CONFLICT (stream_id) DO UPDATE SET position = excluded.position, machine_version = excluded.machine_version,
-         body = excluded.body, written_at = excluded.written_at`,
-    ),
   };
 }

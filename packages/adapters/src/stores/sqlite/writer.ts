@@ -1,0 +1,186 @@
+/**
+ * The SQLite store's write side: one connection that commits groups of appends and snapshot
+ * writes, each group in one immediate transaction and each write in its own savepoint. It runs
+ * on the store's writer thread (`writer-worker.ts`), or on the calling thread for `:memory:`
+ * and `writer: 'inline'`.
+ *
+ * This module imports nothing from `@switchboard/core` at run time, so the writer thread
+ * loads only it and better-sqlite3. What crosses between threads is plain data: a group is
+ * one flat array of strings and numbers (cheap to copy), an outcome is numbers and a few
+ * small objects; the store turns them into `AppendResult`s and `SwitchboardError`s.
+ */
+import type BetterSqlite3 from 'better-sqlite3';
+
+/** A flat group of writes, in the order they were asked for. */
+export type WriteGroup = (string | number)[];
+
+/** `OP_APPEND, streamId, expectedVersion (-1 when none), n, then n times: id, kind, at, body`. */
+export const OP_APPEND = 0;
+/** `OP_SNAPSHOT, streamId, position, machineVersion, body`. */
+export const OP_SNAPSHOT = 1;
+
+/** An error from SQLite, as data. */
+export interface WriterFailure {
+  readonly message: string;
+  readonly name?: string;
+  /** SQLite's extended code, e.g. `SQLITE_BUSY`. */
+  readonly code?: string;
+}
+
+/**
+ * One write's outcome, in group order:
+ * - a number: committed; for an append, the stream's version before it, every entry fresh
+ *   (the common case); `0` for a snapshot;
+ * - `{ base, duplicates }`: an append committed, the entries at these batch indexes dropped as
+ *   duplicates (an id the stream holds, or one repeated earlier in the batch);
+ * - `{ conflict }`: the append's expected version was not the stream's (its version given);
+ *   nothing written;
+ * - `{ failure }`: this write's savepoint rolled back; the rest of the group is unaffected.
+ */
+export type WriteResult =
+  | number
+  | { readonly base: number; readonly duplicates: readonly number[] }
+  | { readonly conflict: number }
+  | { readonly failure: WriterFailure };
+
+/** A group's outcome: committed, with one result per write in order; or failed as a whole (nothing of it stored). */
+export type GroupOutcome = { readonly results: WriteResult[] } | { readonly failure: WriterFailure };
+
+/** The pragmas in force, read back from SQLite after opening (worth logging at start). */
+export interface SqliteSettings {
+  /** `wal` for a file; `memory` for `:memory:`. */
+  readonly journalMode: string;
+  /** SQLite reports a number; 0 to 3 are off, normal, full, extra. */
+  readonly synchronous: 'off' | 'normal' | 'full' | 'extra';
+  readonly busyTimeoutMs: number;
+}
+
+export interface ConnectionOptions {
+  readonly synchronous: 'full' | 'normal';
+  readonly busyTimeoutMs: number;
+}
+
+const SYNCHRONOUS_LEVELS = ['off', 'normal', 'full', 'extra'] as const;
+
+/** Sets the connection's pragmas (WAL for a file) and reads them back. */
+export function configureConnection(db: BetterSqlite3.Database, path: string, options: ConnectionOptions): SqliteSettings {
+  db.pragma(`busy_timeout = ${options.busyTimeoutMs}`);
+  // WAL lets readers run beside the writer and makes a commit one sequential write.
+  if (path !== ':memory:') db.pragma('journal_mode = WAL');
+  db.pragma(`synchronous = ${options.synchronous.toUpperCase()}`);
+  return {
+    journalMode: String(db.pragma('journal_mode', { simple: true })),
+    synchronous: SYNCHRONOUS_LEVELS[Number(db.pragma('synchronous', { simple: true }))] ?? 'off',
+    busyTimeoutMs: Number(db.pragma('busy_timeout', { simple: true })),
+  };
+}
+
+/** An error as data that can cross threads (structured clone drops an Error's `code`). */
+export function toFailure(error: unknown): WriterFailure {
+  if (error instanceof Error) {
+    const code = (error as { code?: unknown }).code;
+    return typeof code === 'string' ? { message: error.message, name: error.name, code } : { message: error.message, name: error.name };
+  }
+  return { message: String(error) };
+}
+
+/** Commits groups of writes on one connection. */
+export class GroupWriter {
+  readonly #db: BetterSqlite3.Database;
+  readonly #stmt: ReturnType<typeof prepareWrites>;
+  /** One write, in a savepoint of the group's transaction: returns its result, or throws (rolling the savepoint back). */
+  readonly #writeOne: (group: WriteGroup, at: number, now: number) => WriteResult;
+  /** The group's immediate transaction. */
+  readonly #commit: (group: WriteGroup, results: WriteResult[]) => void;
+
+  constructor(db: BetterSqlite3.Database) {
+    this.#db = db;
+    this.#stmt = prepareWrites(db);
+    // better-sqlite3 runs a transaction function called inside another as a savepoint
+    this.#writeOne = db.transaction((group: WriteGroup, at: number, now: number) =>
+      group[at] === OP_APPEND ? this.#append(group, at, now) : this.#snapshot(group, at, now),
+    );
+    this.#commit = db.transaction((group: WriteGroup, results: WriteResult[]) => {
+      const now = Date.now();
+      for (let at = 0; at < group.length; at = next(group, at)) {
+        try {
+          results.push(this.#writeOne(group, at, now));
+        } catch (error) {
+          results.push({ failure: toFailure(error) }); // only its savepoint rolled back
+        }
+      }
+    }).immediate;
+  }
+
+  /** Commits the group in one transaction (one flush). Never throws: a failure is in the outcome. */
+  commit(group: WriteGroup): GroupOutcome {
+    const results: WriteResult[] = [];
+    try {
+      this.#commit(group, results);
+    } catch (error) {
+      // the commit itself failed (busy, disk): nothing of the group is stored
+      return { failure: toFailure(error) };
+    }
+    return { results };
+  }
+
+  /** Closes the connection (the last one to a file checkpoints the WAL). */
+  close(): void {
+    if (this.#db.open) this.#db.close();
+  }
+
+  #append(group: WriteGroup, at: number, now: number): WriteResult {
+    const streamId = group[at + 1] as string;
+    const expected = group[at + 2] as number;
+    const count = group[at + 3] as number;
+    const first = at + 4;
+    const version = (this.#stmt.version.get(streamId) as number | undefined) ?? 0;
+    if (expected !== -1 && expected !== version) return { conflict: version };
+    // Dedup as core's splitDuplicates does: an id the stream holds, or one seen earlier in the batch.
+    let duplicates: number[] | undefined;
+    const seen = count > 1 ? new Set<string>() : undefined;
+    let position = version;
+    for (let i = 0; i < count; i++) {
+      const row = first + 4 * i;
+      const id = group[row] as string;
+      if (seen?.has(id) || this.#stmt.hasEntry.get(streamId, id) !== undefined) {
+        (duplicates ??= []).push(i);
+        continue;
+      }
+      seen?.add(id);
+      position += 1;
+      this.#stmt.insert.run(streamId, position, id, group[row + 1], group[row + 2], group[row + 3], now);
+    }
+    if (position !== version) this.#stmt.setVersion.run(streamId, position, now, now);
+    return duplicates === undefined ? version : { base: version, duplicates };
+  }
+
+  #snapshot(group: WriteGroup, at: number, now: number): WriteResult {
+    this.#stmt.writeSnapshot.run(group[at + 1], group[at + 2], group[at + 3], group[at + 4], now);
+    return 0;
+  }
+}
+
+/** The index of the write after the one at `at`. */
+function next(group: WriteGroup, at: number): number {
+  return group[at] === OP_APPEND ? at + 4 + 4 * (group[at + 3] as number) : at + 5;
+}
+
+function prepareWrites(db: BetterSqlite3.Database) {
+  return {
+    version: db.prepare('SELECT version FROM swb_streams WHERE stream_id = ?').pluck(),
+    hasEntry: db.prepare('SELECT 1 FROM swb_entries WHERE stream_id = ? AND entry_id = ?').pluck(),
+    insert: db.prepare(
+      'INSERT INTO swb_entries (stream_id, position, entry_id, kind, at, body, stored_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    ),
+    setVersion: db.prepare(
+      `INSERT INTO swb_streams (stream_id, version, created_at, updated_at) VALUES (?, ?, ?, ?)
+       ON CONFLICT (stream_id) DO UPDATE SET version = excluded.version, updated_at = excluded.updated_at`,
+    ),
+    writeSnapshot: db.prepare(
+      `INSERT INTO swb_snapshots (stream_id, position, machine_version, body, written_at) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (stream_id) DO UPDATE SET position = excluded.position, machine_version = excluded.machine_version,
+         body = excluded.body, written_at = excluded.written_at`,
+    ),
+  };
+}
