@@ -205,6 +205,13 @@ export function describeEventStoreContract(name: string, makeStore: MakeEventSto
       await store.writeSnapshot!('call-s', second);
       deepStrictEqual(await store.readSnapshot!('call-s'), json(second));
       deepStrictEqual(await store.readSnapshot!('call-t'), json({ ...first, value: 'hold' }));
+      // an older snapshot of the same machine version (another writer, late) does not replace it
+      await store.writeSnapshot!('call-s', first);
+      deepStrictEqual(await store.readSnapshot!('call-s'), json(second));
+      // another machine version does, whatever its position (the engine ignores the other anyway)
+      const other: CallSnapshot = { ...first, machineVersion: 'm2', position: 1 };
+      await store.writeSnapshot!('call-s', other);
+      deepStrictEqual(await store.readSnapshot!('call-s'), json(other));
     });
 
     test('concurrent appends to one stream lose nothing, duplicate nothing and keep each batch whole', async (store) => {

@@ -36,6 +36,10 @@ export interface EventStore {
   appendToStream(streamId: string, entries: readonly LogEntry[], options?: AppendOptions): Promise<AppendResult>;
   listStreams(): Promise<readonly string[]>;
   readSnapshot?(streamId: string): Promise<CallSnapshot | undefined>;
+  /**
+   * Replaces the stream's snapshot, except that one further along (a higher position, same
+   * machine version) is kept: writers folding the same call may write in any order.
+   */
   writeSnapshot?(streamId: string, snapshot: CallSnapshot): Promise<void>;
   close?(): Promise<void>;
 }
@@ -138,7 +142,10 @@ export class InMemoryEventStore implements EventStore {
     return this.#snapshots.get(streamId);
   }
 
+  /** Keeps the snapshot unless the one held is further along for the same machine version. */
   async writeSnapshot(streamId: string, snapshot: CallSnapshot): Promise<void> {
+    const held = this.#snapshots.get(streamId);
+    if (held && held.machineVersion === snapshot.machineVersion && held.position > snapshot.position) return;
     this.#snapshots.set(streamId, snapshot);
   }
 }

@@ -314,7 +314,11 @@ export class PgEventStore implements EventStore, CallLeases {
     return rows[0]?.body;
   }
 
-  /** Replaces the stream's snapshot (kept beside the log, in the same schema). */
+  /**
+   * Replaces the stream's snapshot (kept beside the log, in the same schema), unless the one
+   * stored is further along for the same machine version: several instances folding the same
+   * call may write in any order, and an older snapshot would only lengthen the tail to replay.
+   */
   async writeSnapshot(streamId: string, snapshot: CallSnapshot): Promise<void> {
     const body = encodeSnapshot(streamId, snapshot);
     await this.#ready();
@@ -322,7 +326,9 @@ export class PgEventStore implements EventStore, CallLeases {
       'write a snapshot of',
       `INSERT INTO ${this.schema}.snapshots (stream_id, position, machine_version, body) VALUES ($1, $2, $3, $4::json)
        ON CONFLICT (stream_id) DO UPDATE SET position = excluded.position, machine_version = excluded.machine_version,
-         body = excluded.body, written_at = now()`,
+         body = excluded.body, written_at = now()
+       WHERE ${this.schema}.snapshots.position <= excluded.position
+          OR ${this.schema}.snapshots.machine_version <> excluded.machine_version`,
       [streamId, Number(snapshot.position) || 0, String(snapshot.machineVersion), body],
     );
   }

@@ -260,7 +260,10 @@ export class SqliteEventStore implements EventStore {
     return row ? (JSON.parse(row.body) as CallSnapshot) : undefined;
   }
 
-  /** Replaces the stream's snapshot, in the next group commit (so after the appends asked for before it). */
+  /**
+   * Replaces the stream's snapshot, in the next group commit (so after the appends asked for before it),
+   * unless the one stored is further along for the same machine version.
+   */
   async writeSnapshot(streamId: string, snapshot: CallSnapshot): Promise<void> {
     this.#assertWritable();
     const body = encodeSnapshot(streamId, snapshot);

@@ -180,7 +180,8 @@ function prepareWrites(db: BetterSqlite3.Database) {
     writeSnapshot: db.prepare(
       `INSERT INTO swb_snapshots (stream_id, position, machine_version, body, written_at) VALUES (?, ?, ?, ?, ?)
        ON CONFLICT (stream_id) DO UPDATE SET position = excluded.position, machine_version = excluded.machine_version,
-         body = excluded.body, written_at = excluded.written_at`,
+         body = excluded.body, written_at = excluded.written_at
+       WHERE swb_snapshots.position <= excluded.position OR swb_snapshots.machine_version <> excluded.machine_version`,
     ),
   };
 }
