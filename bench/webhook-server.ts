@@ -6,19 +6,24 @@
  * - `noop`: the webhook receiver's node handler, JWT verification on, a sink that does nothing;
  * - `sqlite`: the same with a sink that decodes the batch and appends it to a SqliteEventStore
  *   (a file, default `synchronous = full`) before the 202;
- * - `sqlite-normal`: the same with `synchronous = normal` (no fsync per commit).
+ * - `sqlite-normal`: the same with `synchronous = normal` (no fsync per commit);
+ * - `sqlite-inline`: the `sqlite` sink with the store committing on the event loop
+ *   (`writer: 'inline'`) instead of its writer thread.
  *
  * Protocol: the parent sends `{ mode, openIdConfigurationUrl, appId, dbPath }`; the child
- * answers `{ port }` once listening, and exits on `'stop'` (answering `{ stopped, appended }`).
+ * answers `{ port }` once listening. `'reset'` restarts its event-loop delay histogram and
+ * `'stats'` answers `{ eldP99Ms, eldMaxMs }`; it exits on `'stop'` (answering
+ * `{ stopped, appended }`).
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { decodeNotifications, type LogEntry } from '@switchboard/core';
 import { createWebhookReceiver, type WebhookDelivery } from '@switchboard/transport';
 import { SqliteEventStore } from '@switchboard/adapters';
 
 export interface ServerConfig {
-  readonly mode: 'bare' | 'noop' | 'sqlite' | 'sqlite-normal';
+  readonly mode: 'bare' | 'noop' | 'sqlite' | 'sqlite-normal' | 'sqlite-inline';
   readonly openIdConfigurationUrl: string;
   readonly appId: string;
   readonly issuer: string;
@@ -42,7 +47,11 @@ async function main(config: ServerConfig): Promise<void> {
     let sink: (d: WebhookDelivery) => Promise<void>;
     if (config.mode === 'noop') sink = async () => {};
     else {
-      const s = new SqliteEventStore({ path: config.dbPath, synchronous: config.mode === 'sqlite-normal' ? 'normal' : 'full' });
+      const s = new SqliteEventStore({
+        path: config.dbPath,
+        synchronous: config.mode === 'sqlite-normal' ? 'normal' : 'full',
+        writer: config.mode === 'sqlite-inline' ? 'inline' : 'worker',
+      });
       store = s;
       sink = async (d) => {
         const entries = decodeNotifications(d.body, { receivedAt: d.receivedAt });
@@ -68,8 +77,12 @@ async function main(config: ServerConfig): Promise<void> {
   }
   const server = createServer({ keepAliveTimeout: 60_000 }, handler);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const eld = monitorEventLoopDelay({ resolution: 1 });
+  eld.enable();
   process.send!({ port: (server.address() as AddressInfo).port });
   process.on('message', (msg) => {
+    if (msg === 'reset') eld.reset();
+    if (msg === 'stats') process.send!({ eldP99Ms: eld.percentile(99) / 1e6, eldMaxMs: eld.max / 1e6 });
     if (msg !== 'stop') return;
     server.closeAllConnections();
     server.close();

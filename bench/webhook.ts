@@ -90,6 +90,14 @@ async function startServer(config: ServerConfig): Promise<{ child: ChildProcess;
   return { child, port };
 }
 
+/** The server's event-loop delay since its last reset (ms). */
+async function serverStats(child: ChildProcess): Promise<{ eldP99Ms: number; eldMaxMs: number }> {
+  return new Promise((resolve) => {
+    child.once('message', (m) => resolve(m as { eldP99Ms: number; eldMaxMs: number }));
+    child.send('stats');
+  });
+}
+
 async function stopServer(child: ChildProcess): Promise<number> {
   const appended = await new Promise<number>((resolve) => {
     child.once('message', (m) => resolve((m as { appended: number }).appended));
@@ -152,13 +160,15 @@ export async function benchWebhook(quick: boolean): Promise<Row[]> {
   const bodies = templates();
   const keys = await keyServer();
   const dir = mkdtempSync(join(tmpdir(), 'swb-bench-webhook-'));
-  const modes: Mode[] = ['bare', 'noop', 'sqlite', 'sqlite-normal'];
-  const results: Record<Mode, LoadResult[]> = { bare: [], noop: [], sqlite: [], 'sqlite-normal': [] };
+  const modes: Mode[] = ['bare', 'noop', 'sqlite', 'sqlite-normal', 'sqlite-inline'];
+  const results: Record<Mode, LoadResult[]> = { bare: [], noop: [], sqlite: [], 'sqlite-normal': [], 'sqlite-inline': [] };
+  const eld = new Map<Mode, { eldP99Ms: number; eldMaxMs: number }>();
   const servers = new Map<Mode, { child: ChildProcess; port: number }>();
   try {
     for (const mode of modes) {
       servers.set(mode, await startServer({ mode, openIdConfigurationUrl: keys.url, appId: APP_ID, issuer: ISSUER, dbPath: join(dir, `${mode}.db`) }));
       await load(servers.get(mode)!.port, keys.token, bodies, quick ? 500 : 1_500, 100, `warm-${mode}`);
+      servers.get(mode)!.child.send('reset');
     }
     for (let r = 0; r < rounds; r++) {
       const order = r % 2 === 0 ? modes : [...modes].reverse();
@@ -168,6 +178,7 @@ export async function benchWebhook(quick: boolean): Promise<Row[]> {
         results[mode].push(result);
       }
     }
+    for (const mode of modes) eld.set(mode, await serverStats(servers.get(mode)!.child));
     const ok = results.sqlite.reduce((sum, x) => sum + x.ok, 0);
     const appended = await stopServer(servers.get('sqlite')!.child);
     servers.delete('sqlite');
@@ -184,10 +195,14 @@ export async function benchWebhook(quick: boolean): Promise<Row[]> {
   const bare = rate('bare');
   const describe = (m: Mode) =>
     `${fmt(rate(m))} 202s/s, p50 ${p(m, 'p50').toFixed(2)} ms, p99 ${p(m, 'p99').toFixed(2)} ms${errs(m) ? `, ${errs(m)} non-202` : ''}; bare ${fmt(bare)}/s, p50 ${p('bare', 'p50').toFixed(2)} ms, p99 ${p('bare', 'p99').toFixed(2)} ms`;
+  const loop = (m: Mode) => {
+    const s = eld.get(m);
+    return s ? `; server event-loop delay p99 ${s.eldP99Ms.toFixed(1)} ms, max ${s.eldMaxMs.toFixed(1)} ms` : '';
+  };
   const row = (m: Mode, what: string): Row => ({
     benchmark: `webhook, ${CONNECTIONS} keep-alive connections over loopback: ${what}`,
     baseline: 'bare node:http answering 202 after reading the body',
-    figure: describe(m),
+    figure: describe(m) + (m.startsWith('sqlite') ? loop(m) : ''),
     // cost relative to the baseline: bare rate / this rate
     ratio: bare / rate(m),
     target: '>= 50% of bare (<= 2.00x)',
@@ -197,5 +212,6 @@ export async function benchWebhook(quick: boolean): Promise<Row[]> {
     row('sqlite', 'receiver (RS256 JWT verified) + sink appending to SQLite (file, default synchronous=full)'),
     row('noop', 'receiver (RS256 JWT verified) + no-op sink'),
     { ...row('sqlite-normal', 'receiver + SQLite sink with synchronous=normal (no fsync per commit)'), target: 'informational', met: true },
+    { ...row('sqlite-inline', "receiver + SQLite sink committing on the event loop (writer: 'inline'), for the writer thread's A/B"), target: 'informational', met: true },
   ];
 }
