@@ -71,7 +71,7 @@ export type { EngineOptions, EngineEvents, IngestMeta, IngestResult, NewEntry, S
 // Replay
 export { replay, summarize, deliverySchedule, callToJson } from './replay/replay.js';
 export type { ReplayOptions, ReplayResult, TimelineRow, ScheduleOptions } from './replay/replay.js';
-export { parseExchangeLog, exchangeToEntries, alternativesOf, commandOf } from './replay/exchange.js';
+export { parseExchangeLog, parseExchangeLine, exchangeToEntries, exchangeEntries, alternativesOf, commandOf } from './replay/exchange.js';
 export type { ExchangeRecord, ToEntriesOptions } from './replay/exchange.js';
 
 // Utilities bot authors need

@@ -1,13 +1,16 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { closeSync, openSync, readSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { StringDecoder } from 'node:string_decoder';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
-  alternativesOf,
   callToJson,
   deliverySchedule,
-  exchangeToEntries,
-  parseExchangeLog,
+  exchangeEntries,
+  parseExchangeLine,
   replay,
+  type ExchangeRecord,
+  type LogEntry,
   SwitchboardError,
   type ReplayResult,
   type TimelineRow,
@@ -33,11 +36,16 @@ Options:
   --alt <label>        where the log has alternative outcomes ("alt" lines), replay this one
   --shuffle <seed>     deliver the entries in a shuffled order (seeded) to show convergence
   --duplicate <rate>   deliver each entry again with this probability (0..1), seeded by --shuffle or 1
+  --progress           report progress on stderr about once a second (entries replayed, rate)
   -h, --help           show this help
 
 --json and --mermaid both replace the timeline on stdout: give at most one. --html combines with
 either. --alt, --shuffle and --duplicate apply to every output: the diagram and the page show the
 path the call took under that delivery (stale entries change no state; duplicates are dropped).
+
+The log is read a line at a time. With --json alone (no --html, --shuffle or --duplicate) only
+the calls' projections are held in memory, not the entries; the timeline, the diagram, the page
+and a shuffled delivery hold every entry.
 
 Exit codes: 0 replayed; 2 bad usage; 3 the log could not be read or decoded, or the --html file
 could not be written.`;
@@ -53,6 +61,7 @@ export async function replayCommand(argv: readonly string[], out: Output): Promi
       alt: { type: 'string' },
       shuffle: { type: 'string' },
       duplicate: { type: 'string' },
+      progress: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -71,19 +80,22 @@ export async function replayCommand(argv: readonly string[], out: Output): Promi
   const seed = values.shuffle === undefined ? undefined : parseInteger(values.shuffle, '--shuffle');
   const duplicate = values.duplicate === undefined ? 0 : parseRate(values.duplicate);
 
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    throw new SwitchboardError('SWB_CLI_INPUT', `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { cause: error });
+  const labels: string[] = [];
+  let entries: Iterable<LogEntry> = exchangeEntries(readRecords(file), { ...(values.alt !== undefined ? { alt: values.alt } : {}), labels });
+  if (values.progress) entries = reportProgress(entries, out);
+  // only the projections, and in log order: nothing needs every entry at once
+  const streaming = values.json && html === undefined && seed === undefined && duplicate === 0;
+  let held: LogEntry[] = [];
+  if (!streaming) {
+    held = [...entries];
+    entries = held;
+    if (seed !== undefined || duplicate > 0) {
+      held = deliverySchedule(held, { seed: seed ?? 1, shuffle: seed !== undefined, duplicate });
+      entries = held;
+    }
   }
-  const records = parseExchangeLog(text);
-  let entries = exchangeToEntries(records, values.alt !== undefined ? { alt: values.alt } : {});
-  if (seed !== undefined || duplicate > 0) {
-    entries = deliverySchedule(entries, { seed: seed ?? 1, shuffle: seed !== undefined, duplicate });
-  }
-  const result = replay(entries);
-  const alts = alternativesOf(records);
+  const result = replay(entries, { timeline: !streaming });
+  const alts = labels;
   if (html !== undefined) {
     const delivery = [
       seed !== undefined ? `shuffled (seed ${seed})` : 'in log order',
@@ -91,7 +103,7 @@ export async function replayCommand(argv: readonly string[], out: Output): Promi
     ].filter((d) => d !== '').join(', ');
     const page = renderHtml(result, {
       logName: file,
-      entries,
+      entries: held,
       alternatives: alts,
       ...(values.alt !== undefined ? { alt: values.alt } : {}),
       delivery,
@@ -115,6 +127,61 @@ export async function replayCommand(argv: readonly string[], out: Output): Promi
   }
   if (html !== undefined) out.stderr(`wrote ${html}`);
   return 0;
+}
+
+/** The log's records, a line at a time (a log may be larger than memory allows as one string). */
+function* readRecords(file: string): Generator<ExchangeRecord> {
+  let fd: number;
+  try {
+    fd = openSync(file, 'r');
+  } catch (error) {
+    throw new SwitchboardError('SWB_CLI_INPUT', `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { cause: error });
+  }
+  try {
+    const decoder = new StringDecoder('utf8');
+    const buffer = Buffer.allocUnsafe(1 << 20);
+    let rest = '';
+    let lineNumber = 0;
+    for (;;) {
+      let read: number;
+      try {
+        read = readSync(fd, buffer, 0, buffer.length, null);
+      } catch (error) {
+        throw new SwitchboardError('SWB_CLI_INPUT', `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { cause: error });
+      }
+      const text = rest + (read > 0 ? decoder.write(buffer.subarray(0, read)) : decoder.end());
+      const lines = text.split('\n');
+      rest = read > 0 ? lines.pop()! : '';
+      for (const line of lines) {
+        lineNumber++;
+        const record = parseExchangeLine(line, lineNumber);
+        if (record) yield record;
+      }
+      if (read === 0) return;
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Passes entries through, telling stderr how far the replay is about once a second, and when it ends. */
+function* reportProgress(entries: Iterable<LogEntry>, out: Output): Generator<LogEntry> {
+  const started = performance.now();
+  let next = started + 1_000;
+  let count = 0;
+  const line = () => {
+    const seconds = (performance.now() - started) / 1000;
+    return `replayed ${count.toLocaleString('en-US')} entries in ${seconds.toFixed(1)} s (${Math.round(count / Math.max(seconds, 1e-3)).toLocaleString('en-US')}/s)`;
+  };
+  for (const entry of entries) {
+    yield entry;
+    count++;
+    if ((count & 1023) === 0 && performance.now() >= next) {
+      out.stderr(line());
+      next = performance.now() + 1_000;
+    }
+  }
+  out.stderr(`${line()}, done`);
 }
 
 function parseInteger(value: string, flag: string): number {

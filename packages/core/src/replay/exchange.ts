@@ -25,29 +25,38 @@ export function parseExchangeLog(text: string): ExchangeRecord[] {
   const records: ExchangeRecord[] = [];
   const lines = text.split(/\r?\n/);
   for (let i = 0; i < lines.length; i++) {
-    const line = lines[i]!.trim();
-    if (line === '') continue;
-    let value: unknown;
-    try {
-      value = JSON.parse(line);
-    } catch (error) {
-      throw new DecodeError('invalid-json', `line ${i + 1}`, 'not a JSON object', { cause: error });
-    }
-    if (!isObject(value)) throw new DecodeError('not-an-object', `line ${i + 1}`, 'an exchange record must be an object');
-    const kind = value['kind'];
-    if (kind !== 'request' && kind !== 'response' && kind !== 'notification') {
-      throw new DecodeError('invalid-value', `line ${i + 1}.kind`, `'${String(kind)}' is not request, response or notification`);
-    }
-    records.push({
-      ...value,
-      kind,
-      method: typeof value['method'] === 'string' ? value['method'] : null,
-      path: typeof value['path'] === 'string' ? value['path'] : null,
-      status: typeof value['status'] === 'number' ? value['status'] : value['status'] != null ? Number(value['status']) : null,
-      body: value['body'] ?? null,
-    } as ExchangeRecord);
+    const record = parseExchangeLine(lines[i]!, i + 1);
+    if (record) records.push(record);
   }
   return records;
+}
+
+/**
+ * One line of an exchange log, as `parseExchangeLog` reads it: undefined for a blank line, a
+ * `DecodeError` naming `lineNumber` for a bad one. For reading a log a line at a time.
+ */
+export function parseExchangeLine(text: string, lineNumber: number): ExchangeRecord | undefined {
+  const line = text.trim();
+  if (line === '') return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch (error) {
+    throw new DecodeError('invalid-json', `line ${lineNumber}`, 'not a JSON object', { cause: error });
+  }
+  if (!isObject(value)) throw new DecodeError('not-an-object', `line ${lineNumber}`, 'an exchange record must be an object');
+  const kind = value['kind'];
+  if (kind !== 'request' && kind !== 'response' && kind !== 'notification') {
+    throw new DecodeError('invalid-value', `line ${lineNumber}.kind`, `'${String(kind)}' is not request, response or notification`);
+  }
+  return {
+    ...value,
+    kind,
+    method: typeof value['method'] === 'string' ? value['method'] : null,
+    path: typeof value['path'] === 'string' ? value['path'] : null,
+    status: typeof value['status'] === 'number' ? value['status'] : value['status'] != null ? Number(value['status']) : null,
+    body: value['body'] ?? null,
+  } as ExchangeRecord;
 }
 
 /** The `alt` labels of a log, in the order they first appear. */
@@ -70,45 +79,69 @@ export interface ToEntriesOptions {
  */
 export function exchangeToEntries(records: readonly ExchangeRecord[], options: ToEntriesOptions = {}): LogEntry[] {
   const alts = alternativesOf(records);
-  const alt = options.alt ?? alts[0];
-  if (options.alt !== undefined && !alts.includes(options.alt)) {
-    throw new SwitchboardError('SWB_INVALID_ARGUMENT', `no alternative '${options.alt}' in this log (has: ${alts.join(', ') || 'none'})`);
-  }
-  const entries: LogEntry[] = [];
+  if (options.alt !== undefined && !alts.includes(options.alt)) throw noSuchAlternative(options.alt, alts);
+  return [...exchangeEntries(records, options)];
+}
+
+/**
+ * `exchangeToEntries` one record at a time, for a log too long to hold: yields the same
+ * entries in the same order. Without `alt`, the first alternative the log names is replayed
+ * (as `exchangeToEntries` does); an `alt` the log never names is an error once the records
+ * run out. `labels`, when given, collects the log's alternatives as they appear.
+ */
+export function* exchangeEntries(
+  records: Iterable<ExchangeRecord>,
+  options: ToEntriesOptions & { readonly labels?: string[] } = {},
+): Generator<LogEntry> {
+  const labels = options.labels ?? [];
+  let alt = options.alt;
   // A request waits for its response; notifications may arrive in between (they often do).
   // A command enters the log when it is sent, except a create: its call id comes with the 201.
   let pending: { request: ExchangeRecord; index: number; sent: CommandEntry | undefined } | undefined;
-  records.forEach((record, index) => {
-    if (typeof record.alt === 'string' && record.alt !== alt) return;
+  let index = -1;
+  for (const record of records) {
+    index++;
+    if (typeof record.alt === 'string') {
+      if (!labels.includes(record.alt)) labels.push(record.alt);
+      alt ??= record.alt;
+      if (record.alt !== alt) continue;
+    }
     const at = typeof record.receivedAt === 'number' ? record.receivedAt : index;
     switch (record.kind) {
       case 'request': {
         const sent = commandEntry(record, index, undefined);
-        if (sent) entries.push(sent);
+        if (sent) yield sent;
         pending = { request: record, index, sent };
-        return;
+        continue;
       }
       case 'response': {
-        if (!pending) return;
+        if (!pending) continue;
         const command = pending.sent ?? commandEntry(pending.request, pending.index, record.body);
-        if (command && !pending.sent) entries.push(command);
-        if (command) entries.push(resultEntry(command, record, index));
+        if (command && !pending.sent) yield command;
+        if (command) yield resultEntry(command, record, index);
         pending = undefined;
-        return;
+        continue;
       }
-      case 'notification':
+      case 'notification': {
+        let decoded: LogEntry[];
         try {
-          entries.push(...decodeNotifications(record.body, { receivedAt: at }));
+          decoded = decodeNotifications(record.body, { receivedAt: at });
         } catch (error) {
           if (error instanceof DecodeError) {
             throw new DecodeError(error.reason, `record ${index + 1} ${error.path}`, error.message, { cause: error });
           }
           throw error;
         }
-        return;
+        yield* decoded;
+        continue;
+      }
     }
-  });
-  return entries;
+  }
+  if (options.alt !== undefined && !labels.includes(options.alt)) throw noSuchAlternative(options.alt, labels);
+}
+
+function noSuchAlternative(alt: string, alts: readonly string[]): SwitchboardError {
+  return new SwitchboardError('SWB_INVALID_ARGUMENT', `no alternative '${alt}' in this log (has: ${alts.join(', ') || 'none'})`);
 }
 
 const CALLS = /^(?:https?:\/\/[^/]+)?(?:\/(?:v1\.0|beta))?\/(?:communications|app)\/calls(?:\/([^/?#]+)(?:\/([^?#]*))?)?\/?(?:[?#].*)?$/i;
