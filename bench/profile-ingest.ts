@@ -11,8 +11,7 @@
  */
 import { createEngine, decodeNotifications, deliverySchedule, InMemoryEventStore, replay, type LogEntry } from '@switchboard/core';
 import { workload } from './workload.js';
-import { Session } from 'node:inspector/promises';
-import { writeFileSync } from 'node:fs';
+import { profiled } from './profiler.js';
 
 const arg = (name: string, fallback: number): number => {
   const i = process.argv.indexOf(`--${name}`);
@@ -68,28 +67,18 @@ await ingestAll(bodies.slice(0, 5000)); // warm-up
 const parse: number[] = [];
 const ingest: number[] = [];
 const chaos: number[] = [];
-const session = profileFile ? new Session() : undefined;
-if (session) {
-  session.connect();
-  await session.post('Profiler.enable');
-  await session.post('Profiler.setSamplingInterval', { interval: 200 });
-  await session.post('Profiler.start');
-}
-for (let r = 0; r < rounds; r++) {
-  parse.push(time(() => {
-    for (const b of bodies) JSON.parse(b);
-  }, cpu.parse));
-  ingest.push(await timeAsync(() => ingestAll(bodies), cpu.ingest));
-  if (chaosOn) chaos.push(await timeAsync(() => ingestAll(shuffled)));
-  parse.push(time(() => {
-    for (const b of bodies) JSON.parse(b);
-  }, cpu.parse));
-}
-if (session && profileFile) {
-  const { profile } = await session.post('Profiler.stop');
-  writeFileSync(profileFile, JSON.stringify(profile));
-  session.disconnect();
-}
+await profiled(profileFile, 200, async () => {
+  for (let r = 0; r < rounds; r++) {
+    parse.push(time(() => {
+      for (const b of bodies) JSON.parse(b);
+    }, cpu.parse));
+    ingest.push(await timeAsync(() => ingestAll(bodies), cpu.ingest));
+    if (chaosOn) chaos.push(await timeAsync(() => ingestAll(shuffled)));
+    parse.push(time(() => {
+      for (const b of bodies) JSON.parse(b);
+    }, cpu.parse));
+  }
+});
 const n = bodies.length;
 const ingestMs = median(ingest);
 const parseMs = median(parse);
@@ -118,20 +107,10 @@ if (replayN > 0) {
     }
   }
   let calls = 0;
-  const replaySession = profileFile ? new Session() : undefined;
-  if (replaySession) {
-    replaySession.connect();
-    await replaySession.post('Profiler.enable');
-    await replaySession.post('Profiler.setSamplingInterval', { interval: 500 });
-    await replaySession.post('Profiler.start');
-  }
-  const ms = time(() => {
-    calls = Object.keys(replay(log(), { timeline: false }).calls).length;
-  });
-  if (replaySession && profileFile) {
-    const { profile } = await replaySession.post('Profiler.stop');
-    writeFileSync(profileFile.replace(/(\.cpuprofile)?$/, '.replay.cpuprofile'), JSON.stringify(profile));
-    replaySession.disconnect();
-  }
+  const ms = await profiled(profileFile?.replace(/(\.cpuprofile)?$/, '.replay.cpuprofile'), 500, () =>
+    time(() => {
+      calls = Object.keys(replay(log(), { timeline: false }).calls).length;
+    }),
+  );
   console.log(`replay ${replayN} entries: ${ms.toFixed(0)} ms (${Math.round(replayN / (ms / 1000)).toLocaleString('en-US')}/s), ${calls} calls; x1e6 est ${((ms * 1_000_000) / replayN / 1000).toFixed(1)} s`);
 }

@@ -9,8 +9,7 @@
  * --profile-xstate / --profile-reducer write a .cpuprofile of that side's timed rounds only
  * (via node:inspector), so workload generation, module loading and the other side stay out.
  */
-import { Session } from 'node:inspector/promises';
-import { writeFileSync } from 'node:fs';
+import { profiled } from './profiler.js';
 import { startCall } from '@switchboard/core';
 import { toMachineEvent } from '../packages/core/src/machine/callMachine.js';
 import { foldEntries, step } from '../packages/core/src/reconcile/fold.js';
@@ -41,18 +40,6 @@ function time(fn: () => void, wall: number[], cpu: number[]): void {
   cpu.push(cpuMs() - c);
 }
 
-async function profiled(file: string | undefined, fn: () => void): Promise<void> {
-  if (!file) return fn();
-  const session = new Session();
-  session.connect();
-  await session.post('Profiler.enable');
-  await session.post('Profiler.setSamplingInterval', { interval: 100 });
-  await session.post('Profiler.start');
-  fn();
-  const { profile } = await session.post('Profiler.stop');
-  writeFileSync(file, JSON.stringify(profile));
-  session.disconnect();
-}
 
 for (let i = 0; i < 3; i++) {
   viaXState();
@@ -61,10 +48,10 @@ for (let i = 0; i < 3; i++) {
 const xs = { wall: [] as number[], cpu: [] as number[] };
 const rs = { wall: [] as number[], cpu: [] as number[] };
 if (profileXState || profileReducer) {
-  await profiled(profileXState, () => {
+  await profiled(profileXState, 100, () => {
     for (let r = 0; r < rounds; r++) time(viaXState, xs.wall, xs.cpu);
   });
-  await profiled(profileReducer, () => {
+  await profiled(profileReducer, 100, () => {
     for (let r = 0; r < rounds; r++) time(viaReducer, rs.wall, rs.cpu);
   });
 } else {

@@ -166,8 +166,7 @@ async function templates(random: () => number): Promise<Template[]> {
  */
 async function populate(path: string, calls: number, tpls: readonly Template[]): Promise<{ entries: number }> {
   await new SqliteEventStore({ path }).close();
-  const Driver = createRequire(fileURLToPath(import.meta.resolve('@switchboard/adapters')))('better-sqlite3') as SqliteDriver;
-  const db = new Driver(path);
+  const db = openRaw(path);
   let entries = 0;
   try {
     db.pragma('journal_mode = WAL');
@@ -205,8 +204,7 @@ async function populate(path: string, calls: number, tpls: readonly Template[]):
 
 /** Replaces every call's snapshot with the one its template had at the given crash; returns the entries left in tails. */
 function placeSnapshots(path: string, calls: number, tpls: readonly Template[], crash: Crash): number {
-  const Driver = createRequire(fileURLToPath(import.meta.resolve('@switchboard/adapters')))('better-sqlite3') as SqliteDriver;
-  const db = new Driver(path);
+  const db = openRaw(path);
   let tail = 0;
   try {
     db.pragma('journal_mode = WAL');
@@ -225,6 +223,12 @@ function placeSnapshots(path: string, calls: number, tpls: readonly Template[], 
     db.close();
   }
   return tail;
+}
+
+/** A raw better-sqlite3 connection to the file (the store's driver), for writing rows directly. */
+function openRaw(path: string) {
+  const Driver = createRequire(fileURLToPath(import.meta.resolve('@switchboard/adapters')))('better-sqlite3') as SqliteDriver;
+  return new Driver(path);
 }
 
 const callIdOf = (i: number) => `call-${i.toString(36)}-live`;

@@ -7,6 +7,7 @@ import { createFileRecorder, createSwitchboard, redact, type Call, type GraphPor
 import { createSimulator, type Simulator } from '@switchboard/simulator';
 import { createGraphClient } from '@switchboard/transport';
 import { startWebhook } from './support/bot.js';
+import { until } from './support/net.js';
 
 const APP = { appId: 'b0t00000-0000-4000-8000-000000000001', tenantId: 'tenant-1', clientSecret: 'secret-1' };
 const SCALE = 0.01; // Graph's 15 s answer deadline takes 150 ms
@@ -152,9 +153,7 @@ describe('the runtime against the simulator', () => {
     await call.waitFor('established', { timeoutMs: 5000 });
     const head = async () => (await store.readStream(callId)).length;
     // quiet for 100 ms: the snapshot catches up with the log (checked every 50 ms)
-    const deadline = Date.now() + 5_000;
-    while ((await store.readSnapshot(callId))?.position !== (await head()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    expect((await store.readSnapshot(callId))?.position).toBe(await head());
+    await until(async () => (await store.readSnapshot(callId))?.position === (await head()), 'the quiet snapshot', 5_000);
 
     // something new, then stop at once: stop() writes the snapshot
     const before = await head();

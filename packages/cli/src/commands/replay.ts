@@ -80,22 +80,18 @@ export async function replayCommand(argv: readonly string[], out: Output): Promi
   const seed = values.shuffle === undefined ? undefined : parseInteger(values.shuffle, '--shuffle');
   const duplicate = values.duplicate === undefined ? 0 : parseRate(values.duplicate);
 
-  const labels: string[] = [];
-  let entries: Iterable<LogEntry> = exchangeEntries(readRecords(file), { ...(values.alt !== undefined ? { alt: values.alt } : {}), labels });
-  if (values.progress) entries = reportProgress(entries, out);
+  // the log's alternatives, filled in as the records are read
+  const alts: string[] = [];
+  const read = exchangeEntries(readRecords(file), { ...(values.alt !== undefined ? { alt: values.alt } : {}), labels: alts });
+  const source = values.progress ? reportProgress(read, out) : read;
   // only the projections, and in log order: nothing needs every entry at once
   const streaming = values.json && html === undefined && seed === undefined && duplicate === 0;
   let held: LogEntry[] = [];
   if (!streaming) {
-    held = [...entries];
-    entries = held;
-    if (seed !== undefined || duplicate > 0) {
-      held = deliverySchedule(held, { seed: seed ?? 1, shuffle: seed !== undefined, duplicate });
-      entries = held;
-    }
+    held = [...source];
+    if (seed !== undefined || duplicate > 0) held = deliverySchedule(held, { seed: seed ?? 1, shuffle: seed !== undefined, duplicate });
   }
-  const result = replay(entries, { timeline: !streaming });
-  const alts = labels;
+  const result = replay(streaming ? source : held, { timeline: !streaming });
   if (html !== undefined) {
     const delivery = [
       seed !== undefined ? `shuffled (seed ${seed})` : 'in log order',

@@ -56,43 +56,25 @@ export type CallView = GraphCallProperties & {
 
 /** Builds the view from machine state and context. Pure; the result is frozen. */
 export function buildView(state: MachineState, ctx: CallContext): CallView {
-  if (!Object.prototype.hasOwnProperty.call(ctx.props, '__proto__')) {
-    // `{ ...props, id, ... }` without the literal spread (slow on V8 when properties follow
-    // it): the same own properties, in the same order
-    const view = Object.assign({}, ctx.props) as Record<string, unknown>;
-    view['id'] = ctx.id;
-    view['state'] = state;
-    view['participants'] = ctx.participants;
-    view['removedParticipants'] = ctx.removedParticipants;
-    view['operations'] = ctx.operations;
-    view['contentSharingSessions'] = ctx.contentSharingSessions;
-    view['audioRoutingGroups'] = ctx.audioRoutingGroups;
-    view['tones'] = ctx.tones;
-    view['stale'] = ctx.stale;
-    view['unknown'] = ctx.unknown;
-    view['commands'] = ctx.commands;
-    view['timers'] = ctx.timers;
-    view['resyncNeeded'] = ctx.resyncNeeded;
-    view['version'] = ctx.position;
-    return Object.freeze(view) as CallView;
-  }
-  return Object.freeze({
-    ...ctx.props,
-    id: ctx.id,
-    state,
-    participants: ctx.participants,
-    removedParticipants: ctx.removedParticipants,
-    operations: ctx.operations,
-    contentSharingSessions: ctx.contentSharingSessions,
-    audioRoutingGroups: ctx.audioRoutingGroups,
-    tones: ctx.tones,
-    stale: ctx.stale,
-    unknown: ctx.unknown,
-    commands: ctx.commands,
-    timers: ctx.timers,
-    resyncNeeded: ctx.resyncNeeded,
-    version: ctx.position,
-  }) as CallView;
+  // `{ ...props, id, ... }` without the literal spread (slow on V8 when properties follow it):
+  // the same own properties, in the same order. `Object.assign` would run a `__proto__` key
+  // of Graph's data as the prototype setter; the spread copies it as a plain property.
+  const view = (Object.prototype.hasOwnProperty.call(ctx.props, '__proto__') ? { ...ctx.props } : Object.assign({}, ctx.props)) as Record<string, unknown>;
+  view['id'] = ctx.id;
+  view['state'] = state;
+  view['participants'] = ctx.participants;
+  view['removedParticipants'] = ctx.removedParticipants;
+  view['operations'] = ctx.operations;
+  view['contentSharingSessions'] = ctx.contentSharingSessions;
+  view['audioRoutingGroups'] = ctx.audioRoutingGroups;
+  view['tones'] = ctx.tones;
+  view['stale'] = ctx.stale;
+  view['unknown'] = ctx.unknown;
+  view['commands'] = ctx.commands;
+  view['timers'] = ctx.timers;
+  view['resyncNeeded'] = ctx.resyncNeeded;
+  view['version'] = ctx.position;
+  return Object.freeze(view) as CallView;
 }
 
 /**
