@@ -433,7 +433,10 @@ export class SqliteEventStore implements EventStore {
 
 /**
  * The store's writer thread, for tests (to end it as a crash would). `undefined` when the
- * store commits on the calling thread. Not exported from the package.
+ * store commits on the calling thread. Not exported from the package. Careful: terminating it
+ * while a statement is failing (SQLITE_BUSY after the busy timeout) makes better-sqlite3 build
+ * its error in a terminating isolate, which aborts the whole process on Node 24; the store
+ * itself only terminates a thread that is idle.
  */
 export function sqliteWriterThread(store: SqliteEventStore): Worker | undefined {
   return writerThreads.get(store);
