@@ -20,7 +20,7 @@ const rows: Row[] = [];
 const log = (msg: string) => process.stderr.write(`bench: ${msg}\n`);
 
 const benches: { name: string; what: string; run: () => Promise<Row[]> | Row[] }[] = [
-  { name: 'ingest', what: 'ingest', run: () => benchIngest(quick ? 2 : 5) },
+  { name: 'ingest', what: 'ingest', run: () => benchIngest(quick ? 2 : 9) },
   { name: 'machine', what: 'the XState fold against a plain reducer', run: () => benchMachine(quick ? 3 : 7) },
   { name: 'replay', what: 'replay of 1,000,000 entries', run: () => benchReplay() },
   { name: 'memory', what: 'memory, 100,000 idle calls', run: () => benchMemory() },

@@ -3,6 +3,7 @@ import type { ChangeType, NotificationEntry, NotificationTarget } from '../log/e
 import { hashEnd, hashFeed, hashStart, type HashState } from '../util/hash.js';
 import { isObject, odataTypeName, participantKey, toCode, type JsonObject } from '../util/graph.js';
 import { namesCall, parseResourcePath } from './paths.js';
+import { hasOwn } from '../util/object.js';
 
 /** Limits on untrusted input; a body past any of them is a `DecodeError` (`too-large`/`too-deep`). */
 export const DECODE_LIMITS = {
@@ -44,16 +45,16 @@ export function decodeNotifications(body: unknown, meta: DecodeMeta): Notificati
     throw new DecodeError('too-large', '$.value', `${value.length} notifications in one batch, at most ${DECODE_LIMITS.maxBatch}`);
   }
   // Everything but the resource data, which decodeOne scans (and hashes) itself.
-  for (const key of Object.keys(parsed)) {
-    if (key !== 'value') check(parsed[key], '$', key, 1);
+  for (const key in parsed) {
+    if (key !== 'value' && hasOwn.call(parsed, key)) check(parsed[key], '$', key, 1);
   }
   const entries: NotificationEntry[] = [];
   for (let i = 0; i < value.length; i++) {
     const item = value[i];
     const path = `$.value[${i}]`;
     if (isObject(item)) {
-      for (const key of Object.keys(item)) {
-        if (key !== 'resourceData') check(item[key], path, key, 3);
+      for (const key in item) {
+        if (key !== 'resourceData' && hasOwn.call(item, key)) check(item[key], path, key, 3);
       }
     }
     entries.push(decodeOne(item, path, i, meta));
@@ -395,7 +396,9 @@ function walk(value: object, depth: number, hashing: boolean): boolean {
   }
   if (hashing) feedChar(123); // {
   const record = value as Record<string, unknown>;
-  for (const k of Object.keys(record)) {
+  // for-in rather than Object.keys: no array per object (this runs for every object received)
+  for (const k in record) {
+    if (!hasOwn.call(record, k)) continue;
     if (isForbidden(k)) return false;
     const child = record[k];
     if (hashing) feed(k);

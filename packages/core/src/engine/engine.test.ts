@@ -1,10 +1,12 @@
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import { DecodeError, ExpectedVersionConflictError, SwitchboardError } from '../errors/errors.js';
 import type { LogEntry } from '../log/entries.js';
 import { InMemoryEventStore, type EventStore } from '../log/store.js';
 import type { CallEvent } from '../reconcile/events.js';
 import { toCallSnapshot, startCall } from '../reconcile/fold.js';
 import { callStateBody, operationBody, rosterBody } from '../testing/scenarios.js';
+import { arbCallScenario, arbDeliverySchedule } from '../testing/arbitraries.js';
 import { createEngine } from './engine.js';
 
 const CALL = 'c1';
@@ -218,5 +220,54 @@ describe('createEngine', () => {
     const r = await engine.ingest({ value: [...a, ...b] });
     expect(r.callIds).toEqual(['a', 'b']);
     expect(engine.calls().map((v) => v.state)).toEqual(['established', 'incoming']);
+  });
+  it('the in-memory fast path (no turn, no lock) folds, logs and emits exactly what the locked path does', async () => {
+    // The same store behind only its async methods takes the locked path for every delivery.
+    const asyncOnly = (inner: InMemoryEventStore): EventStore => ({
+      readStream: (id, o) => inner.readStream(id, o),
+      listStreams: () => inner.listStreams(),
+      appendToStream: (id, e, o) => inner.appendToStream(id, e, o),
+      readSnapshot: (id) => inner.readSnapshot(id),
+      writeSnapshot: (id, s) => inner.writeSnapshot(id, s),
+    });
+    await fc.assert(
+      fc.asyncProperty(
+        arbCallScenario().chain((s) => arbDeliverySchedule(s.bodies, { maxDuplicates: 2 }).map((bodies) => ({ callId: s.callId, bodies }))),
+        fc.boolean(),
+        async ({ callId, bodies }, withMessageIds) => {
+          const fastStore = new InMemoryEventStore();
+          const slowStore = new InMemoryEventStore();
+          let t = 0;
+          const fast = createEngine({ store: fastStore, clock: () => ++t, snapshotEvery: 3 });
+          let u = 0;
+          const slow = createEngine({ store: asyncOnly(slowStore), clock: () => ++u, snapshotEvery: 3 });
+          for (const [i, body] of bodies.entries()) {
+            const meta = withMessageIds ? { receivedAt: i, messageId: `m${i % 5}` } : { receivedAt: i };
+            const a = await fast.ingest(body, meta);
+            const b = await slow.ingest(body, meta);
+            expect(a).toEqual(b);
+          }
+          expect(fast.getCall(callId)).toEqual(slow.getCall(callId));
+          expect(fast.machineSnapshot(callId)?.value).toEqual(slow.machineSnapshot(callId)?.value);
+          expect(await fastStore.readStream(callId)).toEqual(await slowStore.readStream(callId));
+          expect(await fastStore.readSnapshot(callId)).toEqual(await slowStore.readSnapshot(callId));
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
+  it('stores an entry as its copy plus position, whatever its shape', async () => {
+    const store = new InMemoryEventStore();
+    const shapes: LogEntry[] = [
+      { kind: 'notification', id: 'a', callId: CALL, at: 1, changeType: 'updated', resourceUrl: '/communications/calls/c1', target: { type: 'call' }, resourceData: {} },
+      { kind: 'notification', id: 'b', callId: CALL, at: 2, changeType: 'updated', resourceUrl: '/communications/calls/c1', target: { type: 'call' }, resourceData: {}, messageId: 'm' },
+      // extra and reordered keys are kept as they are
+      { kind: 'notification', id: 'c', callId: CALL, at: 3, changeType: 'updated', resourceUrl: '/communications/calls/c1', target: { type: 'call' }, resourceData: {}, note: 'x' } as LogEntry,
+      { id: 'd', kind: 'notification', callId: CALL, at: 4, changeType: 'updated', resourceUrl: '/communications/calls/c1', target: { type: 'call' }, resourceData: {} },
+    ];
+    const { appended } = store.appendSync(CALL, shapes);
+    expect(appended).toEqual(shapes.map((e, i) => ({ ...e, position: i + 1 })));
+    expect(appended.map((e) => Object.keys(e))).toEqual(shapes.map((e) => [...Object.keys(e), 'position']));
   });
 });

@@ -6,12 +6,14 @@ import { InMemoryEventStore, type AppendResult, type EventStore } from '../log/s
 import type { RosterMode } from '../reconcile/apply.js';
 import { refOf, type CallEvent, type CallEventType } from '../reconcile/events.js';
 import {
-  foldEntries,
+  asMachineSnapshot,
+  foldEntry,
+  foldStateOf,
   restoreCallSnapshot,
   startCall,
-  stateOf,
   toCallSnapshot,
   viewOf,
+  type CallFoldState,
   type CallMachineSnapshot,
 } from '../reconcile/fold.js';
 import type { CallView } from '../reconcile/view.js';
@@ -58,7 +60,8 @@ export type EngineEvents = { [K in CallEventType]: [Extract<CallEvent, { type: K
 export type NewEntry = LogEntry extends infer E ? (E extends LogEntry ? Omit<E, 'callId' | 'at'> & { readonly at?: number } : never) : never;
 
 interface CallState$ {
-  snapshot: CallMachineSnapshot;
+  /** The machine state and context folded so far (replaced by each fold, never mutated). */
+  fold: CallFoldState;
   version: number;
   snapshotAt: number;
   /** The clock when this engine last folded new entries of the call (or loaded it). */
@@ -106,10 +109,28 @@ export class Engine extends EventEmitter<EngineEvents> {
    * then folds and emits. Resolves only once every entry is persisted, so a webhook may
    * answer 202 after it. A malformed body throws `DecodeError` and changes nothing.
    */
-  async ingest(body: unknown, meta: IngestMeta = {}): Promise<IngestResult> {
-    const receivedAt = meta.receivedAt ?? this.#clock();
-    const decodeMeta: DecodeMeta = meta.messageId !== undefined ? { receivedAt, messageId: meta.messageId } : { receivedAt };
-    const entries = decodeNotifications(body, decodeMeta);
+  ingest(body: unknown, meta?: IngestMeta): Promise<IngestResult> {
+    // Not an async function: where the call's append needs no turn (see #appendNow) the result
+    // is ready now, and an async function's frame would be allocated for nothing.
+    let entries: NotificationEntry[];
+    try {
+      const receivedAt = meta?.receivedAt ?? this.#clock();
+      const messageId = meta?.messageId;
+      entries = decodeNotifications(body, messageId !== undefined ? { receivedAt, messageId } : { receivedAt });
+      if (entries.length > 0 && oneCall(entries)) {
+        const callId = entries[0]!.callId;
+        const r = this.#appendNow(callId, entries);
+        if (r !== undefined) {
+          return Promise.resolve({ received: entries.length, appended: r.appended, duplicates: r.duplicates, callIds: [callId], events: r.events });
+        }
+      }
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#ingest(entries);
+  }
+
+  async #ingest(entries: NotificationEntry[]): Promise<IngestResult> {
     if (entries.length > 0 && oneCall(entries)) {
       // one call (nearly every delivery): no grouping, and its events are the result's
       const callId = entries[0]!.callId;
@@ -154,17 +175,18 @@ export class Engine extends EventEmitter<EngineEvents> {
   /** The current view of a call this engine holds, or undefined. Synchronous; see `load`. */
   getCall(callId: string): CallView | undefined {
     const state = this.#calls.get(callId);
-    return state ? viewOf(state.snapshot) : undefined;
+    return state ? viewOf(state.fold) : undefined;
   }
 
   /** Every call this engine holds. */
   calls(): CallView[] {
-    return [...this.#calls.values()].map((s) => viewOf(s.snapshot));
+    return [...this.#calls.values()].map((s) => viewOf(s.fold));
   }
 
   /** The machine snapshot of a call (for inspection and tests). */
   machineSnapshot(callId: string): CallMachineSnapshot | undefined {
-    return this.#calls.get(callId)?.snapshot;
+    const state = this.#calls.get(callId);
+    return state ? asMachineSnapshot(state.fold) : undefined;
   }
 
   /**
@@ -174,7 +196,7 @@ export class Engine extends EventEmitter<EngineEvents> {
   async load(callId: string): Promise<CallView | undefined> {
     return this.#withLock(callId, async () => {
       const state = await this.#catchUp(callId);
-      return state.version === 0 ? undefined : viewOf(state.snapshot);
+      return state.version === 0 ? undefined : viewOf(state.fold);
     });
   }
 
@@ -256,7 +278,9 @@ export class Engine extends EventEmitter<EngineEvents> {
     this.#calls.delete(callId);
   }
 
-  #append(callId: string, entries: readonly LogEntry[]): Promise<{ appended: number; duplicates: number; events: CallEvent[] }> {
+  #append(callId: string, entries: readonly LogEntry[]): Promise<AppendOutcome> {
+    const now = this.#appendNow(callId, entries);
+    if (now !== undefined) return Promise.resolve(now);
     return this.#withLock(callId, async () => {
       // Append straight at the version this engine folded to; only a conflict (another
       // writer moved the stream) costs a read of the tail.
@@ -286,20 +310,53 @@ export class Engine extends EventEmitter<EngineEvents> {
   }
 
   /**
+   * `#append` without a turn of the event loop, where one is not needed: the store appends
+   * synchronously (the in-memory store), no other operation on the call is in flight (no
+   * lock), the call is loaded, and no snapshot falls due. Runs to completion before anything
+   * else can touch the call, so it needs no lock. Undefined where any of that does not hold
+   * (or another writer moved the stream): the caller takes the locked path, and nothing was
+   * written.
+   */
+  #appendNow(callId: string, entries: readonly LogEntry[]): AppendOutcome | undefined {
+    const store = this.store;
+    if (!isPlainMemoryStore(store)) return undefined;
+    const state = this.#calls.get(callId);
+    if (state === undefined || this.#locks.has(callId)) return undefined;
+    let result: AppendResult;
+    try {
+      result = store.appendSync(callId, entries, { expectedVersion: state.version });
+    } catch (error) {
+      if (error instanceof ExpectedVersionConflictError) return undefined;
+      throw error;
+    }
+    const events: CallEvent[] = [];
+    if (state.version === 0 && result.appended.length > 0) {
+      events.push({ type: 'callCreated', callId, cause: refOf(result.appended[0]!) });
+    }
+    this.#fold(state, result.appended, events);
+    if (result.appended.length > 0) state.touchedAt = this.#clock();
+    this.#checkDuplicates(state, result.duplicates, events);
+    if (this.#snapshotDue(state)) {
+      store.writeSnapshotSync(callId, toCallSnapshot(state.fold));
+      state.snapshotAt = state.version;
+    }
+    this.#emitAll(events);
+    return { appended: result.appended.length, duplicates: result.duplicates.length, events };
+  }
+
+  /**
    * `store.appendToStream`. The in-memory store's own append is synchronous underneath
    * (`appendSync`, the same result); calling that directly spares a turn per append.
    */
   #appendToStore(callId: string, entries: readonly LogEntry[], expectedVersion: number): AppendResult | Promise<AppendResult> {
     const store = this.store;
-    if (store instanceof InMemoryEventStore && store.appendToStream === InMemoryEventStore.prototype.appendToStream) {
-      return store.appendSync(callId, entries, { expectedVersion });
-    }
+    if (isPlainMemoryStore(store)) return store.appendSync(callId, entries, { expectedVersion });
     return store.appendToStream(callId, entries, { expectedVersion });
   }
 
   #fold(state: CallState$, entries: readonly StoredEntry[], events: CallEvent[]): void {
     if (entries.length === 0) return;
-    state.snapshot = foldEntries(state.snapshot, entries, events);
+    for (let i = 0; i < entries.length; i++) foldEntry(state.fold, entries[i]!, events);
     state.version = Math.max(state.version, entries[entries.length - 1]!.position);
   }
 
@@ -310,8 +367,8 @@ export class Engine extends EventEmitter<EngineEvents> {
       const saved = this.store.readSnapshot ? await this.store.readSnapshot(callId) : undefined;
       const restored = restoreCallSnapshot(callId, saved);
       state = restored
-        ? { snapshot: restored, version: restored.context.position, snapshotAt: restored.context.position, touchedAt: this.#clock() }
-        : { snapshot: startCall({ callId, rosterMode: this.#rosterMode }), version: 0, snapshotAt: 0, touchedAt: this.#clock() };
+        ? { fold: foldStateOf(restored), version: restored.context.position, snapshotAt: restored.context.position, touchedAt: this.#clock() }
+        : { fold: foldStateOf(startCall({ callId, rosterMode: this.#rosterMode })), version: 0, snapshotAt: 0, touchedAt: this.#clock() };
       this.#calls.set(callId, state);
     }
     const tail = await this.store.readStream(callId, { after: state.version });
@@ -324,7 +381,7 @@ export class Engine extends EventEmitter<EngineEvents> {
    * other one: then arrival order cannot say which is current, so ask for a resync.
    */
   #checkDuplicates(state: CallState$, duplicates: readonly LogEntry[], events: CallEvent[]): void {
-    const current = stateOf(state.snapshot);
+    const current = state.fold.value;
     if (current !== 'established' && current !== 'hold') return;
     for (const dup of duplicates) {
       if (dup.kind !== 'notification' || dup.target.type !== 'call' || !isObject(dup.resourceData)) continue;
@@ -332,7 +389,7 @@ export class Engine extends EventEmitter<EngineEvents> {
       if (said === undefined || said === current || STATE_RANK[said] !== STATE_RANK[current]) continue;
       events.push({
         type: 'resyncNeeded',
-        callId: state.snapshot.context.id,
+        callId: state.fold.context.id,
         reason: `a redelivered '${said}' notification arrived while the call is '${current}'`,
         cause: { entryId: dup.id, position: 0, kind: 'notification' },
       });
@@ -345,7 +402,7 @@ export class Engine extends EventEmitter<EngineEvents> {
   }
 
   async #writeSnapshot(callId: string, state: CallState$): Promise<void> {
-    await this.store.writeSnapshot!(callId, toCallSnapshot(state.snapshot));
+    await this.store.writeSnapshot!(callId, toCallSnapshot(state.fold));
     state.snapshotAt = state.version;
   }
 
@@ -361,6 +418,18 @@ export class Engine extends EventEmitter<EngineEvents> {
     this.#locks.set(callId, tail);
     return run;
   }
+}
+
+interface AppendOutcome {
+  readonly appended: number;
+  readonly duplicates: number;
+  readonly events: CallEvent[];
+}
+
+/** An in-memory store whose async methods are its own: its sync twins do the same, without a turn. */
+function isPlainMemoryStore(store: EventStore): store is InMemoryEventStore {
+  const proto = InMemoryEventStore.prototype;
+  return store instanceof InMemoryEventStore && store.appendToStream === proto.appendToStream && store.writeSnapshot === proto.writeSnapshot;
 }
 
 function oneCall(entries: readonly NotificationEntry[]): boolean {

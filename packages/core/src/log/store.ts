@@ -1,7 +1,7 @@
 import { ExpectedVersionConflictError, SwitchboardError } from '../errors/errors.js';
 import type { LogEntry, StoredEntry } from './entries.js';
 import type { CallSnapshot } from '../reconcile/snapshot.js';
-import { withProperty } from '../util/object.js';
+import { hasOwn, withProperty } from '../util/object.js';
 
 export interface AppendOptions {
   /**
@@ -90,6 +90,46 @@ export function splitDuplicates(
   return { fresh, duplicates };
 }
 
+// A decoded notification's keys, in the order decodeNotifications creates them.
+const NOTIFICATION_KEYS = ['kind', 'id', 'callId', 'at', 'changeType', 'resourceUrl', 'target', 'resourceData', 'messageId'];
+
+/**
+ * `{ ...entry, position }`. A notification shaped as decodeNotifications makes it (the store's
+ * bulk) is built from a literal: one allocation of the final size, where a copy grows its
+ * property storage as it goes; any other shape is copied.
+ */
+function storedEntry(entry: LogEntry, position: number): StoredEntry {
+  if (entry.kind === 'notification') {
+    let i = 0;
+    for (const key in entry) {
+      if (!hasOwn.call(entry, key) || key !== NOTIFICATION_KEYS[i]) {
+        i = -1;
+        break;
+      }
+      i++;
+    }
+    const e = entry;
+    if (i === 8) {
+      return { kind: e.kind, id: e.id, callId: e.callId, at: e.at, changeType: e.changeType, resourceUrl: e.resourceUrl, target: e.target, resourceData: e.resourceData, position };
+    }
+    if (i === 9) {
+      return {
+        kind: e.kind,
+        id: e.id,
+        callId: e.callId,
+        at: e.at,
+        changeType: e.changeType,
+        resourceUrl: e.resourceUrl,
+        target: e.target,
+        resourceData: e.resourceData,
+        messageId: e.messageId!,
+        position,
+      };
+    }
+  }
+  return withProperty(entry, 'position', position) as StoredEntry;
+}
+
 /**
  * An event store in memory: the reference implementation of the contract, for tests,
  * replay and single-process bots that can afford to lose everything on exit.
@@ -126,7 +166,7 @@ export class InMemoryEventStore implements EventStore {
     }
     const appended: StoredEntry[] = [];
     for (const entry of fresh) {
-      const stored = withProperty(entry, 'position', stream.entries.length + 1) as StoredEntry;
+      const stored = storedEntry(entry, stream.entries.length + 1);
       stream.entries.push(stored);
       stream.ids.add(entry.id);
       appended.push(stored);
@@ -144,6 +184,11 @@ export class InMemoryEventStore implements EventStore {
 
   /** Keeps the snapshot unless the one held is further along for the same machine version. */
   async writeSnapshot(streamId: string, snapshot: CallSnapshot): Promise<void> {
+    this.writeSnapshotSync(streamId, snapshot);
+  }
+
+  /** The same as `writeSnapshot`, without a promise. */
+  writeSnapshotSync(streamId: string, snapshot: CallSnapshot): void {
     const held = this.#snapshots.get(streamId);
     if (held && held.machineVersion === snapshot.machineVersion && held.position > snapshot.position) return;
     this.#snapshots.set(streamId, snapshot);

@@ -2,6 +2,7 @@ import type { ChangeType, StoredEntry, TimerEntry } from '../log/entries.js';
 import { isObject, odataTypeName, participantKey, toCode, type JsonObject } from '../util/graph.js';
 import type { CallContext, OperationStatus, StaleReason } from './context.js';
 import type { ContextEdit } from './draft.js';
+import { hasOwn } from '../util/object.js';
 
 /**
  * The reducers behind the machine's actions. Each takes a copy-on-write edit of the call
@@ -43,8 +44,8 @@ const NOT_PROPS = new Set([
  * still completes the record without undoing anything newer, whatever the arrival order.
  */
 export function mergeCallProps(ctx: Ctx, data: JsonObject, mode: 'overwrite' | 'fill'): void {
-  for (const key of Object.keys(data)) {
-    if (NOT_PROPS.has(key)) continue;
+  for (const key in data) {
+    if (!hasOwn.call(data, key) || NOT_PROPS.has(key)) continue;
     const value = data[key];
     if (value === undefined) continue;
     if (mode === 'fill' && key in ctx.next.props) continue;
@@ -178,8 +179,8 @@ export function upsertParticipant(ctx: Ctx, entry: StoredEntry, id: string, item
     return;
   }
   const next: Record<string, unknown> = current ? { ...(current as object) } : {};
-  for (const key of Object.keys(item)) {
-    if (key === 'rosterSequenceNumber') continue;
+  for (const key in item) {
+    if (key === 'rosterSequenceNumber' || !hasOwn.call(item, key)) continue;
     next[key] = item[key];
   }
   next['id'] = id;
@@ -241,8 +242,8 @@ export function applyOperation(ctx: Ctx, entry: StoredEntry, id: string, data: J
     }
   }
   const next: Record<string, unknown> = current ? { ...current } : {};
-  for (const key of Object.keys(data)) {
-    if (mode === 'fill' && key in next) continue;
+  for (const key in data) {
+    if (!hasOwn.call(data, key) || (mode === 'fill' && key in next)) continue;
     next[key] = data[key];
   }
   next['id'] = id;

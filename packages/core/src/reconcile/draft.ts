@@ -1,5 +1,6 @@
 import { freeze } from 'immer';
 import type { CallContext } from './context.js';
+import { hasOwn } from '../util/object.js';
 
 /** The context's keyed collections (and small records), copied on their first write in an edit. */
 export type RecordField =
@@ -143,33 +144,37 @@ const ROOT_KEYS: readonly string[] = [
  * field by field; any other shape is spread.
  */
 function copyRoot<C extends CallContext>(base: C): Mutable<C> {
-  const keys = Object.keys(base);
-  if (keys.length === ROOT_KEYS.length) {
-    let i = 0;
-    while (i < keys.length && keys[i] === ROOT_KEYS[i]) i++;
-    if (i === keys.length) {
-      const b = base as unknown as CallContext & { readonly rosterMode: unknown };
-      const copy = {
-        id: b.id,
-        props: b.props,
-        participants: b.participants,
-        latestRoster: b.latestRoster,
-        removedParticipants: b.removedParticipants,
-        operations: b.operations,
-        contentSharingSessions: b.contentSharingSessions,
-        audioRoutingGroups: b.audioRoutingGroups,
-        tones: b.tones,
-        stale: b.stale,
-        unknown: b.unknown,
-        commands: b.commands,
-        resyncNeeded: b.resyncNeeded,
-        transfer: b.transfer,
-        timers: b.timers,
-        position: b.position,
-        rosterMode: b.rosterMode,
-      };
-      return copy as unknown as Mutable<C>;
+  let i = 0;
+  for (const key in base) {
+    if (!hasOwn.call(base, key)) continue;
+    if (key !== ROOT_KEYS[i]) {
+      i = -1;
+      break;
     }
+    i++;
+  }
+  if (i === ROOT_KEYS.length) {
+    const b = base as unknown as CallContext & { readonly rosterMode: unknown };
+    const copy = {
+      id: b.id,
+      props: b.props,
+      participants: b.participants,
+      latestRoster: b.latestRoster,
+      removedParticipants: b.removedParticipants,
+      operations: b.operations,
+      contentSharingSessions: b.contentSharingSessions,
+      audioRoutingGroups: b.audioRoutingGroups,
+      tones: b.tones,
+      stale: b.stale,
+      unknown: b.unknown,
+      commands: b.commands,
+      resyncNeeded: b.resyncNeeded,
+      transfer: b.transfer,
+      timers: b.timers,
+      position: b.position,
+      rosterMode: b.rosterMode,
+    };
+    return copy as unknown as Mutable<C>;
   }
   return { ...base };
 }
@@ -204,7 +209,8 @@ function freezeChanged(value: unknown, before: unknown): void {
   Object.freeze(value);
   const record = value as Record<string, unknown>;
   const old = before as Record<string, unknown>;
-  for (const key of Object.keys(record)) {
+  for (const key in record) {
+    if (!hasOwn.call(record, key)) continue;
     const item = record[key];
     if (item !== old[key]) deepFreeze(item);
   }
@@ -228,5 +234,5 @@ export function deepFreeze(value: unknown): void {
   }
   Object.freeze(value);
   const record = value as Record<string, unknown>;
-  for (const key of Object.keys(record)) deepFreeze(record[key]);
+  for (const key in record) if (hasOwn.call(record, key)) deepFreeze(record[key]);
 }

@@ -18,7 +18,7 @@ import { initialContext, type CallContext, type MachineState } from './context.j
 import { refOf, type CallEvent } from './events.js';
 import type { CallSnapshot } from './snapshot.js';
 import { buildView, type CallView } from './view.js';
-import { withProperty } from '../util/object.js';
+import { hasOwn, withProperty } from '../util/object.js';
 
 export type CallMachineSnapshot = SnapshotFrom<typeof callMachine>;
 
@@ -74,6 +74,26 @@ export function startCall(input: CallMachineInput): CallMachineSnapshot {
 const templates = new Map<string, CallMachineSnapshot>();
 
 /**
+ * A call's fold as the engine and replay hold it: the machine state and context, without
+ * xstate's snapshot object around them (`asMachineSnapshot` builds that when asked). Folding
+ * replaces the fields; the context itself is never mutated.
+ */
+export interface CallFoldState {
+  value: MachineState;
+  context: CallMachineSnapshot['context'];
+}
+
+/** The fold of a machine snapshot (its state and context). */
+export function foldStateOf(snapshot: CallMachineSnapshot): CallFoldState {
+  return { value: stateOf(snapshot), context: snapshot.context };
+}
+
+/** The machine snapshot of a fold: the state's resolved snapshot with the fold's context. */
+export function asMachineSnapshot(fold: Readonly<CallFoldState>): CallMachineSnapshot {
+  return withProperty(inState(fold.value), 'context', fold.context) as CallMachineSnapshot;
+}
+
+/**
  * Folds stored entries, in log order, through the call machine. Entries at or below the
  * position already folded are skipped, so folding the same tail twice changes nothing.
  * Returns the new snapshot and the events the entries caused.
@@ -85,19 +105,24 @@ export function foldEntries(
   entries: readonly StoredEntry[],
   events?: CallEvent[],
 ): CallMachineSnapshot {
-  // Folds state and context; the snapshot around them is built once, at the end.
   const start = stateOf(snapshot);
-  let state = start;
-  let context = snapshot.context;
-  for (const entry of entries) {
-    if (entry.position <= context.position) continue;
-    const next = advance(state, context, toMachineEvent(entry));
-    if (events) diff(state, advancedTo, context, next, entry, events);
-    state = advancedTo;
-    context = next;
-  }
-  if (context === snapshot.context) return snapshot;
-  return withProperty(state === start ? snapshot : inState(state), 'context', context) as CallMachineSnapshot;
+  const fold: CallFoldState = { value: start, context: snapshot.context };
+  for (let i = 0; i < entries.length; i++) foldEntry(fold, entries[i]!, events);
+  if (fold.context === snapshot.context) return snapshot;
+  return withProperty(fold.value === start ? snapshot : inState(fold.value), 'context', fold.context) as CallMachineSnapshot;
+}
+
+/**
+ * `foldEntries` for one entry, in place: replaces `fold`'s state and context (the context
+ * object itself is never changed). An entry at or below the folded position is skipped.
+ */
+export function foldEntry(fold: CallFoldState, entry: StoredEntry, events?: CallEvent[]): void {
+  const context = fold.context;
+  if (entry.position <= context.position) return;
+  const next = advance(fold.value, context, toMachineEvent(entry));
+  if (events) diff(fold.value, advancedTo, context, next, entry, events);
+  fold.value = advancedTo;
+  fold.context = next;
 }
 
 /** The state `advance` moved to (a second return value, to spare an object per entry). */
@@ -156,17 +181,17 @@ function inState(state: MachineState): CallMachineSnapshot {
 
 const resolved = new Map<MachineState, CallMachineSnapshot>();
 
-export function stateOf(snapshot: CallMachineSnapshot): MachineState {
+export function stateOf(snapshot: CallMachineSnapshot | Readonly<CallFoldState>): MachineState {
   return snapshot.value as MachineState;
 }
 
 /** The frozen projection of a snapshot. */
-export function viewOf(snapshot: CallMachineSnapshot): CallView {
+export function viewOf(snapshot: CallMachineSnapshot | Readonly<CallFoldState>): CallView {
   return buildView(stateOf(snapshot), snapshot.context);
 }
 
 /** A snapshot to persist: the machine state, context and position, tagged with the machine version. */
-export function toCallSnapshot(snapshot: CallMachineSnapshot): CallSnapshot {
+export function toCallSnapshot(snapshot: CallMachineSnapshot | Readonly<CallFoldState>): CallSnapshot {
   return {
     machineVersion: MACHINE_VERSION,
     position: snapshot.context.position,
@@ -198,7 +223,8 @@ function diff(from: MachineState, to: MachineState, a: CallContext, b: CallConte
   if (from !== to && to !== 'pending') out.push({ type: 'stateChanged', callId, from, to, cause });
 
   if (a.participants !== b.participants) {
-    for (const id of Object.keys(b.participants)) {
+    for (const id in b.participants) {
+      if (!hasOwn.call(b.participants, id)) continue;
       const now = b.participants[id]!;
       const before = a.participants[id];
       if (!before) {
@@ -212,12 +238,13 @@ function diff(from: MachineState, to: MachineState, a: CallContext, b: CallConte
       if (before.isMuted !== true && now.isMuted === true) out.push({ type: 'participantMuted', callId, participant: now, cause });
       if (before.isMuted === true && now.isMuted === false) out.push({ type: 'participantUnmuted', callId, participant: now, cause });
     }
-    for (const id of Object.keys(a.participants)) {
-      if (!(id in b.participants)) out.push({ type: 'participantLeft', callId, participantId: id, participant: a.participants[id]!, cause });
+    for (const id in a.participants) {
+      if (hasOwn.call(a.participants, id) && !(id in b.participants)) out.push({ type: 'participantLeft', callId, participantId: id, participant: a.participants[id]!, cause });
     }
   }
   if (a.operations !== b.operations) {
-    for (const id of Object.keys(b.operations)) {
+    for (const id in b.operations) {
+      if (!hasOwn.call(b.operations, id)) continue;
       const now = b.operations[id]!;
       const before = a.operations[id];
       if ((now.status === 'completed' || now.status === 'failed') && before?.status !== now.status) {

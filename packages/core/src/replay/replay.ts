@@ -2,7 +2,7 @@ import type { LogEntry, StoredEntry } from '../log/entries.js';
 import type { RosterMode } from '../reconcile/apply.js';
 import type { MachineState, StaleEntry } from '../reconcile/context.js';
 import type { CallEvent } from '../reconcile/events.js';
-import { foldEntries, startCall, stateOf, viewOf, type CallMachineSnapshot } from '../reconcile/fold.js';
+import { foldEntry, foldStateOf, startCall, viewOf, type CallFoldState } from '../reconcile/fold.js';
 import type { CallView } from '../reconcile/view.js';
 import { isObject } from '../util/graph.js';
 import { seededRandom } from '../util/random.js';
@@ -43,7 +43,7 @@ export interface ReplayOptions {
  * deterministic: the same entries give the same result, byte for byte.
  */
 export function replay(entries: Iterable<LogEntry>, options: ReplayOptions = {}): ReplayResult {
-  const streams = new Map<string, { ids: Set<string>; version: number; snapshot: CallMachineSnapshot }>();
+  const streams = new Map<string, { ids: Set<string>; version: number; fold: CallFoldState }>();
   const timeline: TimelineRow[] = [];
   const withTimeline = options.timeline ?? true;
   let index = -1;
@@ -52,12 +52,12 @@ export function replay(entries: Iterable<LogEntry>, options: ReplayOptions = {})
     let stream = streams.get(entry.callId);
     if (!stream) {
       const input = options.rosterMode ? { callId: entry.callId, rosterMode: options.rosterMode } : { callId: entry.callId };
-      stream = { ids: new Set(), version: 0, snapshot: startCall(input) };
+      stream = { ids: new Set(), version: 0, fold: foldStateOf(startCall(input)) };
       streams.set(entry.callId, stream);
     }
     if (stream.ids.has(entry.id)) {
       if (withTimeline) {
-        const state = stateOf(stream.snapshot);
+        const state = stream.fold.value;
         timeline.push(row(index, entry, true, null, state, state, [], []));
       }
       continue;
@@ -66,18 +66,18 @@ export function replay(entries: Iterable<LogEntry>, options: ReplayOptions = {})
     stream.version += 1;
     const stored = withProperty(entry, 'position', stream.version) as StoredEntry;
     if (!withTimeline) {
-      stream.snapshot = foldEntries(stream.snapshot, [stored]);
+      foldEntry(stream.fold, stored);
       continue;
     }
-    const before = stateOf(stream.snapshot);
+    const before = stream.fold.value;
     const events: CallEvent[] = [];
-    const staleBefore = stream.snapshot.context.stale.length;
-    stream.snapshot = foldEntries(stream.snapshot, [stored], events);
-    const stale = stream.snapshot.context.stale.slice(staleBefore);
-    timeline.push(row(index, entry, false, stored.position, before, stateOf(stream.snapshot), stale, events));
+    const staleBefore = stream.fold.context.stale.length;
+    foldEntry(stream.fold, stored, events);
+    const stale = stream.fold.context.stale.slice(staleBefore);
+    timeline.push(row(index, entry, false, stored.position, before, stream.fold.value, stale, events));
   }
   const calls: Record<string, CallView> = {};
-  for (const [callId, stream] of streams) calls[callId] = viewOf(stream.snapshot);
+  for (const [callId, stream] of streams) calls[callId] = viewOf(stream.fold);
   return { calls, timeline };
 }
 

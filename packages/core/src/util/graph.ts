@@ -1,3 +1,5 @@
+import { hasOwn } from './object.js';
+
 /** Small helpers for Graph's loosely typed wire values. */
 
 export type JsonObject = { readonly [key: string]: unknown };
@@ -32,7 +34,8 @@ export function participantKey(participant: JsonObject): string | undefined {
   const info = participant['info'];
   const identity = isObject(info) ? info['identity'] : undefined;
   if (!isObject(identity)) return undefined;
-  for (const kind of Object.keys(identity)) {
+  for (const kind in identity) {
+    if (!hasOwn.call(identity, kind)) continue;
     const who = identity[kind];
     if (isObject(who) && typeof who['id'] === 'string' && who['id'].length > 0) return `identity:${kind}:${who['id']}`;
   }
