@@ -12,7 +12,7 @@
  *
  * Protocol: the parent sends `{ mode, openIdConfigurationUrl, appId, dbPath }`; the child
  * answers `{ port }` once listening. `'reset'` restarts its event-loop delay histogram and
- * `'stats'` answers `{ eldP99Ms, eldMaxMs }`; it exits on `'stop'` (answering
+ * `'stats'` answers `{ eldP99Ms, eldMaxMs, cpuUsPerRequest, sysUsPerRequest }` (the process's CPU time, all threads, per request served since the reset); it exits on `'stop'` (answering
  * `{ stopped, appended }`).
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -75,14 +75,30 @@ async function main(config: ServerConfig): Promise<void> {
     });
     handler = (req, res) => void receiver.node(req, res);
   }
-  const server = createServer({ keepAliveTimeout: 60_000 }, handler);
+  let requests = 0;
+  const counted = handler;
+  const server = createServer({ keepAliveTimeout: 60_000 }, (req, res) => {
+    requests++;
+    counted(req, res);
+  });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const eld = monitorEventLoopDelay({ resolution: 1 });
+  // CPU of the whole process (every thread: the SQLite writer's too) per request served
+  let cpuAtReset = process.cpuUsage();
+  let requestsAtReset = 0;
   eld.enable();
   process.send!({ port: (server.address() as AddressInfo).port });
   process.on('message', (msg) => {
-    if (msg === 'reset') eld.reset();
-    if (msg === 'stats') process.send!({ eldP99Ms: eld.percentile(99) / 1e6, eldMaxMs: eld.max / 1e6 });
+    if (msg === 'reset') {
+      eld.reset();
+      cpuAtReset = process.cpuUsage();
+      requestsAtReset = requests;
+    }
+    if (msg === 'stats') {
+      const cpu = process.cpuUsage(cpuAtReset);
+      const served = requests - requestsAtReset;
+      process.send!({ eldP99Ms: eld.percentile(99) / 1e6, eldMaxMs: eld.max / 1e6, cpuUsPerRequest: served > 0 ? (cpu.user + cpu.system) / served : Number.NaN, sysUsPerRequest: served > 0 ? cpu.system / served : Number.NaN });
+    }
     if (msg !== 'stop') return;
     server.closeAllConnections();
     server.close();

@@ -91,9 +91,17 @@ async function startServer(config: ServerConfig): Promise<{ child: ChildProcess;
 }
 
 /** The server's event-loop delay since its last reset (ms). */
-async function serverStats(child: ChildProcess): Promise<{ eldP99Ms: number; eldMaxMs: number }> {
+interface ServerStats {
+  readonly eldP99Ms: number;
+  readonly eldMaxMs: number;
+  readonly cpuUsPerRequest: number;
+  /** the kernel's share of it */
+  readonly sysUsPerRequest: number;
+}
+
+async function serverStats(child: ChildProcess): Promise<ServerStats> {
   return new Promise((resolve) => {
-    child.once('message', (m) => resolve(m as { eldP99Ms: number; eldMaxMs: number }));
+    child.once('message', (m) => resolve(m as ServerStats));
     child.send('stats');
   });
 }
@@ -162,7 +170,7 @@ export async function benchWebhook(quick: boolean): Promise<Row[]> {
   const dir = mkdtempSync(join(tmpdir(), 'swb-bench-webhook-'));
   const modes: Mode[] = ['bare', 'noop', 'sqlite', 'sqlite-normal', 'sqlite-inline'];
   const results: Record<Mode, LoadResult[]> = { bare: [], noop: [], sqlite: [], 'sqlite-normal': [], 'sqlite-inline': [] };
-  const eld = new Map<Mode, { eldP99Ms: number; eldMaxMs: number }>();
+  const eld = new Map<Mode, ServerStats>();
   const servers = new Map<Mode, { child: ChildProcess; port: number }>();
   try {
     for (const mode of modes) {
@@ -193,8 +201,12 @@ export async function benchWebhook(quick: boolean): Promise<Row[]> {
   const errs = (m: Mode) => results[m].reduce((s, x) => s + x.errors, 0);
   const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
   const bare = rate('bare');
+  const cpu = (m: Mode) => {
+    const us = eld.get(m)?.cpuUsPerRequest;
+    return us === undefined || Number.isNaN(us) ? '' : `, server CPU ${Math.round(us)} us/request (${Math.round(eld.get(m)!.sysUsPerRequest)} in the kernel)`;
+  };
   const describe = (m: Mode) =>
-    `${fmt(rate(m))} 202s/s, p50 ${p(m, 'p50').toFixed(2)} ms, p99 ${p(m, 'p99').toFixed(2)} ms${errs(m) ? `, ${errs(m)} non-202` : ''}; bare ${fmt(bare)}/s, p50 ${p('bare', 'p50').toFixed(2)} ms, p99 ${p('bare', 'p99').toFixed(2)} ms`;
+    `${fmt(rate(m))} 202s/s, p50 ${p(m, 'p50').toFixed(2)} ms, p99 ${p(m, 'p99').toFixed(2)} ms${cpu(m)}${errs(m) ? `, ${errs(m)} non-202` : ''}; bare ${fmt(bare)}/s, p50 ${p('bare', 'p50').toFixed(2)} ms, p99 ${p('bare', 'p99').toFixed(2)} ms${cpu('bare')}`;
   const loop = (m: Mode) => {
     const s = eld.get(m);
     return s ? `; server event-loop delay p99 ${s.eldP99Ms.toFixed(1)} ms, max ${s.eldMaxMs.toFixed(1)} ms` : '';

@@ -182,6 +182,37 @@ describe('SqliteEventStore', () => {
     await store.close();
   });
 
+  for (const writer of ['worker', 'inline'] as const) {
+    it(`a write that fails inside a group fails alone: the group is run again with a savepoint per write (writer: ${writer})`, async () => {
+      const path = freshPath();
+      const store = new SqliteEventStore({ path, writer });
+      await store.appendToStream('a', [timer('a', '1')]); // creates the file and schema
+      // Another connection makes every insert into stream 'bad' fail, as a broken write would.
+      const other = new Database(path);
+      other.exec(`CREATE TRIGGER refuse_bad BEFORE INSERT ON swb_entries WHEN NEW.stream_id = 'bad' BEGIN SELECT RAISE(ABORT, 'refused by test trigger'); END`);
+      other.close();
+      const [before, bad, after, snapshot] = await Promise.allSettled([
+        store.appendToStream('a', [timer('a', '2'), timer('a', '2')]),
+        store.appendToStream('bad', [timer('bad', '1')]),
+        store.appendToStream('b', [timer('b', '1')], { expectedVersion: 0 }),
+        store.writeSnapshot('a', { machineVersion: 'm', position: 2, value: 'x', context: {} }),
+      ]);
+      expect(before).toMatchObject({ status: 'fulfilled', value: { version: 2 } });
+      expect((before as PromiseFulfilledResult<Awaited<ReturnType<typeof store.appendToStream>>>).value.duplicates.map((e) => e.id)).toEqual(['2']);
+      expect(bad).toMatchObject({ status: 'rejected', reason: { code: 'SWB_STORE_FAILED' } });
+      expect(String((bad as PromiseRejectedResult).reason.cause?.message ?? (bad as PromiseRejectedResult).reason.message)).toContain('refused by test trigger');
+      expect(after).toMatchObject({ status: 'fulfilled', value: { version: 1 } });
+      expect(snapshot).toMatchObject({ status: 'fulfilled' });
+      expect((await store.readStream('a')).map((e) => [e.id, e.position])).toEqual([['1', 1], ['2', 2]]);
+      expect(await store.readStream('bad')).toEqual([]);
+      expect(await store.readStream('b')).toHaveLength(1);
+      expect(await store.readSnapshot('a')).toMatchObject({ position: 2 });
+      // and the store goes on committing groups
+      await expect(store.appendToStream('a', [timer('a', '3')], { expectedVersion: 2 })).resolves.toMatchObject({ version: 3 });
+      await store.close();
+    });
+  }
+
   it('close() commits every write asked for before it, also those queued behind a running commit', async () => {
     const path = freshPath();
     const store = new SqliteEventStore({ path });

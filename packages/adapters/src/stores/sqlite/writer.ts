@@ -84,27 +84,40 @@ export function toFailure(error: unknown): WriterFailure {
   return { message: String(error) };
 }
 
+/** Thrown out of a group's transaction when one of its writes failed (not the commit itself). */
+class WriteFailed extends Error {}
+
 /** Commits groups of writes on one connection. */
 export class GroupWriter {
   readonly #db: BetterSqlite3.Database;
   readonly #stmt: ReturnType<typeof prepareWrites>;
-  /** One write, in a savepoint of the group's transaction: returns its result, or throws (rolling the savepoint back). */
-  readonly #writeOne: (group: WriteGroup, at: number, now: number) => WriteResult;
-  /** The group's immediate transaction. */
-  readonly #commit: (group: WriteGroup, results: WriteResult[]) => void;
+  /** The group's writes in one immediate transaction, no savepoints: the common case, nothing fails. */
+  readonly #commitPlain: (group: WriteGroup, results: WriteResult[]) => void;
+  /** The same with each write in its own savepoint, where a write fails: the others still commit. */
+  readonly #commitGuarded: (group: WriteGroup, results: WriteResult[]) => void;
 
   constructor(db: BetterSqlite3.Database) {
     this.#db = db;
     this.#stmt = prepareWrites(db);
-    // better-sqlite3 runs a transaction function called inside another as a savepoint
-    this.#writeOne = db.transaction((group: WriteGroup, at: number, now: number) =>
-      group[at] === OP_APPEND ? this.#append(group, at, now) : this.#snapshot(group, at, now),
-    );
-    this.#commit = db.transaction((group: WriteGroup, results: WriteResult[]) => {
+    const write = (group: WriteGroup, at: number, now: number): WriteResult =>
+      group[at] === OP_APPEND ? this.#append(group, at, now) : this.#snapshot(group, at, now);
+    this.#commitPlain = db.transaction((group: WriteGroup, results: WriteResult[]) => {
       const now = Date.now();
       for (let at = 0; at < group.length; at = next(group, at)) {
         try {
-          results.push(this.#writeOne(group, at, now));
+          results.push(write(group, at, now));
+        } catch (error) {
+          throw new WriteFailed('a write failed', { cause: error }); // rolls the whole group back
+        }
+      }
+    }).immediate;
+    // better-sqlite3 runs a transaction function called inside another as a savepoint
+    const writeOne = db.transaction(write);
+    this.#commitGuarded = db.transaction((group: WriteGroup, results: WriteResult[]) => {
+      const now = Date.now();
+      for (let at = 0; at < group.length; at = next(group, at)) {
+        try {
+          results.push(writeOne(group, at, now));
         } catch (error) {
           results.push({ failure: toFailure(error) }); // only its savepoint rolled back
         }
@@ -112,13 +125,24 @@ export class GroupWriter {
     }).immediate;
   }
 
-  /** Commits the group in one transaction (one flush). Never throws: a failure is in the outcome. */
+  /**
+   * Commits the group in one transaction (one flush). Never throws: a failure is in the
+   * outcome. Writes run without savepoints (two statements fewer each); where one fails, the
+   * transaction is rolled back and the group run again with a savepoint per write.
+   */
   commit(group: WriteGroup): GroupOutcome {
-    const results: WriteResult[] = [];
+    let results: WriteResult[] = [];
     try {
-      this.#commit(group, results);
+      this.#commitPlain(group, results);
+      return { results };
     } catch (error) {
       // the commit itself failed (busy, disk): nothing of the group is stored
+      if (!(error instanceof WriteFailed)) return { failure: toFailure(error) };
+    }
+    results = [];
+    try {
+      this.#commitGuarded(group, results);
+    } catch (error) {
       return { failure: toFailure(error) };
     }
     return { results };
@@ -136,20 +160,15 @@ export class GroupWriter {
     const first = at + 4;
     const version = (this.#stmt.version.get(streamId) as number | undefined) ?? 0;
     if (expected !== -1 && expected !== version) return { conflict: version };
-    // Dedup as core's splitDuplicates does: an id the stream holds, or one seen earlier in the batch.
+    // Dedup as core's splitDuplicates does: an id the stream holds, or one earlier in the batch.
+    // The insert does nothing for such an id (UNIQUE (stream_id, entry_id)), and says so.
     let duplicates: number[] | undefined;
-    const seen = count > 1 ? new Set<string>() : undefined;
     let position = version;
     for (let i = 0; i < count; i++) {
       const row = first + 4 * i;
-      const id = group[row] as string;
-      if (seen?.has(id) || this.#stmt.hasEntry.get(streamId, id) !== undefined) {
-        (duplicates ??= []).push(i);
-        continue;
-      }
-      seen?.add(id);
-      position += 1;
-      this.#stmt.insert.run(streamId, position, id, group[row + 1], group[row + 2], group[row + 3], now);
+      const inserted = this.#stmt.insert.run(streamId, position + 1, group[row], group[row + 1], group[row + 2], group[row + 3], now).changes;
+      if (inserted === 0) (duplicates ??= []).push(i);
+      else position += 1;
     }
     if (position !== version) this.#stmt.setVersion.run(streamId, position, now, now);
     return duplicates === undefined ? version : { base: version, duplicates };
@@ -169,9 +188,10 @@ function next(group: WriteGroup, at: number): number {
 function prepareWrites(db: BetterSqlite3.Database) {
   return {
     version: db.prepare('SELECT version FROM swb_streams WHERE stream_id = ?').pluck(),
-    hasEntry: db.prepare('SELECT 1 FROM swb_entries WHERE stream_id = ? AND entry_id = ?').pluck(),
+    // a conflict on (stream_id, position) still fails: under the write lock it means a broken file
     insert: db.prepare(
-      'INSERT INTO swb_entries (stream_id, position, entry_id, kind, at, body, stored_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      `INSERT INTO swb_entries (stream_id, position, entry_id, kind, at, body, stored_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (stream_id, entry_id) DO NOTHING`,
     ),
     setVersion: db.prepare(
       `INSERT INTO swb_streams (stream_id, version, created_at, updated_at) VALUES (?, ?, ?, ?)
