@@ -1,6 +1,6 @@
 import { DecodeError } from '../errors/errors.js';
 import type { ChangeType, NotificationEntry, NotificationTarget } from '../log/entries.js';
-import { hashEnd, hashFeed, hashStart, type HashState } from '../util/hash.js';
+import { hashEndNotificationId, hashFeed, hashStart, type HashState } from '../util/hash.js';
 import { isObject, odataTypeName, participantKey, toCode, type JsonObject } from '../util/graph.js';
 import { namesCall, parseResourcePath } from './paths.js';
 import { hasOwn } from '../util/object.js';
@@ -95,12 +95,12 @@ function decodeOne(item: unknown, path: string, index: number, meta: DecodeMeta)
 
   const resourceData = item['resourceData'];
   // One walk checks keys and depth, freezes (log entries are immutable; the fold then shares
-  // them) and hashes the content for the entry id.
-  const hash = walkResourceData(resourceData, changeType, route.callId, path);
+  // them) and hashes the content for the entry id (used when the delivery has no message id).
+  const contentId = walkResourceData(resourceData, changeType, route.callId, path);
   const target = checkResourceData(route.target, changeType, resourceData, `${path}.resourceData`);
   // two literals rather than a conditional spread (a slow path on V8); the same keys in order
   if (meta.messageId === undefined) {
-    return { kind: 'notification', id: `n:${hash}`, callId: route.callId, at: meta.receivedAt, changeType, resourceUrl: resourceUrl.value, target, resourceData };
+    return { kind: 'notification', id: contentId, callId: route.callId, at: meta.receivedAt, changeType, resourceUrl: resourceUrl.value, target, resourceData };
   }
   return {
     kind: 'notification',
@@ -319,8 +319,9 @@ function check(value: unknown, parent: string, key: string, depth: number): void
 
 /**
  * Walks a notification's resource data as `scan` with a hash does (checks keys and depth,
- * freezes what it walked) and returns the content hash for its entry id. The walk keeps no
- * paths: where it finds a problem, `scan` walks again from the top to throw, naming it.
+ * freezes what it walked) and returns the entry id from the content hash (`n:` and 14 hex
+ * digits). The walk keeps no paths: where it finds a problem, `scan` walks again from the
+ * top to throw, naming it.
  */
 function walkResourceData(data: unknown, changeType: ChangeType, callId: string, path: string): string {
   h1 = HASH_SEED_1;
@@ -334,9 +335,9 @@ function walkResourceData(data: unknown, changeType: ChangeType, callId: string,
     const hash = hashStart();
     hashFeed(hash, `${changeType}|${callId}|`);
     scan(data, `${path}.resourceData`, 3, hash, 'resourceData'); // throws, naming the path
-    return hashEnd(hash);
+    return hashEndNotificationId(hash);
   }
-  return hashEnd({ h1, h2 });
+  return hashEndNotificationId({ h1, h2 });
 }
 
 // The running hash of `walk` (hash53's state, as `hashStart()` seeds it); a walk is synchronous.

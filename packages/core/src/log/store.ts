@@ -158,6 +158,15 @@ export class InMemoryEventStore implements EventStore {
       throw new ExpectedVersionConflictError(streamId, options.expectedVersion, version);
     }
     const ids = stream?.ids;
+    if (entries.length === 1 && stream !== undefined) {
+      // one entry to a stream that exists (nearly every append): no partition to build
+      const entry = entries[0]!;
+      if (stream.ids.has(entry.id)) return { appended: [], duplicates: [entry], version };
+      const stored = storedEntry(entry, version + 1);
+      stream.entries.push(stored);
+      stream.ids.add(entry.id);
+      return { appended: [stored], duplicates: [], version: version + 1 };
+    }
     const { fresh, duplicates } = splitDuplicates(entries, (id) => ids?.has(id) ?? false);
     if (fresh.length === 0) return { appended: [], duplicates, version };
     if (!stream) {

@@ -111,23 +111,28 @@ export interface CallContext {
   readonly position: number;
 }
 
+// shared by every new context; frozen, so an edit copies one before its first write
+const EMPTY_RECORD: { readonly [key: string]: never } = Object.freeze({});
+const EMPTY_LIST: readonly never[] = Object.freeze([]);
+
+/** A new call's context: nothing known yet. */
 export function initialContext(callId: string): CallContext {
   return {
     id: callId,
-    props: {},
-    participants: {},
+    props: EMPTY_RECORD,
+    participants: EMPTY_RECORD,
     latestRoster: null,
-    removedParticipants: {},
-    operations: {},
-    contentSharingSessions: {},
-    audioRoutingGroups: {},
-    tones: [],
-    stale: [],
-    unknown: [],
-    commands: {},
+    removedParticipants: EMPTY_RECORD,
+    operations: EMPTY_RECORD,
+    contentSharingSessions: EMPTY_RECORD,
+    audioRoutingGroups: EMPTY_RECORD,
+    tones: EMPTY_LIST,
+    stale: EMPTY_LIST,
+    unknown: EMPTY_LIST,
+    commands: EMPTY_RECORD,
     resyncNeeded: null,
-    transfer: {},
-    timers: {},
+    transfer: EMPTY_RECORD,
+    timers: EMPTY_RECORD,
     position: 0,
   };
 }

@@ -49,6 +49,33 @@ export function hashEnd(state: HashState): string {
 }
 
 /**
+ * `'n:' + hashEnd(state)`, built as one flat string: V8 makes a concatenation of 13 or more
+ * characters a rope, which it flattens (a second string) the first time it is hashed as a
+ * key, and an entry id is hashed on every append (dedup).
+ */
+export function hashEndNotificationId(state: HashState): string {
+  const hex = hashEnd(state);
+  return String.fromCharCode(
+    110, // n
+    58, // :
+    hex.charCodeAt(0),
+    hex.charCodeAt(1),
+    hex.charCodeAt(2),
+    hex.charCodeAt(3),
+    hex.charCodeAt(4),
+    hex.charCodeAt(5),
+    hex.charCodeAt(6),
+    hex.charCodeAt(7),
+    hex.charCodeAt(8),
+    hex.charCodeAt(9),
+    hex.charCodeAt(10),
+    hex.charCodeAt(11),
+    hex.charCodeAt(12),
+    hex.charCodeAt(13),
+  );
+}
+
+/**
  * `(2^32 * high + low).toString(16).padStart(14, '0')` for a 21-bit `high` and 32-bit `low`,
  * without formatting a double in radix 16 (slow): six hex digits of `high`, eight of `low`.
  */
