@@ -83,7 +83,7 @@ const n = bodies.length;
 const ingestMs = median(ingest);
 const parseMs = median(parse);
 console.log(`bodies: ${n}`);
-console.log(`JSON.parse: ${parseMs.toFixed(1)} ms (${Math.round((n / parseMs) * 1000).toLocaleString('en-US')}/s)`);
+console.log(`JSON.parse: ${parseMs.toFixed(1)} ms (${Math.round((n / parseMs) * 1000).toLocaleString("en-US")}/s)  all: ${parse.map((x) => x.toFixed(0)).join(" ")}`);
 console.log(`ingest:     ${ingestMs.toFixed(1)} ms (${Math.round((n / ingestMs) * 1000).toLocaleString('en-US')}/s)  all: ${ingest.map((x) => x.toFixed(0)).join(' ')}`);
 console.log(`ratio ingest/JSON.parse: ${(ingestMs / parseMs).toFixed(2)}x (medians; best-of: ${(Math.min(...ingest) / Math.min(...parse)).toFixed(2)}x)`);
 console.log(`cpu-time ratio ingest/JSON.parse: ${(median(cpu.ingest) / median(cpu.parse)).toFixed(2)}x (medians of ${median(cpu.ingest).toFixed(0)} / ${median(cpu.parse).toFixed(0)} ms cpu)`);

@@ -39,6 +39,9 @@ export class ContextEdit<C extends CallContext> {
   /** The context as edited so far. Read it freely; write only through the methods. */
   readonly next: Mutable<C>;
 
+  /** The root fields written so far (each once): `finish` looks at these and no others. */
+  readonly #written: string[] = [];
+
   constructor(base: C) {
     this.base = base;
     this.next = copyRoot(base);
@@ -46,6 +49,7 @@ export class ContextEdit<C extends CallContext> {
 
   /** Sets a root field (scalar fields: position, latestRoster, resyncNeeded). */
   setRoot<K extends 'position' | 'latestRoster' | 'resyncNeeded'>(key: K, value: CallContext[K]): void {
+    if (!this.#written.includes(key)) this.#written.push(key);
     (this.next as Mutable<CallContext>)[key] = value;
   }
 
@@ -55,6 +59,7 @@ export class ContextEdit<C extends CallContext> {
     if (current !== (this.base[field] as unknown)) return current;
     const copy = { ...current };
     (this.next as Record<string, unknown>)[field] = copy;
+    this.#written.push(field);
     return copy;
   }
 
@@ -63,6 +68,7 @@ export class ContextEdit<C extends CallContext> {
     if (current !== (this.base[field] as unknown)) return current;
     const copy = current.slice();
     (this.next as Record<string, unknown>)[field] = copy;
+    this.#written.push(field);
     return copy;
   }
 
@@ -94,8 +100,11 @@ export class ContextEdit<C extends CallContext> {
   finish(): C {
     const next = this.next as Record<string, unknown>;
     const base = this.base as Record<string, unknown>;
+    // every write goes through the methods, so only the fields they wrote can differ
+    const written = this.#written;
     let changed = false;
-    for (const key in next) {
+    for (let i = 0; i < written.length; i++) {
+      const key = written[i]!;
       if (!Object.is(next[key], base[key])) {
         changed = true;
         break;
@@ -107,7 +116,8 @@ export class ContextEdit<C extends CallContext> {
       deepFreeze(changed ? next : base);
     } else if (changed) {
       Object.freeze(next);
-      for (const key in next) {
+      for (let i = 0; i < written.length; i++) {
+        const key = written[i]!;
         const value = next[key];
         const before = base[key];
         if (value !== before) freezeChanged(value, before);
