@@ -1,8 +1,9 @@
 import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ExpectedVersionConflictError, type LogEntry } from '@switchboard/core';
 import Database from 'better-sqlite3';
@@ -265,6 +266,49 @@ describe('SqliteEventStore', () => {
     expect((await store.readStream('c')).map((e) => e.id)).toEqual(['a']);
     await store.close();
     await expect(store.readStream('c')).rejects.toMatchObject({ code: 'SWB_STORE_CLOSED' });
+  });
+
+  it('process.exit() while a commit waits for a lock held elsewhere exits cleanly (exit waits for the commit to end)', async () => {
+    // Without the wait, Node stops the writer thread inside the commit, the commit then fails
+    // (SQLITE_BUSY) and better-sqlite3 builds its error in a terminating isolate: a V8 fatal
+    // error, the process aborted (exit code 134), on Node 20 and 24 alike.
+    const work = mkdtempSync(join(dir, 'exit-'));
+    const script = join(work, 'exit.mts');
+    const storeModule = new URL('./sqlite-store.ts', import.meta.url).href;
+    const db = join(work, 'calls.db');
+    writeFileSync(
+      script,
+      [
+        `import Database from ${JSON.stringify(pathToFileURL(createRequire(import.meta.url).resolve('better-sqlite3')).href)};`,
+        `import { SqliteEventStore } from ${JSON.stringify(storeModule)};`,
+        `const store = new SqliteEventStore({ path: ${JSON.stringify(db)}, busyTimeoutMs: 500 });`,
+        `const entry = (id: string) => ({ id, callId: 'c', at: 1, kind: 'timer', timer: 'keepAliveDue' }) as const;`,
+        `await store.appendToStream('c', [entry('a')]);`,
+        `const other = new Database(${JSON.stringify(db)});`,
+        `other.exec('BEGIN IMMEDIATE'); // held until the process ends`,
+        `void store.appendToStream('c', [entry('b')]).catch(() => {});`,
+        `setTimeout(() => { console.log('exiting'); process.exit(0); }, 150);`,
+      ].join('\n'),
+    );
+    const root = fileURLToPath(new URL('../../../../../', import.meta.url));
+    const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=@switchboard/source', script], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const code = await new Promise<number | string | null>((resolve) => {
+      const timeout = setTimeout(() => {
+        child.kill('SIGKILL');
+        resolve('timed out');
+      }, 20_000);
+      child.once('exit', (exitCode, signal) => {
+        clearTimeout(timeout);
+        resolve(exitCode ?? signal);
+      });
+    });
+    expect({ code, output }).toEqual({ code: 0, output: 'exiting\n' });
+    const reopened = new SqliteEventStore({ path: db, writer: 'inline' });
+    expect((await reopened.readStream('c')).map((e) => e.id)).toEqual(['a']);
+    await reopened.close();
   });
 
   it('an idle store that was never closed does not keep the process alive', async () => {

@@ -34,6 +34,7 @@ import { SQLITE_MIGRATIONS, SQLITE_SCHEMA_VERSION } from './schema.js';
 import type { WriterThreadData } from './writer-worker.js';
 import {
   configureConnection,
+  closeGateForExit,
   GroupWriter,
   OP_APPEND,
   OP_SNAPSHOT,
@@ -69,7 +70,9 @@ export interface SqliteEventStoreOptions {
    * connection, so the event loop keeps serving while a group of appends is written and
    * flushed. `inline`: on the calling thread, one synchronous commit per tick; the only
    * choice for `:memory:`, whose database a second connection cannot see (and the default
-   * there).
+   * there). With a writer thread, `process.exit()` during a commit waits for that commit to
+   * end (at most `busyTimeoutMs` and 10 s more) and starts no other: a thread stopped inside
+   * a failing commit would abort the process.
    */
   readonly writer?: 'worker' | 'inline';
   /**
@@ -196,8 +199,10 @@ export class SqliteEventStore implements EventStore {
       return;
     }
     let worker: Worker;
+    let gate: Int32Array;
     try {
-      worker = startWriterThread({ path: this.path, synchronous, busyTimeoutMs, driverPath: resolveDriverPath() });
+      gate = new Int32Array(new SharedArrayBuffer(4));
+      worker = startWriterThread({ path: this.path, synchronous, busyTimeoutMs, driverPath: resolveDriverPath(), gate: gate.buffer as SharedArrayBuffer });
     } catch (error) {
       this.#db.close();
       if (error instanceof SwitchboardError) throw error;
@@ -210,8 +215,15 @@ export class SqliteEventStore implements EventStore {
     worker.unref(); // an idle store does not keep the process alive
     worker.on('message', (message: GroupOutcome | { readonly ready: SqliteSettings }) => this.#onWriterMessage(message));
     worker.on('error', (error: unknown) => this.#writerFailed(`failed (${(error as Error | null)?.message ?? String(error)})`, error));
+    // If the process exits while a commit runs, exit waits for it (at most the busy timeout and
+    // 10 s more): see closeGateForExit.
+    const exitGate = { gate, maxWaitMs: busyTimeoutMs + 10_000 };
+    openGates.add(exitGate);
+    if (openGates.size === 1) process.on('exit', closeGatesForExit);
     this.#workerExited = new Promise((resolve) =>
       worker.once('exit', (code) => {
+        openGates.delete(exitGate);
+        if (openGates.size === 0) process.off('exit', closeGatesForExit);
         if (!this.#stopping) this.#writerFailed(`exited unexpectedly (exit code ${code})`, undefined);
         resolve();
       }),
@@ -494,6 +506,13 @@ function resolveDriverPath(): string {
       { cause: error },
     );
   }
+}
+
+/** The commit gates of every running writer thread in this process. */
+const openGates = new Set<{ readonly gate: Int32Array; readonly maxWaitMs: number }>();
+
+function closeGatesForExit(): void {
+  for (const { gate, maxWaitMs } of openGates) closeGateForExit(gate, maxWaitMs);
 }
 
 /**
