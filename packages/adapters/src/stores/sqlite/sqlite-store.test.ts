@@ -24,6 +24,26 @@ describeEventStoreContract('SqliteEventStore (writer inline)', () => new SqliteE
 
 const timer = (callId: string, id: string): LogEntry => ({ id, callId, at: 1, kind: 'timer', timer: 'keepAliveDue' });
 
+/** Runs a TypeScript file in a child Node (tsx, source conditions): its exit code (or signal) and all it printed. */
+async function runScript(script: string): Promise<{ code: number | string | null; output: string }> {
+  const root = fileURLToPath(new URL('../../../../../', import.meta.url));
+  const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=@switchboard/source', script], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const code = await new Promise<number | string | null>((resolve) => {
+    const timeout = setTimeout(() => {
+      child.kill('SIGKILL');
+      resolve('timed out');
+    }, 20_000);
+    child.once('exit', (exitCode, signal) => {
+      clearTimeout(timeout);
+      resolve(exitCode ?? signal);
+    });
+  });
+  return { code, output };
+}
+
 describe('SqliteEventStore', () => {
   it('opens in WAL mode, synchronous FULL by default, with a busy timeout, creating directories', async () => {
     const path = join(dir, 'deep', 'er', 'calls.db');
@@ -290,22 +310,7 @@ describe('SqliteEventStore', () => {
         `setTimeout(() => { console.log('exiting'); process.exit(0); }, 150);`,
       ].join('\n'),
     );
-    const root = fileURLToPath(new URL('../../../../../', import.meta.url));
-    const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=@switchboard/source', script], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const code = await new Promise<number | string | null>((resolve) => {
-      const timeout = setTimeout(() => {
-        child.kill('SIGKILL');
-        resolve('timed out');
-      }, 20_000);
-      child.once('exit', (exitCode, signal) => {
-        clearTimeout(timeout);
-        resolve(exitCode ?? signal);
-      });
-    });
-    expect({ code, output }).toEqual({ code: 0, output: 'exiting\n' });
+    expect(await runScript(script)).toEqual({ code: 0, output: 'exiting\n' });
     const reopened = new SqliteEventStore({ path: db, writer: 'inline' });
     expect((await reopened.readStream('c')).map((e) => e.id)).toEqual(['a']);
     await reopened.close();
@@ -325,22 +330,7 @@ describe('SqliteEventStore', () => {
         `console.log('appended', result.version);`,
       ].join('\n'),
     );
-    const root = fileURLToPath(new URL('../../../../../', import.meta.url));
-    const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=@switchboard/source', script], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const code = await new Promise<number | null>((resolve) => {
-      const timeout = setTimeout(() => {
-        child.kill('SIGKILL');
-        resolve(-1);
-      }, 20_000);
-      child.once('exit', (exitCode) => {
-        clearTimeout(timeout);
-        resolve(exitCode);
-      });
-    });
-    expect({ code, output }).toEqual({ code: 0, output: 'appended 1\n' });
+    expect(await runScript(script)).toEqual({ code: 0, output: 'appended 1\n' });
     const reopened = new SqliteEventStore({ path: join(work, 'calls.db'), writer: 'inline' });
     expect(await reopened.readStream('c')).toHaveLength(1);
     await reopened.close();

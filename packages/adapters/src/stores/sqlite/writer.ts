@@ -127,28 +127,24 @@ export class GroupWriter {
     this.#stmt = prepareWrites(db);
     const write = (group: WriteGroup, at: number, now: number): WriteResult =>
       group[at] === OP_APPEND ? this.#append(group, at, now) : this.#snapshot(group, at, now);
-    this.#commitPlain = db.transaction((group: WriteGroup, results: WriteResult[]) => {
-      const now = Date.now();
-      for (let at = 0; at < group.length; at = next(group, at)) {
-        try {
-          results.push(write(group, at, now));
-        } catch (error) {
-          throw new WriteFailed('a write failed', { cause: error }); // rolls the whole group back
+    // The group's writes in order, in one immediate transaction; `failed` turns a write's error into its result, or throws.
+    const commitEach = (one: typeof write, failed: (error: unknown) => WriteResult) =>
+      db.transaction((group: WriteGroup, results: WriteResult[]) => {
+        const now = Date.now();
+        for (let at = 0; at < group.length; at = next(group, at)) {
+          try {
+            results.push(one(group, at, now));
+          } catch (error) {
+            results.push(failed(error));
+          }
         }
-      }
-    }).immediate;
-    // better-sqlite3 runs a transaction function called inside another as a savepoint
-    const writeOne = db.transaction(write);
-    this.#commitGuarded = db.transaction((group: WriteGroup, results: WriteResult[]) => {
-      const now = Date.now();
-      for (let at = 0; at < group.length; at = next(group, at)) {
-        try {
-          results.push(writeOne(group, at, now));
-        } catch (error) {
-          results.push({ failure: toFailure(error) }); // only its savepoint rolled back
-        }
-      }
-    }).immediate;
+      }).immediate;
+    this.#commitPlain = commitEach(write, (error) => {
+      throw new WriteFailed('a write failed', { cause: error }); // rolls the whole group back
+    });
+    // better-sqlite3 runs a transaction function called inside another as a savepoint: a
+    // failing write rolls back only its own
+    this.#commitGuarded = commitEach(db.transaction(write), (error) => ({ failure: toFailure(error) }));
   }
 
   /**
