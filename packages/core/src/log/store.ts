@@ -90,6 +90,9 @@ export function splitDuplicates(
   return { fresh, duplicates };
 }
 
+/** The empty list of an append result (frozen, shared). */
+const NONE: readonly never[] = Object.freeze([]);
+
 // A decoded notification's keys, in the order decodeNotifications creates them.
 const NOTIFICATION_KEYS = ['kind', 'id', 'callId', 'at', 'changeType', 'resourceUrl', 'target', 'resourceData', 'messageId'];
 
@@ -161,14 +164,14 @@ export class InMemoryEventStore implements EventStore {
     if (entries.length === 1 && stream !== undefined) {
       // one entry to a stream that exists (nearly every append): no partition to build
       const entry = entries[0]!;
-      if (stream.ids.has(entry.id)) return { appended: [], duplicates: [entry], version };
+      if (stream.ids.has(entry.id)) return { appended: NONE, duplicates: [entry], version };
       const stored = storedEntry(entry, version + 1);
       stream.entries.push(stored);
       stream.ids.add(entry.id);
-      return { appended: [stored], duplicates: [], version: version + 1 };
+      return { appended: [stored], duplicates: NONE, version: version + 1 };
     }
     const { fresh, duplicates } = splitDuplicates(entries, (id) => ids?.has(id) ?? false);
-    if (fresh.length === 0) return { appended: [], duplicates, version };
+    if (fresh.length === 0) return { appended: NONE, duplicates, version };
     if (!stream) {
       stream = { entries: [], ids: new Set() };
       this.#streams.set(streamId, stream);

@@ -39,8 +39,8 @@ export class ContextEdit<C extends CallContext> {
   /** The context as edited so far. Read it freely; write only through the methods. */
   readonly next: Mutable<C>;
 
-  /** The root fields written so far (each once): `finish` looks at these and no others. */
-  readonly #written: string[] = [];
+  /** The root fields written so far, one bit each (`FIELD_BIT`): `finish` looks at these and no others. */
+  #written = 0;
 
   constructor(base: C) {
     this.base = base;
@@ -49,7 +49,7 @@ export class ContextEdit<C extends CallContext> {
 
   /** Sets a root field (scalar fields: position, latestRoster, resyncNeeded). */
   setRoot<K extends 'position' | 'latestRoster' | 'resyncNeeded'>(key: K, value: CallContext[K]): void {
-    if (!this.#written.includes(key)) this.#written.push(key);
+    this.#written |= FIELD_BIT[key]!;
     (this.next as Mutable<CallContext>)[key] = value;
   }
 
@@ -59,7 +59,7 @@ export class ContextEdit<C extends CallContext> {
     if (current !== (this.base[field] as unknown)) return current;
     const copy = { ...current };
     (this.next as Record<string, unknown>)[field] = copy;
-    this.#written.push(field);
+    this.#written |= FIELD_BIT[field]!;
     return copy;
   }
 
@@ -68,7 +68,7 @@ export class ContextEdit<C extends CallContext> {
     if (current !== (this.base[field] as unknown)) return current;
     const copy = current.slice();
     (this.next as Record<string, unknown>)[field] = copy;
-    this.#written.push(field);
+    this.#written |= FIELD_BIT[field]!;
     return copy;
   }
 
@@ -103,8 +103,9 @@ export class ContextEdit<C extends CallContext> {
     // every write goes through the methods, so only the fields they wrote can differ
     const written = this.#written;
     let changed = false;
-    for (let i = 0; i < written.length; i++) {
-      const key = written[i]!;
+    for (let i = 0; i < ROOT_KEYS.length; i++) {
+      if ((written & (1 << i)) === 0) continue;
+      const key = ROOT_KEYS[i]!;
       if (!Object.is(next[key], base[key])) {
         changed = true;
         break;
@@ -116,8 +117,9 @@ export class ContextEdit<C extends CallContext> {
       deepFreeze(changed ? next : base);
     } else if (changed) {
       Object.freeze(next);
-      for (let i = 0; i < written.length; i++) {
-        const key = written[i]!;
+      for (let i = 0; i < ROOT_KEYS.length; i++) {
+        if ((written & (1 << i)) === 0) continue;
+        const key = ROOT_KEYS[i]!;
         const value = next[key];
         const before = base[key];
         if (value !== before) freezeChanged(value, before);
@@ -147,6 +149,9 @@ const ROOT_KEYS: readonly string[] = [
   'position',
   'rosterMode',
 ];
+
+/** Each root key's bit in `ContextEdit`'s record of what it wrote. */
+const FIELD_BIT: Readonly<Record<string, number>> = Object.fromEntries(ROOT_KEYS.map((key, i) => [key, 1 << i]));
 
 /**
  * `{ ...base }`. Spreading a frozen object is several times slower than building the same
