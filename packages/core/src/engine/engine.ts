@@ -60,7 +60,7 @@ export type EngineEvents = { [K in CallEventType]: [Extract<CallEvent, { type: K
 export type NewEntry = LogEntry extends infer E ? (E extends LogEntry ? Omit<E, 'callId' | 'at'> & { readonly at?: number } : never) : never;
 
 interface CallState$ {
-  /** The machine state and context folded so far (replaced by each fold, never mutated). */
+  /** The machine state and context folded so far (the holder is updated by each fold; a context is never changed). */
   fold: CallFoldState;
   version: number;
   snapshotAt: number;
@@ -183,7 +183,7 @@ export class Engine extends EventEmitter<EngineEvents> {
     return [...this.#calls.values()].map((s) => viewOf(s.fold));
   }
 
-  /** The machine snapshot of a call (for inspection and tests). */
+  /** The machine snapshot of a call (for inspection and tests), built from its state and context on each call. */
   machineSnapshot(callId: string): CallMachineSnapshot | undefined {
     const state = this.#calls.get(callId);
     return state ? asMachineSnapshot(state.fold) : undefined;
@@ -311,11 +311,10 @@ export class Engine extends EventEmitter<EngineEvents> {
 
   /**
    * `#append` without a turn of the event loop, where one is not needed: the store appends
-   * synchronously (the in-memory store), no other operation on the call is in flight (no
-   * lock), the call is loaded, and no snapshot falls due. Runs to completion before anything
-   * else can touch the call, so it needs no lock. Undefined where any of that does not hold
-   * (or another writer moved the stream): the caller takes the locked path, and nothing was
-   * written.
+   * (and snapshots) synchronously (the in-memory store), no other operation on the call is in
+   * flight (no lock) and the call is loaded. Runs to completion before anything else can
+   * touch the call, so it needs no lock. Undefined where any of that does not hold (or another
+   * writer moved the stream): the caller takes the locked path, and nothing was written.
    */
   #appendNow(callId: string, entries: readonly LogEntry[]): AppendOutcome | undefined {
     const store = this.store;
