@@ -1,4 +1,4 @@
-import { fork, type ChildProcess } from 'node:child_process';
+import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -75,12 +75,26 @@ async function keyServer(): Promise<{ server: Server; url: string; token: string
   return { server, url: `${base}/v1/.well-known/OpenIdConfiguration`, token };
 }
 
-async function startServer(config: ServerConfig): Promise<{ child: ChildProcess; port: number }> {
+/**
+ * BENCH_SLOW_FSYNC_US=N makes every fsync of the servers wait N us more (bench/slow-fsync, an
+ * LD_PRELOAD shim compiled here with cc), to see the stores on a slow disk. Undefined when unset.
+ */
+function slowFsyncEnv(dir: string): NodeJS.ProcessEnv | undefined {
+  const us = process.env['BENCH_SLOW_FSYNC_US'];
+  if (us === undefined) return undefined;
+  if (!/^\d+$/.test(us)) throw new Error(`BENCH_SLOW_FSYNC_US must be a whole number of microseconds, got '${us}'`);
+  const lib = join(dir, 'slow-fsync.so');
+  execFileSync('cc', ['-shared', '-fPIC', '-O2', '-o', lib, fileURLToPath(new URL('./slow-fsync/slow-fsync.c', import.meta.url)), '-ldl']);
+  return { ...process.env, LD_PRELOAD: lib, SLOW_FSYNC_US: us };
+}
+
+async function startServer(config: ServerConfig, env?: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; port: number }> {
   // BENCH_CPU_PROF_DIR=dir profiles the servers (node --cpu-prof), to find where they spend their time
   const prof = process.env['BENCH_CPU_PROF_DIR'];
   const child = fork(SERVER, [], {
     execArgv: ['--import', 'tsx', '--conditions=@switchboard/source', ...(prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}/${config.mode}`] : [])],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    ...(env ? { env } : {}),
   });
   const port = await new Promise<number>((resolve, reject) => {
     child.once('message', (m) => resolve((m as { port: number }).port));
@@ -168,13 +182,14 @@ export async function benchWebhook(quick: boolean): Promise<Row[]> {
   const bodies = templates();
   const keys = await keyServer();
   const dir = mkdtempSync(join(tmpdir(), 'swb-bench-webhook-'));
+  const slowEnv = slowFsyncEnv(dir);
   const modes: Mode[] = ['bare', 'noop', 'sqlite', 'sqlite-normal', 'sqlite-inline'];
   const results: Record<Mode, LoadResult[]> = { bare: [], noop: [], sqlite: [], 'sqlite-normal': [], 'sqlite-inline': [] };
   const eld = new Map<Mode, ServerStats>();
   const servers = new Map<Mode, { child: ChildProcess; port: number }>();
   try {
     for (const mode of modes) {
-      servers.set(mode, await startServer({ mode, openIdConfigurationUrl: keys.url, appId: APP_ID, issuer: ISSUER, dbPath: join(dir, `${mode}.db`) }));
+      servers.set(mode, await startServer({ mode, openIdConfigurationUrl: keys.url, appId: APP_ID, issuer: ISSUER, dbPath: join(dir, `${mode}.db`) }, slowEnv));
       await load(servers.get(mode)!.port, keys.token, bodies, quick ? 500 : 1_500, 100, `warm-${mode}`);
       servers.get(mode)!.child.send('reset');
     }
@@ -212,7 +227,7 @@ export async function benchWebhook(quick: boolean): Promise<Row[]> {
     return s ? `; server event-loop delay p99 ${s.eldP99Ms.toFixed(1)} ms, max ${s.eldMaxMs.toFixed(1)} ms` : '';
   };
   const row = (m: Mode, what: string): Row => ({
-    benchmark: `webhook, ${CONNECTIONS} keep-alive connections over loopback: ${what}`,
+    benchmark: `webhook, ${CONNECTIONS} keep-alive connections over loopback${slowEnv ? `, every fsync ${process.env['BENCH_SLOW_FSYNC_US']} us slower` : ''}: ${what}`,
     baseline: 'bare node:http answering 202 after reading the body',
     figure: describe(m) + (m.startsWith('sqlite') ? loop(m) : ''),
     // cost relative to the baseline: bare rate / this rate
