@@ -12,7 +12,9 @@ import { benchEndToEnd } from './e2e.js';
  * `pnpm bench --quick` (or BENCH_QUICK=1) runs fewer rounds and smaller sizes, for a smoke
  * check; its figures are noisier and it writes no report.
  * BENCH_ONLY=webhook,postgres (a comma-separated subset of the names below) runs only those,
- * and writes no report either.
+ * and writes no report either. BENCH_SLOW_FSYNC_US=N makes every fsync of the webhook servers
+ * N us slower (a slow disk; needs cc) and writes no report. BENCH_CPU_PROF_DIR=dir profiles the
+ * webhook servers.
  */
 const quick = process.argv.includes('--quick') || process.env['BENCH_QUICK'] === '1';
 const only = process.env['BENCH_ONLY']?.split(',').map((s) => s.trim()).filter(Boolean);
@@ -42,4 +44,4 @@ for (const bench of benches) {
 }
 
 console.log(table(rows));
-if (!quick && !only) writeReport('docs/benchmarks.md', rows, 'pnpm bench', NOTES);
+if (!quick && !only && process.env['BENCH_SLOW_FSYNC_US'] === undefined) writeReport('docs/benchmarks.md', rows, 'pnpm bench', NOTES);
