@@ -171,15 +171,15 @@ async function populate(path: string, calls: number, tpls: readonly Template[]):
   try {
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
-    const insert = db.prepare('INSERT INTO swb_entries (stream_id, position, entry_id, kind, at, body, stored_at) VALUES (?, ?, ?, ?, ?, ?, ?)');
-    const stream = db.prepare('INSERT INTO swb_streams (stream_id, version, created_at, updated_at) VALUES (?, ?, ?, ?)');
+    const insert = db.prepare('INSERT INTO swb_entries (stream_key, position, entry_id, kind, at, body, stored_at) VALUES (?, ?, ?, ?, ?, ?, ?)');
+    const stream = db.prepare('INSERT INTO swb_streams (stream_id, version, created_at, updated_at) VALUES (?, ?, ?, ?) RETURNING stream_key').pluck();
     const now = Date.now();
     db.transaction(() => {
       for (let i = 0; i < calls; i++) {
         const t = tpls[i % tpls.length]!;
         const callId = callIdOf(i);
-        t.rows.forEach((row, k) => insert.run(callId, k + 1, row.id, row.kind, row.at, row.body.replaceAll(t.callId, callId), now));
-        stream.run(callId, t.rows.length, now, now);
+        const key = stream.get(callId, t.rows.length, now, now) as number;
+        t.rows.forEach((row, k) => insert.run(key, k + 1, row.id, row.kind, row.at, row.body.replaceAll(t.callId, callId), now));
         entries += t.rows.length;
       }
     })();

@@ -1,14 +1,15 @@
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ExpectedVersionConflictError, type LogEntry } from '@switchboard/core';
 import Database from 'better-sqlite3';
 import { describeEventStoreContract } from '../contract.js';
 import { loadSqliteDriver } from './driver.js';
+import { SQLITE_MIGRATIONS } from './schema.js';
 import { DEFAULT_SQLITE_PATH, SqliteEventStore, sqliteWriterThread } from './sqlite-store.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'swb-sqlite-'));
@@ -210,7 +211,10 @@ describe('SqliteEventStore', () => {
       await store.appendToStream('a', [timer('a', '1')]); // creates the file and schema
       // Another connection makes every insert into stream 'bad' fail, as a broken write would.
       const other = new Database(path);
-      other.exec(`CREATE TRIGGER refuse_bad BEFORE INSERT ON swb_entries WHEN NEW.stream_id = 'bad' BEGIN SELECT RAISE(ABORT, 'refused by test trigger'); END`);
+      other.exec(
+        `CREATE TRIGGER refuse_bad BEFORE INSERT ON swb_entries WHEN NEW.stream_key = (SELECT stream_key FROM swb_streams WHERE stream_id = 'bad')
+         BEGIN SELECT RAISE(ABORT, 'refused by test trigger'); END`,
+      );
       other.close();
       const [before, bad, after, snapshot] = await Promise.allSettled([
         store.appendToStream('a', [timer('a', '2'), timer('a', '2')]),
@@ -353,6 +357,44 @@ describe('SqliteEventStore', () => {
     await store.close();
     await expect(store.appendToStream('c', [timer('c', 'a')])).rejects.toMatchObject({ code: 'SWB_STORE_CLOSED' });
     await expect(store.readStream('c')).rejects.toMatchObject({ code: 'SWB_STORE_CLOSED' });
+  });
+
+  it('migrates a file of schema 1 (streams keyed by call id) to schema 2, keeping every entry, version, order and snapshot', async () => {
+    const path = freshPath();
+    mkdirSync(dirname(path), { recursive: true });
+    const v1 = new Database(path);
+    v1.pragma('journal_mode = WAL');
+    v1.exec(SQLITE_MIGRATIONS[0]!);
+    v1.pragma('user_version = 1');
+    const row = v1.prepare('INSERT INTO swb_entries (stream_id, position, entry_id, kind, at, body, stored_at) VALUES (?, ?, ?, ?, ?, ?, ?)');
+    const body = (e: LogEntry) => JSON.stringify(e);
+    // 'b' first written before 'a'; 'orphan' has entries but, unlike anything Switchboard wrote, no stream row
+    for (const [stream, ids] of [['b', ['b1']], ['a', ['a1', 'a2', 'a3']], ['orphan', ['o1', 'o2']]] as const) {
+      ids.forEach((id, i) => row.run(stream, i + 1, id, 'timer', 1, body(timer(stream, id)), 5));
+    }
+    const streamRow = v1.prepare('INSERT INTO swb_streams (stream_id, version, created_at, updated_at) VALUES (?, ?, 5, 5)');
+    streamRow.run('b', 1);
+    streamRow.run('a', 3);
+    v1.prepare('INSERT INTO swb_snapshots (stream_id, position, machine_version, body, written_at) VALUES (?, ?, ?, ?, ?)').run('a', 2, 'm', JSON.stringify({ machineVersion: 'm', position: 2, value: 'x', context: {} }), 5);
+    v1.close();
+
+    const store = new SqliteEventStore({ path });
+    const check = new Database(path, { readonly: true });
+    expect(check.pragma('user_version', { simple: true })).toBe(2);
+    check.close();
+    expect(await store.listStreams()).toEqual(['b', 'a', 'orphan']);
+    expect((await store.readStream('a')).map((e) => [e.id, e.position])).toEqual([['a1', 1], ['a2', 2], ['a3', 3]]);
+    expect(await store.readStream('a', { after: 2 })).toEqual([{ ...timer('a', 'a3'), position: 3 }]);
+    expect((await store.readStream('orphan')).map((e) => e.id)).toEqual(['o1', 'o2']);
+    expect(await store.readSnapshot('a')).toMatchObject({ position: 2 });
+    // versions carry on, and ids already held are still duplicates
+    await expect(store.appendToStream('a', [timer('a', 'a4')], { expectedVersion: 2 })).rejects.toMatchObject({ code: 'SWB_VERSION_CONFLICT' });
+    const next = await store.appendToStream('a', [timer('a', 'a3'), timer('a', 'a4')], { expectedVersion: 3 });
+    expect({ version: next.version, duplicates: next.duplicates.map((e) => e.id) }).toEqual({ version: 4, duplicates: ['a3'] });
+    await expect(store.appendToStream('orphan', [timer('orphan', 'o3')], { expectedVersion: 2 })).resolves.toMatchObject({ version: 3 });
+    await expect(store.appendToStream('c', [timer('c', 'c1')], { expectedVersion: 0 })).resolves.toMatchObject({ version: 1 });
+    expect(await store.listStreams()).toEqual(['b', 'a', 'orphan', 'c']);
+    await store.close();
   });
 
   it('refuses a file written by a newer schema', () => {

@@ -559,8 +559,10 @@ function migrate(db: BetterSqlite3.Database): void {
 
 function prepareReads(db: BetterSqlite3.Database) {
   return {
-    read: db.prepare('SELECT position, body FROM swb_entries WHERE stream_id = ? AND position > ? ORDER BY position'),
-    list: db.prepare('SELECT stream_id FROM swb_streams WHERE version > 0 ORDER BY rowid').pluck(),
+    read: db.prepare(
+      'SELECT position, body FROM swb_entries WHERE stream_key = (SELECT stream_key FROM swb_streams WHERE stream_id = ?) AND position > ? ORDER BY position',
+    ),
+    list: db.prepare('SELECT stream_id FROM swb_streams WHERE version > 0 ORDER BY stream_key').pluck(),
     readSnapshot: db.prepare('SELECT body FROM swb_snapshots WHERE stream_id = ?'),
   };
 }

@@ -180,19 +180,23 @@ export class GroupWriter {
     const expected = group[at + 2] as number;
     const count = group[at + 3] as number;
     const first = at + 4;
-    const version = (this.#stmt.version.get(streamId) as number | undefined) ?? 0;
+    const stream = this.#stmt.stream.get(streamId) as { stream_key: number; version: number } | undefined;
+    const version = stream?.version ?? 0;
     if (expected !== -1 && expected !== version) return { conflict: version };
+    // a new stream gets its key (the next integer) with its first entry
+    let key = stream?.stream_key;
     // Dedup as core's splitDuplicates does: an id the stream holds, or one earlier in the batch.
-    // The insert does nothing for such an id (UNIQUE (stream_id, entry_id)), and says so.
+    // The insert does nothing for such an id (UNIQUE (stream_key, entry_id)), and says so.
     let duplicates: number[] | undefined;
     let position = version;
     for (let i = 0; i < count; i++) {
       const row = first + 4 * i;
-      const inserted = this.#stmt.insert.run(streamId, position + 1, group[row], group[row + 1], group[row + 2], group[row + 3], now).changes;
+      key ??= this.#stmt.newStream.get(streamId, now, now) as number;
+      const inserted = this.#stmt.insert.run(key, position + 1, group[row], group[row + 1], group[row + 2], group[row + 3], now).changes;
       if (inserted === 0) (duplicates ??= []).push(i);
       else position += 1;
     }
-    if (position !== version) this.#stmt.setVersion.run(streamId, position, now, now);
+    if (position !== version) this.#stmt.setVersion.run(position, now, key);
     return duplicates === undefined ? version : { base: version, duplicates };
   }
 
@@ -209,16 +213,14 @@ function next(group: WriteGroup, at: number): number {
 
 function prepareWrites(db: BetterSqlite3.Database) {
   return {
-    version: db.prepare('SELECT version FROM swb_streams WHERE stream_id = ?').pluck(),
-    // a conflict on (stream_id, position) still fails: under the write lock it means a broken file
+    stream: db.prepare('SELECT stream_key, version FROM swb_streams WHERE stream_id = ?'),
+    newStream: db.prepare('INSERT INTO swb_streams (stream_id, version, created_at, updated_at) VALUES (?, 0, ?, ?) RETURNING stream_key').pluck(),
+    // a conflict on (stream_key, position) still fails: under the write lock it means a broken file
     insert: db.prepare(
-      `INSERT INTO swb_entries (stream_id, position, entry_id, kind, at, body, stored_at) VALUES (?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (stream_id, entry_id) DO NOTHING`,
+      `INSERT INTO swb_entries (stream_key, position, entry_id, kind, at, body, stored_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (stream_key, entry_id) DO NOTHING`,
     ),
-    setVersion: db.prepare(
-      `INSERT INTO swb_streams (stream_id, version, created_at, updated_at) VALUES (?, ?, ?, ?)
-       ON CONFLICT (stream_id) DO UPDATE SET version = excluded.version, updated_at = excluded.updated_at`,
-    ),
+    setVersion: db.prepare('UPDATE swb_streams SET version = ?, updated_at = ? WHERE stream_key = ?'),
     writeSnapshot: db.prepare(
       `INSERT INTO swb_snapshots (stream_id, position, machine_version, body, written_at) VALUES (?, ?, ?, ?, ?)
        ON CONFLICT (stream_id) DO UPDATE SET position = excluded.position, machine_version = excluded.machine_version,
