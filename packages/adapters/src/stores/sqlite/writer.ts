@@ -183,20 +183,25 @@ export class GroupWriter {
     const stream = this.#stmt.stream.get(streamId) as { stream_key: number; version: number } | undefined;
     const version = stream?.version ?? 0;
     if (expected !== -1 && expected !== version) return { conflict: version };
-    // a new stream gets its key (the next integer) with its first entry
+    // A new stream gets its key (the next integer) with its first entry, and its row is written
+    // at the version it will have if every entry is fresh (corrected below if not).
     let key = stream?.stream_key;
+    let recorded = version;
     // Dedup as core's splitDuplicates does: an id the stream holds, or one earlier in the batch.
     // The insert does nothing for such an id (UNIQUE (stream_key, entry_id)), and says so.
     let duplicates: number[] | undefined;
     let position = version;
     for (let i = 0; i < count; i++) {
       const row = first + 4 * i;
-      key ??= this.#stmt.newStream.get(streamId, now, now) as number;
+      if (key === undefined) {
+        key = this.#stmt.newStream.get(streamId, count, now, now) as number;
+        recorded = count;
+      }
       const inserted = this.#stmt.insert.run(key, position + 1, group[row], group[row + 1], group[row + 2], group[row + 3], now).changes;
       if (inserted === 0) (duplicates ??= []).push(i);
       else position += 1;
     }
-    if (position !== version) this.#stmt.setVersion.run(position, now, key);
+    if (position !== recorded) this.#stmt.setVersion.run(position, now, key);
     return duplicates === undefined ? version : { base: version, duplicates };
   }
 
@@ -214,7 +219,7 @@ function next(group: WriteGroup, at: number): number {
 function prepareWrites(db: BetterSqlite3.Database) {
   return {
     stream: db.prepare('SELECT stream_key, version FROM swb_streams WHERE stream_id = ?'),
-    newStream: db.prepare('INSERT INTO swb_streams (stream_id, version, created_at, updated_at) VALUES (?, 0, ?, ?) RETURNING stream_key').pluck(),
+    newStream: db.prepare('INSERT INTO swb_streams (stream_id, version, created_at, updated_at) VALUES (?, ?, ?, ?) RETURNING stream_key').pluck(),
     // a conflict on (stream_key, position) still fails: under the write lock it means a broken file
     insert: db.prepare(
       `INSERT INTO swb_entries (stream_key, position, entry_id, kind, at, body, stored_at) VALUES (?, ?, ?, ?, ?, ?, ?)
