@@ -1,5 +1,5 @@
 import { EventEmitter } from 'eventemitter3';
-import { decodeNotifications, type DecodeMeta } from '../decode/decode.js';
+import { decodeNotifications } from '../decode/decode.js';
 import { ExpectedVersionConflictError, SwitchboardError } from '../errors/errors.js';
 import type { CallState, LogEntry, NotificationEntry, StoredEntry } from '../log/entries.js';
 import { InMemoryEventStore, type AppendResult, type EventStore } from '../log/store.js';
@@ -118,35 +118,29 @@ export class Engine extends EventEmitter<EngineEvents> {
       const messageId = meta?.messageId;
       entries = decodeNotifications(body, messageId !== undefined ? { receivedAt, messageId } : { receivedAt });
       if (entries.length > 0 && oneCall(entries)) {
+        // one call (nearly every delivery): no grouping, and its events are the result's
         const callId = entries[0]!.callId;
-        const r = this.#appendNow(callId, entries);
-        if (r !== undefined) {
-          return Promise.resolve({ received: entries.length, appended: r.appended, duplicates: r.duplicates, callIds: [callId], events: r.events });
-        }
+        const received = entries.length;
+        const outcome = this.#append(callId, entries);
+        return outcome instanceof Promise
+          ? outcome.then((o) => ingestResult(received, [callId], o))
+          : Promise.resolve(ingestResult(received, [callId], outcome));
       }
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.#ingest(entries);
+    return this.#ingestSeveral(entries);
   }
 
-  async #ingest(entries: NotificationEntry[]): Promise<IngestResult> {
-    if (entries.length > 0 && oneCall(entries)) {
-      // one call (nearly every delivery): no grouping, and its events are the result's
-      const callId = entries[0]!.callId;
-      const r = await this.#append(callId, entries);
-      return { received: entries.length, appended: r.appended, duplicates: r.duplicates, callIds: [callId], events: r.events };
-    }
+  /** `ingest` of a batch naming several calls (or none): each call's entries appended to its stream. */
+  async #ingestSeveral(entries: readonly NotificationEntry[]): Promise<IngestResult> {
     const byCall = new Map<string, NotificationEntry[]>();
     for (const entry of entries) {
       const list = byCall.get(entry.callId);
       if (list) list.push(entry);
       else byCall.set(entry.callId, [entry]);
     }
-    const results =
-      byCall.size === 1
-        ? [await this.#append(entries[0]!.callId, entries)]
-        : await Promise.all([...byCall].map(([callId, list]) => this.#append(callId, list)));
+    const results = await Promise.all([...byCall].map(([callId, list]) => this.#append(callId, list)));
     let appended = 0;
     let duplicates = 0;
     const events: CallEvent[] = [];
@@ -168,8 +162,7 @@ export class Engine extends EventEmitter<EngineEvents> {
     }
     const full = { ...entry, callId, at: entry.at ?? this.#clock() } as LogEntry;
     checkEntry(full);
-    const r = await this.#append(callId, [full]);
-    return { received: 1, appended: r.appended, duplicates: r.duplicates, callIds: [callId], events: r.events };
+    return ingestResult(1, [callId], await this.#append(callId, [full]));
   }
 
   /** The current view of a call this engine holds, or undefined. Synchronous; see `load`. */
@@ -278,10 +271,9 @@ export class Engine extends EventEmitter<EngineEvents> {
     this.#calls.delete(callId);
   }
 
-  #append(callId: string, entries: readonly LogEntry[]): Promise<AppendOutcome> {
-    const now = this.#appendNow(callId, entries);
-    if (now !== undefined) return Promise.resolve(now);
-    return this.#withLock(callId, async () => {
+  /** Appends and folds: the outcome itself where `#appendNow` could, else a promise of it (the locked path). */
+  #append(callId: string, entries: readonly LogEntry[]): AppendOutcome | Promise<AppendOutcome> {
+    return this.#appendNow(callId, entries) ?? this.#withLock(callId, async () => {
       // Append straight at the version this engine folded to; only a conflict (another
       // writer moved the stream) costs a read of the tail.
       let state = this.#calls.get(callId) ?? (await this.#catchUp(callId));
@@ -429,6 +421,10 @@ interface AppendOutcome {
 function isPlainMemoryStore(store: EventStore): store is InMemoryEventStore {
   const proto = InMemoryEventStore.prototype;
   return store instanceof InMemoryEventStore && store.appendToStream === proto.appendToStream && store.writeSnapshot === proto.writeSnapshot;
+}
+
+function ingestResult(received: number, callIds: readonly string[], outcome: AppendOutcome): IngestResult {
+  return { received, appended: outcome.appended, duplicates: outcome.duplicates, callIds, events: outcome.events };
 }
 
 function oneCall(entries: readonly NotificationEntry[]): boolean {

@@ -1,7 +1,7 @@
 import { ExpectedVersionConflictError, SwitchboardError } from '../errors/errors.js';
 import type { LogEntry, StoredEntry } from './entries.js';
 import type { CallSnapshot } from '../reconcile/snapshot.js';
-import { hasOwn, withProperty } from '../util/object.js';
+import { ownKeysInOrder, withProperty } from '../util/object.js';
 
 export interface AppendOptions {
   /**
@@ -103,14 +103,7 @@ const NOTIFICATION_KEYS = ['kind', 'id', 'callId', 'at', 'changeType', 'resource
  */
 function storedEntry(entry: LogEntry, position: number): StoredEntry {
   if (entry.kind === 'notification') {
-    let i = 0;
-    for (const key in entry) {
-      if (!hasOwn.call(entry, key) || key !== NOTIFICATION_KEYS[i]) {
-        i = -1;
-        break;
-      }
-      i++;
-    }
+    const i = ownKeysInOrder(entry, NOTIFICATION_KEYS);
     const e = entry;
     if (i === 8) {
       return { kind: e.kind, id: e.id, callId: e.callId, at: e.at, changeType: e.changeType, resourceUrl: e.resourceUrl, target: e.target, resourceData: e.resourceData, position };
@@ -133,12 +126,25 @@ function storedEntry(entry: LogEntry, position: number): StoredEntry {
   return withProperty(entry, 'position', position) as StoredEntry;
 }
 
+interface MemoryStream {
+  readonly entries: StoredEntry[];
+  readonly ids: Set<string>;
+}
+
+/** Appends a fresh entry at the stream's next position and returns it as stored. */
+function addTo(stream: MemoryStream, entry: LogEntry): StoredEntry {
+  const stored = storedEntry(entry, stream.entries.length + 1);
+  stream.entries.push(stored);
+  stream.ids.add(entry.id);
+  return stored;
+}
+
 /**
  * An event store in memory: the reference implementation of the contract, for tests,
  * replay and single-process bots that can afford to lose everything on exit.
  */
 export class InMemoryEventStore implements EventStore {
-  readonly #streams = new Map<string, { entries: StoredEntry[]; ids: Set<string> }>();
+  readonly #streams = new Map<string, MemoryStream>();
   readonly #snapshots = new Map<string, CallSnapshot>();
 
   async readStream(streamId: string, options?: ReadOptions): Promise<readonly StoredEntry[]> {
@@ -165,10 +171,7 @@ export class InMemoryEventStore implements EventStore {
       // one entry to a stream that exists (nearly every append): no partition to build
       const entry = entries[0]!;
       if (stream.ids.has(entry.id)) return { appended: NONE, duplicates: [entry], version };
-      const stored = storedEntry(entry, version + 1);
-      stream.entries.push(stored);
-      stream.ids.add(entry.id);
-      return { appended: [stored], duplicates: NONE, version: version + 1 };
+      return { appended: [addTo(stream, entry)], duplicates: NONE, version: version + 1 };
     }
     const { fresh, duplicates } = splitDuplicates(entries, (id) => ids?.has(id) ?? false);
     if (fresh.length === 0) return { appended: NONE, duplicates, version };
@@ -177,12 +180,7 @@ export class InMemoryEventStore implements EventStore {
       this.#streams.set(streamId, stream);
     }
     const appended: StoredEntry[] = [];
-    for (const entry of fresh) {
-      const stored = storedEntry(entry, stream.entries.length + 1);
-      stream.entries.push(stored);
-      stream.ids.add(entry.id);
-      appended.push(stored);
-    }
+    for (const entry of fresh) appended.push(addTo(stream, entry));
     return { appended, duplicates, version: stream.entries.length };
   }
 

@@ -20,7 +20,7 @@ type Ctx = ContextEdit<CallContext>;
  */
 function peekParticipant(ctx: Ctx, id: string): CallContext['participants'][string] | undefined {
   const participants = ctx.base.participants;
-  return Object.prototype.hasOwnProperty.call(participants, id) ? participants[id] : undefined;
+  return hasOwn.call(participants, id) ? participants[id] : undefined;
 }
 
 /** How an engine reads roster notifications: Graph sends the whole roster unless delta roster mode is on. */

@@ -1,6 +1,6 @@
 import { freeze } from 'immer';
 import type { CallContext } from './context.js';
-import { hasOwn } from '../util/object.js';
+import { hasOwn, ownKeysInOrder } from '../util/object.js';
 
 /** The context's keyed collections (and small records), copied on their first write in an edit. */
 export type RecordField =
@@ -159,16 +159,7 @@ const FIELD_BIT: Readonly<Record<string, number>> = Object.fromEntries(ROOT_KEYS
  * field by field; any other shape is spread.
  */
 function copyRoot<C extends CallContext>(base: C): Mutable<C> {
-  let i = 0;
-  for (const key in base) {
-    if (!hasOwn.call(base, key)) continue;
-    if (key !== ROOT_KEYS[i]) {
-      i = -1;
-      break;
-    }
-    i++;
-  }
-  if (i === ROOT_KEYS.length) {
+  if (ownKeysInOrder(base, ROOT_KEYS) === ROOT_KEYS.length) {
     const b = base as unknown as CallContext & { readonly rosterMode: unknown };
     const copy = {
       id: b.id,

@@ -12,6 +12,7 @@ import type {
   ToneView,
   UnknownNotice,
 } from './context.js';
+import { hasOwn } from '../util/object.js';
 
 /** Graph's call properties as they arrive on the wire; graph-types' shapes, narrowed where the wire differs. */
 export type GraphCallProperties = Omit<
@@ -54,25 +55,30 @@ export type CallView = GraphCallProperties & {
   readonly version: number;
 };
 
+/** The context fields a view carries under their own names, in the view's order. */
+const FROM_CONTEXT = [
+  'participants',
+  'removedParticipants',
+  'operations',
+  'contentSharingSessions',
+  'audioRoutingGroups',
+  'tones',
+  'stale',
+  'unknown',
+  'commands',
+  'timers',
+  'resyncNeeded',
+] as const satisfies readonly (keyof CallContext)[];
+
 /** Builds the view from machine state and context. Pure; the result is frozen. */
 export function buildView(state: MachineState, ctx: CallContext): CallView {
   // `{ ...props, id, ... }` without the literal spread (slow on V8 when properties follow it):
   // the same own properties, in the same order. `Object.assign` would run a `__proto__` key
   // of Graph's data as the prototype setter; the spread copies it as a plain property.
-  const view = (Object.prototype.hasOwnProperty.call(ctx.props, '__proto__') ? { ...ctx.props } : Object.assign({}, ctx.props)) as Record<string, unknown>;
+  const view = (hasOwn.call(ctx.props, '__proto__') ? { ...ctx.props } : Object.assign({}, ctx.props)) as Record<string, unknown>;
   view['id'] = ctx.id;
   view['state'] = state;
-  view['participants'] = ctx.participants;
-  view['removedParticipants'] = ctx.removedParticipants;
-  view['operations'] = ctx.operations;
-  view['contentSharingSessions'] = ctx.contentSharingSessions;
-  view['audioRoutingGroups'] = ctx.audioRoutingGroups;
-  view['tones'] = ctx.tones;
-  view['stale'] = ctx.stale;
-  view['unknown'] = ctx.unknown;
-  view['commands'] = ctx.commands;
-  view['timers'] = ctx.timers;
-  view['resyncNeeded'] = ctx.resyncNeeded;
+  for (const key of FROM_CONTEXT) view[key] = ctx[key];
   view['version'] = ctx.position;
   return Object.freeze(view) as CallView;
 }

@@ -4,18 +4,9 @@
  * dedups by id. Pure and fast; not for anything an attacker may want to collide.
  */
 export function hash53(text: string, seed = 0): string {
-  let h1 = 0xdeadbeef ^ seed;
-  let h2 = 0x41c6ce57 ^ seed;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text.charCodeAt(i);
-    h1 = Math.imul(h1 ^ ch, 2654435761);
-    h2 = Math.imul(h2 ^ ch, 1597334677);
-  }
-  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507);
-  h1 ^= Math.imul(h2 ^ (h2 >>> 13), 3266489909);
-  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507);
-  h2 ^= Math.imul(h1 ^ (h1 >>> 13), 3266489909);
-  return hex14(2097151 & h2, h1 >>> 0);
+  const state = hashStart(seed);
+  hashFeed(state, text);
+  return hashEnd(state);
 }
 
 /** Running state of a streaming hash53, for hashing a structure without serialising it. */
@@ -40,12 +31,7 @@ export function hashFeed(state: HashState, text: string): void {
 }
 
 export function hashEnd(state: HashState): string {
-  let { h1, h2 } = state;
-  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507);
-  h1 ^= Math.imul(h2 ^ (h2 >>> 13), 3266489909);
-  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507);
-  h2 ^= Math.imul(h1 ^ (h1 >>> 13), 3266489909);
-  return hex14(2097151 & h2, h1 >>> 0);
+  return finish(state, HEX_ONLY);
 }
 
 /**
@@ -54,48 +40,29 @@ export function hashEnd(state: HashState): string {
  * key, and an entry id is hashed on every append (dedup).
  */
 export function hashEndNotificationId(state: HashState): string {
-  const hex = hashEnd(state);
-  return String.fromCharCode(
-    110, // n
-    58, // :
-    hex.charCodeAt(0),
-    hex.charCodeAt(1),
-    hex.charCodeAt(2),
-    hex.charCodeAt(3),
-    hex.charCodeAt(4),
-    hex.charCodeAt(5),
-    hex.charCodeAt(6),
-    hex.charCodeAt(7),
-    hex.charCodeAt(8),
-    hex.charCodeAt(9),
-    hex.charCodeAt(10),
-    hex.charCodeAt(11),
-    hex.charCodeAt(12),
-    hex.charCodeAt(13),
-  );
+  return finish(state, NOTIFICATION_ID);
 }
+
+// Character codes of a result: a prefix, then 14 places for the digits. Reused: a hash ends synchronously.
+const HEX_ONLY: number[] = new Array<number>(14).fill(0);
+const NOTIFICATION_ID: number[] = [110, 58, ...HEX_ONLY]; // 'n', ':'
+const HEX = Array.from('0123456789abcdef', (c) => c.charCodeAt(0));
 
 /**
- * `(2^32 * high + low).toString(16).padStart(14, '0')` for a 21-bit `high` and 32-bit `low`,
- * without formatting a double in radix 16 (slow): six hex digits of `high`, eight of `low`.
+ * hash53's final mix, as `(2^32 * high + low).toString(16).padStart(14, '0')` for its 21-bit
+ * `high` and 32-bit `low` (without formatting a double in radix 16, which is slow), written into
+ * the last 14 places of `codes` after its prefix; returns `codes` as a string.
  */
-function hex14(high: number, low: number): string {
-  return String.fromCharCode(
-    HEX[(high >>> 20) & 15]!,
-    HEX[(high >>> 16) & 15]!,
-    HEX[(high >>> 12) & 15]!,
-    HEX[(high >>> 8) & 15]!,
-    HEX[(high >>> 4) & 15]!,
-    HEX[high & 15]!,
-    HEX[(low >>> 28) & 15]!,
-    HEX[(low >>> 24) & 15]!,
-    HEX[(low >>> 20) & 15]!,
-    HEX[(low >>> 16) & 15]!,
-    HEX[(low >>> 12) & 15]!,
-    HEX[(low >>> 8) & 15]!,
-    HEX[(low >>> 4) & 15]!,
-    HEX[low & 15]!,
-  );
+function finish(state: HashState, codes: number[]): string {
+  let { h1, h2 } = state;
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507);
+  h1 ^= Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507);
+  h2 ^= Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+  const high = 2097151 & h2;
+  const low = h1 >>> 0;
+  let at = codes.length - 14;
+  for (let shift = 20; shift >= 0; shift -= 4) codes[at++] = HEX[(high >>> shift) & 15]!;
+  for (let shift = 28; shift >= 0; shift -= 4) codes[at++] = HEX[(low >>> shift) & 15]!;
+  return String.fromCharCode.apply(null, codes);
 }
-
-const HEX = Array.from('0123456789abcdef', (c) => c.charCodeAt(0));

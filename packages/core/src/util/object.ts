@@ -14,8 +14,23 @@ export const hasOwn = Object.prototype.hasOwnProperty;
  * key `Object.assign` treats differently, as the prototype setter) falls back to the spread.
  */
 export function withProperty<T extends object, K extends string, V>(base: T, key: K, value: V): Omit<T, K> & { [P in K]: V } {
-  if (Object.prototype.hasOwnProperty.call(base, '__proto__')) return { ...base, [key]: value } as Omit<T, K> & { [P in K]: V };
+  if (hasOwn.call(base, '__proto__')) return { ...base, [key]: value } as Omit<T, K> & { [P in K]: V };
   const copy = Object.assign({}, base) as Record<string, unknown>;
   copy[key] = value;
   return copy as Omit<T, K> & { [P in K]: V };
+}
+
+/**
+ * How many own keys `value` has, when they are exactly `keys[0..n)` in that order; -1 when they
+ * are not (another key, another order, or more keys than `keys`). Allocates nothing: for the hot
+ * paths that build a known shape from a literal and copy anything else.
+ */
+export function ownKeysInOrder(value: object, keys: readonly string[]): number {
+  let n = 0;
+  for (const key in value) {
+    if (!hasOwn.call(value, key)) continue;
+    if (key !== keys[n]) return -1;
+    n++;
+  }
+  return n;
 }

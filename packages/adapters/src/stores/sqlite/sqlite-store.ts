@@ -34,7 +34,9 @@ import { SQLITE_MIGRATIONS, SQLITE_SCHEMA_VERSION } from './schema.js';
 import type { WriterThreadData } from './writer-worker.js';
 import {
   configureConnection,
-  closeGateForExit,
+  GATE_COMMITTING,
+  GATE_EXITING,
+  GATE_IDLE,
   GroupWriter,
   OP_APPEND,
   OP_SNAPSHOT,
@@ -513,6 +515,23 @@ const openGates = new Set<{ readonly gate: Int32Array; readonly maxWaitMs: numbe
 
 function closeGatesForExit(): void {
   for (const { gate, maxWaitMs } of openGates) closeGateForExit(gate, maxWaitMs);
+}
+
+/**
+ * Called as the process exits (`process.on('exit')`, before Node stops its worker threads):
+ * waits, blocking, for a commit in progress to end, at most `maxWaitMs`, then closes the gate so
+ * that no commit starts. A thread stopped inside a commit that fails (a lock held elsewhere past
+ * the busy timeout, a disk error) aborts the whole process: better-sqlite3 builds its error in
+ * an isolate that is being terminated (a V8 fatal error, on Node 20 and 24 alike).
+ */
+function closeGateForExit(gate: Int32Array, maxWaitMs: number): void {
+  const deadline = Date.now() + maxWaitMs;
+  for (;;) {
+    if (Atomics.compareExchange(gate, 0, GATE_IDLE, GATE_EXITING) !== GATE_COMMITTING) return;
+    const left = deadline - Date.now();
+    if (left <= 0) return;
+    Atomics.wait(gate, 0, GATE_COMMITTING, left);
+  }
 }
 
 /**

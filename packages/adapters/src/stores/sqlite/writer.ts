@@ -22,28 +22,12 @@ export const OP_SNAPSHOT = 1;
 /**
  * The commit gate the store shares with its writer thread (one `Int32` in a
  * `SharedArrayBuffer`): the thread moves it from idle to committing around each commit, and
- * the exiting process moves it from idle to exiting for good (see `closeGateForExit`).
+ * the exiting process moves it from idle to exiting for good (see `closeGateForExit` in
+ * sqlite-store.ts).
  */
 export const GATE_IDLE = 0;
 export const GATE_COMMITTING = 1;
 export const GATE_EXITING = 2;
-
-/**
- * Called as the process exits (`process.on('exit')`, before Node stops its worker threads):
- * waits, blocking, for a commit in progress to end, at most `maxWaitMs`, then closes the gate so
- * that no commit starts. A thread stopped inside a commit that fails (a lock held elsewhere past
- * the busy timeout, a disk error) aborts the whole process: better-sqlite3 builds its error in
- * an isolate that is being terminated (a V8 fatal error, on Node 20 and 24 alike).
- */
-export function closeGateForExit(gate: Int32Array, maxWaitMs: number): void {
-  const deadline = Date.now() + maxWaitMs;
-  for (;;) {
-    if (Atomics.compareExchange(gate, 0, GATE_IDLE, GATE_EXITING) !== GATE_COMMITTING) return;
-    const left = deadline - Date.now();
-    if (left <= 0) return;
-    Atomics.wait(gate, 0, GATE_COMMITTING, left);
-  }
-}
 
 /** An error from SQLite, as data. */
 export interface WriterFailure {
