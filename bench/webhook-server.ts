@@ -12,11 +12,12 @@
  *
  * Protocol: the parent sends `{ mode, openIdConfigurationUrl, appId, dbPath }`; the child
  * answers `{ port }` once listening. `'reset'` restarts its event-loop delay histogram and
- * `'stats'` answers `{ eldP99Ms, eldMaxMs, cpuUsPerRequest, sysUsPerRequest }` (the process's CPU time, all threads, per request served since the reset); it exits on `'stop'` (answering
+ * `'stats'` answers `{ eldP99Ms, eldMaxMs, cpuUsPerRequest, sysUsPerRequest, threads }` (the process's CPU time, all threads, per request served since the reset, and split by thread); it exits on `'stop'` (answering
  * `{ stopped, appended }`).
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { readdirSync, readFileSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { decodeNotifications, type LogEntry } from '@switchboard/core';
 import { createWebhookReceiver, type WebhookDelivery } from '@switchboard/transport';
@@ -85,6 +86,7 @@ async function main(config: ServerConfig): Promise<void> {
   const eld = monitorEventLoopDelay({ resolution: 1 });
   // CPU of the whole process (every thread: the SQLite writer's too) per request served
   let cpuAtReset = process.cpuUsage();
+  let threadsAtReset = threadTicks();
   let requestsAtReset = 0;
   eld.enable();
   process.send!({ port: (server.address() as AddressInfo).port });
@@ -92,12 +94,14 @@ async function main(config: ServerConfig): Promise<void> {
     if (msg === 'reset') {
       eld.reset();
       cpuAtReset = process.cpuUsage();
+      threadsAtReset = threadTicks();
       requestsAtReset = requests;
     }
     if (msg === 'stats') {
       const cpu = process.cpuUsage(cpuAtReset);
       const served = requests - requestsAtReset;
-      process.send!({ eldP99Ms: eld.percentile(99) / 1e6, eldMaxMs: eld.max / 1e6, cpuUsPerRequest: served > 0 ? (cpu.user + cpu.system) / served : Number.NaN, sysUsPerRequest: served > 0 ? cpu.system / served : Number.NaN });
+      const threads = threadSplit(threadsAtReset, threadTicks(), served);
+      process.send!({ threads, eldP99Ms: eld.percentile(99) / 1e6, eldMaxMs: eld.max / 1e6, cpuUsPerRequest: served > 0 ? (cpu.user + cpu.system) / served : Number.NaN, sysUsPerRequest: served > 0 ? cpu.system / served : Number.NaN });
     }
     if (msg !== 'stop') return;
     server.closeAllConnections();
@@ -105,6 +109,40 @@ async function main(config: ServerConfig): Promise<void> {
     void store?.close();
     process.send!({ stopped: true, appended }, () => process.exit(0));
   });
+}
+
+/** User + system clock ticks of each thread of this process (Linux /proc; empty elsewhere). */
+function threadTicks(): Map<number, number> {
+  const out = new Map<number, number>();
+  try {
+    for (const tid of readdirSync('/proc/self/task')) {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(Number(tid), Number(fields[11]) + Number(fields[12]));
+    }
+  } catch {
+    // not Linux: no split
+  }
+  return out;
+}
+
+/**
+ * CPU per request (us) of the main thread, of the busiest other thread (the SQLite writer where
+ * there is one) and of the rest together (V8's GC helpers, libuv's pool). Ticks are 10 ms.
+ */
+function threadSplit(before: Map<number, number>, after: Map<number, number>, served: number): { main: number; busiest: number; rest: number } | undefined {
+  if (after.size === 0 || served === 0) return undefined;
+  const us = (ticks: number) => (ticks * 10_000) / served;
+  let main = 0;
+  const others: number[] = [];
+  for (const [tid, ticks] of after) {
+    const used = ticks - (before.get(tid) ?? 0);
+    if (tid === process.pid) main = used;
+    else others.push(used);
+  }
+  others.sort((a, b) => b - a);
+  const busiest = others[0] ?? 0;
+  return { main: us(main), busiest: us(busiest), rest: us(others.reduce((s, x) => s + x, 0) - busiest) };
 }
 
 process.once('message', (config) => void main(config as ServerConfig));

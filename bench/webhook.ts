@@ -111,6 +111,8 @@ interface ServerStats {
   readonly cpuUsPerRequest: number;
   /** the kernel's share of it */
   readonly sysUsPerRequest: number;
+  /** the same split by thread: the main one, the busiest other one (the SQLite writer where there is one), the rest */
+  readonly threads?: { readonly main: number; readonly busiest: number; readonly rest: number };
 }
 
 async function serverStats(child: ChildProcess): Promise<ServerStats> {
@@ -218,7 +220,11 @@ export async function benchWebhook(quick: boolean): Promise<Row[]> {
   const bare = rate('bare');
   const cpu = (m: Mode) => {
     const us = eld.get(m)?.cpuUsPerRequest;
-    return us === undefined || Number.isNaN(us) ? '' : `, server CPU ${Math.round(us)} us/request (${Math.round(eld.get(m)!.sysUsPerRequest)} in the kernel)`;
+    if (us === undefined || Number.isNaN(us)) return '';
+    const s = eld.get(m)!;
+    const t = s.threads;
+    const split = t ? `; main thread ${Math.round(t.main)}, busiest other ${Math.round(t.busiest)}, the rest ${Math.round(t.rest)}` : '';
+    return `, server CPU ${Math.round(us)} us/request (${Math.round(s.sysUsPerRequest)} in the kernel${split})`;
   };
   const describe = (m: Mode) =>
     `${fmt(rate(m))} 202s/s, p50 ${p(m, 'p50').toFixed(2)} ms, p99 ${p(m, 'p99').toFixed(2)} ms${cpu(m)}${errs(m) ? `, ${errs(m)} non-202` : ''}; bare ${fmt(bare)}/s, p50 ${p('bare', 'p50').toFixed(2)} ms, p99 ${p('bare', 'p99').toFixed(2)} ms${cpu('bare')}`;
