@@ -5,6 +5,7 @@ import { benchRehydrate } from './rehydrate.js';
 import { NOTES } from './notes.js';
 import { table, writeReport, type Row } from './report.js';
 import { benchMachine } from './machine.js';
+import { benchIngestOneCore } from './one-core.js';
 import { benchEndToEnd } from './e2e.js';
 
 /**
@@ -23,6 +24,7 @@ const log = (msg: string) => process.stderr.write(`bench: ${msg}\n`);
 
 const benches: { name: string; what: string; run: () => Promise<Row[]> | Row[] }[] = [
   { name: 'ingest', what: 'ingest', run: () => benchIngest(quick ? 2 : 9) },
+  { name: 'ingest-one-core', what: 'ingest, pinned to one core', run: () => benchIngestOneCore(quick ? 2 : 9) },
   { name: 'machine', what: 'the XState fold against a plain reducer', run: () => benchMachine(quick ? 3 : 7) },
   { name: 'replay', what: 'replay of 1,000,000 entries', run: () => benchReplay() },
   { name: 'memory', what: 'memory, 100,000 idle calls', run: () => benchMemory() },
