@@ -15,7 +15,9 @@ import { benchEndToEnd } from './e2e.js';
  * BENCH_ONLY=webhook,postgres (a comma-separated subset of the names below) runs only those,
  * and writes no report either. BENCH_SLOW_FSYNC_US=N makes every fsync of the webhook servers
  * N us slower (a slow disk; needs cc) and writes no report. BENCH_CPU_PROF_DIR=dir profiles the
- * webhook servers.
+ * webhook servers. BENCH_PIN_SERVER=cpus pins the webhook servers to those cores (taskset); with
+ * the bench itself under `taskset -c 0` and BENCH_PIN_SERVER=1, load generator and server each
+ * have a core. It writes no report.
  */
 const quick = process.argv.includes('--quick') || process.env['BENCH_QUICK'] === '1';
 const only = process.env['BENCH_ONLY']?.split(',').map((s) => s.trim()).filter(Boolean);
@@ -46,4 +48,4 @@ for (const bench of benches) {
 }
 
 console.log(table(rows));
-if (!quick && !only && process.env['BENCH_SLOW_FSYNC_US'] === undefined) writeReport('docs/benchmarks.md', rows, 'pnpm bench', NOTES);
+if (!quick && !only && process.env['BENCH_SLOW_FSYNC_US'] === undefined && process.env['BENCH_PIN_SERVER'] === undefined) writeReport('docs/benchmarks.md', rows, 'pnpm bench', NOTES);

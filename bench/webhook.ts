@@ -96,6 +96,10 @@ async function startServer(config: ServerConfig, env?: NodeJS.ProcessEnv): Promi
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     ...(env ? { env } : {}),
   });
+  // BENCH_PIN_SERVER=cpus (a taskset list, e.g. 1) pins every thread of each server there: run the
+  // load generator itself under `taskset -c 0` to give the two separate cores (Linux only)
+  const pin = process.env['BENCH_PIN_SERVER'];
+  if (pin !== undefined) execFileSync('taskset', ['-a', '-p', '-c', pin, String(child.pid)], { stdio: 'ignore' });
   const port = await new Promise<number>((resolve, reject) => {
     child.once('message', (m) => resolve((m as { port: number }).port));
     child.once('exit', (code) => reject(new Error(`webhook server exited with ${code}`)));
@@ -233,7 +237,7 @@ export async function benchWebhook(quick: boolean): Promise<Row[]> {
     return s ? `; server event-loop delay p99 ${s.eldP99Ms.toFixed(1)} ms, max ${s.eldMaxMs.toFixed(1)} ms` : '';
   };
   const row = (m: Mode, what: string): Row => ({
-    benchmark: `webhook, ${CONNECTIONS} keep-alive connections over loopback${slowEnv ? `, every fsync ${process.env['BENCH_SLOW_FSYNC_US']} us slower` : ''}: ${what}`,
+    benchmark: `webhook, ${CONNECTIONS} keep-alive connections over loopback${slowEnv ? `, every fsync ${process.env['BENCH_SLOW_FSYNC_US']} us slower` : ''}${process.env['BENCH_PIN_SERVER'] !== undefined ? `, servers pinned to cpu ${process.env['BENCH_PIN_SERVER']}` : ''}: ${what}`,
     baseline: 'bare node:http answering 202 after reading the body',
     figure: describe(m) + (m.startsWith('sqlite') ? loop(m) : ''),
     // cost relative to the baseline: bare rate / this rate
