@@ -191,6 +191,111 @@ describe('createEngine', () => {
     expect(a.getCall(CALL)).toEqual(b.getCall(CALL));
   });
 
+  it('what a conflict catches up from another writer is emitted, before the append\'s own events', async () => {
+    const store = new InMemoryEventStore();
+    const a = createEngine({ store, clock });
+    const b = createEngine({ store, clock });
+    const changes: string[] = [];
+    a.on('stateChanged', (e) => changes.push(`${e.from}->${e.to}`));
+    await a.ingest(callStateBody(CALL, 'establishing'));
+    await b.ingest(callStateBody(CALL, 'established'));
+    const r = await a.ingest(callStateBody(CALL, 'terminated')); // behind by one: conflict, catch up, retry
+    expect(changes).toEqual(['pending->establishing', 'establishing->established', 'established->terminated']);
+    expect(r.events.filter((e) => e.type === 'stateChanged')).toHaveLength(2);
+    // the announcement of b's append, heard late, finds nothing new
+    expect(await a.refresh(CALL, { version: 2 })).toEqual([]);
+  });
+
+  it('load emits what another writer appended to a call this engine holds, and nothing for a call it did not hold', async () => {
+    const store = new InMemoryEventStore();
+    const a = createEngine({ store, clock });
+    const b = createEngine({ store, clock });
+    const seenByA: string[] = [];
+    const seenByB: string[] = [];
+    a.on('stateChanged', (e) => seenByA.push(e.to));
+    b.on('stateChanged', (e) => seenByB.push(e.to));
+    await a.ingest(callStateBody(CALL, 'establishing'));
+    expect((await b.load(CALL))?.state).toBe('establishing');
+    expect(seenByB).toEqual([]); // its history, not news
+    await a.ingest(callStateBody(CALL, 'established'));
+    expect((await b.load(CALL))?.state).toBe('established');
+    expect(seenByB).toEqual(['established']);
+    expect(await b.refresh(CALL, { version: 2 })).toEqual([]);
+    expect(seenByA).toEqual(['establishing', 'established']);
+  });
+
+  it('when the append after a caught-up conflict fails, what was caught up is still emitted', async () => {
+    const store = new InMemoryEventStore();
+    let failNext = false;
+    const flaky: EventStore = {
+      readStream: (id, o) => store.readStream(id, o),
+      listStreams: () => store.listStreams(),
+      appendToStream: async (id, e, o) => {
+        if (failNext) throw new Error('disk full');
+        try {
+          return await store.appendToStream(id, e, o);
+        } catch (error) {
+          failNext = true; // the retry after catching up fails
+          throw error;
+        }
+      },
+    };
+    const a = createEngine({ store: flaky, clock });
+    const b = createEngine({ store, clock });
+    await a.ingest(callStateBody(CALL, 'establishing'));
+    await b.ingest(callStateBody(CALL, 'established'));
+    const changes: string[] = [];
+    a.on('stateChanged', (e) => changes.push(e.to));
+    await expect(a.ingest(callStateBody(CALL, 'terminated'))).rejects.toThrow('disk full');
+    expect(a.getCall(CALL)?.state).toBe('established');
+    expect(changes).toEqual(['established']);
+  });
+
+  it('two engines on one store: each emits every state change once, in order, whoever appended it (property)', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        arbCallScenario().chain((s) =>
+          arbDeliverySchedule(s.bodies, { maxDuplicates: 1 }).chain((bodies) =>
+            fc.tuple(
+              fc.constant({ callId: s.callId, bodies }),
+              // which engine each body goes to, and what the other side does next
+              fc.array(fc.record({ to: fc.constantFrom('a' as const, 'b' as const), then: fc.constantFrom('nothing', 'refresh', 'load') }), {
+                minLength: bodies.length,
+                maxLength: bodies.length,
+              }),
+            ),
+          ),
+        ),
+        async ([{ callId, bodies }, steps]) => {
+          const store = new InMemoryEventStore();
+          let t = 0;
+          const engines = { a: createEngine({ store, clock: () => ++t }), b: createEngine({ store, clock: () => ++t }) };
+          const chains: Record<'a' | 'b', string[]> = { a: ['pending'], b: ['pending'] };
+          for (const name of ['a', 'b'] as const) {
+            // both hold the call from its empty stream on, so everything either folds is news to it
+            expect(await engines[name].load(callId)).toBeUndefined();
+            engines[name].on('stateChanged', (e) => {
+              expect(e.from, `${name}: ${chains[name].join(' -> ')} then ${e.from} -> ${e.to}`).toBe(chains[name].at(-1));
+              chains[name].push(e.to);
+            });
+          }
+          for (const [i, body] of bodies.entries()) {
+            const { to, then } = steps[i]!;
+            await engines[to].ingest(body, { receivedAt: i });
+            const other = engines[to === 'a' ? 'b' : 'a'];
+            if (then === 'refresh') await other.refresh(callId);
+            if (then === 'load') await other.load(callId);
+          }
+          await engines.a.refresh(callId);
+          await engines.b.refresh(callId);
+          expect(engines.a.getCall(callId)).toEqual(engines.b.getCall(callId));
+          for (const name of ['a', 'b'] as const) expect(chains[name].at(-1)).toBe(engines[name].getCall(callId)?.state ?? 'pending');
+        },
+      ),
+      { numRuns: 80 },
+    );
+  });
+
   it('gives up with the conflict after the retry budget', async () => {
     const inner = new InMemoryEventStore();
     const racing: EventStore = {

@@ -185,12 +185,18 @@ export class Engine extends EventEmitter<EngineEvents> {
   /**
    * Brings a call up to date with its log: from a trusted snapshot plus the tail when there
    * is one, else a full replay. Resolves to its view, or undefined for an empty stream.
+   * For a call this engine already holds, what another writer appended meanwhile is news and
+   * its events are emitted (as `refresh` emits them); loading a call it did not hold emits
+   * nothing (its history is not news).
    */
   async load(callId: string): Promise<CallView | undefined> {
-    return this.#withLock(callId, async () => {
-      const state = await this.#catchUp(callId);
+    const events: CallEvent[] = [];
+    const view = await this.#withLock(callId, async () => {
+      const state = await this.#catchUp(callId, this.#calls.has(callId) ? events : undefined);
       return state.version === 0 ? undefined : viewOf(state.fold);
     });
+    this.#emitAll(events);
+    return view;
   }
 
   /**
@@ -216,6 +222,12 @@ export class Engine extends EventEmitter<EngineEvents> {
     });
     this.#emitAll(events);
     return events;
+  }
+
+  /** Emits the events of what was folded before a failure, then throws the failure. */
+  #failAfterFold(events: readonly CallEvent[], error: unknown): never {
+    this.#emitAll(events);
+    throw error;
   }
 
   /** Each event under its own name and as `event`, in order. */
@@ -277,13 +289,21 @@ export class Engine extends EventEmitter<EngineEvents> {
       // Append straight at the version this engine folded to; only a conflict (another
       // writer moved the stream) costs a read of the tail.
       let state = this.#calls.get(callId) ?? (await this.#catchUp(callId));
+      // What another writer appended, folded in on a conflict: its events come first, then the
+      // append's. What was folded is emitted even when a later step fails: the view has moved.
+      const events: CallEvent[] = [];
       for (let attempt = 0; ; attempt++) {
+        let result: AppendResult;
         try {
           const appending = this.#appendToStore(callId, entries, state.version);
-          const result = appending instanceof Promise ? await appending : appending;
-          const events: CallEvent[] = [];
-          const wasEmpty = state.version === 0;
-          if (wasEmpty && result.appended.length > 0) {
+          result = appending instanceof Promise ? await appending : appending;
+        } catch (error) {
+          if (!(error instanceof ExpectedVersionConflictError) || attempt >= this.#maxRetries) this.#failAfterFold(events, error);
+          state = await this.#catchUp(callId, events).catch((failure: unknown) => this.#failAfterFold(events, failure));
+          continue;
+        }
+        try {
+          if (state.version === 0 && result.appended.length > 0) {
             events.push({ type: 'callCreated', callId, cause: refOf(result.appended[0]!) });
           }
           this.#fold(state, result.appended, events);
@@ -291,12 +311,11 @@ export class Engine extends EventEmitter<EngineEvents> {
           if (result.appended.length > 0) state.touchedAt = this.#clock();
           this.#checkDuplicates(state, result.duplicates, events);
           if (this.#snapshotDue(state)) await this.#writeSnapshot(callId, state);
-          this.#emitAll(events);
-          return { appended: result.appended.length, duplicates: result.duplicates.length, events };
         } catch (error) {
-          if (!(error instanceof ExpectedVersionConflictError) || attempt >= this.#maxRetries) throw error;
-          state = await this.#catchUp(callId);
+          this.#failAfterFold(events, error);
         }
+        this.#emitAll(events);
+        return { appended: result.appended.length, duplicates: result.duplicates.length, events };
       }
     });
   }
