@@ -26,6 +26,8 @@ interface Instance {
   readonly sent: Map<CommandName, number>;
   readonly webhook: { url: string; close(): Promise<void> };
   readonly incoming: Call[];
+  /** How far the bot got in answer -> established -> subscribeToTone, and what failed, for the failure message. */
+  readonly botSteps: string[];
 }
 
 interface World {
@@ -56,7 +58,7 @@ async function world(seed: number, options: { keepAliveIntervalMs?: number; leas
   let a!: Instance;
   let b!: Instance;
   const lb = await balancer(() => [a.webhook.url, b.webhook.url], seed, (i) => (i === 0 ? split.a++ : split.b++));
-  sim = createSimulator({ apps: [{ ...APP, callbackUri: lb.url }], seed, timeScale: SCALE, timings: { incomingAnswerMs: 60_000 } });
+  sim = createSimulator({ apps: [{ ...APP, callbackUri: lb.url }], seed, timeScale: SCALE, timings: { incomingAnswerMs: 1_500_000 } }); // 15 s real: a loaded machine may take over a second to answer
   const { url } = await sim.start();
   const make = async (name: string): Promise<Instance> => {
     const store = new PgEventStore({ connectionString: TEST_DATABASE_URL, schema, maxConnections: 4 });
@@ -76,18 +78,24 @@ async function world(seed: number, options: { keepAliveIntervalMs?: number; leas
       operationTimeoutMs: 10_000,
     });
     const incoming: Call[] = [];
+    const botSteps: string[] = [];
     sw.on('incomingCall', (call) => {
       incoming.push(call);
+      const step = (what: string) => botSteps.push(`${name}: ${what}`);
       void (async () => {
+        step('answer sent');
         await call.answer({ callbackUri: lb.url, acceptedModalities: ['audio'], mediaConfig: SERVICE_MEDIA });
+        step(`answered, waiting for established (view: ${call.state})`);
         await call.waitFor('established', { timeoutMs: 10_000 });
+        step('established, subscribeToTone sent');
         await call.subscribeToTone({ clientContext: 'keys' });
-      })().catch(() => undefined);
+        step('subscribed');
+      })().catch((error: unknown) => step(`failed: ${(error as Error).message}`));
     });
     sw.on('error', () => undefined);
     const webhook = await startWebhook((d) => sw.sink(d), { appId: APP.appId, simulatorUrl: () => url });
     await sw.start();
-    return { name, sw, store, sent, webhook, incoming };
+    return { name, sw, store, sent, webhook, incoming, botSteps };
   };
   a = await make('instance-a');
   b = await make('instance-b');
@@ -148,7 +156,13 @@ describe('two runtime instances on one PostgreSQL', () => {
       const { callId } = w.sim.placeIncomingCall({ appId: APP.appId, from: '+14255550100', script: [{ do: 'waitFor', state: 'established' }] });
       // Graph sends tones only after subscribeToTone: the caller presses keys once the bot subscribed
       // (a fixed delay raced the answer + subscribe on a loaded machine), then hangs up
-      await until(() => w.sim.requestCount('POST', '/calls/{id}/subscribeToTone', 200) === 1, 'the bot to subscribe to tones');
+      await until(() => w.sim.requestCount('POST', '/calls/{id}/subscribeToTone', 200) === 1, 'the bot to subscribe to tones').catch((error: Error) => {
+        const state = (i: Instance) => `${i.name} sees ${i.sw.engine.getCall(callId)?.state ?? 'nothing'}`;
+        throw new Error(
+          `${error.message} (seed ${seed}; heard incomingCall: a ${w.a.incoming.length}, b ${w.b.incoming.length}; answers sent ${w.sim.requestCount('POST', '/calls/{id}/answer')}; ` +
+            `Graph says ${w.sim.groundTruth(callId)?.state}; ${state(w.a)}, ${state(w.b)}; the bot: ${[...w.a.botSteps, ...w.b.botSteps].join('; ') || 'nothing'})`,
+        );
+      });
       expect(w.sim.act(callId, { do: 'dtmf', digits: '17#', intervalMs: 5_000 })).toEqual({ applied: true });
       await w.sim.waitForIdle();
       expect(w.sim.act(callId, { do: 'hangUp' })).toEqual({ applied: true });
