@@ -192,7 +192,7 @@ export class Engine extends EventEmitter<EngineEvents> {
   async load(callId: string): Promise<CallView | undefined> {
     const events: CallEvent[] = [];
     const view = await this.#withLock(callId, async () => {
-      const state = await this.#catchUp(callId, this.#calls.has(callId) ? events : undefined);
+      const state = await this.#catchUp(callId, events);
       return state.version === 0 ? undefined : viewOf(state.fold);
     });
     this.#emitAll(events);
@@ -213,7 +213,7 @@ export class Engine extends EventEmitter<EngineEvents> {
     const events = await this.#withLock(callId, async () => {
       const before = this.#calls.get(callId)?.version ?? 0;
       const found: CallEvent[] = [];
-      const state = await this.#catchUp(callId, found);
+      const state = await this.#catchUp(callId, found, 'report');
       if (state.version > before) {
         state.touchedAt = this.#clock();
         if (this.#snapshotDue(state)) await this.#writeSnapshot(callId, state);
@@ -288,10 +288,10 @@ export class Engine extends EventEmitter<EngineEvents> {
     return this.#appendNow(callId, entries) ?? this.#withLock(callId, async () => {
       // Append straight at the version this engine folded to; only a conflict (another
       // writer moved the stream) costs a read of the tail.
-      let state = this.#calls.get(callId) ?? (await this.#catchUp(callId));
       // What another writer appended, folded in on a conflict: its events come first, then the
       // append's. What was folded is emitted even when a later step fails: the view has moved.
       const events: CallEvent[] = [];
+      let state = this.#calls.get(callId) ?? (await this.#catchUp(callId, events));
       for (let attempt = 0; ; attempt++) {
         let result: AppendResult;
         try {
@@ -370,10 +370,17 @@ export class Engine extends EventEmitter<EngineEvents> {
     state.version = Math.max(state.version, entries[entries.length - 1]!.position);
   }
 
-  /** Reads what the store holds past the folded version (another writer's entries, or a cold start). */
-  async #catchUp(callId: string, events?: CallEvent[]): Promise<CallState$> {
+  /**
+   * Reads what the store holds past the folded version (another writer's entries, or a cold
+   * start) and folds it. For a call this engine held, that is news: its events go into
+   * `events`. A call it did not hold is loaded from its history, which is not news, unless
+   * `history` says to report it too (`refresh`, how a follower learns of a call).
+   */
+  async #catchUp(callId: string, events: CallEvent[], history: 'silent' | 'report' = 'silent'): Promise<CallState$> {
     let state = this.#calls.get(callId);
+    let news = events;
     if (!state) {
+      if (history === 'silent') news = [];
       const saved = this.store.readSnapshot ? await this.store.readSnapshot(callId) : undefined;
       const restored = restoreCallSnapshot(callId, saved);
       state = restored
@@ -382,7 +389,7 @@ export class Engine extends EventEmitter<EngineEvents> {
       this.#calls.set(callId, state);
     }
     const tail = await this.store.readStream(callId, { after: state.version });
-    this.#fold(state, tail, events ?? []);
+    this.#fold(state, tail, news);
     return state;
   }
 
