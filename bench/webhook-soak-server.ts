@@ -3,7 +3,9 @@
  * the timed deliveries do not share its event loop: the webhook receiver wired to the runtime
  * on an in-memory store, served either by node:http (`node`) or by the Hono example through
  * @hono/node-server (`hono`). The parent sends `{ handler, openIdConfigurationUrl, appId,
- * bodyTimeoutMs }` and gets `{ port }`; `'stop'` ends it.
+ * bodyTimeoutMs }` and gets `{ port }`; `'lifetimes'` answers how long (ms) each connection
+ * closed so far was open, as the server saw it (from its 'connection' event to its 'close');
+ * `'stop'` ends it.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -34,9 +36,15 @@ process.once('message', (config: SoakServerConfig) => {
     bodyTimeoutMs: config.bodyTimeoutMs,
     sink: (delivery) => sw.sink({ body: delivery.body, receivedAt: delivery.receivedAt }),
   });
+  const lifetimes: number[] = [];
   const ready = (server: Server) => {
+    server.on('connection', (socket) => {
+      const opened = performance.now();
+      socket.once('close', () => lifetimes.push(performance.now() - opened));
+    });
     process.send!({ port: (server.address() as AddressInfo).port });
     process.on('message', (m) => {
+      if (m === 'lifetimes') process.send!({ lifetimes });
       if (m !== 'stop') return;
       server.closeAllConnections();
       server.close(() => void sw.stop().then(() => process.exit(0)));
