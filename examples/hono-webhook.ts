@@ -4,19 +4,41 @@
  * a Workers runtime; the checks (JWT, size, content type, 202 after the sink) are the
  * receiver's, whichever server carries them.
  *
- *   APP_ID=... CLIENT_SECRET=... TENANT_ID=... tsx --conditions=@switchboard/source examples/hono-webhook.ts
+ *   APP_ID=... CLIENT_SECRET=... TENANT_ID=... [HEALTH_TOKEN=...] tsx --conditions=@switchboard/source examples/hono-webhook.ts
  */
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { Hono } from 'hono';
 import { serve } from '@hono/node-server';
 import { createSwitchboard, SqliteEventStore, type Switchboard } from '@switchboard/adapters';
 import { createGraphClient, createWebhookReceiver, type WebhookReceiver } from '@switchboard/transport';
 
-/** A Hono app with the calls webhook at `POST /api/calls` and a health check. */
-export function createApp(receiver: WebhookReceiver, switchboard: Switchboard): Hono {
+export interface AppOptions {
+  /**
+   * A secret the operator's monitor sends as `Authorization: Bearer <secret>` to GET /healthz
+   * to see how many calls are live. Without it, /healthz says alive and nothing more: the
+   * count tells an outsider how busy the bot is.
+   */
+  readonly healthToken?: string;
+}
+
+/**
+ * A Hono app with the calls webhook at `/api/calls` (every method goes to the receiver, which
+ * answers 405 to all but POST) and a health check at `GET /healthz`.
+ */
+export function createApp(receiver: WebhookReceiver, switchboard: Switchboard, options: AppOptions = {}): Hono {
   const app = new Hono();
-  app.post('/api/calls', (c) => receiver.fetch(c.req.raw));
-  app.get('/healthz', (c) => c.json({ calls: switchboard.calls().filter((call) => call.state !== 'terminated').length }));
+  app.all('/api/calls', (c) => receiver.fetch(c.req.raw));
+  app.get('/healthz', (c) => {
+    if (!options.healthToken || !sameSecret(c.req.header('authorization') ?? '', `Bearer ${options.healthToken}`)) return c.json({ status: 'ok' });
+    return c.json({ status: 'ok', calls: switchboard.calls().filter((call) => call.state !== 'terminated').length });
+  });
   return app;
+}
+
+/** Compares two secrets in constant time (their digests, so that lengths do not show either). */
+function sameSecret(given: string, expected: string): boolean {
+  const digest = (s: string) => createHash('sha256').update(s).digest();
+  return timingSafeEqual(digest(given), digest(expected));
 }
 
 async function main(): Promise<void> {
@@ -34,7 +56,8 @@ async function main(): Promise<void> {
     void call.reject({ reason: 'busy' }); // a bot with nothing to say yet
   });
   await switchboard.start();
-  serve({ fetch: createApp(receiver, switchboard).fetch, port: Number(process.env['PORT'] ?? 3978) });
+  const healthToken = process.env['HEALTH_TOKEN'];
+  serve({ fetch: createApp(receiver, switchboard, healthToken ? { healthToken } : {}).fetch, port: Number(process.env['PORT'] ?? 3978) });
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

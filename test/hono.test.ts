@@ -9,6 +9,7 @@ import { freePort } from './support/net.js';
 
 /** The receiver's Fetch handler mounted in a Hono app, served by @hono/node-server, fed by the simulator. */
 const APP = { appId: 'b0t00000-0000-4000-8000-0000000000h0', tenantId: 'tenant-hono', clientSecret: 'secret-hono' };
+const HEALTH_TOKEN = 'health-check-secret-hono';
 let sim: Simulator;
 let sw: Switchboard;
 let server: ServerType;
@@ -17,7 +18,8 @@ let url: string;
 beforeAll(async () => {
   const port = await freePort();
   url = `http://127.0.0.1:${port}/api/calls`;
-  sim = createSimulator({ apps: [{ ...APP, callbackUri: url }], seed: 3, timeScale: 0.01, timings: { incomingAnswerMs: 60_000 } });
+  // rings for 15 s real: a loaded machine may take over a second to answer
+  sim = createSimulator({ apps: [{ ...APP, callbackUri: url }], seed: 3, timeScale: 0.01, timings: { incomingAnswerMs: 1_500_000 } });
   const simUrl = (await sim.start()).url;
   sw = createSwitchboard({
     graph: createGraphClient({ baseUrl: simUrl, auth: { tenantId: APP.tenantId, clientId: APP.appId, clientSecret: APP.clientSecret, authorityHost: simUrl }, allowInsecureCallback: true }),
@@ -29,7 +31,7 @@ beforeAll(async () => {
     sink: (d) => sw.sink({ body: d.body, receivedAt: d.receivedAt }),
   });
   server = await new Promise<ServerType>((resolve) => {
-    const s = serve({ fetch: createApp(receiver, sw).fetch, port, hostname: '127.0.0.1' }, () => resolve(s));
+    const s = serve({ fetch: createApp(receiver, sw, { healthToken: HEALTH_TOKEN }).fetch, port, hostname: '127.0.0.1' }, () => resolve(s));
   });
 });
 
@@ -58,7 +60,24 @@ describe('the webhook receiver in a Hono app', () => {
     const unsigned = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"value":[]}' });
     expect(unsigned.status).toBe(401);
     expect(((await unsigned.json()) as { type: string }).type).toBe('urn:switchboard:webhook:missing-token');
-    const health = await fetch(url.replace('/api/calls', '/healthz'));
-    expect(await health.json()).toEqual({ calls: 0 });
+  });
+
+  it('says alive on GET /healthz, and how many calls are live only to a caller with the health token', async () => {
+    const healthz = url.replace('/api/calls', '/healthz');
+    const ask = async (headers: Record<string, string> = {}) => {
+      const res = await fetch(healthz, { headers });
+      return { status: res.status, body: (await res.json()) as unknown };
+    };
+    expect(await ask()).toEqual({ status: 200, body: { status: 'ok' } });
+    expect(await ask({ authorization: 'Bearer guess' })).toEqual({ status: 200, body: { status: 'ok' } });
+    // a near miss
+    expect(await ask({ authorization: `Bearer ${HEALTH_TOKEN}x` })).toEqual({ status: 200, body: { status: 'ok' } });
+    expect(await ask({ authorization: `Bearer ${HEALTH_TOKEN}` })).toEqual({ status: 200, body: { status: 'ok', calls: 0 } });
+  });
+
+  it('hands every method on the webhook path to the receiver (405 with Allow, not a 404)', async () => {
+    const put = await fetch(url, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: '{"value":[]}' });
+    expect(put.status).toBe(405);
+    expect(put.headers.get('allow')).toBe('POST');
   });
 });

@@ -1,5 +1,6 @@
 import { gzipSync } from 'node:zlib';
 import { forge, ISSUER, type KeyServer } from './keys.js';
+import { DEFAULT_MAX_TOKEN_LIFETIME_SECONDS } from '@switchboard/transport';
 import type { RawRequest } from './http.js';
 
 /** One hostile request and exactly what the webhook must answer. */
@@ -21,7 +22,7 @@ export interface HostileCase {
   readonly after?: () => void;
 }
 
-export type Category = 'method' | 'content-type' | 'body-size' | 'json' | 'shape' | 'field-type' | 'forbidden-key' | 'depth' | 'batch-size' | 'auth-header' | 'token-claims' | 'token-forgery' | 'token-replay';
+export type Category = 'method' | 'content-type' | 'body-size' | 'json' | 'utf-8' | 'shape' | 'field-type' | 'forbidden-key' | 'depth' | 'batch-size' | 'auth-header' | 'token-claims' | 'token-forgery' | 'token-replay';
 
 export interface CorpusContext {
   readonly appId: string;
@@ -102,6 +103,8 @@ export async function hostileCorpus(ctx: CorpusContext): Promise<HostileCase[]> 
     add({ name: `content-type ${label}`, category: 'content-type', status: 415, type: 'unsupported-media-type', request: { headers: { ...auth, 'content-type': type }, body: poison() } });
   }
   add({ name: 'no content-type', category: 'content-type', status: 415, type: 'unsupported-media-type', request: { headers: { authorization: auth.authorization }, body: poison() } });
+  add({ name: 'an 8 KB content-type (echoed only as a prefix)', category: 'content-type', status: 415, type: 'unsupported-media-type', request: { headers: { ...auth, 'content-type': `text/${'x'.repeat(8000)}` }, body: poison() } });
+  add({ name: 'two content-types, JSON first (both handlers see "application/json, text/plain")', category: 'content-type', status: 415, type: 'unsupported-media-type', request: { headers: { ...auth, 'content-type': ['application/json', 'text/plain'] }, body: poison() } });
 
   // --- bodies over the limit: 413, while they stream in
   const over = ctx.maxBodyBytes + 1024;
@@ -133,8 +136,27 @@ export async function hostileCorpus(ctx: CorpusContext): Promise<HostileCase[]> 
   ] as const) {
     add({ name: `malformed JSON: ${label}`, category: 'json', status: 400, type: 'malformed-json', request: { headers: auth, body } });
   }
-  add({ name: 'malformed JSON: invalid UTF-8 outside strings', category: 'json', status: 400, type: 'malformed-json', request: { headers: auth, body: Buffer.concat([Buffer.from('{"value":['), Buffer.from([0xff, 0xfe, 0xfd]), Buffer.from(']}')]) } });
-  add({ name: 'gzip body (content-encoding is not supported)', category: 'json', status: 400, type: 'malformed-json', request: { headers: { ...auth, 'content-encoding': 'gzip' }, body: gzipSync(valid) } });
+  add({ name: 'gzip body (content-encoding is not supported; its bytes are not UTF-8)', category: 'utf-8', status: 400, type: 'invalid-utf8', request: { headers: { ...auth, 'content-encoding': 'gzip' }, body: gzipSync(valid) } });
+
+  // --- bytes that are not UTF-8: 400 invalid-utf8. Decoding them leniently would turn each
+  // into U+FFFD, so two different bodies would become one text and one entry id.
+  const inString = (bytes: number[]) => {
+    const text = valid;
+    const at = text.indexOf('evil-') + 5;
+    return Buffer.concat([Buffer.from(text.slice(0, at)), Buffer.from(bytes), Buffer.from(text.slice(at))]);
+  };
+  for (const [label, bytes] of [
+    ['0xFF inside a call id', [0xff]],
+    ['0xFE inside a call id (0xFF would decode the same)', [0xfe]],
+    ['a lone continuation byte', [0x80]],
+    ['an overlong "/" (C0 AF)', [0xc0, 0xaf]],
+    ['an encoded surrogate half (ED A0 80)', [0xed, 0xa0, 0x80]],
+    ['past U+10FFFF (F4 90 80 80)', [0xf4, 0x90, 0x80, 0x80]],
+    ['a three-byte sequence cut short', [0xe2, 0x82]],
+  ] as const) {
+    add({ name: `invalid UTF-8: ${label}`, category: 'utf-8', status: 400, type: 'invalid-utf8', request: { headers: auth, body: inString([...bytes]) } });
+  }
+  add({ name: 'invalid UTF-8 outside strings', category: 'utf-8', status: 400, type: 'invalid-utf8', request: { headers: auth, body: Buffer.concat([Buffer.from('{"value":['), Buffer.from([0xff, 0xfe, 0xfd]), Buffer.from(']}')]) } });
 
   // --- JSON that is not a commsNotifications: 400 not-comms-notifications
   for (const [label, body] of [
@@ -162,6 +184,7 @@ export async function hostileCorpus(ctx: CorpusContext): Promise<HostileCase[]> 
   field('changeType null', { ...call('x', {}), changeType: null }, '$.value[1].changeType');
   field('changeType an array', { ...call('x', {}), changeType: ['updated'] }, '$.value[1].changeType');
   field('changeType unknown', { ...call('x', {}), changeType: 'exploded' }, '$.value[1].changeType');
+  field('changeType of 900 KB (echoed only as a prefix)', { ...call('x', {}), changeType: 'x'.repeat(900_000) }, '$.value[1].changeType');
   field('resourceUrl a number', { ...call('x', {}), resourceUrl: 42 }, '$.value[1].resourceUrl');
   field('resourceUrl an object', { ...call('x', {}), resourceUrl: { path: '/communications/calls/x' } }, '$.value[1].resourceUrl');
   field('resourceUrl not a call', { ...call('x', {}), resourceUrl: '/users/someone/messages' }, '$.value[1].resourceUrl');
@@ -231,7 +254,7 @@ export async function hostileCorpus(ctx: CorpusContext): Promise<HostileCase[]> 
 
   // --- the Authorization header: 401 (431 when it is too large for node:http)
   const body = () => ({ headers: json, body: poison() });
-  const header = (name: string, value: string | undefined, status: number, type?: string) => {
+  const header = (name: string, value: string | string[] | undefined, status: number, type?: string) => {
     const r = body();
     add({ name: `auth header: ${name}`, category: 'auth-header', status, ...(type ? { type } : {}), request: { ...r, headers: value === undefined ? r.headers : { ...r.headers, authorization: value } } });
   };
@@ -245,6 +268,11 @@ export async function hostileCorpus(ctx: CorpusContext): Promise<HostileCase[]> 
   header('a valid token with a suffix', `Bearer ${ctx.token}x`, 401, 'invalid-token');
   header('a 12 KB token', `Bearer ${'a'.repeat(6000)}.${'b'.repeat(6000)}.c`, 401, 'invalid-token');
   header('a 20 KB header (node:http limit)', `Bearer ${'a'.repeat(20_000)}`, 431);
+  // two values: node:http keeps the first of a repeated Authorization, a Fetch Request joins them
+  header('two headers, the genuine one first', [`Bearer ${ctx.token}`, 'Bearer junk'], 400, 'duplicate-authorization');
+  header('two headers, the genuine one second', ['Bearer junk', `Bearer ${ctx.token}`], 400, 'duplicate-authorization');
+  header('the genuine header twice', [`Bearer ${ctx.token}`, `Bearer ${ctx.token}`], 400, 'duplicate-authorization');
+  header('two tokens in one header, comma-separated', `Bearer ${ctx.token}, Bearer ${ctx.token}`, 400, 'duplicate-authorization');
   add({ name: 'auth header: token in the query string instead', category: 'auth-header', status: 401, type: 'missing-token', query: `?access_token=${ctx.token}`, request: body() });
 
   // --- claims: expired, not yet valid, other audience or issuer
@@ -254,6 +282,12 @@ export async function hostileCorpus(ctx: CorpusContext): Promise<HostileCase[]> 
     ['not valid for another hour (nbf)', { nbf: now + 3600, exp: now + 7200 }, 401, 'invalid-token'],
     ['no exp', { exp: null }, 401, 'invalid-token'],
     ['issued an hour in the future (iat; jose alone checks it only with maxTokenAge)', { iat: now + 3600 }, 401, 'invalid-token'],
+    ['valid for ten years (exp - iat)', { exp: now + 10 * 365 * 86_400 }, 401, 'invalid-token'],
+    ['valid for a day (exp - iat)', { exp: now + 86_400 - 60 }, 401, 'invalid-token'],
+    ['a second longer than the bound (exp - iat)', { nbf: now, exp: now + DEFAULT_MAX_TOKEN_LIFETIME_SECONDS + 1 }, 401, 'invalid-token'],
+    ['no iat, valid for a day from nbf', { iat: null, nbf: now - 60, exp: now + 86_400 }, 401, 'invalid-token'],
+    ['iat now but nbf a year back', { nbf: now - 365 * 86_400 }, 401, 'invalid-token'],
+    ['neither iat nor nbf, expiring in a day', { iat: null, nbf: null, exp: now + 86_400 }, 401, 'invalid-token'],
     ['another audience', { aud: '00000000-0000-0000-0000-000000000000' }, 403, 'wrong-audience-or-issuer'],
     ['audience list without this app', { aud: ['someone-else', 'another-bot'] }, 403, 'wrong-audience-or-issuer'],
     ['no audience', { aud: null }, 403, 'wrong-audience-or-issuer'],
@@ -290,6 +324,7 @@ export async function hostileCorpus(ctx: CorpusContext): Promise<HostileCase[]> 
   await forged('an unknown crit header', forge.rawRs256({ alg: 'RS256', kid: ctx.keys.kid, crit: ['x-evil'], 'x-evil': 1 }, good, ctx.keys.privateKey));
   await forged('unencoded payload (b64: false)', forge.rawRs256({ alg: 'RS256', kid: ctx.keys.kid, crit: ['b64'], b64: false }, good, ctx.keys.privateKey));
   await forged('no kid', ctx.keys.token({ kid: null }));
+  await forged('a 4,000-character alg (echoed only as a prefix)', forge.tamperHeader(ctx.token, (h) => void (h['alg'] = `RS${'9'.repeat(4000)}`)));
   await forged('kid with path traversal', ctx.keys.token({ key: stranger.privateKey, kid: '../../../etc/passwd' }));
   await forged('kid __proto__', ctx.keys.token({ key: stranger.privateKey, kid: '__proto__' }));
   for (let i = 0; i < 10; i++) await forged(`unknown-kid flood #${i + 1}`, ctx.keys.token({ key: stranger.privateKey, kid: `flood-${i}` }));

@@ -2,7 +2,8 @@ import { request } from 'node:http';
 
 export interface RawRequest {
   readonly method?: string;
-  readonly headers?: Record<string, string>;
+  /** A list value sends the header once per item (two Authorization headers). */
+  readonly headers?: Record<string, string | string[]>;
   /** The body, sent at once (Content-Length set) unless `chunks` is given. */
   readonly body?: string | Buffer;
   /** Sent one by one with `delayMs` between them, chunked (no Content-Length unless given in headers). */
@@ -39,7 +40,7 @@ export function send(url: string, r: RawRequest): Promise<RawResponse> {
       clearTimeout(timer);
       resolve({ ...res, ms: performance.now() - started });
     };
-    const headers: Record<string, string> = { ...r.headers };
+    const headers: Record<string, string | string[]> = { ...r.headers };
     if (r.body !== undefined && r.chunks === undefined && !Object.keys(headers).some((h) => h.toLowerCase() === 'content-length')) {
       headers['content-length'] = String(Buffer.byteLength(r.body));
     }

@@ -50,7 +50,16 @@ const note = (callId: string, data: Record<string, unknown>, path = '') =>
  * Odd but authenticated and well-formed: accepted (202) and kept, by design. They go to the
  * reference run too. See docs/reliability.md for why each one is accepted.
  */
-export function acceptedByDesign(token: string, futureIatToken: string, earlier: ValidDelivery): ValidDelivery[] {
+export interface OddTokens {
+  /** A token whose iat is a minute ahead (within the clock skew). */
+  readonly futureIat: string;
+  /** Shaped like the Bot Connector documentation's example: nbf 5 minutes back, exp an hour ahead, no iat. */
+  readonly documented: string;
+  /** Valid for exactly DEFAULT_MAX_TOKEN_LIFETIME_SECONDS. */
+  readonly longest: string;
+}
+
+export function acceptedByDesign(token: string, tokens: OddTokens, earlier: ValidDelivery): ValidDelivery[] {
   return [
     { name: 'a call id never seen before (an incoming call starts this way)', body: established('4d1f0a00-aaaa-4bbb-8ccc-000000000001') },
     { name: 'a call id that looks like path traversal (an opaque string to the log)', body: note('..%2F..%2Fetc%2Fpasswd', { '@odata.type': '#microsoft.graph.call', state: 'established' }) },
@@ -59,7 +68,9 @@ export function acceptedByDesign(token: string, futureIatToken: string, earlier:
     { name: 'a participant @odata.type on a call path (kept as unknown)', body: note('odd-odata-participant', { '@odata.type': '#microsoft.graph.participant', id: 'p1' }) },
     { name: 'an unknown state string (kept)', body: note('odd-state', { '@odata.type': '#microsoft.graph.call', state: 'exploded' }) },
     { name: 'an empty value[] (nothing to store)', body: '{"value":[]}' },
-    { name: 'a token whose iat is a minute ahead (within the clock skew)', body: established('odd-iat'), token: futureIatToken },
+    { name: 'a token whose iat is a minute ahead (within the clock skew)', body: established('odd-iat'), token: tokens.futureIat },
+    { name: "a token shaped like the Bot Connector docs' example (no iat, nbf 300 s back, exp an hour ahead)", body: established('odd-documented-token'), token: tokens.documented },
+    { name: 'a token valid for exactly the longest lifetime accepted', body: established('odd-longest-token'), token: tokens.longest },
     { name: 'application/json; charset=utf-8', body: established('odd-charset'), headers: { 'content-type': 'application/json; charset=utf-8' } },
     { name: 'a +json media type', body: established('odd-plus-json'), headers: { 'content-type': 'application/vnd.graph+json' } },
     { name: 'a lower-case "bearer" scheme', body: established('odd-bearer'), headers: { authorization: `bearer ${token}` } },

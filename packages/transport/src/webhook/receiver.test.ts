@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
 import { DecodeError } from '@switchboard/core';
-import { createWebhookReceiver, type WebhookDelivery, type WebhookReceiver } from './receiver.js';
+import { createWebhookReceiver, DEFAULT_MAX_TOKEN_LIFETIME_SECONDS, type WebhookDelivery, type WebhookReceiver } from './receiver.js';
 
 const APP = 'app-0000-1111';
 const ISS = 'https://api.botframework.com';
@@ -128,6 +128,24 @@ describe('webhook receiver over node:http', () => {
     expect(future.status).toBe(401);
     expect(String(future.json?.['detail'])).toMatch(/iat/);
     expect((await post({ authorization: `Bearer ${await token({ iat: now + 60 })}` })).status).toBe(202);
+  });
+
+  it('refuses a token valid for longer than Graph issues them (default two hours, configurable)', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    expect(DEFAULT_MAX_TOKEN_LIFETIME_SECONDS).toBe(7200);
+    const long = await post({ authorization: `Bearer ${await token({ iat: now, nbf: now, exp: now + 10 * 365 * 86_400 })}` });
+    expect(long.status).toBe(401);
+    expect(String(long.json?.['detail'])).toMatch(/valid for \d+ s, longer than the 7200 s accepted/);
+    expect((await post({ authorization: `Bearer ${await token({ iat: now, nbf: now, exp: now + 7200 })}` })).status).toBe(202);
+    expect((await post({ authorization: `Bearer ${await token({ iat: now, nbf: now, exp: now + 7201 })}` })).status).toBe(401);
+    // a back-dated nbf counts: the token was valid from then
+    expect((await post({ authorization: `Bearer ${await token({ iat: now, nbf: now - 7200, exp: now + 60 })}` })).status).toBe(401);
+    const strict = createWebhookReceiver({ appId: APP, openIdConfigurationUrl: `${keyUrl}/v1/.well-known/OpenIdConfiguration`, sink: async () => {}, maxTokenLifetimeSeconds: 600 });
+    const ask = async (exp: number) => (await strict.fetch(new Request(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${await token({ iat: now, nbf: now, exp })}` }, body }))).status;
+    expect(await ask(now + 3600)).toBe(401);
+    expect(await ask(now + 300)).toBe(202);
+    expect(() => createWebhookReceiver({ appId: APP, sink: async () => {}, maxTokenLifetimeSeconds: 0 })).toThrow(/maxTokenLifetimeSeconds/);
+    expect(() => createWebhookReceiver({ appId: APP, sink: async () => {}, maxDiscardBytes: -1 })).toThrow(/maxDiscardBytes/);
   });
 
   it('refuses a wrong audience or issuer with 403', async () => {
@@ -262,6 +280,21 @@ describe('webhook receiver over node:http', () => {
     expect(failed.status).toBe(503);
     expect(failed.headers.get('retry-after')).toBe('1');
   });
+
+  it('repeats at most a short prefix of what a DecodeError quotes, and of its path', async () => {
+    const auth = `Bearer ${await token()}`;
+    const huge = 'x'.repeat(900_000);
+    sinkImpl = async () => {
+      throw new DecodeError('invalid-value', `$.value[0].${huge}`, `'${huge}' is not created, updated or deleted`);
+    };
+    const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: auth }, body });
+    const text = await res.text();
+    expect(res.status).toBe(400);
+    expect(text.length).toBeLessThan(1200);
+    const problem = JSON.parse(text) as { detail: string; path: string };
+    expect(problem.path).toMatch(/^\$\.value\[0\]\.xxx+\.\.\. \(900011 characters\)$/);
+    expect(problem.detail).toMatch(/characters\)$/);
+  });
 });
 
 describe('webhook receiver, Fetch-standard handler', () => {
@@ -272,6 +305,41 @@ describe('webhook receiver, Fetch-standard handler', () => {
     expect(big.status).toBe(413);
     const none = await receiver.fetch(new Request(url, { method: 'POST', body }));
     expect(none.status).toBe(401);
+  });
+
+  it('refuses two Authorization values (joined by the Request) and bodies that are not UTF-8 with 400', async () => {
+    const t = await token();
+    const headers = new Headers({ 'content-type': 'application/json' });
+    headers.append('authorization', `Bearer ${t}`);
+    headers.append('authorization', 'Bearer junk');
+    const dup = await receiver.fetch(new Request(url, { method: 'POST', headers, body }));
+    expect(dup.status).toBe(400);
+    expect(((await dup.json()) as { type: string }).type).toBe('urn:switchboard:webhook:duplicate-authorization');
+    const bytes = Buffer.concat([Buffer.from(body.slice(0, 60)), Buffer.from([0xff]), Buffer.from(body.slice(60))]);
+    const bad = await receiver.fetch(new Request(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${t}` }, body: bytes }));
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { type: string }).type).toBe('urn:switchboard:webhook:invalid-utf8');
+    expect(delivered).toEqual([]);
+  });
+
+  it('reads the rest of a refused body before answering, up to the body deadline; then answers with connection: close and lets go of it', async () => {
+    const quick = createWebhookReceiver({ appId: APP, openIdConfigurationUrl: `${keyUrl}/v1/.well-known/OpenIdConfiguration`, sink: async () => {}, bodyTimeoutMs: 300 });
+    // a body that arrives whole: the 405 waits for it, and the connection may stay open
+    const whole = await quick.fetch(new Request(url, { method: 'PUT', body }));
+    expect(whole.status).toBe(405);
+    expect(whole.headers.get('connection')).toBeNull();
+    // a body that never ends: the 405 comes at the deadline, says the connection closes, and the body is cancelled
+    let cancelled = false;
+    const endless = new ReadableStream<Uint8Array>({
+      pull: () => new Promise(() => {}),
+      cancel: () => void (cancelled = true),
+    });
+    const started = performance.now();
+    const held = await quick.fetch(new Request(url, { method: 'PUT', body: endless, duplex: 'half' } as RequestInit));
+    expect(held.status).toBe(405);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(250);
+    expect(held.headers.get('connection')).toBe('close');
+    await expect.poll(() => cancelled, { timeout: 5000 }).toBe(true);
   });
 
   it('with verification explicitly disabled, warns loudly and passes claims as null', async () => {
