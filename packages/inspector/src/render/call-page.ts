@@ -24,8 +24,8 @@ export interface CallSectionOptions {
   readonly window?: RowWindow;
   /** A link that downloads the call as an exchange log (escaped here). */
   readonly downloadHref?: string;
-  /** Each timeline row's entry as JSON (redacted, cut), in a `<details>`. Default false. */
-  readonly rawEntries?: boolean;
+  /** A link to each timeline row's entry as JSON (escaped here); none by default. */
+  readonly entryHref?: (row: TimelineRow, entry: LogEntry) => string;
   /** Lines of text shown under the heading (escaped here): where the data came from. */
   readonly notes?: readonly string[];
   /** Present participants listed at most (the rest counted). Default 500. */
@@ -83,7 +83,7 @@ export function renderCallSection(record: CallRecord, options: CallSectionOption
   out.push(
     '<table class="timeline"><thead><tr><th>#</th><th>pos</th><th title="time since the first entry; hover for the time">time</th><th>kind</th><th>entry</th><th>state</th><th>notes</th></tr></thead><tbody>',
   );
-  for (const row of shown) out.push(timelineRow(row, record.entryOf(row), start, options.rawEntries === true));
+  for (const row of shown) out.push(timelineRow(row, record.entryOf(row), start, options.entryHref));
   out.push('</tbody></table>');
   if (win && rows.length > win.limit) out.push(pager(rows.length, from, to, win, 'entries'));
 
@@ -106,7 +106,7 @@ function pager(total: number, from: number, to: number, win: RowWindow, what: st
   return `<p class="pager">${what} ${(from + 1).toLocaleString('en-US')}-${to.toLocaleString('en-US')} of ${total.toLocaleString('en-US')} ${links.join(' ')}</p>`;
 }
 
-function timelineRow(row: TimelineRow, entry: LogEntry | undefined, start: number, raw: boolean): string {
+function timelineRow(row: TimelineRow, entry: LogEntry | undefined, start: number, entryHref: CallSectionOptions['entryHref']): string {
   const classes: string[] = [];
   if (row.duplicate) classes.push('duplicate');
   if (row.stale.length > 0) classes.push('stale');
@@ -123,7 +123,7 @@ function timelineRow(row: TimelineRow, entry: LogEntry | undefined, start: numbe
     if (text !== undefined) notes.push(esc(text));
   }
   const time = entry ? `<span title="${esc(formatTime(entry.at))}">${esc(formatOffset(entry.at, start))}</span>` : '';
-  const summary = raw && entry ? `<details data-key="e-${row.index}"><summary>${esc(row.summary)}</summary><pre>${esc(jsonExcerpt(entry, 2_000))}</pre></details>` : esc(row.summary);
+  const summary = entryHref && entry ? `${esc(row.summary)} <a class="json" href="${esc(entryHref(row, entry))}">json</a>` : esc(row.summary);
   return (
     `<tr${classes.length > 0 ? ` class="${classes.join(' ')}"` : ''}>` +
     `<td>${row.index + 1}</td><td>${row.position ?? '&ndash;'}</td><td>${time}</td>` +

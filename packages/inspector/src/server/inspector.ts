@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { replay, restoreCallSnapshot, foldEntries, viewOf, MACHINE_VERSION, type EventStore, type ReplayResult, type RosterMode, type StoredEntry, type TimelineRow } from '../deps.js';
+import { redact, replay, restoreCallSnapshot, foldEntries, viewOf, MACHINE_VERSION, type EventStore, type ReplayResult, type RosterMode, type StoredEntry, type TimelineRow } from '../deps.js';
 import { CallIndex } from '../model/call-index.js';
 import { toExchangeLog } from '../model/exchange.js';
 import { parseFilter, selectCalls } from '../model/filter.js';
@@ -230,7 +230,7 @@ export function createInspector(options: InspectorOptions): Inspector {
         const body = renderCallList(selection, filter, now, (id) => `calls/${encodeURIComponent(id)}`);
         return page(fragment, 'calls', '', body, undefined);
       }
-      const call = /^\/calls\/([^/]+)(\/exchange\.jsonl)?$/.exec(rest);
+      const call = /^\/calls\/([^/]+)(\/exchange\.jsonl|\/entries\/(\d{1,9})\.json)?$/.exec(rest);
       if (call) {
         let callId: string;
         try {
@@ -241,6 +241,11 @@ export function createInspector(options: InspectorOptions): Inspector {
         await sync();
         const data = await callData(callId);
         if (!data) return text(404, `no call ${callId} in this log`);
+        if (call[3] !== undefined) {
+          const entry = data.entries[Number(call[3]) - 1];
+          if (!entry) return text(404, `no entry ${call[3]} in call ${callId}`);
+          return { status: 200, headers: { ...COMMON, 'content-type': 'application/json; charset=utf-8' }, body: `${JSON.stringify(redact(entry), null, 2)}\n` };
+        }
         if (call[2]) {
           const name = callId.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 100) || 'call';
           return {
@@ -261,7 +266,7 @@ export function createInspector(options: InspectorOptions): Inspector {
             anchor: 'call',
             window: { offset, limit: timelineRows, href: (from) => `?from=${from}` },
             downloadHref: `${encodeURIComponent(callId)}/exchange.jsonl`,
-            rawEntries: true,
+            entryHref: (row) => `${encodeURIComponent(callId)}/entries/${row.index + 1}.json`,
             notes,
           },
         );
@@ -308,7 +313,7 @@ export function createInspector(options: InspectorOptions): Inspector {
       const remote = req.remoteAddress;
       if (remote === undefined) return text(403, 'this console has no token: it serves loopback clients only, and was not told the client address');
       if (!isLoopbackAddress(remote)) return text(403, 'this console has no token: it serves loopback clients only');
-      const host = hostName(req.header('host'));
+      const host = hostName(req.header('host') ?? req.url.host);
       if (host === undefined || !LOOPBACK_NAMES.has(host)) return text(403, 'this console has no token: address it by a loopback name (127.0.0.1, localhost)');
       return undefined;
     }
