@@ -235,7 +235,7 @@ export function renderMachineSvg(path: { readonly transitions: readonly Transiti
       `<g class="m-taken${extra}" data-from="${edge.from}" data-to="${edge.to}" data-count="${edge.steps.length}">` +
         `<title>${escapeHtml(`${edge.from} -> ${edge.to} at step ${label}${extra ? ' (no direct edge in the table)' : ''}`)}</title>` +
         `<path class="m-edge taken${extra}" d="${r.d}"/><path class="m-head taken" d="${arrowhead(r, 10)}"/>` +
-        `<text class="m-label" x="${r1(r.mid[0])}" y="${r1(r.mid[1] - 4)}">${escapeHtml(label)}</text></g>`,
+        `<text class="m-label" x="${r1(r.mid[0])}" y="${r1(r.mid[1] - 6)}">${escapeHtml(label)}</text></g>`,
     );
   }
   out.push('</g>', '</svg>');
