@@ -48,10 +48,10 @@ async function serve(inspector: Inspector): Promise<{ url: string; close(): Prom
 
 /** Marks the page's window: the mark survives a live update, a reload or a navigation drops it. */
 async function mark(page: Page): Promise<void> {
-  await page.evaluate(() => ((window as unknown as { __sameDocument: boolean }).__sameDocument = true));
+  await page.evaluate(() => ((globalThis as unknown as { __sameDocument: boolean }).__sameDocument = true));
 }
 async function sameDocument(page: Page): Promise<boolean> {
-  return page.evaluate(() => (window as unknown as { __sameDocument?: boolean }).__sameDocument === true);
+  return page.evaluate(() => (globalThis as unknown as { __sameDocument?: boolean }).__sameDocument === true);
 }
 
 let browser: Browser;
@@ -130,7 +130,11 @@ describe('the console in Chromium, against the runtime and the simulator', () =>
     await mark(page);
     const op = await call.playPrompt({ prompts: [prompt], clientContext: 'hello' });
     await op.completed;
-    await page.waitForFunction(() => document.querySelector('table.operations')?.textContent?.includes('completed') === true, undefined, { timeout: 15_000 });
+    await page.waitForFunction(
+      () => (globalThis as unknown as { document: { querySelector(s: string): { textContent: string | null } | null } }).document.querySelector('table.operations')?.textContent?.includes('completed') === true,
+      undefined,
+      { timeout: 15_000 },
+    );
     await call.hangUp();
     await call.waitFor('terminated', { timeoutMs: 10_000 });
     await page.waitForSelector(`section.call[data-state="terminated"]`, { timeout: 15_000 });

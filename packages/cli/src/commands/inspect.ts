@@ -128,7 +128,7 @@ function openStore(spec: string, schema: string | undefined): { store: EventStor
 }
 
 /** The connection string with every session read-only (`default_transaction_read_only`). */
-function readOnlySessions(spec: string): string {
+export function readOnlySessions(spec: string): string {
   let url: URL;
   try {
     url = new URL(spec);
