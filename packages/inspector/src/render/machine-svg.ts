@@ -225,7 +225,9 @@ export function renderMachineSvg(path: { readonly transitions: readonly Transiti
 
   // the path, on top
   out.push('<g class="m-path">');
-  const documented = (from: MachineState, to: MachineState) => from !== 'pending' && (DOCUMENTED_TRANSITIONS[from] as readonly string[]).includes(to);
+  // a call's first state is where calls start (incoming, or establishing for one the bot placed or joined)
+  const documented = (from: MachineState, to: MachineState) =>
+    from === 'pending' ? to !== 'pending' && STATE_RANK[to] <= STATE_RANK.establishing : (DOCUMENTED_TRANSITIONS[from] as readonly string[]).includes(to);
   for (const edge of taken.values()) {
     const r = route(lay.nodes.get(edge.from)!, lay.nodes.get(edge.to)!, lay);
     bound(r);
