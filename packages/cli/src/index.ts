@@ -3,3 +3,5 @@ export { replayCommand, renderTimeline, REPLAY_HELP } from './commands/replay.js
 export { UsageError } from './output.js';
 export type { Output } from './output.js';
 export { simulateCommand, SIMULATE_HELP, FAULT_PRESETS } from './commands/simulate.js';
+export { inspectCommand, INSPECT_HELP } from './commands/inspect.js';
+export type { InspectHooks } from './commands/inspect.js';

@@ -4,7 +4,7 @@ export { describeEventStoreContract } from './contract.js';
 export type { ContractRunner, MakeEventStore } from './contract.js';
 
 export { SqliteEventStore, DEFAULT_SQLITE_PATH } from './sqlite/sqlite-store.js';
-export type { SqliteEventStoreOptions, SqliteSettings } from './sqlite/sqlite-store.js';
+export type { SqliteEventStoreOptions, SqliteSettings, AppendedSince } from './sqlite/sqlite-store.js';
 export type { SqliteDriver } from './sqlite/driver.js';
 
 export { PgEventStore } from './postgres/pg-store.js';

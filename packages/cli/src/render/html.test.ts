@@ -20,7 +20,10 @@ async function run(...argv: string[]) {
 /** The only elements the page may contain: anything else came from the log unescaped. */
 const ALLOWED_TAGS = new Set([
   'html', 'head', 'meta', 'title', 'style', 'body', 'header', 'main', 'section', 'h1', 'h2', 'h3', 'p', 'span', 'code', 'a',
-  'dl', 'dt', 'dd', 'table', 'thead', 'tbody', 'tr', 'th', 'td', 'ol', 'ul', 'li', 'br',
+  'dl', 'dt', 'dd', 'table', 'thead', 'tbody', 'tr', 'th', 'td', 'ol', 'ul', 'li', 'br', 'div', 'details', 'summary', 'pre',
+  'figure', 'figcaption',
+  // the call machine picture and the roster chart (inline SVG, no references)
+  'svg', 'g', 'rect', 'path', 'text',
 ]);
 
 function tagsOf(html: string): string[] {
@@ -82,7 +85,7 @@ describe('replay --html on the recorded fixtures', () => {
     expect((await run('replay', SIMPLE, '--html', out)).code).toBe(0);
     const html = await readFile(out, 'utf8');
     expect(html).toContain(
-      '<tr><td><code>11cccef9-7eeb-4910-9189-977c0f0eae85</code></td><td>playPromptOperation</td><td>completed</td><td>200/0: Action completed successfully.; completedSuccessfully</td></tr>',
+      '<tr><td><code>11cccef9-7eeb-4910-9189-977c0f0eae85</code></td><td>playPromptOperation</td><td>completed</td><td>200/0: Action completed successfully.; completedSuccessfully</td><td>',
     );
     expect(pathsOf(html)).toEqual([['establishing', 'established', 'terminated']]);
   });

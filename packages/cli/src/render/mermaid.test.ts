@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deliverySchedule, exchangeToEntries, parseExchangeLog, replay, type ReplayResult } from '@switchboard/core';
 import { main } from '../main.js';
 import { callDiagram, mermaidLabel } from './mermaid.js';
-import { callPaths } from './path.js';
+import { callPaths } from '@switchboard/inspector';
 
 const ROOT = join(import.meta.dirname, '..', '..', '..', '..');
 const RECORDED = join(ROOT, 'test/fixtures/graph/recorded');

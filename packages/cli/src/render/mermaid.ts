@@ -1,5 +1,5 @@
 import type { MachineState, ReplayResult } from '@switchboard/core';
-import { callPaths, type CallPath, type Transition } from './path.js';
+import { callPaths, type CallPath, type Transition } from '@switchboard/inspector';
 
 /**
  * Mermaid `stateDiagram-v2` output for `switchboard replay --mermaid`.

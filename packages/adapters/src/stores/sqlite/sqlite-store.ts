@@ -83,6 +83,21 @@ export interface SqliteEventStoreOptions {
    * itself, resolved from this package.
    */
   readonly driver?: SqliteDriver;
+  /**
+   * Open an existing log for reading only (an inspector, a report): the file is opened
+   * read-only, nothing is migrated and no writer thread starts; appends and snapshot writes
+   * throw `SWB_STORE_READ_ONLY`. The file must exist at this schema version (the bot's own
+   * store migrates it when it opens it). Default false.
+   */
+  readonly readOnly?: boolean;
+}
+
+/** What `appendedSince` found: the streams appended to, with their versions, and where to look from next time. */
+export interface AppendedSince {
+  /** Pass this to the next call. Opaque: a position in the file's entries, not a stream version. */
+  readonly cursor: number;
+  /** Each stream with entries past the cursor, once, with its version then; in no promised order. */
+  readonly streams: ReadonlyArray<{ readonly streamId: string; readonly version: number }>;
 }
 
 interface EntryRow {
@@ -92,6 +107,12 @@ interface EntryRow {
 
 interface SnapshotRow {
   readonly body: string;
+}
+
+interface AppendedRow {
+  readonly streamId: string;
+  readonly version: number;
+  readonly last: number;
 }
 
 /** A write waiting for its group's commit. */
@@ -155,6 +176,8 @@ export class SqliteEventStore implements EventStore {
   #stopping = false;
   /** Set when the writer thread died: every later write fails with it. */
   #writerFailure: SwitchboardError | undefined;
+  /** Set for a store opened with `readOnly`: every write fails with it. */
+  readonly #readOnly: SwitchboardError | undefined;
 
   constructor(options: SqliteEventStoreOptions = {}) {
     const Driver = options.driver ?? loadSqliteDriver();
@@ -168,6 +191,23 @@ export class SqliteEventStore implements EventStore {
     }
     const path = options.path ?? DEFAULT_SQLITE_PATH;
     this.path = path === ':memory:' ? path : resolve(path);
+    if (options.readOnly === true) {
+      this.#readOnly = new SwitchboardError('SWB_STORE_READ_ONLY', `the SQLite event store at ${this.path} was opened read-only`);
+      this.#db = openReadOnly(Driver, this.path, busyTimeoutMs);
+      try {
+        this.settings = readSettings(this.#db, busyTimeoutMs);
+        this.#stmt = prepareReads(this.#db);
+      } catch (error) {
+        this.#db.close();
+        if (error instanceof SwitchboardError) throw error;
+        throw new SwitchboardError('SWB_STORE_FAILED', `cannot read the SQLite event store at ${this.path}`, { cause: error });
+      }
+      this.#inline = undefined;
+      this.#worker = undefined;
+      this.#workerExited = Promise.resolve();
+      return;
+    }
+    this.#readOnly = undefined;
     const writer = options.writer ?? (this.path === ':memory:' ? 'inline' : 'worker');
     if (writer !== 'worker' && writer !== 'inline') {
       throw new SwitchboardError('SWB_INVALID_ARGUMENT', `writer must be 'worker' or 'inline', got ${String(writer)}`);
@@ -265,6 +305,31 @@ export class SqliteEventStore implements EventStore {
   async listStreams(): Promise<readonly string[]> {
     this.#assertOpen();
     return this.#guard('list', () => this.#stmt.list.all() as string[]);
+  }
+
+  /**
+   * Which streams were appended to since `cursor` (what the previous call returned), each with
+   * its version, and the cursor for the next call: a cheap way for a reader in another process
+   * to follow the log, reading only the entries' index past the cursor, never the log. Without
+   * a cursor it only returns the current one (start there, then read what you need). A stream
+   * may be reported at a version it has already passed: read it after the position you hold.
+   */
+  async appendedSince(cursor?: number): Promise<AppendedSince> {
+    this.#assertOpen();
+    return this.#guard('follow', () => {
+      const last = this.#stmt.lastRow.get() as number;
+      if (cursor === undefined || !Number.isSafeInteger(cursor) || cursor < 0) return { cursor: last, streams: [] };
+      if (last === cursor) return { cursor, streams: [] };
+      if (last < cursor) {
+        // the row ids went back (a VACUUM renumbers them): every stream, to be safe
+        const streams = this.#stmt.allVersions.all() as { streamId: string; version: number }[];
+        return { cursor: last, streams };
+      }
+      const rows = this.#stmt.appendedSince.all(cursor) as AppendedRow[];
+      let next = cursor;
+      for (const row of rows) if (row.last > next) next = row.last;
+      return { cursor: next, streams: rows.map((row) => ({ streamId: row.streamId, version: row.version })) };
+    });
   }
 
   /** The last snapshot written for the stream, or `undefined`. Not validated: the engine checks `machineVersion`. */
@@ -433,6 +498,7 @@ export class SqliteEventStore implements EventStore {
 
   #assertWritable(): void {
     this.#assertOpen();
+    if (this.#readOnly !== undefined) throw this.#readOnly;
     if (this.#writerFailure !== undefined) throw this.#writerFailure;
   }
 
@@ -583,5 +649,55 @@ function prepareReads(db: BetterSqlite3.Database) {
     ),
     list: db.prepare('SELECT stream_id FROM swb_streams WHERE version > 0 ORDER BY stream_key').pluck(),
     readSnapshot: db.prepare('SELECT body FROM swb_snapshots WHERE stream_id = ?'),
+    // entries are never deleted, and each commit's rows get ids past every committed one
+    lastRow: db.prepare('SELECT coalesce(max(rowid), 0) FROM swb_entries').pluck(),
+    appendedSince: db.prepare(
+      'SELECT s.stream_id AS streamId, max(e.position) AS version, max(e.rowid) AS last FROM swb_entries e JOIN swb_streams s ON s.stream_key = e.stream_key WHERE e.rowid > ? GROUP BY e.stream_key',
+    ),
+    allVersions: db.prepare('SELECT stream_id AS streamId, version FROM swb_streams WHERE version > 0'),
+  };
+}
+
+/** A read-only connection to an existing log at this schema version. */
+function openReadOnly(Driver: SqliteDriver, path: string, busyTimeoutMs: number): BetterSqlite3.Database {
+  if (path === ':memory:') throw new SwitchboardError('SWB_INVALID_ARGUMENT', 'a :memory: database cannot be opened read-only: it would be empty');
+  let db: BetterSqlite3.Database;
+  try {
+    db = new Driver(path, { readonly: true, fileMustExist: true, timeout: busyTimeoutMs });
+  } catch (error) {
+    throw new SwitchboardError('SWB_STORE_UNAVAILABLE', `cannot open the SQLite event store at ${path} read-only`, { cause: error });
+  }
+  try {
+    const version = db.pragma('user_version', { simple: true }) as number;
+    if (version > SQLITE_SCHEMA_VERSION) {
+      throw new SwitchboardError(
+        'SWB_SCHEMA_NEWER',
+        `the SQLite event store at ${path} was written by a newer Switchboard (schema ${version}, this one knows ${SQLITE_SCHEMA_VERSION}); upgrade Switchboard`,
+      );
+    }
+    if (version < SQLITE_SCHEMA_VERSION) {
+      throw new SwitchboardError(
+        'SWB_SCHEMA_OLDER',
+        version === 0
+          ? `${path} holds no Switchboard event log`
+          : `the SQLite event store at ${path} has schema ${version}, this Switchboard reads ${SQLITE_SCHEMA_VERSION}: open it once with a writer (the bot) to migrate it`,
+      );
+    }
+  } catch (error) {
+    db.close();
+    if (error instanceof SwitchboardError) throw error;
+    throw new SwitchboardError('SWB_STORE_UNAVAILABLE', `cannot read the SQLite event store at ${path}`, { cause: error });
+  }
+  return db;
+}
+
+/** The pragmas of a read-only connection: the busy timeout is set, the rest is read as the writer left it. */
+function readSettings(db: BetterSqlite3.Database, busyTimeoutMs: number): SqliteSettings {
+  db.pragma(`busy_timeout = ${busyTimeoutMs}`);
+  const levels = ['off', 'normal', 'full', 'extra'] as const;
+  return {
+    journalMode: String(db.pragma('journal_mode', { simple: true })),
+    synchronous: levels[Number(db.pragma('synchronous', { simple: true }))] ?? 'off',
+    busyTimeoutMs: Number(db.pragma('busy_timeout', { simple: true })),
   };
 }

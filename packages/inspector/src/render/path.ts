@@ -1,4 +1,4 @@
-import type { MachineState, ReplayResult, TimelineRow } from '@switchboard/core';
+import type { MachineState, ReplayResult, TimelineRow } from '../deps.js';
 
 /** One state change a call made during a replay. */
 export interface Transition {
@@ -40,29 +40,27 @@ export function callPaths(result: ReplayResult): CallPath[] {
     }
     rows.push(row);
   }
-  const paths: CallPath[] = [];
-  for (const [callId, rows] of rowsByCall) {
-    const transitions: Transition[] = rows
-      .filter((r) => !r.duplicate && r.before !== r.after)
-      .map((r) => ({ step: r.index + 1, from: r.before, to: r.after, summary: r.summary, entryId: r.entryId }));
-    const final = result.calls[callId]?.state ?? transitions.at(-1)?.to ?? 'pending';
-    paths.push({
-      callId,
-      transitions,
-      final,
-      rows,
-      staleCount: rows.reduce((n, r) => n + r.stale.length, 0),
-      duplicateCount: rows.filter((r) => r.duplicate).length,
-    });
+  return [...rowsByCall].map(([callId, rows]) => callPath(callId, rows, result.calls[callId]?.state));
+}
+
+/** One call's path from its timeline rows (delivery order); `final` defaults to the last state reached. */
+export function callPath(callId: string, rows: readonly TimelineRow[], final?: MachineState): CallPath {
+  const transitions: Transition[] = [];
+  let staleCount = 0;
+  let duplicateCount = 0;
+  for (const r of rows) {
+    staleCount += r.stale.length;
+    if (r.duplicate) duplicateCount++;
+    else if (r.before !== r.after) transitions.push({ step: r.index + 1, from: r.before, to: r.after, summary: r.summary, entryId: r.entryId });
   }
-  return paths;
+  return { callId, transitions, final: final ?? transitions.at(-1)?.to ?? 'pending', rows, staleCount, duplicateCount };
 }
 
 /**
  * The states a call visited, in order, leaving out the initial `pending` unless the call
  * never left it: `establishing, established, terminated`.
  */
-export function visitedStates(path: CallPath): MachineState[] {
+export function visitedStates(path: Pick<CallPath, 'transitions' | 'final'>): MachineState[] {
   if (path.transitions.length === 0) return [path.final];
   return path.transitions.map((t) => t.to);
 }
