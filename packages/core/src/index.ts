@@ -76,4 +76,5 @@ export type { ExchangeRecord, ToEntriesOptions } from './replay/exchange.js';
 
 // Utilities bot authors need
 export { participantKey, odataTypeName } from './util/graph.js';
+export { canonicalId, sameId } from './util/ids.js';
 export { seededRandom } from './util/random.js';
