@@ -3,6 +3,7 @@ import { DecodeError, SwitchboardError } from '../errors/errors.js';
 import type { CommandEntry, CommandName, CommandResultEntry, LogEntry } from '../log/entries.js';
 import { hash53 } from '../util/hash.js';
 import { isObject } from '../util/graph.js';
+import { canonicalId } from '../util/ids.js';
 
 /** One line of an exchange log (see the fixtures' README): a request, a response or a notification. */
 export interface ExchangeRecord {
@@ -192,9 +193,10 @@ function commandEntry(request: ExchangeRecord, index: number, responseBody: unkn
   if (request.method === null || request.path === null) return undefined;
   const parsed = commandOf(request.method, request.path);
   if (!parsed) return undefined;
-  const callId =
+  const graphId =
     parsed.callId ?? (isObject(responseBody) && typeof responseBody['id'] === 'string' ? responseBody['id'] : undefined);
-  if (callId === undefined) return undefined;
+  if (graphId === undefined) return undefined;
+  const callId = canonicalId(graphId); // the stream the call's notifications land on, however Graph spelled it
   const at = typeof request.receivedAt === 'number' ? request.receivedAt : index;
   return {
     kind: 'command',

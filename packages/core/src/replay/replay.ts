@@ -120,6 +120,8 @@ export function summarize(entry: LogEntry): string {
       return entry.call === null ? 'resync: call not found' : 'resync';
     case 'timer':
       return `timer ${entry.timer}`;
+    case 'quarantined':
+      return `quarantined (${entry.error.reason} at ${entry.error.path})`;
   }
 }
 
