@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createEngine, DecodeError, type CallView, type EventStore } from '@switchboard/core';
+import { createEngine, DecodeError, QUARANTINE_STREAM, type CallView, type EventStore } from '@switchboard/core';
 import { loadPg } from './postgres/driver.js';
 import { PgEventStore } from './postgres/pg-store.js';
 import { TEST_DATABASE_URL, requirePostgres, testSchemas } from './postgres/test-db.js';
@@ -189,5 +189,33 @@ describe('a restart changes nothing', () => {
         { numRuns: RUNS },
       );
     }, 180_000);
+
+    it('redecode folds in what an older version quarantined, once, and another instance reads the same', async () => {
+      await pool.query(`DELETE FROM ${schema}.entries; DELETE FROM ${schema}.streams; DELETE FROM ${schema}.snapshots;`);
+      const store = new PgEventStore({ pool, schema, migrate: false });
+      // the participant: startHoldMusic page's notification, as a version that read no resourceUrl without a leading slash stored it
+      const url = 'communications/calls/e141b67c-90fd-455d-858b-b48a40b9cc8d/operations/0fe0623f-d628-42ed-b4bd-8ac290072cc5';
+      await store.appendToStream(QUARANTINE_STREAM, [
+        {
+          kind: 'quarantined',
+          id: 'q:old',
+          callId: QUARANTINE_STREAM,
+          at: 1,
+          index: 0,
+          notification: { changeType: 'deleted', resourceUrl: url, resourceData: { '@odata.type': '#microsoft.graph.startHoldMusicOperation', status: 'completed' } },
+          error: { code: 'SWB_DECODE', reason: 'invalid-value', path: '$.value[0].resourceUrl', message: 'not a call resource' },
+        },
+      ]);
+      const engine = createEngine({ store, clock: () => 2 });
+      expect(await engine.redecode()).toMatchObject({ examined: 1, redecoded: 1, alreadyApplied: 0 });
+      expect(await engine.redecode()).toMatchObject({ examined: 1, redecoded: 0, alreadyApplied: 1 });
+      expect(await store.readStream('e141b67c-90fd-455d-858b-b48a40b9cc8d')).toHaveLength(1);
+      const other = createEngine({ store: new PgEventStore({ pool, schema, migrate: false }), clock: () => 3 });
+      await other.hydrate();
+      expect(viewsOf(other.calls())).toBe(viewsOf(engine.calls()));
+      expect(Object.values(other.getCall('e141b67c-90fd-455d-858b-b48a40b9cc8d')!.operations).map((o) => o.status)).toEqual(['completed']);
+      await other.store.close?.();
+      await store.close();
+    });
   });
 });
