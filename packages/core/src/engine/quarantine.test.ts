@@ -212,4 +212,13 @@ describe('one GUID, two spellings (call: playPrompt page)', () => {
     expect(view).toMatchObject({ id: '57dab8b1-894c-409a-b240-bd8beae78896', graphId: '57DAB8B1894C409AB240BD8BEAE78896', state: 'hold', version: 3 });
     expect(engine.calls()).toHaveLength(1);
   });
+
+  it("a stream an earlier version named by another spelling is not read: hydrate() finds the key's empty call (the runtime resyncs it)", async () => {
+    const store = new InMemoryEventStore();
+    const legacy = decodeNotifications(callStateBody('57DAB8B1894C409AB240BD8BEAE78896', 'established'), { receivedAt: 1 });
+    store.appendSync('57DAB8B1894C409AB240BD8BEAE78896', legacy.map((e) => ({ ...e, callId: '57DAB8B1894C409AB240BD8BEAE78896' })));
+    const engine = createEngine({ clock, store });
+    await engine.hydrate();
+    expect(engine.calls().map((v) => [v.id, v.state])).toEqual([['57dab8b1-894c-409a-b240-bd8beae78896', 'pending']]);
+  });
 });
