@@ -68,10 +68,27 @@ const EXPECTED: Record<string, Record<string, Expect>> = {
   'docs/v1.0-participant-invite-zhcn2022--example-5-move-one-participant-from-one-meeting-to-another.jsonl': {
     'ab6233a5-20b7-4c5e-bea2-ce56c9776429': { operations: ['completed'], participants: 1 },
   },
+  // the call's notifications spell its id 57DAB8B1894C409AB240BD8BEAE78896: one call, under its
+  // identity key; the content sharing notifications (no resourceData at all) name another call
+  'docs/v1.0-call-answer--example-2-answer-voip-call-with-application-hosted-media.jsonl': {
+    '57dab8b1-894c-409a-b240-bd8beae78896': { state: 'established' },
+    '421f4c00-4436-4c3a-9d9a-c4924cf98e67': { sessionsDeleted: [true] },
+  },
+  // the request spells the call 57dab8b1-894c-409a-b240-bd8beae78896, the notification 57DAB8B1894C409AB240BD8BEAE78896
+  'docs/v1.0-call-playprompt--example.jsonl': { '57dab8b1-894c-409a-b240-bd8beae78896': {} },
+  // resourceUrl without its leading slash
+  'docs/v1.0-participant-startholdmusic--example.jsonl': { 'e141b67c-90fd-455d-858b-b48a40b9cc8d': { operations: ['completed'] } },
+  'docs/v1.0-participant-stopholdmusic--example.jsonl': { 'e141b67c-90fd-455d-858b-b48a40b9cc8d': { operations: ['completed'] } },
+  // real traffic from public threads (see fixtures/graph/README.md)
+  'threads/microsoft-graph-comms-samples-95--2019-resource-only.jsonl': { '441f1100-ccbf-4b11-8469-7ccb5b03d033': { state: 'establishing' } },
+  'threads/microsoft-graph-comms-samples-632--capitalised-updated-establishing.jsonl': { '671f6600-14dc-4bb2-924e-24226a414f9d': { state: 'establishing' } },
+  'threads/microsoft-graph-comms-samples-700--capitalised-established-active.jsonl': { '811f5c00-0e32-48ce-9f27-8d77b9892453': { state: 'established' } },
+  'threads/microsoft-graph-comms-samples-77--2019-roster-participant-without-id.jsonl': { '451f0a00-ea04-4c8f-90d8-cddf1ac603d5': { participants: 1 } },
+  'threads/microsoft-graph-docs-contrib-5241--envelope-without-odata-type.jsonl': { '821f2f00-531f-46ba-929e-c0da30b': {} },
 };
 
 describe('every fixture replays to the state its source describes', () => {
-  const files = ['recorded', 'docs'].flatMap((d) => readdirSync(join(DIR, d)).map((f) => `${d}/${f}`));
+  const files = ['recorded', 'docs', 'threads'].flatMap((d) => readdirSync(join(DIR, d)).map((f) => `${d}/${f}`));
 
   it('has an expectation, or is a create-call page whose 201 leaves the call establishing', () => {
     for (const file of files) {
@@ -86,7 +103,43 @@ describe('every fixture replays to the state its source describes', () => {
         for (const v of views) check(v, { state: 'establishing' });
       }
     }
-    expect(files.length).toBe(22);
+    expect(files.length).toBe(31);
+  });
+
+  it('one GUID spelled two ways is one call, shown as Graph first spelled it (call: answer and call: playPrompt pages)', () => {
+    const answer = replayFile('docs/v1.0-call-answer--example-2-answer-voip-call-with-application-hosted-media.jsonl');
+    expect(Object.keys(answer).sort()).toEqual(['421f4c00-4436-4c3a-9d9a-c4924cf98e67', '57dab8b1-894c-409a-b240-bd8beae78896']);
+    expect(answer['57dab8b1-894c-409a-b240-bd8beae78896']!.graphId).toBe('57DAB8B1894C409AB240BD8BEAE78896');
+    const prompt = replayFile('docs/v1.0-call-playprompt--example.jsonl');
+    expect(Object.keys(prompt)).toEqual(['57dab8b1-894c-409a-b240-bd8beae78896']);
+  });
+});
+
+describe('shapes from real traffic (public threads, see fixtures/graph/README.md)', () => {
+  it("C# SDK logs' capitalised values: Updated, Established, Active (microsoft-graph-comms-samples #700)", () => {
+    const view = replayFile('threads/microsoft-graph-comms-samples-700--capitalised-established-active.jsonl')['811f5c00-0e32-48ce-9f27-8d77b9892453']!;
+    expect(view.state).toBe('established');
+    expect(view['mediaState']).toEqual({ '@odata.type': '#microsoft.graph.callMediaState', audio: 'Active' }); // passed through as sent
+  });
+
+  it('C# SDK logs: Updated, Establishing (microsoft-graph-comms-samples #632)', () => {
+    expect(replayFile('threads/microsoft-graph-comms-samples-632--capitalised-updated-establishing.jsonl')['671f6600-14dc-4bb2-924e-24226a414f9d']!.state).toBe('establishing');
+  });
+
+  it('2019 traffic with resource (/app/calls/...) and no resourceUrl (microsoft-graph-comms-samples #95)', () => {
+    const view = replayFile('threads/microsoft-graph-comms-samples-95--2019-resource-only.jsonl')['441f1100-ccbf-4b11-8469-7ccb5b03d033']!;
+    expect([view.state, view.graphId]).toEqual(['establishing', '441f1100-ccbf-4b11-8469-7ccb5b03d033']);
+  });
+
+  it('a 2019 roster participant with no id, keyed by its identity (microsoft-graph-comms-samples #77)', () => {
+    const view = replayFile('threads/microsoft-graph-comms-samples-77--2019-roster-participant-without-id.jsonl')['451f0a00-ea04-4c8f-90d8-cddf1ac603d5']!;
+    expect(Object.keys(view.participants)).toEqual(['identity:application:xxxx']);
+  });
+
+  it('an envelope with no @odata.type (#odata.type keys), a created call with no resource data (microsoft-graph-docs-contrib #5241)', () => {
+    const calls = replayFile('threads/microsoft-graph-docs-contrib-5241--envelope-without-odata-type.jsonl');
+    expect(Object.keys(calls)).toEqual(['821f2f00-531f-46ba-929e-c0da30b']);
+    expect(calls['821f2f00-531f-46ba-929e-c0da30b']!.state).toBe('pending');
   });
 });
 

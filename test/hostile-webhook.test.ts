@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeNotifications, InMemoryEventStore, seededRandom, type StoredEntry } from '@switchboard/core';
+import { decodeDelivery, decodeNotifications, InMemoryEventStore, seededRandom, type StoredEntry } from '@switchboard/core';
 import { createSwitchboard, type GraphPort, type Switchboard } from '@switchboard/adapters';
 import { createWebhookReceiver, DEFAULT_MAX_TOKEN_LIFETIME_SECONDS, type WebhookReceiver } from '@switchboard/transport';
 import { hostileCorpus, type HostileCase } from './support/hostile/corpus.js';
@@ -10,10 +10,11 @@ import { startKeyServer, type KeyServer } from './support/hostile/keys.js';
 import { acceptedByDesign, established, recordedDeliveries, type ValidDelivery } from './support/hostile/valid.js';
 
 /**
- * Item 4 of issue 7: hostile input over real HTTP, interleaved with a real call's
- * notifications, against the receiver wired to the runtime (persist, then fold).
- * Entries get a pinned receivedAt so that the log can be compared entry for entry with a
- * reference runtime fed only the valid deliveries.
+ * Hostile input over real HTTP, interleaved with a real call's notifications, against the
+ * receiver wired to the runtime (persist, then fold). Entries get a pinned receivedAt so that
+ * the log can be compared entry for entry with a reference runtime fed only the deliveries
+ * that were accepted (the valid ones, and the authenticated ones whose odd notification was
+ * quarantined), in the same order.
  */
 const APP_ID = 'b0t00000-0000-4000-8000-00000000cafe';
 const AT = Date.UTC(2025, 0, 1);
@@ -108,6 +109,8 @@ describe('the webhook under hostile input, interleaved with a real call', () => 
     const odd = acceptedByDesign(token, { futureIat: futureIatToken, documented: documentedToken, longest: longestToken }, recorded[1]!);
     const problems: string[] = [];
     const valid: Array<{ delivery: ValidDelivery; response: RawResponse }> = [];
+    // every body answered 202, valid or quarantining, in the order they were accepted
+    const accepted: string[] = [];
 
     const postValid = async (delivery: ValidDelivery): Promise<RawResponse> => {
       const response = await send(url, {
@@ -116,6 +119,7 @@ describe('the webhook under hostile input, interleaved with a real call', () => 
       });
       valid.push({ delivery, response });
       if (response.status !== 202) problems.push(`valid "${delivery.name}" answered ${response.status} ${response.body}`);
+      else accepted.push(delivery.body);
       return response;
     };
 
@@ -145,7 +149,9 @@ describe('the webhook under hostile input, interleaved with a real call', () => 
     const sendHostile = async (c: HostileCase) => {
       c.before?.();
       try {
-        check(c, await send(`${url}${c.query ?? ''}`, c.request));
+        const response = await send(`${url}${c.query ?? ''}`, c.request);
+        check(c, response);
+        if (response.status === 202 && typeof c.request.body === 'string') accepted.push(c.request.body);
       } finally {
         c.after?.();
       }
@@ -203,11 +209,14 @@ describe('the webhook under hostile input, interleaved with a real call', () => 
     // --- every hostile request got its exact status; every valid one 202
     expect(problems).toEqual([]);
 
-    // --- no state change: the log and the projections equal a runtime fed only the valid deliveries
+    // --- no state change from what was refused: the log and the projections equal a runtime fed
+    // only the accepted deliveries; the only evil-* calls are those the quarantining deliveries name
     const reference = runtime();
-    for (const { delivery } of valid) await reference.sink({ body: JSON.parse(delivery.body) as unknown, receivedAt: AT });
+    for (const body of accepted) await reference.sink({ body: JSON.parse(body) as unknown, receivedAt: AT });
     const log = await dumpLog(sw);
-    expect(Object.keys(log).filter((id) => id.startsWith('evil-'))).toEqual([]);
+    const quarantining = outcomes.filter((o) => o.response.status === 202);
+    const named = new Set(quarantining.flatMap(({ c }) => decodeDelivery(c.request.body as string, { receivedAt: AT }).map((e) => e.callId)));
+    expect(Object.keys(log).filter((id) => id.startsWith('evil-'))).toEqual([...named].filter((id) => id.startsWith('evil-')).sort());
     expect(log).toEqual(await dumpLog(reference));
     expect(views(sw)).toEqual(views(reference));
     await reference.stop();
@@ -223,6 +232,19 @@ describe('the webhook under hostile input, interleaved with a real call', () => 
         if (log[entry.callId]?.some((e) => e.id === entry.id)) kept += 1;
         else lost += 1;
       }
+    }
+    expect(lost).toBe(0);
+    // --- and every notification of a quarantining delivery: applied, or quarantined with its path
+    let quarantined = 0;
+    for (const { c } of quarantining) {
+      const entries = decodeDelivery(c.request.body as string, { receivedAt: AT });
+      for (const entry of entries) {
+        const stored = log[entry.callId]?.find((e) => e.id === entry.id);
+        if (!stored) lost += 1;
+        else if (stored.kind === 'quarantined') quarantined += 1;
+      }
+      const paths = entries.flatMap((e) => (e.kind === 'quarantined' ? [e.error.path] : []));
+      expect(paths, c.name).toEqual(c.quarantinedPath === undefined ? [] : [c.quarantinedPath]);
     }
     expect(lost).toBe(0);
 
@@ -245,9 +267,10 @@ describe('the webhook under hostile input, interleaved with a real call', () => 
     const lines = [...byCategory].map(([cat, statuses]) => `  ${cat.padEnd(14)} ${[...statuses].map(([s, k]) => `${k} x ${s}`).join(', ')}`);
     console.log(
       [
-        `hostile webhook corpus: ${all.length} hostile inputs tried, all answered as documented`,
+        `hostile webhook corpus: ${all.length} hostile inputs tried, all answered as documented (${all.length - quarantining.length} refused)`,
         ...lines,
         `valid deliveries: ${valid.length} sent, ${valid.filter((v) => v.response.status === 202).length} accepted (202), ${odd.length} of them odd-but-valid; ${kept} notifications checked in the log, entries lost = ${lost}`,
+        `authenticated deliveries with an odd notification: ${quarantining.length} accepted (202), ${quarantined} notifications quarantined with their paths, the rest applied`,
         `timing: median ${warmMedian.toFixed(2)} ms before, ${afterMedian.toFixed(2)} ms after (ratio ${ratio.toFixed(2)}, bound ${SLOWDOWN_BOUND}x); key set fetched ${keys.jwksFetches()} time(s)`,
       ].join('\n'),
     );

@@ -137,10 +137,12 @@ describe('no secret in logs, recordings, the event log or errors', () => {
     expect(await rawPost(`Bearer ${forge.tamperPayload(webhookJwt, (c) => void (c['aud'] = 'x'))}`, body)).toBe(401);
     expect(await rawPost(`Bearer ${webhookJwt} trailing`, body)).toBe(401);
     expect(await rawPost(`Basic ${Buffer.from(`${APP.appId}:${APP.clientSecret}`).toString('base64')}`, body)).toBe(401);
-    // the real token with a malformed body that quotes it: recorded by the runtime (before it is
-    // decoded), refused by the decoder; the recorder must redact the JWT-shaped value
-    // (a JWT inside a longer string is not redacted: see the last test)
-    expect(await rawPost(`Bearer ${webhookJwt}`, JSON.stringify({ value: [{ changeType: 7, resourceUrl: `/communications/calls/${callId}`, note: webhookJwt, authorization: `Bearer ${webhookJwt}` }] }))).toBe(400);
+    // the real token with a body that quotes it and that the decoder refuses (a number JSON
+    // cannot keep: a notification of an odd shape alone would be quarantined, stored as sent):
+    // recorded by the runtime (before it is decoded); the recorder must redact the JWT-shaped
+    // value (a JWT inside a longer string is not redacted: see the last test)
+    const quoting = JSON.stringify({ value: [{ changeType: 7, resourceUrl: `/communications/calls/${callId}`, note: webhookJwt, authorization: `Bearer ${webhookJwt}`, n: '<1e400>' }] });
+    expect(await rawPost(`Bearer ${webhookJwt}`, quoting.replace('"<1e400>"', '1e400'))).toBe(400);
     expect(call.state).toBe('established'); // the forged 'terminated' deliveries changed nothing
 
     // --- a 401 from Graph (a damaged access token), then a command on a call that is gone

@@ -1,5 +1,6 @@
 export { main, HELP } from './main.js';
 export { replayCommand, renderTimeline, REPLAY_HELP } from './commands/replay.js';
+export { redecodeCommand, REDECODE_HELP } from './commands/redecode.js';
 export { UsageError } from './output.js';
 export type { Output } from './output.js';
 export { simulateCommand, SIMULATE_HELP, FAULT_PRESETS } from './commands/simulate.js';

@@ -102,6 +102,93 @@ describe('switchboard replay', () => {
   });
 });
 
+describe('switchboard replay: quarantined notifications', () => {
+  // the participant: startHoldMusic page's exchange, with two notifications this version
+  // cannot decode put beside the good one: a state that is a number, and one naming no call
+  function logWithOddOnes(): string {
+    const dir = mkdtempSync(join(tmpdir(), 'swb-replay-quarantine-'));
+    const file = join(dir, 'odd.jsonl');
+    const lines = readFileSync(join(ROOT, 'test/fixtures/graph/docs/v1.0-participant-startholdmusic--example.jsonl'), 'utf8').trimEnd().split('\n');
+    const odd = (value: unknown[]) => JSON.stringify({ kind: 'notification', method: 'POST', path: '/api/calls', status: null, body: { value } });
+    const call = '/communications/calls/e141b67c-90fd-455d-858b-b48a40b9cc8d';
+    lines.splice(2, 0, odd([{ changeType: 'updated', resourceUrl: call, resourceData: { state: 42 } }]), odd([{ changeType: 'updated' }]));
+    writeFileSync(file, `${lines.join('\n')}\n`);
+    return file;
+  }
+
+  it('reports each one on stderr and goes on; --json lists them; the call still ends as the page says', async () => {
+    const file = logWithOddOnes();
+    const timeline = await run('replay', file);
+    expect(timeline.code, timeline.stderr).toBe(0);
+    expect(timeline.stderr).toContain('record 3: quarantined (wrong-type) $.value[0].resourceData.state: state must be a string [call e141b67c-90fd-455d-858b-b48a40b9cc8d]');
+    expect(timeline.stderr).toContain('record 4: quarantined (missing-field) $.value[0].resourceUrl: a notification needs resourceUrl or resource [names no call]');
+    expect(timeline.stderr).toContain('2 notifications quarantined (not applied); --strict stops at the first');
+    expect(timeline.stdout).toMatch(/e141b67c-90fd-455d-858b-b48a40b9cc8d {2}pending; participants 0; operations startHoldMusicOperation:completed; quarantined 1/);
+    expect(timeline.stdout).toContain('(no call)  quarantined 1');
+
+    const json = await run('replay', file, '--json');
+    expect(json.code).toBe(0);
+    const parsed = JSON.parse(json.stdout) as { calls: Record<string, { operations: { status: string }[] }>; quarantined: unknown[] };
+    expect(Object.keys(parsed.calls)).toEqual(['e141b67c-90fd-455d-858b-b48a40b9cc8d']);
+    expect(parsed.calls['e141b67c-90fd-455d-858b-b48a40b9cc8d']!.operations.map((o) => o.status)).toEqual(['completed']);
+    expect(parsed.quarantined).toEqual([
+      { record: 3, callId: 'e141b67c-90fd-455d-858b-b48a40b9cc8d', reason: 'wrong-type', path: '$.value[0].resourceData.state', message: '$.value[0].resourceData.state: state must be a string' },
+      { record: 4, callId: null, reason: 'missing-field', path: '$.value[0].resourceUrl', message: '$.value[0].resourceUrl: a notification needs resourceUrl or resource' },
+    ]);
+    const mermaid = await run('replay', file, '--mermaid');
+    expect(mermaid.stdout.split('stateDiagram-v2').length - 1).toBe(1); // no diagram for what names no call
+  });
+
+  it('--strict stops at the first, naming its record (exit 3)', async () => {
+    const strict = await run('replay', logWithOddOnes(), '--strict');
+    expect(strict.code).toBe(3);
+    expect(strict.stderr).toContain('record 3 $.value[0].resourceData.state: state must be a string [SWB_DECODE]');
+  });
+});
+
+describe('switchboard redecode', () => {
+  it('folds in what an older version quarantined, once; a second run adds nothing', async () => {
+    const { SqliteEventStore } = await import('@switchboard/adapters');
+    const { QUARANTINE_STREAM, createEngine } = await import('@switchboard/core');
+    const dir = mkdtempSync(join(tmpdir(), 'swb-redecode-'));
+    const path = join(dir, 'calls.db');
+    // as a version that could not read a resourceUrl without its leading slash stored it
+    // (participant: stopHoldMusic page), beside one that no version reads
+    const notification = JSON.parse(
+      readFileSync(join(ROOT, 'test/fixtures/graph/docs/v1.0-participant-stopholdmusic--example.jsonl'), 'utf8').trimEnd().split('\n')[2]!,
+    ).body.value[0];
+    const store = new SqliteEventStore({ path, writer: 'inline' });
+    await store.appendToStream(QUARANTINE_STREAM, [
+      { kind: 'quarantined', id: 'q:old-1', callId: QUARANTINE_STREAM, at: 5, notification, index: 0, error: { code: 'SWB_DECODE', reason: 'invalid-value', path: '$.value[0].resourceUrl', message: 'not a call resource' } },
+      { kind: 'quarantined', id: 'q:old-2', callId: QUARANTINE_STREAM, at: 6, notification: 'garbage', index: 0, error: { code: 'SWB_DECODE', reason: 'not-an-object', path: '$.value[0]', message: 'not an object' } },
+    ]);
+    await store.close();
+
+    const first = await run('redecode', '--store', path);
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stdout).toContain('2 quarantined notifications read: 1 appended to 1 call, 0 already there, 1 still not decodable');
+    expect(first.stdout).toContain('  appended to e141b67c-90fd-455d-858b-b48a40b9cc8d');
+    expect(first.stdout).toContain('  still quarantined: q:old-2 (names no call): not-an-object at $.value[0]: $.value[0]: a notification must be an object');
+    const second = await run('redecode', '--store', path);
+    expect(second.stdout).toContain('2 quarantined notifications read: 0 appended to 0 calls, 1 already there, 1 still not decodable');
+
+    const reopened = new SqliteEventStore({ path, writer: 'inline' });
+    const engine = createEngine({ store: reopened, clock: () => 0 });
+    await engine.hydrate();
+    expect(Object.values(engine.getCall('e141b67c-90fd-455d-858b-b48a40b9cc8d')!.operations).map((o) => o.status)).toEqual(['completed']);
+    expect(await reopened.readStream('e141b67c-90fd-455d-858b-b48a40b9cc8d')).toHaveLength(1);
+    await reopened.close();
+  });
+
+  it('exit codes: 2 for usage, 3 for a log that is not there', async () => {
+    expect((await run('redecode')).code).toBe(2);
+    expect((await run('redecode', '--store', '/tmp/x.db', '--schema', 's')).code).toBe(2);
+    const missing = await run('redecode', '--store', '/nonexistent/calls.db');
+    expect([missing.code, missing.stderr]).toEqual([3, 'switchboard redecode: cannot read /nonexistent/calls.db: ENOENT [SWB_CLI_INPUT]']);
+    expect((await run('redecode', '--help')).code).toBe(0);
+  });
+});
+
 describe('switchboard simulate', () => {
   it('starts the simulator on a port, answers its token endpoint, and stops', async () => {
     const { simulateCommand } = await import('./commands/simulate.js');

@@ -1,6 +1,7 @@
 import { SwitchboardError } from '@switchboard/core';
 import { demoCommand } from './commands/demo.js';
 import { inspectCommand } from './commands/inspect.js';
+import { redecodeCommand } from './commands/redecode.js';
 import { replayCommand } from './commands/replay.js';
 import { simulateCommand } from './commands/simulate.js';
 import { UsageError, type Output } from './output.js';
@@ -8,15 +9,17 @@ import { UsageError, type Output } from './output.js';
 export const HELP = `Usage: switchboard <command> [options]
 
 Commands:
-  replay <log.jsonl>     replay a recorded exchange log: the timeline, or --json, --mermaid, --html <out.html>
-  simulate               run the local Graph calls simulator (calls API, tokens, signed webhooks)
-  demo                   run the demo bot against the simulator (from a checkout; same as pnpm demo)
-  inspect --store <log>  a live web console of every call in a log (sqlite:<path> or postgres://...)
+  replay <log.jsonl>      replay a recorded exchange log: the timeline, or --json, --mermaid, --html <out.html>
+  redecode --store <log>  decode quarantined notifications again (after an upgrade) and fold them in
+  simulate                run the local Graph calls simulator (calls API, tokens, signed webhooks)
+  demo                    run the demo bot against the simulator (from a checkout; same as pnpm demo)
+  inspect --store <log>   a live web console of every call in a log (sqlite:<path> or postgres://...)
 
 Run 'switchboard <command> --help' for a command's options.`;
 
 const COMMANDS: Record<string, (argv: readonly string[], out: Output) => Promise<number>> = {
   replay: replayCommand,
+  redecode: redecodeCommand,
   simulate: (argv, out) => simulateCommand(argv, out),
   demo: demoCommand,
   inspect: (argv, out) => inspectCommand(argv, out),

@@ -3,7 +3,7 @@ export { SwitchboardError, DecodeError, ExpectedVersionConflictError } from './e
 export type { SwitchboardErrorCode, DecodeErrorReason } from './errors/errors.js';
 
 // The log
-export { CALL_STATES } from './log/entries.js';
+export { CALL_STATES, QUARANTINE_STREAM } from './log/entries.js';
 export type {
   CallState,
   ChangeType,
@@ -15,6 +15,8 @@ export type {
   ResyncEntry,
   TimerName,
   TimerEntry,
+  QuarantinedEntry,
+  QuarantineError,
   LogEntry,
   StoredEntry,
 } from './log/entries.js';
@@ -22,8 +24,8 @@ export { InMemoryEventStore, assertAppendable, splitDuplicates } from './log/sto
 export type { EventStore, AppendOptions, AppendResult, ReadOptions } from './log/store.js';
 
 // Decoding
-export { decodeNotifications, DECODE_LIMITS } from './decode/decode.js';
-export type { DecodeMeta } from './decode/decode.js';
+export { decodeNotifications, decodeDelivery, redecodeQuarantined, DECODE_LIMITS } from './decode/decode.js';
+export type { DecodeMeta, DeliveryEntry } from './decode/decode.js';
 export { parseResourcePath } from './decode/paths.js';
 
 // The machine
@@ -66,7 +68,7 @@ export type { CallEvent, CallEventType, EntryRef } from './reconcile/events.js';
 
 // The engine
 export { Engine, createEngine, isTerminated } from './engine/engine.js';
-export type { EngineOptions, EngineEvents, IngestMeta, IngestResult, NewEntry, SnapshotOptions } from './engine/engine.js';
+export type { EngineOptions, EngineEvents, IngestMeta, IngestResult, NewEntry, SnapshotOptions, UndecodableEvent, RedecodeResult } from './engine/engine.js';
 
 // Replay
 export { replay, summarize, deliverySchedule, callToJson } from './replay/replay.js';
@@ -76,4 +78,5 @@ export type { ExchangeRecord, ToEntriesOptions } from './replay/exchange.js';
 
 // Utilities bot authors need
 export { participantKey, odataTypeName } from './util/graph.js';
+export { canonicalId, sameId } from './util/ids.js';
 export { seededRandom } from './util/random.js';

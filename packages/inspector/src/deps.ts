@@ -7,6 +7,7 @@ export {
   DOCUMENTED_TRANSITIONS,
   STATE_RANK,
   MACHINE_VERSION,
+  QUARANTINE_STREAM,
   foldEntries,
   replay,
   restoreCallSnapshot,

@@ -14,6 +14,11 @@ export interface HostileCase {
   /** For 400 malformed-notification: the JSON path the answer names (exactly, or starting so). */
   readonly path?: string;
   readonly pathPrefix?: string;
+  /**
+   * For a delivery that is accepted (202) because the odd notification in it is quarantined:
+   * the JSON path its quarantined entry names. The rest of the delivery is applied.
+   */
+  readonly quarantinedPath?: string;
   /** Appended to the webhook URL. */
   readonly query?: string;
   readonly request: RawRequest;
@@ -22,7 +27,7 @@ export interface HostileCase {
   readonly after?: () => void;
 }
 
-export type Category = 'method' | 'content-type' | 'body-size' | 'json' | 'utf-8' | 'shape' | 'field-type' | 'forbidden-key' | 'depth' | 'batch-size' | 'auth-header' | 'token-claims' | 'token-forgery' | 'token-replay';
+export type Category = 'method' | 'content-type' | 'body-size' | 'json' | 'utf-8' | 'shape' | 'field-type' | 'forbidden-key' | 'depth' | 'batch-size' | 'unstorable' | 'auth-header' | 'token-claims' | 'token-forgery' | 'token-replay';
 
 export interface CorpusContext {
   readonly appId: string;
@@ -72,8 +77,10 @@ const nested = (depth: number): unknown => {
 };
 
 /**
- * The hostile corpus: every case carries a payload that would change state if it got in
- * (a notification creating `evil-<n>`), so "no state change" is checked by looking for it.
+ * The hostile corpus: every refused case carries a payload that would change state if it got
+ * in (a notification creating `evil-<n>`), so "no state change" is checked by looking for it.
+ * The field cases are not refused: the odd notification is quarantined (`quarantinedPath`)
+ * and the good one before it applied, as for any authenticated delivery.
  */
 export async function hostileCorpus(ctx: CorpusContext): Promise<HostileCase[]> {
   const out: HostileCase[] = [];
@@ -172,11 +179,12 @@ export async function hostileCorpus(ctx: CorpusContext): Promise<HostileCase[]> 
     add({ name: `not a commsNotifications: ${label}`, category: 'shape', status: 400, type: 'not-comms-notifications', request: { headers: auth, body } });
   }
 
-  // --- wrong types and values for each field: 400 malformed-notification with the path; the
-  // good notification before the bad one must not get in either (all-or-nothing)
+  // --- wrong types and values for each field: the delivery is authenticated, so it is stored
+  // and acknowledged (202): the good notification before the bad one is applied, the bad one
+  // quarantined with its path (Graph does not redeliver a 400: refusing would lose the batch)
   const field = (name: string, bad: unknown, path: string) => {
     const t = tag();
-    add({ name: `field: ${name}`, category: 'field-type', status: 400, type: 'malformed-notification', path, request: { headers: auth, body: batch(evil(t), bad) } });
+    add({ name: `field: ${name}`, category: 'field-type', status: 202, quarantinedPath: path, request: { headers: auth, body: batch(evil(t), bad) } });
   };
   const { changeType: _ct, ...noChange } = call('x', { state: 'established' });
   field('changeType missing', noChange, '$.value[1].changeType');
@@ -195,7 +203,8 @@ export async function hostileCorpus(ctx: CorpusContext): Promise<HostileCase[]> 
   field('neither resourceUrl nor resource', noUrl, '$.value[1].resourceUrl');
   field('resource a number', { ...noUrl, resource: 42 }, '$.value[1].resource');
   field('resource names no call beside a good resourceUrl', { ...call('x', {}), resource: 'javascript:alert(1)' }, '$.value[1].resource');
-  field('call resourceData null', { ...call('x', {}), resourceData: null }, '$.value[1].resourceData');
+  // (a call notification with resourceData null now reads as one with none, which Graph sends: accepted, not quarantined)
+  add({ name: 'field: call resourceData null', category: 'field-type', status: 202, request: { headers: auth, body: batch(evil(tag()), { ...call('x', {}), resourceData: null }) } });
   field('call resourceData a string', { ...call('x', {}), resourceData: 'established' }, '$.value[1].resourceData');
   field('call resourceData an array', { ...call('x', {}), resourceData: [] }, '$.value[1].resourceData');
   field('state a number', call('x', { state: 42 }), '$.value[1].resourceData.state');
@@ -249,8 +258,16 @@ export async function hostileCorpus(ctx: CorpusContext): Promise<HostileCase[]> 
   add({ name: 'a 2,000-character call id', category: 'batch-size', status: 400, type: 'malformed-notification', path: '$.value[0].resourceUrl', request: { headers: auth, body: batch({ ...evil(tag()), resourceUrl: `/communications/calls/${'z'.repeat(2000)}` }) } });
   add({ name: 'value[] of 20,000 empty objects', category: 'batch-size', status: 400, type: 'malformed-notification', path: '$.value', request: { headers: auth, body: JSON.stringify({ value: Array.from({ length: 20_000 }, () => ({})) }) } });
   add({ name: 'a roster of 5,001 participants', category: 'batch-size', status: 400, type: 'malformed-notification', path: '$.value[1].resourceData', request: { headers: auth, body: batch(evil(tag()), sub('x', 'participants', Array.from({ length: 5001 }, (_, i) => ({ id: `p${i}` })))) } });
-  add({ name: '999 good notifications then a bad one', category: 'batch-size', status: 400, type: 'malformed-notification', path: '$.value[999].changeType', request: { headers: auth, body: batch(...Array.from({ length: 999 }, (_, i) => evil(`m${i}`)), { ...call('x', {}), changeType: 9 }) } });
-  add({ name: 'two good calls then a bad notification', category: 'batch-size', status: 400, type: 'malformed-notification', path: '$.value[2].resourceData.state', request: { headers: auth, body: batch(evil(tag()), evil(tag()), call('x', { state: 9 })) } });
+  add({ name: '999 good notifications then a bad one', category: 'batch-size', status: 202, quarantinedPath: '$.value[999].changeType', request: { headers: auth, body: batch(...Array.from({ length: 999 }, (_, i) => evil(`m${i}`)), { ...call('x', {}), changeType: 9 }) } });
+  add({ name: 'two good calls then a bad notification', category: 'batch-size', status: 202, quarantinedPath: '$.value[2].resourceData.state', request: { headers: auth, body: batch(evil(tag()), evil(tag()), call('x', { state: 9 })) } });
+
+  // --- values the log cannot keep exactly (a restart would change them): 400 with the path
+  const unstorable = (name: string, body: string, path: string) =>
+    add({ name: `unstorable: ${name}`, category: 'unstorable', status: 400, type: 'malformed-notification', path, request: { headers: auth, body } });
+  unstorable('1e400 in resourceData (Infinity live, null after a restart)', `{"value":[${e()},{"changeType":"updated","resourceUrl":"/communications/calls/evil-u","resourceData":{"state":"established","n":1e400}}]}`, '$.value[1].resourceData.n');
+  unstorable('-1e400 beside the notifications', `{"value":[${e()}],"sequence":-1e400}`, '$.sequence');
+  unstorable('a call id with a lone surrogate', `{"value":[${e()},{"changeType":"updated","resourceUrl":"/communications/calls/evil-\\ud800","resourceData":{"state":"established"}}]}`, '$.value[1].resourceUrl');
+  unstorable('a call id with a NUL (%00)', `{"value":[${e()},{"changeType":"updated","resourceUrl":"/communications/calls/evil-%00","resourceData":{"state":"established"}}]}`, '$.value[1].resourceUrl');
 
   // --- the Authorization header: 401 (431 when it is too large for node:http)
   const body = () => ({ headers: json, body: poison() });

@@ -2,10 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { EventEmitter } from 'eventemitter3';
 import {
+  canonicalId,
   createEngine,
   InMemoryEventStore,
   SwitchboardError,
   type CallEvent,
+  type UndecodableEvent,
   type CommandName,
   type Engine,
   type EventStore,
@@ -81,6 +83,13 @@ export type SwitchboardEvents = {
   callEnded: [call: Call];
   /** Every engine event, for every call. */
   event: [CallEvent];
+  /**
+   * A notification of a delivery did not decode: it is stored as a quarantined entry (with
+   * the reason and JSON path) and the delivery was acknowledged; `redecode` folds it in after
+   * an upgrade. For a live call this instance owns, a resync is started too (Graph's GET
+   * says what the notification could not).
+   */
+  undecodable: [UndecodableEvent];
   /** Something failed in the background (a resync, a keep-alive, a deadline policy). */
   error: [error: Error];
 };
@@ -210,6 +219,7 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> {
       throw new SwitchboardError('SWB_INVALID_ARGUMENT', `snapshotWhenQuietMs must be a number >= 0, got ${String(config.snapshotWhenQuietMs)}`);
     }
     this.engine.on('event', (event) => this.#onEvent(event));
+    this.engine.on('undecodable', (event) => this.#onUndecodable(event));
   }
 
   /** The calls whose snapshots are this instance's to write: the ones it owns (all, without leases). */
@@ -319,7 +329,9 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> {
 
   /**
    * The webhook's sink: resolves once the delivery is in the log (so the webhook may answer
-   * 202), having folded it and emitted its events. Throws `DecodeError` for a malformed body
+   * 202), having folded it and emitted its events. A notification that does not decode is
+   * stored quarantined (event `undecodable`) and the rest applied: the delivery still
+   * resolves. Throws `DecodeError` for a body that cannot be a delivery or cannot be stored
    * (answer 400) and `SWB_STOPPED` after `stop()` (answer 503: Graph retries elsewhere).
    */
   readonly sink = async (delivery: Delivery): Promise<void> => {
@@ -400,7 +412,8 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> {
     if (!body || typeof body.id !== 'string') {
       throw new SwitchboardError('SWB_GRAPH_UNEXPECTED', `create answered ${response.status} without a call id`);
     }
-    const callId = body.id;
+    // the call's key: its notifications may spell Graph's id another way, and land on one stream
+    const callId = canonicalId(body.id);
     await this.engine.record(callId, { kind: 'command', id: `cmd:${commandId}`, command: 'create', args: request, clientRequestId: commandId, at });
     await this.engine.record(callId, {
       kind: 'commandResult',
@@ -417,9 +430,10 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> {
     return this.#handle(callId);
   }
 
-  /** The handle of a call this switchboard knows. */
+  /** The handle of a call this switchboard knows (any spelling of its id). */
   call(callId: string): Call | undefined {
-    return this.engine.getCall(callId) ? this.#handle(callId) : undefined;
+    const view = this.engine.getCall(callId);
+    return view ? this.#handle(view.id) : undefined;
   }
 
   calls(): Call[] {
@@ -430,15 +444,17 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> {
    * GETs the call and its participants and records the answer as an authoritative `resync`
    * entry (a 404 ends the call). One resync per call at a time.
    */
-  resync(callId: string, reason: string): Promise<void> {
+  resync(id: string, reason: string): Promise<void> {
+    const callId = canonicalId(id);
     const running = this.#resyncs.get(callId);
     if (running) return running;
     const work = (async () => {
       let call: unknown = null;
       let participants: unknown[] | undefined;
+      const graphId = this.#graphId(callId);
       try {
-        call = (await this.#graph.send('get', { callId })).body;
-        const list = (await this.#graph.send('listParticipants', { callId })).body as { value?: unknown } | null;
+        call = (await this.#graph.send('get', { callId: graphId })).body;
+        const list = (await this.#graph.send('listParticipants', { callId: graphId })).body as { value?: unknown } | null;
         participants = Array.isArray(list?.value) ? list.value : undefined;
       } catch (error) {
         if ((error as { code?: string }).code !== 'SWB_GRAPH_NOT_FOUND') throw error;
@@ -467,10 +483,11 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> {
       ...(body !== undefined ? { args: body } : {}),
     });
     let response: GraphResponse;
-    this.#record('request', COMMAND_METHOD[command] ?? 'POST', commandPath(command, callId, params.participantId), null, body);
+    const graphId = this.#graphId(callId);
+    this.#record('request', COMMAND_METHOD[command] ?? 'POST', commandPath(command, graphId, params.participantId), null, body);
     try {
       response = await this.#graph.send(command, {
-        callId,
+        callId: graphId,
         clientRequestId: id,
         ...(body !== undefined ? { body } : {}),
         ...(params.participantId !== undefined ? { participantId: params.participantId } : {}),
@@ -508,6 +525,25 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> {
       ...(response.body !== undefined && response.body !== null && response.body !== '' ? { body: response.body } : {}),
     });
     return response;
+  }
+
+  /** The call id as Graph spelled it (what commands are sent with); the key when Graph has not named the call yet. */
+  #graphId(callId: string): string {
+    return this.engine.getCall(callId)?.graphId ?? callId;
+  }
+
+  /**
+   * Tells the bot, and when the notification names a live call this instance owns and has
+   * heard from before, asks Graph for the call (the notification may have said it ended).
+   */
+  #onUndecodable(event: UndecodableEvent): void {
+    this.#log.warn({ callId: event.callId, reason: event.error.reason, path: event.error.path }, 'notification quarantined: it does not decode');
+    this.emit('undecodable', event);
+    const callId = event.callId;
+    if (callId === null || this.#stopped || !this.owns(callId)) return;
+    const state = this.engine.getCall(callId)?.state;
+    if (state === undefined || state === 'pending' || state === 'terminated') return;
+    void this.resync(callId, `a notification did not decode (${event.error.reason} at ${event.error.path})`).catch((e: unknown) => this.#fail(e, callId));
   }
 
   #handle(callId: string): Call {

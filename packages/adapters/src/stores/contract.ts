@@ -59,7 +59,7 @@ export function describeEventStoreContract(name: string, makeStore: MakeEventSto
       deepStrictEqual(await store.listStreams(), []);
     });
 
-    test('round-trips every kind of entry exactly, with 1-based positions', async (store) => {
+    test('round-trips every kind of entry (quarantined notifications included) exactly, with 1-based positions', async (store) => {
       const entries = everyKind('call-1');
       const result = await store.appendToStream('call-1', entries);
       const expected = entries.map((entry, i) => json({ ...entry, position: i + 1 }));
@@ -337,6 +337,30 @@ function everyKind(callId: string): LogEntry[] {
     },
     { id: 'sync-1', callId, at: 1_700_000_000_004, kind: 'resync', call: null, participants: [], reason: 'gap' },
     { id: 't-1', callId, at: 1_700_000_000_005, kind: 'timer', timer: 'operationTimeout', operationId: 'op-1' },
+    {
+      id: 'q-1',
+      callId,
+      at: 1_700_000_000_006,
+      kind: 'quarantined',
+      notification: {
+        '@odata.type': '#microsoft.graph.commsNotification',
+        changeType: 'updated',
+        resourceUrl: `/communications/calls/${callId}`,
+        resourceData: { state: 42, odd: ['x\ud800y', null, -1.5e-7, { deep: [[{}]] }] },
+      },
+      index: 3,
+      error: { code: 'SWB_DECODE', reason: 'wrong-type', path: '$.value[3].resourceData.state', message: '$.value[3].resourceData.state: state must be a string' },
+      messageId: 'msg-2',
+    },
+    {
+      id: 'q-2',
+      callId,
+      at: 1_700_000_000_007,
+      kind: 'quarantined',
+      notification: null,
+      index: 0,
+      error: { code: 'SWB_DECODE', reason: 'not-an-object', path: '$.value[0]', message: '$.value[0]: a notification must be an object' },
+    },
   ];
 }
 

@@ -11,6 +11,8 @@ import {
   replay,
   type ExchangeRecord,
   type LogEntry,
+  type QuarantinedEntry,
+  QUARANTINE_STREAM,
   SwitchboardError,
   type ReplayResult,
   type TimelineRow,
@@ -37,6 +39,8 @@ Options:
   --shuffle <seed>     deliver the entries in a shuffled order (seeded) to show convergence
   --duplicate <rate>   deliver each entry again with this probability (0..1), seeded by --shuffle or 1
   --progress           report progress on stderr about once a second (entries replayed, rate)
+  --strict             stop at the first notification that does not decode (exit 3), instead
+                       of reporting it and going on
   -h, --help           show this help
 
 --json and --mermaid both replace the timeline on stdout: give at most one. --html combines with
@@ -47,8 +51,13 @@ The log is read a line at a time. With --json alone (no --html, --shuffle or --d
 the calls' projections are held in memory, not the entries; the timeline, the diagram, the page
 and a shuffled delivery hold every entry.
 
-Exit codes: 0 replayed; 2 bad usage; 3 the log could not be read or decoded, or the --html file
-could not be written.`;
+A notification that does not decode is quarantined, as the webhook stores it: each one is
+reported on stderr ('record N: quarantined ...', with the JSON path and the reason) and the
+replay goes on; it changes no call. --json lists them under "quarantined". A body the webhook
+would refuse (not JSON, not a commsNotifications object, past the decode limits) still stops it.
+
+Exit codes: 0 replayed; 2 bad usage; 3 the log could not be read or decoded (or, with --strict,
+a notification did not decode), or the --html file could not be written.`;
 
 export async function replayCommand(argv: readonly string[], out: Output): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -62,6 +71,7 @@ export async function replayCommand(argv: readonly string[], out: Output): Promi
       shuffle: { type: 'string' },
       duplicate: { type: 'string' },
       progress: { type: 'boolean', default: false },
+      strict: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -82,7 +92,19 @@ export async function replayCommand(argv: readonly string[], out: Output): Promi
 
   // the log's alternatives, filled in as the records are read
   const alts: string[] = [];
-  const read = exchangeEntries(readRecords(file), { ...(values.alt !== undefined ? { alt: values.alt } : {}), labels: alts });
+  // each quarantined notification, reported as it is read: by record, where, why
+  const quarantined: { record: number; entry: QuarantinedEntry }[] = [];
+  const onQuarantined = (entry: QuarantinedEntry, record: number) => {
+    quarantined.push({ record, entry });
+    const where = entry.callId === QUARANTINE_STREAM ? 'names no call' : `call ${entry.callId}`;
+    out.stderr(`record ${record}: quarantined (${entry.error.reason}) ${entry.error.message} [${where}]`);
+  };
+  const read = exchangeEntries(readRecords(file), {
+    ...(values.alt !== undefined ? { alt: values.alt } : {}),
+    labels: alts,
+    strict: values.strict,
+    onQuarantined,
+  });
   const source = values.progress ? reportProgress(read, out) : read;
   // only the projections, and in log order: nothing needs every entry at once
   const streaming = values.json && html === undefined && seed === undefined && duplicate === 0;
@@ -112,7 +134,14 @@ export async function replayCommand(argv: readonly string[], out: Output): Promi
   }
   if (values.json) {
     const calls = Object.fromEntries(Object.entries(result.calls).map(([id, view]) => [id, callToJson(view)]));
-    out.stdout(JSON.stringify({ calls }, null, 2));
+    const report = quarantined.map(({ record, entry }) => ({
+      record,
+      callId: entry.callId === QUARANTINE_STREAM ? null : entry.callId,
+      reason: entry.error.reason,
+      path: entry.error.path,
+      message: entry.error.message,
+    }));
+    out.stdout(JSON.stringify(report.length > 0 ? { calls, quarantined: report } : { calls }, null, 2));
   } else if (values.mermaid) {
     // stdout stays pure Mermaid; the note about alternatives goes to stderr.
     if (alts.length > 0) out.stderr(`alternatives in this log: ${alts.join(', ')} (replaying ${values.alt ?? alts[0]})`);
@@ -120,6 +149,9 @@ export async function replayCommand(argv: readonly string[], out: Output): Promi
   } else {
     if (alts.length > 0) out.stdout(`alternatives in this log: ${alts.join(', ')} (replaying ${values.alt ?? alts[0]})`);
     out.stdout(renderTimeline(result));
+  }
+  if (quarantined.length > 0) {
+    out.stderr(`${quarantined.length} notification${quarantined.length === 1 ? '' : 's'} quarantined (not applied); --strict stops at the first`);
   }
   if (html !== undefined) out.stderr(`wrote ${html}`);
   return 0;
@@ -204,20 +236,25 @@ export function renderTimeline(result: ReplayResult): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd();
   const lines = [line(header), ...rows.map(line), '', 'calls:'];
+  const quarantinedIn = new Map<string, number>();
+  for (const entry of result.quarantined) quarantinedIn.set(entry.callId, (quarantinedIn.get(entry.callId) ?? 0) + 1);
   for (const [id, view] of Object.entries(result.calls)) {
     const participants = Object.values(view.participants);
     const lobby = participants.filter((p) => p.isInLobby).length;
     const ops = Object.values(view.operations).map((o) => `${o.type ?? 'operation'}:${o.status ?? '?'}`);
     const parts = [
-      `${id}  ${view.state}`,
+      `${view.graphId === id ? id : `${id} (Graph: ${view.graphId})`}  ${view.state}`,
       `participants ${participants.length}${lobby > 0 ? ` (${lobby} in lobby)` : ''}`,
       ops.length > 0 ? `operations ${ops.join(', ')}` : '',
       view.tones.length > 0 ? `tones ${view.tones.map((t) => t.tone).join(' ')}` : '',
       view.stale.length > 0 ? `stale ${view.stale.length}` : '',
       view.resyncNeeded ? `resync needed: ${view.resyncNeeded.reason}` : '',
+      quarantinedIn.has(id) ? `quarantined ${quarantinedIn.get(id)}` : '',
     ].filter((p) => p !== '');
     lines.push(`  ${parts.join('; ')}`);
   }
+  const unrouted = quarantinedIn.get(QUARANTINE_STREAM);
+  if (unrouted !== undefined) lines.push(`  (no call)  quarantined ${unrouted}`);
   return lines.join('\n');
 }
 

@@ -244,6 +244,7 @@ describe('replay --mermaid on synthetic logs', () => {
     const hostile = 'a:b;c#d<e>f"g{h}%%{init: {"theme":"dark"}}%%\n[*] --> evil : x\r\u2028 #58; 漢 😀 -->';
     const result: ReplayResult = {
       calls: {},
+      quarantined: [],
       timeline: [
         { index: 0, callId: hostile, entryId: 'e1', kind: 'notification', summary: hostile, duplicate: false, position: 1, before: 'pending', after: 'establishing', stale: [], events: [] },
         { index: 1, callId: hostile, entryId: 'e2', kind: 'notification', summary: 'deleted;x', duplicate: false, position: 2, before: 'establishing', after: 'terminated', stale: [], events: [] },

@@ -167,3 +167,124 @@ describe('decodeNotifications', () => {
     });
   });
 });
+
+describe('shapes Graph sends', () => {
+  it('accepts notifications with no resource data (call: answer page, example 2: content sharing sessions)', () => {
+    const session = '/communications/calls/421f4c00-4436-4c3a-9d9a-c4924cf98e67/contentsharingsessions/2765eb15-01f8-47c6-b12b-c32111a4a86f';
+    const entries = decodeNotifications(
+      body([
+        { '@odata.type': '#microsoft.graph.commsNotification', changeType: 'created', resourceUrl: session },
+        { '@odata.type': '#microsoft.graph.commsNotification', changeType: 'deleted', resourceUrl: session },
+      ]),
+      meta,
+    );
+    expect(entries.map((e) => [e.changeType, e.target])).toEqual([
+      ['created', { type: 'contentSharingSessions', sessionId: '2765eb15-01f8-47c6-b12b-c32111a4a86f' }],
+      ['deleted', { type: 'contentSharingSessions', sessionId: '2765eb15-01f8-47c6-b12b-c32111a4a86f' }],
+    ]);
+    expect(entries[0]!.id).not.toBe(entries[1]!.id);
+    // every target takes it: the path says what changed
+    for (const path of ['', '/participants', '/participants/p1', '/operations/o1', '/operations', '/audioRoutingGroups/g1']) {
+      for (const resourceData of [undefined, null]) {
+        const [entry] = decodeNotifications(body([item({ changeType: 'updated', resourceUrl: `/communications/calls/c1${path}`, resourceData })]), meta);
+        expect(entry!.resourceData).toBe(resourceData);
+      }
+    }
+  });
+
+  it('reads a resourceUrl without its leading slash (participant: startHoldMusic and stopHoldMusic pages)', () => {
+    const url = 'communications/calls/e141b67c-90fd-455d-858b-b48a40b9cc8d/operations/0fe0623f-d628-42ed-b4bd-8ac290072cc5';
+    expect(parseResourcePath(url)).toEqual({
+      callId: 'e141b67c-90fd-455d-858b-b48a40b9cc8d',
+      target: { type: 'operation', operationId: '0fe0623f-d628-42ed-b4bd-8ac290072cc5' },
+    });
+    expect(parseResourcePath('app/calls/abc')).toEqual({ callId: 'abc', target: { type: 'call' } });
+    expect(parseResourcePath('communications/calls/abc/participants/')).toEqual({ callId: 'abc', target: { type: 'participants' } });
+    expect(parseResourcePath('v1.0/communications/calls/abc')?.callId).toBe('abc');
+    expect(parseResourcePath('xcommunications/calls/abc')).toBeUndefined();
+    const [entry] = decodeNotifications(
+      body([item({ changeType: 'deleted', resourceUrl: url, resourceData: { '@odata.type': '#microsoft.graph.startHoldMusicOperation', '@odata.id': url, status: 'completed' } })]),
+      meta,
+    );
+    expect([entry!.callId, entry!.target]).toEqual(['e141b67c-90fd-455d-858b-b48a40b9cc8d', { type: 'operation', operationId: '0fe0623f-d628-42ed-b4bd-8ac290072cc5' }]);
+  });
+
+  it('files one GUID spelled two ways under one call key, keeping the spelling in the resource path', () => {
+    const [upper] = decodeNotifications(body([item({ resourceUrl: '/communications/calls/57DAB8B1894C409AB240BD8BEAE78896' })]), meta);
+    const [lower] = decodeNotifications(body([item({ resourceUrl: '/communications/calls/57dab8b1-894c-409a-b240-bd8beae78896' })]), meta);
+    expect(upper!.callId).toBe('57dab8b1-894c-409a-b240-bd8beae78896');
+    expect(lower!.callId).toBe('57dab8b1-894c-409a-b240-bd8beae78896');
+    expect(upper!.resourceUrl).toBe('/communications/calls/57DAB8B1894C409AB240BD8BEAE78896');
+    // the content id is hashed from Graph's spelling, as it always was
+    expect(upper!.id).not.toBe(lower!.id);
+    const [other] = decodeNotifications(body([item({ resourceUrl: '/communications/calls/Evil-Call' })]), meta);
+    expect(other!.callId).toBe('Evil-Call');
+  });
+
+  it("reads changeType as a word, never as an object's inherited property", () => {
+    for (const changeType of ['constructor', '__proto__', 'toString', 'hasOwnProperty']) {
+      const error = decodeError(body([item({ changeType })]));
+      expect([error.reason, error.path]).toEqual(['invalid-value', '$.value[0].changeType']);
+    }
+  });
+});
+
+describe('sequence numbers are safe integers', () => {
+  it.each<[string, unknown, string]>([
+    ['toneInfo.sequenceId 1.5', { state: 'established', toneInfo: { sequenceId: 1.5, tone: 'tone1' } }, '$.value[0].resourceData.toneInfo.sequenceId'],
+    ['toneInfo.sequenceId 1e308', { toneInfo: { sequenceId: 1e308, tone: 'tone1' } }, '$.value[0].resourceData.toneInfo.sequenceId'],
+    ['toneInfo.sequenceId 2^53', { toneInfo: { sequenceId: 2 ** 53, tone: 'tone1' } }, '$.value[0].resourceData.toneInfo.sequenceId'],
+    ['toneInfo.sequenceId a 400-digit string', { toneInfo: { sequenceId: '9'.repeat(400), tone: 'tone1' } }, '$.value[0].resourceData.toneInfo.sequenceId'],
+    ['resultInfo.code 200.5', { resultInfo: { code: 200.5 } }, '$.value[0].resourceData.resultInfo.code'],
+  ])('%s', (_name, resourceData, path) => {
+    const error = decodeError(body([item({ resourceData })]));
+    expect([error.reason, error.path]).toEqual(['wrong-type', path]);
+  });
+
+  it('rosterSequenceNumber 1e308 or 0.5 is refused as decode says (an integer)', () => {
+    for (const rosterSequenceNumber of [1e308, 0.5, -1.5]) {
+      const error = decodeError(body([item({ resourceUrl: '/communications/calls/c1/participants', resourceData: [{ id: 'p1', rosterSequenceNumber }] })]));
+      expect([error.reason, error.path]).toEqual(['wrong-type', '$.value[0].resourceData[0].rosterSequenceNumber']);
+    }
+    expect(
+      decodeNotifications(body([item({ resourceUrl: '/communications/calls/c1/participants', resourceData: [{ id: 'p1', rosterSequenceNumber: Number.MAX_SAFE_INTEGER }] })]), meta),
+    ).toHaveLength(1);
+  });
+});
+
+describe('what the log cannot keep exactly is refused, naming the path', () => {
+  it('numbers JSON cannot carry (1e400 parses as Infinity and reads back as null)', () => {
+    const inData = decodeError('{"value":[{"changeType":"updated","resourceUrl":"/communications/calls/c1","resourceData":{"state":"established","x":[1,1e400]}}]}');
+    expect([inData.reason, inData.path]).toEqual(['unstorable', '$.value[0].resourceData.x[1]']);
+    const elsewhere = decodeError('{"value":[{"changeType":"updated","resourceUrl":"/communications/calls/c1","subscriptionExpirationDateTime":-1e400}]}');
+    expect([elsewhere.reason, elsewhere.path]).toEqual(['unstorable', '$.value[0].subscriptionExpirationDateTime']);
+    const envelope = decodeError('{"value":[],"sequence":1e999}');
+    expect([envelope.reason, envelope.path]).toEqual(['unstorable', '$.sequence']);
+    expect(decodeError(body([item({ resourceData: { n: Number.NaN } })])).reason).toBe('unstorable');
+    expect(decodeError(body([item({ resourceData: { n: 10n } })])).reason).toBe('unstorable');
+  });
+
+  it('call ids with a lone surrogate or a NUL (the stores key streams by them)', () => {
+    for (const id of ['a\\ud800', 'a\\udfffb', 'x\\u0000y', '%00']) {
+      const error = decodeError(`{"value":[{"changeType":"updated","resourceUrl":"/communications/calls/${id}","resourceData":{"state":"established"}}]}`);
+      expect([error.reason, error.path]).toEqual(['unstorable', '$.value[0].resourceUrl']);
+    }
+    // a pair is fine, and so is a lone surrogate inside the resource data (JSON escapes keep it)
+    const [pair] = decodeNotifications('{"value":[{"changeType":"updated","resourceUrl":"/communications/calls/a\\ud83c\\udfa7","resourceData":{"displayName":"x\\ud800"}}]}', meta);
+    expect(pair!.callId).toBe('a\u{1f3a7}');
+  });
+
+  it('writes -0 as 0, which is what the log reads back', () => {
+    const [entry] = decodeNotifications('{"value":[{"changeType":"updated","resourceUrl":"/communications/calls/c1","resourceData":{"state":"established","toneInfo":{"sequenceId":-0,"tone":"tone1"},"list":[-0]}}]}', meta);
+    const data = entry!.resourceData as { toneInfo: { sequenceId: number }; list: number[] };
+    expect(Object.is(data.toneInfo.sequenceId, 0)).toBe(true);
+    expect(Object.is(data.list[0], 0)).toBe(true);
+    const [plain] = decodeNotifications('{"value":[{"changeType":"updated","resourceUrl":"/communications/calls/c1","resourceData":{"state":"established","toneInfo":{"sequenceId":0,"tone":"tone1"},"list":[0]}}]}', meta);
+    expect(entry!.id).toBe(plain!.id);
+  });
+
+  it('a message id that could not be an entry id is an argument error', () => {
+    expect(() => decodeNotifications(body([item({})]), { receivedAt: 1, messageId: 'm\ud800' })).toThrow(/message id/);
+  });
+});
+

@@ -3,7 +3,7 @@ import type { NotificationTarget } from '../log/entries.js';
 /**
  * Parses a notification's resource path: `/communications/calls/{id}` (v1.0, `resourceUrl`)
  * and `/app/calls/{id}` (the older `resource`), with or without a host and API version
- * prefix, and the sub-resources Graph notifies about. Segment names match in any casing
+ * prefix or the leading slash, and the sub-resources Graph notifies about. Segment names match in any casing
  * (`contentsharingsessions` and `contentSharingSessions` both occur).
  *
  * Returns undefined when the path names no call at all.
@@ -72,6 +72,8 @@ function splitPlain(path: string): { segment: string; rest: string | undefined }
   let start: number;
   if (path.startsWith('/communications/calls/')) start = 22;
   else if (path.startsWith('/app/calls/')) start = 11;
+  else if (path.startsWith('communications/calls/')) start = 21;
+  else if (path.startsWith('app/calls/')) start = 10;
   else return undefined;
   if (path.endsWith('/') || path.includes('?') || path.includes('#')) return undefined;
   const slash = path.indexOf('/', start);
@@ -84,7 +86,9 @@ const CALL: NotificationTarget = { type: 'call' };
 const PARTICIPANTS: NotificationTarget = { type: 'participants' };
 
 // host and version are optional: Graph sends bare paths, recorders sometimes keep full URLs.
-const CALL_PATH = /^(?:https?:\/\/[^/]+)?(?:\/(?:v1\.0|beta))?\/(?:communications|app)\/calls\/([^/?#]+)(?:\/([^?#]*?))?\/?(?:[?#].*)?$/i;
+// Without a host the leading slash is optional too: the participant: startHoldMusic and
+// stopHoldMusic pages notify about `communications/calls/{id}/operations/{id}`.
+const CALL_PATH = /^(?:https?:\/\/[^/]+\/|\/)?(?:(?:v1\.0|beta)\/)?(?:communications|app)\/calls\/([^/?#]+)(?:\/([^?#]*?))?\/?(?:[?#].*)?$/i;
 
 function unknownTarget(reason: string): NotificationTarget {
   return { type: 'unknown', reason };

@@ -58,12 +58,14 @@ describe('createEngine', () => {
     expect(r.events.map((e) => e.type)).toEqual(['resyncNeeded']);
   });
 
-  it('a malformed body throws DecodeError and changes nothing', async () => {
+  it('a body that cannot be a delivery or cannot be stored throws DecodeError and changes nothing', async () => {
     const engine = createEngine({ clock });
     await engine.ingest(callStateBody(CALL, 'established'));
-    const bad = { value: [callStateBody('c2', 'established')['value'] as unknown[], { changeType: 'updated' }].flat() };
-    await expect(engine.ingest(bad)).rejects.toBeInstanceOf(DecodeError);
+    const withForbidden = { value: [callStateBody('c2', 'established')['value'] as unknown[], JSON.parse('{"changeType":"updated","__proto__":{}}')].flat() };
+    await expect(engine.ingest(withForbidden)).rejects.toBeInstanceOf(DecodeError);
     await expect(engine.ingest('{"value":[{"__proto__":{}}]}')).rejects.toMatchObject({ code: 'SWB_DECODE', reason: 'forbidden-key' });
+    await expect(engine.ingest('{"value":[')).rejects.toMatchObject({ code: 'SWB_DECODE', reason: 'invalid-json' });
+    await expect(engine.ingest({ values: [] })).rejects.toMatchObject({ code: 'SWB_DECODE', reason: 'missing-field' });
     expect(await engine.store.listStreams()).toEqual([CALL]);
   });
 

@@ -1,7 +1,15 @@
 import { EventEmitter } from 'eventemitter3';
-import { decodeNotifications } from '../decode/decode.js';
-import { ExpectedVersionConflictError, SwitchboardError } from '../errors/errors.js';
-import type { CallState, LogEntry, NotificationEntry, StoredEntry } from '../log/entries.js';
+import { decodeDelivery, redecodeQuarantined, type DeliveryEntry } from '../decode/decode.js';
+import { DecodeError, ExpectedVersionConflictError, SwitchboardError } from '../errors/errors.js';
+import {
+  QUARANTINE_STREAM,
+  type CallState,
+  type LogEntry,
+  type NotificationEntry,
+  type QuarantineError,
+  type QuarantinedEntry,
+  type StoredEntry,
+} from '../log/entries.js';
 import { InMemoryEventStore, type AppendResult, type EventStore } from '../log/store.js';
 import type { RosterMode } from '../reconcile/apply.js';
 import { refOf, type CallEvent, type CallEventType } from '../reconcile/events.js';
@@ -19,6 +27,7 @@ import {
 import type { CallView } from '../reconcile/view.js';
 import { normalizeCallState, STATE_RANK } from '../machine/table.js';
 import { isObject } from '../util/graph.js';
+import { canonicalId } from '../util/ids.js';
 import { checkEntry } from './validate.js';
 
 export interface EngineOptions {
@@ -48,13 +57,45 @@ export interface IngestResult {
   readonly appended: number;
   /** Entries the log already held (redeliveries), dropped. */
   readonly duplicates: number;
-  /** The calls the body touched, in order of first appearance. */
+  /** The calls the body touched, in order of first appearance (`QUARANTINE_STREAM` is not a call). */
   readonly callIds: readonly string[];
   readonly events: readonly CallEvent[];
+  /** The notifications of the body that did not decode and were quarantined (newly stored ones and redeliveries alike). */
+  readonly quarantined: number;
 }
 
-/** The engine's events: one channel per event type, plus `event` for all of them. */
-export type EngineEvents = { [K in CallEventType]: [Extract<CallEvent, { type: K }>] } & { event: [CallEvent] };
+/**
+ * A notification that did not decode was stored as a quarantined entry (by the engine that
+ * stored it, once; a redelivery of it is not reported again).
+ */
+export interface UndecodableEvent {
+  readonly type: 'undecodable';
+  /** The call the notification names, or null when it names none (the entry is in `QUARANTINE_STREAM`). */
+  readonly callId: string | null;
+  /** The stored entry: the notification as received, its position in its stream. */
+  readonly entry: QuarantinedEntry & { readonly position: number };
+  readonly error: QuarantineError;
+}
+
+/** What `redecode` did. */
+export interface RedecodeResult {
+  /** Quarantined entries read. */
+  readonly examined: number;
+  /** Notifications that decode now and were appended to their calls. */
+  readonly redecoded: number;
+  /** Ones that decode now and whose call already held them (an earlier `redecode`, or a redelivery after the upgrade). */
+  readonly alreadyApplied: number;
+  /** The ones that still do not decode, with the error that stands now. */
+  readonly stillUndecodable: readonly { readonly entry: QuarantinedEntry; readonly error: QuarantineError }[];
+  /** The calls that received notifications, in order. */
+  readonly callIds: readonly string[];
+}
+
+/** The engine's events: one channel per event type, plus `event` for all of them, and `undecodable`. */
+export type EngineEvents = { [K in CallEventType]: [Extract<CallEvent, { type: K }>] } & {
+  event: [CallEvent];
+  undecodable: [UndecodableEvent];
+};
 
 /** An entry to record: the engine fills in `callId` and, when absent, `at`. */
 export type NewEntry = LogEntry extends infer E ? (E extends LogEntry ? Omit<E, 'callId' | 'at'> & { readonly at?: number } : never) : never;
@@ -107,24 +148,28 @@ export class Engine extends EventEmitter<EngineEvents> {
   /**
    * Decodes a `commsNotifications` body and appends each notification to its call's log,
    * then folds and emits. Resolves only once every entry is persisted, so a webhook may
-   * answer 202 after it. A malformed body throws `DecodeError` and changes nothing.
+   * answer 202 after it. A notification that does not decode is stored as a quarantined
+   * entry (its call's stream, or `QUARANTINE_STREAM` when it names no call) and reported as
+   * `undecodable`; the rest of the delivery is applied. A body that cannot be a delivery or
+   * cannot be stored (see `decodeDelivery`) throws `DecodeError` and changes nothing.
    */
   ingest(body: unknown, meta?: IngestMeta): Promise<IngestResult> {
     // Not an async function: where the call's append needs no turn (see #appendNow) the result
     // is ready now, and an async function's frame would be allocated for nothing.
-    let entries: NotificationEntry[];
+    let entries: DeliveryEntry[];
     try {
       const receivedAt = meta?.receivedAt ?? this.#clock();
       const messageId = meta?.messageId;
-      entries = decodeNotifications(body, messageId !== undefined ? { receivedAt, messageId } : { receivedAt });
+      entries = decodeDelivery(body, messageId !== undefined ? { receivedAt, messageId } : { receivedAt });
       if (entries.length > 0 && oneCall(entries)) {
         // one call (nearly every delivery): no grouping, and its events are the result's
         const callId = entries[0]!.callId;
         const received = entries.length;
+        const quarantined = countQuarantined(entries);
         const outcome = this.#append(callId, entries);
         return outcome instanceof Promise
-          ? outcome.then((o) => ingestResult(received, [callId], o))
-          : Promise.resolve(ingestResult(received, [callId], outcome));
+          ? outcome.then((o) => this.#ingested(received, [callId], o, quarantined))
+          : Promise.resolve(this.#ingested(received, [callId], outcome, quarantined));
       }
     } catch (error) {
       return Promise.reject(error);
@@ -133,8 +178,8 @@ export class Engine extends EventEmitter<EngineEvents> {
   }
 
   /** `ingest` of a batch naming several calls (or none): each call's entries appended to its stream. */
-  async #ingestSeveral(entries: readonly NotificationEntry[]): Promise<IngestResult> {
-    const byCall = new Map<string, NotificationEntry[]>();
+  async #ingestSeveral(entries: readonly DeliveryEntry[]): Promise<IngestResult> {
+    const byCall = new Map<string, DeliveryEntry[]>();
     for (const entry of entries) {
       const list = byCall.get(entry.callId);
       if (list) list.push(entry);
@@ -144,12 +189,83 @@ export class Engine extends EventEmitter<EngineEvents> {
     let appended = 0;
     let duplicates = 0;
     const events: CallEvent[] = [];
+    const stored: StoredEntry[] = [];
     for (const r of results) {
       appended += r.appended;
       duplicates += r.duplicates;
       events.push(...r.events);
+      if (r.quarantined) stored.push(...r.quarantined);
     }
-    return { received: entries.length, appended, duplicates, callIds: [...byCall.keys()], events };
+    this.#emitUndecodable(stored);
+    const callIds = [...byCall.keys()].filter((id) => id !== QUARANTINE_STREAM);
+    return { received: entries.length, appended, duplicates, callIds, events, quarantined: countQuarantined(entries) };
+  }
+
+  /** The result of an ingest into one stream, after its quarantined entries are reported. */
+  #ingested(received: number, callIds: readonly string[], outcome: AppendOutcome, quarantined: number): IngestResult {
+    if (outcome.quarantined) this.#emitUndecodable(outcome.quarantined);
+    const calls = callIds[0] === QUARANTINE_STREAM ? [] : callIds;
+    return { received, appended: outcome.appended, duplicates: outcome.duplicates, callIds: calls, events: outcome.events, quarantined };
+  }
+
+  #emitUndecodable(stored: readonly StoredEntry[]): void {
+    for (const entry of stored) {
+      if (entry.kind !== 'quarantined') continue;
+      const event: UndecodableEvent = {
+        type: 'undecodable',
+        callId: entry.callId === QUARANTINE_STREAM ? null : entry.callId,
+        entry,
+        error: entry.error,
+      };
+      this.emit('undecodable', event);
+    }
+  }
+
+  /**
+   * Decodes every quarantined entry again, with this version's rules (after an upgrade that
+   * understands more), and appends each notification that decodes now to its call's stream,
+   * where it is folded and its events emitted, as a late delivery would be. Idempotent: a
+   * call that already holds the notification's id (an earlier run, or Graph's redelivery)
+   * gets nothing, so a second run adds nothing. The quarantined entries stay in the log as
+   * they were (the log is append-only). `callIds` limits the streams read (the quarantine
+   * stream is read unless `callIds` is given without it).
+   */
+  async redecode(options: { readonly callIds?: Iterable<string> } = {}): Promise<RedecodeResult> {
+    const streams = options.callIds === undefined ? await this.store.listStreams() : [...options.callIds].map(streamIdOf);
+    const byCall = new Map<string, NotificationEntry[]>();
+    const stillUndecodable: { entry: QuarantinedEntry; error: QuarantineError }[] = [];
+    let examined = 0;
+    for (const streamId of streams) {
+      for (const entry of await this.store.readStream(streamId)) {
+        if (entry.kind !== 'quarantined') continue;
+        examined++;
+        let decoded: NotificationEntry;
+        try {
+          decoded = redecodeQuarantined(entry);
+        } catch (error) {
+          if (!(error instanceof DecodeError)) throw error;
+          stillUndecodable.push({ entry, error: { code: 'SWB_DECODE', reason: error.reason, path: error.path, message: error.message } });
+          continue;
+        }
+        const list = byCall.get(decoded.callId);
+        if (list) list.push(decoded);
+        else byCall.set(decoded.callId, [decoded]);
+      }
+    }
+    let redecoded = 0;
+    let alreadyApplied = 0;
+    const callIds: string[] = [];
+    for (const [callId, decoded] of byCall) {
+      const held = new Set((await this.store.readStream(callId)).map((e) => e.id));
+      const fresh = decoded.filter((e) => !held.has(e.id) && (held.add(e.id), true));
+      alreadyApplied += decoded.length - fresh.length;
+      if (fresh.length === 0) continue;
+      const outcome = await this.#append(callId, fresh);
+      redecoded += outcome.appended;
+      alreadyApplied += outcome.duplicates;
+      callIds.push(callId);
+    }
+    return { examined, redecoded, alreadyApplied, stillUndecodable, callIds };
   }
 
   /**
@@ -160,14 +276,19 @@ export class Engine extends EventEmitter<EngineEvents> {
     if (typeof callId !== 'string' || callId.length === 0) {
       throw new SwitchboardError('SWB_INVALID_ARGUMENT', 'record needs a call id');
     }
-    const full = { ...entry, callId, at: entry.at ?? this.#clock() } as LogEntry;
+    if (callId === QUARANTINE_STREAM) {
+      throw new SwitchboardError('SWB_INVALID_ARGUMENT', `'${QUARANTINE_STREAM}' holds quarantined notifications, not a call`);
+    }
+    const key = canonicalId(callId); // any spelling of the call's id finds its stream
+    const full = { ...entry, callId: key, at: entry.at ?? this.#clock() } as LogEntry;
     checkEntry(full);
-    return ingestResult(1, [callId], await this.#append(callId, [full]));
+    const outcome = await this.#append(key, [full]);
+    return { received: 1, appended: outcome.appended, duplicates: outcome.duplicates, callIds: [key], events: outcome.events, quarantined: 0 };
   }
 
   /** The current view of a call this engine holds, or undefined. Synchronous; see `load`. */
   getCall(callId: string): CallView | undefined {
-    const state = this.#calls.get(callId);
+    const state = this.#calls.get(canonicalId(callId));
     return state ? viewOf(state.fold) : undefined;
   }
 
@@ -178,7 +299,7 @@ export class Engine extends EventEmitter<EngineEvents> {
 
   /** The machine snapshot of a call (for inspection and tests), built from its state and context on each call. */
   machineSnapshot(callId: string): CallMachineSnapshot | undefined {
-    const state = this.#calls.get(callId);
+    const state = this.#calls.get(canonicalId(callId));
     return state ? asMachineSnapshot(state.fold) : undefined;
   }
 
@@ -189,7 +310,9 @@ export class Engine extends EventEmitter<EngineEvents> {
    * its events are emitted (as `refresh` emits them); loading a call it did not hold emits
    * nothing (its history is not news).
    */
-  async load(callId: string): Promise<CallView | undefined> {
+  async load(id: string): Promise<CallView | undefined> {
+    const callId = canonicalId(id);
+    if (callId === QUARANTINE_STREAM) return undefined;
     const events: CallEvent[] = [];
     const view = await this.#withLock(callId, async () => {
       const state = await this.#catchUp(callId, events);
@@ -207,7 +330,9 @@ export class Engine extends EventEmitter<EngineEvents> {
    * already folded that far is not read again (the announcement of its own append, or one
    * heard twice).
    */
-  async refresh(callId: string, options: { readonly version?: number } = {}): Promise<readonly CallEvent[]> {
+  async refresh(id: string, options: { readonly version?: number } = {}): Promise<readonly CallEvent[]> {
+    const callId = canonicalId(id);
+    if (callId === QUARANTINE_STREAM) return [];
     const known = this.#calls.get(callId)?.version;
     if (known !== undefined && options.version !== undefined && known >= options.version) return [];
     const events = await this.#withLock(callId, async () => {
@@ -252,7 +377,7 @@ export class Engine extends EventEmitter<EngineEvents> {
     if (quietForMs !== undefined && !(quietForMs >= 0)) {
       throw new SwitchboardError('SWB_INVALID_ARGUMENT', `quietForMs must be a number >= 0, got ${String(quietForMs)}`);
     }
-    const ids = options.callIds === undefined ? [...this.#calls.keys()] : [...options.callIds];
+    const ids = options.callIds === undefined ? [...this.#calls.keys()] : [...options.callIds].map(canonicalId);
     const now = this.#clock();
     const due = (state: CallState$ | undefined): state is CallState$ =>
       state !== undefined && state.version > state.snapshotAt && (quietForMs === undefined || now - state.touchedAt >= quietForMs);
@@ -273,18 +398,19 @@ export class Engine extends EventEmitter<EngineEvents> {
 
   /** Loads every stream in the store (after a restart). Resolves to the number of calls loaded. */
   async hydrate(): Promise<number> {
-    const ids = await this.store.listStreams();
+    const ids = (await this.store.listStreams()).filter((id) => id !== QUARANTINE_STREAM);
     await Promise.all(ids.map((id) => this.load(id)));
     return ids.length;
   }
 
   /** Drops a call from memory (its log stays). */
   forget(callId: string): void {
-    this.#calls.delete(callId);
+    this.#calls.delete(canonicalId(callId));
   }
 
   /** Appends and folds: the outcome itself where `#appendNow` could, else a promise of it (the locked path). */
   #append(callId: string, entries: readonly LogEntry[]): AppendOutcome | Promise<AppendOutcome> {
+    if (callId === QUARANTINE_STREAM) return this.#appendQuarantine(entries);
     return this.#appendNow(callId, entries) ?? this.#withLock(callId, async () => {
       // Append straight at the version this engine folded to; only a conflict (another
       // writer moved the stream) costs a read of the tail.
@@ -315,9 +441,19 @@ export class Engine extends EventEmitter<EngineEvents> {
           this.#failAfterFold(events, error);
         }
         this.#emitAll(events);
-        return { appended: result.appended.length, duplicates: result.duplicates.length, events };
+        return { appended: result.appended.length, duplicates: result.duplicates.length, events, quarantined: quarantinedOf(result.appended) };
       }
     });
+  }
+
+  /**
+   * Appends to `QUARANTINE_STREAM`: notifications that name no call. Nothing is folded (it is
+   * not a call), so no version is expected and no lock is held.
+   */
+  async #appendQuarantine(entries: readonly LogEntry[]): Promise<AppendOutcome> {
+    const store = this.store;
+    const result = isPlainMemoryStore(store) ? store.appendSync(QUARANTINE_STREAM, entries) : await store.appendToStream(QUARANTINE_STREAM, entries);
+    return { appended: result.appended.length, duplicates: result.duplicates.length, events: [], quarantined: quarantinedOf(result.appended) };
   }
 
   /**
@@ -351,7 +487,7 @@ export class Engine extends EventEmitter<EngineEvents> {
       state.snapshotAt = state.version;
     }
     this.#emitAll(events);
-    return { appended: result.appended.length, duplicates: result.duplicates.length, events };
+    return { appended: result.appended.length, duplicates: result.duplicates.length, events, quarantined: quarantinedOf(result.appended) };
   }
 
   /**
@@ -441,6 +577,29 @@ interface AppendOutcome {
   readonly appended: number;
   readonly duplicates: number;
   readonly events: CallEvent[];
+  /** The quarantined entries written, when there were any. */
+  readonly quarantined: readonly StoredEntry[] | undefined;
+}
+
+/** The quarantined entries among those written (undefined when none: the usual case, no array). */
+function quarantinedOf(appended: readonly StoredEntry[]): StoredEntry[] | undefined {
+  let found: StoredEntry[] | undefined;
+  for (let i = 0; i < appended.length; i++) {
+    const entry = appended[i]!;
+    if (entry.kind === 'quarantined') (found ??= []).push(entry);
+  }
+  return found;
+}
+
+function countQuarantined(entries: readonly DeliveryEntry[]): number {
+  let n = 0;
+  for (let i = 0; i < entries.length; i++) if (entries[i]!.kind === 'quarantined') n++;
+  return n;
+}
+
+/** The stream a call id names: its identity key, or the quarantine stream itself. */
+function streamIdOf(id: string): string {
+  return id === QUARANTINE_STREAM ? id : canonicalId(id);
 }
 
 /** An in-memory store whose async methods are its own: its sync twins do the same, without a turn. */
@@ -449,11 +608,7 @@ function isPlainMemoryStore(store: EventStore): store is InMemoryEventStore {
   return store instanceof InMemoryEventStore && store.appendToStream === proto.appendToStream && store.writeSnapshot === proto.writeSnapshot;
 }
 
-function ingestResult(received: number, callIds: readonly string[], outcome: AppendOutcome): IngestResult {
-  return { received, appended: outcome.appended, duplicates: outcome.duplicates, callIds, events: outcome.events };
-}
-
-function oneCall(entries: readonly NotificationEntry[]): boolean {
+function oneCall(entries: readonly DeliveryEntry[]): boolean {
   const callId = entries[0]!.callId;
   for (let i = 1; i < entries.length; i++) if (entries[i]!.callId !== callId) return false;
   return true;

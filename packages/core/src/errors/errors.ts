@@ -29,12 +29,16 @@ export type DecodeErrorReason =
   | 'invalid-value'
   | 'forbidden-key'
   | 'too-large'
-  | 'too-deep';
+  | 'too-deep'
+  | 'unstorable';
 
 /**
  * Malformed input: `path` is the JSON path of the bad field (`$.value[0].resourceData.state`),
- * `reason` says what is wrong with it. Decoding is all-or-nothing: a body that fails to
- * decode changes no state.
+ * `reason` says what is wrong with it. A body that is refused changes no state; a single
+ * notification of a known delivery shape that does not decode (`not-an-object`,
+ * `missing-field`, `wrong-type`, `invalid-value`) is quarantined by `decodeDelivery` instead.
+ * `unstorable`: a value the log cannot keep exactly (a number JSON cannot carry, a call id
+ * with a lone surrogate or a NUL), refused so that a restart changes nothing.
  */
 export class DecodeError extends SwitchboardError {
   readonly path: string;

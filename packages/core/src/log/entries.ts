@@ -125,7 +125,40 @@ export interface TimerEntry extends EntryBase {
   readonly operationId?: string;
 }
 
-export type LogEntry = NotificationEntry | CommandEntry | CommandResultEntry | ResyncEntry | TimerEntry;
+/** Why a notification could not be decoded: a `DecodeError`'s code, reason, JSON path and message. */
+export interface QuarantineError {
+  readonly code: 'SWB_DECODE';
+  readonly reason: string;
+  /** The JSON path of the field at fault, in its delivery (`$.value[1].resourceData.state`). */
+  readonly path: string;
+  readonly message: string;
+}
+
+/**
+ * A notification from an authenticated sender that this version cannot decode: kept as it
+ * came, with the reason, so that nothing acknowledged is lost and a later version can
+ * re-decode it (`Engine.redecode`). The fold passes over it. Its stream is its call's when
+ * the call id can be read, else `QUARANTINE_STREAM`.
+ */
+export interface QuarantinedEntry extends EntryBase {
+  readonly kind: 'quarantined';
+  /** `value[index]` of the delivery, exactly as received. */
+  readonly notification: unknown;
+  /** Its place in the delivery's `value[]` (the entry ids of a delivery with a message id derive from it). */
+  readonly index: number;
+  readonly error: QuarantineError;
+  /** The delivery's message id, when the webhook saw one. */
+  readonly messageId?: string;
+}
+
+/**
+ * The stream of quarantined notifications whose call id cannot be read (no resource path, or
+ * one that names no call). It is not a call: the engine never folds or loads it. Reserved:
+ * a notification for a call of this id is quarantined here too.
+ */
+export const QUARANTINE_STREAM = 'switchboard:quarantine';
+
+export type LogEntry = NotificationEntry | CommandEntry | CommandResultEntry | ResyncEntry | TimerEntry | QuarantinedEntry;
 
 /** An entry as the store holds it: `position` is 1-based and dense within its stream. */
 export type StoredEntry = LogEntry & { readonly position: number };

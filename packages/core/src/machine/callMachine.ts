@@ -1,5 +1,7 @@
 import { setup, assign } from 'xstate';
-import { CALL_STATES, type CallState } from '../log/entries.js';
+import { CALL_STATES, type CallState, type StoredEntry } from '../log/entries.js';
+import { parseResourcePath } from '../decode/paths.js';
+import { canonicalId } from '../util/ids.js';
 import {
   applyAudioRoutingGroups,
   applyContentSharing,
@@ -22,7 +24,7 @@ import type { CallMachineEvent } from './events.js';
 import { REACHABLE, STATE_RANK, isProofRequired, normalizeCallState } from './table.js';
 
 /** Bumped whenever the fold's meaning changes: snapshots of another version are rebuilt from the log. */
-export const MACHINE_VERSION = 'switchboard-call/1';
+export const MACHINE_VERSION = 'switchboard-call/2';
 
 export interface CallMachineInput {
   readonly callId: string;
@@ -35,12 +37,31 @@ type Params = { readonly from: MachineState };
 
 const TRANSFER_STATES = new Set<CallState>(['transferring', 'transferAccepted']);
 
-/** One entry's edit of the context: copy-on-write, the result deep-frozen (see `ContextEdit`). */
-function edit(context: Ctx, position: number, recipe: (draft: ContextEdit<Ctx>) => void): Ctx {
+/**
+ * One entry's edit of the context: copy-on-write, the result deep-frozen (see `ContextEdit`).
+ * Until the context has Graph's spelling of the call id, the entry's (if it carries one) is kept.
+ */
+function edit(context: Ctx, entry: StoredEntry, recipe: (draft: ContextEdit<Ctx>) => void): Ctx {
   const draft = new ContextEdit(context);
-  draft.setRoot('position', position);
+  draft.setRoot('position', entry.position);
+  if (context.graphId === null) {
+    const spelling = graphSpellingOf(entry, context.id);
+    if (spelling !== undefined) draft.setRoot('graphId', spelling);
+  }
   recipe(draft);
   return draft.finish();
+}
+
+/**
+ * The call id as Graph spelled it in an entry, when the entry carries one that names this
+ * call: a notification's resource path, the 201 of a create, a resync's GET.
+ */
+function graphSpellingOf(entry: StoredEntry, callId: string): string | undefined {
+  let spelling: unknown;
+  if (entry.kind === 'notification') spelling = parseResourcePath(entry.resourceUrl)?.callId;
+  else if (entry.kind === 'commandResult' && entry.command === 'create' && isObject(entry.body)) spelling = entry.body['id'];
+  else if (entry.kind === 'resync' && isObject(entry.call)) spelling = entry.call['id'];
+  return typeof spelling === 'string' && canonicalId(spelling) === callId ? spelling : undefined;
 }
 
 function rejectReason(from: MachineState, to: CallState | undefined, ctx: Ctx): { reason: StaleReason; resync: boolean } {
@@ -167,7 +188,7 @@ export function rejectCallInContext(context: Ctx, event: CallMachineEvent, from:
   const { entry, data } = event;
   const to = event.type === 'callState.unknown' ? undefined : (event.type.slice('callState.'.length) as CallState);
   const { reason, resync } = rejectReason(from, to, context);
-  return edit(context, entry.position, (d) => {
+  return edit(context, entry, (d) => {
     const raw = typeof data['state'] === 'string' ? data['state'] : String(to);
     recordStale(d, entry, reason, `${from} -> ${raw}`);
     if (resync) requestResync(d, entry, `${reason}: ${from} -> ${raw}`);
@@ -179,7 +200,7 @@ export function rejectCallInContext(context: Ctx, event: CallMachineEvent, from:
 /** `applyResync`: an authoritative GET of the call (and roster) replaces what the log inferred. */
 export function applyResyncToContext(context: Ctx, event: CallMachineEvent, from: MachineState): Ctx {
   if (event.type !== 'resync') return context;
-  return edit(context, event.entry.position, (d) => {
+  return edit(context, event.entry, (d) => {
     d.setRoot('resyncNeeded', null);
     if (from === 'terminated') return;
     if (event.data) mergeCallProps(d, event.data, 'overwrite');
@@ -217,7 +238,7 @@ export function callStateTarget(from: MachineState, to: CallState, data: JsonObj
 export function applyCallToContext(context: Ctx, event: CallMachineEvent): Ctx {
   if (!('data' in event) || event.data === null || event.type === 'resync') return context;
   const { entry, data } = event;
-  return edit(context, entry.position, (d) => {
+  return edit(context, entry, (d) => {
     mergeCallProps(d, data, 'overwrite');
     applyTone(d, data, entry);
     if (event.type === 'callState.established' && isTransferFailure(data)) d.set('transfer', 'failedAt', entry.position);
@@ -230,7 +251,7 @@ export function applyCallDataToContext(
   event: Extract<CallMachineEvent, { type: 'call.data' }>,
   mode: 'overwrite' | 'fill',
 ): Ctx {
-  return edit(context, event.entry.position, (d) => {
+  return edit(context, event.entry, (d) => {
     mergeCallProps(d, event.data, mode);
     applyTone(d, event.data, event.entry);
   });
@@ -243,7 +264,7 @@ export function applyCallDataToContext(
  * itself.
  */
 export function applyEntryToContext(context: Ctx, entry: CallMachineEvent['entry']): Ctx {
-  return edit(context, entry.position, (d) => applyOther(d, entry, context.rosterMode));
+  return edit(context, entry, (d) => applyOther(d, entry, context.rosterMode));
 }
 
 /** Everything that is not the call resource itself: roster, operations, sessions, commands, timers. */
@@ -273,7 +294,8 @@ function applyOther(d: ContextEdit<Ctx>, entry: CallMachineEvent['entry'], roste
           return;
         }
         case 'contentSharingSessions': {
-          const items = (Array.isArray(data) ? data : [data]).filter(isObject);
+          // no resource data (the call: answer page's sessions): the path names the session
+          const items = data === undefined || data === null ? [{}] : (Array.isArray(data) ? data : [data]).filter(isObject);
           applyContentSharing(d, entry, items, entry.changeType, target.sessionId);
           return;
         }

@@ -86,7 +86,14 @@ export interface UnknownNotice {
  * JSON-serialisable, so it can be snapshotted.
  */
 export interface CallContext {
+  /** The call's identity key (`canonicalId`): its stream id. */
   readonly id: string;
+  /**
+   * The call id as Graph first spelled it in this call's log (a notification's resource path,
+   * the 201 of a create, a resync's GET); null until such an entry is folded. Graph spells one
+   * GUID several ways; this one is shown and sent.
+   */
+  readonly graphId: string | null;
   /** The call resource's own properties (all but `state`), as Graph last sent them. */
   readonly props: { readonly [property: string]: unknown };
   readonly participants: { readonly [id: string]: ParticipantView };
@@ -119,6 +126,7 @@ const EMPTY_LIST: readonly never[] = Object.freeze([]);
 export function initialContext(callId: string): CallContext {
   return {
     id: callId,
+    graphId: null,
     props: EMPTY_RECORD,
     participants: EMPTY_RECORD,
     latestRoster: null,

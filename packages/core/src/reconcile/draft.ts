@@ -48,7 +48,7 @@ export class ContextEdit<C extends CallContext> {
   }
 
   /** Sets a root field (scalar fields: position, latestRoster, resyncNeeded). */
-  setRoot<K extends 'position' | 'latestRoster' | 'resyncNeeded'>(key: K, value: CallContext[K]): void {
+  setRoot<K extends 'position' | 'latestRoster' | 'resyncNeeded' | 'graphId'>(key: K, value: CallContext[K]): void {
     this.#written |= FIELD_BIT[key]!;
     (this.next as Mutable<CallContext>)[key] = value;
   }
@@ -132,6 +132,7 @@ export class ContextEdit<C extends CallContext> {
 // The machine context's keys, in the order `initialContext` and the machine create them.
 const ROOT_KEYS: readonly string[] = [
   'id',
+  'graphId',
   'props',
   'participants',
   'latestRoster',
@@ -163,6 +164,7 @@ function copyRoot<C extends CallContext>(base: C): Mutable<C> {
     const b = base as unknown as CallContext & { readonly rosterMode: unknown };
     const copy = {
       id: b.id,
+      graphId: b.graphId,
       props: b.props,
       participants: b.participants,
       latestRoster: b.latestRoster,

@@ -34,7 +34,10 @@ export type GraphParticipant = ParticipantView & Partial<Omit<Participant, 'id'>
  */
 export type CallView = GraphCallProperties & {
   readonly [property: string]: unknown;
+  /** The call's identity key (`canonicalId` of Graph's id): events and lookups use it. */
   readonly id: string;
+  /** The call id as Graph first spelled it (what is shown, and sent in commands); `id` until Graph has named it. */
+  readonly graphId: string;
   /** The call state, or `pending` before Graph has named one. */
   readonly state: MachineState;
   readonly participants: { readonly [id: string]: GraphParticipant };
@@ -77,6 +80,7 @@ export function buildView(state: MachineState, ctx: CallContext): CallView {
   // of Graph's data as the prototype setter; the spread copies it as a plain property.
   const view = (hasOwn.call(ctx.props, '__proto__') ? { ...ctx.props } : Object.assign({}, ctx.props)) as Record<string, unknown>;
   view['id'] = ctx.id;
+  view['graphId'] = ctx.graphId ?? ctx.id;
   view['state'] = state;
   for (const key of FROM_CONTEXT) view[key] = ctx[key];
   view['version'] = ctx.position;
@@ -85,10 +89,12 @@ export function buildView(state: MachineState, ctx: CallContext): CallView {
 
 /**
  * The part of a view that reconciliation promises is independent of delivery order: no
- * positions, no stale list, no bookkeeping. Convergence tests compare these.
+ * positions, no stale list, no bookkeeping (nor Graph's first spelling of the id, which is
+ * whichever arrived first). Convergence tests compare these.
  */
 export function convergentView(view: CallView): unknown {
   const {
+    graphId: _graphId,
     stale: _stale,
     unknown: _unknown,
     commands: _commands,

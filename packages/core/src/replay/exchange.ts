@@ -1,8 +1,9 @@
-import { decodeNotifications } from '../decode/decode.js';
+import { decodeDelivery, type DeliveryEntry } from '../decode/decode.js';
 import { DecodeError, SwitchboardError } from '../errors/errors.js';
-import type { CommandEntry, CommandName, CommandResultEntry, LogEntry } from '../log/entries.js';
+import type { CommandEntry, CommandName, CommandResultEntry, LogEntry, QuarantinedEntry } from '../log/entries.js';
 import { hash53 } from '../util/hash.js';
 import { isObject } from '../util/graph.js';
+import { canonicalId } from '../util/ids.js';
 
 /** One line of an exchange log (see the fixtures' README): a request, a response or a notification. */
 export interface ExchangeRecord {
@@ -69,13 +70,21 @@ export function alternativesOf(records: readonly ExchangeRecord[]): string[] {
 export interface ToEntriesOptions {
   /** Which alternative to take where the log has `alt` lines; defaults to the first. */
   readonly alt?: string;
+  /**
+   * Stop at the first notification that does not decode (a `DecodeError` naming its record),
+   * instead of passing it on as a `quarantined` entry, as the webhook stores it.
+   */
+  readonly strict?: boolean;
+  /** Told of each quarantined notification as it is read, with its record's 1-based number. */
+  readonly onQuarantined?: (entry: QuarantinedEntry, record: number) => void;
 }
 
 /**
- * Turns exchange records into log entries: notifications decoded as the webhook would,
- * request/response pairs into `command` and `commandResult` entries (a create's call id comes
- * from its 201 body). Records without a time get their line index as a logical time, so the
- * result is deterministic. Pure.
+ * Turns exchange records into log entries: notifications decoded as the webhook would (one
+ * that does not decode becomes a `quarantined` entry, unless `strict`; a body the webhook
+ * would refuse is a `DecodeError` naming its record), request/response pairs into `command`
+ * and `commandResult` entries (a create's call id comes from its 201 body). Records without a
+ * time get their line index as a logical time, so the result is deterministic. Pure.
  */
 export function exchangeToEntries(records: readonly ExchangeRecord[], options: ToEntriesOptions = {}): LogEntry[] {
   const alts = alternativesOf(records);
@@ -123,21 +132,35 @@ export function* exchangeEntries(
         continue;
       }
       case 'notification': {
-        let decoded: LogEntry[];
+        let decoded: DeliveryEntry[];
         try {
-          decoded = decodeNotifications(record.body, { receivedAt: at });
+          decoded = decodeDelivery(record.body, { receivedAt: at });
         } catch (error) {
           if (error instanceof DecodeError) {
-            throw new DecodeError(error.reason, `record ${index + 1} ${error.path}`, error.message, { cause: error });
+            throw new DecodeError(error.reason, `record ${index + 1} ${error.path}`, withoutPath(error.message, error.path), { cause: error });
           }
           throw error;
         }
-        yield* decoded;
+        for (const entry of decoded) {
+          if (entry.kind === 'quarantined') {
+            if (options.strict) {
+              const { reason, path, message } = entry.error;
+              throw new DecodeError(reason as DecodeError['reason'], `record ${index + 1} ${path}`, withoutPath(message, path));
+            }
+            options.onQuarantined?.(entry, index + 1);
+          }
+          yield entry;
+        }
         continue;
       }
     }
   }
   if (options.alt !== undefined && !labels.includes(options.alt)) throw noSuchAlternative(options.alt, labels);
+}
+
+/** A `DecodeError`'s message without the `path: ` it starts with (the record's error names the path itself). */
+function withoutPath(message: string, path: string): string {
+  return message.startsWith(`${path}: `) ? message.slice(path.length + 2) : message;
 }
 
 function noSuchAlternative(alt: string, alts: readonly string[]): SwitchboardError {
@@ -192,9 +215,10 @@ function commandEntry(request: ExchangeRecord, index: number, responseBody: unkn
   if (request.method === null || request.path === null) return undefined;
   const parsed = commandOf(request.method, request.path);
   if (!parsed) return undefined;
-  const callId =
+  const graphId =
     parsed.callId ?? (isObject(responseBody) && typeof responseBody['id'] === 'string' ? responseBody['id'] : undefined);
-  if (callId === undefined) return undefined;
+  if (graphId === undefined) return undefined;
+  const callId = canonicalId(graphId); // the stream the call's notifications land on, however Graph spelled it
   const at = typeof request.receivedAt === 'number' ? request.receivedAt : index;
   return {
     kind: 'command',

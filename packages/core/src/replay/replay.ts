@@ -1,4 +1,4 @@
-import type { LogEntry, StoredEntry } from '../log/entries.js';
+import { QUARANTINE_STREAM, type LogEntry, type QuarantinedEntry, type StoredEntry } from '../log/entries.js';
 import type { RosterMode } from '../reconcile/apply.js';
 import type { MachineState, StaleEntry } from '../reconcile/context.js';
 import type { CallEvent } from '../reconcile/events.js';
@@ -29,6 +29,8 @@ export interface ReplayResult {
   /** Every call's final projection, by call id, in order of first appearance. */
   readonly calls: { readonly [callId: string]: CallView };
   readonly timeline: readonly TimelineRow[];
+  /** The quarantined notifications, in order (each once): in their calls' logs, or naming no call. */
+  readonly quarantined: readonly QuarantinedEntry[];
 }
 
 export interface ReplayOptions {
@@ -46,9 +48,21 @@ export function replay(entries: Iterable<LogEntry>, options: ReplayOptions = {})
   const streams = new Map<string, { ids: Set<string>; version: number; fold: CallFoldState }>();
   const timeline: TimelineRow[] = [];
   const withTimeline = options.timeline ?? true;
+  const quarantined: QuarantinedEntry[] = [];
+  const unrouted = new Set<string>();
   let index = -1;
   for (const entry of entries) {
     index++;
+    if (entry.kind === 'quarantined' && entry.callId === QUARANTINE_STREAM) {
+      // names no call: kept, reported, folded nowhere
+      const duplicate = unrouted.has(entry.id);
+      if (!duplicate) {
+        unrouted.add(entry.id);
+        quarantined.push(entry);
+      }
+      if (withTimeline) timeline.push(row(index, entry, duplicate, duplicate ? null : unrouted.size, 'pending', 'pending', [], []));
+      continue;
+    }
     let stream = streams.get(entry.callId);
     if (!stream) {
       const input = options.rosterMode ? { callId: entry.callId, rosterMode: options.rosterMode } : { callId: entry.callId };
@@ -64,6 +78,7 @@ export function replay(entries: Iterable<LogEntry>, options: ReplayOptions = {})
     }
     stream.ids.add(entry.id);
     stream.version += 1;
+    if (entry.kind === 'quarantined') quarantined.push(entry);
     const stored = withProperty(entry, 'position', stream.version) as StoredEntry;
     if (!withTimeline) {
       foldEntry(stream.fold, stored);
@@ -78,7 +93,7 @@ export function replay(entries: Iterable<LogEntry>, options: ReplayOptions = {})
   }
   const calls: Record<string, CallView> = {};
   for (const [callId, stream] of streams) calls[callId] = viewOf(stream.fold);
-  return { calls, timeline };
+  return { calls, timeline, quarantined };
 }
 
 function row(
@@ -120,6 +135,8 @@ export function summarize(entry: LogEntry): string {
       return entry.call === null ? 'resync: call not found' : 'resync';
     case 'timer':
       return `timer ${entry.timer}`;
+    case 'quarantined':
+      return `quarantined (${entry.error.reason} at ${entry.error.path})`;
   }
 }
 

@@ -17,10 +17,18 @@ export function odataTypeName(value: unknown): string | undefined {
   return bare.startsWith('microsoft.graph.') ? bare.slice('microsoft.graph.'.length) : bare;
 }
 
-/** Graph sends result codes as numbers and, in some SDK paths, as strings. */
+/**
+ * A whole number Graph sent as a number or, in some SDK paths, as a numeric string (result
+ * codes, `toneInfo.sequenceId`, `rosterSequenceNumber`); undefined for anything else,
+ * including fractions and numbers beyond `Number.MAX_SAFE_INTEGER` (`1e308` would order
+ * after every real sequence number, and a 400-digit string reads as `Infinity`).
+ */
 export function toCode(value: unknown): number | undefined {
-  if (typeof value === 'number' && Number.isFinite(value)) return value;
-  if (typeof value === 'string' && /^-?\d+$/.test(value.trim())) return Number(value.trim());
+  if (typeof value === 'number') return Number.isSafeInteger(value) ? value : undefined;
+  if (typeof value === 'string' && /^-?\d+$/.test(value.trim())) {
+    const n = Number(value.trim());
+    return Number.isSafeInteger(n) ? n : undefined;
+  }
   return undefined;
 }
 

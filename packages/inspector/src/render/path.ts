@@ -1,4 +1,4 @@
-import type { MachineState, ReplayResult, TimelineRow } from '../deps.js';
+import { QUARANTINE_STREAM, type MachineState, type ReplayResult, type TimelineRow } from '../deps.js';
 
 /** One state change a call made during a replay. */
 export interface Transition {
@@ -33,6 +33,7 @@ export function callPaths(result: ReplayResult): CallPath[] {
   const rowsByCall = new Map<string, TimelineRow[]>();
   for (const id of Object.keys(result.calls)) rowsByCall.set(id, []);
   for (const row of result.timeline) {
+    if (row.callId === QUARANTINE_STREAM) continue; // quarantined notifications that name no call: no call, no path
     let rows = rowsByCall.get(row.callId);
     if (!rows) {
       rows = [];
