@@ -61,7 +61,14 @@ export { foldEntries, startCall, stateOf, viewOf, toCallSnapshot, restoreCallSna
 export type { CallMachineSnapshot, CallFold } from './reconcile/fold.js';
 export type { CallSnapshot } from './reconcile/snapshot.js';
 export { buildView, convergentView } from './reconcile/view.js';
-export type { CallView, GraphCallProperties, GraphParticipant } from './reconcile/view.js';
+export type {
+  CallView,
+  GraphCallProperties,
+  GraphParticipant,
+  CallParticipantInfo,
+  CallInvitationParticipantInfo,
+  CallIncomingContext,
+} from './reconcile/view.js';
 export type { CallEvent, CallEventType, EntryRef } from './reconcile/events.js';
 
 // The engine
