@@ -243,3 +243,37 @@ describe('the runtime against the simulator', () => {
     expect(failed?.outcome).toBe('failed');
   });
 });
+
+describe('the call handle and the runtime as a bot author uses them', () => {
+  it('starts and stops hold music for a participant (the route is participant-scoped), each through the log', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'swb-hold-')), 'calls.jsonl');
+    const { sim, sw, webhook } = await world({ recorder: createFileRecorder(file) });
+    const incoming = nextIncoming(sw);
+    sim.placeIncomingCall({ appId: APP.appId, from: '+14255550104', script: [{ do: 'waitFor', state: 'established' }] });
+    const [call] = await incoming;
+    await call.answer({ callbackUri: webhook.url, acceptedModalities: ['audio'], mediaConfig: SERVICE_MEDIA });
+    await call.waitFor('established', { timeoutMs: 5000 });
+    // the caller, as a PSTN identity: its phone number reads without a cast
+    const callerNumber: string | null | undefined = call.view.source?.identity?.phone?.id;
+    expect(callerNumber).toBe('+14255550104');
+    const roster = (await call.listParticipants()).body as { value: { id: string; info: { identity: { phone?: { id: string } } } }[] };
+    const caller = roster.value.find((p) => p.info.identity.phone?.id === '+14255550104')!;
+
+    const held = await call.startHoldMusic(caller.id, { clientContext: 'hold' });
+    expect(held.status).toBe('running');
+    expect(await held.completed).toMatchObject({ status: 'completed', type: 'startHoldMusicOperation' });
+    await (await call.stopHoldMusic(caller.id, { clientContext: 'resume' })).completed;
+    expect(sim.requestCount('POST', '/calls/{id}/participants/{participantId}/startHoldMusic')).toBe(1);
+    expect(sim.requestCount('POST', '/calls/{id}/participants/{participantId}/stopHoldMusic')).toBe(1);
+    const commands = Object.values(call.view.commands).map((c) => [c.command, c.outcome]);
+    expect(commands).toContainEqual(['startHoldMusic', 'succeeded']);
+    expect(commands).toContainEqual(['stopHoldMusic', 'succeeded']);
+    // recorded at Graph's path, which replay maps back to the command
+    const paths = parseExchangeLog(readFileSync(file, 'utf8')).filter((r) => r.kind === 'request').map((r) => r.path);
+    expect(paths).toContain(`/v1.0/communications/calls/${call.id}/participants/${caller.id}/startHoldMusic`);
+    expect(paths).toContain(`/v1.0/communications/calls/${call.id}/participants/${caller.id}/stopHoldMusic`);
+    // @ts-expect-error a participant-scoped command needs the participant
+    await expect(call.startHoldMusic()).rejects.toMatchObject({ code: 'SWB_INVALID_ARGUMENT' });
+  });
+
+});

@@ -200,11 +200,16 @@ export class Call extends EventEmitter<CallHandleEvents> {
   updateRecordingStatus(body: { status: string; clientContext?: string }): Promise<OperationHandle> {
     return this.#operation('updateRecordingStatus', body);
   }
-  startHoldMusic(body: { customPrompt?: unknown; clientContext?: string } = {}): Promise<OperationHandle> {
-    return this.#operation('startHoldMusic', body);
+  /**
+   * Puts a participant on hold with music
+   * (`POST /communications/calls/{id}/participants/{participantId}/startHoldMusic`).
+   */
+  startHoldMusic(participantId: string, body: { customPrompt?: unknown; clientContext?: string } = {}): Promise<OperationHandle> {
+    return this.#operation('startHoldMusic', body, { participantId });
   }
-  stopHoldMusic(body: { clientContext?: string } = {}): Promise<OperationHandle> {
-    return this.#operation('stopHoldMusic', body);
+  /** Takes a participant off hold (`POST .../participants/{participantId}/stopHoldMusic`). */
+  stopHoldMusic(participantId: string, body: { clientContext?: string } = {}): Promise<OperationHandle> {
+    return this.#operation('stopHoldMusic', body, { participantId });
   }
 
   /** Asks Graph for the call and its roster now, and records the answer as authoritative. */

@@ -115,6 +115,9 @@ function commandPath(command: CommandName, callId: string, participantId: string
       return `${base}/participants/${participantId ?? ''}/mute`;
     case 'deleteParticipant':
       return `${base}/participants/${participantId ?? ''}`;
+    case 'startHoldMusic':
+    case 'stopHoldMusic':
+      return `${base}/participants/${participantId ?? ''}/${command}`;
     case 'createAudioRoutingGroup':
     case 'listAudioRoutingGroups':
       return `${base}/audioRoutingGroups`;
