@@ -244,6 +244,21 @@ describe('the runtime against the simulator', () => {
   });
 });
 
+/** A store whose appends take `delayMs` (a slow disk or database), over the in-memory one. */
+function slowStore(delayMs: number): EventStore {
+  const inner = new InMemoryEventStore();
+  return {
+    readStream: (id, options) => inner.readStream(id, options),
+    appendToStream: async (id, entries, options) => {
+      await new Promise((r) => setTimeout(r, delayMs));
+      return inner.appendToStream(id, entries, options);
+    },
+    listStreams: () => inner.listStreams(),
+    readSnapshot: (id) => inner.readSnapshot(id),
+    writeSnapshot: (id, snapshot) => inner.writeSnapshot(id, snapshot),
+  };
+}
+
 describe('the call handle and the runtime as a bot author uses them', () => {
   it('starts and stops hold music for a participant (the route is participant-scoped), each through the log', async () => {
     const file = join(mkdtempSync(join(tmpdir(), 'swb-hold-')), 'calls.jsonl');
@@ -274,6 +289,17 @@ describe('the call handle and the runtime as a bot author uses them', () => {
     expect(paths).toContain(`/v1.0/communications/calls/${call.id}/participants/${caller.id}/stopHoldMusic`);
     // @ts-expect-error a participant-scoped command needs the participant
     await expect(call.startHoldMusic()).rejects.toMatchObject({ code: 'SWB_INVALID_ARGUMENT' });
+  });
+
+  it("counts the answer deadline from when the ringing notification arrived, not from when a slow store let it fold", async () => {
+    const store = slowStore(200);
+    const { sim, sw } = await world({}, store);
+    const incoming = nextIncoming(sw);
+    const { callId } = sim.placeIncomingCall({ appId: APP.appId, from: '+14255550105' });
+    const [, deadline] = await incoming;
+    const [first] = await store.readStream(callId);
+    expect(first?.kind).toBe('notification');
+    expect(deadline).toBe(first!.at + 15_000 * SCALE);
   });
 
 });

@@ -528,10 +528,10 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> {
     call.deliver(event);
     switch (event.type) {
       case 'stateChanged':
-        // events are emitted while the delivery is ingested: now is when it arrived
         if (event.to === 'incoming') {
-          const at = this.#clock();
-          void this.#own(call.id).then((owned) => owned && this.#incoming(call, at));
+          void this.#own(call.id)
+            .then(async (owned) => owned && this.#incoming(call, await this.#arrivedAt(call.id, event.cause.position)))
+            .catch((error: unknown) => this.#fail(error, call.id));
         } else if (event.to === 'terminated') {
           this.#clearTimers(call.id);
           void this.#disown(call.id);
@@ -546,6 +546,15 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> {
       default:
         return;
     }
+  }
+
+  /**
+   * When the entry at `position` arrived (its `at`: a notification's `receivedAt`). Graph's 15 s
+   * run from then, not from when the entry was folded, which a slow store append delays.
+   */
+  async #arrivedAt(callId: string, position: number): Promise<number> {
+    const entries = await this.engine.store.readStream(callId, { after: position - 1 });
+    return entries.find((e) => e.position === position)?.at ?? this.#clock();
   }
 
   /** Starts the answer deadline and tells the bot (only the owner does, so only one instance answers). */
