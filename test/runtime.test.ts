@@ -11,7 +11,7 @@ import { until } from './support/net.js';
 
 const APP = { appId: 'b0t00000-0000-4000-8000-000000000001', tenantId: 'tenant-1', clientSecret: 'secret-1' };
 const SCALE = 0.01; // Graph's 15 s answer deadline takes 150 ms
-const SERVICE_MEDIA = { '@odata.type': '#microsoft.graph.serviceHostedMediaConfig' };
+const SERVICE_MEDIA = { '@odata.type': '#microsoft.graph.serviceHostedMediaConfig' } as const;
 const prompt = { '@odata.type': '#microsoft.graph.mediaPrompt', mediaInfo: { uri: 'https://cdn.contoso.com/hello.wav', resourceId: 'hello' } };
 
 /** The real Graph client (MSAL against the simulator's token endpoint); only the base URL differs from Graph's. */
@@ -302,4 +302,57 @@ describe('the call handle and the runtime as a bot author uses them', () => {
     expect(deadline).toBe(first!.at + 15_000 * SCALE);
   });
 
+  it('places a call from a CreateCallSpec: the Graph client builds the body, and the log records what was sent', async () => {
+    const { sim, sw, webhook } = await world();
+    sim.scriptRemote('user-cy', [{ do: 'answer', after: 50 }]);
+    const call = await sw.createCall({ kind: 'peerToPeer', callbackUri: webhook.url, target: { id: 'user-cy', displayName: 'Cy' } });
+    await call.waitFor('established', { timeoutMs: 5000 });
+    const [command] = await worlds[0]!.store.readStream(call.id);
+    expect(command).toMatchObject({
+      kind: 'command',
+      command: 'create',
+      args: { requestedModalities: ['audio'], mediaConfig: SERVICE_MEDIA, targets: [{ identity: { user: { id: 'user-cy' } } }] },
+    });
+    expect(sim.groundTruth(call.id)!.state).toBe('established');
+
+    // a port that cannot build says so, and sends nothing
+    const port: GraphPort = { send: () => Promise.reject(new Error('must not be sent')) };
+    const bare = createSwitchboard({ graph: port });
+    await expect(bare.createCall({ kind: 'peerToPeer', callbackUri: webhook.url, target: { id: 'user-cy' } })).rejects.toMatchObject({ code: 'SWB_INVALID_ARGUMENT' });
+  });
+
+  it('refuses every command after stop() with SWB_STOPPED, and sends nothing', async () => {
+    const { sim, sw, webhook } = await world();
+    const incoming = nextIncoming(sw);
+    sim.placeIncomingCall({ appId: APP.appId, from: '+14255550106', script: [{ do: 'waitFor', state: 'established' }] });
+    const [call] = await incoming;
+    await call.answer({ callbackUri: webhook.url, acceptedModalities: ['audio'], mediaConfig: SERVICE_MEDIA });
+    await call.waitFor('established', { timeoutMs: 5000 });
+    await sw.stop();
+    const before = sim.requests().length;
+    const entries = (await worlds[0]!.store.readStream(call.id)).length;
+    await expect(
+      sw.createCall({
+        '@odata.type': '#microsoft.graph.call',
+        callbackUri: webhook.url,
+        targets: [{ '@odata.type': '#microsoft.graph.invitationParticipantInfo', identity: { user: { id: 'user-dee', displayName: 'Dee' } } }],
+        requestedModalities: ['audio'],
+        mediaConfig: SERVICE_MEDIA,
+      }),
+    ).rejects.toMatchObject({ code: 'SWB_STOPPED' });
+    await expect(call.playPrompt({ prompts: [prompt] })).rejects.toMatchObject({ code: 'SWB_STOPPED' });
+    await expect(call.hangUp()).rejects.toMatchObject({ code: 'SWB_STOPPED' });
+    await expect(sw.resync(call.id, 'after stop')).rejects.toMatchObject({ code: 'SWB_STOPPED' });
+    expect(sim.requests().length).toBe(before);
+    expect((await worlds[0]!.store.readStream(call.id)).length).toBe(entries);
+  });
+
+  it('answer needs acceptedModalities, in its type as at runtime', async () => {
+    const { sim, sw, webhook } = await world();
+    const incoming = nextIncoming(sw);
+    sim.placeIncomingCall({ appId: APP.appId, from: '+14255550107' });
+    const [call] = await incoming;
+    // @ts-expect-error acceptedModalities is required
+    await expect(call.answer({ callbackUri: webhook.url, mediaConfig: SERVICE_MEDIA })).rejects.toMatchObject({ code: 'SWB_INVALID_ARGUMENT' });
+  });
 });

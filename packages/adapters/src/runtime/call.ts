@@ -7,6 +7,7 @@ import {
   type CommandName,
   type OperationView,
 } from '@switchboard/core';
+import type { Modality } from '@switchboard/transport';
 import type { GraphResponse } from './ports.js';
 
 /** The runtime services a call handle uses; the switchboard implements them. */
@@ -133,7 +134,8 @@ export class Call extends EventEmitter<CallHandleEvents> {
   }
 
   // Call handling
-  answer(body: { callbackUri: string; mediaConfig: unknown; acceptedModalities?: string[]; [k: string]: unknown }): Promise<GraphResponse> {
+  /** Answers an incoming call; Graph requires `acceptedModalities` (`['audio']` at least). */
+  answer(body: { callbackUri: string; mediaConfig: unknown; acceptedModalities: readonly Modality[]; [k: string]: unknown }): Promise<GraphResponse> {
     return this.#host.command(this.id, 'answer', body);
   }
   reject(body: { reason?: 'none' | 'busy' | 'forbidden'; callbackUri?: string } = {}): Promise<GraphResponse> {

@@ -12,6 +12,7 @@ import {
   type RosterMode,
   type TimerName,
 } from '@switchboard/core';
+import type { CallRequestBody, CreateCallSpec } from '@switchboard/transport';
 import { Call, type CallHost } from './call.js';
 import { silentLogger, type GraphPort, type GraphResponse, type Logger } from './ports.js';
 import type { ExchangeLine, Recorder } from './recorder.js';
@@ -392,8 +393,19 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> {
     await Promise.allSettled([...this.#owned.keys()].map((id) => this.#disown(id)));
   }
 
-  /** Places a call (`POST /communications/calls`); resolves to its handle once Graph answered 201. */
-  async createCall(request: unknown): Promise<Call> {
+  /**
+   * Places a call (`POST /communications/calls`); resolves to its handle once Graph answered
+   * 201. `request` is the body, or a `CreateCallSpec` the Graph client builds into one (the
+   * built body is what the log records).
+   */
+  async createCall(request: CallRequestBody | CreateCallSpec): Promise<Call> {
+    this.#refuseIfStopped('createCall');
+    if (isCreateCallSpec(request)) {
+      if (typeof this.#graph.buildCreateCall !== 'function') {
+        throw new SwitchboardError('SWB_INVALID_ARGUMENT', 'createCall got a CreateCallSpec, but this GraphPort has no buildCreateCall(): pass the request body');
+      }
+      request = this.#graph.buildCreateCall(request);
+    }
     const commandId = this.#newId();
     const at = this.#clock();
     this.#record('request', 'POST', '/v1.0/communications/calls', null, request, at);
@@ -436,6 +448,7 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> {
   resync(callId: string, reason: string): Promise<void> {
     const running = this.#resyncs.get(callId);
     if (running) return running;
+    if (this.#stopped) return Promise.reject(stoppedError('resync'));
     const work = (async () => {
       let call: unknown = null;
       let participants: unknown[] | undefined;
@@ -460,7 +473,13 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> {
     return work;
   }
 
+  /** After `stop()`, every command is refused before anything is logged or sent. */
+  #refuseIfStopped(command: string): void {
+    if (this.#stopped) throw stoppedError(command);
+  }
+
   async #command(callId: string, command: CommandName, body: unknown, params: { participantId?: string } = {}): Promise<GraphResponse> {
+    this.#refuseIfStopped(command);
     const id = this.#newId();
     await this.engine.record(callId, {
       kind: 'command',
@@ -619,9 +638,20 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> {
 
   #fail(error: unknown, callId: string): void {
     const err = error instanceof Error ? error : new Error(String(error));
+    // background work refused because stop() ran: what stopping means, not a failure
+    if (this.#stopped && (err as { code?: string }).code === 'SWB_STOPPED') return;
     this.#log.error({ callId, code: (err as { code?: string }).code, err: err.message }, 'background work failed');
     if (this.listenerCount('error') > 0) this.emit('error', err);
   }
+}
+
+function stoppedError(command: string): SwitchboardError {
+  return new SwitchboardError('SWB_STOPPED', `${command} refused: this switchboard was stopped (nothing was sent to Graph)`);
+}
+
+/** A scenario to build, as opposed to a request body (which has `mediaConfig`). */
+function isCreateCallSpec(request: CallRequestBody | CreateCallSpec): request is CreateCallSpec {
+  return typeof request === 'object' && request !== null && typeof (request as { kind?: unknown }).kind === 'string' && !('mediaConfig' in request);
 }
 
 /** Creates the runtime. Call `start()` to restore live calls from the store. */

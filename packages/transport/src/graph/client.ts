@@ -149,6 +149,11 @@ export interface GraphClient {
   urlOf(command: CommandName, params?: { readonly callId?: string; readonly participantId?: string }): string;
   /** Creates a call: from a {@link CreateCallSpec} (built and validated) or a raw body (validated unless disabled). */
   createCall(request: CreateCallSpec | CallRequestBody, options?: RequestOptions): Promise<GraphResult<CallResource>>;
+  /**
+   * The body `createCall` sends for a {@link CreateCallSpec}: {@link buildCreateCall} with this
+   * client's options (`allowInsecureCallback`). The runtime uses it to log what it sends.
+   */
+  buildCreateCall(spec: CreateCallSpec): CallRequestBody;
   getCall(callId: string, options?: RequestOptions): Promise<GraphResult<CallResource>>;
   /** Hangs up (DELETE the call). */
   hangUp(callId: string, options?: RequestOptions): Promise<GraphResult<null>>;
@@ -558,6 +563,7 @@ export function createGraphClient(options: GraphClientOptions): GraphClient {
       }
       return call('create', { body, ...opts(o) });
     },
+    buildCreateCall: (spec) => buildCreateCall(spec, { allowInsecureCallback }),
     getCall: (callId, o) => call('get', { callId, ...opts(o) }),
     hangUp: (callId, o) => call('delete', { callId, ...opts(o) }),
     deleteCall: (callId, o) => call('delete', { callId, ...opts(o) }),
