@@ -27,8 +27,10 @@ export type { DecodeMeta } from './decode/decode.js';
 export { parseResourcePath } from './decode/paths.js';
 
 // The machine
-export { callMachine, MACHINE_VERSION, toMachineEvent } from './machine/callMachine.js';
-export type { CallMachineInput } from './machine/callMachine.js';
+export { MACHINE_VERSION, toMachineEvent } from './machine/callMachine.js';
+export type { CallMachineInput, CallMachineContext } from './machine/callMachine.js';
+export { callMachine } from './machine/public.js';
+export type { CallMachine } from './machine/public.js';
 export type { CallMachineEvent } from './machine/events.js';
 export {
   STATE_RANK,
