@@ -396,6 +396,8 @@ describe('group calls and participants', () => {
     const declined = await invite('decliner');
     const accepted = await invite('acceptor');
     const unanswered = await invite('silent');
+    // the ringing timeout is not work waitForIdle waits for: wait for its outcome
+    await h.sim.waitUntil(() => h!.sim.groundTruth(id)!.operations[unanswered]?.status === 'failed', { timeoutMs: 10_000 });
     await h.sim.waitForIdle();
     const truth = h.sim.groundTruth(id)!;
     expect(truth.operations[declined]).toMatchObject({ status: 'failed', resultInfo: { code: 603 } });
