@@ -347,6 +347,19 @@ describe('the call handle and the runtime as a bot author uses them', () => {
     expect((await worlds[0]!.store.readStream(call.id)).length).toBe(entries);
   });
 
+  it('start() waits until the store is ready to write (a SQLite writer thread still starting)', async () => {
+    let release!: () => void;
+    const store = Object.assign(slowStore(0), { ready: () => new Promise<void>((resolve) => (release = resolve)) });
+    const sw = createSwitchboard({ graph: { send: () => Promise.reject(new Error('nothing to send')) }, store });
+    let started = false;
+    const starting = sw.start().then(() => (started = true));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(started).toBe(false);
+    release();
+    await starting;
+    await sw.stop();
+  });
+
   it('answer needs acceptedModalities, in its type as at runtime', async () => {
     const { sim, sw, webhook } = await world();
     const incoming = nextIncoming(sw);

@@ -353,8 +353,11 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> {
    * starts following what other instances write. Resolves to the number of live calls restored.
    */
   async start(): Promise<number> {
+    const store = this.engine.store as { subscribe?: (l: AppendListener) => Promise<Unsubscribe>; ready?: () => Promise<void> };
+    // a store that starts up in the background (SQLite's writer thread): ready before the first
+    // call, whose append would otherwise wait for it out of the call's answer deadline
+    if (typeof store.ready === 'function') await store.ready();
     await this.engine.hydrate();
-    const store = this.engine.store as { subscribe?: (l: AppendListener) => Promise<Unsubscribe> };
     if (typeof store.subscribe === 'function' && !this.#unsubscribe) {
       this.#unsubscribe = await store.subscribe((streamId, version) => {
         if (this.#stopped) return;
