@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { CallView, CommandName } from '@switchboard/core';
 import { createSwitchboard, PgEventStore, type Call, type GraphPort, type Switchboard } from '@switchboard/adapters';
-import { createGraphClient } from '@switchboard/transport';
+import { createGraphClient, type CallRequestBody } from '@switchboard/transport';
 import { createSimulator, type Simulator } from '@switchboard/simulator';
 import { requirePostgres, testSchemas, TEST_DATABASE_URL } from '../packages/adapters/src/stores/postgres/test-db.js';
 import { balancer } from './support/balancer.js';
@@ -16,7 +16,7 @@ import { until } from './support/net.js';
  */
 const APP = { appId: 'b0t00000-0000-4000-8000-00000000a11', tenantId: 'tenant-inst', clientSecret: 'secret-inst' };
 const SCALE = 0.01;
-const SERVICE_MEDIA = { '@odata.type': '#microsoft.graph.serviceHostedMediaConfig' };
+const SERVICE_MEDIA = { '@odata.type': '#microsoft.graph.serviceHostedMediaConfig' } as const;
 const schemas = testSchemas('inst');
 
 interface Instance {
@@ -126,7 +126,7 @@ afterEach(async () => {
 afterAll(() => schemas.dropAll());
 
 /** A peer-to-peer call to a Teams user, calling back through the balancer. */
-function p2pTo(w: World, userId: string, displayName: string): unknown {
+function p2pTo(w: World, userId: string, displayName: string): CallRequestBody {
   return {
     '@odata.type': '#microsoft.graph.call',
     callbackUri: w.callbackUri,

@@ -11,7 +11,7 @@ import { until } from './support/net.js';
 
 const APP = { appId: 'b0t00000-0000-4000-8000-000000000001', tenantId: 'tenant-1', clientSecret: 'secret-1' };
 const SCALE = 0.01; // Graph's 15 s answer deadline takes 150 ms
-const SERVICE_MEDIA = { '@odata.type': '#microsoft.graph.serviceHostedMediaConfig' };
+const SERVICE_MEDIA = { '@odata.type': '#microsoft.graph.serviceHostedMediaConfig' } as const;
 const prompt = { '@odata.type': '#microsoft.graph.mediaPrompt', mediaInfo: { uri: 'https://cdn.contoso.com/hello.wav', resourceId: 'hello' } };
 
 /** The real Graph client (MSAL against the simulator's token endpoint); only the base URL differs from Graph's. */
@@ -241,5 +241,131 @@ describe('the runtime against the simulator', () => {
     await expect(call.playPrompt({ prompts: [prompt] })).rejects.toMatchObject({ code: 'SWB_GRAPH_NOT_FOUND' });
     const failed = Object.values(call.view.commands).find((c) => c.command === 'playPrompt');
     expect(failed?.outcome).toBe('failed');
+  });
+});
+
+/** A store whose appends take `delayMs` (a slow disk or database), over the in-memory one. */
+function slowStore(delayMs: number): EventStore {
+  const inner = new InMemoryEventStore();
+  return {
+    readStream: (id, options) => inner.readStream(id, options),
+    appendToStream: async (id, entries, options) => {
+      await new Promise((r) => setTimeout(r, delayMs));
+      return inner.appendToStream(id, entries, options);
+    },
+    listStreams: () => inner.listStreams(),
+    readSnapshot: (id) => inner.readSnapshot(id),
+    writeSnapshot: (id, snapshot) => inner.writeSnapshot(id, snapshot),
+  };
+}
+
+describe('the call handle and the runtime as a bot author uses them', () => {
+  it('starts and stops hold music for a participant (the route is participant-scoped), each through the log', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'swb-hold-')), 'calls.jsonl');
+    const { sim, sw, webhook } = await world({ recorder: createFileRecorder(file) });
+    const incoming = nextIncoming(sw);
+    sim.placeIncomingCall({ appId: APP.appId, from: '+14255550104', script: [{ do: 'waitFor', state: 'established' }] });
+    const [call] = await incoming;
+    await call.answer({ callbackUri: webhook.url, acceptedModalities: ['audio'], mediaConfig: SERVICE_MEDIA });
+    await call.waitFor('established', { timeoutMs: 5000 });
+    // the caller, as a PSTN identity: its phone number reads without a cast
+    const callerNumber: string | null | undefined = call.view.source?.identity?.phone?.id;
+    expect(callerNumber).toBe('+14255550104');
+    const roster = (await call.listParticipants()).body as { value: { id: string; info: { identity: { phone?: { id: string } } } }[] };
+    const caller = roster.value.find((p) => p.info.identity.phone?.id === '+14255550104')!;
+
+    const held = await call.startHoldMusic(caller.id, { clientContext: 'hold' });
+    expect(held.status).toBe('running');
+    expect(await held.completed).toMatchObject({ status: 'completed', type: 'startHoldMusicOperation' });
+    await (await call.stopHoldMusic(caller.id, { clientContext: 'resume' })).completed;
+    expect(sim.requestCount('POST', '/calls/{id}/participants/{participantId}/startHoldMusic')).toBe(1);
+    expect(sim.requestCount('POST', '/calls/{id}/participants/{participantId}/stopHoldMusic')).toBe(1);
+    const commands = Object.values(call.view.commands).map((c) => [c.command, c.outcome]);
+    expect(commands).toContainEqual(['startHoldMusic', 'succeeded']);
+    expect(commands).toContainEqual(['stopHoldMusic', 'succeeded']);
+    // recorded at Graph's path, which replay maps back to the command
+    const paths = parseExchangeLog(readFileSync(file, 'utf8')).filter((r) => r.kind === 'request').map((r) => r.path);
+    expect(paths).toContain(`/v1.0/communications/calls/${call.id}/participants/${caller.id}/startHoldMusic`);
+    expect(paths).toContain(`/v1.0/communications/calls/${call.id}/participants/${caller.id}/stopHoldMusic`);
+    // @ts-expect-error a participant-scoped command needs the participant
+    await expect(call.startHoldMusic()).rejects.toMatchObject({ code: 'SWB_INVALID_ARGUMENT' });
+  });
+
+  it("counts the answer deadline from when the ringing notification arrived, not from when a slow store let it fold", async () => {
+    const store = slowStore(200);
+    const { sim, sw } = await world({}, store);
+    const incoming = nextIncoming(sw);
+    const { callId } = sim.placeIncomingCall({ appId: APP.appId, from: '+14255550105' });
+    const [, deadline] = await incoming;
+    const [first] = await store.readStream(callId);
+    expect(first?.kind).toBe('notification');
+    expect(deadline).toBe(first!.at + 15_000 * SCALE);
+  });
+
+  it('places a call from a CreateCallSpec: the Graph client builds the body, and the log records what was sent', async () => {
+    const { sim, sw, webhook } = await world();
+    sim.scriptRemote('user-cy', [{ do: 'answer', after: 50 }]);
+    const call = await sw.createCall({ kind: 'peerToPeer', callbackUri: webhook.url, target: { id: 'user-cy', displayName: 'Cy' } });
+    await call.waitFor('established', { timeoutMs: 5000 });
+    const [command] = await worlds[0]!.store.readStream(call.id);
+    expect(command).toMatchObject({
+      kind: 'command',
+      command: 'create',
+      args: { requestedModalities: ['audio'], mediaConfig: SERVICE_MEDIA, targets: [{ identity: { user: { id: 'user-cy' } } }] },
+    });
+    expect(sim.groundTruth(call.id)!.state).toBe('established');
+
+    // a port that cannot build says so, and sends nothing
+    const port: GraphPort = { send: () => Promise.reject(new Error('must not be sent')) };
+    const bare = createSwitchboard({ graph: port });
+    await expect(bare.createCall({ kind: 'peerToPeer', callbackUri: webhook.url, target: { id: 'user-cy' } })).rejects.toMatchObject({ code: 'SWB_INVALID_ARGUMENT' });
+  });
+
+  it('refuses every command after stop() with SWB_STOPPED, and sends nothing', async () => {
+    const { sim, sw, webhook } = await world();
+    const incoming = nextIncoming(sw);
+    sim.placeIncomingCall({ appId: APP.appId, from: '+14255550106', script: [{ do: 'waitFor', state: 'established' }] });
+    const [call] = await incoming;
+    await call.answer({ callbackUri: webhook.url, acceptedModalities: ['audio'], mediaConfig: SERVICE_MEDIA });
+    await call.waitFor('established', { timeoutMs: 5000 });
+    await sw.stop();
+    const before = sim.requests().length;
+    const entries = (await worlds[0]!.store.readStream(call.id)).length;
+    await expect(
+      sw.createCall({
+        '@odata.type': '#microsoft.graph.call',
+        callbackUri: webhook.url,
+        targets: [{ '@odata.type': '#microsoft.graph.invitationParticipantInfo', identity: { user: { id: 'user-dee', displayName: 'Dee' } } }],
+        requestedModalities: ['audio'],
+        mediaConfig: SERVICE_MEDIA,
+      }),
+    ).rejects.toMatchObject({ code: 'SWB_STOPPED' });
+    await expect(call.playPrompt({ prompts: [prompt] })).rejects.toMatchObject({ code: 'SWB_STOPPED' });
+    await expect(call.hangUp()).rejects.toMatchObject({ code: 'SWB_STOPPED' });
+    await expect(sw.resync(call.id, 'after stop')).rejects.toMatchObject({ code: 'SWB_STOPPED' });
+    expect(sim.requests().length).toBe(before);
+    expect((await worlds[0]!.store.readStream(call.id)).length).toBe(entries);
+  });
+
+  it('start() waits until the store is ready to write (a SQLite writer thread still starting)', async () => {
+    let release!: () => void;
+    const store = Object.assign(slowStore(0), { ready: () => new Promise<void>((resolve) => (release = resolve)) });
+    const sw = createSwitchboard({ graph: { send: () => Promise.reject(new Error('nothing to send')) }, store });
+    let started = false;
+    const starting = sw.start().then(() => (started = true));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(started).toBe(false);
+    release();
+    await starting;
+    await sw.stop();
+  });
+
+  it('answer needs acceptedModalities, in its type as at runtime', async () => {
+    const { sim, sw, webhook } = await world();
+    const incoming = nextIncoming(sw);
+    sim.placeIncomingCall({ appId: APP.appId, from: '+14255550107' });
+    const [call] = await incoming;
+    // @ts-expect-error acceptedModalities is required
+    await expect(call.answer({ callbackUri: webhook.url, mediaConfig: SERVICE_MEDIA })).rejects.toMatchObject({ code: 'SWB_INVALID_ARGUMENT' });
   });
 });

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InMemoryEventStore } from '@switchboard/core';
 import { createFileRecorder, createSwitchboard, type Call, type Switchboard } from '@switchboard/adapters';
-import { createGraphClient, createMsalTokenProvider, createWebhookReceiver, type GraphClient } from '@switchboard/transport';
+import { createGraphClient, createMsalTokenProvider, createWebhookReceiver, type CallRequestBody, type GraphClient } from '@switchboard/transport';
 import { createSimulator, type Simulator } from '@switchboard/simulator';
 import { forge } from './support/hostile/keys.js';
 import { captureLogger, errorText, findLeaks, type Haystack, type Needle } from './support/hostile/leaks.js';
@@ -19,7 +19,7 @@ import { captureLogger, errorText, findLeaks, type Haystack, type Needle } from 
  */
 const APP = { appId: 'b0t00000-0000-4000-8000-0000000005ec', tenantId: 'tenant-secrets', clientSecret: 'swb-CLIENT-SECRET-7f3a9c1e5b2d' };
 const SCALE = 0.05; // Graph's 15 s answer deadline takes 750 ms
-const SERVICE_MEDIA = { '@odata.type': '#microsoft.graph.serviceHostedMediaConfig' };
+const SERVICE_MEDIA = { '@odata.type': '#microsoft.graph.serviceHostedMediaConfig' } as const;
 const prompt = { '@odata.type': '#microsoft.graph.mediaPrompt', mediaInfo: { uri: 'https://cdn.contoso.com/hello.wav', resourceId: 'hello' } };
 
 const lines: string[] = [];
@@ -153,7 +153,7 @@ describe('no secret in logs, recordings, the event log or errors', () => {
     await call.waitFor('terminated', { timeoutMs: 10_000 });
     expect(await expectRejection(call.playPrompt({ prompts: [prompt] }))).toMatchObject({ code: 'SWB_GRAPH_NOT_FOUND' });
     await expectRejection(call.hangUp());
-    await expectRejection(sw.createCall({ '@odata.type': '#microsoft.graph.call', callbackUri: webhookUrl, targets: 'not-a-list', requestedModalities: ['audio'], mediaConfig: SERVICE_MEDIA }));
+    await expectRejection(sw.createCall({ '@odata.type': '#microsoft.graph.call', callbackUri: webhookUrl, targets: 'not-a-list', requestedModalities: ['audio'], mediaConfig: SERVICE_MEDIA } as unknown as CallRequestBody));
     await sim.waitForIdle({ timeoutMs: 10_000 });
     await new Promise((r) => setTimeout(r, 100)); // background resyncs settle
 

@@ -29,8 +29,10 @@ export type { DecodeMeta, DeliveryEntry } from './decode/decode.js';
 export { parseResourcePath } from './decode/paths.js';
 
 // The machine
-export { callMachine, MACHINE_VERSION, toMachineEvent } from './machine/callMachine.js';
-export type { CallMachineInput } from './machine/callMachine.js';
+export { MACHINE_VERSION, toMachineEvent } from './machine/callMachine.js';
+export type { CallMachineInput, CallMachineContext } from './machine/callMachine.js';
+export { callMachine } from './machine/public.js';
+export type { CallMachine } from './machine/public.js';
 export type { CallMachineEvent } from './machine/events.js';
 export {
   STATE_RANK,
@@ -63,7 +65,14 @@ export { foldEntries, startCall, stateOf, viewOf, toCallSnapshot, restoreCallSna
 export type { CallMachineSnapshot, CallFold } from './reconcile/fold.js';
 export type { CallSnapshot } from './reconcile/snapshot.js';
 export { buildView, convergentView } from './reconcile/view.js';
-export type { CallView, GraphCallProperties, GraphParticipant } from './reconcile/view.js';
+export type {
+  CallView,
+  GraphCallProperties,
+  GraphParticipant,
+  CallParticipantInfo,
+  CallInvitationParticipantInfo,
+  CallIncomingContext,
+} from './reconcile/view.js';
 export type { CallEvent, CallEventType, EntryRef } from './reconcile/events.js';
 
 // The engine

@@ -379,6 +379,35 @@ describe('group calls and participants', () => {
     await h.sim.waitForIdle();
     expect(h.sim.groundTruth(id)!.operations[res.body['id'] as string]).toMatchObject({ status: 'failed', resultInfo: { code: 603 } });
   });
+
+  it("a remote's onInvite decides how it answers an invitation, over its script's own answer or reject", async () => {
+    h = await harness({ timings: { ringingMs: 3_000 } });
+    // the steps say answer, onInvite says decline: the invitation fails as declined
+    h.sim.scriptRemote('decliner', { steps: [{ do: 'answer', after: 100 }], onInvite: 'decline' });
+    // the steps say reject, onInvite says accept: it answers, and then presses its key
+    h.sim.scriptRemote('acceptor', { steps: [{ do: 'reject', after: 100 }, { do: 'dtmf', digits: '5', after: 100 }], onInvite: 'accept' });
+    // the steps say answer, onInvite says never: the invitation fails when the ringing times out
+    h.sim.scriptRemote('silent', { steps: [{ do: 'answer', after: 100 }], onInvite: 'noAnswer' });
+    const id = (await h.graph.request('POST', V1, p2pRequest(h.receiver.url))).body['id'] as string;
+    await h.sim.waitForState(id, 'established');
+    await h.graph.request('POST', `${V1}/${id}/subscribeToTone`, {});
+    const invite = async (user: string) =>
+      (await h!.graph.request('POST', `${V1}/${id}/participants/invite`, { participants: [{ identity: { user: { id: user, displayName: user } } }] })).body['id'] as string;
+    const declined = await invite('decliner');
+    const accepted = await invite('acceptor');
+    const unanswered = await invite('silent');
+    // the ringing timeout is not work waitForIdle waits for: wait for its outcome
+    await h.sim.waitUntil(() => h!.sim.groundTruth(id)!.operations[unanswered]?.status === 'failed', { timeoutMs: 10_000 });
+    await h.sim.waitForIdle();
+    const truth = h.sim.groundTruth(id)!;
+    expect(truth.operations[declined]).toMatchObject({ status: 'failed', resultInfo: { code: 603 } });
+    expect(truth.operations[accepted]).toMatchObject({ status: 'completed' });
+    expect(truth.operations[unanswered]).toMatchObject({ status: 'failed', resultInfo: { code: 408 } });
+    const ids = truth.participants.map((p) => JSON.stringify(p.info));
+    expect(ids.some((info) => info.includes('"acceptor"'))).toBe(true);
+    expect(ids.some((info) => info.includes('"decliner"') || info.includes('"silent"'))).toBe(false);
+    expect(truth.tones.map((t) => t.tone)).toEqual(['tone5']);
+  });
 });
 
 describe('media', () => {

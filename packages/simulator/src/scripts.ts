@@ -204,6 +204,32 @@ export function randomMeetingScript(rng: Rng): RemoteScript {
   return { steps, attendees };
 }
 
+/**
+ * What a party does when the bot invites it. Its script's `onInvite` decides and replaces the
+ * script's own answer / reject / noAnswer steps: `accept` answers (where the script answered,
+ * else after `inviteAnswerMs`) and then plays the script's other steps; `decline` rejects
+ * after `inviteAnswerMs` (the invitation fails); `noAnswer` does nothing, and the ringing
+ * timeout fails the invitation. Without `onInvite`, the script's steps as they are; without a
+ * script, undefined.
+ */
+export function inviteeScript(script: RemoteScript | undefined, timings: GraphTimings): RemoteScript | undefined {
+  if (!script?.onInvite) return script;
+  const steps = script.steps ?? [];
+  const decisive = steps.findIndex((s) => s.do === 'answer' || s.do === 'reject' || s.do === 'noAnswer');
+  switch (script.onInvite) {
+    case 'accept': {
+      const at = steps[decisive];
+      const answer: ScriptStep = { do: 'answer', after: at && 'after' in at && at.after !== undefined ? at.after : timings.inviteAnswerMs };
+      const rest = steps.filter((s) => s.do !== 'answer' && s.do !== 'reject' && s.do !== 'noAnswer');
+      return { ...script, steps: decisive < 0 ? [answer, ...rest] : [...rest.slice(0, decisive), answer, ...rest.slice(decisive)] };
+    }
+    case 'decline':
+      return { ...script, steps: [{ do: 'reject', after: timings.inviteAnswerMs }] };
+    case 'noAnswer':
+      return { ...script, steps: [] };
+  }
+}
+
 /** The behaviour of an unscripted callee when `remoteBehaviour` is 'answer'. */
 export function answeringScript(timings: GraphTimings, role: 'callee' | 'target' | 'invitee'): RemoteScript {
   return { steps: [{ do: 'answer', after: role === 'invitee' ? timings.inviteAnswerMs : timings.answerDelayMs }] };

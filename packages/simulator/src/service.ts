@@ -24,6 +24,7 @@ import type { Scheduler, TaskHandle } from './scheduler.js';
 import {
   ScriptRunner,
   answeringScript,
+  inviteeScript,
   decisionOf,
   normalizeScript,
   randomCalleeScript,
@@ -568,7 +569,8 @@ export class CallService implements ScriptHost {
       const party = this.addPending(call, identity, 'invitee', op.id);
       op.waitingFor.add(party.key);
       party.ringTimer = this.timer(call, this.o.timings.ringingMs, () => this.ringingTimeout(call, party.key), false);
-      this.run(call, this.scriptFor(identityIds(identity), behaviour, 'invitee') ?? answeringScript(this.o.timings, 'invitee'), party.key);
+      const script = inviteeScript(this.scriptFor(identityIds(identity), behaviour, 'invitee'), this.o.timings);
+      this.run(call, script ?? answeringScript(this.o.timings, 'invitee'), party.key);
     }
     return this.operationReply(call, op, 200);
   }

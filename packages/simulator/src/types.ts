@@ -187,7 +187,12 @@ export interface RemoteScript {
   readonly botLobby?: boolean;
   /** A transfer of this call (or to this party) is accepted, or fails with subcode 7000 / 7700. */
   readonly onTransfer?: 'accept' | 'fail' | { readonly fail: 7000 | 7700 };
-  /** When this party is invited: it answers (default), declines, or never answers. */
+  /**
+   * When the bot invites this party (`participants/invite`): it answers, declines (the
+   * invitation fails), or never answers (it fails when the ringing times out). It replaces the
+   * script's own answer / reject / noAnswer steps for invitations; without it, the steps
+   * decide (and an unscripted party answers).
+   */
   readonly onInvite?: 'accept' | 'decline' | 'noAnswer';
 }
 

@@ -7,6 +7,7 @@ import {
   type CommandName,
   type OperationView,
 } from '@switchboard/core';
+import type { Modality } from '@switchboard/transport';
 import type { GraphResponse } from './ports.js';
 
 /** The runtime services a call handle uses; the switchboard implements them. */
@@ -133,7 +134,8 @@ export class Call extends EventEmitter<CallHandleEvents> {
   }
 
   // Call handling
-  answer(body: { callbackUri: string; mediaConfig: unknown; acceptedModalities?: string[]; [k: string]: unknown }): Promise<GraphResponse> {
+  /** Answers an incoming call; Graph requires `acceptedModalities` (`['audio']` at least). */
+  answer(body: { callbackUri: string; mediaConfig: unknown; acceptedModalities: readonly Modality[]; [k: string]: unknown }): Promise<GraphResponse> {
     return this.#host.command(this.id, 'answer', body);
   }
   reject(body: { reason?: 'none' | 'busy' | 'forbidden'; callbackUri?: string } = {}): Promise<GraphResponse> {
@@ -200,11 +202,16 @@ export class Call extends EventEmitter<CallHandleEvents> {
   updateRecordingStatus(body: { status: string; clientContext?: string }): Promise<OperationHandle> {
     return this.#operation('updateRecordingStatus', body);
   }
-  startHoldMusic(body: { customPrompt?: unknown; clientContext?: string } = {}): Promise<OperationHandle> {
-    return this.#operation('startHoldMusic', body);
+  /**
+   * Puts a participant on hold with music
+   * (`POST /communications/calls/{id}/participants/{participantId}/startHoldMusic`).
+   */
+  startHoldMusic(participantId: string, body: { customPrompt?: unknown; clientContext?: string } = {}): Promise<OperationHandle> {
+    return this.#operation('startHoldMusic', body, { participantId });
   }
-  stopHoldMusic(body: { clientContext?: string } = {}): Promise<OperationHandle> {
-    return this.#operation('stopHoldMusic', body);
+  /** Takes a participant off hold (`POST .../participants/{participantId}/stopHoldMusic`). */
+  stopHoldMusic(participantId: string, body: { clientContext?: string } = {}): Promise<OperationHandle> {
+    return this.#operation('stopHoldMusic', body, { participantId });
   }
 
   /** Asks Graph for the call and its roster now, and records the answer as authoritative. */

@@ -29,7 +29,7 @@ describe('one GUID, two spellings, in the runtime (call: playPrompt and call: an
         : { status: 200, body: { '@odata.type': '#microsoft.graph.playPromptOperation', id: '0fe0623f-d628-42ed-b4bd-8ac290072cc5', status: 'running' } },
     );
     const sw = createSwitchboard({ graph, setTimer: noTimers, leases: false });
-    const call = await sw.createCall({ callbackUri: 'https://bot.contoso.com/api/calls' });
+    const call = await sw.createCall({ callbackUri: 'https://bot.contoso.com/api/calls' } as unknown as Parameters<typeof sw.createCall>[0]); // the fake Graph reads no body
     await sw.sink({ body: note('/communications/calls/57DAB8B1894C409AB240BD8BEAE78896', { '@odata.type': '#microsoft.graph.call', state: 'established' }) });
     expect(sw.calls().map((c) => c.id)).toEqual(['57dab8b1-894c-409a-b240-bd8beae78896']);
     expect(call.state).toBe('established');
@@ -50,7 +50,7 @@ describe('one GUID, two spellings, in the runtime (call: playPrompt and call: an
     const id = await incoming;
     expect(id).toBe('57dab8b1-894c-409a-b240-bd8beae78896');
     expect(sw.call(id)!.view.graphId).toBe('57DAB8B1894C409AB240BD8BEAE78896');
-    await sw.call(id)!.answer({ callbackUri: 'https://bot.contoso.com/api/calls', mediaConfig: {} });
+    await sw.call(id)!.answer({ callbackUri: 'https://bot.contoso.com/api/calls', mediaConfig: {}, acceptedModalities: ['audio'] });
     expect(sent).toEqual([{ command: 'answer', callId: '57DAB8B1894C409AB240BD8BEAE78896' }]);
     await sw.stop();
   });

@@ -1,4 +1,5 @@
 import type { CommandName } from '@switchboard/core';
+import type { CallRequestBody, CreateCallSpec } from '@switchboard/transport';
 
 /** What Graph answered to a command. */
 export interface GraphResponse {
@@ -24,6 +25,11 @@ export interface SendParams {
  */
 export interface GraphPort {
   send(command: CommandName, params: SendParams): Promise<GraphResponse>;
+  /**
+   * Builds (and validates) the body of `POST /communications/calls` from a scenario. Needed
+   * only to pass a `CreateCallSpec` to `switchboard.createCall`; `GraphClient` has it.
+   */
+  buildCreateCall?(spec: CreateCallSpec): CallRequestBody;
 }
 
 /** A pino-compatible logger. Nothing the runtime logs contains a token or a secret. */

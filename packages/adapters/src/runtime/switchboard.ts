@@ -14,6 +14,7 @@ import {
   type RosterMode,
   type TimerName,
 } from '@switchboard/core';
+import type { CallRequestBody, CreateCallSpec } from '@switchboard/transport';
 import { Call, type CallHost } from './call.js';
 import { silentLogger, type GraphPort, type GraphResponse, type Logger } from './ports.js';
 import type { ExchangeLine, Recorder } from './recorder.js';
@@ -124,6 +125,9 @@ function commandPath(command: CommandName, callId: string, participantId: string
       return `${base}/participants/${participantId ?? ''}/mute`;
     case 'deleteParticipant':
       return `${base}/participants/${participantId ?? ''}`;
+    case 'startHoldMusic':
+    case 'stopHoldMusic':
+      return `${base}/participants/${participantId ?? ''}/${command}`;
     case 'createAudioRoutingGroup':
     case 'listAudioRoutingGroups':
       return `${base}/audioRoutingGroups`;
@@ -361,8 +365,11 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> {
    * starts following what other instances write. Resolves to the number of live calls restored.
    */
   async start(): Promise<number> {
+    const store = this.engine.store as { subscribe?: (l: AppendListener) => Promise<Unsubscribe>; ready?: () => Promise<void> };
+    // a store that starts up in the background (SQLite's writer thread): ready before the first
+    // call, whose append would otherwise wait for it out of the call's answer deadline
+    if (typeof store.ready === 'function') await store.ready();
     await this.engine.hydrate();
-    const store = this.engine.store as { subscribe?: (l: AppendListener) => Promise<Unsubscribe> };
     if (typeof store.subscribe === 'function' && !this.#unsubscribe) {
       this.#unsubscribe = await store.subscribe((streamId, version) => {
         if (this.#stopped) return;
@@ -401,8 +408,19 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> {
     await Promise.allSettled([...this.#owned.keys()].map((id) => this.#disown(id)));
   }
 
-  /** Places a call (`POST /communications/calls`); resolves to its handle once Graph answered 201. */
-  async createCall(request: unknown): Promise<Call> {
+  /**
+   * Places a call (`POST /communications/calls`); resolves to its handle once Graph answered
+   * 201. `request` is the body, or a `CreateCallSpec` the Graph client builds into one (the
+   * built body is what the log records).
+   */
+  async createCall(request: CallRequestBody | CreateCallSpec): Promise<Call> {
+    this.#refuseIfStopped('createCall');
+    if (isCreateCallSpec(request)) {
+      if (typeof this.#graph.buildCreateCall !== 'function') {
+        throw new SwitchboardError('SWB_INVALID_ARGUMENT', 'createCall got a CreateCallSpec, but this GraphPort has no buildCreateCall(): pass the request body');
+      }
+      request = this.#graph.buildCreateCall(request);
+    }
     const commandId = this.#newId();
     const at = this.#clock();
     this.#record('request', 'POST', '/v1.0/communications/calls', null, request, at);
@@ -448,6 +466,7 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> {
     const callId = canonicalId(id);
     const running = this.#resyncs.get(callId);
     if (running) return running;
+    if (this.#stopped) return Promise.reject(stoppedError('resync'));
     const work = (async () => {
       let call: unknown = null;
       let participants: unknown[] | undefined;
@@ -473,7 +492,13 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> {
     return work;
   }
 
+  /** After `stop()`, every command is refused before anything is logged or sent. */
+  #refuseIfStopped(command: string): void {
+    if (this.#stopped) throw stoppedError(command);
+  }
+
   async #command(callId: string, command: CommandName, body: unknown, params: { participantId?: string } = {}): Promise<GraphResponse> {
+    this.#refuseIfStopped(command);
     const id = this.#newId();
     await this.engine.record(callId, {
       kind: 'command',
@@ -561,10 +586,10 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> {
     call.deliver(event);
     switch (event.type) {
       case 'stateChanged':
-        // events are emitted while the delivery is ingested: now is when it arrived
         if (event.to === 'incoming') {
-          const at = this.#clock();
-          void this.#own(call.id).then((owned) => owned && this.#incoming(call, at));
+          void this.#own(call.id)
+            .then(async (owned) => owned && this.#incoming(call, await this.#arrivedAt(call.id, event.cause.position)))
+            .catch((error: unknown) => this.#fail(error, call.id));
         } else if (event.to === 'terminated') {
           this.#clearTimers(call.id);
           void this.#disown(call.id);
@@ -579,6 +604,15 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> {
       default:
         return;
     }
+  }
+
+  /**
+   * When the entry at `position` arrived (its `at`: a notification's `receivedAt`). Graph's 15 s
+   * run from then, not from when the entry was folded, which a slow store append delays.
+   */
+  async #arrivedAt(callId: string, position: number): Promise<number> {
+    const entries = await this.engine.store.readStream(callId, { after: position - 1 });
+    return entries.find((e) => e.position === position)?.at ?? this.#clock();
   }
 
   /** Starts the answer deadline and tells the bot (only the owner does, so only one instance answers). */
@@ -643,9 +677,20 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> {
 
   #fail(error: unknown, callId: string): void {
     const err = error instanceof Error ? error : new Error(String(error));
+    // background work refused because stop() ran: what stopping means, not a failure
+    if (this.#stopped && (err as { code?: string }).code === 'SWB_STOPPED') return;
     this.#log.error({ callId, code: (err as { code?: string }).code, err: err.message }, 'background work failed');
     if (this.listenerCount('error') > 0) this.emit('error', err);
   }
+}
+
+function stoppedError(command: string): SwitchboardError {
+  return new SwitchboardError('SWB_STOPPED', `${command} refused: this switchboard was stopped (nothing was sent to Graph)`);
+}
+
+/** A scenario to build, as opposed to a request body (which has `mediaConfig`). */
+function isCreateCallSpec(request: CallRequestBody | CreateCallSpec): request is CreateCallSpec {
+  return typeof request === 'object' && request !== null && typeof (request as { kind?: unknown }).kind === 'string' && !('mediaConfig' in request);
 }
 
 /** Creates the runtime. Call `start()` to restore live calls from the store. */

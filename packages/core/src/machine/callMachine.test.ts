@@ -2,8 +2,10 @@ import { getShortestPaths } from 'xstate/graph';
 import { transition } from 'xstate';
 import { describe, expect, it } from 'vitest';
 import { CALL_STATES, type CallState, type StoredEntry } from '../log/entries.js';
-import { startCall, stateOf } from '../reconcile/fold.js';
-import { callMachine, toMachineEvent } from './callMachine.js';
+import type { MachineState } from '../reconcile/context.js';
+import { startCall } from '../reconcile/fold.js';
+import { toMachineEvent } from './callMachine.js';
+import { machine as callMachine, type MachineSnapshot } from './definition.js';
 import type { CallMachineEvent } from './events.js';
 import { DOCUMENTED_TRANSITIONS, isProofRequired, REACHABLE, STATE_RANK } from './table.js';
 
@@ -21,8 +23,17 @@ function stateEntry(state: CallState, position: number, failure = false): Stored
   };
 }
 
-function from(state: CallState): ReturnType<typeof startCall> {
-  const [snap] = transition(callMachine, startCall({ callId: 'c' }), toMachineEvent(stateEntry(state, 1)));
+/** `startCall`'s snapshot, as XState types it (the package's public type leaves XState out). */
+function start(): MachineSnapshot {
+  return startCall({ callId: 'c' }) as unknown as MachineSnapshot;
+}
+
+function stateOf(snapshot: MachineSnapshot): MachineState {
+  return snapshot.value as MachineState;
+}
+
+function from(state: CallState): MachineSnapshot {
+  const [snap] = transition(callMachine, start(), toMachineEvent(stateEntry(state, 1)));
   return snap;
 }
 
@@ -69,7 +80,7 @@ describe('model-based: xstate/graph over the machine', () => {
 
   it('every path it finds replays through the fold to the same state', () => {
     for (const path of paths) {
-      let snap = startCall({ callId: 'c' });
+      let snap = start();
       path.steps.forEach((step, i) => {
         if ((step.event.type as string) === 'xstate.init') return;
         const e = step.event as Extract<CallMachineEvent, { data: unknown }>;

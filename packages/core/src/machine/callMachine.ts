@@ -1,5 +1,4 @@
-import { setup, assign } from 'xstate';
-import { CALL_STATES, type CallState, type StoredEntry } from '../log/entries.js';
+import type { CallState, StoredEntry } from '../log/entries.js';
 import { parseResourcePath } from '../decode/paths.js';
 import { canonicalId } from '../util/ids.js';
 import {
@@ -17,7 +16,7 @@ import {
   upsertParticipant,
   type RosterMode,
 } from '../reconcile/apply.js';
-import { initialContext, type CallContext, type MachineState, type StaleReason } from '../reconcile/context.js';
+import type { CallContext, MachineState, StaleReason } from '../reconcile/context.js';
 import { ContextEdit } from '../reconcile/draft.js';
 import { isObject, participantKey, type JsonObject } from '../util/graph.js';
 import type { CallMachineEvent } from './events.js';
@@ -32,10 +31,12 @@ export interface CallMachineInput {
   readonly rosterMode?: RosterMode;
 }
 
-type Ctx = CallContext & { readonly rosterMode: RosterMode };
-type Params = { readonly from: MachineState };
+/** The machine's context: the call's (see `CallContext`) and how it reads rosters. */
+export type CallMachineContext = CallContext & { readonly rosterMode: RosterMode };
+type Ctx = CallMachineContext;
 
-const TRANSFER_STATES = new Set<CallState>(['transferring', 'transferAccepted']);
+/** The states a transfer passes through. */
+export const TRANSFER_STATES: ReadonlySet<CallState> = new Set<CallState>(['transferring', 'transferAccepted']);
 
 /**
  * One entry's edit of the context: copy-on-write, the result deep-frozen (see `ContextEdit`).
@@ -76,110 +77,10 @@ function rejectReason(from: MachineState, to: CallState | undefined, ctx: Ctx): 
   return { reason: 'impossible-transition', resync: true };
 }
 
-function transferOpen(ctx: CallContext): boolean {
+/** Whether a transfer may start: none failed, or a transfer command was sent since. */
+export function transferOpen(ctx: CallContext): boolean {
   const { failedAt, commandAt } = ctx.transfer;
   return failedAt === undefined || (commandAt !== undefined && commandAt > failedAt);
-}
-
-/**
- * The call machine: the ten `callState` values (plus `pending`, before any state is known)
- * and the documented transitions between them, generated from `DOCUMENTED_TRANSITIONS`.
- * The roster, operations, content sharing, tones, media state and result info live in
- * context, updated copy-on-write (`ContextEdit`) and frozen.
- *
- * Use it as a pure fold with `transition()` (see `foldEntries`): it has no timers, invokes
- * nothing and reads no clock. Export it to inspect it (Stately inspector) or walk its paths
- * (`xstate/graph`).
- */
-export const callMachine = buildMachine();
-
-function buildMachine() {
-  const machineSetup = setup({
-    types: {
-      context: {} as Ctx,
-      events: {} as CallMachineEvent,
-      input: {} as CallMachineInput,
-    },
-    guards: {
-      transferProof: ({ event }) => 'data' in event && event.data !== null && isTransferFailure(event.data),
-      transferOpen: ({ context }) => transferOpen(context),
-      resyncTo: ({ event }, params: { state: CallState }) => event.type === 'resync' && event.to === params.state,
-    },
-    actions: {
-      applyCall: assign(({ context, event }) => applyCallToContext(context, event)),
-      rejectCall: assign(({ context, event }, params: Params) => rejectCallInContext(context, event, params.from)),
-      applyCallData: assign(({ context, event }, params: { mode: 'overwrite' | 'fill' }) =>
-        event.type === 'call.data' ? applyCallDataToContext(context, event, params.mode) : context,
-      ),
-      applyResync: assign(({ context, event }, params: Params) => applyResyncToContext(context, event, params.from)),
-      applyEntry: assign(({ context, event }) => (event.type === 'entry' ? applyEntryToContext(context, event.entry) : context)),
-    },
-  });
-
-  // `entry` (most of the traffic) is handled by every state rather than once at the root: the
-  // same targetless assignment either way, but xstate looks an event up in the active state
-  // first and only then in its parent, so a root-level handler costs two lookups per entry.
-  const applyEntry = { actions: 'applyEntry' };
-  const states: Record<string, object> = {};
-  const fromPending: Record<string, object> = { entry: applyEntry };
-  for (const to of CALL_STATES) {
-    fromPending[`callState.${to}`] = { target: to, actions: 'applyCall' };
-  }
-  states['pending'] = { on: fromPending };
-  for (const from of CALL_STATES) {
-    const reject = { actions: { type: 'rejectCall', params: { from } } };
-    const on: Record<string, unknown> = { entry: applyEntry, 'callState.*': reject };
-    for (const to of CALL_STATES) {
-      const key = `callState.${to}`;
-      if (to === from) {
-        on[key] = { actions: 'applyCall' };
-      } else if (isProofRequired(from, to)) {
-        on[key] = [{ guard: 'transferProof', target: to, actions: 'applyCall' }, reject];
-      } else if (REACHABLE[from].has(to)) {
-        on[key] = TRANSFER_STATES.has(to)
-          ? [{ guard: 'transferOpen', target: to, actions: 'applyCall' }, reject]
-          : { target: to, actions: 'applyCall' };
-      }
-    }
-    if (from === 'terminated') {
-      on['call.data'] = { actions: { type: 'applyCallData', params: { mode: 'fill' } } };
-      on['resync'] = { actions: { type: 'applyResync', params: { from } } };
-    } else {
-      on['resync'] = [
-        ...CALL_STATES.map((state) => ({
-          guard: { type: 'resyncTo', params: { state } },
-          target: state,
-          actions: { type: 'applyResync', params: { from } },
-        })),
-        { actions: { type: 'applyResync', params: { from } } },
-      ];
-    }
-    states[from] = { on };
-  }
-
-  const config = {
-    id: 'call',
-    initial: 'pending',
-    context: ({ input }: { input: CallMachineInput }) => ({
-      ...initialContext(input.callId),
-      rosterMode: input.rosterMode ?? 'full',
-    }),
-    states,
-    on: {
-      'call.data': { actions: { type: 'applyCallData', params: { mode: 'overwrite' } } },
-      'callState.unknown': { actions: { type: 'rejectCall', params: { from: 'pending' } } },
-      resync: [
-        ...CALL_STATES.map((state) => ({
-          guard: { type: 'resyncTo', params: { state } },
-          target: `.${state}`,
-          actions: { type: 'applyResync', params: { from: 'pending' } },
-        })),
-        { actions: { type: 'applyResync', params: { from: 'pending' } } },
-      ],
-    },
-  };
-  // The config is generated from the tables, so its literal types cannot be inferred.
-  return machineSetup.createMachine(config as unknown as Parameters<typeof machineSetup.createMachine>[0]);
 }
 
 /** `rejectCall`: a call resource that may not move the call from `from` is recorded as stale; its data only fills gaps. */

@@ -1,11 +1,10 @@
-import { createActor, type SnapshotFrom } from 'xstate';
+import { createActor } from 'xstate';
 import type { StoredEntry } from '../log/entries.js';
 import {
   applyCallDataToContext,
   applyCallToContext,
   applyEntryToContext,
   applyResyncToContext,
-  callMachine,
   callStateTarget,
   MACHINE_VERSION,
   rejectCallInContext,
@@ -13,14 +12,16 @@ import {
   type CallMachineInput,
 } from '../machine/callMachine.js';
 import type { CallState } from '../log/entries.js';
+import { machine as callMachine, type MachineSnapshot } from '../machine/definition.js';
 import type { CallMachineEvent } from '../machine/events.js';
+import type { CallMachineSnapshot } from '../machine/public.js';
 import { initialContext, type CallContext, type MachineState } from './context.js';
 import { refOf, type CallEvent } from './events.js';
 import type { CallSnapshot } from './snapshot.js';
 import { buildView, type CallView } from './view.js';
 import { hasOwn, withProperty } from '../util/object.js';
 
-export type CallMachineSnapshot = SnapshotFrom<typeof callMachine>;
+export type { CallMachineSnapshot };
 
 type ActorScope = Parameters<typeof callMachine.transition>[2];
 let inertScope: ActorScope | undefined;
@@ -32,7 +33,7 @@ let inertScope: ActorScope | undefined;
  * only actions are assignments, which run inline; there is nothing to execute afterwards.
  */
 export function step(snapshot: CallMachineSnapshot, event: CallMachineEvent): CallMachineSnapshot {
-  return callMachine.transition(snapshot, event, scope());
+  return callMachine.transition(snapshot as unknown as MachineSnapshot, event, scope()) as unknown as CallMachineSnapshot;
 }
 
 function scope(): ActorScope {
@@ -65,7 +66,7 @@ export function startCall(input: CallMachineInput): CallMachineSnapshot {
   const mode = input.rosterMode ?? 'full';
   let template = templates.get(mode);
   if (!template) {
-    template = callMachine.getInitialSnapshot(scope(), { callId: '', rosterMode: mode });
+    template = callMachine.getInitialSnapshot(scope(), { callId: '', rosterMode: mode }) as unknown as CallMachineSnapshot;
     templates.set(mode, template);
   }
   return withProperty(template, 'context', withProperty(initialContext(input.callId), 'rosterMode', mode)) as CallMachineSnapshot;
@@ -173,7 +174,7 @@ function advance(state: MachineState, context: CallMachineSnapshot['context'], e
 function inState(state: MachineState): CallMachineSnapshot {
   let snapshot = resolved.get(state);
   if (!snapshot) {
-    snapshot = callMachine.resolveState({ value: state, context: startCall({ callId: '' }).context });
+    snapshot = callMachine.resolveState({ value: state, context: startCall({ callId: '' }).context }) as unknown as CallMachineSnapshot;
     resolved.set(state, snapshot);
   }
   return snapshot;
@@ -211,7 +212,7 @@ export function restoreCallSnapshot(callId: string, saved: CallSnapshot | undefi
   if (typeof ctx !== 'object' || ctx === null || ctx.id !== callId || ctx.position !== saved.position) return undefined;
   if (!(saved.value in callMachine.states)) return undefined;
   try {
-    return callMachine.resolveState({ value: saved.value, context: saved.context as CallMachineSnapshot['context'] });
+    return callMachine.resolveState({ value: saved.value, context: saved.context as CallMachineSnapshot['context'] }) as unknown as CallMachineSnapshot;
   } catch {
     return undefined;
   }

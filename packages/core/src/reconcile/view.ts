@@ -1,4 +1,13 @@
-import type { Call, Participant, ResultInfo, ToneInfo } from '@microsoft/microsoft-graph-types';
+import type {
+  Call,
+  CommunicationsIdentitySet,
+  IncomingContext,
+  InvitationParticipantInfo,
+  Participant,
+  ParticipantInfo,
+  ResultInfo,
+  ToneInfo,
+} from '@microsoft/microsoft-graph-types';
 import type {
   CallContext,
   CommandView,
@@ -14,18 +23,50 @@ import type {
 } from './context.js';
 import { hasOwn } from '../util/object.js';
 
+/**
+ * A `participantInfo` as calls carry it: its identity is a `communicationsIdentitySet`
+ * (https://learn.microsoft.com/graph/api/resources/communicationsidentityset), which adds
+ * `phone` (a PSTN party), `applicationInstance`, `guest`, `encrypted`, `onPremises`,
+ * `assertedIdentity`, `azureCommunicationServicesUser` and `endpointType` to `user`,
+ * `application` and `device`. graph-types types the property as the plain `identitySet`.
+ */
+export type CallParticipantInfo = Omit<ParticipantInfo, 'identity'> & { readonly identity?: CommunicationsIdentitySet };
+
+/** An `invitationParticipantInfo` (a call's `targets`) with a `communicationsIdentitySet`. */
+export type CallInvitationParticipantInfo = Omit<InvitationParticipantInfo, 'identity'> & { readonly identity?: CommunicationsIdentitySet };
+
+/** An `incomingContext` whose `onBehalfOf` and `transferor` are `communicationsIdentitySet`s. */
+export type CallIncomingContext = Omit<IncomingContext, 'onBehalfOf' | 'transferor'> & {
+  readonly onBehalfOf?: CommunicationsIdentitySet | null;
+  readonly transferor?: CommunicationsIdentitySet | null;
+};
+
 /** Graph's call properties as they arrive on the wire; graph-types' shapes, narrowed where the wire differs. */
 export type GraphCallProperties = Omit<
   Call,
-  'id' | 'state' | 'participants' | 'operations' | 'contentSharingSessions' | 'audioRoutingGroups' | 'resultInfo' | 'toneInfo'
+  | 'id'
+  | 'state'
+  | 'participants'
+  | 'operations'
+  | 'contentSharingSessions'
+  | 'audioRoutingGroups'
+  | 'resultInfo'
+  | 'toneInfo'
+  | 'source'
+  | 'targets'
+  | 'incomingContext'
 > & {
   /** Codes arrive as numbers and sometimes as numeric strings. */
   readonly resultInfo?: (Omit<ResultInfo, 'code' | 'subcode'> & { code?: number | string; subcode?: number | string }) | null;
   readonly toneInfo?: ToneInfo | null;
+  /** The caller (incoming) or the bot (outgoing); a PSTN caller is `source.identity.phone`. */
+  readonly source?: CallParticipantInfo | null;
+  readonly targets?: readonly CallInvitationParticipantInfo[] | null;
+  readonly incomingContext?: CallIncomingContext | null;
 };
 
 /** A participant as Graph sends it, with the bookkeeping Switchboard adds. */
-export type GraphParticipant = ParticipantView & Partial<Omit<Participant, 'id'>>;
+export type GraphParticipant = ParticipantView & Partial<Omit<Participant, 'id' | 'info'>> & { readonly info?: CallParticipantInfo };
 
 /**
  * The projection of one call: a frozen, Graph-shaped view. The call resource's own

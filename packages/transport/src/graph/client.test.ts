@@ -1,5 +1,6 @@
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Agent } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { commandOf, type CommandName } from '@switchboard/core';
 import { createGraphClient, parseRetryAfter, type GraphClient, type GraphClientOptions } from './client.js';
@@ -417,6 +418,35 @@ describe('deadlines and cancellation', () => {
     expect(e.code).toBe('SWB_GRAPH_AMBIGUOUS');
     expect(e.message).toContain('timeout');
     expect(server.seen).toHaveLength(1);
+  });
+
+  // A Graph that cannot be reached: the connection does not complete (a black-holed address, a
+  // DNS lookup that hangs) until undici's connect timeout, here after 500 ms. No request is
+  // ever handed to a connection; the attempt's own timeout (the deadline's remainder) ends it
+  // first. Before, that timeout made the command ambiguous once the connect error came.
+  const unreachable = (): Agent =>
+    new Agent({
+      connect: (_options, callback) => {
+        setTimeout(() => callback(Object.assign(new Error('Connect Timeout Error'), { code: 'UND_ERR_CONNECT_TIMEOUT' }), null), 500);
+      },
+    });
+
+  it('a non-idempotent command whose connection never completes is SWB_GRAPH_NETWORK, not ambiguous', async () => {
+    const agent = unreachable();
+    const e = await failure(client('http://graph.invalid', { dispatcher: agent, deadlineMs: 300, random: () => 0 }).transfer('c1', { transferTarget: { identity: { user: { id: 'u2' } } } }));
+    await agent.destroy();
+    expect(e.code).toBe('SWB_GRAPH_NETWORK');
+    expect(e.message).toContain('could not reach Graph (timeout before connecting');
+  });
+
+  it('a non-idempotent command aborted while still connecting is SWB_GRAPH_ABORTED (nothing left)', async () => {
+    const agent = unreachable();
+    const a = new AbortController();
+    const p = failure(client('http://graph.invalid', { dispatcher: agent }).playPrompt('c1', PLAY, { signal: a.signal }));
+    setTimeout(() => a.abort(), 20);
+    const e = await p;
+    await agent.destroy();
+    expect(e.code).toBe('SWB_GRAPH_ABORTED');
   });
 
   it('an already-aborted signal sends nothing', async () => {

@@ -53,7 +53,12 @@ export interface GraphClientOptions {
   readonly auth?: MsalTokenProviderOptions;
   /** Or any token source. */
   readonly getToken?: GetToken;
-  /** The undici dispatcher for Graph requests; default a private `Agent` closed by `close()`. */
+  /**
+   * The undici dispatcher for Graph requests; default a private `Agent` closed by `close()`. It
+   * must call the handler's `onConnect` (or `onRequestStart`) before writing, as undici's own
+   * dispatchers do: that is how the client tells a request that never left from one Graph may
+   * have acted on.
+   */
   readonly dispatcher?: Dispatcher;
   readonly retry?: RetryOptions;
   /** Overall budget of one command, all attempts and waits included (default 60 s). */
@@ -149,6 +154,11 @@ export interface GraphClient {
   urlOf(command: CommandName, params?: { readonly callId?: string; readonly participantId?: string }): string;
   /** Creates a call: from a {@link CreateCallSpec} (built and validated) or a raw body (validated unless disabled). */
   createCall(request: CreateCallSpec | CallRequestBody, options?: RequestOptions): Promise<GraphResult<CallResource>>;
+  /**
+   * The body `createCall` sends for a {@link CreateCallSpec}: {@link buildCreateCall} with this
+   * client's options (`allowInsecureCallback`). The runtime uses it to log what it sends.
+   */
+  buildCreateCall(spec: CreateCallSpec): CallRequestBody;
   getCall(callId: string, options?: RequestOptions): Promise<GraphResult<CallResource>>;
   /** Hangs up (DELETE the call). */
   hangUp(callId: string, options?: RequestOptions): Promise<GraphResult<null>>;
@@ -248,7 +258,48 @@ export function parseRetryAfter(value: string | undefined, reference: number): n
 
 type Attempt =
   | { readonly kind: 'response'; readonly status: number; readonly headers: Record<string, string>; readonly body: unknown }
-  | { readonly kind: 'failure'; readonly reason: 'notSent' | 'timeout' | 'aborted' | 'network'; readonly error: unknown; readonly errorCode: string | undefined };
+  | {
+      readonly kind: 'failure';
+      /** What ended the attempt: our attempt timeout, the caller's signal, or the network. */
+      readonly reason: 'timeout' | 'aborted' | 'network';
+      /**
+       * False when the request provably never left: it was never handed to a connection
+       * (undici calls the handler's `onConnect` just before writing), or the error is one
+       * raised before a connection existed (ECONNREFUSED, DNS, connect timeout).
+       */
+      readonly sent: boolean;
+      readonly error: unknown;
+      readonly errorCode: string | undefined;
+    };
+
+/**
+ * The dispatcher, watching for the moment a request is handed to a connection (the handler's
+ * `onConnect`, or `onRequestStart` in undici's newer handler API, just before the first byte
+ * is written). `written()` is called then, unless the attempt was already aborted (undici then
+ * drops the request unwritten).
+ */
+function observingDispatcher(dispatcher: Dispatcher, signal: AbortSignal, written: () => void): Dispatcher {
+  const hook = (target: object, name: 'onConnect' | 'onRequestStart') => {
+    const original = (target as Record<string, unknown>)[name];
+    if (typeof original !== 'function') return undefined;
+    return (...args: unknown[]): unknown => {
+      if (!signal.aborted) written();
+      return (original as (...a: unknown[]) => unknown).apply(target, args);
+    };
+  };
+  const dispatch = (options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean =>
+    dispatcher.dispatch(
+      options,
+      new Proxy(handler, {
+        get(target, key) {
+          if (key === 'onConnect' || key === 'onRequestStart') return hook(target, key);
+          const value: unknown = Reflect.get(target, key, target);
+          return typeof value === 'function' ? value.bind(target) : value;
+        },
+      }),
+    );
+  return new Proxy(dispatcher, { get: (target, key) => (key === 'dispatch' ? dispatch : Reflect.get(target, key, target)) });
+}
 
 function parseBody(text: string): unknown {
   if (text === '') return null;
@@ -269,8 +320,10 @@ function str(v: unknown): string | undefined {
  * Resilience: `client-request-id` on every request (from the params or a new uuid), echoed in
  * results and errors. 429 — and 503 with `Retry-After` — are retried for every command, waiting
  * `Retry-After` (seconds or HTTP-date, measured from the response's `Date` header when present,
- * otherwise from `now()`), else exponential backoff with full jitter. Connection failures before
- * anything was sent (ECONNREFUSED, DNS, connect timeout) are retried for every command. Timeouts,
+ * otherwise from `now()`), else exponential backoff with full jitter. A request that provably never
+ * left (ECONNREFUSED, DNS, a connect timeout, or an attempt timeout or abort before the request
+ * reached a connection) is retried for every command and is never ambiguous: when the retries or
+ * the deadline run out it fails `SWB_GRAPH_NETWORK` (`SWB_GRAPH_ABORTED` for an abort). Timeouts,
  * resets after sending, 502, 504 and 503 without `Retry-After` are retried only for idempotent
  * commands (get, delete, keepAlive, listParticipants, listAudioRoutingGroups); any other command
  * fails with `SWB_GRAPH_AMBIGUOUS` and is never sent twice. A 401 refreshes the token once and
@@ -340,14 +393,26 @@ export function createGraphClient(options: GraphClientOptions): GraphClient {
       controller.abort(signal?.reason);
     };
     signal?.addEventListener('abort', onAbort, { once: true });
+    let written = false;
+    // undici keeps an aborted request queued until its connection is up (then drops it
+    // unwritten): an attempt aborted before that ends at once instead of waiting for the connect
+    let giveUp = (): void => {};
+    const unwritten = new Promise<never>((_, reject) => {
+      giveUp = () => {
+        if (!written) reject(controller.signal.reason);
+      };
+      controller.signal.addEventListener('abort', giveUp, { once: true });
+    });
     try {
-      const res = await request(url, {
+      const pending = request(url, {
         method: method as Dispatcher.HttpMethod,
         headers,
         ...(body !== undefined ? { body } : {}),
-        dispatcher,
+        dispatcher: observingDispatcher(dispatcher, controller.signal, () => (written = true)),
         signal: controller.signal,
       });
+      pending.catch(() => undefined); // it may settle after this attempt gave up on it
+      const res = await Promise.race([pending, unwritten]);
       const text = await res.body.text();
       const flat: Record<string, string> = {};
       for (const [k, v] of Object.entries(res.headers)) {
@@ -357,11 +422,11 @@ export function createGraphClient(options: GraphClientOptions): GraphClient {
       return { kind: 'response', status: res.statusCode, headers: flat, body: parseBody(text) };
     } catch (error) {
       const code = errorCode(error);
-      if (why) return { kind: 'failure', reason: why, error, errorCode: code };
-      if (code && NOT_SENT_CODES.has(code)) return { kind: 'failure', reason: 'notSent', error, errorCode: code };
-      return { kind: 'failure', reason: 'network', error, errorCode: code };
+      const sent = written && !(code !== undefined && NOT_SENT_CODES.has(code));
+      return { kind: 'failure', reason: why ?? 'network', sent, error, errorCode: code };
     } finally {
       clearTimeout(timer);
+      controller.signal.removeEventListener('abort', giveUp);
       signal?.removeEventListener('abort', onAbort);
     }
   }
@@ -499,16 +564,18 @@ export function createGraphClient(options: GraphClientOptions): GraphClient {
           throw errorFromResponse(command, a, clientRequestId, attempts, codeForStatus(a.status), previous);
         }
       } else {
-        logger.info({ ...log, attempt: attempts, reason: a.reason, errorCode: a.errorCode, elapsedMs }, 'graph request failed');
-        const detail = `${a.reason}${a.errorCode ? ` ${a.errorCode}` : ''}`;
+        logger.info({ ...log, attempt: attempts, reason: a.reason, sent: a.sent, errorCode: a.errorCode, elapsedMs }, 'graph request failed');
+        const detail = `${a.sent ? a.reason : a.reason === 'network' ? 'not sent' : `${a.reason} before connecting`}${a.errorCode ? ` ${a.errorCode}` : ''}`;
         const base = { clientRequestId, command, attempts, cause: a.error };
         if (a.reason === 'aborted') {
-          if (route.idempotent) throw aborted();
+          if (route.idempotent || !a.sent) throw aborted();
           throw new GraphError('SWB_GRAPH_AMBIGUOUS', `Graph may or may not have acted: ${command} was aborted in flight (client-request-id ${clientRequestId})`, base);
         }
-        if (a.reason === 'notSent') {
+        if (!a.sent) {
           retryable = true;
-          failure = new GraphError('SWB_GRAPH_NETWORK', `${command} could not reach Graph (${detail}; client-request-id ${clientRequestId})`, base);
+          // an idempotent command out of time is a timeout whether or not its last attempt got out
+          const code = route.idempotent && a.reason === 'timeout' ? 'SWB_GRAPH_TIMEOUT' : 'SWB_GRAPH_NETWORK';
+          failure = new GraphError(code, `${command} could not reach Graph (${detail}; client-request-id ${clientRequestId})`, base);
         } else if (!route.idempotent) {
           throw new GraphError('SWB_GRAPH_AMBIGUOUS', `Graph may or may not have acted: ${command} failed after sending (${detail}; client-request-id ${clientRequestId})`, base);
         } else {
@@ -558,6 +625,7 @@ export function createGraphClient(options: GraphClientOptions): GraphClient {
       }
       return call('create', { body, ...opts(o) });
     },
+    buildCreateCall: (spec) => buildCreateCall(spec, { allowInsecureCallback }),
     getCall: (callId, o) => call('get', { callId, ...opts(o) }),
     hangUp: (callId, o) => call('delete', { callId, ...opts(o) }),
     deleteCall: (callId, o) => call('delete', { callId, ...opts(o) }),

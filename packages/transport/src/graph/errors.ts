@@ -7,11 +7,14 @@ import { SwitchboardError } from '@switchboard/core';
  * - `SWB_GRAPH_THROTTLED`: 429 and the retries (or the deadline) ran out.
  * - `SWB_GRAPH_AMBIGUOUS`: a non-idempotent command may or may not have acted (timeout, reset
  *   after sending, 502/504, 503 without `Retry-After`, abort mid-flight). Resync, don't resend.
+ *   Never for a request that provably did not leave (see `SWB_GRAPH_NETWORK`).
  * - `SWB_GRAPH_UNAUTHORIZED`: 401 (after one token refresh) or 403.
  * - `SWB_GRAPH_BAD_REQUEST`: 400.
  * - `SWB_GRAPH_HTTP`: any other non-2xx answer.
- * - `SWB_GRAPH_NETWORK`: the request provably never reached Graph (connection refused, DNS) and
- *   the retries ran out; or an idempotent request failed on the network.
+ * - `SWB_GRAPH_NETWORK`: the request provably never reached Graph (connection refused, DNS, a
+ *   connect that did not complete before the attempt timed out: it was never handed to a
+ *   connection) and the retries or the deadline ran out; or an idempotent request failed on the
+ *   network.
  * - `SWB_GRAPH_TIMEOUT`: an idempotent request ran past its attempt timeout or overall deadline.
  * - `SWB_GRAPH_ABORTED`: the caller's `AbortSignal` fired before anything ambiguous happened.
  * - `SWB_GRAPH_AUTH`: no token could be obtained.

@@ -257,6 +257,18 @@ describe('SqliteEventStore', () => {
     await reopened.close();
   });
 
+  it('ready() resolves once the writer thread has opened the file (at once inline)', async () => {
+    const store = new SqliteEventStore({ path: freshPath() });
+    let ready = false;
+    const readied = store.ready().then(() => (ready = true));
+    expect(ready).toBe(false); // the thread is still starting
+    await readied;
+    await store.close();
+    const inline = new SqliteEventStore({ path: freshPath(), writer: 'inline' });
+    await inline.ready();
+    await inline.close();
+  });
+
   it('when the writer thread dies, the writes it held and every later one fail with SWB_STORE_FAILED; reads go on', async () => {
     const path = freshPath();
     const store = new SqliteEventStore({ path, busyTimeoutMs: 5_000 });

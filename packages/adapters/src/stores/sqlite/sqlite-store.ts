@@ -163,6 +163,10 @@ export class SqliteEventStore implements EventStore {
   readonly #worker: Worker | undefined;
   /** Settles once the writer thread has exited. */
   readonly #workerExited: Promise<void>;
+  /** Resolves once the writer thread has opened the file (at once inline); rejects if it failed first. */
+  #ready: Promise<void> = Promise.resolve();
+  #readyNow: (() => void) | undefined;
+  #readyFailed: ((error: unknown) => void) | undefined;
   /** The next group, filling up: its writes flattened, and their promises. */
   #group: WriteGroup = [];
   #pending: PendingWrite[] = [];
@@ -253,6 +257,11 @@ export class SqliteEventStore implements EventStore {
       });
     }
     this.#worker = worker;
+    this.#ready = new Promise<void>((resolve, reject) => {
+      this.#readyNow = resolve;
+      this.#readyFailed = reject;
+    });
+    this.#ready.catch(() => undefined); // the failure is also every write's
     writerThreads.set(this, worker);
     worker.unref(); // an idle store does not keep the process alive
     worker.on('message', (message: GroupOutcome | { readonly ready: SqliteSettings }) => this.#onWriterMessage(message));
@@ -270,6 +279,16 @@ export class SqliteEventStore implements EventStore {
         resolve();
       }),
     );
+  }
+
+  /**
+   * Resolves once the store takes writes without waiting: its writer thread has started and
+   * opened the file (starting a thread, from TypeScript source under load especially, can take
+   * a second, which the first append would otherwise wait for). At once with `writer:
+   * 'inline'`; rejects when the thread failed first. The runtime's `start()` waits for it.
+   */
+  ready(): Promise<void> {
+    return this.#ready;
   }
 
   /** Reads a stream in position order, optionally only after a position. An unknown stream reads as empty. */
@@ -414,6 +433,8 @@ export class SqliteEventStore implements EventStore {
       if (theirs.journalMode !== ours.journalMode || theirs.synchronous !== ours.synchronous || theirs.busyTimeoutMs !== ours.busyTimeoutMs) {
         this.#writerFailed(`opened the file with other settings (${JSON.stringify(theirs)}, expected ${JSON.stringify(ours)})`, undefined);
         void this.#worker?.terminate();
+      } else {
+        this.#readyNow?.();
       }
       return;
     }
@@ -462,6 +483,7 @@ export class SqliteEventStore implements EventStore {
       `${where} ${reason}; the store takes no more writes (reads still work): close it and open it again`,
       cause === undefined ? undefined : { cause },
     );
+    this.#readyFailed?.(this.#writerFailure);
     const inFlight = this.#inFlight ?? [];
     this.#inFlight = undefined;
     if (inFlight.length > 0) {
