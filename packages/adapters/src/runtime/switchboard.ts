@@ -528,7 +528,10 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> {
         // events are emitted while the delivery is ingested: now is when it arrived
         if (event.to === 'incoming') {
           const at = this.#clock();
-          void this.#own(call.id).then((owned) => owned && this.#incoming(call, at));
+          // (a handler of incomingCall that throws must not become an unhandled rejection)
+          void this.#own(call.id)
+            .then((owned) => owned && this.#incoming(call, at))
+            .catch((error: unknown) => this.#fail(error, call.id));
         } else if (event.to === 'terminated') {
           this.#clearTimers(call.id);
           void this.#disown(call.id);
@@ -550,7 +553,10 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> {
     if (this.engine.getCall(call.id)?.state !== 'incoming') return;
     if (this.#timers.get(call.id)?.has('answerDeadline') && !restored) return;
     const deadline = receivedAt + this.#answerDeadlineMs;
-    this.#timer(call.id, 'answerDeadline', Math.max(0, deadline - this.#marginMs - this.#clock()), () => void this.#deadline(call));
+    this.#timer(call.id, 'answerDeadline', Math.max(0, deadline - this.#marginMs - this.#clock()), () =>
+      // a timer entry the store refuses fails here, outside any caller: report it, do not leave it unhandled
+      void this.#deadline(call).catch((error: unknown) => this.#fail(error, call.id)),
+    );
     this.emit('incomingCall', call, deadline);
   }
 
