@@ -7,6 +7,7 @@ import { SqliteEventStore } from '@switchboard/adapters';
 import { createSimulator, type Simulator } from '@switchboard/simulator';
 import { DEMO_APP } from '../examples/demo-bot/demo.js';
 import { startBotProcess, type BotProcess } from './support/bot-process.js';
+import { releaseAll } from './support/cleanup.js';
 import { freePort, until } from './support/net.js';
 
 /**
@@ -26,10 +27,16 @@ function startBot(simulatorUrl: string, port: number, db: string): BotProcess {
 let bots: BotProcess[] = [];
 let sims: Simulator[] = [];
 afterEach(async () => {
-  for (const bot of bots) if (bot.child.exitCode === null) bot.child.kill('SIGKILL');
-  for (const sim of sims) await sim.stop();
+  const [ours, theirs] = [bots, sims];
   bots = [];
   sims = [];
+  await releaseAll([
+    ...ours.map((bot) => async () => {
+      if (bot.child.exitCode === null && bot.child.signalCode === null) bot.child.kill('SIGKILL');
+      await bot.exited;
+    }),
+    ...theirs.map((sim) => () => sim.stop()),
+  ]);
 });
 
 describe('crash safety (SIGKILL) on the SQLite log', () => {

@@ -6,6 +6,7 @@ import { DEMO_APP } from '../examples/demo-bot/demo.js';
 import { adminQuery, requirePostgres, testSchemas, TEST_DATABASE_URL } from '../packages/adapters/src/stores/postgres/test-db.js';
 import { balancer } from './support/balancer.js';
 import { startBotProcess, type BotProcess } from './support/bot-process.js';
+import { releaseAll } from './support/cleanup.js';
 import { freePort, until } from './support/net.js';
 
 /**
@@ -22,11 +23,18 @@ let lb: { url: string; close(): Promise<void> } | undefined;
 
 beforeAll(requirePostgres);
 afterEach(async () => {
-  for (const bot of bots) if (bot.child.exitCode === null && bot.child.signalCode === null) bot.child.kill('SIGKILL');
-  await Promise.all(bots.map((b) => b.exited));
-  bots.length = 0;
-  await sim?.stop();
-  await lb?.close();
+  const ours = bots.splice(0);
+  const [simulator, balancing] = [sim, lb];
+  sim = undefined;
+  lb = undefined;
+  await releaseAll([
+    ...ours.map((bot) => async () => {
+      if (bot.child.exitCode === null && bot.child.signalCode === null) bot.child.kill('SIGKILL');
+      await bot.exited;
+    }),
+    () => simulator?.stop(),
+    () => balancing?.close(),
+  ]);
 });
 afterAll(() => schemas.dropAll());
 

@@ -6,6 +6,7 @@ import { createSimulator, type Simulator } from '@switchboard/simulator';
 import { requirePostgres, testSchemas, TEST_DATABASE_URL } from '../packages/adapters/src/stores/postgres/test-db.js';
 import { balancer } from './support/balancer.js';
 import { startWebhook } from './support/bot.js';
+import { releaseAll } from './support/cleanup.js';
 import { until } from './support/net.js';
 
 /**
@@ -57,71 +58,71 @@ async function world(seed: number, options: { keepAliveIntervalMs?: number; leas
   let sim!: Simulator;
   let a!: Instance;
   let b!: Instance;
-  const lb = await balancer(() => [a.webhook.url, b.webhook.url], seed, (i) => (i === 0 ? split.a++ : split.b++));
-  sim = createSimulator({ apps: [{ ...APP, callbackUri: lb.url }], seed, timeScale: SCALE, timings: { incomingAnswerMs: 1_500_000 } }); // 15 s real: a loaded machine may take over a second to answer
-  const { url } = await sim.start();
-  const make = async (name: string): Promise<Instance> => {
-    const store = new PgEventStore({ connectionString: TEST_DATABASE_URL, schema, maxConnections: 4 });
-    const sent = new Map<CommandName, number>();
-    const graph = createGraphClient({
-      baseUrl: url,
-      auth: { tenantId: APP.tenantId, clientId: APP.appId, clientSecret: APP.clientSecret, authorityHost: url },
-      allowInsecureCallback: true,
-    });
-    const sw = createSwitchboard({
-      graph: counting(graph, sent),
-      store,
-      instanceId: name,
-      leaseTtlMs: options.leaseTtlMs ?? 2_000,
-      keepAliveIntervalMs: options.keepAliveIntervalMs ?? 15 * 60_000,
-      answerDeadlineMs: 60_000,
-      operationTimeoutMs: 10_000,
-    });
-    const incoming: Call[] = [];
-    const botSteps: string[] = [];
-    sw.on('incomingCall', (call) => {
-      incoming.push(call);
-      const step = (what: string) => botSteps.push(`${name}: ${what}`);
-      void (async () => {
-        step('answer sent');
-        await call.answer({ callbackUri: lb.url, acceptedModalities: ['audio'], mediaConfig: SERVICE_MEDIA });
-        step(`answered, waiting for established (view: ${call.state})`);
-        await call.waitFor('established', { timeoutMs: 10_000 });
-        step('established, subscribeToTone sent');
-        await call.subscribeToTone({ clientContext: 'keys' });
-        step('subscribed');
-      })().catch((error: unknown) => step(`failed: ${(error as Error).message}`));
-    });
-    sw.on('error', () => undefined);
-    const webhook = await startWebhook((d) => sw.sink(d), { appId: APP.appId, simulatorUrl: () => url });
-    await sw.start();
-    return { name, sw, store, sent, webhook, incoming, botSteps };
-  };
-  a = await make('instance-a');
-  b = await make('instance-b');
-  return {
-    sim,
-    a,
-    b,
-    split,
-    callbackUri: lb.url,
-    async close() {
-      for (const i of [a, b]) await i.sw.stop();
-      await sim.stop();
-      await lb.close();
-      for (const i of [a, b]) {
-        await i.webhook.close();
-        await i.store.close();
-      }
-    },
-  };
+  // released in reverse order by close(), or at once if making the world fails half way
+  const releases: Array<() => unknown> = [];
+  const close = () => releaseAll(releases.splice(0).reverse());
+  try {
+    const lb = await balancer(() => [a.webhook.url, b.webhook.url], seed, (i) => (i === 0 ? split.a++ : split.b++));
+    releases.push(() => lb.close());
+    sim = createSimulator({ apps: [{ ...APP, callbackUri: lb.url }], seed, timeScale: SCALE, timings: { incomingAnswerMs: 1_500_000 } }); // 15 s real: a loaded machine may take over a second to answer
+    releases.push(() => sim.stop());
+    const { url } = await sim.start();
+    const make = async (name: string): Promise<Instance> => {
+      const store = new PgEventStore({ connectionString: TEST_DATABASE_URL, schema, maxConnections: 4 });
+      releases.push(() => store.close());
+      const sent = new Map<CommandName, number>();
+      const graph = createGraphClient({
+        baseUrl: url,
+        auth: { tenantId: APP.tenantId, clientId: APP.appId, clientSecret: APP.clientSecret, authorityHost: url },
+        allowInsecureCallback: true,
+      });
+      releases.push(() => graph.close());
+      const sw = createSwitchboard({
+        graph: counting(graph, sent),
+        store,
+        instanceId: name,
+        leaseTtlMs: options.leaseTtlMs ?? 2_000,
+        keepAliveIntervalMs: options.keepAliveIntervalMs ?? 15 * 60_000,
+        answerDeadlineMs: 60_000,
+        operationTimeoutMs: 10_000,
+      });
+      const incoming: Call[] = [];
+      const botSteps: string[] = [];
+      sw.on('incomingCall', (call) => {
+        incoming.push(call);
+        const step = (what: string) => botSteps.push(`${name}: ${what}`);
+        void (async () => {
+          step('answer sent');
+          await call.answer({ callbackUri: lb.url, acceptedModalities: ['audio'], mediaConfig: SERVICE_MEDIA });
+          step(`answered, waiting for established (view: ${call.state})`);
+          await call.waitFor('established', { timeoutMs: 10_000 });
+          step('established, subscribeToTone sent');
+          await call.subscribeToTone({ clientContext: 'keys' });
+          step('subscribed');
+        })().catch((error: unknown) => step(`failed: ${(error as Error).message}`));
+      });
+      sw.on('error', () => undefined);
+      releases.push(() => sw.stop());
+      const webhook = await startWebhook((d) => sw.sink(d), { appId: APP.appId, simulatorUrl: () => url });
+      releases.push(() => webhook.close());
+      await sw.start();
+      return { name, sw, store, sent, webhook, incoming, botSteps };
+    };
+    a = await make('instance-a');
+    b = await make('instance-b');
+    return { sim, a, b, split, callbackUri: lb.url, close };
+  } catch (error) {
+    await close().catch(() => undefined);
+    throw error;
+  }
 }
 
 let open: World[] = [];
 beforeAll(requirePostgres);
 afterEach(async () => {
-  for (const w of open) await w.close();
+  const worlds = open;
   open = [];
+  await releaseAll(worlds.map((w) => () => w.close()));
 });
 afterAll(() => schemas.dropAll());
 

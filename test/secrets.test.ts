@@ -8,6 +8,7 @@ import { InMemoryEventStore } from '@switchboard/core';
 import { createFileRecorder, createSwitchboard, type Call, type Switchboard } from '@switchboard/adapters';
 import { createGraphClient, createMsalTokenProvider, createWebhookReceiver, type GraphClient } from '@switchboard/transport';
 import { createSimulator, type Simulator } from '@switchboard/simulator';
+import { releaseAll } from './support/cleanup.js';
 import { forge } from './support/hostile/keys.js';
 import { captureLogger, errorText, findLeaks, type Haystack, type Needle } from './support/hostile/leaks.js';
 
@@ -94,12 +95,18 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await sw?.stop();
-  await sim?.stop();
-  await new Promise<void>((resolve) => {
-    server?.close(() => resolve());
-    server?.closeAllConnections();
-  });
+  // (each even when beforeAll failed half way, or another release threw)
+  await releaseAll([
+    () => sw?.stop(),
+    () => client?.close(),
+    () => sim?.stop(),
+    () =>
+      server &&
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  ]);
 });
 
 async function expectRejection(work: Promise<unknown>): Promise<unknown> {

@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { ExpectedVersionConflictError, type LogEntry } from '@switchboard/core';
 import Database from 'better-sqlite3';
 import { describeEventStoreContract } from '../contract.js';
@@ -14,6 +14,24 @@ import { DEFAULT_SQLITE_PATH, SqliteEventStore, sqliteWriterThread } from './sql
 
 const dir = mkdtempSync(join(tmpdir(), 'swb-sqlite-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+// What a test opens is closed after it, also when an assertion failed half way (a store's
+// writer thread, a raw connection holding a lock): connections first, then the stores
+// (whose pending commits may wait for a lock a connection holds). Closing twice is harmless.
+const connections: Database.Database[] = [];
+const stores: SqliteEventStore[] = [];
+function untilTheEnd(db: Database.Database): Database.Database {
+  connections.push(db);
+  return db;
+}
+function track(store: SqliteEventStore): SqliteEventStore {
+  stores.push(store);
+  return store;
+}
+afterEach(async () => {
+  for (const db of connections.splice(0)) if (db.open) db.close();
+  await Promise.allSettled(stores.splice(0).map((store) => store.close()));
+});
 let files = 0;
 const freshPath = () => join(dir, `t${++files}`, 'calls.db');
 
@@ -48,7 +66,7 @@ async function runScript(script: string): Promise<{ code: number | string | null
 describe('SqliteEventStore', () => {
   it('opens in WAL mode, synchronous FULL by default, with a busy timeout, creating directories', async () => {
     const path = join(dir, 'deep', 'er', 'calls.db');
-    const store = new SqliteEventStore({ path });
+    const store = track(new SqliteEventStore({ path }));
     expect(store.path).toBe(path);
     expect(existsSync(path)).toBe(true);
     expect(store.settings).toEqual({ journalMode: 'wal', synchronous: 'full', busyTimeoutMs: 5_000 });
@@ -56,7 +74,7 @@ describe('SqliteEventStore', () => {
   });
 
   it('can trade durability on power loss for speed with synchronous NORMAL', async () => {
-    const store = new SqliteEventStore({ path: freshPath(), synchronous: 'normal', busyTimeoutMs: 250 });
+    const store = track(new SqliteEventStore({ path: freshPath(), synchronous: 'normal', busyTimeoutMs: 250 }));
     expect(store.settings).toEqual({ journalMode: 'wal', synchronous: 'normal', busyTimeoutMs: 250 });
     await store.close();
   });
@@ -66,7 +84,7 @@ describe('SqliteEventStore', () => {
     const work = mkdtempSync(join(dir, 'cwd-'));
     process.chdir(work);
     try {
-      const store = new SqliteEventStore();
+      const store = track(new SqliteEventStore());
       expect(DEFAULT_SQLITE_PATH).toBe('.switchboard/calls.db');
       expect(store.path).toBe(resolve(work, '.switchboard', 'calls.db'));
       await store.appendToStream('c', [timer('c', 'a')]);
@@ -79,12 +97,12 @@ describe('SqliteEventStore', () => {
 
   it('keeps the log and snapshots across a reopen, and continues the positions', async () => {
     const path = freshPath();
-    const first = new SqliteEventStore({ path });
+    const first = track(new SqliteEventStore({ path }));
     await first.appendToStream('c', [timer('c', 'a'), timer('c', 'b')]);
     await first.writeSnapshot('c', { machineVersion: 'm', position: 2, value: 'established', context: { x: 1 } });
     await first.close();
 
-    const second = new SqliteEventStore({ path });
+    const second = track(new SqliteEventStore({ path }));
     expect((await second.readStream('c')).map((e) => [e.id, e.position])).toEqual([['a', 1], ['b', 2]]);
     expect(await second.readSnapshot('c')).toEqual({ machineVersion: 'm', position: 2, value: 'established', context: { x: 1 } });
     const more = await second.appendToStream('c', [timer('c', 'a'), timer('c', 'c')], { expectedVersion: 2 });
@@ -95,8 +113,8 @@ describe('SqliteEventStore', () => {
 
   it('two connections to one file see each other and conflict on the expected version', async () => {
     const path = freshPath();
-    const a = new SqliteEventStore({ path });
-    const b = new SqliteEventStore({ path });
+    const a = track(new SqliteEventStore({ path }));
+    const b = track(new SqliteEventStore({ path }));
     await a.appendToStream('c', [timer('c', '1')], { expectedVersion: 0 });
     await expect(b.appendToStream('c', [timer('c', '2')], { expectedVersion: 0 })).rejects.toBeInstanceOf(
       ExpectedVersionConflictError,
@@ -108,8 +126,8 @@ describe('SqliteEventStore', () => {
 
   it('fails with SWB_STORE_BUSY when another process holds the write lock past the busy timeout', async () => {
     const path = freshPath();
-    const store = new SqliteEventStore({ path, busyTimeoutMs: 50 });
-    const other = new Database(path);
+    const store = track(new SqliteEventStore({ path, busyTimeoutMs: 50 }));
+    const other = untilTheEnd(new Database(path));
     other.exec('BEGIN IMMEDIATE');
     try {
       await expect(store.appendToStream('c', [timer('c', 'a')])).rejects.toMatchObject({ code: 'SWB_STORE_BUSY' });
@@ -123,7 +141,7 @@ describe('SqliteEventStore', () => {
   });
 
   it('writes none of a batch when one entry cannot be serialised', async () => {
-    const store = new SqliteEventStore({ path: ':memory:' });
+    const store = track(new SqliteEventStore({ path: ':memory:' }));
     const bad = { ...timer('c', 'b'), args: { n: 1n } } as unknown as LogEntry;
     await expect(store.appendToStream('c', [timer('c', 'a'), bad])).rejects.toMatchObject({ code: 'SWB_INVALID_ENTRY' });
     expect(await store.readStream('c')).toEqual([]);
@@ -132,9 +150,9 @@ describe('SqliteEventStore', () => {
 
   it.each(['worker', 'inline'] as const)('commits the appends of one tick together (one write transaction), each succeeding or failing on its own (writer %s)', async (writer) => {
     const path = freshPath();
-    const store = new SqliteEventStore({ path, writer });
+    const store = track(new SqliteEventStore({ path, writer }));
     await store.appendToStream('busy', [timer('busy', 'b1')]);
-    const watcher = new Database(path, { readonly: true });
+    const watcher = untilTheEnd(new Database(path, { readonly: true }));
     const commitsSeen = () => Number(watcher.pragma('data_version', { simple: true }));
     const before = commitsSeen();
     const results = await Promise.allSettled([
@@ -154,16 +172,16 @@ describe('SqliteEventStore', () => {
     const last = store.appendToStream('late', [timer('late', 'l1')]);
     await store.close();
     await expect(last).resolves.toMatchObject({ version: 1 });
-    const reopened = new SqliteEventStore({ path });
+    const reopened = track(new SqliteEventStore({ path }));
     expect(await reopened.readStream('late')).toHaveLength(1);
     await reopened.close();
   });
 
   it('commits on its writer thread; reads on the calling thread see every append that resolved', async () => {
     const path = freshPath();
-    const store = new SqliteEventStore({ path });
+    const store = track(new SqliteEventStore({ path }));
     expect(sqliteWriterThread(store)).toBeDefined();
-    const other = new Database(path, { readonly: true });
+    const other = untilTheEnd(new Database(path, { readonly: true }));
     for (let i = 1; i <= 5; i++) {
       const result = await store.appendToStream('c', [timer('c', `e${i}`)]);
       expect(result.version).toBe(i);
@@ -176,14 +194,14 @@ describe('SqliteEventStore', () => {
     other.close();
     await store.close();
     // :memory: cannot be shared with a thread: it commits inline, and asking for a thread is refused
-    const memory = new SqliteEventStore({ path: ':memory:' });
+    const memory = track(new SqliteEventStore({ path: ':memory:' }));
     expect(sqliteWriterThread(memory)).toBeUndefined();
     await memory.close();
     expect(() => new SqliteEventStore({ path: ':memory:', writer: 'worker' })).toThrow(expect.objectContaining({ code: 'SWB_INVALID_ARGUMENT' }));
   });
 
   it('a group mixing streams, duplicates, a conflict and a snapshot settles each write on its own', async () => {
-    const store = new SqliteEventStore({ path: freshPath() });
+    const store = track(new SqliteEventStore({ path: freshPath() }));
     await store.appendToStream('a', [timer('a', '1')]);
     const [dup, conflict, fresh, snapshot, after] = await Promise.allSettled([
       store.appendToStream('a', [timer('a', '1'), timer('a', '2'), timer('a', '2'), timer('a', '3')]),
@@ -207,10 +225,10 @@ describe('SqliteEventStore', () => {
   for (const writer of ['worker', 'inline'] as const) {
     it(`a write that fails inside a group fails alone: the group is run again with a savepoint per write (writer: ${writer})`, async () => {
       const path = freshPath();
-      const store = new SqliteEventStore({ path, writer });
+      const store = track(new SqliteEventStore({ path, writer }));
       await store.appendToStream('a', [timer('a', '1')]); // creates the file and schema
       // Another connection makes every insert into stream 'bad' fail, as a broken write would.
-      const other = new Database(path);
+      const other = untilTheEnd(new Database(path));
       other.exec(
         `CREATE TRIGGER refuse_bad BEFORE INSERT ON swb_entries WHEN NEW.stream_key = (SELECT stream_key FROM swb_streams WHERE stream_id = 'bad')
          BEGIN SELECT RAISE(ABORT, 'refused by test trigger'); END`,
@@ -240,7 +258,7 @@ describe('SqliteEventStore', () => {
 
   it('close() commits every write asked for before it, also those queued behind a running commit', async () => {
     const path = freshPath();
-    const store = new SqliteEventStore({ path });
+    const store = track(new SqliteEventStore({ path }));
     const first = Array.from({ length: 50 }, (_, i) => store.appendToStream(`c${i}`, [timer(`c${i}`, 'a')]));
     await new Promise((r) => setImmediate(r)); // the first group is now with the writer thread
     const second = Array.from({ length: 50 }, (_, i) => store.appendToStream(`c${i}`, [timer(`c${i}`, 'b')]));
@@ -250,7 +268,7 @@ describe('SqliteEventStore', () => {
     await closed;
     expect((await Promise.all([...first, ...second])).map((r) => r.version)).toEqual([...Array(50).fill(1), ...Array(50).fill(2)]);
     await snapshot;
-    const reopened = new SqliteEventStore({ path, writer: 'inline' });
+    const reopened = track(new SqliteEventStore({ path, writer: 'inline' }));
     expect(await reopened.listStreams()).toHaveLength(50);
     expect((await reopened.readStream('c49')).map((e) => e.id)).toEqual(['a', 'b']);
     expect(await reopened.readSnapshot('c0')).toMatchObject({ position: 2 });
@@ -259,10 +277,10 @@ describe('SqliteEventStore', () => {
 
   it('when the writer thread dies, the writes it held and every later one fail with SWB_STORE_FAILED; reads go on', async () => {
     const path = freshPath();
-    const store = new SqliteEventStore({ path, busyTimeoutMs: 5_000 });
+    const store = track(new SqliteEventStore({ path, busyTimeoutMs: 5_000 }));
     await store.appendToStream('c', [timer('c', 'a')]);
     // keep the thread inside a commit (waiting for the write lock), then end it as a crash would
-    const other = new Database(path);
+    const other = untilTheEnd(new Database(path));
     other.exec('BEGIN IMMEDIATE');
     const held = store.appendToStream('c', [timer('c', 'b')]);
     const queued = store.appendToStream('d', [timer('d', 'a')]);
@@ -315,7 +333,7 @@ describe('SqliteEventStore', () => {
       ].join('\n'),
     );
     expect(await runScript(script)).toEqual({ code: 0, output: 'exiting\n' });
-    const reopened = new SqliteEventStore({ path: db, writer: 'inline' });
+    const reopened = track(new SqliteEventStore({ path: db, writer: 'inline' }));
     expect((await reopened.readStream('c')).map((e) => e.id)).toEqual(['a']);
     await reopened.close();
   });
@@ -335,13 +353,13 @@ describe('SqliteEventStore', () => {
       ].join('\n'),
     );
     expect(await runScript(script)).toEqual({ code: 0, output: 'appended 1\n' });
-    const reopened = new SqliteEventStore({ path: join(work, 'calls.db'), writer: 'inline' });
+    const reopened = track(new SqliteEventStore({ path: join(work, 'calls.db'), writer: 'inline' }));
     expect(await reopened.readStream('c')).toHaveLength(1);
     await reopened.close();
   });
 
   it('refuses a nonsense expected version rather than guessing', async () => {
-    const store = new SqliteEventStore({ path: ':memory:' });
+    const store = track(new SqliteEventStore({ path: ':memory:' }));
     await expect(store.appendToStream('c', [timer('c', 'a')], { expectedVersion: -1 })).rejects.toMatchObject({
       code: 'SWB_INVALID_ARGUMENT',
     });
@@ -352,7 +370,7 @@ describe('SqliteEventStore', () => {
   });
 
   it('throws SWB_STORE_CLOSED after close, which is idempotent', async () => {
-    const store = new SqliteEventStore({ path: ':memory:' });
+    const store = track(new SqliteEventStore({ path: ':memory:' }));
     await store.close();
     await store.close();
     await expect(store.appendToStream('c', [timer('c', 'a')])).rejects.toMatchObject({ code: 'SWB_STORE_CLOSED' });
@@ -362,7 +380,7 @@ describe('SqliteEventStore', () => {
   it('migrates a file of schema 1 (streams keyed by call id) to schema 2, keeping every entry, version, order and snapshot', async () => {
     const path = freshPath();
     mkdirSync(dirname(path), { recursive: true });
-    const v1 = new Database(path);
+    const v1 = untilTheEnd(new Database(path));
     v1.pragma('journal_mode = WAL');
     v1.exec(SQLITE_MIGRATIONS[0]!);
     v1.pragma('user_version = 1');
@@ -378,8 +396,8 @@ describe('SqliteEventStore', () => {
     v1.prepare('INSERT INTO swb_snapshots (stream_id, position, machine_version, body, written_at) VALUES (?, ?, ?, ?, ?)').run('a', 2, 'm', JSON.stringify({ machineVersion: 'm', position: 2, value: 'x', context: {} }), 5);
     v1.close();
 
-    const store = new SqliteEventStore({ path });
-    const check = new Database(path, { readonly: true });
+    const store = track(new SqliteEventStore({ path }));
+    const check = untilTheEnd(new Database(path, { readonly: true }));
     expect(check.pragma('user_version', { simple: true })).toBe(2);
     check.close();
     expect(await store.listStreams()).toEqual(['b', 'a', 'orphan']);
@@ -397,10 +415,10 @@ describe('SqliteEventStore', () => {
     await store.close();
   });
 
-  it('refuses a file written by a newer schema', () => {
+  it('refuses a file written by a newer schema', async () => {
     const path = freshPath();
-    new SqliteEventStore({ path }).close();
-    const raw = new Database(path);
+    await track(new SqliteEventStore({ path })).close();
+    const raw = untilTheEnd(new Database(path));
     raw.pragma('user_version = 99');
     raw.close();
     expect(() => new SqliteEventStore({ path })).toThrow(expect.objectContaining({ code: 'SWB_SCHEMA_NEWER' }));
