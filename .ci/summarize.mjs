@@ -137,6 +137,9 @@ function summarize({ file, exitCode }) {
     `${file}: ${passedHere} passed, ${failedTests} failed, ${skippedHere} skipped, ${fileErrors} files failed outside their tests, ` +
       `${unhandled} unhandled errors, ${lostTests} lost tests${unfinished ? `, ${unfinished} files never finished` : ''}${exited}`,
   );
+  // errors outside tests first (they explain the lost tests below them), then by file
+  const order = ['note', 'unhandled error', 'unfinished file', 'file error', 'failed test', 'lost test', 'exit'];
+  problems.sort((a, b) => order.indexOf(a[0]) - order.indexOf(b[0]));
   const shown = new Map();
   for (const [kind, line] of problems) {
     const n = (shown.get(kind) ?? 0) + 1;
