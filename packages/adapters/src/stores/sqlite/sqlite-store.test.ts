@@ -9,6 +9,7 @@ import { ExpectedVersionConflictError, type LogEntry } from '@switchboard/core';
 import Database from 'better-sqlite3';
 import { describeEventStoreContract } from '../contract.js';
 import { loadSqliteDriver } from './driver.js';
+import { keep, pragmaValue, setPragma } from './keep.js';
 import { SQLITE_MIGRATIONS } from './schema.js';
 import { DEFAULT_SQLITE_PATH, SqliteEventStore, sqliteWriterThread } from './sqlite-store.js';
 
@@ -20,9 +21,10 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 // (whose pending commits may wait for a lock a connection holds). Closing twice is harmless.
 const connections: Database.Database[] = [];
 const stores: SqliteEventStore[] = [];
+// (kept from the collector, as the store keeps its own: see keep.ts)
 function untilTheEnd(db: Database.Database): Database.Database {
   connections.push(db);
-  return db;
+  return keep(db);
 }
 function track(store: SqliteEventStore): SqliteEventStore {
   stores.push(store);
@@ -44,9 +46,12 @@ describeEventStoreContract('SqliteEventStore (writer inline)', () => new SqliteE
 const timer = (callId: string, id: string): LogEntry => ({ id, callId, at: 1, kind: 'timer', timer: 'keepAliveDue' });
 
 /** Runs a TypeScript file in a child Node (tsx, source conditions): its exit code (or signal) and all it printed. */
-async function runScript(script: string): Promise<{ code: number | string | null; output: string }> {
+async function runScript(script: string, nodeOptions: readonly string[] = []): Promise<{ code: number | string | null; output: string }> {
   const root = fileURLToPath(new URL('../../../../../', import.meta.url));
-  const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=@switchboard/source', script], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...nodeOptions, '--import', 'tsx', '--conditions=@switchboard/source', script], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -153,7 +158,7 @@ describe('SqliteEventStore', () => {
     const store = track(new SqliteEventStore({ path, writer }));
     await store.appendToStream('busy', [timer('busy', 'b1')]);
     const watcher = untilTheEnd(new Database(path, { readonly: true }));
-    const commitsSeen = () => Number(watcher.pragma('data_version', { simple: true }));
+    const commitsSeen = () => Number(pragmaValue(watcher, 'data_version'));
     const before = commitsSeen();
     const results = await Promise.allSettled([
       ...Array.from({ length: 20 }, (_, i) => store.appendToStream(`call-${i}`, [timer(`call-${i}`, 'a'), timer(`call-${i}`, 'b')])),
@@ -187,7 +192,7 @@ describe('SqliteEventStore', () => {
       expect(result.version).toBe(i);
       // committed, not merely handed over: the calling thread's connection and another one both see it
       expect((await store.readStream('c')).map((e) => e.position)).toEqual(Array.from({ length: i }, (_, k) => k + 1));
-      expect(other.prepare('SELECT count(*) FROM swb_entries').pluck().get()).toBe(i);
+      expect(keep(other.prepare('SELECT count(*) FROM swb_entries')).pluck().get()).toBe(i);
     }
     await store.writeSnapshot('c', { machineVersion: 'm', position: 5, value: 'established', context: {} });
     expect(await store.readSnapshot('c')).toMatchObject({ position: 5 });
@@ -358,6 +363,50 @@ describe('SqliteEventStore', () => {
     await reopened.close();
   });
 
+  it('leaves no better-sqlite3 object to the garbage collector (on Node 24 freeing one can abort the process)', async () => {
+    // Every connection and statement better-sqlite3 makes for a store, counted as made and as
+    // freed by the collector, across stores opened, used and closed, then collections forced.
+    const work = mkdtempSync(join(dir, 'kept-'));
+    const script = join(work, 'kept.mts');
+    const driverPath = createRequire(import.meta.url).resolve('better-sqlite3');
+    const storeModule = new URL('./sqlite-store.ts', import.meta.url).href;
+    writeFileSync(
+      script,
+      [
+        `import { createRequire } from 'node:module';`,
+        `import { join } from 'node:path';`,
+        `import { SqliteEventStore } from ${JSON.stringify(storeModule)};`,
+        `const require = createRequire(${JSON.stringify(driverPath)});`,
+        `const Database = require(${JSON.stringify(driverPath)});`,
+        `const { cppdb } = require(join(${JSON.stringify(dirname(driverPath))}, 'util.js'));`,
+        `let made = 0;`,
+        `let freed = 0;`,
+        `const registry = new FinalizationRegistry(() => void (freed += 1));`,
+        `const probe = new Database(':memory:'); // kept to the end: it only finds the native prepare`,
+        `const native = Object.getPrototypeOf(probe[cppdb]);`,
+        `const prepare = native.prepare;`,
+        `native.prepare = function (...args) { const statement = prepare.apply(this, args); made += 1; registry.register(statement, 0); return statement; };`,
+        `class Counted extends Database { constructor(...args) { super(...args); made += 1; registry.register(this, 0); } }`,
+        `const entry = (id: string) => ({ id, callId: 'c', at: 1, kind: 'timer', timer: 'keepAliveDue' }) as const;`,
+        `for (let i = 0; i < 3; i++) {`,
+        `  const store = new SqliteEventStore({ path: ${JSON.stringify(join(work, 'calls.db'))}, writer: 'inline', driver: Counted });`,
+        `  await store.appendToStream('c', [entry('e' + i)]);`,
+        `  await store.readStream('c');`,
+        `  await store.writeSnapshot('c', { machineVersion: 'm', position: 1, value: 'x', context: {} });`,
+        `  await store.readSnapshot('c');`,
+        `  await store.close();`,
+        `}`,
+        `for (let i = 0; i < 5; i++) { (globalThis as unknown as { gc(): void }).gc(); await new Promise((r) => setTimeout(r, 20)); }`,
+        `console.log(JSON.stringify({ made, freed }));`,
+      ].join('\n'),
+    );
+    const { code, output } = await runScript(script, ['--expose-gc']);
+    expect({ code, output }).toMatchObject({ code: 0 });
+    const counts = JSON.parse(output) as { made: number; freed: number };
+    expect(counts.made).toBeGreaterThan(10); // connections, statements and pragmas of three stores
+    expect(counts.freed).toBe(0);
+  });
+
   it('refuses a nonsense expected version rather than guessing', async () => {
     const store = track(new SqliteEventStore({ path: ':memory:' }));
     await expect(store.appendToStream('c', [timer('c', 'a')], { expectedVersion: -1 })).rejects.toMatchObject({
@@ -381,24 +430,24 @@ describe('SqliteEventStore', () => {
     const path = freshPath();
     mkdirSync(dirname(path), { recursive: true });
     const v1 = untilTheEnd(new Database(path));
-    v1.pragma('journal_mode = WAL');
+    setPragma(v1, 'journal_mode = WAL');
     v1.exec(SQLITE_MIGRATIONS[0]!);
-    v1.pragma('user_version = 1');
-    const row = v1.prepare('INSERT INTO swb_entries (stream_id, position, entry_id, kind, at, body, stored_at) VALUES (?, ?, ?, ?, ?, ?, ?)');
+    setPragma(v1, 'user_version = 1');
+    const row = keep(v1.prepare('INSERT INTO swb_entries (stream_id, position, entry_id, kind, at, body, stored_at) VALUES (?, ?, ?, ?, ?, ?, ?)'));
     const body = (e: LogEntry) => JSON.stringify(e);
     // 'b' first written before 'a'; 'orphan' has entries but, unlike anything Switchboard wrote, no stream row
     for (const [stream, ids] of [['b', ['b1']], ['a', ['a1', 'a2', 'a3']], ['orphan', ['o1', 'o2']]] as const) {
       ids.forEach((id, i) => row.run(stream, i + 1, id, 'timer', 1, body(timer(stream, id)), 5));
     }
-    const streamRow = v1.prepare('INSERT INTO swb_streams (stream_id, version, created_at, updated_at) VALUES (?, ?, 5, 5)');
+    const streamRow = keep(v1.prepare('INSERT INTO swb_streams (stream_id, version, created_at, updated_at) VALUES (?, ?, 5, 5)'));
     streamRow.run('b', 1);
     streamRow.run('a', 3);
-    v1.prepare('INSERT INTO swb_snapshots (stream_id, position, machine_version, body, written_at) VALUES (?, ?, ?, ?, ?)').run('a', 2, 'm', JSON.stringify({ machineVersion: 'm', position: 2, value: 'x', context: {} }), 5);
+    keep(v1.prepare('INSERT INTO swb_snapshots (stream_id, position, machine_version, body, written_at) VALUES (?, ?, ?, ?, ?)')).run('a', 2, 'm', JSON.stringify({ machineVersion: 'm', position: 2, value: 'x', context: {} }), 5);
     v1.close();
 
     const store = track(new SqliteEventStore({ path }));
     const check = untilTheEnd(new Database(path, { readonly: true }));
-    expect(check.pragma('user_version', { simple: true })).toBe(2);
+    expect(pragmaValue(check, 'user_version')).toBe(2);
     check.close();
     expect(await store.listStreams()).toEqual(['b', 'a', 'orphan']);
     expect((await store.readStream('a')).map((e) => [e.id, e.position])).toEqual([['a1', 1], ['a2', 2], ['a3', 3]]);
@@ -419,7 +468,7 @@ describe('SqliteEventStore', () => {
     const path = freshPath();
     await track(new SqliteEventStore({ path })).close();
     const raw = untilTheEnd(new Database(path));
-    raw.pragma('user_version = 99');
+    setPragma(raw, 'user_version = 99');
     raw.close();
     expect(() => new SqliteEventStore({ path })).toThrow(expect.objectContaining({ code: 'SWB_SCHEMA_NEWER' }));
   });

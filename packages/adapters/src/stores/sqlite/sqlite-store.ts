@@ -30,6 +30,7 @@ import {
   storeClosedError,
 } from '../shared.js';
 import { loadSqliteDriver, type SqliteDriver } from './driver.js';
+import { keep, pragmaValue, setPragma } from './keep.js';
 import { SQLITE_MIGRATIONS, SQLITE_SCHEMA_VERSION } from './schema.js';
 import type { WriterThreadData } from './writer-worker.js';
 import {
@@ -181,7 +182,7 @@ export class SqliteEventStore implements EventStore {
 
     try {
       if (this.path !== ':memory:') mkdirSync(dirname(this.path), { recursive: true });
-      this.#db = new Driver(this.path, { timeout: busyTimeoutMs });
+      this.#db = keep(new Driver(this.path, { timeout: busyTimeoutMs }));
     } catch (error) {
       throw new SwitchboardError('SWB_STORE_UNAVAILABLE', `cannot open the SQLite event store at ${this.path}`, { cause: error });
     }
@@ -558,7 +559,7 @@ function startWriterThread(data: WriterThreadData): Worker {
 }
 
 function migrate(db: BetterSqlite3.Database): void {
-  const current = db.pragma('user_version', { simple: true }) as number;
+  const current = pragmaValue(db, 'user_version') as number;
   if (current > SQLITE_SCHEMA_VERSION) {
     throw new SwitchboardError(
       'SWB_SCHEMA_NEWER',
@@ -568,20 +569,22 @@ function migrate(db: BetterSqlite3.Database): void {
   if (current === SQLITE_SCHEMA_VERSION) return;
   db.transaction(() => {
     // Re-read inside the write lock: another process may have migrated meanwhile.
-    const from = db.pragma('user_version', { simple: true }) as number;
+    const from = pragmaValue(db, 'user_version') as number;
     for (let version = from + 1; version <= SQLITE_SCHEMA_VERSION; version++) {
       db.exec(SQLITE_MIGRATIONS[version - 1]!);
     }
-    db.pragma(`user_version = ${SQLITE_SCHEMA_VERSION}`);
+    setPragma(db, `user_version = ${SQLITE_SCHEMA_VERSION}`);
   }).immediate();
 }
 
 function prepareReads(db: BetterSqlite3.Database) {
   return {
-    read: db.prepare(
-      'SELECT position, body FROM swb_entries WHERE stream_key = (SELECT stream_key FROM swb_streams WHERE stream_id = ?) AND position > ? ORDER BY position',
+    read: keep(
+      db.prepare(
+        'SELECT position, body FROM swb_entries WHERE stream_key = (SELECT stream_key FROM swb_streams WHERE stream_id = ?) AND position > ? ORDER BY position',
+      ),
     ),
-    list: db.prepare('SELECT stream_id FROM swb_streams WHERE version > 0 ORDER BY stream_key').pluck(),
-    readSnapshot: db.prepare('SELECT body FROM swb_snapshots WHERE stream_id = ?'),
+    list: keep(db.prepare('SELECT stream_id FROM swb_streams WHERE version > 0 ORDER BY stream_key').pluck()),
+    readSnapshot: keep(db.prepare('SELECT body FROM swb_snapshots WHERE stream_id = ?')),
   };
 }
