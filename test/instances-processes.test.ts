@@ -116,6 +116,10 @@ describe('three bot processes on one PostgreSQL', () => {
       expect(keepAlives, `keep-alives of ${id}`).toBeLessThanOrEqual(Math.ceil(lifetimeMs / 2_000) + 4);
     }
 
+    // every survivor sees every call end: it follows the others' appends through NOTIFY (and a
+    // poll), a moment after they commit; stopping it at once raced that on a loaded machine
+    const sawEnd = (i: number, id: string) => new RegExp(`${id.slice(0, 8)}\\s+\\S+ -> terminated`).test(bots[i]!.output.join(''));
+    await until(() => bots.every((_, i) => !alive[i] || callIds.every((id) => sawEnd(i, id))), 'every surviving instance to see every call end', 30_000);
     // the survivors stop; the shared log folds to the simulator's ground truth for every call
     for (const [i, bot] of bots.entries()) if (alive[i]) bot.child.kill('SIGTERM');
     await Promise.all(bots.map((b) => b.exited));
