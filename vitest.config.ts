@@ -13,7 +13,9 @@ export default defineConfig({
     include: ['packages/*/src/**/*.test.ts', 'test/**/*.test.ts'],
     testTimeout: 30_000,
     hookTimeout: 30_000,
-    // CI adds a JSON report it sums into the closing "N passed, N failed" line.
-    reporters: process.env['CI'] ? ['default', 'json'] : ['default'],
+    // CI adds a JSON report, and beside it (x.json -> x.run.json) the errors vitest caught
+    // outside any test and the tests a dead worker left unfinished, which the JSON report
+    // leaves out; .ci/summarize.mjs reads both into the closing "N passed, N failed" line.
+    reporters: process.env['CI'] ? ['default', 'json', './.ci/run-reporter.mjs'] : ['default'],
   },
 });

@@ -11,6 +11,12 @@ import { runDemo, type DemoResult } from '../examples/demo-bot/demo.js';
  * the bot saw must end where the simulator says it ended.
  */
 const SEEDS = process.env['SWITCHBOARD_LONG'] ? 20 : 3;
+const TIME_SCALE = 0.1;
+// Graph drops a call not answered within 15 s of Graph time, 1.5 s real here. On a loaded
+// machine the first call's notification is stored late (the bot has just started: the SQLite
+// writer thread loads, the webhook fetches its keys) and Graph dropped it before the answer
+// (404). Graph rings 15 s real here; how the bot answers is what this test checks.
+const TIMINGS = { incomingAnswerMs: 15_000 / TIME_SCALE };
 
 function expectMatchesTruth(result: DemoResult, label: string): void {
   expect(result.calls.map((c) => c.scenario).sort(), label).toEqual(['caller', 'caller2', 'guest', 'outbound']);
@@ -38,7 +44,7 @@ describe('the demo bot against the simulator', () => {
   it('runs every scenario to the simulator\'s ground truth without faults', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'swb-demo-'));
     const lines: string[] = [];
-    const result = await runDemo({ dbPath: join(dir, 'demo.db'), seed: 1, timeScale: 0.1, print: (l) => lines.push(l) });
+    const result = await runDemo({ dbPath: join(dir, 'demo.db'), seed: 1, timeScale: TIME_SCALE, timings: TIMINGS, print: (l) => lines.push(l) });
     expectMatchesTruth(result, 'no faults');
     const caller = result.calls.find((c) => c.scenario === 'caller')!;
     expect(caller.truth!.states).toContain('transferring');
@@ -59,7 +65,7 @@ describe('the demo bot against the simulator', () => {
     let refused = 0;
     for (let seed = 1; seed <= SEEDS; seed++) {
       const dir = mkdtempSync(join(tmpdir(), 'swb-demo-'));
-      const result = await runDemo({ dbPath: join(dir, 'demo.db'), seed, faults: 'heavy', timeScale: 0.1, print: () => {} });
+      const result = await runDemo({ dbPath: join(dir, 'demo.db'), seed, faults: 'heavy', timeScale: TIME_SCALE, timings: TIMINGS, print: () => {} });
       expectMatchesTruth(result, `seed ${seed}`);
       for (const call of result.calls) {
         for (const [key, n] of Object.entries(call.truth!.requests)) if (/ (429|503)$/.test(key)) refused += n;

@@ -2,9 +2,10 @@ import { serve, type ServerType } from '@hono/node-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InMemoryEventStore } from '@switchboard/core';
 import { createSwitchboard, type Call, type Switchboard } from '@switchboard/adapters';
-import { createGraphClient, createWebhookReceiver } from '@switchboard/transport';
+import { createGraphClient, createWebhookReceiver, type GraphClient } from '@switchboard/transport';
 import { createSimulator, type Simulator } from '@switchboard/simulator';
 import { createApp } from '../examples/hono-webhook.js';
+import { releaseAll } from './support/cleanup.js';
 import { freePort } from './support/net.js';
 
 /** The receiver's Fetch handler mounted in a Hono app, served by @hono/node-server, fed by the simulator. */
@@ -12,19 +13,19 @@ const APP = { appId: 'b0t00000-0000-4000-8000-0000000000h0', tenantId: 'tenant-h
 const HEALTH_TOKEN = 'health-check-secret-hono';
 let sim: Simulator;
 let sw: Switchboard;
+let graph: GraphClient;
 let server: ServerType;
 let url: string;
 
 beforeAll(async () => {
   const port = await freePort();
   url = `http://127.0.0.1:${port}/api/calls`;
-  // rings for 15 s real: a loaded machine may take over a second to answer
+  // Graph drops an unanswered call after 15 s; here after 15 s real too (at time scale 0.01):
+  // on a loaded machine the answer can take over a second, and the call must still be there
   sim = createSimulator({ apps: [{ ...APP, callbackUri: url }], seed: 3, timeScale: 0.01, timings: { incomingAnswerMs: 1_500_000 } });
   const simUrl = (await sim.start()).url;
-  sw = createSwitchboard({
-    graph: createGraphClient({ baseUrl: simUrl, auth: { tenantId: APP.tenantId, clientId: APP.appId, clientSecret: APP.clientSecret, authorityHost: simUrl }, allowInsecureCallback: true }),
-    store: new InMemoryEventStore(),
-  });
+  graph = createGraphClient({ baseUrl: simUrl, auth: { tenantId: APP.tenantId, clientId: APP.appId, clientSecret: APP.clientSecret, authorityHost: simUrl }, allowInsecureCallback: true });
+  sw = createSwitchboard({ graph, store: new InMemoryEventStore() });
   const receiver = createWebhookReceiver({
     appId: APP.appId,
     openIdConfigurationUrl: `${simUrl}/v1/.well-known/OpenIdConfiguration`,
@@ -36,9 +37,13 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await sw.stop();
-  await sim.stop();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
+  // (each even when beforeAll failed half way, or another release threw)
+  await releaseAll([
+    () => sw?.stop(),
+    () => sim?.stop(),
+    () => graph?.close(),
+    () => server && new Promise<void>((resolve) => server.close(() => resolve())),
+  ]);
 });
 
 describe('the webhook receiver in a Hono app', () => {

@@ -6,6 +6,7 @@ import { DEMO_APP } from '../examples/demo-bot/demo.js';
 import { adminQuery, requirePostgres, testSchemas, TEST_DATABASE_URL } from '../packages/adapters/src/stores/postgres/test-db.js';
 import { balancer } from './support/balancer.js';
 import { startBotProcess, type BotProcess } from './support/bot-process.js';
+import { releaseAll } from './support/cleanup.js';
 import { freePort, until } from './support/net.js';
 
 /**
@@ -22,11 +23,18 @@ let lb: { url: string; close(): Promise<void> } | undefined;
 
 beforeAll(requirePostgres);
 afterEach(async () => {
-  for (const bot of bots) if (bot.child.exitCode === null && bot.child.signalCode === null) bot.child.kill('SIGKILL');
-  await Promise.all(bots.map((b) => b.exited));
-  bots.length = 0;
-  await sim?.stop();
-  await lb?.close();
+  const ours = bots.splice(0);
+  const [simulator, balancing] = [sim, lb];
+  sim = undefined;
+  lb = undefined;
+  await releaseAll([
+    ...ours.map((bot) => async () => {
+      if (bot.child.exitCode === null && bot.child.signalCode === null) bot.child.kill('SIGKILL');
+      await bot.exited;
+    }),
+    () => simulator?.stop(),
+    () => balancing?.close(),
+  ]);
 });
 afterAll(() => schemas.dropAll());
 
@@ -108,6 +116,10 @@ describe('three bot processes on one PostgreSQL', () => {
       expect(keepAlives, `keep-alives of ${id}`).toBeLessThanOrEqual(Math.ceil(lifetimeMs / 2_000) + 4);
     }
 
+    // every survivor sees every call end: it follows the others' appends through NOTIFY (and a
+    // poll), a moment after they commit; stopping it at once raced that on a loaded machine
+    const sawEnd = (i: number, id: string) => new RegExp(`${id.slice(0, 8)}\\s+\\S+ -> terminated`).test(bots[i]!.output.join(''));
+    await until(() => bots.every((_, i) => !alive[i] || callIds.every((id) => sawEnd(i, id))), 'every surviving instance to see every call end', 30_000);
     // the survivors stop; the shared log folds to the simulator's ground truth for every call
     for (const [i, bot] of bots.entries()) if (alive[i]) bot.child.kill('SIGTERM');
     await Promise.all(bots.map((b) => b.exited));

@@ -3,9 +3,10 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InMemoryEventStore } from '@switchboard/core';
 import { createSwitchboard, type Switchboard } from '@switchboard/adapters';
-import { createGraphClient } from '@switchboard/transport';
+import { createGraphClient, type GraphClient } from '@switchboard/transport';
 import { createSimulator, type Simulator } from '@switchboard/simulator';
 import { startWebhook } from './support/bot.js';
+import { releaseAll } from './support/cleanup.js';
 
 /**
  * Outbound faults: a seeded proxy in front of the simulator's Graph API answers the bot's
@@ -20,6 +21,7 @@ const injected = new Map<Fault, number>();
 
 let sim: Simulator;
 let sw: Switchboard;
+let graph: GraphClient;
 let proxy: Server;
 let webhook: { url: string; close(): Promise<void> };
 const failures: { command: string; code: string }[] = [];
@@ -75,13 +77,14 @@ beforeAll(async () => {
   sim = createSimulator({ apps: [{ ...APP, callbackUri: webhook.url }], seed: 9, timeScale: 0.01, timings: { incomingAnswerMs: 60_000 } });
   const simUrl = (await sim.start()).url;
   const proxyUrl = await startProxy(() => simUrl, 20261130);
+  graph = createGraphClient({
+    baseUrl: proxyUrl,
+    auth: { tenantId: APP.tenantId, clientId: APP.appId, clientSecret: APP.clientSecret, authorityHost: simUrl },
+    allowInsecureCallback: true,
+    retry: { baseDelayMs: 5, maxDelayMs: 20 },
+  });
   sw = createSwitchboard({
-    graph: createGraphClient({
-      baseUrl: proxyUrl,
-      auth: { tenantId: APP.tenantId, clientId: APP.appId, clientSecret: APP.clientSecret, authorityHost: simUrl },
-      allowInsecureCallback: true,
-      retry: { baseDelayMs: 5, maxDelayMs: 20 },
-    }),
+    graph,
     store: new InMemoryEventStore(),
     answerDeadlineMs: 600, // the deadline policy rejects what could not be answered
     deadlineMarginMs: 100,
@@ -101,13 +104,19 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await sw.stop();
-  await sim.stop();
-  await webhook.close();
-  await new Promise<void>((resolve) => {
-    proxy.close(() => resolve());
-    proxy.closeAllConnections();
-  });
+  // (each even when beforeAll failed half way, or another release threw)
+  await releaseAll([
+    () => sw?.stop(),
+    () => graph?.close(),
+    () => sim?.stop(),
+    () => webhook?.close(),
+    () =>
+      proxy &&
+      new Promise<void>((resolve) => {
+        proxy.close(() => resolve());
+        proxy.closeAllConnections();
+      }),
+  ]);
 });
 
 describe('outbound faults: Graph answering 429 / 503 / 500 / 504 / resets at random', () => {

@@ -7,20 +7,43 @@ import { createFileRecorder, createSwitchboard, redact, type Call, type GraphPor
 import { createSimulator, type Simulator } from '@switchboard/simulator';
 import { createGraphClient } from '@switchboard/transport';
 import { startWebhook } from './support/bot.js';
+import { releaseAll } from './support/cleanup.js';
 import { until } from './support/net.js';
 
 const APP = { appId: 'b0t00000-0000-4000-8000-000000000001', tenantId: 'tenant-1', clientSecret: 'secret-1' };
-const SCALE = 0.01; // Graph's 15 s answer deadline takes 150 ms
+const SCALE = 0.01; // Graph time runs a hundred times faster
+// Graph drops an unanswered call after 15 s, and the runtime acts on its own answer deadline
+// before that. Here both are 15 s real (the time scale would make them 150 ms): on a loaded
+// machine the tests that answer a call (the first answer fetches a token) must not race
+// them. The test of the deadline sets the runtime's to 150 ms.
+const ANSWER_WITHIN_MS = 15_000;
+const GRAPH_DROPS_UNANSWERED_MS = ANSWER_WITHIN_MS / SCALE;
 const SERVICE_MEDIA = { '@odata.type': '#microsoft.graph.serviceHostedMediaConfig' } as const;
 const prompt = { '@odata.type': '#microsoft.graph.mediaPrompt', mediaInfo: { uri: 'https://cdn.contoso.com/hello.wav', resourceId: 'hello' } };
 
+/** What the running test owns, released after it in reverse order, each even when another fails to. */
+let owned: Array<() => unknown> = [];
+afterEach(async () => {
+  const releases = owned.reverse();
+  owned = [];
+  await releaseAll(releases);
+});
+
 /** The real Graph client (MSAL against the simulator's token endpoint); only the base URL differs from Graph's. */
 function graphPort(url: string): GraphPort {
-  return createGraphClient({
+  const client = createGraphClient({
     baseUrl: url,
     auth: { tenantId: APP.tenantId, clientId: APP.appId, clientSecret: APP.clientSecret, authorityHost: url },
     allowInsecureCallback: true,
   });
+  owned.push(() => client.close());
+  return client;
+}
+
+/** A runtime the test owns: stopped after it (stopping twice is harmless). */
+function owning(sw: Switchboard): Switchboard {
+  owned.push(() => sw.stop());
+  return sw;
 }
 
 interface World {
@@ -30,37 +53,24 @@ interface World {
   store: EventStore;
 }
 
-let worlds: World[] = [];
-
 async function world(config: Partial<SwitchboardConfig> = {}, store: EventStore = new InMemoryEventStore()): Promise<World> {
   let sw!: Switchboard;
   let sim!: Simulator;
   const webhook = await startWebhook((d) => sw.sink(d), { appId: APP.appId, simulatorUrl: () => sim.url });
-  // Graph drops an unanswered call after 15 s; here after 60 s of Graph time (600 ms), so that
-  // a loaded machine still answers (or lets the runtime's own 150 ms deadline act) in time
-  sim = createSimulator({ apps: [{ ...APP, callbackUri: webhook.url }], seed: 5, timeScale: SCALE, timings: { incomingAnswerMs: 60_000 } });
+  owned.push(() => webhook.close());
+  sim = createSimulator({ apps: [{ ...APP, callbackUri: webhook.url }], seed: 5, timeScale: SCALE, timings: { incomingAnswerMs: GRAPH_DROPS_UNANSWERED_MS } });
+  owned.push(() => sim.stop());
   const { url } = await sim.start();
-  sw = createSwitchboard({
+  sw = owning(createSwitchboard({
     graph: graphPort(url),
     store,
-    answerDeadlineMs: 15_000 * SCALE,
+    answerDeadlineMs: ANSWER_WITHIN_MS,
     deadlineMarginMs: 50,
     operationTimeoutMs: 5_000,
     ...config,
-  });
-  const w = { sim, sw, webhook, store };
-  worlds.push(w);
-  return w;
+  }));
+  return { sim, sw, webhook, store };
 }
-
-afterEach(async () => {
-  for (const w of worlds) {
-    await w.sw.stop();
-    await w.sim.stop();
-    await w.webhook.close();
-  }
-  worlds = [];
-});
 
 function nextIncoming(sw: Switchboard): Promise<[Call, number]> {
   return new Promise((resolve) => sw.once('incomingCall', (call, deadline) => resolve([call, deadline])));
@@ -93,7 +103,7 @@ describe('the runtime against the simulator', () => {
   });
 
   it('rejects an incoming call nobody handled before the answer deadline', async () => {
-    const { sim, sw } = await world({ onAnswerDeadline: { action: 'reject', reason: 'busy' } });
+    const { sim, sw } = await world({ answerDeadlineMs: 15_000 * SCALE, onAnswerDeadline: { action: 'reject', reason: 'busy' } });
     const incoming = nextIncoming(sw);
     const { callId } = sim.placeIncomingCall({ appId: APP.appId, from: '+14255550101' });
     const [call] = await incoming;
@@ -133,7 +143,7 @@ describe('the runtime against the simulator', () => {
     await first.sw.stop();
 
     // a new runtime on the same store, against the same Graph
-    const second = createSwitchboard({ graph: graphPort(first.sim.url), store, answerDeadlineMs: 150 });
+    const second = owning(createSwitchboard({ graph: graphPort(first.sim.url), store, answerDeadlineMs: 150 }));
     expect(await second.start()).toBe(1);
     const restored = second.call(callId)!;
     expect(restored.state).toBe('established');
@@ -169,12 +179,14 @@ describe('the runtime against the simulator', () => {
     let target!: Switchboard;
     let sim!: Simulator;
     const webhook = await startWebhook((d) => target.sink(d), { appId: APP.appId, simulatorUrl: () => sim.url });
-    sim = createSimulator({ apps: [{ ...APP, callbackUri: webhook.url }], seed: 5, timeScale: SCALE, timings: { incomingAnswerMs: 60_000 } });
+    owned.push(() => webhook.close());
+    sim = createSimulator({ apps: [{ ...APP, callbackUri: webhook.url }], seed: 5, timeScale: SCALE, timings: { incomingAnswerMs: GRAPH_DROPS_UNANSWERED_MS } });
+    owned.push(() => sim.stop());
     const { url } = await sim.start();
-    const make = () => createSwitchboard({ graph: graphPort(url), store, answerDeadlineMs: 15_000 * SCALE, deadlineMarginMs: 50, operationTimeoutMs: 5_000 });
+    const make = () =>
+      owning(createSwitchboard({ graph: graphPort(url), store, answerDeadlineMs: ANSWER_WITHIN_MS, deadlineMarginMs: 50, operationTimeoutMs: 5_000 }));
     const first = make();
     target = first;
-    worlds.push({ sim, sw: first, webhook, store });
     const incoming = nextIncoming(first);
     const { callId } = sim.placeIncomingCall({ appId: APP.appId, from: '+14255550102', script: [{ do: 'waitFor', state: 'established' }] });
     const [call] = await incoming;
@@ -185,7 +197,6 @@ describe('the runtime against the simulator', () => {
 
     const second = make();
     target = second;
-    worlds.push({ sim, sw: second, webhook, store });
     expect(await second.start()).toBe(1);
     const restored = second.call(callId)!;
     expect(restored.operation('no-such-operation')).toBeUndefined();
@@ -299,15 +310,15 @@ describe('the call handle and the runtime as a bot author uses them', () => {
     const [, deadline] = await incoming;
     const [first] = await store.readStream(callId);
     expect(first?.kind).toBe('notification');
-    expect(deadline).toBe(first!.at + 15_000 * SCALE);
+    expect(deadline).toBe(first!.at + ANSWER_WITHIN_MS);
   });
 
   it('places a call from a CreateCallSpec: the Graph client builds the body, and the log records what was sent', async () => {
-    const { sim, sw, webhook } = await world();
+    const { sim, sw, webhook, store } = await world();
     sim.scriptRemote('user-cy', [{ do: 'answer', after: 50 }]);
     const call = await sw.createCall({ kind: 'peerToPeer', callbackUri: webhook.url, target: { id: 'user-cy', displayName: 'Cy' } });
     await call.waitFor('established', { timeoutMs: 5000 });
-    const [command] = await worlds[0]!.store.readStream(call.id);
+    const [command] = await store.readStream(call.id);
     expect(command).toMatchObject({
       kind: 'command',
       command: 'create',
@@ -322,7 +333,7 @@ describe('the call handle and the runtime as a bot author uses them', () => {
   });
 
   it('refuses every command after stop() with SWB_STOPPED, and sends nothing', async () => {
-    const { sim, sw, webhook } = await world();
+    const { sim, sw, webhook, store } = await world();
     const incoming = nextIncoming(sw);
     sim.placeIncomingCall({ appId: APP.appId, from: '+14255550106', script: [{ do: 'waitFor', state: 'established' }] });
     const [call] = await incoming;
@@ -330,7 +341,7 @@ describe('the call handle and the runtime as a bot author uses them', () => {
     await call.waitFor('established', { timeoutMs: 5000 });
     await sw.stop();
     const before = sim.requests().length;
-    const entries = (await worlds[0]!.store.readStream(call.id)).length;
+    const entries = (await store.readStream(call.id)).length;
     await expect(
       sw.createCall({
         '@odata.type': '#microsoft.graph.call',
@@ -344,7 +355,7 @@ describe('the call handle and the runtime as a bot author uses them', () => {
     await expect(call.hangUp()).rejects.toMatchObject({ code: 'SWB_STOPPED' });
     await expect(sw.resync(call.id, 'after stop')).rejects.toMatchObject({ code: 'SWB_STOPPED' });
     expect(sim.requests().length).toBe(before);
-    expect((await worlds[0]!.store.readStream(call.id)).length).toBe(entries);
+    expect((await store.readStream(call.id)).length).toBe(entries);
   });
 
   it('start() waits until the store is ready to write (a SQLite writer thread still starting)', async () => {

@@ -16,7 +16,7 @@ import type { AddressInfo } from 'node:net';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { CallEvent } from '@switchboard/core';
-import { createSimulator, type FaultOptions, type Simulator } from '@switchboard/simulator';
+import { createSimulator, type FaultOptions, type GraphTimings, type Simulator } from '@switchboard/simulator';
 import { startDemoBot, type DemoBot } from './bot.js';
 
 /** The simulator's defaults for `switchboard simulate`, so the two find each other. */
@@ -48,6 +48,8 @@ export interface DemoOptions {
   readonly faults?: keyof typeof FAULTS | FaultOptions;
   /** Graph-time scale of the in-process simulator (0.2: five times faster than real time). */
   readonly timeScale?: number;
+  /** Graph's timings in the in-process simulator, in Graph ms (default Graph's). */
+  readonly timings?: Partial<GraphTimings>;
   /** The bot's webhook port (a separate simulator posts to `--callback`, default 3978). */
   readonly port?: number;
   /** Place the scenarios (default true); false only serves (after a restart, say). */
@@ -204,6 +206,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
         seed: options.seed ?? 1,
         timeScale,
         faults,
+        ...(options.timings ? { timings: options.timings } : {}),
       });
       simulatorUrl = (await sim.start()).url;
     }

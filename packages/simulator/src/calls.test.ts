@@ -164,7 +164,7 @@ describe('incoming call', () => {
   });
 
   it('drops an incoming call not answered within the scaled 15 s', async () => {
-    h = await harness({ timeScale: 0.005 });
+    h = await harness({ timeScale: 0.005, timings: { incomingAnswerMs: 15_000 } }); // Graph's
     const started = Date.now();
     const { callId } = h.sim.placeIncomingCall({ appId: h.app.appId, from: '+14255550123' });
     const truth = await h.sim.waitForState(callId, 'terminated');

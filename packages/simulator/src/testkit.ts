@@ -154,7 +154,12 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-/** A started simulator with one app whose webhook is a verifying receiver, and a Graph client for it. */
+/**
+ * A started simulator with one app whose webhook is a verifying receiver, and a Graph client
+ * for it. An incoming call is dropped unanswered after 1,500 s of Graph time (15 s real at the
+ * default scale), not Graph's 15 s: scaled to 150 ms, a loaded machine's answer came too late
+ * (404). A test of the drop sets `timings.incomingAnswerMs` itself.
+ */
 export async function harness(options: Partial<SimulatorOptions> & { respond?: ReceiverOptions['respond'] } = {}): Promise<Harness> {
   let sim: Simulator | undefined;
   const receiver = await startReceiver({
@@ -164,17 +169,35 @@ export async function harness(options: Partial<SimulatorOptions> & { respond?: R
   });
   const app: AppRegistration = { ...APP, callbackUri: receiver.url };
   const { respond: _respond, ...simOptions } = options;
-  sim = createSimulator({ timeScale: 0.01, seed: 7, ...simOptions, apps: [app] });
-  const { url } = await sim.start();
-  const graph = await graphClient(url, app);
+  let url: string;
+  let graph: GraphClient;
+  try {
+    sim = createSimulator({
+      timeScale: 0.01,
+      seed: 7,
+      ...simOptions,
+      timings: { incomingAnswerMs: 1_500_000, ...simOptions.timings },
+      apps: [app],
+    });
+    ({ url } = await sim.start());
+    graph = await graphClient(url, app);
+  } catch (error) {
+    // nothing is handed back to close: close what was started
+    await sim?.stop().catch(() => undefined);
+    await receiver.close();
+    throw error;
+  }
   return {
     sim,
     receiver,
     graph,
     app,
     async close() {
-      await sim!.stop();
-      await receiver.close();
+      try {
+        await sim!.stop();
+      } finally {
+        await receiver.close();
+      }
     },
   };
 }

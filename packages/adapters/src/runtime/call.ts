@@ -37,7 +37,8 @@ export interface OperationHandle {
   /**
    * Settles when the notification that ends the operation arrives (or at once when Graph's
    * answer, or a notification that beat it, already says so): resolves on `completed`,
-   * rejects with an `OperationFailedError` on `failed`, or `SWB_OPERATION_TIMEOUT`.
+   * rejects with an `OperationFailedError` on `failed`, or `SWB_OPERATION_TIMEOUT`. Leaving
+   * it unawaited is fine: its rejection is then no unhandled rejection.
    */
   readonly completed: Promise<OperationView>;
 }
@@ -229,9 +230,14 @@ export class Call extends EventEmitter<CallHandleEvents> {
     return { id, status: typeof answer.status === 'string' ? answer.status : undefined, completed: this.#settled(id) };
   }
 
-  /** The operation's end, from the log: already there, or a later `operationSettled`. */
+  /**
+   * The operation's end, from the log: already there, or a later `operationSettled`. A bot
+   * may leave it alone (the view and `operationSettled` say the same): its failure or
+   * timeout then rejects for nobody, so it is marked handled here; whoever awaits it still
+   * gets the rejection.
+   */
   #settled(operationId: string): Promise<OperationView> {
-    return new Promise((resolve, reject) => {
+    const settled = new Promise<OperationView>((resolve, reject) => {
       let cancelTimer = () => {};
       const check = () => {
         const op = this.#host.view(this.id)?.operations[operationId];
@@ -254,6 +260,8 @@ export class Call extends EventEmitter<CallHandleEvents> {
       });
       check();
     });
+    settled.catch(() => undefined);
+    return settled;
   }
 }
 

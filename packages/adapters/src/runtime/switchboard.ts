@@ -587,6 +587,7 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> {
     switch (event.type) {
       case 'stateChanged':
         if (event.to === 'incoming') {
+          // (a handler of incomingCall that throws must not become an unhandled rejection)
           void this.#own(call.id)
             .then(async (owned) => owned && this.#incoming(call, await this.#arrivedAt(call.id, event.cause.position)))
             .catch((error: unknown) => this.#fail(error, call.id));
@@ -620,7 +621,10 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> {
     if (this.engine.getCall(call.id)?.state !== 'incoming') return;
     if (this.#timers.get(call.id)?.has('answerDeadline') && !restored) return;
     const deadline = receivedAt + this.#answerDeadlineMs;
-    this.#timer(call.id, 'answerDeadline', Math.max(0, deadline - this.#marginMs - this.#clock()), () => void this.#deadline(call));
+    this.#timer(call.id, 'answerDeadline', Math.max(0, deadline - this.#marginMs - this.#clock()), () =>
+      // a timer entry the store refuses fails here, outside any caller: report it, do not leave it unhandled
+      void this.#deadline(call).catch((error: unknown) => this.#fail(error, call.id)),
+    );
     this.emit('incomingCall', call, deadline);
   }
 

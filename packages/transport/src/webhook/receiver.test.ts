@@ -49,7 +49,11 @@ beforeAll(async () => {
   keyUrl = `http://127.0.0.1:${(keyServer.address() as AddressInfo).port}`;
 });
 
-afterAll(() => new Promise<void>((r) => keyServer.close(() => r())));
+afterAll(async () => {
+  // the receiver's server of the last test too (each test's beforeEach closes the one before)
+  await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
+  await new Promise<void>((r) => keyServer.close(() => r()));
+});
 
 let delivered: WebhookDelivery[];
 let sinkImpl: (d: WebhookDelivery) => Promise<void>;

@@ -1,8 +1,9 @@
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ExpectedVersionConflictError, type LogEntry } from '@switchboard/core';
 import { loadPg } from './driver.js';
 import { PgEventStore, type PgEventStoreOptions } from './pg-store.js';
-import { PG_SCHEMA_VERSION } from './schema.js';
+import { MIGRATE_LOCK_CLASS, PG_SCHEMA_VERSION } from './schema.js';
 import { TEST_DATABASE_URL, adminQuery, requirePostgres, testSchemas } from './test-db.js';
 
 const schemas = testSchemas('store');
@@ -175,6 +176,44 @@ describe('PgEventStore: errors', () => {
     }
   });
 
+  it('a connection the server ends during migrate() fails the migration, and throws nothing anywhere else', async () => {
+    // pg emits 'error' on a client whose connection ends, besides failing its query: on a
+    // client checked out of the pool nobody listens, and that was an uncaught exception
+    const uncaught: unknown[] = [];
+    const onUncaught = (error: unknown) => void uncaught.push(error);
+    process.on('uncaughtException', onUncaught);
+    const applicationName = `swb-test-${randomBytes(4).toString('hex')}`;
+    const s = store({ applicationName });
+    // another session holds the migration lock, so migrate() waits for it on its connection
+    const holder = new (loadPg().Client)({ connectionString: TEST_DATABASE_URL });
+    holder.on('error', () => undefined);
+    try {
+      await holder.connect();
+      await holder.query('BEGIN');
+      await holder.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [MIGRATE_LOCK_CLASS, s.schema]);
+      const migrating = s.migrate().then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      const waiting = async () =>
+        (await adminQuery(`SELECT 1 FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'`, [applicationName])).length > 0;
+      for (let i = 0; !(await waiting()); i++) {
+        if (i > 200) throw new Error('migrate() never waited for the lock');
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+      await adminQuery('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1', [applicationName]);
+      expect(await migrating).toMatchObject({ code: 'SWB_STORE_UNAVAILABLE' });
+      await new Promise((resolve) => setTimeout(resolve, 100)); // the connection's 'end' comes after the failed query
+      expect(uncaught).toEqual([]);
+      // and the store goes on with a fresh connection once the lock is free
+      await holder.query('ROLLBACK');
+      await s.migrate();
+    } finally {
+      process.off('uncaughtException', onUncaught);
+      await holder.end().catch(() => undefined);
+    }
+  });
+
   it('refuses ids PostgreSQL cannot index or hold, writing nothing', async () => {
     const s = store();
     await expect(s.appendToStream('c', [timer('c', 'a'), timer('c', 'b\u0000')])).rejects.toMatchObject({ code: 'SWB_INVALID_ENTRY' });
@@ -200,6 +239,7 @@ describe('PgEventStore: errors', () => {
 
   it('leaves a pool it was given open on close', async () => {
     const pool = new (loadPg().Pool)({ connectionString: TEST_DATABASE_URL, max: 2 });
+    pool.on('error', () => undefined); // its idle connections' errors, once the store stopped listening
     try {
       const s = new PgEventStore({ pool, schema: schemas.next() });
       await s.appendToStream('c', [timer('c', 'a')]);

@@ -177,6 +177,13 @@ export class PgEventStore implements EventStore, CallLeases {
     } catch (error) {
       throw this.#wrap('connect to', error);
     }
+    // A checked-out client has no 'error' listener of the pool's, and pg emits 'error' on a
+    // client whose connection ends (besides failing its query): unheard, an uncaught exception.
+    let lost: Error | undefined;
+    const onLost = (error: Error) => {
+      lost = error;
+    };
+    client.on('error', onLost);
     try {
       await client.query('BEGIN');
       await client.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [MIGRATE_LOCK_CLASS, this.schema]);
@@ -201,7 +208,8 @@ export class PgEventStore implements EventStore, CallLeases {
       await client.query('ROLLBACK').catch(() => undefined);
       throw this.#wrap('migrate', error);
     } finally {
-      client.release();
+      client.off('error', onLost);
+      client.release(lost); // a lost connection is dropped, not pooled
     }
   }
 

@@ -4,7 +4,7 @@
  * is not answering (tests must not pass by skipping).
  */
 import { randomBytes } from 'node:crypto';
-import type { QueryResultRow } from 'pg';
+import type { ClientConfig, Client, QueryResultRow } from 'pg';
 import { loadPg } from './driver.js';
 
 const BASE_URL = process.env['SWITCHBOARD_TEST_DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -23,9 +23,20 @@ function withOption(url: string, option: string): string {
   return parsed.toString();
 }
 
+/**
+ * A client of the test database that cannot crash the test process: a connection the server
+ * ends (shutdown, a terminated backend) makes pg emit 'error' on the client besides failing
+ * the query in flight, and an 'error' nobody listens to is an uncaught exception.
+ */
+function testClient(config: ClientConfig = {}): Client {
+  const client = new (loadPg().Client)({ connectionString: TEST_DATABASE_URL, ...config });
+  client.on('error', () => undefined); // the query that was running (if any) rejects with it
+  return client;
+}
+
 /** Throws a message saying how to start PostgreSQL when the test database does not answer. */
 export async function requirePostgres(): Promise<void> {
-  const client = new (loadPg().Client)({ connectionString: TEST_DATABASE_URL, connectionTimeoutMillis: 3_000 });
+  const client = testClient({ connectionTimeoutMillis: 3_000 });
   try {
     await client.connect();
     await client.query('SELECT 1');
@@ -53,12 +64,12 @@ export function testSchemas(tag: string) {
     },
     async dropAll(): Promise<void> {
       if (made.length === 0) return;
-      const client = new (loadPg().Client)({ connectionString: TEST_DATABASE_URL });
-      await client.connect();
+      const client = testClient();
       try {
+        await client.connect();
         await client.query(made.map((s) => `DROP SCHEMA IF EXISTS ${s} CASCADE;`).join('\n'));
       } finally {
-        await client.end();
+        await client.end().catch(() => undefined);
       }
     },
   };
@@ -66,11 +77,11 @@ export function testSchemas(tag: string) {
 
 /** Runs one statement on the test database outside any store (to inspect or to sabotage). */
 export async function adminQuery<R extends QueryResultRow>(text: string, values?: unknown[]): Promise<R[]> {
-  const client = new (loadPg().Client)({ connectionString: TEST_DATABASE_URL });
-  await client.connect();
+  const client = testClient();
   try {
+    await client.connect();
     return (await client.query<R>(text, values)).rows;
   } finally {
-    await client.end();
+    await client.end().catch(() => undefined);
   }
 }

@@ -4,16 +4,36 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { ExpectedVersionConflictError, type LogEntry } from '@switchboard/core';
 import Database from 'better-sqlite3';
 import { describeEventStoreContract } from '../contract.js';
 import { loadSqliteDriver } from './driver.js';
+import { keep, pragmaValue, setPragma } from './keep.js';
 import { SQLITE_MIGRATIONS } from './schema.js';
 import { DEFAULT_SQLITE_PATH, SqliteEventStore, sqliteWriterThread } from './sqlite-store.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'swb-sqlite-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+// What a test opens is closed after it, also when an assertion failed half way (a store's
+// writer thread, a raw connection holding a lock): connections first, then the stores
+// (whose pending commits may wait for a lock a connection holds). Closing twice is harmless.
+const connections: Database.Database[] = [];
+const stores: SqliteEventStore[] = [];
+// (kept from the collector, as the store keeps its own: see keep.ts)
+function untilTheEnd(db: Database.Database): Database.Database {
+  connections.push(db);
+  return keep(db);
+}
+function track(store: SqliteEventStore): SqliteEventStore {
+  stores.push(store);
+  return store;
+}
+afterEach(async () => {
+  for (const db of connections.splice(0)) if (db.open) db.close();
+  await Promise.allSettled(stores.splice(0).map((store) => store.close()));
+});
 let files = 0;
 const freshPath = () => join(dir, `t${++files}`, 'calls.db');
 
@@ -26,9 +46,12 @@ describeEventStoreContract('SqliteEventStore (writer inline)', () => new SqliteE
 const timer = (callId: string, id: string): LogEntry => ({ id, callId, at: 1, kind: 'timer', timer: 'keepAliveDue' });
 
 /** Runs a TypeScript file in a child Node (tsx, source conditions): its exit code (or signal) and all it printed. */
-async function runScript(script: string): Promise<{ code: number | string | null; output: string }> {
+async function runScript(script: string, nodeOptions: readonly string[] = []): Promise<{ code: number | string | null; output: string }> {
   const root = fileURLToPath(new URL('../../../../../', import.meta.url));
-  const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=@switchboard/source', script], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...nodeOptions, '--import', 'tsx', '--conditions=@switchboard/source', script], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -48,7 +71,7 @@ async function runScript(script: string): Promise<{ code: number | string | null
 describe('SqliteEventStore', () => {
   it('opens in WAL mode, synchronous FULL by default, with a busy timeout, creating directories', async () => {
     const path = join(dir, 'deep', 'er', 'calls.db');
-    const store = new SqliteEventStore({ path });
+    const store = track(new SqliteEventStore({ path }));
     expect(store.path).toBe(path);
     expect(existsSync(path)).toBe(true);
     expect(store.settings).toEqual({ journalMode: 'wal', synchronous: 'full', busyTimeoutMs: 5_000 });
@@ -56,7 +79,7 @@ describe('SqliteEventStore', () => {
   });
 
   it('can trade durability on power loss for speed with synchronous NORMAL', async () => {
-    const store = new SqliteEventStore({ path: freshPath(), synchronous: 'normal', busyTimeoutMs: 250 });
+    const store = track(new SqliteEventStore({ path: freshPath(), synchronous: 'normal', busyTimeoutMs: 250 }));
     expect(store.settings).toEqual({ journalMode: 'wal', synchronous: 'normal', busyTimeoutMs: 250 });
     await store.close();
   });
@@ -66,7 +89,7 @@ describe('SqliteEventStore', () => {
     const work = mkdtempSync(join(dir, 'cwd-'));
     process.chdir(work);
     try {
-      const store = new SqliteEventStore();
+      const store = track(new SqliteEventStore());
       expect(DEFAULT_SQLITE_PATH).toBe('.switchboard/calls.db');
       expect(store.path).toBe(resolve(work, '.switchboard', 'calls.db'));
       await store.appendToStream('c', [timer('c', 'a')]);
@@ -79,12 +102,12 @@ describe('SqliteEventStore', () => {
 
   it('keeps the log and snapshots across a reopen, and continues the positions', async () => {
     const path = freshPath();
-    const first = new SqliteEventStore({ path });
+    const first = track(new SqliteEventStore({ path }));
     await first.appendToStream('c', [timer('c', 'a'), timer('c', 'b')]);
     await first.writeSnapshot('c', { machineVersion: 'm', position: 2, value: 'established', context: { x: 1 } });
     await first.close();
 
-    const second = new SqliteEventStore({ path });
+    const second = track(new SqliteEventStore({ path }));
     expect((await second.readStream('c')).map((e) => [e.id, e.position])).toEqual([['a', 1], ['b', 2]]);
     expect(await second.readSnapshot('c')).toEqual({ machineVersion: 'm', position: 2, value: 'established', context: { x: 1 } });
     const more = await second.appendToStream('c', [timer('c', 'a'), timer('c', 'c')], { expectedVersion: 2 });
@@ -95,8 +118,8 @@ describe('SqliteEventStore', () => {
 
   it('two connections to one file see each other and conflict on the expected version', async () => {
     const path = freshPath();
-    const a = new SqliteEventStore({ path });
-    const b = new SqliteEventStore({ path });
+    const a = track(new SqliteEventStore({ path }));
+    const b = track(new SqliteEventStore({ path }));
     await a.appendToStream('c', [timer('c', '1')], { expectedVersion: 0 });
     await expect(b.appendToStream('c', [timer('c', '2')], { expectedVersion: 0 })).rejects.toBeInstanceOf(
       ExpectedVersionConflictError,
@@ -108,8 +131,8 @@ describe('SqliteEventStore', () => {
 
   it('fails with SWB_STORE_BUSY when another process holds the write lock past the busy timeout', async () => {
     const path = freshPath();
-    const store = new SqliteEventStore({ path, busyTimeoutMs: 50 });
-    const other = new Database(path);
+    const store = track(new SqliteEventStore({ path, busyTimeoutMs: 50 }));
+    const other = untilTheEnd(new Database(path));
     other.exec('BEGIN IMMEDIATE');
     try {
       await expect(store.appendToStream('c', [timer('c', 'a')])).rejects.toMatchObject({ code: 'SWB_STORE_BUSY' });
@@ -123,7 +146,7 @@ describe('SqliteEventStore', () => {
   });
 
   it('writes none of a batch when one entry cannot be serialised', async () => {
-    const store = new SqliteEventStore({ path: ':memory:' });
+    const store = track(new SqliteEventStore({ path: ':memory:' }));
     const bad = { ...timer('c', 'b'), args: { n: 1n } } as unknown as LogEntry;
     await expect(store.appendToStream('c', [timer('c', 'a'), bad])).rejects.toMatchObject({ code: 'SWB_INVALID_ENTRY' });
     expect(await store.readStream('c')).toEqual([]);
@@ -132,10 +155,10 @@ describe('SqliteEventStore', () => {
 
   it.each(['worker', 'inline'] as const)('commits the appends of one tick together (one write transaction), each succeeding or failing on its own (writer %s)', async (writer) => {
     const path = freshPath();
-    const store = new SqliteEventStore({ path, writer });
+    const store = track(new SqliteEventStore({ path, writer }));
     await store.appendToStream('busy', [timer('busy', 'b1')]);
-    const watcher = new Database(path, { readonly: true });
-    const commitsSeen = () => Number(watcher.pragma('data_version', { simple: true }));
+    const watcher = untilTheEnd(new Database(path, { readonly: true }));
+    const commitsSeen = () => Number(pragmaValue(watcher, 'data_version'));
     const before = commitsSeen();
     const results = await Promise.allSettled([
       ...Array.from({ length: 20 }, (_, i) => store.appendToStream(`call-${i}`, [timer(`call-${i}`, 'a'), timer(`call-${i}`, 'b')])),
@@ -154,36 +177,36 @@ describe('SqliteEventStore', () => {
     const last = store.appendToStream('late', [timer('late', 'l1')]);
     await store.close();
     await expect(last).resolves.toMatchObject({ version: 1 });
-    const reopened = new SqliteEventStore({ path });
+    const reopened = track(new SqliteEventStore({ path }));
     expect(await reopened.readStream('late')).toHaveLength(1);
     await reopened.close();
   });
 
   it('commits on its writer thread; reads on the calling thread see every append that resolved', async () => {
     const path = freshPath();
-    const store = new SqliteEventStore({ path });
+    const store = track(new SqliteEventStore({ path }));
     expect(sqliteWriterThread(store)).toBeDefined();
-    const other = new Database(path, { readonly: true });
+    const other = untilTheEnd(new Database(path, { readonly: true }));
     for (let i = 1; i <= 5; i++) {
       const result = await store.appendToStream('c', [timer('c', `e${i}`)]);
       expect(result.version).toBe(i);
       // committed, not merely handed over: the calling thread's connection and another one both see it
       expect((await store.readStream('c')).map((e) => e.position)).toEqual(Array.from({ length: i }, (_, k) => k + 1));
-      expect(other.prepare('SELECT count(*) FROM swb_entries').pluck().get()).toBe(i);
+      expect(keep(other.prepare('SELECT count(*) FROM swb_entries')).pluck().get()).toBe(i);
     }
     await store.writeSnapshot('c', { machineVersion: 'm', position: 5, value: 'established', context: {} });
     expect(await store.readSnapshot('c')).toMatchObject({ position: 5 });
     other.close();
     await store.close();
     // :memory: cannot be shared with a thread: it commits inline, and asking for a thread is refused
-    const memory = new SqliteEventStore({ path: ':memory:' });
+    const memory = track(new SqliteEventStore({ path: ':memory:' }));
     expect(sqliteWriterThread(memory)).toBeUndefined();
     await memory.close();
     expect(() => new SqliteEventStore({ path: ':memory:', writer: 'worker' })).toThrow(expect.objectContaining({ code: 'SWB_INVALID_ARGUMENT' }));
   });
 
   it('a group mixing streams, duplicates, a conflict and a snapshot settles each write on its own', async () => {
-    const store = new SqliteEventStore({ path: freshPath() });
+    const store = track(new SqliteEventStore({ path: freshPath() }));
     await store.appendToStream('a', [timer('a', '1')]);
     const [dup, conflict, fresh, snapshot, after] = await Promise.allSettled([
       store.appendToStream('a', [timer('a', '1'), timer('a', '2'), timer('a', '2'), timer('a', '3')]),
@@ -207,10 +230,10 @@ describe('SqliteEventStore', () => {
   for (const writer of ['worker', 'inline'] as const) {
     it(`a write that fails inside a group fails alone: the group is run again with a savepoint per write (writer: ${writer})`, async () => {
       const path = freshPath();
-      const store = new SqliteEventStore({ path, writer });
+      const store = track(new SqliteEventStore({ path, writer }));
       await store.appendToStream('a', [timer('a', '1')]); // creates the file and schema
       // Another connection makes every insert into stream 'bad' fail, as a broken write would.
-      const other = new Database(path);
+      const other = untilTheEnd(new Database(path));
       other.exec(
         `CREATE TRIGGER refuse_bad BEFORE INSERT ON swb_entries WHEN NEW.stream_key = (SELECT stream_key FROM swb_streams WHERE stream_id = 'bad')
          BEGIN SELECT RAISE(ABORT, 'refused by test trigger'); END`,
@@ -240,7 +263,7 @@ describe('SqliteEventStore', () => {
 
   it('close() commits every write asked for before it, also those queued behind a running commit', async () => {
     const path = freshPath();
-    const store = new SqliteEventStore({ path });
+    const store = track(new SqliteEventStore({ path }));
     const first = Array.from({ length: 50 }, (_, i) => store.appendToStream(`c${i}`, [timer(`c${i}`, 'a')]));
     await new Promise((r) => setImmediate(r)); // the first group is now with the writer thread
     const second = Array.from({ length: 50 }, (_, i) => store.appendToStream(`c${i}`, [timer(`c${i}`, 'b')]));
@@ -250,7 +273,7 @@ describe('SqliteEventStore', () => {
     await closed;
     expect((await Promise.all([...first, ...second])).map((r) => r.version)).toEqual([...Array(50).fill(1), ...Array(50).fill(2)]);
     await snapshot;
-    const reopened = new SqliteEventStore({ path, writer: 'inline' });
+    const reopened = track(new SqliteEventStore({ path, writer: 'inline' }));
     expect(await reopened.listStreams()).toHaveLength(50);
     expect((await reopened.readStream('c49')).map((e) => e.id)).toEqual(['a', 'b']);
     expect(await reopened.readSnapshot('c0')).toMatchObject({ position: 2 });
@@ -271,10 +294,10 @@ describe('SqliteEventStore', () => {
 
   it('when the writer thread dies, the writes it held and every later one fail with SWB_STORE_FAILED; reads go on', async () => {
     const path = freshPath();
-    const store = new SqliteEventStore({ path, busyTimeoutMs: 5_000 });
+    const store = track(new SqliteEventStore({ path, busyTimeoutMs: 5_000 }));
     await store.appendToStream('c', [timer('c', 'a')]);
     // keep the thread inside a commit (waiting for the write lock), then end it as a crash would
-    const other = new Database(path);
+    const other = untilTheEnd(new Database(path));
     other.exec('BEGIN IMMEDIATE');
     const held = store.appendToStream('c', [timer('c', 'b')]);
     const queued = store.appendToStream('d', [timer('d', 'a')]);
@@ -327,7 +350,7 @@ describe('SqliteEventStore', () => {
       ].join('\n'),
     );
     expect(await runScript(script)).toEqual({ code: 0, output: 'exiting\n' });
-    const reopened = new SqliteEventStore({ path: db, writer: 'inline' });
+    const reopened = track(new SqliteEventStore({ path: db, writer: 'inline' }));
     expect((await reopened.readStream('c')).map((e) => e.id)).toEqual(['a']);
     await reopened.close();
   });
@@ -347,13 +370,57 @@ describe('SqliteEventStore', () => {
       ].join('\n'),
     );
     expect(await runScript(script)).toEqual({ code: 0, output: 'appended 1\n' });
-    const reopened = new SqliteEventStore({ path: join(work, 'calls.db'), writer: 'inline' });
+    const reopened = track(new SqliteEventStore({ path: join(work, 'calls.db'), writer: 'inline' }));
     expect(await reopened.readStream('c')).toHaveLength(1);
     await reopened.close();
   });
 
+  it('leaves no better-sqlite3 object to the garbage collector (on Node 24 freeing one can abort the process)', async () => {
+    // Every connection and statement better-sqlite3 makes for a store, counted as made and as
+    // freed by the collector, across stores opened, used and closed, then collections forced.
+    const work = mkdtempSync(join(dir, 'kept-'));
+    const script = join(work, 'kept.mts');
+    const driverPath = createRequire(import.meta.url).resolve('better-sqlite3');
+    const storeModule = new URL('./sqlite-store.ts', import.meta.url).href;
+    writeFileSync(
+      script,
+      [
+        `import { createRequire } from 'node:module';`,
+        `import { join } from 'node:path';`,
+        `import { SqliteEventStore } from ${JSON.stringify(storeModule)};`,
+        `const require = createRequire(${JSON.stringify(driverPath)});`,
+        `const Database = require(${JSON.stringify(driverPath)});`,
+        `const { cppdb } = require(join(${JSON.stringify(dirname(driverPath))}, 'util.js'));`,
+        `let made = 0;`,
+        `let freed = 0;`,
+        `const registry = new FinalizationRegistry(() => void (freed += 1));`,
+        `const probe = new Database(':memory:'); // kept to the end: it only finds the native prepare`,
+        `const native = Object.getPrototypeOf(probe[cppdb]);`,
+        `const prepare = native.prepare;`,
+        `native.prepare = function (...args) { const statement = prepare.apply(this, args); made += 1; registry.register(statement, 0); return statement; };`,
+        `class Counted extends Database { constructor(...args) { super(...args); made += 1; registry.register(this, 0); } }`,
+        `const entry = (id: string) => ({ id, callId: 'c', at: 1, kind: 'timer', timer: 'keepAliveDue' }) as const;`,
+        `for (let i = 0; i < 3; i++) {`,
+        `  const store = new SqliteEventStore({ path: ${JSON.stringify(join(work, 'calls.db'))}, writer: 'inline', driver: Counted });`,
+        `  await store.appendToStream('c', [entry('e' + i)]);`,
+        `  await store.readStream('c');`,
+        `  await store.writeSnapshot('c', { machineVersion: 'm', position: 1, value: 'x', context: {} });`,
+        `  await store.readSnapshot('c');`,
+        `  await store.close();`,
+        `}`,
+        `for (let i = 0; i < 5; i++) { (globalThis as unknown as { gc(): void }).gc(); await new Promise((r) => setTimeout(r, 20)); }`,
+        `console.log(JSON.stringify({ made, freed }));`,
+      ].join('\n'),
+    );
+    const { code, output } = await runScript(script, ['--expose-gc']);
+    expect({ code, output }).toMatchObject({ code: 0 });
+    const counts = JSON.parse(output) as { made: number; freed: number };
+    expect(counts.made).toBeGreaterThan(10); // connections, statements and pragmas of three stores
+    expect(counts.freed).toBe(0);
+  });
+
   it('refuses a nonsense expected version rather than guessing', async () => {
-    const store = new SqliteEventStore({ path: ':memory:' });
+    const store = track(new SqliteEventStore({ path: ':memory:' }));
     await expect(store.appendToStream('c', [timer('c', 'a')], { expectedVersion: -1 })).rejects.toMatchObject({
       code: 'SWB_INVALID_ARGUMENT',
     });
@@ -364,7 +431,7 @@ describe('SqliteEventStore', () => {
   });
 
   it('throws SWB_STORE_CLOSED after close, which is idempotent', async () => {
-    const store = new SqliteEventStore({ path: ':memory:' });
+    const store = track(new SqliteEventStore({ path: ':memory:' }));
     await store.close();
     await store.close();
     await expect(store.appendToStream('c', [timer('c', 'a')])).rejects.toMatchObject({ code: 'SWB_STORE_CLOSED' });
@@ -374,25 +441,25 @@ describe('SqliteEventStore', () => {
   it('migrates a file of schema 1 (streams keyed by call id) to schema 2, keeping every entry, version, order and snapshot', async () => {
     const path = freshPath();
     mkdirSync(dirname(path), { recursive: true });
-    const v1 = new Database(path);
-    v1.pragma('journal_mode = WAL');
+    const v1 = untilTheEnd(new Database(path));
+    setPragma(v1, 'journal_mode = WAL');
     v1.exec(SQLITE_MIGRATIONS[0]!);
-    v1.pragma('user_version = 1');
-    const row = v1.prepare('INSERT INTO swb_entries (stream_id, position, entry_id, kind, at, body, stored_at) VALUES (?, ?, ?, ?, ?, ?, ?)');
+    setPragma(v1, 'user_version = 1');
+    const row = keep(v1.prepare('INSERT INTO swb_entries (stream_id, position, entry_id, kind, at, body, stored_at) VALUES (?, ?, ?, ?, ?, ?, ?)'));
     const body = (e: LogEntry) => JSON.stringify(e);
     // 'b' first written before 'a'; 'orphan' has entries but, unlike anything Switchboard wrote, no stream row
     for (const [stream, ids] of [['b', ['b1']], ['a', ['a1', 'a2', 'a3']], ['orphan', ['o1', 'o2']]] as const) {
       ids.forEach((id, i) => row.run(stream, i + 1, id, 'timer', 1, body(timer(stream, id)), 5));
     }
-    const streamRow = v1.prepare('INSERT INTO swb_streams (stream_id, version, created_at, updated_at) VALUES (?, ?, 5, 5)');
+    const streamRow = keep(v1.prepare('INSERT INTO swb_streams (stream_id, version, created_at, updated_at) VALUES (?, ?, 5, 5)'));
     streamRow.run('b', 1);
     streamRow.run('a', 3);
-    v1.prepare('INSERT INTO swb_snapshots (stream_id, position, machine_version, body, written_at) VALUES (?, ?, ?, ?, ?)').run('a', 2, 'm', JSON.stringify({ machineVersion: 'm', position: 2, value: 'x', context: {} }), 5);
+    keep(v1.prepare('INSERT INTO swb_snapshots (stream_id, position, machine_version, body, written_at) VALUES (?, ?, ?, ?, ?)')).run('a', 2, 'm', JSON.stringify({ machineVersion: 'm', position: 2, value: 'x', context: {} }), 5);
     v1.close();
 
-    const store = new SqliteEventStore({ path });
-    const check = new Database(path, { readonly: true });
-    expect(check.pragma('user_version', { simple: true })).toBe(2);
+    const store = track(new SqliteEventStore({ path }));
+    const check = untilTheEnd(new Database(path, { readonly: true }));
+    expect(pragmaValue(check, 'user_version')).toBe(2);
     check.close();
     expect(await store.listStreams()).toEqual(['b', 'a', 'orphan']);
     expect((await store.readStream('a')).map((e) => [e.id, e.position])).toEqual([['a1', 1], ['a2', 2], ['a3', 3]]);
@@ -409,11 +476,11 @@ describe('SqliteEventStore', () => {
     await store.close();
   });
 
-  it('refuses a file written by a newer schema', () => {
+  it('refuses a file written by a newer schema', async () => {
     const path = freshPath();
-    new SqliteEventStore({ path }).close();
-    const raw = new Database(path);
-    raw.pragma('user_version = 99');
+    await track(new SqliteEventStore({ path })).close();
+    const raw = untilTheEnd(new Database(path));
+    setPragma(raw, 'user_version = 99');
     raw.close();
     expect(() => new SqliteEventStore({ path })).toThrow(expect.objectContaining({ code: 'SWB_SCHEMA_NEWER' }));
   });

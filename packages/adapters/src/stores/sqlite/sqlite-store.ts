@@ -30,6 +30,7 @@ import {
   storeClosedError,
 } from '../shared.js';
 import { loadSqliteDriver, type SqliteDriver } from './driver.js';
+import { keep, pragmaValue, setPragma } from './keep.js';
 import { SQLITE_MIGRATIONS, SQLITE_SCHEMA_VERSION } from './schema.js';
 import type { WriterThreadData } from './writer-worker.js';
 import {
@@ -225,7 +226,7 @@ export class SqliteEventStore implements EventStore {
 
     try {
       if (this.path !== ':memory:') mkdirSync(dirname(this.path), { recursive: true });
-      this.#db = new Driver(this.path, { timeout: busyTimeoutMs });
+      this.#db = keep(new Driver(this.path, { timeout: busyTimeoutMs }));
     } catch (error) {
       throw new SwitchboardError('SWB_STORE_UNAVAILABLE', `cannot open the SQLite event store at ${this.path}`, { cause: error });
     }
@@ -646,7 +647,7 @@ function startWriterThread(data: WriterThreadData): Worker {
 }
 
 function migrate(db: BetterSqlite3.Database): void {
-  const current = db.pragma('user_version', { simple: true }) as number;
+  const current = pragmaValue(db, 'user_version') as number;
   if (current > SQLITE_SCHEMA_VERSION) {
     throw new SwitchboardError(
       'SWB_SCHEMA_NEWER',
@@ -656,27 +657,29 @@ function migrate(db: BetterSqlite3.Database): void {
   if (current === SQLITE_SCHEMA_VERSION) return;
   db.transaction(() => {
     // Re-read inside the write lock: another process may have migrated meanwhile.
-    const from = db.pragma('user_version', { simple: true }) as number;
+    const from = pragmaValue(db, 'user_version') as number;
     for (let version = from + 1; version <= SQLITE_SCHEMA_VERSION; version++) {
       db.exec(SQLITE_MIGRATIONS[version - 1]!);
     }
-    db.pragma(`user_version = ${SQLITE_SCHEMA_VERSION}`);
+    setPragma(db, `user_version = ${SQLITE_SCHEMA_VERSION}`);
   }).immediate();
 }
 
 function prepareReads(db: BetterSqlite3.Database) {
   return {
-    read: db.prepare(
-      'SELECT position, body FROM swb_entries WHERE stream_key = (SELECT stream_key FROM swb_streams WHERE stream_id = ?) AND position > ? ORDER BY position',
+    read: keep(
+      db.prepare(
+        'SELECT position, body FROM swb_entries WHERE stream_key = (SELECT stream_key FROM swb_streams WHERE stream_id = ?) AND position > ? ORDER BY position',
+      ),
     ),
-    list: db.prepare('SELECT stream_id FROM swb_streams WHERE version > 0 ORDER BY stream_key').pluck(),
-    readSnapshot: db.prepare('SELECT body FROM swb_snapshots WHERE stream_id = ?'),
+    list: keep(db.prepare('SELECT stream_id FROM swb_streams WHERE version > 0 ORDER BY stream_key').pluck()),
+    readSnapshot: keep(db.prepare('SELECT body FROM swb_snapshots WHERE stream_id = ?')),
     // entries are never deleted, and each commit's rows get ids past every committed one
-    lastRow: db.prepare('SELECT coalesce(max(rowid), 0) FROM swb_entries').pluck(),
-    appendedSince: db.prepare(
+    lastRow: keep(db.prepare('SELECT coalesce(max(rowid), 0) FROM swb_entries').pluck()),
+    appendedSince: keep(db.prepare(
       'SELECT s.stream_id AS streamId, max(e.position) AS version, max(e.rowid) AS last FROM swb_entries e JOIN swb_streams s ON s.stream_key = e.stream_key WHERE e.rowid > ? GROUP BY e.stream_key',
-    ),
-    allVersions: db.prepare('SELECT stream_id AS streamId, version FROM swb_streams WHERE version > 0'),
+    )),
+    allVersions: keep(db.prepare('SELECT stream_id AS streamId, version FROM swb_streams WHERE version > 0')),
   };
 }
 
@@ -685,12 +688,12 @@ function openReadOnly(Driver: SqliteDriver, path: string, busyTimeoutMs: number)
   if (path === ':memory:') throw new SwitchboardError('SWB_INVALID_ARGUMENT', 'a :memory: database cannot be opened read-only: it would be empty');
   let db: BetterSqlite3.Database;
   try {
-    db = new Driver(path, { readonly: true, fileMustExist: true, timeout: busyTimeoutMs });
+    db = keep(new Driver(path, { readonly: true, fileMustExist: true, timeout: busyTimeoutMs }));
   } catch (error) {
     throw new SwitchboardError('SWB_STORE_UNAVAILABLE', `cannot open the SQLite event store at ${path} read-only`, { cause: error });
   }
   try {
-    const version = db.pragma('user_version', { simple: true }) as number;
+    const version = pragmaValue(db, 'user_version') as number;
     if (version > SQLITE_SCHEMA_VERSION) {
       throw new SwitchboardError(
         'SWB_SCHEMA_NEWER',
@@ -715,11 +718,11 @@ function openReadOnly(Driver: SqliteDriver, path: string, busyTimeoutMs: number)
 
 /** The pragmas of a read-only connection: the busy timeout is set, the rest is read as the writer left it. */
 function readSettings(db: BetterSqlite3.Database, busyTimeoutMs: number): SqliteSettings {
-  db.pragma(`busy_timeout = ${busyTimeoutMs}`);
+  setPragma(db, `busy_timeout = ${busyTimeoutMs}`);
   const levels = ['off', 'normal', 'full', 'extra'] as const;
   return {
-    journalMode: String(db.pragma('journal_mode', { simple: true })),
-    synchronous: levels[Number(db.pragma('synchronous', { simple: true }))] ?? 'off',
-    busyTimeoutMs: Number(db.pragma('busy_timeout', { simple: true })),
+    journalMode: String(pragmaValue(db, 'journal_mode')),
+    synchronous: levels[Number(pragmaValue(db, 'synchronous'))] ?? 'off',
+    busyTimeoutMs: Number(pragmaValue(db, 'busy_timeout')),
   };
 }

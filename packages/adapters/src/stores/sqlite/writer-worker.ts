@@ -13,6 +13,7 @@
 import { createRequire } from 'node:module';
 import { parentPort, workerData } from 'node:worker_threads';
 import type BetterSqlite3 from 'better-sqlite3';
+import { keep } from './keep.js';
 import { configureConnection, GATE_COMMITTING, GATE_IDLE, GroupWriter, type ConnectionOptions, type WriteGroup } from './writer.js';
 
 /** What the store hands the thread at start. */
@@ -29,7 +30,7 @@ const data = workerData as WriterThreadData;
 const port = parentPort!;
 const loaded = createRequire(data.driverPath)(data.driverPath) as { default?: unknown };
 const Driver = (loaded.default ?? loaded) as typeof BetterSqlite3;
-const db = new Driver(data.path, { timeout: data.busyTimeoutMs });
+const db = keep(new Driver(data.path, { timeout: data.busyTimeoutMs }));
 const settings = configureConnection(db, data.path, data);
 const writer = new GroupWriter(db);
 const gate = new Int32Array(data.gate);

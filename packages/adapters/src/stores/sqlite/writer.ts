@@ -5,11 +5,12 @@
  * and `writer: 'inline'`.
  *
  * This module imports nothing from `@switchboard/core` at run time, so the writer thread
- * loads only it and better-sqlite3. What crosses between threads is plain data: a group is
+ * loads only it (and keep.ts) and better-sqlite3. What crosses between threads is plain data: a group is
  * one flat array of strings and numbers (cheap to copy), an outcome is numbers and a few
  * small objects; the store turns them into `AppendResult`s and `SwitchboardError`s.
  */
 import type BetterSqlite3 from 'better-sqlite3';
+import { keep, pragmaValue, setPragma } from './keep.js';
 
 /** A flat group of writes, in the order they were asked for. */
 export type WriteGroup = (string | number)[];
@@ -74,14 +75,15 @@ const SYNCHRONOUS_LEVELS = ['off', 'normal', 'full', 'extra'] as const;
 
 /** Sets the connection's pragmas (WAL for a file) and reads them back. */
 export function configureConnection(db: BetterSqlite3.Database, path: string, options: ConnectionOptions): SqliteSettings {
-  db.pragma(`busy_timeout = ${options.busyTimeoutMs}`);
+  // (pragmas through keep.ts: on Node 24 a statement the collector frees can abort the process)
+  setPragma(db, `busy_timeout = ${options.busyTimeoutMs}`);
   // WAL lets readers run beside the writer and makes a commit one sequential write.
-  if (path !== ':memory:') db.pragma('journal_mode = WAL');
-  db.pragma(`synchronous = ${options.synchronous.toUpperCase()}`);
+  if (path !== ':memory:') setPragma(db, 'journal_mode = WAL');
+  setPragma(db, `synchronous = ${options.synchronous.toUpperCase()}`);
   return {
-    journalMode: String(db.pragma('journal_mode', { simple: true })),
-    synchronous: SYNCHRONOUS_LEVELS[Number(db.pragma('synchronous', { simple: true }))] ?? 'off',
-    busyTimeoutMs: Number(db.pragma('busy_timeout', { simple: true })),
+    journalMode: String(pragmaValue(db, 'journal_mode')),
+    synchronous: SYNCHRONOUS_LEVELS[Number(pragmaValue(db, 'synchronous'))] ?? 'off',
+    busyTimeoutMs: Number(pragmaValue(db, 'busy_timeout')),
   };
 }
 
@@ -202,19 +204,23 @@ function next(group: WriteGroup, at: number): number {
 
 function prepareWrites(db: BetterSqlite3.Database) {
   return {
-    stream: db.prepare('SELECT stream_key, version FROM swb_streams WHERE stream_id = ?'),
-    newStream: db.prepare('INSERT INTO swb_streams (stream_id, version, created_at, updated_at) VALUES (?, ?, ?, ?) RETURNING stream_key').pluck(),
+    stream: keep(db.prepare('SELECT stream_key, version FROM swb_streams WHERE stream_id = ?')),
+    newStream: keep(db.prepare('INSERT INTO swb_streams (stream_id, version, created_at, updated_at) VALUES (?, ?, ?, ?) RETURNING stream_key').pluck()),
     // a conflict on (stream_key, position) still fails: under the write lock it means a broken file
-    insert: db.prepare(
-      `INSERT INTO swb_entries (stream_key, position, entry_id, kind, at, body, stored_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+    insert: keep(
+      db.prepare(
+        `INSERT INTO swb_entries (stream_key, position, entry_id, kind, at, body, stored_at) VALUES (?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (stream_key, entry_id) DO NOTHING`,
+      ),
     ),
-    setVersion: db.prepare('UPDATE swb_streams SET version = ?, updated_at = ? WHERE stream_key = ?'),
-    writeSnapshot: db.prepare(
-      `INSERT INTO swb_snapshots (stream_id, position, machine_version, body, written_at) VALUES (?, ?, ?, ?, ?)
+    setVersion: keep(db.prepare('UPDATE swb_streams SET version = ?, updated_at = ? WHERE stream_key = ?')),
+    writeSnapshot: keep(
+      db.prepare(
+        `INSERT INTO swb_snapshots (stream_id, position, machine_version, body, written_at) VALUES (?, ?, ?, ?, ?)
        ON CONFLICT (stream_id) DO UPDATE SET position = excluded.position, machine_version = excluded.machine_version,
          body = excluded.body, written_at = excluded.written_at
        WHERE swb_snapshots.position <= excluded.position OR swb_snapshots.machine_version <> excluded.machine_version`,
+      ),
     ),
   };
 }
