@@ -351,7 +351,9 @@ describe('SqliteEventStore', () => {
     );
     expect(await runScript(script)).toEqual({ code: 0, output: 'exiting\n' });
     const reopened = track(new SqliteEventStore({ path: db, writer: 'inline' }));
-    expect((await reopened.readStream('c')).map((e) => e.id)).toEqual(['a']);
+    // 'b' was never acknowledged: it may or may not be there. Under load the commit can still be
+    // waiting for the lock when the exiting process closes the other connection, and then lands.
+    expect([['a'], ['a', 'b']]).toContainEqual((await reopened.readStream('c')).map((e) => e.id));
     await reopened.close();
   });
 
