@@ -48,7 +48,7 @@ export function mergeCallProps(ctx: Ctx, data: JsonObject, mode: 'overwrite' | '
     if (!hasOwn.call(data, key) || NOT_PROPS.has(key)) continue;
     const value = data[key];
     if (value === undefined) continue;
-    if (mode === 'fill' && key in ctx.next.props) continue;
+    if (mode === 'fill' && hasOwn.call(ctx.next.props, key)) continue;
     ctx.set('props', key, value);
   }
 }
@@ -204,17 +204,18 @@ export function removeParticipant(ctx: Ctx, entry: StoredEntry, id: string, seq:
   ctx.set('removedParticipants', id, seq === undefined ? { position: entry.position } : { position: entry.position, rosterSequenceNumber: seq });
 }
 
-const STATUS: Record<string, OperationStatus> = {
-  notstarted: 'notStarted',
-  running: 'running',
-  completed: 'completed',
-  failed: 'failed',
-};
+// a Map: a status named like an Object.prototype member ('constructor') is no status
+const STATUS = new Map<string, OperationStatus>([
+  ['notstarted', 'notStarted'],
+  ['running', 'running'],
+  ['completed', 'completed'],
+  ['failed', 'failed'],
+]);
 const STATUS_RANK: Record<OperationStatus, number> = { notStarted: 0, running: 1, completed: 2, failed: 2 };
 
 /** `Running` and `running` are the same status; unknown values are undefined. */
 export function normalizeOperationStatus(value: unknown): OperationStatus | undefined {
-  return typeof value === 'string' ? STATUS[value.toLowerCase()] : undefined;
+  return typeof value === 'string' ? STATUS.get(value.toLowerCase()) : undefined;
 }
 
 /**

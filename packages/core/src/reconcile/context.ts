@@ -111,8 +111,10 @@ export interface CallContext {
   readonly position: number;
 }
 
-// shared by every new context; frozen, so an edit copies one before its first write
+// shared by every new context; frozen, so an edit copies one before its first write. The
+// records ids from Graph key have no prototype: `toString` or `__proto__` is an id too.
 const EMPTY_RECORD: { readonly [key: string]: never } = Object.freeze({});
+const EMPTY_ID_RECORD: { readonly [key: string]: never } = Object.freeze(Object.create(null) as { readonly [key: string]: never });
 const EMPTY_LIST: readonly never[] = Object.freeze([]);
 
 /** A new call's context: nothing known yet. */
@@ -120,16 +122,16 @@ export function initialContext(callId: string): CallContext {
   return {
     id: callId,
     props: EMPTY_RECORD,
-    participants: EMPTY_RECORD,
+    participants: EMPTY_ID_RECORD,
     latestRoster: null,
-    removedParticipants: EMPTY_RECORD,
-    operations: EMPTY_RECORD,
-    contentSharingSessions: EMPTY_RECORD,
-    audioRoutingGroups: EMPTY_RECORD,
+    removedParticipants: EMPTY_ID_RECORD,
+    operations: EMPTY_ID_RECORD,
+    contentSharingSessions: EMPTY_ID_RECORD,
+    audioRoutingGroups: EMPTY_ID_RECORD,
     tones: EMPTY_LIST,
     stale: EMPTY_LIST,
     unknown: EMPTY_LIST,
-    commands: EMPTY_RECORD,
+    commands: EMPTY_ID_RECORD,
     resyncNeeded: null,
     transfer: EMPTY_RECORD,
     timers: EMPTY_RECORD,

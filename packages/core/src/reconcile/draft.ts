@@ -1,6 +1,6 @@
 import { freeze } from 'immer';
 import type { CallContext } from './context.js';
-import { hasOwn, ownKeysInOrder } from '../util/object.js';
+import { copyIdRecord, hasOwn, ownKeysInOrder } from '../util/object.js';
 
 /** The context's keyed collections (and small records), copied on their first write in an edit. */
 export type RecordField =
@@ -13,6 +13,16 @@ export type RecordField =
   | 'commands'
   | 'timers'
   | 'transfer';
+
+/** The records Graph's ids (or entry ids) key: without a prototype (see `copyIdRecord`), in context order. */
+export const ID_RECORD_FIELDS: readonly RecordField[] = [
+  'participants',
+  'removedParticipants',
+  'operations',
+  'contentSharingSessions',
+  'audioRoutingGroups',
+  'commands',
+];
 
 /** The context's lists, copied on their first write in an edit. */
 export type ArrayField = 'tones' | 'stale' | 'unknown';
@@ -57,7 +67,8 @@ export class ContextEdit<C extends CallContext> {
   #record<F extends RecordField>(field: F): Record<string, unknown> {
     const current = this.next[field] as Record<string, unknown>;
     if (current !== (this.base[field] as unknown)) return current;
-    const copy = { ...current };
+    // a record ids key has no prototype, and neither has its copy (see `copyIdRecord`)
+    const copy = Object.getPrototypeOf(current) === null ? copyIdRecord(current) : { ...current };
     (this.next as Record<string, unknown>)[field] = copy;
     this.#written |= FIELD_BIT[field]!;
     return copy;

@@ -18,7 +18,8 @@ import { initialContext, type CallContext, type MachineState } from './context.j
 import { refOf, type CallEvent } from './events.js';
 import type { CallSnapshot } from './snapshot.js';
 import { buildView, type CallView } from './view.js';
-import { hasOwn, withProperty } from '../util/object.js';
+import { copyIdRecord, hasOwn, withProperty } from '../util/object.js';
+import { ID_RECORD_FIELDS } from './draft.js';
 
 export type CallMachineSnapshot = SnapshotFrom<typeof callMachine>;
 
@@ -210,11 +211,29 @@ export function restoreCallSnapshot(callId: string, saved: CallSnapshot | undefi
   const ctx = saved.context as Partial<CallContext> | null;
   if (typeof ctx !== 'object' || ctx === null || ctx.id !== callId || ctx.position !== saved.position) return undefined;
   if (!(saved.value in callMachine.states)) return undefined;
+  const context = reviveContext(ctx as Record<string, unknown>);
+  if (context === undefined) return undefined;
   try {
-    return callMachine.resolveState({ value: saved.value, context: saved.context as CallMachineSnapshot['context'] });
+    return callMachine.resolveState({ value: saved.value, context: context as unknown as CallMachineSnapshot['context'] });
   } catch {
     return undefined;
   }
+}
+
+/**
+ * A persisted context as the fold holds one: its id-keyed records without a prototype (JSON and
+ * `structuredClone` give them `Object.prototype`). Undefined when a record is missing.
+ */
+function reviveContext(ctx: Record<string, unknown>): Record<string, unknown> | undefined {
+  let out: Record<string, unknown> | undefined;
+  for (const field of ID_RECORD_FIELDS) {
+    const value = ctx[field];
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+    if (Object.getPrototypeOf(value) === null) continue;
+    out ??= { ...ctx };
+    out[field] = copyIdRecord(value as Record<string, unknown>);
+  }
+  return out ?? ctx;
 }
 
 function diff(from: MachineState, to: MachineState, a: CallContext, b: CallContext, entry: StoredEntry, out: CallEvent[]): void {

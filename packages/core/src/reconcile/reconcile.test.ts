@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { decodeNotifications } from '../decode/decode.js';
-import type { LogEntry } from '../log/entries.js';
+import type { LogEntry, StoredEntry } from '../log/entries.js';
 import { replay } from '../replay/replay.js';
 import {
   callStateBody,
@@ -11,6 +11,7 @@ import {
   rosterBody,
   toneBody,
 } from '../testing/scenarios.js';
+import { foldEntries, restoreCallSnapshot, startCall, toCallSnapshot, viewOf } from './fold.js';
 import type { CallView } from './view.js';
 
 const CALL = 'c1';
@@ -234,5 +235,69 @@ describe('unknown notifications', () => {
   it('are kept and listed, never thrown on', () => {
     const view = given(notificationBody(CALL, 'updated', 'somethingNew', { a: 1 }));
     expect(view.unknown).toEqual([{ position: 1, entryId: expect.any(String), reason: "unrecognised sub-resource 'somethingNew'" }]);
+  });
+});
+
+describe("ids that name Object.prototype's members are ids like any other", () => {
+  const bot = { id: 'bot', displayName: 'Bot' };
+  const NAMES = ['toString', 'constructor', 'hasOwnProperty', 'valueOf', '__proto__'];
+
+  for (const id of NAMES) {
+    it(`a participant '${id}' joins, is listed, and leaves`, () => {
+      const joined = given(rosterBody(CALL, [bot, { id, displayName: 'Odd' }]));
+      expect(Object.hasOwn(joined.participants, id)).toBe(true);
+      expect(joined.participants[id]?.id).toBe(id);
+      expect(Object.keys(joined.removedParticipants)).toEqual([]);
+      expect(joined.stale).toEqual([]);
+      const left = given(rosterBody(CALL, [bot, { id, displayName: 'Odd' }]), rosterBody(CALL, [bot]));
+      expect(Object.keys(left.participants)).toEqual(['bot']);
+      expect(Object.keys(left.removedParticipants)).toEqual([id]);
+    });
+  }
+
+  it("an operation '__proto__' is kept, and a later operation is stored as itself", () => {
+    const view = given(
+      operationBody(CALL, '__proto__', 'playPromptOperation', 'running'),
+      operationBody(CALL, 'op-2', 'recordOperation', 'completed'),
+    );
+    expect(Object.keys(view.operations).sort()).toEqual(['__proto__', 'op-2']);
+    expect(Object.hasOwn(view.operations, '__proto__')).toBe(true);
+    expect(view.operations['__proto__']?.status).toBe('running');
+    expect(view.operations['op-2']).toMatchObject({ id: 'op-2', status: 'completed' });
+    expect(Object.getPrototypeOf(view.operations['op-2'])).toBe(Object.prototype);
+  });
+
+  it("a content-sharing session '__proto__' is kept", () => {
+    const view = given(contentSharingBody(CALL, 'created', '__proto__'));
+    expect(Object.hasOwn(view.contentSharingSessions, '__proto__')).toBe(true);
+    expect(view.contentSharingSessions['__proto__']).toMatchObject({ id: '__proto__', deleted: false });
+  });
+
+  it("an operation status named like a prototype member is not a status", () => {
+    const view = given(operationBody(CALL, 'op', 'playPromptOperation', 'constructor'));
+    expect(view.operations['op']?.status).toBe('constructor');
+  });
+
+  it('a snapshot of such a call, through JSON or structuredClone, restores to the same view', () => {
+    const entries = [
+      rosterBody(CALL, NAMES.filter((id) => id !== 'constructor').map((id) => ({ id, displayName: id }))),
+      rosterBody(CALL, [bot]),
+      rosterBody(CALL, [bot, { id: 'valueOf', displayName: 'back' }]),
+      operationBody(CALL, '__proto__', 'playPromptOperation', 'running'),
+      contentSharingBody(CALL, 'created', '__proto__'),
+    ].flatMap((b, i) => decodeNotifications(b, { receivedAt: i }));
+    const stored = entries.map((e, i) => ({ ...e, position: i + 1 }) as StoredEntry);
+    const full = foldEntries(startCall({ callId: CALL }), stored);
+    for (const copy of [(s: unknown) => JSON.parse(JSON.stringify(s)), (s: unknown) => structuredClone(s)]) {
+      const restored = restoreCallSnapshot(CALL, copy(toCallSnapshot(foldEntries(startCall({ callId: CALL }), stored.slice(0, 3)))));
+      expect(restored).toBeDefined();
+      const resumed = foldEntries(restored!, stored.slice(3));
+      expect(JSON.stringify(viewOf(resumed))).toBe(JSON.stringify(viewOf(full)));
+      expect(Object.getPrototypeOf(viewOf(resumed).participants)).toBe(Object.getPrototypeOf(viewOf(full).participants));
+      expect(Object.hasOwn(viewOf(resumed).operations, '__proto__')).toBe(true);
+      // and a later participant named like a prototype member still joins after the restore
+      const later = foldEntries(resumed, decodeNotifications(rosterBody(CALL, [bot, { id: 'constructor', displayName: 'later' }], 9), { receivedAt: 9 }).map((e) => ({ ...e, position: 99 }) as StoredEntry));
+      expect(viewOf(later).participants['constructor']?.id).toBe('constructor');
+    }
   });
 });

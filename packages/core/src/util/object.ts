@@ -34,3 +34,29 @@ export function ownKeysInOrder(value: object, keys: readonly string[]): number {
   }
   return n;
 }
+
+/**
+ * A record keyed by ids that come from Graph (participant, operation, session ids, entry ids):
+ * it has no prototype, so an id such as `toString`, `constructor` or `__proto__` is an own key
+ * like any other, never a member of `Object.prototype` (nor its setter). JSON and
+ * `structuredClone` drop the missing prototype; `toNullPrototype` puts it back.
+ */
+export type IdRecord<V> = { [id: string]: V };
+
+/** A new, empty id-keyed record (no prototype). */
+export function idRecord<V>(): IdRecord<V> {
+  return Object.create(null) as IdRecord<V>;
+}
+
+/** A copy of an id-keyed record, without a prototype whatever the original's. */
+export function copyIdRecord<V>(record: { readonly [id: string]: V }): IdRecord<V> {
+  const copy = Object.create(null) as IdRecord<V>;
+  // own keys only: a record read back from JSON has Object.prototype, whose keys are not enumerable
+  for (const key in record) if (hasOwn.call(record, key)) copy[key] = record[key]!;
+  return copy;
+}
+
+/** The record itself when it has no prototype, else a copy that has none. */
+export function toNullPrototype<V>(record: { readonly [id: string]: V }): { readonly [id: string]: V } {
+  return Object.getPrototypeOf(record) === null ? record : copyIdRecord(record);
+}
