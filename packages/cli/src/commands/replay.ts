@@ -224,8 +224,8 @@ export function renderTimeline(result: ReplayResult): string {
 function notes(row: TimelineRow): string {
   const stale = row.stale.map((s) => `stale (${s.reason}: ${s.detail})`);
   const events = row.events
-    .filter((e) => e.type !== 'stateChanged' && e.type !== 'staleEntryIgnored')
-    .map((e) => e.type);
+    .filter((e) => (e.type !== 'stateChanged' || e.reason !== undefined) && e.type !== 'staleEntryIgnored')
+    .map((e) => (e.type === 'stateChanged' ? `ended (${e.reason})` : e.type));
   return [...stale, ...events].join('; ');
 }
 

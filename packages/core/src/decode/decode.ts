@@ -147,6 +147,8 @@ function checkResourceData(
 ): NotificationTarget {
   switch (target.type) {
     case 'call': {
+      // the call deleted, with nothing said about it: the call is gone (the fold ends it)
+      if (changeType === 'deleted' && (data === undefined || data === null)) return target;
       const type = odataTypeName(data);
       if (type !== undefined && type !== 'call') return { type: 'unknown', reason: `unexpected @odata.type '${type}' for a call` };
       if (!isObject(data)) throw new DecodeError('wrong-type', path, 'a call notification carries a call object');

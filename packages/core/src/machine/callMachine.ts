@@ -1,5 +1,5 @@
 import { setup, assign } from 'xstate';
-import { CALL_STATES, type CallState } from '../log/entries.js';
+import { CALL_STATES, type CallState, type CommandName, type CommandResultEntry } from '../log/entries.js';
 import {
   applyAudioRoutingGroups,
   applyContentSharing,
@@ -168,6 +168,7 @@ export function rejectCallInContext(context: Ctx, event: CallMachineEvent, from:
   const to = event.type === 'callState.unknown' ? undefined : (event.type.slice('callState.'.length) as CallState);
   const { reason, resync } = rejectReason(from, to, context);
   return edit(context, entry.position, (d) => {
+    if (entry.kind === 'commandResult') recordCommandResult(d, entry);
     const raw = typeof data['state'] === 'string' ? data['state'] : String(to);
     recordStale(d, entry, reason, `${from} -> ${raw}`);
     if (resync) requestResync(d, entry, `${reason}: ${from} -> ${raw}`);
@@ -218,6 +219,7 @@ export function applyCallToContext(context: Ctx, event: CallMachineEvent): Ctx {
   if (!('data' in event) || event.data === null || event.type === 'resync') return context;
   const { entry, data } = event;
   return edit(context, entry.position, (d) => {
+    if (entry.kind === 'commandResult') recordCommandResult(d, entry);
     mergeCallProps(d, data, 'overwrite');
     applyTone(d, data, entry);
     if (event.type === 'callState.established' && isTransferFailure(data)) d.set('transfer', 'failedAt', entry.position);
@@ -231,6 +233,7 @@ export function applyCallDataToContext(
   mode: 'overwrite' | 'fill',
 ): Ctx {
   return edit(context, event.entry.position, (d) => {
+    if (event.entry.kind === 'commandResult') recordCommandResult(d, event.entry);
     mergeCallProps(d, event.data, mode);
     applyTone(d, event.data, event.entry);
   });
@@ -295,14 +298,7 @@ function applyOther(d: ContextEdit<Ctx>, entry: CallMachineEvent['entry'], roste
       if (entry.command === 'transfer') d.set('transfer', 'commandAt', entry.position);
       return;
     case 'commandResult': {
-      const known = d.next.commands[entry.commandId];
-      d.set('commands', entry.commandId, {
-        id: entry.commandId,
-        command: entry.command,
-        position: known?.position ?? entry.position,
-        outcome: entry.outcome,
-        ...(entry.status !== undefined ? { status: entry.status } : {}),
-      });
+      recordCommandResult(d, entry);
       if (entry.outcome === 'ambiguous') requestResync(d, entry, `${entry.command} may or may not have been carried out`);
       const body = entry.body;
       if (entry.outcome === 'succeeded' && isObject(body) && entry.command !== 'create' && typeof body['id'] === 'string') {
@@ -318,6 +314,18 @@ function applyOther(d: ContextEdit<Ctx>, entry: CallMachineEvent['entry'], roste
   }
 }
 
+/** The command a result answers: its outcome and status, beside the position it was sent at. */
+function recordCommandResult(d: ContextEdit<Ctx>, entry: CommandResultEntry & { readonly position: number }): void {
+  const known = d.next.commands[entry.commandId];
+  d.set('commands', entry.commandId, {
+    id: entry.commandId,
+    command: entry.command,
+    position: known?.position ?? entry.position,
+    outcome: entry.outcome,
+    ...(entry.status !== undefined ? { status: entry.status } : {}),
+  });
+}
+
 function isOperationBody(body: JsonObject): boolean {
   const type = body['@odata.type'];
   return (typeof type === 'string' && /operation$/i.test(type)) || typeof body['status'] === 'string';
@@ -327,18 +335,31 @@ function numberOr(value: unknown): number | undefined {
   return typeof value === 'number' ? value : undefined;
 }
 
+// Resource data for an end that carries none.
+const NO_DATA: JsonObject = Object.freeze({});
+
+/** Commands on the call resource itself: Graph answering one 404 says the call is gone. */
+const ON_THE_CALL = new Set<CommandName>(['get', 'delete', 'keepAlive']);
+
 /** Maps one stored entry to the machine event it becomes. */
 export function toMachineEvent(entry: CallMachineEvent['entry']): CallMachineEvent {
   switch (entry.kind) {
-    case 'notification':
-      if (entry.target.type === 'call' && isObject(entry.resourceData)) {
-        return callEvent(entry, entry.resourceData);
-      }
-      return { type: 'entry', entry };
+    case 'notification': {
+      if (entry.target.type !== 'call') return { type: 'entry', entry };
+      const data = entry.resourceData;
+      // The call resource deleted: the call is gone, whatever the body says or lacks
+      // (Graph's call: reject page ends a call with only @odata.type and @odata.id).
+      if (entry.changeType === 'deleted') return { type: 'callState.terminated', entry, data: isObject(data) ? data : NO_DATA };
+      return isObject(data) ? callEvent(entry, data) : { type: 'entry', entry };
+    }
     case 'commandResult':
       // A 201 to create carries the new call: it moves the machine like a notification.
       if (entry.command === 'create' && entry.outcome === 'succeeded' && isObject(entry.body)) {
         return callEvent(entry, entry.body);
+      }
+      // A 404 from the call itself (a keep-alive, a GET, a hang-up): Graph no longer knows it.
+      if (entry.status === 404 && entry.outcome !== 'succeeded' && ON_THE_CALL.has(entry.command)) {
+        return { type: 'callState.terminated', entry, data: NO_DATA };
       }
       return { type: 'entry', entry };
     case 'resync': {

@@ -236,10 +236,21 @@ function reviveContext(ctx: Record<string, unknown>): Record<string, unknown> | 
   return out ?? ctx;
 }
 
+/** Why an entry that ended a call did: Graph deleted the call, or no longer knows it. */
+function endReason(entry: StoredEntry): 'deleted' | 'not-found' | undefined {
+  if (entry.kind === 'notification') return entry.changeType === 'deleted' ? 'deleted' : undefined;
+  if (entry.kind === 'resync') return entry.call === null ? 'not-found' : undefined;
+  if (entry.kind === 'commandResult') return entry.status === 404 ? 'not-found' : undefined;
+  return undefined;
+}
+
 function diff(from: MachineState, to: MachineState, a: CallContext, b: CallContext, entry: StoredEntry, out: CallEvent[]): void {
   const callId = b.id;
   const cause = refOf(entry);
-  if (from !== to && to !== 'pending') out.push({ type: 'stateChanged', callId, from, to, cause });
+  if (from !== to && to !== 'pending') {
+    const reason = to === 'terminated' ? endReason(entry) : undefined;
+    out.push(reason === undefined ? { type: 'stateChanged', callId, from, to, cause } : { type: 'stateChanged', callId, from, to, cause, reason });
+  }
 
   if (a.participants !== b.participants) {
     for (const id in b.participants) {

@@ -205,6 +205,54 @@ describe('tones and content sharing', () => {
   });
 });
 
+describe('the end of a call', () => {
+  // https://learn.microsoft.com/en-us/graph/api/call-reject (example 2, "Notification - deleted")
+  const bare = { '@odata.type': '#microsoft.graph.call', '@odata.id': `/communications/calls/${CALL}` };
+  const incoming = callStateBody(CALL, 'incoming', { direction: 'incoming' });
+
+  it('a deleted call notification carrying no state ends the call', () => {
+    const view = given(incoming, notificationBody(CALL, 'deleted', '', bare));
+    expect(view.state).toBe('terminated');
+    expect(view.stale).toEqual([]);
+  });
+
+  it('a deleted call notification with no resource data at all ends the call', () => {
+    const body = notificationBody(CALL, 'deleted', '', undefined);
+    delete (body['value'] as Record<string, unknown>[])[0]!['resourceData'];
+    const view = given(incoming, body);
+    expect(view.state).toBe('terminated');
+  });
+
+  it('a deleted call notification ends the call whatever state it names', () => {
+    const view = given(callStateBody(CALL, 'established'), notificationBody(CALL, 'deleted', '', { ...bare, state: 'established' }));
+    expect(view.state).toBe('terminated');
+  });
+
+  it("says why: 'deleted', or 'not-found' for a 404", () => {
+    const deleted = replay(decodeNotifications(notificationBody(CALL, 'deleted', '', bare), { receivedAt: 1 })).timeline[0]!;
+    expect(deleted.events.find((e) => e.type === 'stateChanged')).toMatchObject({ to: 'terminated', reason: 'deleted' });
+    const gone = replay([{ kind: 'resync', id: 'rs', callId: CALL, at: 9, call: null }]).timeline[0]!;
+    expect(gone.events.find((e) => e.type === 'stateChanged')).toMatchObject({ to: 'terminated', reason: 'not-found' });
+  });
+
+  for (const command of ['keepAlive', 'get', 'delete'] as const) {
+    it(`a 404 to ${command} ends the call (Graph no longer knows it)`, () => {
+      const view = given(callStateBody(CALL, 'established'), {
+        kind: 'commandResult', id: 'r1', callId: CALL, at: 3, commandId: 'k1', command, outcome: 'failed', status: 404,
+      });
+      expect(view.state).toBe('terminated');
+      expect(view.commands['k1']).toMatchObject({ outcome: 'failed', status: 404 });
+    });
+  }
+
+  it('a 404 to a participant command does not end the call', () => {
+    const view = given(callStateBody(CALL, 'established'), {
+      kind: 'commandResult', id: 'r1', callId: CALL, at: 3, commandId: 'k1', command: 'muteParticipant', outcome: 'failed', status: 404,
+    });
+    expect(view.state).toBe('established');
+  });
+});
+
 describe('resync', () => {
   it('is authoritative: sets state and roster, clears resyncNeeded', () => {
     const view = given(
