@@ -170,6 +170,8 @@ function checkResourceData(
       return target;
     }
     case 'operation': {
+      // deleted, with nothing said about it: over, its outcome unknown (the fold marks it ended)
+      if (changeType === 'deleted' && (data === undefined || data === null) && target.operationId !== undefined) return target;
       if (Array.isArray(data)) {
         // A docs example posts a roster to `/operations/participants`: file it as the roster.
         if (data.length > 0 && data.every((d) => odataTypeName(d) === 'participant')) {

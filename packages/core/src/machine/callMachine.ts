@@ -35,6 +35,9 @@ type Params = { readonly from: MachineState };
 
 const TRANSFER_STATES = new Set<CallState>(['transferring', 'transferAccepted']);
 
+// Resource data for a deletion that carries none.
+const NO_DATA: JsonObject = Object.freeze({});
+
 /** One entry's edit of the context: copy-on-write, the result deep-frozen (see `ContextEdit`). */
 function edit(context: Ctx, position: number, recipe: (draft: ContextEdit<Ctx>) => void): Ctx {
   const draft = new ContextEdit(context);
@@ -270,9 +273,10 @@ function applyOther(d: ContextEdit<Ctx>, entry: CallMachineEvent['entry'], roste
           return;
         }
         case 'operation': {
-          if (!isObject(data) || target.operationId === undefined) return;
-          // A deleted operation is a finished one; Graph says how in `status`.
-          applyOperation(d, entry, target.operationId, data);
+          if (target.operationId === undefined) return;
+          // A deleted operation is a finished one; Graph says how in `status`, or does not.
+          if (isObject(data)) applyOperation(d, entry, target.operationId, data, entry.changeType);
+          else if (entry.changeType === 'deleted') applyOperation(d, entry, target.operationId, NO_DATA, 'deleted');
           return;
         }
         case 'contentSharingSessions': {
@@ -334,9 +338,6 @@ function isOperationBody(body: JsonObject): boolean {
 function numberOr(value: unknown): number | undefined {
   return typeof value === 'number' ? value : undefined;
 }
-
-// Resource data for an end that carries none.
-const NO_DATA: JsonObject = Object.freeze({});
 
 /** Commands on the call resource itself: Graph answering one 404 says the call is gone. */
 const ON_THE_CALL = new Set<CommandName>(['get', 'delete', 'keepAlive']);

@@ -211,26 +211,41 @@ const STATUS = new Map<string, OperationStatus>([
   ['completed', 'completed'],
   ['failed', 'failed'],
 ]);
-const STATUS_RANK: Record<OperationStatus, number> = { notStarted: 0, running: 1, completed: 2, failed: 2 };
+const STATUS_RANK: Record<OperationStatus, number> = { notStarted: 0, running: 1, ended: 2, completed: 3, failed: 3 };
 
-/** `Running` and `running` are the same status; unknown values are undefined. */
+/** `Running` and `running` are the same status; unknown values are undefined. (`ended` is never Graph's.) */
 export function normalizeOperationStatus(value: unknown): OperationStatus | undefined {
   return typeof value === 'string' ? STATUS.get(value.toLowerCase()) : undefined;
 }
 
+/** The status of an operation as the view holds it (Graph's, or `ended`). */
+function heldStatus(op: CallContext['operations'][string] | undefined): OperationStatus | undefined {
+  return op?.status === 'ended' ? 'ended' : normalizeOperationStatus(op?.status);
+}
+
+/** Whether an operation is over: completed, failed, or ended without a status. */
+export function isOperationOver(op: CallContext['operations'][string] | undefined): boolean {
+  const status = heldStatus(op);
+  return status === 'completed' || status === 'failed' || status === 'ended';
+}
+
 /**
- * Applies an operation update along the lattice notStarted < running < completed | failed.
- * A terminal status absorbs; a second, different terminal status is a conflict the log
- * cannot decide (the first is kept and a resync is asked for).
+ * Applies an operation update along the lattice notStarted < running < ended < completed |
+ * failed. A terminal status absorbs; a second, different terminal status is a conflict the log
+ * cannot decide (the first is kept and a resync is asked for). A `deleted` operation without a
+ * status is `ended`: over, outcome unknown, until a status says which.
  */
-export function applyOperation(ctx: Ctx, entry: StoredEntry, id: string, data: JsonObject): void {
-  const status = normalizeOperationStatus(data['status']);
+export function applyOperation(ctx: Ctx, entry: StoredEntry, id: string, data: JsonObject, changeType?: ChangeType): void {
+  let status = normalizeOperationStatus(data['status']);
+  if (status === undefined && changeType === 'deleted') status = 'ended';
   const current = ctx.next.operations[id];
-  const currentStatus = normalizeOperationStatus(current?.status);
+  const currentStatus = heldStatus(current);
   let mode: 'overwrite' | 'fill' = 'overwrite';
   if (current) {
     if (status === undefined || currentStatus === undefined) {
       mode = status === undefined && currentStatus !== undefined ? 'fill' : 'overwrite';
+    } else if (status === 'ended' && STATUS_RANK[currentStatus] > STATUS_RANK[status]) {
+      mode = 'fill'; // it is over, as the status already says
     } else if (STATUS_RANK[status] < STATUS_RANK[currentStatus]) {
       recordStale(ctx, entry, 'older-operation-status', `operation ${id} is already ${currentStatus}, not ${status}`);
       mode = 'fill';
@@ -291,9 +306,8 @@ export function applyTimer(ctx: Ctx, entry: TimerEntry): void {
   ctx.set('timers', entry.timer, entry.at);
   if (entry.timer === 'operationTimeout' && entry.operationId !== undefined) {
     const op = ctx.next.operations[entry.operationId];
-    const status = normalizeOperationStatus(op?.status);
     // the operation is edited in place: a copy, unless it already says so
-    if (op && status !== 'completed' && status !== 'failed' && op['timedOut'] !== true) {
+    if (op && !isOperationOver(op) && op['timedOut'] !== true) {
       ctx.set('operations', entry.operationId, { ...op, timedOut: true });
     }
   }

@@ -1,7 +1,11 @@
 import type { CallState, CommandName, TimerName } from '../log/entries.js';
 
-/** The operation status lattice: notStarted < running < completed | failed. */
-export type OperationStatus = 'notStarted' | 'running' | 'completed' | 'failed';
+/**
+ * The operation status lattice: notStarted < running < ended < completed | failed. `ended` is
+ * Switchboard's, not Graph's: Graph deleted the operation without saying how it ended (it is
+ * over, its outcome unknown); a `completed` or `failed` for it, before or after, still wins.
+ */
+export type OperationStatus = 'notStarted' | 'running' | 'ended' | 'completed' | 'failed';
 
 /** Why an entry was recorded but not applied. */
 export type StaleReason =

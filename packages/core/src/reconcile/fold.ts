@@ -277,7 +277,7 @@ function diff(from: MachineState, to: MachineState, a: CallContext, b: CallConte
       if (!hasOwn.call(b.operations, id)) continue;
       const now = b.operations[id]!;
       const before = a.operations[id];
-      if ((now.status === 'completed' || now.status === 'failed') && before?.status !== now.status) {
+      if ((now.status === 'completed' || now.status === 'failed' || now.status === 'ended') && before?.status !== now.status) {
         out.push({ type: 'operationSettled', callId, operation: now, cause });
       }
     }

@@ -187,6 +187,40 @@ describe('operations', () => {
   });
 });
 
+describe('an operation Graph deletes without a status', () => {
+  // microsoft-graph-comms-samples issue 795: an invite ends as `deleted` on /operations/{id}
+  const deleted = (id: string, extra: Record<string, unknown> = {}) =>
+    notificationBody(CALL, 'deleted', `operations/${id}`, { '@odata.type': '#microsoft.graph.inviteParticipantsOperation', id, ...extra });
+
+  it('is over, its outcome unknown: status ended, settled', () => {
+    const entries = [operationBody(CALL, 'op', 'inviteParticipantsOperation', 'running'), deleted('op')].flatMap((b, i) => decodeNotifications(b, { receivedAt: i }));
+    const { calls, timeline } = replay(entries);
+    expect(calls[CALL]!.operations['op']).toMatchObject({ id: 'op', status: 'ended', type: 'inviteParticipantsOperation' });
+    expect(calls[CALL]!.stale).toEqual([]);
+    expect(timeline[1]!.events.map((e) => e.type)).toEqual(['operationSettled']);
+  });
+
+  it('with no resource data at all', () => {
+    const body = notificationBody(CALL, 'deleted', 'operations/op', undefined);
+    delete (body['value'] as Record<string, unknown>[])[0]!['resourceData'];
+    expect(given(body).operations['op']).toMatchObject({ id: 'op', status: 'ended' });
+  });
+
+  it('a known outcome, before or after it, wins', () => {
+    const completed = operationBody(CALL, 'op', 'inviteParticipantsOperation', 'completed');
+    expect(given(deleted('op'), completed).operations['op']?.status).toBe('completed');
+    const view = given(completed, deleted('op'));
+    expect(view.operations['op']?.status).toBe('completed');
+    expect(view.stale).toEqual([]);
+  });
+
+  it('a late running cannot reopen it', () => {
+    const view = given(deleted('op'), operationBody(CALL, 'op', 'inviteParticipantsOperation', 'running'));
+    expect(view.operations['op']?.status).toBe('ended');
+    expect(view.stale[0]?.reason).toBe('older-operation-status');
+  });
+});
+
 describe('tones and content sharing', () => {
   it('orders tones by sequenceId, each once', () => {
     const view = given(toneBody(CALL, 2, 'tone2'), toneBody(CALL, 1, 'tone1'), toneBody(CALL, 2, 'tone2'), toneBody(CALL, 3, 'pound'));
