@@ -7,6 +7,7 @@ import {
   callToJson,
   deliverySchedule,
   exchangeEntries,
+  isRepeatId,
   parseExchangeLine,
   replay,
   type ExchangeRecord,
@@ -223,6 +224,7 @@ export function renderTimeline(result: ReplayResult): string {
 
 function notes(row: TimelineRow): string {
   const stale = row.stale.map((s) => `stale (${s.reason}: ${s.detail})`);
+  if (isRepeatId(row.entryId)) stale.unshift('repeat of an earlier body');
   const events = row.events
     .filter((e) => (e.type !== 'stateChanged' || e.reason !== undefined) && e.type !== 'staleEntryIgnored')
     .map((e) => (e.type === 'stateChanged' ? `ended (${e.reason})` : e.type));

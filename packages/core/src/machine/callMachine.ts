@@ -17,12 +17,13 @@ import {
 } from '../reconcile/apply.js';
 import { initialContext, type CallContext, type MachineState, type StaleReason } from '../reconcile/context.js';
 import { ContextEdit } from '../reconcile/draft.js';
+import { isRepeatId, noteBody } from '../reconcile/repeats.js';
 import { isObject, participantKey, type JsonObject } from '../util/graph.js';
 import type { CallMachineEvent } from './events.js';
 import { REACHABLE, STATE_RANK, isProofRequired, normalizeCallState } from './table.js';
 
 /** Bumped whenever the fold's meaning changes: snapshots of another version are rebuilt from the log. */
-export const MACHINE_VERSION = 'switchboard-call/1';
+export const MACHINE_VERSION = 'switchboard-call/2';
 
 export interface CallMachineInput {
   readonly callId: string;
@@ -38,11 +39,21 @@ const TRANSFER_STATES = new Set<CallState>(['transferring', 'transferAccepted'])
 // Resource data for a deletion that carries none.
 const NO_DATA: JsonObject = Object.freeze({});
 
-/** One entry's edit of the context: copy-on-write, the result deep-frozen (see `ContextEdit`). */
-function edit(context: Ctx, position: number, recipe: (draft: ContextEdit<Ctx>) => void): Ctx {
+/**
+ * One entry's edit of the context: copy-on-write, the result deep-frozen (see `ContextEdit`).
+ * A notification's body becomes the last of its resource; a repeat (a body the log held
+ * already, after a different one: see `repeatOf`) asks for a resync, unless the call has ended.
+ */
+function edit(context: Ctx, entry: CallMachineEvent['entry'], ended: boolean, recipe: (draft: ContextEdit<Ctx>) => void): Ctx {
   const draft = new ContextEdit(context);
-  draft.setRoot('position', position);
+  draft.setRoot('position', entry.position);
   recipe(draft);
+  if (entry.kind === 'notification') {
+    noteBody(draft, entry);
+    if (!ended && isRepeatId(entry.id)) {
+      requestResync(draft, entry, `the ${entry.target.type} notification repeats an earlier body after a different one: a redelivery, or a new change`);
+    }
+  }
   return draft.finish();
 }
 
@@ -88,39 +99,39 @@ function buildMachine() {
       resyncTo: ({ event }, params: { state: CallState }) => event.type === 'resync' && event.to === params.state,
     },
     actions: {
-      applyCall: assign(({ context, event }) => applyCallToContext(context, event)),
+      applyCall: assign(({ context, event }, params: Params) => applyCallToContext(context, event, params.from)),
       rejectCall: assign(({ context, event }, params: Params) => rejectCallInContext(context, event, params.from)),
       applyCallData: assign(({ context, event }, params: { mode: 'overwrite' | 'fill' }) =>
         event.type === 'call.data' ? applyCallDataToContext(context, event, params.mode) : context,
       ),
       applyResync: assign(({ context, event }, params: Params) => applyResyncToContext(context, event, params.from)),
-      applyEntry: assign(({ context, event }) => (event.type === 'entry' ? applyEntryToContext(context, event.entry) : context)),
+      applyEntry: assign(({ context, event }, params: Params) => (event.type === 'entry' ? applyEntryToContext(context, event.entry, params.from) : context)),
     },
   });
 
   // `entry` (most of the traffic) is handled by every state rather than once at the root: the
   // same targetless assignment either way, but xstate looks an event up in the active state
   // first and only then in its parent, so a root-level handler costs two lookups per entry.
-  const applyEntry = { actions: 'applyEntry' };
   const states: Record<string, object> = {};
-  const fromPending: Record<string, object> = { entry: applyEntry };
+  const fromPending: Record<string, object> = { entry: { actions: { type: 'applyEntry', params: { from: 'pending' } } } };
   for (const to of CALL_STATES) {
-    fromPending[`callState.${to}`] = { target: to, actions: 'applyCall' };
+    fromPending[`callState.${to}`] = { target: to, actions: { type: 'applyCall', params: { from: 'pending' } } };
   }
   states['pending'] = { on: fromPending };
   for (const from of CALL_STATES) {
     const reject = { actions: { type: 'rejectCall', params: { from } } };
-    const on: Record<string, unknown> = { entry: applyEntry, 'callState.*': reject };
+    const applyCall = { type: 'applyCall', params: { from } };
+    const on: Record<string, unknown> = { entry: { actions: { type: 'applyEntry', params: { from } } }, 'callState.*': reject };
     for (const to of CALL_STATES) {
       const key = `callState.${to}`;
       if (to === from) {
-        on[key] = { actions: 'applyCall' };
+        on[key] = { actions: applyCall };
       } else if (isProofRequired(from, to)) {
-        on[key] = [{ guard: 'transferProof', target: to, actions: 'applyCall' }, reject];
+        on[key] = [{ guard: 'transferProof', target: to, actions: applyCall }, reject];
       } else if (REACHABLE[from].has(to)) {
         on[key] = TRANSFER_STATES.has(to)
-          ? [{ guard: 'transferOpen', target: to, actions: 'applyCall' }, reject]
-          : { target: to, actions: 'applyCall' };
+          ? [{ guard: 'transferOpen', target: to, actions: applyCall }, reject]
+          : { target: to, actions: applyCall };
       }
     }
     if (from === 'terminated') {
@@ -170,7 +181,7 @@ export function rejectCallInContext(context: Ctx, event: CallMachineEvent, from:
   const { entry, data } = event;
   const to = event.type === 'callState.unknown' ? undefined : (event.type.slice('callState.'.length) as CallState);
   const { reason, resync } = rejectReason(from, to, context);
-  return edit(context, entry.position, (d) => {
+  return edit(context, entry, from === 'terminated', (d) => {
     if (entry.kind === 'commandResult') recordCommandResult(d, entry);
     const raw = typeof data['state'] === 'string' ? data['state'] : String(to);
     recordStale(d, entry, reason, `${from} -> ${raw}`);
@@ -183,7 +194,7 @@ export function rejectCallInContext(context: Ctx, event: CallMachineEvent, from:
 /** `applyResync`: an authoritative GET of the call (and roster) replaces what the log inferred. */
 export function applyResyncToContext(context: Ctx, event: CallMachineEvent, from: MachineState): Ctx {
   if (event.type !== 'resync') return context;
-  return edit(context, event.entry.position, (d) => {
+  return edit(context, event.entry, from === 'terminated', (d) => {
     d.setRoot('resyncNeeded', null);
     if (from === 'terminated') return;
     if (event.data) mergeCallProps(d, event.data, 'overwrite');
@@ -217,12 +228,20 @@ export function callStateTarget(from: MachineState, to: CallState, data: JsonObj
   return undefined;
 }
 
-/** `applyCall`: a call resource applied (the call moved to, or stayed in, the state it names). */
-export function applyCallToContext(context: Ctx, event: CallMachineEvent): Ctx {
-  if (!('data' in event) || event.data === null || event.type === 'resync') return context;
+/**
+ * `applyCall`: a call resource applied (the call moved from `from` to, or stayed in, the state
+ * it names). A move between states of one rank (established <-> hold) asks for a resync:
+ * Graph's notifications do not order them, and a reordered delivery looks the same.
+ */
+export function applyCallToContext(context: Ctx, event: CallMachineEvent, from: MachineState): Ctx {
+  if (!('data' in event) || event.data === null || event.type === 'resync' || event.type === 'call.data' || event.type === 'callState.unknown') return context;
   const { entry, data } = event;
-  return edit(context, entry.position, (d) => {
+  const to = event.type.slice('callState.'.length) as CallState;
+  return edit(context, entry, from === 'terminated', (d) => {
     if (entry.kind === 'commandResult') recordCommandResult(d, entry);
+    if (from !== 'pending' && from !== to && STATE_RANK[from] === STATE_RANK[to]) {
+      requestResync(d, entry, `${from} -> ${to}: Graph's notifications do not order these two states`);
+    }
     mergeCallProps(d, data, 'overwrite');
     applyTone(d, data, entry);
     if (event.type === 'callState.established' && isTransferFailure(data)) d.set('transfer', 'failedAt', entry.position);
@@ -235,7 +254,7 @@ export function applyCallDataToContext(
   event: Extract<CallMachineEvent, { type: 'call.data' }>,
   mode: 'overwrite' | 'fill',
 ): Ctx {
-  return edit(context, event.entry.position, (d) => {
+  return edit(context, event.entry, mode === 'fill', (d) => {
     if (event.entry.kind === 'commandResult') recordCommandResult(d, event.entry);
     mergeCallProps(d, event.data, mode);
     applyTone(d, event.data, event.entry);
@@ -248,8 +267,8 @@ export function applyCallDataToContext(
  * two equal), because it is most of the traffic and a machine step costs more than the update
  * itself.
  */
-export function applyEntryToContext(context: Ctx, entry: CallMachineEvent['entry']): Ctx {
-  return edit(context, entry.position, (d) => applyOther(d, entry, context.rosterMode));
+export function applyEntryToContext(context: Ctx, entry: CallMachineEvent['entry'], from: MachineState): Ctx {
+  return edit(context, entry, from === 'terminated', (d) => applyOther(d, entry, context.rosterMode));
 }
 
 /** Everything that is not the call resource itself: roster, operations, sessions, commands, timers. */

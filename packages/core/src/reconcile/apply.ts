@@ -3,6 +3,7 @@ import { isObject, odataTypeName, participantKey, toCode, type JsonObject } from
 import type { CallContext, OperationStatus, StaleReason } from './context.js';
 import type { ContextEdit } from './draft.js';
 import { hasOwn } from '../util/object.js';
+import { isRepeatId } from './repeats.js';
 
 /**
  * The reducers behind the machine's actions. Each takes a copy-on-write edit of the call
@@ -166,7 +167,12 @@ export function upsertParticipant(ctx: Ctx, entry: StoredEntry, id: string, item
   const seq = seqOf(item);
   const tomb = ctx.next.removedParticipants[id];
   if (tomb) {
-    const newer = seq !== undefined && tomb.rosterSequenceNumber !== undefined && seq > tomb.rosterSequenceNumber;
+    // Newer by sequence number; or, where neither has one, a roster repeated after a different
+    // one (a repeat: see `repeatOf`), which arrival order decides (a resync is asked for).
+    const newer =
+      seq !== undefined && tomb.rosterSequenceNumber !== undefined
+        ? seq > tomb.rosterSequenceNumber
+        : seq === undefined && tomb.rosterSequenceNumber === undefined && isRepeatId(entry.id);
     if (!newer) {
       recordStale(ctx, entry, 'participant-removed', `participant ${id} was removed at position ${tomb.position}`);
       return;

@@ -111,6 +111,15 @@ export interface CallContext {
   readonly transfer: { readonly failedAt?: number; readonly commandAt?: number };
   /** When each timer last fired (ms). */
   readonly timers: { readonly [name in TimerName]?: number };
+  /**
+   * The content id of the last notification body for the call resource (`lastCallBody`), the
+   * roster (`lastRosterBody`) and every other resource (`lastBodies`, by resource): a body the
+   * log already holds is a redelivery when it is still the last for its resource, and a new
+   * change (a repeat) when a different body came in between. See `repeatOf`.
+   */
+  readonly lastCallBody: string | null;
+  readonly lastRosterBody: string | null;
+  readonly lastBodies: { readonly [resource: string]: string };
   /** The stream position folded up to. */
   readonly position: number;
 }
@@ -139,6 +148,9 @@ export function initialContext(callId: string): CallContext {
     resyncNeeded: null,
     transfer: EMPTY_RECORD,
     timers: EMPTY_RECORD,
+    lastCallBody: null,
+    lastRosterBody: null,
+    lastBodies: EMPTY_ID_RECORD,
     position: 0,
   };
 }

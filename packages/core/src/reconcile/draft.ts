@@ -12,7 +12,8 @@ export type RecordField =
   | 'audioRoutingGroups'
   | 'commands'
   | 'timers'
-  | 'transfer';
+  | 'transfer'
+  | 'lastBodies';
 
 /** The records Graph's ids (or entry ids) key: without a prototype (see `copyIdRecord`), in context order. */
 export const ID_RECORD_FIELDS: readonly RecordField[] = [
@@ -22,6 +23,7 @@ export const ID_RECORD_FIELDS: readonly RecordField[] = [
   'contentSharingSessions',
   'audioRoutingGroups',
   'commands',
+  'lastBodies',
 ];
 
 /** The context's lists, copied on their first write in an edit. */
@@ -57,8 +59,8 @@ export class ContextEdit<C extends CallContext> {
     this.next = copyRoot(base);
   }
 
-  /** Sets a root field (scalar fields: position, latestRoster, resyncNeeded). */
-  setRoot<K extends 'position' | 'latestRoster' | 'resyncNeeded'>(key: K, value: CallContext[K]): void {
+  /** Sets a root field (scalar fields: position, latestRoster, resyncNeeded, lastCallBody, lastRosterBody). */
+  setRoot<K extends 'position' | 'latestRoster' | 'resyncNeeded' | 'lastCallBody' | 'lastRosterBody'>(key: K, value: CallContext[K]): void {
     this.#written |= FIELD_BIT[key]!;
     (this.next as Mutable<CallContext>)[key] = value;
   }
@@ -157,6 +159,9 @@ const ROOT_KEYS: readonly string[] = [
   'resyncNeeded',
   'transfer',
   'timers',
+  'lastCallBody',
+  'lastRosterBody',
+  'lastBodies',
   'position',
   'rosterMode',
 ];
@@ -188,6 +193,9 @@ function copyRoot<C extends CallContext>(base: C): Mutable<C> {
       resyncNeeded: b.resyncNeeded,
       transfer: b.transfer,
       timers: b.timers,
+      lastCallBody: b.lastCallBody,
+      lastRosterBody: b.lastRosterBody,
+      lastBodies: b.lastBodies,
       position: b.position,
       rosterMode: b.rosterMode,
     };

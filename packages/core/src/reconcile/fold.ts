@@ -120,6 +120,8 @@ export function foldEntries(
 export function foldEntry(fold: CallFoldState, entry: StoredEntry, events?: CallEvent[]): void {
   const context = fold.context;
   if (entry.position <= context.position) return;
+  // the call's first entry: the call exists now
+  if (events && context.position === 0) events.push({ type: 'callCreated', callId: context.id, cause: refOf(entry) });
   const next = advance(fold.value, context, toMachineEvent(entry));
   if (events) diff(fold.value, advancedTo, context, next, entry, events);
   fold.value = advancedTo;
@@ -140,7 +142,7 @@ function advance(state: MachineState, context: CallMachineSnapshot['context'], e
   let next: CallMachineSnapshot['context'];
   switch (event.type) {
     case 'entry':
-      next = applyEntryToContext(context, event.entry);
+      next = applyEntryToContext(context, event.entry, state);
       break;
     case 'call.data':
       next = applyCallDataToContext(context, event, state === 'terminated' ? 'fill' : 'overwrite');
@@ -159,7 +161,7 @@ function advance(state: MachineState, context: CallMachineSnapshot['context'], e
         next = rejectCallInContext(context, event, state);
       } else {
         to = target;
-        next = applyCallToContext(context, event);
+        next = applyCallToContext(context, event, state);
       }
     }
   }

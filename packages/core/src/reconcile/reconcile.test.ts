@@ -59,9 +59,14 @@ describe('call state rank', () => {
     expect(view.resyncNeeded).toEqual({ reason: 'impossible-transition: establishing -> redirecting', position: 2 });
   });
 
-  it('treats established and hold as one rank: arrival order decides', () => {
-    expect(given(callStateBody(CALL, 'established'), callStateBody(CALL, 'hold')).state).toBe('hold');
-    expect(given(callStateBody(CALL, 'hold'), callStateBody(CALL, 'established', { mediaState: {} })).state).toBe('established');
+  it('treats established and hold as one rank: arrival order decides, and Graph is asked', () => {
+    const held = given(callStateBody(CALL, 'established'), callStateBody(CALL, 'hold'));
+    expect(held.state).toBe('hold');
+    // the same two bodies the other way round look just the same: only a GET can tell
+    expect(held.resyncNeeded).toEqual({ reason: "established -> hold: Graph's notifications do not order these two states", position: 2 });
+    const back = given(callStateBody(CALL, 'hold'), callStateBody(CALL, 'established', { mediaState: {} }));
+    expect(back.state).toBe('established');
+    expect(back.resyncNeeded).not.toBeNull();
   });
 
   it('accepts states in any casing and keeps unknown ones as stale, never throwing', () => {
