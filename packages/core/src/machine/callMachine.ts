@@ -3,6 +3,7 @@ import { CALL_STATES, type CallState, type CommandName, type CommandResultEntry 
 import {
   applyAudioRoutingGroups,
   applyContentSharing,
+  applyDeltaRoster,
   applyOperation,
   applyRoster,
   applyTimer,
@@ -18,7 +19,7 @@ import {
 import { initialContext, type CallContext, type MachineState, type StaleReason } from '../reconcile/context.js';
 import { ContextEdit } from '../reconcile/draft.js';
 import { isRepeatId, noteBody } from '../reconcile/repeats.js';
-import { isObject, participantKey, type JsonObject } from '../util/graph.js';
+import { isDeltaRoster, isObject, participantKey, type JsonObject } from '../util/graph.js';
 import type { CallMachineEvent } from './events.js';
 import { REACHABLE, STATE_RANK, isProofRequired, normalizeCallState } from './table.js';
 
@@ -280,7 +281,8 @@ function applyOther(d: ContextEdit<Ctx>, entry: CallMachineEvent['entry'], roste
       switch (target.type) {
         case 'participants': {
           const items = (Array.isArray(data) ? data : [data]).filter(isObject);
-          applyRoster(d, entry, items, entry.changeType, rosterMode);
+          if (isDeltaRoster(items)) applyDeltaRoster(d, entry, items, entry.changeType);
+          else applyRoster(d, entry, items, entry.changeType, rosterMode);
           return;
         }
         case 'participant': {

@@ -157,14 +157,36 @@ export function applyRoster(
   }
 }
 
+/**
+ * Applies delta rosters (beta `deltaParticipants`): each lists only the participants that
+ * changed since the last roster update, under a `sequenceNumber`, which orders them as
+ * `rosterSequenceNumber` orders full rosters, with the same tombstones. A `deleted` one
+ * removes the participants it lists; absence from one means nothing.
+ */
+export function applyDeltaRoster(ctx: Ctx, entry: StoredEntry, deltas: readonly JsonObject[], changeType: ChangeType): void {
+  for (const delta of deltas) {
+    const seq = toCode(delta['sequenceNumber']);
+    const people = delta['participants'];
+    if (!Array.isArray(people)) continue;
+    const items = lastPerKey(people.filter(isObject));
+    for (const item of items) {
+      const id = participantKey(item);
+      if (id === undefined) continue;
+      const at = seq ?? seqOf(item);
+      if (changeType === 'deleted') removeParticipant(ctx, entry, id, at);
+      else upsertParticipant(ctx, entry, id, item, at);
+    }
+  }
+}
+
 function lastPerKey(items: readonly JsonObject[]): readonly JsonObject[] {
   const byKey = new Map<string, JsonObject>();
   for (const item of items) byKey.set(participantKey(item) ?? `#${byKey.size}`, item);
   return byKey.size === items.length ? items : [...byKey.values()];
 }
 
-export function upsertParticipant(ctx: Ctx, entry: StoredEntry, id: string, item: JsonObject): void {
-  const seq = seqOf(item);
+export function upsertParticipant(ctx: Ctx, entry: StoredEntry, id: string, item: JsonObject, sequence?: number): void {
+  const seq = sequence ?? seqOf(item);
   const tomb = ctx.next.removedParticipants[id];
   if (tomb) {
     // Newer by sequence number; or, where neither has one, a roster repeated after a different

@@ -5,13 +5,13 @@ import type { LogEntry, StoredEntry } from '../log/entries.js';
 import { isProofRequired, REACHABLE } from '../machine/table.js';
 import { CALL_STATES } from '../log/entries.js';
 import { replay } from '../replay/replay.js';
-import { arbCallScenario, arbDeliverySchedule, arbStateNoise, arbToggleScenario } from '../testing/arbitraries.js';
+import { arbCallScenario, arbDeliverySchedule, arbMeetingRoster, arbStateNoise, arbToggleScenario } from '../testing/arbitraries.js';
 import { callStateBody } from '../testing/scenarios.js';
 import { initialTransition } from 'xstate';
 import { callMachine, toMachineEvent } from '../machine/callMachine.js';
 import { foldEntries, restoreCallSnapshot, startCall, step, toCallSnapshot, viewOf } from './fold.js';
 import type { CallEvent } from './events.js';
-import { convergentView } from './view.js';
+import { convergentView, type CallView } from './view.js';
 
 // CI raises the run count; locally the suite stays quick.
 const numRuns = process.env['CI'] ? 400 : 100;
@@ -92,6 +92,26 @@ describe('reconciliation properties', () => {
           const delivered = replay(schedule).calls['transfer-call']!;
           expect(inOrder.state).toBe('established');
           expect(delivered.state).toBe('established');
+        },
+      ),
+      { numRuns },
+    );
+  });
+
+  it("a meeting's roster delivered as delta rosters, in any order and duplicated, equals the one delivered as full rosters", () => {
+    // what a roster is, apart from bookkeeping: a delta-roster participant carries the number of
+    // its last change, a full-roster one the number of the last roster
+    const roster = (view: CallView) => ({
+      participants: Object.fromEntries(Object.entries(view.participants).map(([id, { rosterSequenceNumber: _n, ...p }]) => [id, p])),
+      removed: Object.keys(view.removedParticipants).sort(),
+    });
+    fc.assert(
+      fc.property(
+        arbMeetingRoster().chain((m) => fc.tuple(fc.constant(m), arbDeliverySchedule(m.deltas))),
+        ([meeting, schedule]) => {
+          const full = replay(entriesOf(meeting.full)).calls[meeting.callId]!;
+          const deltas = replay(entriesOf(schedule)).calls[meeting.callId]!;
+          expect(roster(deltas)).toEqual(roster(full));
         },
       ),
       { numRuns },

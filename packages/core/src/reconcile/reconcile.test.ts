@@ -10,6 +10,7 @@ import {
   participantResource,
   rosterBody,
   toneBody,
+  type ParticipantSpec,
 } from '../testing/scenarios.js';
 import { foldEntries, restoreCallSnapshot, startCall, toCallSnapshot, viewOf } from './fold.js';
 import type { CallView } from './view.js';
@@ -168,6 +169,39 @@ describe('roster', () => {
     const entries = [rosterBody(CALL, [bot, alice]), rosterBody(CALL, [bot])].flatMap((b, i) => decodeNotifications(b, { receivedAt: i }));
     const view = replay(entries, { rosterMode: 'delta' }).calls[CALL]!;
     expect(Object.keys(view.participants).sort()).toEqual(['alice', 'bot']);
+  });
+});
+
+describe('delta rosters (deltaParticipants, beta)', () => {
+  // https://learn.microsoft.com/en-us/graph/api/resources/deltaparticipants?view=graph-rest-beta:
+  // a sequenceNumber and only the participants that changed since the last roster update
+  const delta = (changeType: 'updated' | 'deleted', sequenceNumber: number, people: ParticipantSpec[]) =>
+    notificationBody(CALL, changeType, 'participants', {
+      '@odata.type': '#microsoft.graph.deltaParticipants',
+      sequenceNumber,
+      participants: people.map((p) => participantResource(p)),
+    });
+  const bot = { id: 'bot', displayName: 'Bot' };
+  const carol = { id: 'carol', displayName: 'Carol' };
+
+  it('adds and updates the participants listed; absence means nothing', () => {
+    const view = given(delta('updated', 1, [bot, carol]), delta('updated', 2, [{ ...carol, isMuted: true }]));
+    expect(Object.keys(view.participants).sort()).toEqual(['bot', 'carol']);
+    expect(view.participants['carol']).toMatchObject({ isMuted: true, rosterSequenceNumber: 2 });
+  });
+
+  it('orders by sequenceNumber: an older delta cannot undo a newer one', () => {
+    const view = given(delta('updated', 2, [{ ...carol, isMuted: true }]), delta('updated', 1, [bot, carol]));
+    expect(view.participants['carol']).toMatchObject({ isMuted: true });
+    expect(view.stale.map((x) => x.reason)).toEqual(['older-roster']);
+  });
+
+  it('removes the participants of a deleted delta, a tombstone an older delta cannot undo', () => {
+    const view = given(delta('deleted', 3, [carol]), delta('updated', 1, [bot, carol]));
+    expect(Object.keys(view.participants)).toEqual(['bot']);
+    expect(Object.keys(view.removedParticipants)).toEqual(['carol']);
+    // a newer one can (a rejoin under the same id)
+    expect(Object.keys(given(delta('deleted', 3, [carol]), delta('updated', 4, [carol])).participants)).toEqual(['carol']);
   });
 });
 

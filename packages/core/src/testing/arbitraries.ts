@@ -4,7 +4,9 @@ import { isBotRecord } from '../replay/replay.js';
 import {
   callStateBody,
   contentSharingBody,
+  notificationBody,
   operationBody,
+  participantResource,
   rosterBody,
   toneBody,
   type ParticipantSpec,
@@ -249,6 +251,77 @@ export function arbToggleScenario(): fc.Arbitrary<ToggleScenario> {
         bodies.push(rosterBody(callId, roster === 'presence' && !on ? [bot] : [bot, p]));
       }
       return { callId, bodies, last: { state, roster, on } };
+    });
+}
+
+/** One meeting's roster history, as full rosters and as delta rosters: the same changes both ways. */
+export interface MeetingRoster {
+  readonly callId: string;
+  /** A full roster per change, each with the change's `rosterSequenceNumber` (Graph's default). */
+  readonly full: readonly Json[];
+  /** A `deltaParticipants` per change (beta delta roster): only who changed, under its `sequenceNumber`. */
+  readonly deltas: readonly Json[];
+}
+
+/**
+ * Arbitrary roster histories of a meeting: people join (some into the lobby), are admitted,
+ * mute and unmute, leave, and rejoin under the same participant id; each change numbered.
+ */
+export function arbMeetingRoster(): fc.Arbitrary<MeetingRoster> {
+  const step = fc.record({
+    op: fc.constantFrom('join' as const, 'leave' as const, 'rejoin' as const, 'mute' as const, 'admit' as const),
+    pick: fc.nat(),
+    lobby: fc.boolean(),
+  });
+  return fc
+    .record({ id: fc.integer({ min: 1, max: 1_000_000 }), first: fc.array(fc.boolean(), { maxLength: 3 }), steps: fc.array(step, { maxLength: 12 }) })
+    .map(({ id, first, steps }) => {
+      const callId = `meeting-${id.toString(16)}`;
+      const present = new Map<string, ParticipantSpec>([['bot', { id: 'bot', displayName: 'Bot' }]]);
+      const gone = new Map<string, ParticipantSpec>();
+      first.forEach((lobby, i) => present.set(`p${i}`, { id: `p${i}`, displayName: `Person ${i}`, isInLobby: lobby }));
+      let joined = first.length;
+      let seq = 1;
+      const full: Json[] = [rosterBody(callId, [...present.values()], seq)];
+      const delta = (changeType: 'updated' | 'deleted', people: readonly ParticipantSpec[]): Json =>
+        notificationBody(callId, changeType, 'participants', {
+          '@odata.type': '#microsoft.graph.deltaParticipants',
+          sequenceNumber: seq,
+          participants: people.map((p) => participantResource(p)),
+        });
+      const deltas: Json[] = [delta('updated', [...present.values()])];
+      for (const { op, pick, lobby } of steps) {
+        const others = [...present.values()].filter((p) => p.id !== 'bot');
+        let changed: ParticipantSpec | undefined;
+        let left = false;
+        if (op === 'join') {
+          const p = { id: `p${joined}`, displayName: `Person ${joined}`, isInLobby: lobby };
+          joined++;
+          changed = p;
+        } else if (op === 'rejoin' && gone.size > 0) {
+          const p = [...gone.values()][pick % gone.size]!;
+          gone.delete(p.id);
+          changed = { ...p, isInLobby: lobby, isMuted: false };
+        } else if (op === 'leave' && others.length > 0) {
+          changed = others[pick % others.length]!;
+          left = true;
+        } else if (op === 'mute' && others.length > 0) {
+          const p = others[pick % others.length]!;
+          changed = { ...p, isMuted: !(p.isMuted ?? false) };
+        } else if (op === 'admit') {
+          const waiting = others.filter((p) => p.isInLobby === true);
+          if (waiting.length > 0) changed = { ...waiting[pick % waiting.length]!, isInLobby: false };
+        }
+        if (changed === undefined) continue;
+        seq++;
+        if (left) {
+          present.delete(changed.id);
+          gone.set(changed.id, changed);
+        } else present.set(changed.id, changed);
+        full.push(rosterBody(callId, [...present.values()], seq));
+        deltas.push(delta(left ? 'deleted' : 'updated', [changed]));
+      }
+      return { callId, full, deltas };
     });
 }
 
