@@ -35,8 +35,11 @@ Options:
                        every call's timeline, state path, stale and duplicate entries, operations
                        and roster changes; stdout is unchanged; 'wrote <out.html>' goes to stderr
   --alt <label>        where the log has alternative outcomes ("alt" lines), replay this one
-  --shuffle <seed>     deliver the entries in a shuffled order (seeded) to show convergence
-  --duplicate <rate>   deliver each entry again with this probability (0..1), seeded by --shuffle or 1
+  --shuffle <seed>     deliver the entries in a shuffled order (seeded) to show convergence;
+                       causal: the bot's own records (commands, results) stay in place and in
+                       order, a notification moves anywhere after the last one before it
+  --duplicate <rate>   deliver each notification again with this probability (0..1), seeded by
+                       --shuffle or 1
   --progress           report progress on stderr about once a second (entries replayed, rate)
   -h, --help           show this help
 
