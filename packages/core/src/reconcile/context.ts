@@ -1,4 +1,5 @@
 import type { CallState, CommandName, TimerName } from '../log/entries.js';
+import { emptyIdRecord } from '../util/object.js';
 
 /**
  * The operation status lattice: notStarted < running < ended < completed | failed. `ended` is
@@ -125,9 +126,9 @@ export interface CallContext {
 }
 
 // shared by every new context; frozen, so an edit copies one before its first write. The
-// records ids from Graph key have no prototype: `toString` or `__proto__` is an id too.
+// records ids from Graph key have no Object.prototype: `toString` or `__proto__` is an id too.
 const EMPTY_RECORD: { readonly [key: string]: never } = Object.freeze({});
-const EMPTY_ID_RECORD: { readonly [key: string]: never } = Object.freeze(Object.create(null) as { readonly [key: string]: never });
+const EMPTY_ID_RECORD: { readonly [key: string]: never } = Object.freeze(emptyIdRecord<never>());
 const EMPTY_LIST: readonly never[] = Object.freeze([]);
 
 /** A new call's context: nothing known yet. */

@@ -1,6 +1,6 @@
 import { freeze } from 'immer';
 import type { CallContext } from './context.js';
-import { copyIdRecord, hasOwn, ownKeysInOrder } from '../util/object.js';
+import { copyIdRecord, hasOwn, ID_RECORD_PROTOTYPE, isIdRecord, ownKeysInOrder } from '../util/object.js';
 
 /** The context's keyed collections (and small records), copied on their first write in an edit. */
 export type RecordField =
@@ -15,7 +15,7 @@ export type RecordField =
   | 'transfer'
   | 'lastBodies';
 
-/** The records Graph's ids (or entry ids) key: without a prototype (see `copyIdRecord`), in context order. */
+/** The records Graph's ids (or entry ids) key: without Object.prototype (see `copyIdRecord`), in context order. */
 export const ID_RECORD_FIELDS: readonly RecordField[] = [
   'participants',
   'removedParticipants',
@@ -69,8 +69,8 @@ export class ContextEdit<C extends CallContext> {
   #record<F extends RecordField>(field: F): Record<string, unknown> {
     const current = this.next[field] as Record<string, unknown>;
     if (current !== (this.base[field] as unknown)) return current;
-    // a record ids key has no prototype, and neither has its copy (see `copyIdRecord`)
-    const copy = Object.getPrototypeOf(current) === null ? copyIdRecord(current) : { ...current };
+    // a record ids key has no Object.prototype, and neither has its copy (see `copyIdRecord`)
+    const copy = isIdRecord(current) ? copyIdRecord(current) : { ...current };
     (this.next as Record<string, unknown>)[field] = copy;
     this.#written |= FIELD_BIT[field]!;
     return copy;
@@ -227,7 +227,7 @@ function freezeChanged(value: unknown, before: unknown): void {
     return;
   }
   const proto: unknown = Object.getPrototypeOf(value);
-  if (proto !== Object.prototype && proto !== null) {
+  if (proto !== Object.prototype && proto !== null && proto !== ID_RECORD_PROTOTYPE) {
     deepFreeze(value);
     return;
   }
@@ -253,7 +253,7 @@ export function deepFreeze(value: unknown): void {
     return;
   }
   const proto: unknown = Object.getPrototypeOf(value);
-  if (proto !== Object.prototype && proto !== null) {
+  if (proto !== Object.prototype && proto !== null && proto !== ID_RECORD_PROTOTYPE) {
     freeze(value, true);
     return;
   }

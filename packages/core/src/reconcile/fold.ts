@@ -18,7 +18,7 @@ import { initialContext, type CallContext, type MachineState } from './context.j
 import { refOf, type CallEvent } from './events.js';
 import type { CallSnapshot } from './snapshot.js';
 import { buildView, type CallView } from './view.js';
-import { copyIdRecord, hasOwn, withProperty } from '../util/object.js';
+import { copyIdRecord, hasOwn, isIdRecord, withProperty } from '../util/object.js';
 import { ID_RECORD_FIELDS } from './draft.js';
 
 export type CallMachineSnapshot = SnapshotFrom<typeof callMachine>;
@@ -223,15 +223,15 @@ export function restoreCallSnapshot(callId: string, saved: CallSnapshot | undefi
 }
 
 /**
- * A persisted context as the fold holds one: its id-keyed records without a prototype (JSON and
- * `structuredClone` give them `Object.prototype`). Undefined when a record is missing.
+ * A persisted context as the fold holds one: its id-keyed records without Object.prototype (JSON
+ * and `structuredClone` give it back to them). Undefined when a record is missing.
  */
 function reviveContext(ctx: Record<string, unknown>): Record<string, unknown> | undefined {
   let out: Record<string, unknown> | undefined;
   for (const field of ID_RECORD_FIELDS) {
     const value = ctx[field];
     if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
-    if (Object.getPrototypeOf(value) === null) continue;
+    if (isIdRecord(value)) continue;
     out ??= { ...ctx };
     out[field] = copyIdRecord(value as Record<string, unknown>);
   }

@@ -415,6 +415,12 @@ describe("ids that name Object.prototype's members are ids like any other", () =
       const resumed = foldEntries(restored!, stored.slice(3));
       expect(JSON.stringify(viewOf(resumed))).toBe(JSON.stringify(viewOf(full)));
       expect(Object.getPrototypeOf(viewOf(resumed).participants)).toBe(Object.getPrototypeOf(viewOf(full).participants));
+      for (const view of [viewOf(resumed), viewOf(full)]) {
+        for (const record of [view.participants, view.removedParticipants, view.operations, view.contentSharingSessions, view.commands]) {
+          expect(Object.prototype.isPrototypeOf(record)).toBe(false);
+          expect(Object.isFrozen(record)).toBe(true);
+        }
+      }
       expect(Object.hasOwn(viewOf(resumed).operations, '__proto__')).toBe(true);
       // and a later participant named like a prototype member still joins after the restore
       const later = foldEntries(resumed, decodeNotifications(rosterBody(CALL, [bot, { id: 'constructor', displayName: 'later' }], 9), { receivedAt: 9 }).map((e) => ({ ...e, position: 99 }) as StoredEntry));
