@@ -315,6 +315,7 @@ export class Engine extends EventEmitter<EngineEvents> {
             }
             if (result.appended.length === 0) {
               if (result.version !== state.version) {
+                if (attempt++ >= this.#maxRetries) throw new ExpectedVersionConflictError(callId, state.version, result.version);
                 state = await this.#catchUp(callId, events);
                 entry = original;
                 continue;

@@ -196,6 +196,13 @@ describe('delta rosters (deltaParticipants, beta)', () => {
     expect(view.stale.map((x) => x.reason)).toEqual(['older-roster']);
   });
 
+  it('decodes as a roster: a bad sequenceNumber or participant is a DecodeError naming its path', () => {
+    const bad = notificationBody(CALL, 'updated', 'participants', { '@odata.type': '#microsoft.graph.deltaParticipants', sequenceNumber: 'soon', participants: [] });
+    expect(() => decodeNotifications(bad, { receivedAt: 0 })).toThrow(expect.objectContaining({ code: 'SWB_DECODE', path: '$.value[0].resourceData.sequenceNumber' }));
+    const nobody = notificationBody(CALL, 'updated', 'participants', [{ '@odata.type': '#microsoft.graph.deltaParticipants', sequenceNumber: 1, participants: [{ isMuted: true }] }]);
+    expect(() => decodeNotifications(nobody, { receivedAt: 0 })).toThrow(expect.objectContaining({ path: '$.value[0].resourceData[0].participants[0].id' }));
+  });
+
   it('removes the participants of a deleted delta, a tombstone an older delta cannot undo', () => {
     const view = given(delta('deleted', 3, [carol]), delta('updated', 1, [bot, carol]));
     expect(Object.keys(view.participants)).toEqual(['bot']);
