@@ -37,6 +37,14 @@ type Params = { readonly from: MachineState };
 
 const TRANSFER_STATES = new Set<CallState>(['transferring', 'transferAccepted']);
 
+/** By state: the events that move a call to another state of the same rank (established <-> hold). */
+const SAME_RANK_MOVES: ReadonlyMap<MachineState, ReadonlySet<string>> = new Map(
+  CALL_STATES.map((from) => [
+    from,
+    new Set(CALL_STATES.filter((to) => to !== from && STATE_RANK[to] === STATE_RANK[from]).map((to) => `callState.${to}`)),
+  ]),
+);
+
 // Resource data for a deletion that carries none.
 const NO_DATA: JsonObject = Object.freeze({});
 
@@ -237,12 +245,10 @@ export function callStateTarget(from: MachineState, to: CallState, data: JsonObj
 export function applyCallToContext(context: Ctx, event: CallMachineEvent, from: MachineState): Ctx {
   if (!('data' in event) || event.data === null || event.type === 'resync' || event.type === 'call.data' || event.type === 'callState.unknown') return context;
   const { entry, data } = event;
-  const to = event.type.slice('callState.'.length) as CallState;
+  const sameRank = SAME_RANK_MOVES.get(from)?.has(event.type) === true;
   return edit(context, entry, from === 'terminated', (d) => {
     if (entry.kind === 'commandResult') recordCommandResult(d, entry);
-    if (from !== 'pending' && from !== to && STATE_RANK[from] === STATE_RANK[to]) {
-      requestResync(d, entry, `${from} -> ${to}: Graph's notifications do not order these two states`);
-    }
+    if (sameRank) requestResync(d, entry, `${from} -> ${event.type.slice('callState.'.length)}: Graph's notifications do not order these two states`);
     mergeCallProps(d, data, 'overwrite');
     applyTone(d, data, entry);
     if (event.type === 'callState.established' && isTransferFailure(data)) d.set('transfer', 'failedAt', entry.position);
