@@ -43,6 +43,23 @@ describe('switchboard replay', () => {
     }
   });
 
+  it('--shuffle is causal: it never moves the bot\'s own commands, so a failed transfer stays failed', async () => {
+    // Graph's call: transfer page, example 2 (consultative), the failed alternative: the bot's
+    // transfer request, then transferring, transferAccepted and established with 500/7700. A
+    // shuffle that moved the request after the failure reopened the transfer (transferAccepted).
+    const log = join(ROOT, 'test/fixtures/graph/docs/v1.0-call-transfer--example-2-consultative-transfer-from-a-peer-to-peer-call.jsonl');
+    for (const seed of ['1', '2', '3', '4', '5', '6']) {
+      const r = await run('replay', log, '--alt', 'failed', '--json', '--shuffle', seed, '--duplicate', '0.3');
+      expect(JSON.parse(r.stdout).calls['341a0500-d4bf-4224-8b19-1581168d328b'].state, `seed ${seed}`).toBe('established');
+    }
+    // and Graph's call: reject page, example 2: the call ends on a deleted notification with no state
+    const reject = join(ROOT, 'test/fixtures/graph/docs/v1.0-call-reject--example-2-reject-an-incoming-call-with-none-reason.jsonl');
+    for (const seed of ['1', '2', '3']) {
+      const r = await run('replay', reject, '--json', '--shuffle', seed, '--duplicate', '0.3');
+      expect(JSON.parse(r.stdout).calls['57dab8b1-894c-409a-b240-bd8beae78896'].state, `seed ${seed}`).toBe('terminated');
+    }
+  });
+
   it('exit codes mean something: 2 for usage, 3 for unreadable input', async () => {
     expect((await run()).code).toBe(2);
     expect((await run('nope')).code).toBe(2);

@@ -63,6 +63,7 @@ export type {
 } from './reconcile/context.js';
 export { foldEntries, startCall, stateOf, viewOf, toCallSnapshot, restoreCallSnapshot } from './reconcile/fold.js';
 export type { CallMachineSnapshot, CallFold } from './reconcile/fold.js';
+export { repeatOf, isRepeatId } from './reconcile/repeats.js';
 export type { CallSnapshot } from './reconcile/snapshot.js';
 export { buildView, convergentView } from './reconcile/view.js';
 export type {

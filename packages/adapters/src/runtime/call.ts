@@ -37,8 +37,10 @@ export interface OperationHandle {
   /**
    * Settles when the notification that ends the operation arrives (or at once when Graph's
    * answer, or a notification that beat it, already says so): resolves on `completed`,
-   * rejects with an `OperationFailedError` on `failed`, or `SWB_OPERATION_TIMEOUT`. Leaving
-   * it unawaited is fine: its rejection is then no unhandled rejection.
+   * rejects with an `OperationFailedError` on `failed`, with an `OperationOutcomeUnknownError`
+   * (`SWB_OPERATION_OUTCOME_UNKNOWN`) when Graph deleted the operation without a status (the
+   * view says `ended`), or `SWB_OPERATION_TIMEOUT`. Leaving it unawaited is fine: its
+   * rejection is then no unhandled rejection.
    */
   readonly completed: Promise<OperationView>;
 }
@@ -53,6 +55,19 @@ export class OperationFailedError extends SwitchboardError {
       `operation ${operation.id} (${operation.type ?? 'operation'}) failed${info ? `: ${String(info.code)}/${String(info.subcode)} ${String(info.message ?? '')}` : ''}`,
     );
     this.name = 'OperationFailedError';
+    this.operation = operation;
+  }
+}
+
+/**
+ * Graph deleted the operation without saying how it ended (an invite whose invitee declined
+ * ends this way): it is over, and its outcome is unknown. The view's status is `ended`.
+ */
+export class OperationOutcomeUnknownError extends SwitchboardError {
+  readonly operation: OperationView;
+  constructor(operation: OperationView) {
+    super('SWB_OPERATION_OUTCOME_UNKNOWN', `operation ${operation.id} (${operation.type ?? 'operation'}) ended without a status: Graph deleted it and did not say how it ended`);
+    this.name = 'OperationOutcomeUnknownError';
     this.operation = operation;
   }
 }
@@ -247,6 +262,9 @@ export class Call extends EventEmitter<CallHandleEvents> {
         } else if (op?.status === 'failed') {
           done();
           reject(new OperationFailedError(op));
+        } else if (op?.status === 'ended') {
+          done();
+          reject(new OperationOutcomeUnknownError(op));
         }
       };
       const done = () => {

@@ -1,6 +1,6 @@
 export { Switchboard, createSwitchboard } from './switchboard.js';
 export type { SwitchboardConfig, SwitchboardEvents, AnswerDeadlinePolicy, Delivery } from './switchboard.js';
-export { Call, OperationFailedError } from './call.js';
+export { Call, OperationFailedError, OperationOutcomeUnknownError } from './call.js';
 export type { OperationHandle, CallHandleEvents } from './call.js';
 export { silentLogger } from './ports.js';
 export type { GraphPort, GraphResponse, SendParams, Logger } from './ports.js';

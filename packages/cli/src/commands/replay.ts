@@ -7,6 +7,7 @@ import {
   callToJson,
   deliverySchedule,
   exchangeEntries,
+  isRepeatId,
   parseExchangeLine,
   replay,
   type ExchangeRecord,
@@ -36,8 +37,11 @@ Options:
                        every call's timeline, state path, stale and duplicate entries, operations
                        and roster changes; stdout is unchanged; 'wrote <out.html>' goes to stderr
   --alt <label>        where the log has alternative outcomes ("alt" lines), replay this one
-  --shuffle <seed>     deliver the entries in a shuffled order (seeded) to show convergence
-  --duplicate <rate>   deliver each entry again with this probability (0..1), seeded by --shuffle or 1
+  --shuffle <seed>     deliver the entries in a shuffled order (seeded) to show convergence;
+                       causal: the bot's own records (commands, results) stay in place and in
+                       order, a notification moves anywhere after the last one before it
+  --duplicate <rate>   deliver each notification again with this probability (0..1), seeded by
+                       --shuffle or 1
   --progress           report progress on stderr about once a second (entries replayed, rate)
   --strict             stop at the first notification that does not decode (exit 3), instead
                        of reporting it and going on
@@ -260,9 +264,10 @@ export function renderTimeline(result: ReplayResult): string {
 
 function notes(row: TimelineRow): string {
   const stale = row.stale.map((s) => `stale (${s.reason}: ${s.detail})`);
+  if (isRepeatId(row.entryId)) stale.unshift('repeat of an earlier body');
   const events = row.events
-    .filter((e) => e.type !== 'stateChanged' && e.type !== 'staleEntryIgnored')
-    .map((e) => e.type);
+    .filter((e) => (e.type !== 'stateChanged' || e.reason !== undefined) && e.type !== 'staleEntryIgnored')
+    .map((e) => (e.type === 'stateChanged' ? `ended (${e.reason})` : e.type));
   return [...stale, ...events].join('; ');
 }
 

@@ -108,7 +108,8 @@ describe('replay --html on the recorded fixtures', () => {
     const html = await readFile(a, 'utf8');
     expect(html).toBe(await readFile(b, 'utf8'));
     expect(html).toContain('shuffled (seed 2), duplicates 1 (seed 2)');
-    expect(html.match(/<tr class="duplicate">/g)).toHaveLength(6);
+    // each notification once more: 3 of the 6 redeliveries of the last body (dropped), 3 repeats after a different one (applied)
+    expect(html.match(/<tr class="duplicate">/g)).toHaveLength(3);
     expect(html).toContain('duplicate, dropped');
   });
 

@@ -2,7 +2,7 @@ import { DecodeError, SwitchboardError, type DecodeErrorReason } from '../errors
 import { QUARANTINE_STREAM, type ChangeType, type NotificationEntry, type NotificationTarget, type QuarantinedEntry } from '../log/entries.js';
 import { hashEnd, hashEndNotificationId, hashFeed, hashStart, type HashState } from '../util/hash.js';
 import { canonicalId } from '../util/ids.js';
-import { isObject, odataTypeName, participantKey, toCode, type JsonObject } from '../util/graph.js';
+import { isDeltaRoster, isObject, odataTypeName, participantKey, toCode, type JsonObject } from '../util/graph.js';
 import { namesCall, parseResourcePath } from './paths.js';
 import { hasOwn } from '../util/object.js';
 
@@ -263,7 +263,8 @@ function pickResource(item: Record<string, unknown>, path: string): { field: 're
  */
 function checkResourceData(target: NotificationTarget, data: unknown, path: string): NotificationTarget {
   // Graph sends some notifications with no resource data at all (the call: answer page's
-  // content sharing sessions `created` and `deleted`): the path says what changed.
+  // content sharing sessions `created` and `deleted`; a call or an operation `deleted`, which
+  // the fold ends): the path says what changed.
   if (data === undefined || data === null) return target;
   switch (target.type) {
     case 'call': {
@@ -275,7 +276,8 @@ function checkResourceData(target: NotificationTarget, data: unknown, path: stri
     }
     case 'participants': {
       const items = collection(data, path);
-      checkParticipants(items, path);
+      if (isDeltaRoster(items)) checkDeltaRoster(items, path, isObject(data));
+      else checkParticipants(items, path);
       return target;
     }
     case 'participant': {
@@ -365,6 +367,26 @@ function at(path: string, index: number | undefined): string {
 function checkParticipants(items: readonly unknown[], path: string): void {
   for (let i = 0; i < items.length; i++) {
     if (i in items) checkParticipant(items[i], path, i);
+  }
+}
+
+/**
+ * Delta roster (beta `deltaParticipants`): a `sequenceNumber` and the `participants` that
+ * changed since the last roster update, instead of the participants themselves.
+ */
+function checkDeltaRoster(items: readonly unknown[], path: string, single: boolean): void {
+  for (let i = 0; i < items.length; i++) {
+    const delta = items[i];
+    const at = single ? path : `${path}[${i}]`;
+    if (!isObject(delta)) throw new DecodeError('not-an-object', at, 'a deltaParticipants must be an object');
+    const seq = delta['sequenceNumber'];
+    if (seq !== undefined && seq !== null && toCode(seq) === undefined) {
+      throw new DecodeError('wrong-type', `${at}.sequenceNumber`, 'sequenceNumber must be an integer');
+    }
+    const people = delta['participants'];
+    if (people === undefined || people === null) continue;
+    if (!Array.isArray(people)) throw new DecodeError('wrong-type', `${at}.participants`, 'participants must be an array');
+    checkParticipants(collection(people, `${at}.participants`), `${at}.participants`);
   }
 }
 

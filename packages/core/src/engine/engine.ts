@@ -12,7 +12,8 @@ import {
 } from '../log/entries.js';
 import { InMemoryEventStore, type AppendResult, type EventStore } from '../log/store.js';
 import type { RosterMode } from '../reconcile/apply.js';
-import { refOf, type CallEvent, type CallEventType } from '../reconcile/events.js';
+import type { CallEvent, CallEventType } from '../reconcile/events.js';
+import { repeatOf } from '../reconcile/repeats.js';
 import {
   asMachineSnapshot,
   foldEntry,
@@ -25,8 +26,6 @@ import {
   type CallMachineSnapshot,
 } from '../reconcile/fold.js';
 import type { CallView } from '../reconcile/view.js';
-import { normalizeCallState, STATE_RANK } from '../machine/table.js';
-import { isObject } from '../util/graph.js';
 import { canonicalId } from '../util/ids.js';
 import { checkEntry } from './validate.js';
 
@@ -408,7 +407,12 @@ export class Engine extends EventEmitter<EngineEvents> {
     this.#calls.delete(canonicalId(callId));
   }
 
-  /** Appends and folds: the outcome itself where `#appendNow` could, else a promise of it (the locked path). */
+  /**
+   * Appends and folds, an entry at a time in arrival order: the outcome itself where
+   * `#appendNow` could, else a promise of it (the locked path). An entry the log already holds
+   * is a redelivery (dropped) or a repeat (appended under a repeat's id), as `repeatOf` decides
+   * from the fold as it stands when the entry's turn comes: what `replay` decides too.
+   */
   #append(callId: string, entries: readonly LogEntry[]): AppendOutcome | Promise<AppendOutcome> {
     if (callId === QUARANTINE_STREAM) return this.#appendQuarantine(entries);
     return this.#appendNow(callId, entries) ?? this.#withLock(callId, async () => {
@@ -417,32 +421,54 @@ export class Engine extends EventEmitter<EngineEvents> {
       // What another writer appended, folded in on a conflict: its events come first, then the
       // append's. What was folded is emitted even when a later step fails: the view has moved.
       const events: CallEvent[] = [];
-      let state = this.#calls.get(callId) ?? (await this.#catchUp(callId, events));
-      for (let attempt = 0; ; attempt++) {
-        let result: AppendResult;
-        try {
-          const appending = this.#appendToStore(callId, entries, state.version);
-          result = appending instanceof Promise ? await appending : appending;
-        } catch (error) {
-          if (!(error instanceof ExpectedVersionConflictError) || attempt >= this.#maxRetries) this.#failAfterFold(events, error);
-          state = await this.#catchUp(callId, events).catch((failure: unknown) => this.#failAfterFold(events, failure));
-          continue;
-        }
-        try {
-          if (state.version === 0 && result.appended.length > 0) {
-            events.push({ type: 'callCreated', callId, cause: refOf(result.appended[0]!) });
+      let appended = 0;
+      let duplicates = 0;
+      let quarantined: StoredEntry[] | undefined;
+      try {
+        let state = this.#calls.get(callId) ?? (await this.#catchUp(callId, events));
+        for (let i = 0; i < entries.length; i++) {
+          const original = entries[i]!;
+          let entry = original;
+          for (let attempt = 0; ; ) {
+            let result: AppendResult;
+            try {
+              const appending = this.#appendToStore(callId, entry === original && entries.length === 1 ? entries : [entry], state.version);
+              result = appending instanceof Promise ? await appending : appending;
+            } catch (error) {
+              if (!(error instanceof ExpectedVersionConflictError) || attempt++ >= this.#maxRetries) throw error;
+              state = await this.#catchUp(callId, events);
+              entry = original; // decided again, from the fold as it now stands
+              continue;
+            }
+            if (result.appended.length === 0) {
+              if (result.version !== state.version) {
+                if (attempt++ >= this.#maxRetries) throw new ExpectedVersionConflictError(callId, state.version, result.version);
+                state = await this.#catchUp(callId, events);
+                entry = original;
+                continue;
+              }
+              const repeat = entry === original ? repeatOf(state.fold.context, entry, state.version + 1) : undefined;
+              if (repeat === undefined) {
+                duplicates++;
+                break;
+              }
+              entry = repeat;
+              continue;
+            }
+            this.#fold(state, result.appended, events);
+            quarantined = quarantinedOf(result.appended, quarantined);
+            if (result.version !== state.version) state = await this.#catchUp(callId, events);
+            appended++;
+            break;
           }
-          this.#fold(state, result.appended, events);
-          if (result.version !== state.version) state = await this.#catchUp(callId, events);
-          if (result.appended.length > 0) state.touchedAt = this.#clock();
-          this.#checkDuplicates(state, result.duplicates, events);
-          if (this.#snapshotDue(state)) await this.#writeSnapshot(callId, state);
-        } catch (error) {
-          this.#failAfterFold(events, error);
         }
-        this.#emitAll(events);
-        return { appended: result.appended.length, duplicates: result.duplicates.length, events, quarantined: quarantinedOf(result.appended) };
+        if (appended > 0) state.touchedAt = this.#clock();
+        if (this.#snapshotDue(state)) await this.#writeSnapshot(callId, state);
+      } catch (error) {
+        this.#failAfterFold(events, error);
       }
+      this.#emitAll(events);
+      return { appended, duplicates, events, quarantined };
     });
   }
 
@@ -468,26 +494,40 @@ export class Engine extends EventEmitter<EngineEvents> {
     if (!isPlainMemoryStore(store)) return undefined;
     const state = this.#calls.get(callId);
     if (state === undefined || this.#locks.has(callId)) return undefined;
-    let result: AppendResult;
-    try {
-      result = store.appendSync(callId, entries, { expectedVersion: state.version });
-    } catch (error) {
-      if (error instanceof ExpectedVersionConflictError) return undefined;
-      throw error;
-    }
     const events: CallEvent[] = [];
-    if (state.version === 0 && result.appended.length > 0) {
-      events.push({ type: 'callCreated', callId, cause: refOf(result.appended[0]!) });
+    let appended = 0;
+    let duplicates = 0;
+    let quarantined: StoredEntry[] | undefined;
+    for (let i = 0; i < entries.length; i++) {
+      const entry = entries[i]!;
+      let result: AppendResult;
+      try {
+        // one entry at a time (nearly every delivery holds one: its own array, no copy)
+        result = store.appendSync(callId, entries.length === 1 ? entries : [entry], { expectedVersion: state.version });
+      } catch (error) {
+        // another writer moved the stream: only before the first entry (this runs to completion)
+        if (error instanceof ExpectedVersionConflictError && i === 0) return undefined;
+        throw error;
+      }
+      if (result.appended.length === 0) {
+        const repeat = repeatOf(state.fold.context, entry, state.version + 1);
+        if (repeat === undefined) {
+          duplicates++;
+          continue;
+        }
+        result = store.appendSync(callId, [repeat], { expectedVersion: state.version });
+      }
+      this.#fold(state, result.appended, events);
+      quarantined = quarantinedOf(result.appended, quarantined);
+      appended++;
     }
-    this.#fold(state, result.appended, events);
-    if (result.appended.length > 0) state.touchedAt = this.#clock();
-    this.#checkDuplicates(state, result.duplicates, events);
+    if (appended > 0) state.touchedAt = this.#clock();
     if (this.#snapshotDue(state)) {
       store.writeSnapshotSync(callId, toCallSnapshot(state.fold));
       state.snapshotAt = state.version;
     }
     this.#emitAll(events);
-    return { appended: result.appended.length, duplicates: result.duplicates.length, events, quarantined: quarantinedOf(result.appended) };
+    return { appended, duplicates, events, quarantined };
   }
 
   /**
@@ -529,27 +569,6 @@ export class Engine extends EventEmitter<EngineEvents> {
     return state;
   }
 
-  /**
-   * A redelivered `established`/`hold` is harmless unless the call has since moved to the
-   * other one: then arrival order cannot say which is current, so ask for a resync.
-   */
-  #checkDuplicates(state: CallState$, duplicates: readonly LogEntry[], events: CallEvent[]): void {
-    const current = state.fold.value;
-    if (current !== 'established' && current !== 'hold') return;
-    for (const dup of duplicates) {
-      if (dup.kind !== 'notification' || dup.target.type !== 'call' || !isObject(dup.resourceData)) continue;
-      const said = normalizeCallState(dup.resourceData['state']);
-      if (said === undefined || said === current || STATE_RANK[said] !== STATE_RANK[current]) continue;
-      events.push({
-        type: 'resyncNeeded',
-        callId: state.fold.context.id,
-        reason: `a redelivered '${said}' notification arrived while the call is '${current}'`,
-        cause: { entryId: dup.id, position: 0, kind: 'notification' },
-      });
-      return;
-    }
-  }
-
   #snapshotDue(state: CallState$): boolean {
     return this.#snapshotEvery > 0 && this.store.writeSnapshot !== undefined && state.version - state.snapshotAt >= this.#snapshotEvery;
   }
@@ -581,9 +600,8 @@ interface AppendOutcome {
   readonly quarantined: readonly StoredEntry[] | undefined;
 }
 
-/** The quarantined entries among those written (undefined when none: the usual case, no array). */
-function quarantinedOf(appended: readonly StoredEntry[]): StoredEntry[] | undefined {
-  let found: StoredEntry[] | undefined;
+/** `found` with the quarantined entries among those written added (undefined while none: the usual case, no array). */
+function quarantinedOf(appended: readonly StoredEntry[], found?: StoredEntry[]): StoredEntry[] | undefined {
   for (let i = 0; i < appended.length; i++) {
     const entry = appended[i]!;
     if (entry.kind === 'quarantined') (found ??= []).push(entry);

@@ -1,9 +1,10 @@
-import type { CallState, StoredEntry } from '../log/entries.js';
+import { CALL_STATES, type CallState, type CommandName, type CommandResultEntry, type StoredEntry } from '../log/entries.js';
 import { parseResourcePath } from '../decode/paths.js';
 import { canonicalId } from '../util/ids.js';
 import {
   applyAudioRoutingGroups,
   applyContentSharing,
+  applyDeltaRoster,
   applyOperation,
   applyRoster,
   applyTimer,
@@ -18,12 +19,13 @@ import {
 } from '../reconcile/apply.js';
 import type { CallContext, MachineState, StaleReason } from '../reconcile/context.js';
 import { ContextEdit } from '../reconcile/draft.js';
-import { isObject, participantKey, type JsonObject } from '../util/graph.js';
+import { isRepeatId, noteBody } from '../reconcile/repeats.js';
+import { isDeltaRoster, isObject, participantKey, type JsonObject } from '../util/graph.js';
 import type { CallMachineEvent } from './events.js';
 import { REACHABLE, STATE_RANK, isProofRequired, normalizeCallState } from './table.js';
 
 /** Bumped whenever the fold's meaning changes: snapshots of another version are rebuilt from the log. */
-export const MACHINE_VERSION = 'switchboard-call/2';
+export const MACHINE_VERSION = 'switchboard-call/3';
 
 export interface CallMachineInput {
   readonly callId: string;
@@ -38,11 +40,24 @@ type Ctx = CallMachineContext;
 /** The states a transfer passes through. */
 export const TRANSFER_STATES: ReadonlySet<CallState> = new Set<CallState>(['transferring', 'transferAccepted']);
 
+/** By state: the events that move a call to another state of the same rank (established <-> hold). */
+const SAME_RANK_MOVES: ReadonlyMap<MachineState, ReadonlySet<string>> = new Map(
+  CALL_STATES.map((from) => [
+    from,
+    new Set(CALL_STATES.filter((to) => to !== from && STATE_RANK[to] === STATE_RANK[from]).map((to) => `callState.${to}`)),
+  ]),
+);
+
+// Resource data for a deletion that carries none.
+const NO_DATA: JsonObject = Object.freeze({});
+
 /**
  * One entry's edit of the context: copy-on-write, the result deep-frozen (see `ContextEdit`).
+ * A notification's body becomes the last of its resource; a repeat (a body the log held
+ * already, after a different one: see `repeatOf`) asks for a resync, unless the call has ended.
  * Until the context has Graph's spelling of the call id, the entry's (if it carries one) is kept.
  */
-function edit(context: Ctx, entry: StoredEntry, recipe: (draft: ContextEdit<Ctx>) => void): Ctx {
+function edit(context: Ctx, entry: CallMachineEvent['entry'], ended: boolean, recipe: (draft: ContextEdit<Ctx>) => void): Ctx {
   const draft = new ContextEdit(context);
   draft.setRoot('position', entry.position);
   if (context.graphId === null) {
@@ -50,6 +65,12 @@ function edit(context: Ctx, entry: StoredEntry, recipe: (draft: ContextEdit<Ctx>
     if (spelling !== undefined) draft.setRoot('graphId', spelling);
   }
   recipe(draft);
+  if (entry.kind === 'notification') {
+    noteBody(draft, entry);
+    if (!ended && isRepeatId(entry.id)) {
+      requestResync(draft, entry, `the ${entry.target.type} notification repeats an earlier body after a different one: a redelivery, or a new change`);
+    }
+  }
   return draft.finish();
 }
 
@@ -89,7 +110,8 @@ export function rejectCallInContext(context: Ctx, event: CallMachineEvent, from:
   const { entry, data } = event;
   const to = event.type === 'callState.unknown' ? undefined : (event.type.slice('callState.'.length) as CallState);
   const { reason, resync } = rejectReason(from, to, context);
-  return edit(context, entry, (d) => {
+  return edit(context, entry, from === 'terminated', (d) => {
+    if (entry.kind === 'commandResult') recordCommandResult(d, entry);
     const raw = typeof data['state'] === 'string' ? data['state'] : String(to);
     recordStale(d, entry, reason, `${from} -> ${raw}`);
     if (resync) requestResync(d, entry, `${reason}: ${from} -> ${raw}`);
@@ -101,7 +123,7 @@ export function rejectCallInContext(context: Ctx, event: CallMachineEvent, from:
 /** `applyResync`: an authoritative GET of the call (and roster) replaces what the log inferred. */
 export function applyResyncToContext(context: Ctx, event: CallMachineEvent, from: MachineState): Ctx {
   if (event.type !== 'resync') return context;
-  return edit(context, event.entry, (d) => {
+  return edit(context, event.entry, from === 'terminated', (d) => {
     d.setRoot('resyncNeeded', null);
     if (from === 'terminated') return;
     if (event.data) mergeCallProps(d, event.data, 'overwrite');
@@ -135,11 +157,18 @@ export function callStateTarget(from: MachineState, to: CallState, data: JsonObj
   return undefined;
 }
 
-/** `applyCall`: a call resource applied (the call moved to, or stayed in, the state it names). */
-export function applyCallToContext(context: Ctx, event: CallMachineEvent): Ctx {
-  if (!('data' in event) || event.data === null || event.type === 'resync') return context;
+/**
+ * `applyCall`: a call resource applied (the call moved from `from` to, or stayed in, the state
+ * it names). A move between states of one rank (established <-> hold) asks for a resync:
+ * Graph's notifications do not order them, and a reordered delivery looks the same.
+ */
+export function applyCallToContext(context: Ctx, event: CallMachineEvent, from: MachineState): Ctx {
+  if (!('data' in event) || event.data === null || event.type === 'resync' || event.type === 'call.data' || event.type === 'callState.unknown') return context;
   const { entry, data } = event;
-  return edit(context, entry, (d) => {
+  const sameRank = SAME_RANK_MOVES.get(from)?.has(event.type) === true;
+  return edit(context, entry, from === 'terminated', (d) => {
+    if (entry.kind === 'commandResult') recordCommandResult(d, entry);
+    if (sameRank) requestResync(d, entry, `${from} -> ${event.type.slice('callState.'.length)}: Graph's notifications do not order these two states`);
     mergeCallProps(d, data, 'overwrite');
     applyTone(d, data, entry);
     if (event.type === 'callState.established' && isTransferFailure(data)) d.set('transfer', 'failedAt', entry.position);
@@ -152,7 +181,8 @@ export function applyCallDataToContext(
   event: Extract<CallMachineEvent, { type: 'call.data' }>,
   mode: 'overwrite' | 'fill',
 ): Ctx {
-  return edit(context, event.entry, (d) => {
+  return edit(context, event.entry, mode === 'fill', (d) => {
+    if (event.entry.kind === 'commandResult') recordCommandResult(d, event.entry);
     mergeCallProps(d, event.data, mode);
     applyTone(d, event.data, event.entry);
   });
@@ -164,8 +194,8 @@ export function applyCallDataToContext(
  * two equal), because it is most of the traffic and a machine step costs more than the update
  * itself.
  */
-export function applyEntryToContext(context: Ctx, entry: CallMachineEvent['entry']): Ctx {
-  return edit(context, entry, (d) => applyOther(d, entry, context.rosterMode));
+export function applyEntryToContext(context: Ctx, entry: CallMachineEvent['entry'], from: MachineState): Ctx {
+  return edit(context, entry, from === 'terminated', (d) => applyOther(d, entry, context.rosterMode));
 }
 
 /** Everything that is not the call resource itself: roster, operations, sessions, commands, timers. */
@@ -177,7 +207,8 @@ function applyOther(d: ContextEdit<Ctx>, entry: CallMachineEvent['entry'], roste
       switch (target.type) {
         case 'participants': {
           const items = (Array.isArray(data) ? data : [data]).filter(isObject);
-          applyRoster(d, entry, items, entry.changeType, rosterMode);
+          if (isDeltaRoster(items)) applyDeltaRoster(d, entry, items, entry.changeType);
+          else applyRoster(d, entry, items, entry.changeType, rosterMode);
           return;
         }
         case 'participant': {
@@ -189,9 +220,10 @@ function applyOther(d: ContextEdit<Ctx>, entry: CallMachineEvent['entry'], roste
           return;
         }
         case 'operation': {
-          if (!isObject(data) || target.operationId === undefined) return;
-          // A deleted operation is a finished one; Graph says how in `status`.
-          applyOperation(d, entry, target.operationId, data);
+          if (target.operationId === undefined) return;
+          // A deleted operation is a finished one; Graph says how in `status`, or does not.
+          if (isObject(data)) applyOperation(d, entry, target.operationId, data, entry.changeType);
+          else if (entry.changeType === 'deleted') applyOperation(d, entry, target.operationId, NO_DATA, 'deleted');
           return;
         }
         case 'contentSharingSessions': {
@@ -218,14 +250,7 @@ function applyOther(d: ContextEdit<Ctx>, entry: CallMachineEvent['entry'], roste
       if (entry.command === 'transfer') d.set('transfer', 'commandAt', entry.position);
       return;
     case 'commandResult': {
-      const known = d.next.commands[entry.commandId];
-      d.set('commands', entry.commandId, {
-        id: entry.commandId,
-        command: entry.command,
-        position: known?.position ?? entry.position,
-        outcome: entry.outcome,
-        ...(entry.status !== undefined ? { status: entry.status } : {}),
-      });
+      recordCommandResult(d, entry);
       if (entry.outcome === 'ambiguous') requestResync(d, entry, `${entry.command} may or may not have been carried out`);
       const body = entry.body;
       if (entry.outcome === 'succeeded' && isObject(body) && entry.command !== 'create' && typeof body['id'] === 'string') {
@@ -241,6 +266,18 @@ function applyOther(d: ContextEdit<Ctx>, entry: CallMachineEvent['entry'], roste
   }
 }
 
+/** The command a result answers: its outcome and status, beside the position it was sent at. */
+function recordCommandResult(d: ContextEdit<Ctx>, entry: CommandResultEntry & { readonly position: number }): void {
+  const known = d.next.commands[entry.commandId];
+  d.set('commands', entry.commandId, {
+    id: entry.commandId,
+    command: entry.command,
+    position: known?.position ?? entry.position,
+    outcome: entry.outcome,
+    ...(entry.status !== undefined ? { status: entry.status } : {}),
+  });
+}
+
 function isOperationBody(body: JsonObject): boolean {
   const type = body['@odata.type'];
   return (typeof type === 'string' && /operation$/i.test(type)) || typeof body['status'] === 'string';
@@ -250,18 +287,28 @@ function numberOr(value: unknown): number | undefined {
   return typeof value === 'number' ? value : undefined;
 }
 
+/** Commands on the call resource itself: Graph answering one 404 says the call is gone. */
+const ON_THE_CALL = new Set<CommandName>(['get', 'delete', 'keepAlive']);
+
 /** Maps one stored entry to the machine event it becomes. */
 export function toMachineEvent(entry: CallMachineEvent['entry']): CallMachineEvent {
   switch (entry.kind) {
-    case 'notification':
-      if (entry.target.type === 'call' && isObject(entry.resourceData)) {
-        return callEvent(entry, entry.resourceData);
-      }
-      return { type: 'entry', entry };
+    case 'notification': {
+      if (entry.target.type !== 'call') return { type: 'entry', entry };
+      const data = entry.resourceData;
+      // The call resource deleted: the call is gone, whatever the body says or lacks
+      // (Graph's call: reject page ends a call with only @odata.type and @odata.id).
+      if (entry.changeType === 'deleted') return { type: 'callState.terminated', entry, data: isObject(data) ? data : NO_DATA };
+      return isObject(data) ? callEvent(entry, data) : { type: 'entry', entry };
+    }
     case 'commandResult':
       // A 201 to create carries the new call: it moves the machine like a notification.
       if (entry.command === 'create' && entry.outcome === 'succeeded' && isObject(entry.body)) {
         return callEvent(entry, entry.body);
+      }
+      // A 404 from the call itself (a keep-alive, a GET, a hang-up): Graph no longer knows it.
+      if (entry.status === 404 && entry.outcome !== 'succeeded' && ON_THE_CALL.has(entry.command)) {
+        return { type: 'callState.terminated', entry, data: NO_DATA };
       }
       return { type: 'entry', entry };
     case 'resync': {

@@ -48,39 +48,39 @@ function buildMachine() {
       resyncTo: ({ event }, params: { state: CallState }) => event.type === 'resync' && event.to === params.state,
     },
     actions: {
-      applyCall: assign(({ context, event }) => applyCallToContext(context, event)),
+      applyCall: assign(({ context, event }, params: Params) => applyCallToContext(context, event, params.from)),
       rejectCall: assign(({ context, event }, params: Params) => rejectCallInContext(context, event, params.from)),
       applyCallData: assign(({ context, event }, params: { mode: 'overwrite' | 'fill' }) =>
         event.type === 'call.data' ? applyCallDataToContext(context, event, params.mode) : context,
       ),
       applyResync: assign(({ context, event }, params: Params) => applyResyncToContext(context, event, params.from)),
-      applyEntry: assign(({ context, event }) => (event.type === 'entry' ? applyEntryToContext(context, event.entry) : context)),
+      applyEntry: assign(({ context, event }, params: Params) => (event.type === 'entry' ? applyEntryToContext(context, event.entry, params.from) : context)),
     },
   });
 
   // `entry` (most of the traffic) is handled by every state rather than once at the root: the
   // same targetless assignment either way, but xstate looks an event up in the active state
   // first and only then in its parent, so a root-level handler costs two lookups per entry.
-  const applyEntry = { actions: 'applyEntry' };
   const states: Record<string, object> = {};
-  const fromPending: Record<string, object> = { entry: applyEntry };
+  const fromPending: Record<string, object> = { entry: { actions: { type: 'applyEntry', params: { from: 'pending' } } } };
   for (const to of CALL_STATES) {
-    fromPending[`callState.${to}`] = { target: to, actions: 'applyCall' };
+    fromPending[`callState.${to}`] = { target: to, actions: { type: 'applyCall', params: { from: 'pending' } } };
   }
   states['pending'] = { on: fromPending };
   for (const from of CALL_STATES) {
     const reject = { actions: { type: 'rejectCall', params: { from } } };
-    const on: Record<string, unknown> = { entry: applyEntry, 'callState.*': reject };
+    const applyCall = { type: 'applyCall', params: { from } };
+    const on: Record<string, unknown> = { entry: { actions: { type: 'applyEntry', params: { from } } }, 'callState.*': reject };
     for (const to of CALL_STATES) {
       const key = `callState.${to}`;
       if (to === from) {
-        on[key] = { actions: 'applyCall' };
+        on[key] = { actions: applyCall };
       } else if (isProofRequired(from, to)) {
-        on[key] = [{ guard: 'transferProof', target: to, actions: 'applyCall' }, reject];
+        on[key] = [{ guard: 'transferProof', target: to, actions: applyCall }, reject];
       } else if (REACHABLE[from].has(to)) {
         on[key] = TRANSFER_STATES.has(to)
-          ? [{ guard: 'transferOpen', target: to, actions: 'applyCall' }, reject]
-          : { target: to, actions: 'applyCall' };
+          ? [{ guard: 'transferOpen', target: to, actions: applyCall }, reject]
+          : { target: to, actions: applyCall };
       }
     }
     if (from === 'terminated') {

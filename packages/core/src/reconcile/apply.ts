@@ -3,6 +3,7 @@ import { isObject, odataTypeName, participantKey, toCode, type JsonObject } from
 import type { CallContext, OperationStatus, StaleReason } from './context.js';
 import type { ContextEdit } from './draft.js';
 import { hasOwn } from '../util/object.js';
+import { isRepeatId } from './repeats.js';
 
 /**
  * The reducers behind the machine's actions. Each takes a copy-on-write edit of the call
@@ -48,7 +49,7 @@ export function mergeCallProps(ctx: Ctx, data: JsonObject, mode: 'overwrite' | '
     if (!hasOwn.call(data, key) || NOT_PROPS.has(key)) continue;
     const value = data[key];
     if (value === undefined) continue;
-    if (mode === 'fill' && key in ctx.next.props) continue;
+    if (mode === 'fill' && hasOwn.call(ctx.next.props, key)) continue;
     ctx.set('props', key, value);
   }
 }
@@ -156,17 +157,44 @@ export function applyRoster(
   }
 }
 
+/**
+ * Applies delta rosters (beta `deltaParticipants`): each lists only the participants that
+ * changed since the last roster update, under a `sequenceNumber`, which orders them as
+ * `rosterSequenceNumber` orders full rosters, with the same tombstones. A `deleted` one
+ * removes the participants it lists; absence from one means nothing.
+ */
+export function applyDeltaRoster(ctx: Ctx, entry: StoredEntry, deltas: readonly JsonObject[], changeType: ChangeType): void {
+  for (const delta of deltas) {
+    const seq = toCode(delta['sequenceNumber']);
+    const people = delta['participants'];
+    if (!Array.isArray(people)) continue;
+    const items = lastPerKey(people.filter(isObject));
+    for (const item of items) {
+      const id = participantKey(item);
+      if (id === undefined) continue;
+      const at = seq ?? seqOf(item);
+      if (changeType === 'deleted') removeParticipant(ctx, entry, id, at);
+      else upsertParticipant(ctx, entry, id, item, at);
+    }
+  }
+}
+
 function lastPerKey(items: readonly JsonObject[]): readonly JsonObject[] {
   const byKey = new Map<string, JsonObject>();
   for (const item of items) byKey.set(participantKey(item) ?? `#${byKey.size}`, item);
   return byKey.size === items.length ? items : [...byKey.values()];
 }
 
-export function upsertParticipant(ctx: Ctx, entry: StoredEntry, id: string, item: JsonObject): void {
-  const seq = seqOf(item);
+export function upsertParticipant(ctx: Ctx, entry: StoredEntry, id: string, item: JsonObject, sequence?: number): void {
+  const seq = sequence ?? seqOf(item);
   const tomb = ctx.next.removedParticipants[id];
   if (tomb) {
-    const newer = seq !== undefined && tomb.rosterSequenceNumber !== undefined && seq > tomb.rosterSequenceNumber;
+    // Newer by sequence number; or, where neither has one, a roster repeated after a different
+    // one (a repeat: see `repeatOf`), which arrival order decides (a resync is asked for).
+    const newer =
+      seq !== undefined && tomb.rosterSequenceNumber !== undefined
+        ? seq > tomb.rosterSequenceNumber
+        : seq === undefined && tomb.rosterSequenceNumber === undefined && isRepeatId(entry.id);
     if (!newer) {
       recordStale(ctx, entry, 'participant-removed', `participant ${id} was removed at position ${tomb.position}`);
       return;
@@ -204,32 +232,48 @@ export function removeParticipant(ctx: Ctx, entry: StoredEntry, id: string, seq:
   ctx.set('removedParticipants', id, seq === undefined ? { position: entry.position } : { position: entry.position, rosterSequenceNumber: seq });
 }
 
-const STATUS: Record<string, OperationStatus> = {
-  notstarted: 'notStarted',
-  running: 'running',
-  completed: 'completed',
-  failed: 'failed',
-};
-const STATUS_RANK: Record<OperationStatus, number> = { notStarted: 0, running: 1, completed: 2, failed: 2 };
+// a Map: a status named like an Object.prototype member ('constructor') is no status
+const STATUS = new Map<string, OperationStatus>([
+  ['notstarted', 'notStarted'],
+  ['running', 'running'],
+  ['completed', 'completed'],
+  ['failed', 'failed'],
+]);
+const STATUS_RANK: Record<OperationStatus, number> = { notStarted: 0, running: 1, ended: 2, completed: 3, failed: 3 };
 
-/** `Running` and `running` are the same status; unknown values are undefined. */
+/** `Running` and `running` are the same status; unknown values are undefined. (`ended` is never Graph's.) */
 export function normalizeOperationStatus(value: unknown): OperationStatus | undefined {
-  return typeof value === 'string' ? STATUS[value.toLowerCase()] : undefined;
+  return typeof value === 'string' ? STATUS.get(value.toLowerCase()) : undefined;
+}
+
+/** The status of an operation as the view holds it (Graph's, or `ended`). */
+function heldStatus(op: CallContext['operations'][string] | undefined): OperationStatus | undefined {
+  return op?.status === 'ended' ? 'ended' : normalizeOperationStatus(op?.status);
+}
+
+/** Whether an operation is over: completed, failed, or ended without a status. */
+export function isOperationOver(op: CallContext['operations'][string] | undefined): boolean {
+  const status = heldStatus(op);
+  return status === 'completed' || status === 'failed' || status === 'ended';
 }
 
 /**
- * Applies an operation update along the lattice notStarted < running < completed | failed.
- * A terminal status absorbs; a second, different terminal status is a conflict the log
- * cannot decide (the first is kept and a resync is asked for).
+ * Applies an operation update along the lattice notStarted < running < ended < completed |
+ * failed. A terminal status absorbs; a second, different terminal status is a conflict the log
+ * cannot decide (the first is kept and a resync is asked for). A `deleted` operation without a
+ * status is `ended`: over, outcome unknown, until a status says which.
  */
-export function applyOperation(ctx: Ctx, entry: StoredEntry, id: string, data: JsonObject): void {
-  const status = normalizeOperationStatus(data['status']);
+export function applyOperation(ctx: Ctx, entry: StoredEntry, id: string, data: JsonObject, changeType?: ChangeType): void {
+  let status = normalizeOperationStatus(data['status']);
+  if (status === undefined && changeType === 'deleted') status = 'ended';
   const current = ctx.next.operations[id];
-  const currentStatus = normalizeOperationStatus(current?.status);
+  const currentStatus = heldStatus(current);
   let mode: 'overwrite' | 'fill' = 'overwrite';
   if (current) {
     if (status === undefined || currentStatus === undefined) {
       mode = status === undefined && currentStatus !== undefined ? 'fill' : 'overwrite';
+    } else if (status === 'ended' && STATUS_RANK[currentStatus] > STATUS_RANK[status]) {
+      mode = 'fill'; // it is over, as the status already says
     } else if (STATUS_RANK[status] < STATUS_RANK[currentStatus]) {
       recordStale(ctx, entry, 'older-operation-status', `operation ${id} is already ${currentStatus}, not ${status}`);
       mode = 'fill';
@@ -290,9 +334,8 @@ export function applyTimer(ctx: Ctx, entry: TimerEntry): void {
   ctx.set('timers', entry.timer, entry.at);
   if (entry.timer === 'operationTimeout' && entry.operationId !== undefined) {
     const op = ctx.next.operations[entry.operationId];
-    const status = normalizeOperationStatus(op?.status);
     // the operation is edited in place: a copy, unless it already says so
-    if (op && status !== 'completed' && status !== 'failed' && op['timedOut'] !== true) {
+    if (op && !isOperationOver(op) && op['timedOut'] !== true) {
       ctx.set('operations', entry.operationId, { ...op, timedOut: true });
     }
   }

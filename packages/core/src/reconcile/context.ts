@@ -1,7 +1,12 @@
 import type { CallState, CommandName, TimerName } from '../log/entries.js';
+import { emptyIdRecord } from '../util/object.js';
 
-/** The operation status lattice: notStarted < running < completed | failed. */
-export type OperationStatus = 'notStarted' | 'running' | 'completed' | 'failed';
+/**
+ * The operation status lattice: notStarted < running < ended < completed | failed. `ended` is
+ * Switchboard's, not Graph's: Graph deleted the operation without saying how it ended (it is
+ * over, its outcome unknown); a `completed` or `failed` for it, before or after, still wins.
+ */
+export type OperationStatus = 'notStarted' | 'running' | 'ended' | 'completed' | 'failed';
 
 /** Why an entry was recorded but not applied. */
 export type StaleReason =
@@ -114,12 +119,23 @@ export interface CallContext {
   readonly transfer: { readonly failedAt?: number; readonly commandAt?: number };
   /** When each timer last fired (ms). */
   readonly timers: { readonly [name in TimerName]?: number };
+  /**
+   * The content id of the last notification body for the call resource (`lastCallBody`), the
+   * roster (`lastRosterBody`) and every other resource (`lastBodies`, by resource): a body the
+   * log already holds is a redelivery when it is still the last for its resource, and a new
+   * change (a repeat) when a different body came in between. See `repeatOf`.
+   */
+  readonly lastCallBody: string | null;
+  readonly lastRosterBody: string | null;
+  readonly lastBodies: { readonly [resource: string]: string };
   /** The stream position folded up to. */
   readonly position: number;
 }
 
-// shared by every new context; frozen, so an edit copies one before its first write
+// shared by every new context; frozen, so an edit copies one before its first write. The
+// records ids from Graph key have no Object.prototype: `toString` or `__proto__` is an id too.
 const EMPTY_RECORD: { readonly [key: string]: never } = Object.freeze({});
+const EMPTY_ID_RECORD: { readonly [key: string]: never } = Object.freeze(emptyIdRecord<never>());
 const EMPTY_LIST: readonly never[] = Object.freeze([]);
 
 /** A new call's context: nothing known yet. */
@@ -128,19 +144,22 @@ export function initialContext(callId: string): CallContext {
     id: callId,
     graphId: null,
     props: EMPTY_RECORD,
-    participants: EMPTY_RECORD,
+    participants: EMPTY_ID_RECORD,
     latestRoster: null,
-    removedParticipants: EMPTY_RECORD,
-    operations: EMPTY_RECORD,
-    contentSharingSessions: EMPTY_RECORD,
-    audioRoutingGroups: EMPTY_RECORD,
+    removedParticipants: EMPTY_ID_RECORD,
+    operations: EMPTY_ID_RECORD,
+    contentSharingSessions: EMPTY_ID_RECORD,
+    audioRoutingGroups: EMPTY_ID_RECORD,
     tones: EMPTY_LIST,
     stale: EMPTY_LIST,
     unknown: EMPTY_LIST,
-    commands: EMPTY_RECORD,
+    commands: EMPTY_ID_RECORD,
     resyncNeeded: null,
     transfer: EMPTY_RECORD,
     timers: EMPTY_RECORD,
+    lastCallBody: null,
+    lastRosterBody: null,
+    lastBodies: EMPTY_ID_RECORD,
     position: 0,
   };
 }

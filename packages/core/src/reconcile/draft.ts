@@ -1,6 +1,6 @@
 import { freeze } from 'immer';
 import type { CallContext } from './context.js';
-import { hasOwn, ownKeysInOrder } from '../util/object.js';
+import { copyIdRecord, hasOwn, ID_RECORD_PROTOTYPE, isIdRecord, ownKeysInOrder } from '../util/object.js';
 
 /** The context's keyed collections (and small records), copied on their first write in an edit. */
 export type RecordField =
@@ -12,7 +12,19 @@ export type RecordField =
   | 'audioRoutingGroups'
   | 'commands'
   | 'timers'
-  | 'transfer';
+  | 'transfer'
+  | 'lastBodies';
+
+/** The records Graph's ids (or entry ids) key: without Object.prototype (see `copyIdRecord`), in context order. */
+export const ID_RECORD_FIELDS: readonly RecordField[] = [
+  'participants',
+  'removedParticipants',
+  'operations',
+  'contentSharingSessions',
+  'audioRoutingGroups',
+  'commands',
+  'lastBodies',
+];
 
 /** The context's lists, copied on their first write in an edit. */
 export type ArrayField = 'tones' | 'stale' | 'unknown';
@@ -47,8 +59,8 @@ export class ContextEdit<C extends CallContext> {
     this.next = copyRoot(base);
   }
 
-  /** Sets a root field (scalar fields: position, latestRoster, resyncNeeded). */
-  setRoot<K extends 'position' | 'latestRoster' | 'resyncNeeded' | 'graphId'>(key: K, value: CallContext[K]): void {
+  /** Sets a root field (scalar fields: position, latestRoster, resyncNeeded, graphId, lastCallBody, lastRosterBody). */
+  setRoot<K extends 'position' | 'latestRoster' | 'resyncNeeded' | 'graphId' | 'lastCallBody' | 'lastRosterBody'>(key: K, value: CallContext[K]): void {
     this.#written |= FIELD_BIT[key]!;
     (this.next as Mutable<CallContext>)[key] = value;
   }
@@ -57,7 +69,8 @@ export class ContextEdit<C extends CallContext> {
   #record<F extends RecordField>(field: F): Record<string, unknown> {
     const current = this.next[field] as Record<string, unknown>;
     if (current !== (this.base[field] as unknown)) return current;
-    const copy = { ...current };
+    // a record ids key has no Object.prototype, and neither has its copy (see `copyIdRecord`)
+    const copy = isIdRecord(current) ? copyIdRecord(current) : { ...current };
     (this.next as Record<string, unknown>)[field] = copy;
     this.#written |= FIELD_BIT[field]!;
     return copy;
@@ -147,6 +160,9 @@ const ROOT_KEYS: readonly string[] = [
   'resyncNeeded',
   'transfer',
   'timers',
+  'lastCallBody',
+  'lastRosterBody',
+  'lastBodies',
   'position',
   'rosterMode',
 ];
@@ -179,6 +195,9 @@ function copyRoot<C extends CallContext>(base: C): Mutable<C> {
       resyncNeeded: b.resyncNeeded,
       transfer: b.transfer,
       timers: b.timers,
+      lastCallBody: b.lastCallBody,
+      lastRosterBody: b.lastRosterBody,
+      lastBodies: b.lastBodies,
       position: b.position,
       rosterMode: b.rosterMode,
     };
@@ -210,7 +229,7 @@ function freezeChanged(value: unknown, before: unknown): void {
     return;
   }
   const proto: unknown = Object.getPrototypeOf(value);
-  if (proto !== Object.prototype && proto !== null) {
+  if (proto !== Object.prototype && proto !== null && proto !== ID_RECORD_PROTOTYPE) {
     deepFreeze(value);
     return;
   }
@@ -236,7 +255,7 @@ export function deepFreeze(value: unknown): void {
     return;
   }
   const proto: unknown = Object.getPrototypeOf(value);
-  if (proto !== Object.prototype && proto !== null) {
+  if (proto !== Object.prototype && proto !== null && proto !== ID_RECORD_PROTOTYPE) {
     freeze(value, true);
     return;
   }

@@ -11,7 +11,18 @@ export interface EntryRef {
 /** The typed events the engine emits as it folds entries. */
 export type CallEvent =
   | { readonly type: 'callCreated'; readonly callId: string; readonly cause: EntryRef }
-  | { readonly type: 'stateChanged'; readonly callId: string; readonly from: MachineState; readonly to: CallState; readonly cause: EntryRef }
+  | {
+      readonly type: 'stateChanged';
+      readonly callId: string;
+      readonly from: MachineState;
+      readonly to: CallState;
+      readonly cause: EntryRef;
+      /**
+       * Why a call ended without a `terminated` state of its own: `deleted` (Graph deleted the
+       * call resource) or `not-found` (Graph answered 404 for it).
+       */
+      readonly reason?: 'deleted' | 'not-found';
+    }
   | { readonly type: 'participantJoined'; readonly callId: string; readonly participant: ParticipantView; readonly cause: EntryRef }
   | { readonly type: 'participantEnteredLobby'; readonly callId: string; readonly participant: ParticipantView; readonly cause: EntryRef }
   | { readonly type: 'participantAdmitted'; readonly callId: string; readonly participant: ParticipantView; readonly cause: EntryRef }

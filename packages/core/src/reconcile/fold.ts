@@ -19,7 +19,8 @@ import { initialContext, type CallContext, type MachineState } from './context.j
 import { refOf, type CallEvent } from './events.js';
 import type { CallSnapshot } from './snapshot.js';
 import { buildView, type CallView } from './view.js';
-import { hasOwn, withProperty } from '../util/object.js';
+import { copyIdRecord, hasOwn, isIdRecord, withProperty } from '../util/object.js';
+import { ID_RECORD_FIELDS } from './draft.js';
 
 export type { CallMachineSnapshot };
 
@@ -120,6 +121,8 @@ export function foldEntries(
 export function foldEntry(fold: CallFoldState, entry: StoredEntry, events?: CallEvent[]): void {
   const context = fold.context;
   if (entry.position <= context.position) return;
+  // the call's first entry: the call exists now
+  if (events && context.position === 0) events.push({ type: 'callCreated', callId: context.id, cause: refOf(entry) });
   const next = advance(fold.value, context, toMachineEvent(entry));
   if (events) diff(fold.value, advancedTo, context, next, entry, events);
   fold.value = advancedTo;
@@ -140,7 +143,7 @@ function advance(state: MachineState, context: CallMachineSnapshot['context'], e
   let next: CallMachineSnapshot['context'];
   switch (event.type) {
     case 'entry':
-      next = applyEntryToContext(context, event.entry);
+      next = applyEntryToContext(context, event.entry, state);
       break;
     case 'call.data':
       next = applyCallDataToContext(context, event, state === 'terminated' ? 'fill' : 'overwrite');
@@ -159,7 +162,7 @@ function advance(state: MachineState, context: CallMachineSnapshot['context'], e
         next = rejectCallInContext(context, event, state);
       } else {
         to = target;
-        next = applyCallToContext(context, event);
+        next = applyCallToContext(context, event, state);
       }
     }
   }
@@ -211,17 +214,46 @@ export function restoreCallSnapshot(callId: string, saved: CallSnapshot | undefi
   const ctx = saved.context as Partial<CallContext> | null;
   if (typeof ctx !== 'object' || ctx === null || ctx.id !== callId || ctx.position !== saved.position) return undefined;
   if (!(saved.value in callMachine.states)) return undefined;
+  const context = reviveContext(ctx as Record<string, unknown>);
+  if (context === undefined) return undefined;
   try {
-    return callMachine.resolveState({ value: saved.value, context: saved.context as CallMachineSnapshot['context'] }) as unknown as CallMachineSnapshot;
+    return callMachine.resolveState({ value: saved.value, context: context as unknown as CallMachineSnapshot['context'] }) as unknown as CallMachineSnapshot;
   } catch {
     return undefined;
   }
 }
 
+/**
+ * A persisted context as the fold holds one: its id-keyed records without Object.prototype (JSON
+ * and `structuredClone` give it back to them). Undefined when a record is missing.
+ */
+function reviveContext(ctx: Record<string, unknown>): Record<string, unknown> | undefined {
+  let out: Record<string, unknown> | undefined;
+  for (const field of ID_RECORD_FIELDS) {
+    const value = ctx[field];
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+    if (isIdRecord(value)) continue;
+    out ??= { ...ctx };
+    out[field] = copyIdRecord(value as Record<string, unknown>);
+  }
+  return out ?? ctx;
+}
+
+/** Why an entry that ended a call did: Graph deleted the call, or no longer knows it. */
+function endReason(entry: StoredEntry): 'deleted' | 'not-found' | undefined {
+  if (entry.kind === 'notification') return entry.changeType === 'deleted' ? 'deleted' : undefined;
+  if (entry.kind === 'resync') return entry.call === null ? 'not-found' : undefined;
+  if (entry.kind === 'commandResult') return entry.status === 404 ? 'not-found' : undefined;
+  return undefined;
+}
+
 function diff(from: MachineState, to: MachineState, a: CallContext, b: CallContext, entry: StoredEntry, out: CallEvent[]): void {
   const callId = b.id;
   const cause = refOf(entry);
-  if (from !== to && to !== 'pending') out.push({ type: 'stateChanged', callId, from, to, cause });
+  if (from !== to && to !== 'pending') {
+    const reason = to === 'terminated' ? endReason(entry) : undefined;
+    out.push(reason === undefined ? { type: 'stateChanged', callId, from, to, cause } : { type: 'stateChanged', callId, from, to, cause, reason });
+  }
 
   if (a.participants !== b.participants) {
     for (const id in b.participants) {
@@ -248,7 +280,7 @@ function diff(from: MachineState, to: MachineState, a: CallContext, b: CallConte
       if (!hasOwn.call(b.operations, id)) continue;
       const now = b.operations[id]!;
       const before = a.operations[id];
-      if ((now.status === 'completed' || now.status === 'failed') && before?.status !== now.status) {
+      if ((now.status === 'completed' || now.status === 'failed' || now.status === 'ended') && before?.status !== now.status) {
         out.push({ type: 'operationSettled', callId, operation: now, cause });
       }
     }

@@ -5,14 +5,15 @@ import type { LogEntry, StoredEntry } from '../log/entries.js';
 import { isProofRequired, REACHABLE } from '../machine/table.js';
 import { CALL_STATES } from '../log/entries.js';
 import { replay } from '../replay/replay.js';
-import { arbCallScenario, arbDeliverySchedule, arbStateNoise } from '../testing/arbitraries.js';
+import { arbCallScenario, arbDeliverySchedule, arbMeetingRoster, arbStateNoise, arbToggleScenario } from '../testing/arbitraries.js';
+import { callStateBody } from '../testing/scenarios.js';
 import { initialTransition } from 'xstate';
 import { toMachineEvent } from '../machine/callMachine.js';
 import { machine as callMachine, type MachineSnapshot } from '../machine/definition.js';
 import type { CallMachineSnapshot } from '../machine/public.js';
 import { foldEntries, restoreCallSnapshot, startCall, step, toCallSnapshot, viewOf } from './fold.js';
 import type { CallEvent } from './events.js';
-import { convergentView } from './view.js';
+import { convergentView, type CallView } from './view.js';
 
 /** XState's active state nodes of a snapshot (internal to XState; the public type leaves them out). */
 function nodeIds(snapshot: CallMachineSnapshot): string[] {
@@ -38,6 +39,86 @@ describe('reconciliation properties', () => {
         arbCallScenario().chain((scenario) => fc.tuple(fc.constant(scenario), arbDeliverySchedule(scenario.bodies))),
         ([scenario, schedule]) => {
           expect(project(schedule)).toEqual(project(scenario.bodies));
+        },
+      ),
+      { numRuns },
+    );
+  });
+
+  it('any sequence of toggles delivered in order ends at the last one (mute, unmute, mute; hold and back; leave and rejoin)', () => {
+    fc.assert(
+      fc.property(arbToggleScenario(), ({ callId, bodies, last }) => {
+        const view = replay(entriesOf(bodies)).calls[callId]!;
+        expect(view.state).toBe(last.state);
+        if (last.on === undefined) return;
+        if (last.roster === 'mute') expect(view.participants['p']?.isMuted).toBe(last.on);
+        else expect(Object.hasOwn(view.participants, 'p')).toBe(last.on);
+      }),
+      { numRuns },
+    );
+  });
+
+  it('under shuffled and duplicated delivery the view equals the in-order view, or asks for a resync', () => {
+    fc.assert(
+      fc.property(
+        // from no duplicates (any reorder) to many
+        fc.tuple(arbCallScenario({ holds: true }), fc.nat({ max: 6 })).chain(([scenario, maxDuplicates]) =>
+          fc.tuple(fc.constant(scenario), arbDeliverySchedule(scenario.bodies, { maxDuplicates })),
+        ),
+        ([scenario, schedule]) => {
+          const shuffled = replay(entriesOf(schedule)).calls[scenario.callId]!;
+          const inOrder = replay(entriesOf(scenario.bodies)).calls[scenario.callId]!;
+          if (shuffled.resyncNeeded === null) expect(convergentView(shuffled)).toEqual(convergentView(inOrder));
+        },
+      ),
+      { numRuns },
+    );
+  });
+
+  it('after a failed transfer, a late transferring or transferAccepted of the same attempt is stale, under any causal delivery', () => {
+    // Graph's call: transfer page: transferring, transferAccepted, then established with a failure
+    // resultInfo (500/7000, 500/7700); the bot's transfer command is recorded before all of them
+    const attempt = fc.record({ accepted: fc.boolean(), subcode: fc.constantFrom(7000, 7700) });
+    fc.assert(
+      fc.property(
+        fc.array(attempt, { minLength: 1, maxLength: 3 }).chain((attempts) => {
+          const id = 'transfer-call';
+          const entries: LogEntry[] = decodeNotifications(callStateBody(id, 'established'), { receivedAt: 0 });
+          attempts.forEach((a, i) => {
+            entries.push({ kind: 'command', id: `cmd-${i}`, callId: id, at: i, command: 'transfer', args: {} });
+            entries.push({ kind: 'commandResult', id: `res-${i}`, callId: id, at: i, commandId: `cmd-${i}`, command: 'transfer', outcome: 'succeeded', status: 202 });
+            const bodies = [callStateBody(id, 'transferring', { attempt: i })];
+            if (a.accepted) bodies.push(callStateBody(id, 'transferAccepted', { attempt: i }));
+            bodies.push(callStateBody(id, 'established', { attempt: i, resultInfo: { code: 500, subcode: a.subcode, message: 'failed' } }));
+            entries.push(...bodies.flatMap((b) => decodeNotifications(b, { receivedAt: i })));
+          });
+          return fc.tuple(fc.constant(entries), arbDeliverySchedule(entries));
+        }),
+        ([entries, schedule]) => {
+          const inOrder = replay(entries).calls['transfer-call']!;
+          const delivered = replay(schedule).calls['transfer-call']!;
+          expect(inOrder.state).toBe('established');
+          expect(delivered.state).toBe('established');
+        },
+      ),
+      { numRuns },
+    );
+  });
+
+  it("a meeting's roster delivered as delta rosters, in any order and duplicated, equals the one delivered as full rosters", () => {
+    // what a roster is, apart from bookkeeping: a delta-roster participant carries the number of
+    // its last change, a full-roster one the number of the last roster
+    const roster = (view: CallView) => ({
+      participants: Object.fromEntries(Object.entries(view.participants).map(([id, { rosterSequenceNumber: _n, ...p }]) => [id, p])),
+      removed: Object.keys(view.removedParticipants).sort(),
+    });
+    fc.assert(
+      fc.property(
+        arbMeetingRoster().chain((m) => fc.tuple(fc.constant(m), arbDeliverySchedule(m.deltas))),
+        ([meeting, schedule]) => {
+          const full = replay(entriesOf(meeting.full)).calls[meeting.callId]!;
+          const deltas = replay(entriesOf(schedule)).calls[meeting.callId]!;
+          expect(roster(deltas)).toEqual(roster(full));
         },
       ),
       { numRuns },

@@ -3,6 +3,7 @@ import type { RosterMode } from '../reconcile/apply.js';
 import type { MachineState, StaleEntry } from '../reconcile/context.js';
 import type { CallEvent } from '../reconcile/events.js';
 import { foldEntry, foldStateOf, startCall, viewOf, type CallFoldState } from '../reconcile/fold.js';
+import { repeatOf } from '../reconcile/repeats.js';
 import type { CallView } from '../reconcile/view.js';
 import { isObject } from '../util/graph.js';
 import { seededRandom } from '../util/random.js';
@@ -41,7 +42,9 @@ export interface ReplayOptions {
 
 /**
  * Replays log entries (an array, or any iterable: stream a large log through a generator),
- * in the order given, as the engine would have appended and folded them: duplicates (by entry id) dropped, each call folded through the machine. Pure and
+ * in the order given, as the engine would have appended and folded them: an entry whose id a
+ * call's log already holds dropped as a redelivery or appended as a repeat (`repeatOf`), each
+ * call folded through the machine. Pure and
  * deterministic: the same entries give the same result, byte for byte.
  */
 export function replay(entries: Iterable<LogEntry>, options: ReplayOptions = {}): ReplayResult {
@@ -69,17 +72,23 @@ export function replay(entries: Iterable<LogEntry>, options: ReplayOptions = {})
       stream = { ids: new Set(), version: 0, fold: foldStateOf(startCall(input)) };
       streams.set(entry.callId, stream);
     }
+    let fresh: LogEntry = entry;
     if (stream.ids.has(entry.id)) {
-      if (withTimeline) {
-        const state = stream.fold.value;
-        timeline.push(row(index, entry, true, null, state, state, [], []));
+      // a redelivery (dropped), or a repeat of an earlier body (appended again): as the engine decides
+      const repeat = repeatOf(stream.fold.context, entry, stream.version + 1);
+      if (repeat === undefined) {
+        if (withTimeline) {
+          const state = stream.fold.value;
+          timeline.push(row(index, entry, true, null, state, state, [], []));
+        }
+        continue;
       }
-      continue;
+      fresh = repeat;
     }
-    stream.ids.add(entry.id);
+    stream.ids.add(fresh.id);
     stream.version += 1;
-    if (entry.kind === 'quarantined') quarantined.push(entry);
-    const stored = withProperty(entry, 'position', stream.version) as StoredEntry;
+    if (fresh.kind === 'quarantined') quarantined.push(fresh);
+    const stored = withProperty(fresh, 'position', stream.version) as StoredEntry;
     if (!withTimeline) {
       foldEntry(stream.fold, stored);
       continue;
@@ -89,7 +98,7 @@ export function replay(entries: Iterable<LogEntry>, options: ReplayOptions = {})
     const staleBefore = stream.fold.context.stale.length;
     foldEntry(stream.fold, stored, events);
     const stale = stream.fold.context.stale.slice(staleBefore);
-    timeline.push(row(index, entry, false, stored.position, before, stream.fold.value, stale, events));
+    timeline.push(row(index, fresh, false, stored.position, before, stream.fold.value, stale, events));
   }
   const calls: Record<string, CallView> = {};
   for (const [callId, stream] of streams) calls[callId] = viewOf(stream.fold);
@@ -140,30 +149,78 @@ export function summarize(entry: LogEntry): string {
   }
 }
 
-export interface ScheduleOptions {
+export interface ScheduleOptions<T = unknown> {
   /** Seed for every random choice. */
   readonly seed: number;
-  /** Permute the entries. */
+  /** Permute the notifications (causally: see `deliverySchedule`). */
   readonly shuffle?: boolean;
-  /** Probability (0..1) that an entry is delivered a second time, at a random later point. */
+  /** Probability (0..1) that a notification is delivered a second time, at a random later point. */
   readonly duplicate?: number;
+  /**
+   * Which items are the bot's own records, which no delivery moves. Default: log entries that
+   * are not notifications (commands, command results, resyncs, timers).
+   */
+  readonly isBotRecord?: (item: T) => boolean;
+}
+
+/** A log entry that is not a notification: a record the bot wrote itself. */
+export function isBotRecord(item: unknown): boolean {
+  if (typeof item !== 'object' || item === null) return false;
+  const kind = (item as { kind?: unknown }).kind;
+  return typeof kind === 'string' && kind !== 'notification';
 }
 
 /**
  * A delivery schedule for the same entries: shuffled and/or with duplicates, from a seed.
  * Shows convergence: replaying any schedule of a log gives the same projection, outside
  * the cases Graph's data cannot order (see the README). Pure.
+ *
+ * Causal, as real delivery is: the bot's own records (commands and their results, resyncs,
+ * timers) keep their places and their order, since a command is recorded before it is sent and
+ * nothing it caused can arrive before it; a notification (and each duplicate of one) may move
+ * anywhere after the last of them that preceded it.
  */
-export function deliverySchedule<T>(entries: readonly T[], options: ScheduleOptions): T[] {
+export function deliverySchedule<T>(entries: readonly T[], options: ScheduleOptions<T>): T[] {
   const random = seededRandom(options.seed);
+  const isOwn: (item: T) => boolean = options.isBotRecord ?? isBotRecord;
+  const rate = options.duplicate ?? 0;
+  // For each notification: how many of the bot's records preceded it (the first slot it may take).
+  const records: T[] = [];
+  const notes: { item: T; after: number }[] = [];
+  for (const item of entries) {
+    if (isOwn(item)) records.push(item);
+    else notes.push({ item, after: records.length });
+  }
+  if (records.length === 0) return freeSchedule(entries, options.shuffle === true, rate, random);
+  const last = records.length;
+  // slot k: after the bot's first k records; within a slot, by `order`
+  const placed: { item: T; slot: number; order: number }[] = notes.map(({ item, after }, i) =>
+    options.shuffle ? { item, slot: after + Math.floor(random() * (last - after + 1)), order: random() } : { item, slot: after, order: i / notes.length },
+  );
+  if (rate > 0) {
+    for (const { item, after } of notes) {
+      if (random() < rate) placed.push({ item, slot: after + Math.floor(random() * (last - after + 1)), order: random() });
+    }
+  }
+  placed.sort((a, b) => a.slot - b.slot || a.order - b.order);
+  const out: T[] = [];
+  let next = 0;
+  for (let slot = 0; slot <= last; slot++) {
+    while (next < placed.length && placed[next]!.slot === slot) out.push(placed[next++]!.item);
+    if (slot < last) out.push(records[slot]!);
+  }
+  return out;
+}
+
+/** A schedule of notifications alone: any permutation, duplicates anywhere. */
+function freeSchedule<T>(entries: readonly T[], shuffle: boolean, rate: number, random: () => number): T[] {
   const out = entries.slice();
-  if (options.shuffle) {
+  if (shuffle) {
     for (let i = out.length - 1; i > 0; i--) {
       const j = Math.floor(random() * (i + 1));
       [out[i], out[j]] = [out[j]!, out[i]!];
     }
   }
-  const rate = options.duplicate ?? 0;
   if (rate > 0) {
     const copies = out.filter(() => random() < rate);
     for (const copy of copies) out.splice(Math.floor(random() * (out.length + 1)), 0, copy);

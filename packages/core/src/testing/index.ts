@@ -3,8 +3,8 @@
  * schedules, so bot authors can property-test their own handlers. Needs `fast-check` (a peer
  * dependency).
  */
-export { arbCallScenario, arbDeliverySchedule, arbStateNoise } from './arbitraries.js';
-export type { CallScenario } from './arbitraries.js';
+export { arbCallScenario, arbDeliverySchedule, arbMeetingRoster, arbStateNoise, arbToggleScenario } from './arbitraries.js';
+export type { CallScenario, MeetingRoster, ToggleScenario } from './arbitraries.js';
 export {
   notificationBody,
   callStateBody,

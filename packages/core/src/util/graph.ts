@@ -49,3 +49,15 @@ export function participantKey(participant: JsonObject): string | undefined {
   }
   return undefined;
 }
+
+const DELTA_TYPES = new Set(['#microsoft.graph.deltaParticipants', 'microsoft.graph.deltaParticipants', 'deltaParticipants']);
+
+/**
+ * Whether a roster notification's items are delta rosters (beta `deltaParticipants`: a
+ * `sequenceNumber` and the participants that changed) rather than participants. A roster's
+ * items are of one kind: the first decides. Reads one property; allocates nothing.
+ */
+export function isDeltaRoster(items: readonly unknown[]): boolean {
+  const first = items[0];
+  return isObject(first) && DELTA_TYPES.has(first['@odata.type'] as string);
+}

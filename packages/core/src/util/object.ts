@@ -34,3 +34,35 @@ export function ownKeysInOrder(value: object, keys: readonly string[]): number {
   }
   return n;
 }
+
+/**
+ * A record keyed by ids that come from Graph (participant, operation, session ids, entry ids):
+ * no `Object.prototype` in its chain, so an id such as `toString`, `constructor` or `__proto__`
+ * is an own key like any other, never an inherited member (nor the `__proto__` setter). Its
+ * prototype is `ID_RECORD_PROTOTYPE`, an empty frozen object that has no prototype itself: as
+ * good as none, and much faster to copy, which the fold does on every change. V8 keeps records
+ * made from a `{ __proto__: <object>, ... }` literal in fast mode and caches their shape; a
+ * record with a null prototype starts as a dictionary (`Object.create(null)`, a
+ * `{ __proto__: null }` literal), and one given a null prototype afterwards gets a shape of its
+ * own each time it is frozen: copying either costs 5 to 20 times more. JSON and
+ * `structuredClone` give a record `Object.prototype` back; `copyIdRecord` mends it.
+ */
+export type IdRecord<V> = { [id: string]: V };
+
+/** The prototype of every id-keyed record: empty, frozen, without a prototype of its own. */
+export const ID_RECORD_PROTOTYPE: object = Object.freeze(Object.create(null) as object);
+
+/** A new, empty id-keyed record. */
+export function emptyIdRecord<V>(): IdRecord<V> {
+  return { __proto__: ID_RECORD_PROTOTYPE } as unknown as IdRecord<V>;
+}
+
+/** A copy of a record as an id-keyed record (own properties only; an own `__proto__` as data). */
+export function copyIdRecord<V>(record: { readonly [id: string]: V }): IdRecord<V> {
+  return { __proto__: ID_RECORD_PROTOTYPE, ...record } as unknown as IdRecord<V>;
+}
+
+/** Whether a record is an id-keyed record (see `copyIdRecord`). */
+export function isIdRecord(record: object): boolean {
+  return Object.getPrototypeOf(record) === ID_RECORD_PROTOTYPE;
+}
