@@ -1,7 +1,8 @@
 /**
- * The store for several bot instances sharing calls: PostgreSQL through `pg`. Appends are
- * one round trip each (a plpgsql function: lock the stream row, check the version, dedup,
- * multi-row insert), announced after the commit; instances tail each other's appends with LISTEN/NOTIFY and
+ * The store for several bot instances sharing calls: PostgreSQL through `pg`. Appends made
+ * at once share one transaction and one round trip (group commit: a plpgsql function locks
+ * the streams, checks each one's version, dedups, inserts every entry in one statement), and
+ * are announced after the commit; instances tail each other's appends with LISTEN/NOTIFY and
  * agree on who runs a call through leases timed by the database's clock.
  */
 import type pg from 'pg';
@@ -17,7 +18,8 @@ import {
   type ReadOptions,
   type StoredEntry,
 } from '@switchboard/core';
-import { checkExpectedVersion, decodeEntry, encodeEntries, encodeSnapshot, readAfter, storeClosedError } from '../shared.js';
+import { checkExpectedVersion, decodeEntry, encodeEntries, encodeSnapshot, readAfter, storeClosedError, type EncodedEntry } from '../shared.js';
+import { GroupCommit, type GroupMember } from './group-commit.js';
 import { checkOwner, checkTtl, leaseSql, toLease, type CallLeases, type Lease, type LeaseResult, type LeaseRow } from './leases.js';
 import { loadPg } from './driver.js';
 import { AppendNotifications, type AppendListener, type Unsubscribe } from './notifications.js';
@@ -70,24 +72,67 @@ export interface PgEventStoreOptions {
 // PostgreSQL refuses btree keys over ~2.7 kB and NOTIFY payloads over 8 kB.
 const MAX_ID_BYTES = 1_024;
 
-interface AppendRow {
+/** `appendToStream`'s options on PostgreSQL. */
+export interface PgAppendOptions extends AppendOptions {
+  /**
+   * Fences the append with a lease (see `acquireLease`): it writes only if `owner` holds the
+   * call's live lease with this fencing `token` when it commits, else it throws
+   * `SWB_LEASE_LOST` and writes nothing. A takeover of the lease waits for the append's commit.
+   */
+  readonly lease?: { readonly owner: string; readonly token: number };
+}
+
+/** An append waiting for its group. */
+interface PendingAppend extends GroupMember {
+  readonly expected: number | null;
+  readonly lease: PgAppendOptions['lease'];
+  readonly entries: readonly LogEntry[];
+  /** The batch without its repeats. */
+  readonly rows: readonly EncodedEntry[];
+  readonly resolve: (result: AppendResult) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/** One append's row in `append_group`'s (and `append_group_guarded`'s) result. */
+interface GroupRow {
+  readonly o_status: number;
+  readonly o_before: number;
+  readonly o_version: number;
+  readonly o_existing: string[];
+  readonly o_sqlstate?: string | null;
+  readonly o_error?: string | null;
+}
+/** `append_entries`' row. */
+interface AloneRow {
   readonly o_conflict: boolean;
   readonly o_before: number;
   readonly o_version: number;
   readonly o_existing: string[];
 }
+const STATUS_WRITTEN = 0;
+const STATUS_CONFLICT = 1;
+const STATUS_FENCED = 2;
+const STATUS_FAILED = 3;
+
+/** Groups on their way at once, and a group's size: see `GroupCommit`. */
+const GROUPS_IN_FLIGHT = 2;
+const MAX_GROUP_APPENDS = 500;
+const MAX_GROUP_ENTRIES = 2_000;
 
 /**
  * An `EventStore` in PostgreSQL, for several bot instances sharing one database.
  *
- * - Appends: one transaction and one round trip per batch. The stream row is locked, so
- *   concurrent writers of a stream queue up; positions stay dense and a writer whose
- *   expected version moved gets `ExpectedVersionConflictError`, never a raw constraint error.
- *   Entries are deduplicated by id across every instance.
+ * - Appends: a batch is written whole or not at all. Appends to different streams made
+ *   while the previous group was on its way share one transaction and one round trip; each
+ *   succeeds or fails alone (a version conflict, a fenced lease, a row PostgreSQL refuses).
+ *   Stream rows are locked, so concurrent writers of a stream queue up; positions stay dense
+ *   and a writer whose expected version moved gets `ExpectedVersionConflictError`, never a
+ *   raw constraint error. Entries are deduplicated by id across every instance.
  * - `subscribe`: hear about every instance's appends (LISTEN/NOTIFY on a dedicated
  *   connection that reconnects and catches up).
  * - Leases: `acquireLease` / `renewLease` / `releaseLease` / `getLease` decide which
- *   instance runs a call. The store does not enforce them on appends: the runtime does.
+ *   instance runs a call. The store enforces one on an append only when asked (`lease` in
+ *   the append's options); otherwise the runtime does.
  *
  * Times for leases come from the database. Stream and entry ids are limited to 1,024 bytes
  * of UTF-8 and cannot contain NUL (PostgreSQL text cannot), which Graph ids never approach.
@@ -105,6 +150,9 @@ export class PgEventStore implements EventStore, CallLeases {
   readonly #announcements = new Set<Promise<void>>();
   readonly #notifications: AppendNotifications;
   readonly #lease: ReturnType<typeof leaseSql>;
+  readonly #groups: GroupCommit<PendingAppend>;
+  /** Appends made and not yet settled. */
+  readonly #appending = new Set<Promise<AppendResult>>();
   readonly #poolErrors: (error: Error) => void;
   #migrated: Promise<void> | undefined;
   #closed = false;
@@ -149,6 +197,12 @@ export class PgEventStore implements EventStore, CallLeases {
     this.#pool.on('error', this.#poolErrors);
 
     this.#lease = leaseSql(this.schema);
+    this.#groups = new GroupCommit<PendingAppend>({
+      commit: (group) => this.#commitGroup(group),
+      maxGroupsInFlight: GROUPS_IN_FLIGHT,
+      maxAppends: MAX_GROUP_APPENDS,
+      maxEntries: MAX_GROUP_ENTRIES,
+    });
     this.#notifications = new AppendNotifications({
       channel: appendChannel(this.schema),
       connect: () =>
@@ -222,17 +276,36 @@ export class PgEventStore implements EventStore, CallLeases {
    * Appends a batch in one transaction: throws `ExpectedVersionConflictError` (writing
    * nothing) when `expectedVersion` is given and the stream is elsewhere, drops entries whose
    * id the stream already holds (whoever wrote them), writes the rest at the next dense
-   * positions and announces the new version to every subscribed instance.
+   * positions and announces the new version to every subscribed instance. Appends to other
+   * streams made at the same time share the transaction (group commit); each still succeeds
+   * or fails alone. With `lease`, the append is fenced: it writes only while that owner holds
+   * the call's lease with that token, else it throws `SWB_LEASE_LOST` and writes nothing.
    */
-  async appendToStream(streamId: string, entries: readonly LogEntry[], options?: AppendOptions): Promise<AppendResult> {
+  appendToStream(streamId: string, entries: readonly LogEntry[], options?: PgAppendOptions): Promise<AppendResult> {
+    const append = this.#append(streamId, entries, options);
+    // close() waits for it, wherever it is (migrating, waiting for its group, in flight)
+    this.#appending.add(append);
+    const forget = () => this.#appending.delete(append);
+    append.then(forget, forget);
+    return append;
+  }
+
+  async #append(streamId: string, entries: readonly LogEntry[], options?: PgAppendOptions): Promise<AppendResult> {
     const expected = options?.expectedVersion;
     checkExpectedVersion(streamId, expected);
     checkId('stream id', streamId, streamId);
+    const lease = options?.lease;
+    if (lease !== undefined) {
+      checkOwner(lease.owner);
+      if (!Number.isSafeInteger(lease.token) || lease.token < 1) {
+        throw new SwitchboardError('SWB_INVALID_ARGUMENT', `stream ${streamId}: a lease token is a whole number >= 1, got ${String(lease.token)}`);
+      }
+    }
     const encoded = encodeEntries(streamId, entries);
     for (const e of encoded) checkId('entry id', streamId, e.id);
     await this.#ready();
 
-    // Repeats within the batch never reach the database; the function reports ids it holds.
+    // Repeats within the batch never reach the database; the group reports ids the stream holds.
     const { fresh: unique } = splitDuplicates(entries, () => false);
     if (unique.length === 0) {
       const version = await this.#version(streamId);
@@ -240,26 +313,117 @@ export class PgEventStore implements EventStore, CallLeases {
       return { appended: [], duplicates: [], version };
     }
     const byEntry = new Map(encoded.map((e) => [e.entry, e]));
-    const rows = unique.map((entry) => byEntry.get(entry)!);
-    const { rows: result } = await this.#query<AppendRow>(
-      'append to',
-      `SELECT o_conflict, o_before, o_version, o_existing FROM ${this.schema}.append_entries($1, $2, $3, $4, $5, $6)`,
-      [streamId, expected ?? null, rows.map((r) => r.id), rows.map((r) => r.kind), rows.map((r) => r.at), rows.map((r) => r.body)],
-    );
-    const outcome = result[0]!;
-    if (outcome.o_conflict) throw new ExpectedVersionConflictError(streamId, expected ?? 0, outcome.o_version);
+    return new Promise<AppendResult>((resolve, reject) => {
+      this.#groups.add({
+        streamId,
+        expected: expected ?? null,
+        lease,
+        entries,
+        rows: unique.map((entry) => byEntry.get(entry)!),
+        size: unique.length,
+        resolve,
+        reject,
+      });
+    });
+  }
 
-    const held = new Set(outcome.o_existing);
-    const { fresh, duplicates } = splitDuplicates(entries, (id) => held.has(id));
-    if (outcome.o_before + fresh.length !== outcome.o_version) {
+  /**
+   * Commits a group: one call of `append_group` (one transaction), and where it raised, the
+   * same group again with a savepoint per append. Settles every member.
+   */
+  async #commitGroup(group: PendingAppend[]): Promise<void> {
+    const only = group.length === 1 ? group[0]! : undefined;
+    if (only && only.lease === undefined) return this.#commitAlone(only);
+    const fenced = group.some((m) => m.lease !== undefined);
+    const values = [
+      group.map((m) => m.streamId),
+      group.map((m) => m.expected),
+      fenced ? group.map((m) => m.lease?.owner ?? null) : null,
+      fenced ? group.map((m) => m.lease?.token ?? null) : null,
+      group.flatMap((m, i) => m.rows.map(() => i + 1)),
+      group.flatMap((m) => m.rows.map((r) => r.id)),
+      group.flatMap((m) => m.rows.map((r) => r.kind)),
+      group.flatMap((m) => m.rows.map((r) => r.at)),
+      group.flatMap((m) => m.rows.map((r) => r.body)),
+    ];
+    const args = '$1::text[], $2::integer[], $3::text[], $4::bigint[], $5::integer[], $6::text[], $7::text[], $8::float8[], $9::text[]';
+    let rows: GroupRow[];
+    try {
+      rows = (await this.#pool.query<GroupRow>(`SELECT * FROM ${this.schema}.append_group(${args})`, values)).rows;
+    } catch (error) {
+      const wrapped = this.#wrap('append to', error);
+      // Nothing of the group was stored. Unless the database is out of reach (the outcome of
+      // the commit unknown) or the schema lacks the function, one append broke it: find which.
+      if (wrapped.code === 'SWB_STORE_UNAVAILABLE' || wrapped.code === 'SWB_SCHEMA_MISSING') {
+        for (const m of group) m.reject(wrapped);
+        return;
+      }
+      try {
+        rows = (await this.#pool.query<GroupRow>(`SELECT * FROM ${this.schema}.append_group_guarded(${args})`, values)).rows;
+      } catch (again) {
+        const failed = this.#wrap('append to', again);
+        for (const m of group) m.reject(failed);
+        return;
+      }
+    }
+    for (const [i, m] of group.entries()) {
+      const row = rows[i];
+      try {
+        const result = this.#settle(m, row);
+        if (result.appended.length > 0) this.#announce(m.streamId, result.version);
+        m.resolve(result);
+      } catch (error) {
+        m.reject(error);
+      }
+    }
+  }
+
+  /**
+   * A group of one unfenced append (no load): `append_entries`, the single-stream function,
+   * which does less than the group's (no arrays to line up, no savepoints to fall back to).
+   */
+  async #commitAlone(m: PendingAppend): Promise<void> {
+    try {
+      const { rows } = await this.#pool.query<AloneRow>(
+        `SELECT o_conflict, o_before, o_version, o_existing FROM ${this.schema}.append_entries($1, $2, $3, $4, $5, $6)`,
+        [m.streamId, m.expected, m.rows.map((r) => r.id), m.rows.map((r) => r.kind), m.rows.map((r) => r.at), m.rows.map((r) => r.body)],
+      );
+      const row = rows[0];
+      const result = this.#settle(m, row && { ...row, o_status: row.o_conflict ? STATUS_CONFLICT : STATUS_WRITTEN });
+      if (result.appended.length > 0) this.#announce(m.streamId, result.version);
+      m.resolve(result);
+    } catch (error) {
+      m.reject(this.#wrap('append to', error));
+    }
+  }
+
+  /** One append's outcome from its row of the group's result. */
+  #settle(m: PendingAppend, row: GroupRow | undefined): AppendResult {
+    if (row === undefined) {
+      throw new SwitchboardError('SWB_STORE_FAILED', `stream ${m.streamId}: the database returned no outcome for the append`);
+    }
+    if (row.o_status === STATUS_FAILED) {
+      const cause = Object.assign(new Error(row.o_error ?? 'the append failed'), { code: row.o_sqlstate ?? '' });
+      throw this.#wrap(`append to stream ${m.streamId.slice(0, 80)} in`, cause);
+    }
+    if (row.o_status === STATUS_FENCED) {
       throw new SwitchboardError(
-        'SWB_STORE_FAILED',
-        `stream ${streamId}: the database wrote ${outcome.o_version - outcome.o_before} entries, expected ${fresh.length}`,
+        'SWB_LEASE_LOST',
+        `stream ${m.streamId}: ${m.lease?.owner ?? 'the writer'} does not hold the lease with token ${String(m.lease?.token)}; nothing was written`,
       );
     }
-    const appended = fresh.map((entry, i) => ({ ...entry, position: outcome.o_before + i + 1 }) as StoredEntry);
-    if (appended.length > 0) this.#announce(streamId, outcome.o_version);
-    return { appended, duplicates, version: outcome.o_version };
+    if (row.o_status === STATUS_CONFLICT) throw new ExpectedVersionConflictError(m.streamId, m.expected ?? 0, row.o_version);
+
+    const held = new Set(row.o_existing);
+    const { fresh, duplicates } = splitDuplicates(m.entries, (id) => held.has(id));
+    if (row.o_before + fresh.length !== row.o_version) {
+      throw new SwitchboardError(
+        'SWB_STORE_FAILED',
+        `stream ${m.streamId}: the database wrote ${row.o_version - row.o_before} entries, expected ${fresh.length}`,
+      );
+    }
+    const appended = fresh.map((entry, i) => ({ ...entry, position: row.o_before + i + 1 }) as StoredEntry);
+    return { appended, duplicates, version: row.o_version };
   }
 
   /**
@@ -406,7 +570,8 @@ export class PgEventStore implements EventStore, CallLeases {
    */
   async close(): Promise<void> {
     if (this.#closed) return;
-    // announcements of appends that already resolved still go out
+    // appends already made are committed, and their announcements still go out
+    await Promise.allSettled([...this.#appending]);
     await Promise.allSettled([...this.#announcements]);
     this.#closed = true;
     await this.#notifications.close();

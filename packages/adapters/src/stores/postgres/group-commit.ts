@@ -1,0 +1,92 @@
+/**
+ * Group commit for the PostgreSQL store: appends made while the previous group is on its way
+ * to the database wait for the next tick and then go together, in one transaction and one
+ * round trip. A commit costs a round trip, a transaction and a WAL flush whatever it holds, so
+ * under load each append pays a share of one instead of one of its own; alone, an append waits
+ * only for the end of the tick it was made in.
+ *
+ * A stream is in at most one group at a time: a second append to a stream whose group is in
+ * flight (or already in the group being formed) waits for a later group, so appends to one
+ * stream reach the database in the order they were made.
+ */
+
+/** What a group is made of; the store decides what else an append carries. */
+export interface GroupMember {
+  readonly streamId: string;
+  /** Entries this append writes (for the cap on a group's size). */
+  readonly size: number;
+}
+
+export interface GroupCommitOptions<M extends GroupMember> {
+  /**
+   * Commits one group. Must settle every member itself (a member's promise is the store's
+   * business) and must not throw; the returned promise says when the group is done.
+   */
+  readonly commit: (group: M[]) => Promise<void>;
+  /** Groups on their way to the database at once (each on its own pooled connection). */
+  readonly maxGroupsInFlight: number;
+  /** At most this many appends in a group. */
+  readonly maxAppends: number;
+  /** At most this many entries in a group (a larger single append still goes, alone). */
+  readonly maxEntries: number;
+}
+
+export class GroupCommit<M extends GroupMember> {
+  readonly #options: GroupCommitOptions<M>;
+  /** Appends not yet in a group, in the order they were made. */
+  #waiting: M[] = [];
+  /** Streams with an append in a group in flight. */
+  readonly #busy = new Set<string>();
+  #inFlight = 0;
+  #scheduled = false;
+
+  constructor(options: GroupCommitOptions<M>) {
+    this.#options = options;
+  }
+
+  /** Queues an append for the next group. */
+  add(member: M): void {
+    this.#waiting.push(member);
+    this.#schedule();
+  }
+
+  // Forms groups at the end of the tick: every append made in it (and every one made while the
+  // groups in flight were out) goes in the same group.
+  #schedule(): void {
+    if (this.#scheduled || this.#inFlight >= this.#options.maxGroupsInFlight) return;
+    this.#scheduled = true;
+    setImmediate(() => {
+      this.#scheduled = false;
+      this.#flush();
+    });
+  }
+
+  #flush(): void {
+    const { maxGroupsInFlight, maxAppends, maxEntries } = this.#options;
+    while (this.#inFlight < maxGroupsInFlight && this.#waiting.length > 0) {
+      const group: M[] = [];
+      const streams = new Set<string>();
+      const later: M[] = [];
+      let entries = 0;
+      for (const member of this.#waiting) {
+        const fits = group.length < maxAppends && (group.length === 0 || entries + member.size <= maxEntries);
+        if (!fits || this.#busy.has(member.streamId) || streams.has(member.streamId)) {
+          later.push(member);
+          continue;
+        }
+        group.push(member);
+        streams.add(member.streamId);
+        entries += member.size;
+      }
+      if (group.length === 0) break; // every waiting append's stream is in flight
+      this.#waiting = later;
+      for (const s of streams) this.#busy.add(s);
+      this.#inFlight += 1;
+      void this.#options.commit(group).finally(() => {
+        this.#inFlight -= 1;
+        for (const s of streams) this.#busy.delete(s);
+        if (this.#waiting.length > 0) this.#schedule();
+      });
+    }
+  }
+}
