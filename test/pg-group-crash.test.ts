@@ -31,7 +31,7 @@ interface Ack {
 async function runAndKill(schema: string, tag: string, acks: number): Promise<Ack[]> {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', '--conditions=@switchboard/source', join(ROOT, 'test/support/pg-appender.ts'), TEST_DATABASE_URL, schema, tag, '48'],
+    ['--import', 'tsx', '--conditions=@switchboard/source', join(ROOT, 'test/support/pg-appender.ts')].concat([TEST_DATABASE_URL, schema, tag, '48']),
     { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const acked: Ack[] = [];

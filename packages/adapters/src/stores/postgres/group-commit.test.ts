@@ -204,7 +204,8 @@ describe('PgEventStore group commit', () => {
     expect(await transactions(s, [...settled.keys()])).toHaveLength(1);
 
     // the new owner's fenced append goes through; a token that is not the lease's does not
-    await expect(s.appendToStream('call-2', [timer('call-2', 'b')], { lease: { owner: 'instance-b', token: 2 } })).resolves.toMatchObject({ version: 1 });
+    const newOwner = { owner: 'instance-b', token: 2 };
+    await expect(s.appendToStream('call-2', [timer('call-2', 'b')], { lease: newOwner })).resolves.toMatchObject({ version: 1 });
     await expect(s.appendToStream('call-3', [timer('call-3', 'b')], { lease: { owner: 'instance-a', token: 99 } })).rejects.toMatchObject({
       code: 'SWB_LEASE_LOST',
     });

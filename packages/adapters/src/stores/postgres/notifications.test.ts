@@ -116,7 +116,8 @@ describe('PgEventStore subscribe (LISTEN/NOTIFY)', () => {
     const [a, b] = await twoInstances({
       applicationName,
       onError: (error) => errors.push(error),
-      reconnectDelayMs: { min: 250, max: 250 },
+      // long enough that the append below (slow on a loaded machine) lands before the reconnect
+      reconnectDelayMs: { min: 1_500, max: 1_500 },
     });
     const heard: Array<[string, number]> = [];
     await a.subscribe((streamId, version) => heard.push([streamId, version]));

@@ -18,7 +18,15 @@ import {
   type ReadOptions,
   type StoredEntry,
 } from '@switchboard/core';
-import { checkExpectedVersion, decodeEntry, encodeEntries, encodeSnapshot, readAfter, storeClosedError, type EncodedEntry } from '../shared.js';
+import {
+  checkExpectedVersion,
+  decodeEntry,
+  encodeEntries,
+  encodeSnapshot,
+  readAfter,
+  storeClosedError,
+  type EncodedEntry,
+} from '../shared.js';
 import { GroupCommit, type GroupMember } from './group-commit.js';
 import { checkOwner, checkTtl, leaseSql, toLease, type CallLeases, type Lease, type LeaseResult, type LeaseRow } from './leases.js';
 import { loadPg } from './driver.js';
@@ -93,15 +101,18 @@ interface PendingAppend extends GroupMember {
   readonly reject: (error: unknown) => void;
 }
 
-/** One append's row in `append_group`'s (and `append_group_guarded`'s) result. */
+/** `append_group`'s row (and `append_group_guarded`'s, which adds the errors): arrays by append. */
 interface GroupRow {
-  readonly o_status: number;
-  readonly o_before: number;
-  readonly o_version: number;
-  readonly o_existing: string[];
-  readonly o_sqlstate?: string | null;
-  readonly o_error?: string | null;
+  readonly o_fenced: boolean[];
+  readonly o_ok: boolean[];
+  readonly o_before: Array<number | null>;
+  /** Entries (1-based, in the group) whose id their stream already held. */
+  readonly o_held: number[];
+  readonly o_inserted: number;
+  readonly o_sqlstates?: Array<string | null>;
+  readonly o_errors?: Array<string | null>;
 }
+
 /** `append_entries`' row. */
 interface AloneRow {
   readonly o_conflict: boolean;
@@ -109,10 +120,13 @@ interface AloneRow {
   readonly o_version: number;
   readonly o_existing: string[];
 }
-const STATUS_WRITTEN = 0;
-const STATUS_CONFLICT = 1;
-const STATUS_FENCED = 2;
-const STATUS_FAILED = 3;
+
+/** What became of one append. */
+type Outcome =
+  | { readonly written: true; readonly before: number; readonly held: ReadonlySet<string> }
+  | { readonly written: false; readonly conflict: number }
+  | { readonly written: false; readonly fenced: true }
+  | { readonly written: false; readonly failure: Error };
 
 /** Groups on their way at once, and a group's size: see `GroupCommit`. */
 const GROUPS_IN_FLIGHT = 2;
@@ -151,6 +165,8 @@ export class PgEventStore implements EventStore, CallLeases {
   readonly #notifications: AppendNotifications;
   readonly #lease: ReturnType<typeof leaseSql>;
   readonly #groups: GroupCommit<PendingAppend>;
+  /** The append statements, named so that each connection parses them once. */
+  readonly #statements: ReturnType<typeof appendStatements>;
   /** Appends made and not yet settled. */
   readonly #appending = new Set<Promise<AppendResult>>();
   readonly #poolErrors: (error: Error) => void;
@@ -197,6 +213,7 @@ export class PgEventStore implements EventStore, CallLeases {
     this.#pool.on('error', this.#poolErrors);
 
     this.#lease = leaseSql(this.schema);
+    this.#statements = appendStatements(this.schema);
     this.#groups = new GroupCommit<PendingAppend>({
       commit: (group) => this.#commitGroup(group),
       maxGroupsInFlight: GROUPS_IN_FLIGHT,
@@ -298,7 +315,8 @@ export class PgEventStore implements EventStore, CallLeases {
     if (lease !== undefined) {
       checkOwner(lease.owner);
       if (!Number.isSafeInteger(lease.token) || lease.token < 1) {
-        throw new SwitchboardError('SWB_INVALID_ARGUMENT', `stream ${streamId}: a lease token is a whole number >= 1, got ${String(lease.token)}`);
+        const got = String(lease.token);
+        throw new SwitchboardError('SWB_INVALID_ARGUMENT', `stream ${streamId}: a lease token is a whole number >= 1, got ${got}`);
       }
     }
     const encoded = encodeEntries(streamId, entries);
@@ -335,21 +353,22 @@ export class PgEventStore implements EventStore, CallLeases {
     const only = group.length === 1 ? group[0]! : undefined;
     if (only && only.lease === undefined) return this.#commitAlone(only);
     const fenced = group.some((m) => m.lease !== undefined);
+    const apps = group.flatMap((m, i) => m.rows.map(() => i + 1));
+    const ids = group.flatMap((m) => m.rows.map((r) => r.id));
     const values = [
       group.map((m) => m.streamId),
       group.map((m) => m.expected),
       fenced ? group.map((m) => m.lease?.owner ?? null) : null,
       fenced ? group.map((m) => m.lease?.token ?? null) : null,
-      group.flatMap((m, i) => m.rows.map(() => i + 1)),
-      group.flatMap((m) => m.rows.map((r) => r.id)),
+      apps,
+      ids,
       group.flatMap((m) => m.rows.map((r) => r.kind)),
       group.flatMap((m) => m.rows.map((r) => r.at)),
       group.flatMap((m) => m.rows.map((r) => r.body)),
     ];
-    const args = '$1::text[], $2::integer[], $3::text[], $4::bigint[], $5::integer[], $6::text[], $7::text[], $8::float8[], $9::text[]';
-    let rows: GroupRow[];
+    let row: GroupRow | undefined;
     try {
-      rows = (await this.#pool.query<GroupRow>(`SELECT * FROM ${this.schema}.append_group(${args})`, values)).rows;
+      row = (await this.#pool.query<GroupRow>({ name: this.#statements.group, text: this.#statements.groupText, values })).rows[0];
     } catch (error) {
       const wrapped = this.#wrap('append to', error);
       // Nothing of the group was stored. Unless the database is out of reach (the outcome of
@@ -359,22 +378,47 @@ export class PgEventStore implements EventStore, CallLeases {
         return;
       }
       try {
-        rows = (await this.#pool.query<GroupRow>(`SELECT * FROM ${this.schema}.append_group_guarded(${args})`, values)).rows;
+        row = (await this.#pool.query<GroupRow>(this.#statements.guardedText, values)).rows[0];
       } catch (again) {
         const failed = this.#wrap('append to', again);
         for (const m of group) m.reject(failed);
         return;
       }
     }
-    for (const [i, m] of group.entries()) {
-      const row = rows[i];
-      try {
-        const result = this.#settle(m, row);
-        if (result.appended.length > 0) this.#announce(m.streamId, result.version);
-        m.resolve(result);
-      } catch (error) {
-        m.reject(error);
+    if (!row) {
+      const failed = new SwitchboardError('SWB_STORE_FAILED', 'the database returned no outcome for a group of appends');
+      for (const m of group) m.reject(failed);
+      return;
+    }
+
+    const held = new Map<number, Set<string>>();
+    for (const k of row.o_held) {
+      const app = apps[k - 1]!;
+      const set = held.get(app) ?? new Set<string>();
+      held.set(app, set.add(ids[k - 1]!));
+    }
+    const outcomes = group.map((m, i): Outcome => {
+      const failure = row.o_sqlstates?.[i];
+      if (failure) {
+        return { written: false, failure: Object.assign(new Error(row.o_errors?.[i] ?? 'the append failed'), { code: failure }) };
       }
+      if (row.o_fenced[i]) return { written: false, fenced: true };
+      if (!row.o_ok[i]) return { written: false, conflict: row.o_before[i] ?? 0 };
+      return { written: true, before: row.o_before[i] ?? 0, held: held.get(i + 1) ?? new Set() };
+    });
+    // The database wrote what the outcomes say, or something is badly wrong.
+    const expected = group.reduce((n, m, i) => {
+      const o = outcomes[i]!;
+      return o.written ? n + m.rows.length - o.held.size : n;
+    }, 0);
+    for (const [i, m] of group.entries()) {
+      const outcome = outcomes[i]!;
+      if (outcome.written && expected !== row.o_inserted) {
+        const message = `the database wrote ${row.o_inserted} entries for a group of appends, expected ${expected}`;
+        m.reject(new SwitchboardError('SWB_STORE_FAILED', message));
+        continue;
+      }
+      this.#settle(m, outcome);
     }
   }
 
@@ -383,47 +427,47 @@ export class PgEventStore implements EventStore, CallLeases {
    * which does less than the group's (no arrays to line up, no savepoints to fall back to).
    */
   async #commitAlone(m: PendingAppend): Promise<void> {
+    let row: AloneRow | undefined;
     try {
-      const { rows } = await this.#pool.query<AloneRow>(
-        `SELECT o_conflict, o_before, o_version, o_existing FROM ${this.schema}.append_entries($1, $2, $3, $4, $5, $6)`,
-        [m.streamId, m.expected, m.rows.map((r) => r.id), m.rows.map((r) => r.kind), m.rows.map((r) => r.at), m.rows.map((r) => r.body)],
-      );
-      const row = rows[0];
-      const result = this.#settle(m, row && { ...row, o_status: row.o_conflict ? STATUS_CONFLICT : STATUS_WRITTEN });
-      if (result.appended.length > 0) this.#announce(m.streamId, result.version);
-      m.resolve(result);
+      const { rows } = m;
+      const columns = [rows.map((r) => r.id), rows.map((r) => r.kind), rows.map((r) => r.at), rows.map((r) => r.body)];
+      const values = [m.streamId, m.expected, ...columns];
+      row = (await this.#pool.query<AloneRow>({ name: this.#statements.alone, text: this.#statements.aloneText, values })).rows[0];
     } catch (error) {
       m.reject(this.#wrap('append to', error));
+      return;
     }
+    if (!row) {
+      m.reject(new SwitchboardError('SWB_STORE_FAILED', `stream ${m.streamId}: the database returned no outcome for the append`));
+      return;
+    }
+    if (row.o_conflict) return this.#settle(m, { written: false, conflict: row.o_version });
+    const held = new Set(row.o_existing);
+    if (row.o_before + m.rows.length - held.size !== row.o_version) {
+      const fresh = m.rows.length - held.size;
+      const message = `stream ${m.streamId}: the database wrote ${row.o_version - row.o_before} entries, expected ${fresh}`;
+      m.reject(new SwitchboardError('SWB_STORE_FAILED', message));
+      return;
+    }
+    this.#settle(m, { written: true, before: row.o_before, held });
   }
 
-  /** One append's outcome from its row of the group's result. */
-  #settle(m: PendingAppend, row: GroupRow | undefined): AppendResult {
-    if (row === undefined) {
-      throw new SwitchboardError('SWB_STORE_FAILED', `stream ${m.streamId}: the database returned no outcome for the append`);
+  /** Resolves or rejects one append by its outcome, and announces what it wrote. */
+  #settle(m: PendingAppend, outcome: Outcome): void {
+    if (!outcome.written) {
+      if ('failure' in outcome) m.reject(this.#wrap(`append to stream ${m.streamId.slice(0, 80)} in`, outcome.failure));
+      else if ('fenced' in outcome) {
+        const { owner, token } = m.lease!;
+        const message = `stream ${m.streamId}: ${owner} does not hold its lease with token ${token}; nothing was written`;
+        m.reject(new SwitchboardError('SWB_LEASE_LOST', message));
+      } else m.reject(new ExpectedVersionConflictError(m.streamId, m.expected ?? 0, outcome.conflict));
+      return;
     }
-    if (row.o_status === STATUS_FAILED) {
-      const cause = Object.assign(new Error(row.o_error ?? 'the append failed'), { code: row.o_sqlstate ?? '' });
-      throw this.#wrap(`append to stream ${m.streamId.slice(0, 80)} in`, cause);
-    }
-    if (row.o_status === STATUS_FENCED) {
-      throw new SwitchboardError(
-        'SWB_LEASE_LOST',
-        `stream ${m.streamId}: ${m.lease?.owner ?? 'the writer'} does not hold the lease with token ${String(m.lease?.token)}; nothing was written`,
-      );
-    }
-    if (row.o_status === STATUS_CONFLICT) throw new ExpectedVersionConflictError(m.streamId, m.expected ?? 0, row.o_version);
-
-    const held = new Set(row.o_existing);
-    const { fresh, duplicates } = splitDuplicates(m.entries, (id) => held.has(id));
-    if (row.o_before + fresh.length !== row.o_version) {
-      throw new SwitchboardError(
-        'SWB_STORE_FAILED',
-        `stream ${m.streamId}: the database wrote ${row.o_version - row.o_before} entries, expected ${fresh.length}`,
-      );
-    }
-    const appended = fresh.map((entry, i) => ({ ...entry, position: row.o_before + i + 1 }) as StoredEntry);
-    return { appended, duplicates, version: row.o_version };
+    const { fresh, duplicates } = splitDuplicates(m.entries, (id) => outcome.held.has(id));
+    const appended = fresh.map((entry, i) => ({ ...entry, position: outcome.before + i + 1 }) as StoredEntry);
+    const version = outcome.before + fresh.length;
+    if (appended.length > 0) this.#announce(m.streamId, version);
+    m.resolve({ appended, duplicates, version });
   }
 
   /**
@@ -640,6 +684,17 @@ export class PgEventStore implements EventStore, CallLeases {
     }
     return new SwitchboardError('SWB_STORE_FAILED', `could not ${what} ${target}: ${detail}`, { cause: error });
   }
+}
+
+function appendStatements(schema: string) {
+  const args = '$1::text[], $2::integer[], $3::text[], $4::bigint[], $5::integer[], $6::text[], $7::text[], $8::float8[], $9::text[]';
+  return {
+    group: `swb_append_group_${schema}`,
+    groupText: `SELECT * FROM ${schema}.append_group(${args})`,
+    guardedText: `SELECT * FROM ${schema}.append_group_guarded(${args})`,
+    alone: `swb_append_entries_${schema}`,
+    aloneText: `SELECT o_conflict, o_before, o_version, o_existing FROM ${schema}.append_entries($1, $2, $3, $4, $5, $6)`,
+  };
 }
 
 function isUnavailable(code: string, message: string): boolean {

@@ -113,31 +113,34 @@ ${appendGroupSql(s)}
 /**
  * The group append. Arguments are aligned arrays: one element per append (stream, expected
  * version or NULL, lease owner and token or NULL), and one per entry (the 1-based index of its
- * append, then id, kind, at, body). A stream appears at most once per group (the store holds
- * back a second append to it for a later group). One row per append comes back, in order:
- * o_status 0 written (o_existing: ids the stream already held, dropped), 1 version conflict
- * (o_version: the stream's version), 2 fenced (the owner does not hold the lease with that
- * token). Nothing raises for one append alone except a broken row (a constraint, a body
- * PostgreSQL refuses): then the whole call fails and the store runs append_group_guarded.
+ * append, then id, kind, at, body; an append's entries are consecutive). A stream appears at
+ * most once per group (the store holds a second append to it back for a later group).
+ *
+ * One row comes back, of arrays by append: o_fenced (the owner does not hold the lease with
+ * that token; nothing written), o_ok (written; otherwise a version conflict), o_before (the
+ * stream's version before, NULL when there is no stream); then o_held, the entries (1-based,
+ * in the group) whose id their stream already held, dropped; and o_inserted, how many entries
+ * were written. Nothing raises for one append alone except a row PostgreSQL refuses (a
+ * constraint, a body it cannot take): then the whole call fails, and the store runs
+ * append_group_guarded.
  */
 function appendGroupSql(s: string): string {
   return `
     CREATE FUNCTION ${s}.append_group(
       p_streams text[], p_expected integer[], p_owners text[], p_tokens bigint[],
       p_apps integer[], p_ids text[], p_kinds text[], p_ats double precision[], p_bodies text[]
-    ) RETURNS TABLE (o_status smallint, o_before integer, o_version integer, o_existing text[])
+    ) RETURNS TABLE (o_fenced boolean[], o_ok boolean[], o_before integer[], o_held integer[], o_inserted integer)
     LANGUAGE plpgsql
     -- Every statement below looks rows up by key, a few per append. Left to its estimates (an
     -- array's length is a guess) the planner hashes whole tables instead, and replans each call.
     SET enable_seqscan = off SET enable_hashjoin = off SET enable_mergejoin = off SET plan_cache_mode = force_generic_plan
     AS $fn$
     DECLARE
-      v_fenced  boolean[];
-      v_before  integer[];  -- per append: the stream's version once locked (NULL: no stream)
-      v_ok      boolean[];  -- per append: writes
-      v_dup     integer[];  -- entries (1-based) whose id their stream already holds
-      v_written text[];     -- streams that got entries, and their new versions
-      v_after   integer[];
+      v_fenced   boolean[];
+      v_before   integer[];
+      v_ok       boolean[];
+      v_held     integer[];
+      v_inserted integer;
     BEGIN
       -- Fencing, only for appends that carry an owner: the owner must hold the live lease with
       -- that token. FOR SHARE keeps a takeover (an UPDATE of the lease) waiting until this
@@ -148,9 +151,9 @@ function appendGroupSql(s: string): string {
         PERFORM 1 FROM ${s}.leases l
           WHERE l.stream_id = ANY (SELECT a.stream FROM unnest(p_streams, p_owners) a (stream, owner) WHERE a.owner IS NOT NULL)
           ORDER BY l.stream_id FOR SHARE;
-        SELECT array_agg(a.owner IS NOT NULL AND NOT EXISTS (
-                 SELECT 1 FROM ${s}.leases l
-                  WHERE l.stream_id = a.stream AND l.owner = a.owner AND l.token = a.token AND l.expires_at > now())
+        SELECT array_agg(a.owner IS NOT NULL AND (
+                 SELECT l.owner IS DISTINCT FROM a.owner OR l.token IS DISTINCT FROM a.token OR l.expires_at <= now()
+                   FROM ${s}.leases l WHERE l.stream_id = a.stream) IS NOT false
                ORDER BY a.i)
           INTO v_fenced
           FROM unnest(p_streams, p_owners, p_tokens) WITH ORDINALITY a (stream, owner, token, i);
@@ -174,70 +177,86 @@ function appendGroupSql(s: string): string {
           SELECT st.version FROM ${s}.streams st WHERE st.stream_id = a.stream AND NOT a.fenced FOR UPDATE
         ) l ON true;
 
-      -- Dedup by id against everything the streams hold, whoever wrote it.
-      SELECT coalesce(array_agg(x.k), ARRAY[]::integer[]) INTO v_dup
-        FROM unnest(p_apps, p_ids) WITH ORDINALITY x (app, id, k)
-       WHERE v_ok[x.app]
-         AND EXISTS (SELECT FROM ${s}.entries e WHERE e.stream_id = p_streams[x.app] AND e.entry_id = x.id);
-
-      -- The rest at the next dense positions, and each stream's version moved past them.
-      WITH inserted AS (
+      -- One statement for the rest, so one snapshot, taken once the locks were granted: it sees
+      -- every entry the streams' earlier writers committed. Entries whose id their stream holds
+      -- are dropped (dedup across every writer); the others go at the next dense positions; each
+      -- stream's version moves past them.
+      WITH x AS (
+        SELECT u.app, u.id, u.kind, u.at, u.body, u.k,
+               -- a scalar subquery: an EXISTS may be planned as a hash of every entry instead
+               coalesce((SELECT true FROM ${s}.entries e WHERE e.stream_id = p_streams[u.app] AND e.entry_id = u.id), false) AS held
+          FROM unnest(p_apps, p_ids, p_kinds, p_ats, p_bodies) WITH ORDINALITY u (app, id, kind, at, body, k)
+         WHERE v_ok[u.app]
+      ), inserted AS (
         INSERT INTO ${s}.entries (stream_id, position, entry_id, kind, at, body)
           SELECT p_streams[x.app], v_before[x.app] + row_number() OVER (PARTITION BY x.app ORDER BY x.k),
                  x.id, x.kind, x.at, x.body::json
-            FROM unnest(p_apps, p_ids, p_kinds, p_ats, p_bodies) WITH ORDINALITY x (app, id, kind, at, body, k)
-           WHERE v_ok[x.app] AND x.k <> ALL (v_dup)
+            FROM x WHERE NOT x.held
         RETURNING stream_id
       ), counted AS (
-        SELECT stream_id, count(*)::integer AS n FROM inserted GROUP BY stream_id
+        SELECT i.stream_id, count(*)::integer AS n FROM inserted i GROUP BY i.stream_id
       ), moved AS (
         UPDATE ${s}.streams st SET version = st.version + c.n, updated_at = clock_timestamp()
           FROM counted c WHERE st.stream_id = c.stream_id
-        RETURNING st.stream_id, st.version
       )
-      SELECT array_agg(m.stream_id), array_agg(m.version) INTO v_written, v_after FROM moved m;
+      SELECT coalesce(array_agg(x.k ORDER BY x.k) FILTER (WHERE x.held), ARRAY[]::integer[]),
+             (SELECT coalesce(sum(c.n), 0)::integer FROM counted c)
+        INTO v_held, v_inserted
+        FROM x;
 
-      RETURN QUERY
-        SELECT (CASE WHEN v_fenced[a.i] THEN 2 WHEN v_ok[a.i] THEN 0 ELSE 1 END)::smallint,
-               coalesce(v_before[a.i], 0),
-               coalesce(w.version, v_before[a.i], 0),
-               CASE WHEN v_ok[a.i] AND cardinality(v_dup) > 0
-                 THEN ARRAY(SELECT p_ids[d] FROM unnest(v_dup) d WHERE p_apps[d] = a.i ORDER BY d)
-                 ELSE ARRAY[]::text[] END
-          FROM unnest(p_streams) WITH ORDINALITY a (stream, i)
-          LEFT JOIN unnest(v_written, v_after) w (stream, version) ON w.stream = a.stream
-         ORDER BY a.i;
+      RETURN QUERY SELECT v_fenced, v_ok, v_before, v_held, v_inserted;
     END
     $fn$;
 
-    -- The same group with each append in its own savepoint: one that raises (o_status 3, with
-    -- the error's SQLSTATE and message) is rolled back alone. Only run after append_group
-    -- failed, since a savepoint per stream costs a subtransaction each.
+    -- The same group with each append in its own savepoint: one that raises is rolled back
+    -- alone, its SQLSTATE and message in o_sqlstates / o_errors (NULL for the others). Only run
+    -- after append_group failed, since a savepoint per append costs a subtransaction each.
     CREATE FUNCTION ${s}.append_group_guarded(
       p_streams text[], p_expected integer[], p_owners text[], p_tokens bigint[],
       p_apps integer[], p_ids text[], p_kinds text[], p_ats double precision[], p_bodies text[]
-    ) RETURNS TABLE (o_status smallint, o_before integer, o_version integer, o_existing text[], o_sqlstate text, o_error text)
+    ) RETURNS TABLE (o_fenced boolean[], o_ok boolean[], o_before integer[], o_held integer[], o_inserted integer,
+                     o_sqlstates text[], o_errors text[])
     LANGUAGE plpgsql AS $fn$
     DECLARE
-      v_ids text[]; v_kinds text[]; v_ats double precision[]; v_bodies text[];
+      v_one      record;
+      v_from     integer;
+      v_to       integer;
+      v_fenced   boolean[] := ARRAY[]::boolean[];
+      v_ok       boolean[] := ARRAY[]::boolean[];
+      v_before   integer[] := ARRAY[]::integer[];
+      v_held     integer[] := ARRAY[]::integer[];
+      v_inserted integer := 0;
+      v_states   text[] := ARRAY[]::text[];
+      v_errors   text[] := ARRAY[]::text[];
     BEGIN
       FOR i IN 1 .. cardinality(p_streams) LOOP
-        SELECT coalesce(array_agg(x.id ORDER BY x.k), ARRAY[]::text[]), coalesce(array_agg(x.kind ORDER BY x.k), ARRAY[]::text[]),
-               coalesce(array_agg(x.at ORDER BY x.k), ARRAY[]::double precision[]), coalesce(array_agg(x.body ORDER BY x.k), ARRAY[]::text[])
-          INTO v_ids, v_kinds, v_ats, v_bodies
-          FROM unnest(p_apps, p_ids, p_kinds, p_ats, p_bodies) WITH ORDINALITY x (app, id, kind, at, body, k)
-         WHERE x.app = i;
+        -- this append's entries: p_apps is ascending, so they are p_apps[v_from .. v_to]
+        v_from := coalesce(array_position(p_apps, i), 1);
+        v_to := v_from - 1;
+        WHILE v_to < cardinality(p_apps) AND p_apps[v_to + 1] = i LOOP v_to := v_to + 1; END LOOP;
         BEGIN
-          RETURN QUERY
-            SELECT g.o_status, g.o_before, g.o_version, g.o_existing, NULL::text, NULL::text
-              FROM ${s}.append_group(ARRAY[p_streams[i]], ARRAY[p_expected[i]],
-                     CASE WHEN p_owners IS NULL THEN NULL ELSE ARRAY[p_owners[i]] END,
-                     CASE WHEN p_tokens IS NULL THEN NULL ELSE ARRAY[p_tokens[i]] END,
-                     array_fill(1, ARRAY[cardinality(v_ids)]), v_ids, v_kinds, v_ats, v_bodies) g;
+          SELECT * INTO v_one FROM ${s}.append_group(
+            ARRAY[p_streams[i]], ARRAY[p_expected[i]],
+            CASE WHEN p_owners IS NULL THEN NULL ELSE ARRAY[p_owners[i]] END,
+            CASE WHEN p_tokens IS NULL THEN NULL ELSE ARRAY[p_tokens[i]] END,
+            array_fill(1, ARRAY[v_to - v_from + 1]),
+            p_ids[v_from:v_to], p_kinds[v_from:v_to], p_ats[v_from:v_to], p_bodies[v_from:v_to]);
+          v_fenced := v_fenced || v_one.o_fenced[1];
+          v_ok := v_ok || v_one.o_ok[1];
+          v_before := v_before || v_one.o_before[1];
+          v_held := v_held || ARRAY(SELECT h + v_from - 1 FROM unnest(v_one.o_held) h);
+          v_inserted := v_inserted + v_one.o_inserted;
+          v_states := v_states || NULL::text;
+          v_errors := v_errors || NULL::text;
         EXCEPTION WHEN OTHERS THEN
-          RETURN QUERY SELECT 3::smallint, 0, 0, ARRAY[]::text[], SQLSTATE::text, SQLERRM::text;
+          v_fenced := v_fenced || false;
+          v_ok := v_ok || false;
+          v_before := v_before || NULL::integer;
+          v_states := v_states || SQLSTATE::text;
+          v_errors := v_errors || SQLERRM::text;
         END;
       END LOOP;
+      RETURN QUERY SELECT v_fenced, v_ok, v_before, v_held, v_inserted, v_states, v_errors;
     END
     $fn$;`;
 }
