@@ -78,7 +78,7 @@ describe('GroupCommit (the scheduler)', () => {
     add('d', 'd', 3);
     add('e', 'e', 3);
     await tick();
-    expect(groups.map((g) => g.names)).toEqual([['a', 'b'], ['c', 'd'], ['big'], ['e']]);
+    expect(groups.map((g) => g.names)).toEqual([['a', 'b'], ['c'], ['big'], ['d'], ['e']]);
   });
 });
 

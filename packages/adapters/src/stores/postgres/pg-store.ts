@@ -159,9 +159,10 @@ export class PgEventStore implements EventStore, CallLeases {
   readonly #where: string;
   readonly #autoMigrate: boolean;
   readonly #onError: (error: SwitchboardError) => void;
-  /** Appends committed this tick, to announce together: stream -> version. */
+  /** Appends committed and not yet announced: stream -> version. */
   #announcing = new Map<string, number>();
-  readonly #announcements = new Set<Promise<void>>();
+  /** The announcements on their way, while any are. */
+  #announcer: Promise<void> | undefined;
   readonly #notifications: AppendNotifications;
   readonly #lease: ReturnType<typeof leaseSql>;
   readonly #groups: GroupCommit<PendingAppend>;
@@ -473,32 +474,39 @@ export class PgEventStore implements EventStore, CallLeases {
   /**
    * Tells every listening instance that the stream moved, after the append committed and
    * outside its transaction: a NOTIFY inside it would serialise concurrent commits on
-   * PostgreSQL's notification lock. Announcements made in the same tick go out together in
-   * one statement on a pooled connection, off the appender's path (the append has resolved;
-   * `close()` waits for them). If this instance dies between a commit and its NOTIFY,
-   * listeners learn of the append from the stream's next one, or when they reconnect (they
-   * catch up from `updated_at`). A failed NOTIFY goes to `onError`: the entries are stored.
+   * PostgreSQL's notification lock. Announcements go out in one statement per batch on a
+   * pooled connection, off the appender's path (the append has resolved; `close()` waits for
+   * them): those of one tick together, and while one batch is out, everything committed
+   * meanwhile waits to go in the next (a NOTIFY is a transaction with a commit of its own). If
+   * this instance dies between a commit and its NOTIFY, listeners learn of the append from the
+   * stream's next one, or when they reconnect or poll (they catch up from `updated_at`). A
+   * failed NOTIFY goes to `onError`: the entries are stored.
    */
   #announce(streamId: string, version: number): void {
-    const batch = this.#announcing;
-    const scheduled = batch.size > 0;
-    batch.set(streamId, Math.max(version, batch.get(streamId) ?? 0));
-    if (scheduled) return;
-    const flush = new Promise<void>((resolve) => setImmediate(resolve)).then(async () => {
+    this.#announcing.set(streamId, Math.max(version, this.#announcing.get(streamId) ?? 0));
+    if (!this.#announcer) this.#startAnnouncer();
+  }
+
+  #startAnnouncer(): void {
+    this.#announcer = this.#sendAnnouncements().finally(() => {
+      this.#announcer = undefined;
+      // made after the last batch left, before this ran
+      if (this.#announcing.size > 0) this.#startAnnouncer();
+    });
+  }
+
+  async #sendAnnouncements(): Promise<void> {
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    while (this.#announcing.size > 0) {
+      const batch = this.#announcing;
       this.#announcing = new Map();
       try {
-        await this.#query(
-          'announce appends to',
-          `SELECT pg_notify($1, json_build_object('s', s, 'v', v, 't', extract(epoch FROM clock_timestamp()) * 1000)::text)
-             FROM unnest($2::text[], $3::integer[]) AS a (s, v)`,
-          [appendChannel(this.schema), [...batch.keys()], [...batch.values()]],
-        );
+        const values = [appendChannel(this.schema), [...batch.keys()], [...batch.values()]];
+        await this.#pool.query({ name: this.#statements.announce, text: this.#statements.announceText, values });
       } catch (error) {
         this.#onError(this.#wrap('announce appends to', error));
       }
-    });
-    this.#announcements.add(flush);
-    void flush.finally(() => this.#announcements.delete(flush));
+    }
   }
 
   /** Every stream holding at least one entry, by when each was first written (the transaction's start; ties by id). */
@@ -616,7 +624,7 @@ export class PgEventStore implements EventStore, CallLeases {
     if (this.#closed) return;
     // appends already made are committed, and their announcements still go out
     await Promise.allSettled([...this.#appending]);
-    await Promise.allSettled([...this.#announcements]);
+    while (this.#announcer) await this.#announcer;
     this.#closed = true;
     await this.#notifications.close();
     if (this.#ownsPool) await this.#pool.end();
@@ -692,6 +700,9 @@ function appendStatements(schema: string) {
     group: `swb_append_group_${schema}`,
     groupText: `SELECT * FROM ${schema}.append_group(${args})`,
     guardedText: `SELECT * FROM ${schema}.append_group_guarded(${args})`,
+    announce: `swb_announce_${schema}`,
+    announceText: `SELECT pg_notify($1, json_build_object('s', s, 'v', v, 't', extract(epoch FROM clock_timestamp()) * 1000)::text)
+                     FROM unnest($2::text[], $3::integer[]) AS a (s, v)`,
     alone: `swb_append_entries_${schema}`,
     aloneText: `SELECT o_conflict, o_before, o_version, o_existing FROM ${schema}.append_entries($1, $2, $3, $4, $5, $6)`,
   };
