@@ -17,8 +17,11 @@ import { median, type Row } from './report.js';
  * PostgreSQL: Switchboard's PgEventStore against Emmett's PostgreSQL event store
  * (`@event-driven-io/emmett-postgresql`), the same entries as the same JSON payloads (one event
  * per entry, `type` = the entry kind, `data` = the entry), the same expected-version check,
- * the same database, each in its own schema (dropped afterwards), each with its pool's
- * default of 10 connections. SQLite (a file, synchronous=full) against the in-memory store.
+ * the same database and server settings (`synchronous_commit` is read through each store's
+ * connection string and must agree: a commit waits for its WAL flush in both or in neither),
+ * each in its own schema (dropped afterwards), each with its pool's default of 10
+ * connections. Switchboard groups concurrent appends into shared commits; Emmett commits each
+ * append on its own. SQLite (a file, synchronous=full) against the in-memory store.
  */
 
 export const DATABASE_URL = process.env['SWITCHBOARD_BENCH_DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -101,14 +104,20 @@ function withSearchPath(url: string, schema: string): string {
   return parsed.toString();
 }
 
-async function admin(sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: DATABASE_URL });
+async function admin(sql: string, url = DATABASE_URL): Promise<pg.QueryResultRow[]> {
+  const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
-    await client.query(sql);
+    return (await client.query(sql)).rows;
   } finally {
     await client.end();
   }
+}
+
+/** `synchronous_commit` as a session opened with this connection string sees it. */
+async function synchronousCommit(url: string): Promise<string> {
+  const [row] = await admin('SHOW synchronous_commit', url);
+  return String(row?.['synchronous_commit']);
 }
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
@@ -126,9 +135,12 @@ export async function benchPostgres(quick: boolean): Promise<Row[]> {
   const suffix = `${process.pid}_${Date.now().toString(36)}`;
   const swbSchema = `swb_bench_${suffix}`;
   const emtSchema = `emt_bench_${suffix}`;
+  const emtUrl = withSearchPath(DATABASE_URL, emtSchema);
+  const commits = { swb: await synchronousCommit(DATABASE_URL), emt: await synchronousCommit(emtUrl) };
+  if (commits.swb !== commits.emt) throw new Error(`synchronous_commit differs: Switchboard ${commits.swb}, Emmett ${commits.emt}`);
   await admin(`CREATE SCHEMA ${emtSchema}`);
   const swb = new PgEventStore({ connectionString: DATABASE_URL, schema: swbSchema, applicationName: 'switchboard-bench' });
-  const emt = getPostgreSQLEventStore(withSearchPath(DATABASE_URL, emtSchema));
+  const emt = getPostgreSQLEventStore(emtUrl);
   const rows: Row[] = [];
   try {
     const appendSwb = portAppend(swb);
@@ -150,14 +162,16 @@ export async function benchPostgres(quick: boolean): Promise<Row[]> {
       }
       const s = (n * slices) / swbSeconds;
       const e = (n * slices) / emtSeconds;
+      // one call at a time has nothing to group: it must not lose to Emmett; many must win by 3x
+      const target = c === 1 ? 1 : 3;
       rows.push({
         benchmark: `PostgreSQL appends, ${c} concurrent call${c === 1 ? '' : 's'} (1 entry per append, expected version)`,
-        baseline: "Emmett's PostgreSQL event store, same entries, same database",
+        baseline: `Emmett's PostgreSQL event store, same entries, same database, synchronous_commit=${commits.swb} for both`,
         figure: `${fmt(s)} entries/s; Emmett ${fmt(e)} entries/s (Switchboard at ${(s / e).toFixed(2)}x Emmett's rate; ${fmt(n * slices)} appends each)`,
         // cost relative to the baseline: time per entry against Emmett's
         ratio: e / s,
-        target: ">= 1.0x Emmett's rate (cost <= 1.00x)",
-        met: s >= e,
+        target: `>= ${target.toFixed(1)}x Emmett's rate (cost <= ${(1 / target).toFixed(2)}x)`,
+        met: s >= target * e,
       });
     }
   } finally {
