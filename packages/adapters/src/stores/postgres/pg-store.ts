@@ -477,7 +477,8 @@ export class PgEventStore implements EventStore, CallLeases {
    * PostgreSQL's notification lock. Announcements go out in one statement per batch on a
    * pooled connection, off the appender's path (the append has resolved; `close()` waits for
    * them): those of one tick together, and while one batch is out, everything committed
-   * meanwhile waits to go in the next (a NOTIFY is a transaction with a commit of its own). If
+   * meanwhile waits to go in the next (one round trip and one transaction per batch; a
+   * NOTIFY writes no WAL, so its commit waits for no flush). If
    * this instance dies between a commit and its NOTIFY, listeners learn of the append from the
    * stream's next one, or when they reconnect or poll (they catch up from `updated_at`). A
    * failed NOTIFY goes to `onError`: the entries are stored.
