@@ -9,7 +9,7 @@ interface Member extends GroupMember {
 }
 
 /** A scheduler whose commits the test finishes by hand. */
-function scheduler(options: { maxGroupsInFlight?: number; maxAppends?: number; maxEntries?: number } = {}) {
+function scheduler(options: { maxGroupsInFlight?: number; maxAppends?: number; maxSize?: number } = {}) {
   const groups: { names: string[]; done: () => void }[] = [];
   const commits = new GroupCommit<Member>({
     commit: (group) =>
@@ -18,7 +18,7 @@ function scheduler(options: { maxGroupsInFlight?: number; maxAppends?: number; m
       }),
     maxGroupsInFlight: options.maxGroupsInFlight ?? 1,
     maxAppends: options.maxAppends ?? 100,
-    maxEntries: options.maxEntries ?? 1_000,
+    maxSize: options.maxSize ?? 1_000,
   });
   const add = (name: string, streamId = name, size = 1) => commits.add({ name, streamId, size });
   return { groups, add };
@@ -69,8 +69,8 @@ describe('GroupCommit (the scheduler)', () => {
     expect(groups.map((g) => g.names).at(-1)).toEqual(['s1-third']);
   });
 
-  it('caps a group by appends and by entries; an append larger than the cap goes alone', async () => {
-    const { groups, add } = scheduler({ maxGroupsInFlight: 10, maxAppends: 2, maxEntries: 5 });
+  it('caps a group by appends and by size; an append larger than the cap goes alone', async () => {
+    const { groups, add } = scheduler({ maxGroupsInFlight: 10, maxAppends: 2, maxSize: 5 });
     add('a', 'a', 1);
     add('b', 'b', 1);
     add('c', 'c', 1);

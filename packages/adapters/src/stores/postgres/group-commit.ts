@@ -13,7 +13,7 @@
 /** What a group is made of; the store decides what else an append carries. */
 export interface GroupMember {
   readonly streamId: string;
-  /** Entries this append writes (for the cap on a group's size). */
+  /** How much this append sends (characters of its entries' JSON), for the cap on a group's size. */
   readonly size: number;
 }
 
@@ -33,8 +33,8 @@ export interface GroupCommitOptions<M extends GroupMember> {
   readonly maxGroupsInFlight: number;
   /** At most this many appends in a group. */
   readonly maxAppends: number;
-  /** At most this many entries in a group (a larger single append still goes, alone). */
-  readonly maxEntries: number;
+  /** At most this much in a group, by `size` (a larger single append still goes, alone). */
+  readonly maxSize: number;
 }
 
 export class GroupCommit<M extends GroupMember> {
@@ -68,7 +68,7 @@ export class GroupCommit<M extends GroupMember> {
   }
 
   #flush(): void {
-    const { maxGroupsInFlight, maxAppends, maxEntries } = this.#options;
+    const { maxGroupsInFlight, maxAppends, maxSize } = this.#options;
     const free = maxGroupsInFlight - this.#inFlight;
     if (free <= 0) return;
     // What can go now: the first waiting append of each stream that has none in flight.
@@ -87,12 +87,12 @@ export class GroupCommit<M extends GroupMember> {
     let at = 0;
     while (sent < free && at < ready.length) {
       const group: M[] = [];
-      let entries = 0;
+      let size = 0;
       while (at < ready.length && group.length < maxAppends) {
         const member = ready[at]!;
-        if (group.length > 0 && entries + member.size > maxEntries) break;
+        if (group.length > 0 && size + member.size > maxSize) break;
         group.push(member);
-        entries += member.size;
+        size += member.size;
         at += 1;
       }
       sent += 1;

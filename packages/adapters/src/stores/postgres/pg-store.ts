@@ -128,10 +128,13 @@ type Outcome =
   | { readonly written: false; readonly fenced: true }
   | { readonly written: false; readonly failure: Error };
 
-/** Groups on their way at once, and a group's size: see `GroupCommit`. */
+/**
+ * Groups on their way at once, and a group's size: see `GroupCommit`. PostgreSQL takes a
+ * message of up to 1 GiB; a group stays far below it (a larger single append goes alone).
+ */
 const GROUPS_IN_FLIGHT = 2;
 const MAX_GROUP_APPENDS = 500;
-const MAX_GROUP_ENTRIES = 2_000;
+const MAX_GROUP_CHARACTERS = 16 * 2 ** 20;
 
 /**
  * An `EventStore` in PostgreSQL, for several bot instances sharing one database.
@@ -219,7 +222,7 @@ export class PgEventStore implements EventStore, CallLeases {
       commit: (group) => this.#commitGroup(group),
       maxGroupsInFlight: GROUPS_IN_FLIGHT,
       maxAppends: MAX_GROUP_APPENDS,
-      maxEntries: MAX_GROUP_ENTRIES,
+      maxSize: MAX_GROUP_CHARACTERS,
     });
     this.#notifications = new AppendNotifications({
       channel: appendChannel(this.schema),
@@ -332,14 +335,15 @@ export class PgEventStore implements EventStore, CallLeases {
       return { appended: [], duplicates: [], version };
     }
     const byEntry = new Map(encoded.map((e) => [e.entry, e]));
+    const rows = unique.map((entry) => byEntry.get(entry)!);
     return new Promise<AppendResult>((resolve, reject) => {
       this.#groups.add({
         streamId,
         expected: expected ?? null,
         lease,
         entries,
-        rows: unique.map((entry) => byEntry.get(entry)!),
-        size: unique.length,
+        rows,
+        size: rows.reduce((n, r) => n + r.body.length, 0),
         resolve,
         reject,
       });
