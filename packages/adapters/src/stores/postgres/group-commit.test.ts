@@ -23,7 +23,7 @@ function scheduler(options: { maxGroupsInFlight?: number; maxAppends?: number; m
   const add = (name: string, streamId = name, size = 1) => commits.add({ name, streamId, size });
   return { groups, add };
 }
-const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
+const tick = () => new Promise<void>((resolve) => setImmediate(resolve)); // after any nextTick
 /** Lets a finished group's `finally` run, then the tick it schedules. */
 const settle = async () => {
   await Promise.resolve();

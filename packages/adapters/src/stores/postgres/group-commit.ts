@@ -1,9 +1,10 @@
 /**
- * Group commit for the PostgreSQL store: appends made while the previous group is on its way
- * to the database wait for the next tick and then go together, in one transaction and one
- * round trip. A commit costs a round trip, a transaction and a WAL flush whatever it holds, so
- * under load each append pays a share of one instead of one of its own; alone, an append waits
- * only for the end of the tick it was made in.
+ * Group commit for the PostgreSQL store: appends made together (in one run of code and the
+ * promise continuations it sets off), and those made while the groups in flight are on their
+ * way to the database, go together in one transaction and one round trip. A commit costs a
+ * round trip, a transaction and a WAL flush whatever it holds, so under load each append pays
+ * a share of one instead of one of its own; alone, an append waits for no turn of the event
+ * loop.
  *
  * A stream is in at most one group at a time: a second append to a stream whose group is in
  * flight (or already in the group being formed) waits for a later group, so appends to one
@@ -56,12 +57,14 @@ export class GroupCommit<M extends GroupMember> {
     this.#schedule();
   }
 
-  // Forms groups at the end of the tick: every append made in it (and every one made while the
-  // groups in flight were out) goes in the same group.
+  // Forms groups once the code running now is done: every append made by it and by the promise
+  // continuations it set off (a group's results release its writers, who append again at once)
+  // goes in the same group, and so does every one made while the groups in flight were out.
+  // (process.nextTick runs after the microtasks: no turn of the event loop to wait for.)
   #schedule(): void {
     if (this.#scheduled || this.#inFlight >= this.#options.maxGroupsInFlight) return;
     this.#scheduled = true;
-    setImmediate(() => {
+    process.nextTick(() => {
       this.#scheduled = false;
       this.#flush();
     });
