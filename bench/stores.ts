@@ -28,10 +28,10 @@ export const DATABASE_URL = process.env['SWITCHBOARD_BENCH_DATABASE_URL'] ?? 'po
 const CONCURRENCY = [1, 16, 64] as const;
 
 /** Appends `entries` to `streamId` at `expectedVersion`; resolves to the new version. */
-type Append = (streamId: string, entries: readonly LogEntry[], expectedVersion: number) => Promise<number>;
+export type Append = (streamId: string, entries: readonly LogEntry[], expectedVersion: number) => Promise<number>;
 
 /** Per-call entry sequences from the benchmark workload (real notification shapes). */
-function sequences(): LogEntry[][] {
+export function sequences(): LogEntry[][] {
   const { bodies } = workload(300, 11);
   const byCall = new Map<string, LogEntry[]>();
   let at = 1_700_000_000_000;
@@ -46,11 +46,16 @@ function sequences(): LogEntry[][] {
 }
 
 /**
- * Runs `concurrency` workers; each makes `appendsPerWorker` single-entry appends over fresh
- * streams (ids prefixed by `tag`). Resolves to entries appended per second.
+ * Prepares `concurrency` workers, each making `appendsPerWorker` single-entry appends over fresh
+ * streams (ids prefixed by `tag`, every stream's entries prepared now), and returns what runs
+ * them: each worker writes its calls one after another, a call's appends in sequence.
  */
-async function run(append: Append, seqs: readonly LogEntry[][], concurrency: number, appendsPerWorker: number, tag: string): Promise<number> {
-  // Prepare every stream's entries before timing (re-keyed to the stream id).
+export function plan(
+  seqs: readonly LogEntry[][],
+  concurrency: number,
+  appendsPerWorker: number,
+  tag: string,
+): (append: Append) => Promise<void> {
   const plans: { streamId: string; entries: LogEntry[] }[][] = [];
   let s = 0;
   for (let w = 0; w < concurrency; w++) {
@@ -65,29 +70,37 @@ async function run(append: Append, seqs: readonly LogEntry[][], concurrency: num
     }
     plans.push(plan);
   }
-  const start = process.hrtime.bigint();
-  await Promise.all(
-    plans.map(async (plan) => {
-      for (const { streamId, entries } of plan) {
-        let version = 0;
-        for (const entry of entries) {
-          const next = await append(streamId, [entry], version);
-          if (next !== version + 1) throw new Error(`${tag}: ${streamId} went from ${version} to ${next}`);
-          version = next;
+  return async (append) => {
+    await Promise.all(
+      plans.map(async (plan) => {
+        for (const { streamId, entries } of plan) {
+          let version = 0;
+          for (const entry of entries) {
+            const next = await append(streamId, [entry], version);
+            if (next !== version + 1) throw new Error(`${tag}: ${streamId} went from ${version} to ${next}`);
+            version = next;
+          }
         }
-      }
-    }),
-  );
+      }),
+    );
+  };
+}
+
+/** Runs `plan(...)` with `append`; resolves to entries appended per second. */
+async function run(append: Append, seqs: readonly LogEntry[][], concurrency: number, appendsPerWorker: number, tag: string): Promise<number> {
+  const work = plan(seqs, concurrency, appendsPerWorker, tag);
+  const start = process.hrtime.bigint();
+  await work(append);
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
   return (concurrency * appendsPerWorker) / seconds;
 }
 
-const portAppend =
+export const portAppend =
   (store: EventStore): Append =>
   async (streamId, entries, expectedVersion) =>
     (await store.appendToStream(streamId, entries, { expectedVersion })).version;
 
-function emmettAppend(store: PostgresEventStore): Append {
+export function emmettAppend(store: PostgresEventStore): Append {
   return async (streamId, entries, expectedVersion) => {
     const result = await store.appendToStream(
       streamId,
@@ -98,7 +111,7 @@ function emmettAppend(store: PostgresEventStore): Append {
   };
 }
 
-function withSearchPath(url: string, schema: string): string {
+export function withSearchPath(url: string, schema: string): string {
   const parsed = new URL(url);
   parsed.searchParams.set('options', `-c search_path=${schema}`);
   return parsed.toString();
