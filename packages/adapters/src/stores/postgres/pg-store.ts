@@ -140,8 +140,9 @@ const MAX_GROUP_CHARACTERS = 16 * 2 ** 20;
  * An `EventStore` in PostgreSQL, for several bot instances sharing one database.
  *
  * - Appends: a batch is written whole or not at all. Appends to different streams made
- *   while the previous group was on its way share one transaction and one round trip; each
- *   succeeds or fails alone (a version conflict, a fenced lease, a row PostgreSQL refuses).
+ *   together, or while the groups before them were on their way, share one transaction and
+ *   one round trip; each succeeds or fails alone (a version conflict, a fenced lease, a row
+ *   PostgreSQL refuses).
  *   Stream rows are locked, so concurrent writers of a stream queue up; positions stay dense
  *   and a writer whose expected version moved gets `ExpectedVersionConflictError`, never a
  *   raw constraint error. Entries are deduplicated by id across every instance.
