@@ -17,18 +17,21 @@ import { median, type Row } from './report.js';
  * PostgreSQL: Switchboard's PgEventStore against Emmett's PostgreSQL event store
  * (`@event-driven-io/emmett-postgresql`), the same entries as the same JSON payloads (one event
  * per entry, `type` = the entry kind, `data` = the entry), the same expected-version check,
- * the same database, each in its own schema (dropped afterwards), each with its pool's
- * default of 10 connections. SQLite (a file, synchronous=full) against the in-memory store.
+ * the same database and server settings (`synchronous_commit` is read through each store's
+ * connection string and must agree: a commit waits for its WAL flush in both or in neither),
+ * each in its own schema (dropped afterwards), each with its pool's default of 10
+ * connections. Switchboard groups concurrent appends into shared commits; Emmett commits each
+ * append on its own. SQLite (a file, synchronous=full) against the in-memory store.
  */
 
 export const DATABASE_URL = process.env['SWITCHBOARD_BENCH_DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
 const CONCURRENCY = [1, 16, 64] as const;
 
 /** Appends `entries` to `streamId` at `expectedVersion`; resolves to the new version. */
-type Append = (streamId: string, entries: readonly LogEntry[], expectedVersion: number) => Promise<number>;
+export type Append = (streamId: string, entries: readonly LogEntry[], expectedVersion: number) => Promise<number>;
 
 /** Per-call entry sequences from the benchmark workload (real notification shapes). */
-function sequences(): LogEntry[][] {
+export function sequences(): LogEntry[][] {
   const { bodies } = workload(300, 11);
   const byCall = new Map<string, LogEntry[]>();
   let at = 1_700_000_000_000;
@@ -43,11 +46,16 @@ function sequences(): LogEntry[][] {
 }
 
 /**
- * Runs `concurrency` workers; each makes `appendsPerWorker` single-entry appends over fresh
- * streams (ids prefixed by `tag`). Resolves to entries appended per second.
+ * Prepares `concurrency` workers, each making `appendsPerWorker` single-entry appends over fresh
+ * streams (ids prefixed by `tag`, every stream's entries prepared now), and returns what runs
+ * them: each worker writes its calls one after another, a call's appends in sequence.
  */
-async function run(append: Append, seqs: readonly LogEntry[][], concurrency: number, appendsPerWorker: number, tag: string): Promise<number> {
-  // Prepare every stream's entries before timing (re-keyed to the stream id).
+export function plan(
+  seqs: readonly LogEntry[][],
+  concurrency: number,
+  appendsPerWorker: number,
+  tag: string,
+): (append: Append) => Promise<void> {
   const plans: { streamId: string; entries: LogEntry[] }[][] = [];
   let s = 0;
   for (let w = 0; w < concurrency; w++) {
@@ -62,29 +70,37 @@ async function run(append: Append, seqs: readonly LogEntry[][], concurrency: num
     }
     plans.push(plan);
   }
-  const start = process.hrtime.bigint();
-  await Promise.all(
-    plans.map(async (plan) => {
-      for (const { streamId, entries } of plan) {
-        let version = 0;
-        for (const entry of entries) {
-          const next = await append(streamId, [entry], version);
-          if (next !== version + 1) throw new Error(`${tag}: ${streamId} went from ${version} to ${next}`);
-          version = next;
+  return async (append) => {
+    await Promise.all(
+      plans.map(async (plan) => {
+        for (const { streamId, entries } of plan) {
+          let version = 0;
+          for (const entry of entries) {
+            const next = await append(streamId, [entry], version);
+            if (next !== version + 1) throw new Error(`${tag}: ${streamId} went from ${version} to ${next}`);
+            version = next;
+          }
         }
-      }
-    }),
-  );
+      }),
+    );
+  };
+}
+
+/** Runs `plan(...)` with `append`; resolves to entries appended per second. */
+async function run(append: Append, seqs: readonly LogEntry[][], concurrency: number, appendsPerWorker: number, tag: string): Promise<number> {
+  const work = plan(seqs, concurrency, appendsPerWorker, tag);
+  const start = process.hrtime.bigint();
+  await work(append);
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
   return (concurrency * appendsPerWorker) / seconds;
 }
 
-const portAppend =
+export const portAppend =
   (store: EventStore): Append =>
   async (streamId, entries, expectedVersion) =>
     (await store.appendToStream(streamId, entries, { expectedVersion })).version;
 
-function emmettAppend(store: PostgresEventStore): Append {
+export function emmettAppend(store: PostgresEventStore): Append {
   return async (streamId, entries, expectedVersion) => {
     const result = await store.appendToStream(
       streamId,
@@ -95,20 +111,26 @@ function emmettAppend(store: PostgresEventStore): Append {
   };
 }
 
-function withSearchPath(url: string, schema: string): string {
+export function withSearchPath(url: string, schema: string): string {
   const parsed = new URL(url);
   parsed.searchParams.set('options', `-c search_path=${schema}`);
   return parsed.toString();
 }
 
-async function admin(sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: DATABASE_URL });
+async function admin(sql: string, url = DATABASE_URL): Promise<pg.QueryResultRow[]> {
+  const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
-    await client.query(sql);
+    return (await client.query(sql)).rows;
   } finally {
     await client.end();
   }
+}
+
+/** `synchronous_commit` as a session opened with this connection string sees it. */
+async function synchronousCommit(url: string): Promise<string> {
+  const [row] = await admin('SHOW synchronous_commit', url);
+  return String(row?.['synchronous_commit']);
 }
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
@@ -126,9 +148,12 @@ export async function benchPostgres(quick: boolean): Promise<Row[]> {
   const suffix = `${process.pid}_${Date.now().toString(36)}`;
   const swbSchema = `swb_bench_${suffix}`;
   const emtSchema = `emt_bench_${suffix}`;
+  const emtUrl = withSearchPath(DATABASE_URL, emtSchema);
+  const commits = { swb: await synchronousCommit(DATABASE_URL), emt: await synchronousCommit(emtUrl) };
+  if (commits.swb !== commits.emt) throw new Error(`synchronous_commit differs: Switchboard ${commits.swb}, Emmett ${commits.emt}`);
   await admin(`CREATE SCHEMA ${emtSchema}`);
   const swb = new PgEventStore({ connectionString: DATABASE_URL, schema: swbSchema, applicationName: 'switchboard-bench' });
-  const emt = getPostgreSQLEventStore(withSearchPath(DATABASE_URL, emtSchema));
+  const emt = getPostgreSQLEventStore(emtUrl);
   const rows: Row[] = [];
   try {
     const appendSwb = portAppend(swb);
@@ -150,14 +175,16 @@ export async function benchPostgres(quick: boolean): Promise<Row[]> {
       }
       const s = (n * slices) / swbSeconds;
       const e = (n * slices) / emtSeconds;
+      // one call at a time has nothing to group: it must not lose to Emmett; many must win by 3x
+      const target = c === 1 ? 1 : 3;
       rows.push({
         benchmark: `PostgreSQL appends, ${c} concurrent call${c === 1 ? '' : 's'} (1 entry per append, expected version)`,
-        baseline: "Emmett's PostgreSQL event store, same entries, same database",
+        baseline: `Emmett's PostgreSQL event store, same entries, same database, synchronous_commit=${commits.swb} for both`,
         figure: `${fmt(s)} entries/s; Emmett ${fmt(e)} entries/s (Switchboard at ${(s / e).toFixed(2)}x Emmett's rate; ${fmt(n * slices)} appends each)`,
         // cost relative to the baseline: time per entry against Emmett's
         ratio: e / s,
-        target: ">= 1.0x Emmett's rate (cost <= 1.00x)",
-        met: s >= e,
+        target: `>= ${target.toFixed(1)}x Emmett's rate (cost <= ${(1 / target).toFixed(2)}x)`,
+        met: s >= target * e,
       });
     }
   } finally {

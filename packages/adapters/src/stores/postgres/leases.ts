@@ -12,7 +12,9 @@ export interface Lease {
   readonly owner: string;
   /**
    * Grows each time the lease is granted anew (another owner, or the same one after it
-   * lapsed): a fencing token. Renewing keeps it. Work stamped with an older token is stale.
+   * lapsed): a fencing token. Renewing keeps it. Work stamped with an older token is stale:
+   * `PgEventStore.appendToStream(id, entries, { lease: { owner, token } })` writes only while
+   * the owner holds the lease with this token.
    */
   readonly token: number;
   /** When this owner's tenure began, by the database's clock. */

@@ -52,6 +52,33 @@ describe('PgEventStore subscribe (LISTEN/NOTIFY)', () => {
     ]);
   });
 
+  it('appends committed in one group are each announced after the commit', async () => {
+    const [a, b] = await twoInstances();
+    const streams = Array.from({ length: 20 }, (_, i) => `call-g${i}`);
+    const heard: Array<[string, number]> = [];
+    // what a notice announces is readable when it arrives: it went out after the commit
+    const reads: Array<Promise<number>> = [];
+    await a.subscribe((streamId, version) => {
+      heard.push([streamId, version]);
+      reads.push(a.readStream(streamId).then((entries) => entries.length));
+    });
+    await b.appendToStream('call-conflict', [timer('call-conflict', '1')]);
+    const appends = streams.map((s) => b.appendToStream(s, [timer(s, '1'), timer(s, '2')], { expectedVersion: 0 }));
+    const conflicting = b.appendToStream('call-conflict', [timer('call-conflict', '2')], { expectedVersion: 0 });
+    await Promise.all(appends);
+    await expect(conflicting).rejects.toMatchObject({ code: 'SWB_VERSION_CONFLICT' });
+    await eventually(() => streams.every((s) => heard.some(([h]) => h === s)), 'a notice per stream');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const xmins = await adminQuery<{ n: number }>(
+      `SELECT count(DISTINCT xmin::text)::int AS n FROM ${b.schema}.entries WHERE stream_id LIKE 'call-g%'`,
+    );
+    expect(xmins[0]?.n).toBe(1); // one group, one transaction
+    expect(heard.filter(([s]) => s.startsWith('call-g')).sort()).toEqual(streams.map((s) => [s, 2]).sort());
+    expect(heard.filter(([s]) => s === 'call-conflict')).toEqual([['call-conflict', 1]]); // the conflict announced nothing
+    const lengths = await Promise.all(reads);
+    heard.forEach(([, version], i) => expect(lengths[i]).toBeGreaterThanOrEqual(version));
+  });
+
   it('a conflicting append announces nothing; unsubscribing stops the notices', async () => {
     const [a, b] = await twoInstances();
     const first: number[] = [];
@@ -89,7 +116,8 @@ describe('PgEventStore subscribe (LISTEN/NOTIFY)', () => {
     const [a, b] = await twoInstances({
       applicationName,
       onError: (error) => errors.push(error),
-      reconnectDelayMs: { min: 250, max: 250 },
+      // long enough that the append below (slow on a loaded machine) lands before the reconnect
+      reconnectDelayMs: { min: 1_500, max: 1_500 },
     });
     const heard: Array<[string, number]> = [];
     await a.subscribe((streamId, version) => heard.push([streamId, version]));

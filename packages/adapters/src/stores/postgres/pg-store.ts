@@ -1,7 +1,8 @@
 /**
- * The store for several bot instances sharing calls: PostgreSQL through `pg`. Appends are
- * one round trip each (a plpgsql function: lock the stream row, check the version, dedup,
- * multi-row insert), announced after the commit; instances tail each other's appends with LISTEN/NOTIFY and
+ * The store for several bot instances sharing calls: PostgreSQL through `pg`. Appends made
+ * at once share one transaction and one round trip (group commit: a plpgsql function locks
+ * the streams, checks each one's version, dedups, inserts every entry in one statement), and
+ * are announced after the commit; instances tail each other's appends with LISTEN/NOTIFY and
  * agree on who runs a call through leases timed by the database's clock.
  */
 import type pg from 'pg';
@@ -17,7 +18,16 @@ import {
   type ReadOptions,
   type StoredEntry,
 } from '@switchboard/core';
-import { checkExpectedVersion, decodeEntry, encodeEntries, encodeSnapshot, readAfter, storeClosedError } from '../shared.js';
+import {
+  checkExpectedVersion,
+  decodeEntry,
+  encodeEntries,
+  encodeSnapshot,
+  readAfter,
+  storeClosedError,
+  type EncodedEntry,
+} from '../shared.js';
+import { GroupCommit, type GroupMember } from './group-commit.js';
 import { checkOwner, checkTtl, leaseSql, toLease, type CallLeases, type Lease, type LeaseResult, type LeaseRow } from './leases.js';
 import { loadPg } from './driver.js';
 import { AppendNotifications, type AppendListener, type Unsubscribe } from './notifications.js';
@@ -70,24 +80,77 @@ export interface PgEventStoreOptions {
 // PostgreSQL refuses btree keys over ~2.7 kB and NOTIFY payloads over 8 kB.
 const MAX_ID_BYTES = 1_024;
 
-interface AppendRow {
+/** `appendToStream`'s options on PostgreSQL. */
+export interface PgAppendOptions extends AppendOptions {
+  /**
+   * Fences the append with a lease (see `acquireLease`): it writes only if `owner` holds the
+   * call's live lease with this fencing `token` when it commits, else it throws
+   * `SWB_LEASE_LOST` and writes nothing. A takeover of the lease waits for the append's commit.
+   */
+  readonly lease?: { readonly owner: string; readonly token: number };
+}
+
+/** An append waiting for its group. */
+interface PendingAppend extends GroupMember {
+  readonly expected: number | null;
+  readonly lease: PgAppendOptions['lease'];
+  readonly entries: readonly LogEntry[];
+  /** The batch without its repeats. */
+  readonly rows: readonly EncodedEntry[];
+  readonly resolve: (result: AppendResult) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/** `append_group`'s row (and `append_group_guarded`'s, which adds the errors): arrays by append. */
+interface GroupRow {
+  readonly o_fenced: boolean[];
+  readonly o_ok: boolean[];
+  readonly o_before: Array<number | null>;
+  /** Entries (1-based, in the group) whose id their stream already held. */
+  readonly o_held: number[];
+  readonly o_inserted: number;
+  readonly o_sqlstates?: Array<string | null>;
+  readonly o_errors?: Array<string | null>;
+}
+
+/** `append_entries`' row. */
+interface AloneRow {
   readonly o_conflict: boolean;
   readonly o_before: number;
   readonly o_version: number;
   readonly o_existing: string[];
 }
 
+/** What became of one append. */
+type Outcome =
+  | { readonly written: true; readonly before: number; readonly held: ReadonlySet<string> }
+  | { readonly written: false; readonly conflict: number }
+  | { readonly written: false; readonly fenced: true }
+  | { readonly written: false; readonly failure: Error };
+
+/**
+ * Groups on their way at once, and a group's size: see `GroupCommit`. PostgreSQL takes a
+ * message of up to 1 GiB; a group stays far below it (a larger single append goes alone).
+ */
+const GROUPS_IN_FLIGHT = 2;
+const MAX_GROUP_APPENDS = 500;
+const MAX_GROUP_CHARACTERS = 16 * 2 ** 20;
+
 /**
  * An `EventStore` in PostgreSQL, for several bot instances sharing one database.
  *
- * - Appends: one transaction and one round trip per batch. The stream row is locked, so
- *   concurrent writers of a stream queue up; positions stay dense and a writer whose
- *   expected version moved gets `ExpectedVersionConflictError`, never a raw constraint error.
- *   Entries are deduplicated by id across every instance.
+ * - Appends: a batch is written whole or not at all. Appends to different streams made
+ *   together, or while the groups before them were on their way, share one transaction and
+ *   one round trip; each succeeds or fails alone (a version conflict, a fenced lease, a row
+ *   PostgreSQL refuses).
+ *   Stream rows are locked, so concurrent writers of a stream queue up; positions stay dense
+ *   and a writer whose expected version moved gets `ExpectedVersionConflictError`, never a
+ *   raw constraint error. Entries are deduplicated by id across every instance.
  * - `subscribe`: hear about every instance's appends (LISTEN/NOTIFY on a dedicated
  *   connection that reconnects and catches up).
  * - Leases: `acquireLease` / `renewLease` / `releaseLease` / `getLease` decide which
- *   instance runs a call. The store does not enforce them on appends: the runtime does.
+ *   instance runs a call. The store enforces one on an append only when asked (`lease` in
+ *   the append's options); otherwise the runtime does.
  *
  * Times for leases come from the database. Stream and entry ids are limited to 1,024 bytes
  * of UTF-8 and cannot contain NUL (PostgreSQL text cannot), which Graph ids never approach.
@@ -100,11 +163,17 @@ export class PgEventStore implements EventStore, CallLeases {
   readonly #where: string;
   readonly #autoMigrate: boolean;
   readonly #onError: (error: SwitchboardError) => void;
-  /** Appends committed this tick, to announce together: stream -> version. */
+  /** Appends committed and not yet announced: stream -> version. */
   #announcing = new Map<string, number>();
-  readonly #announcements = new Set<Promise<void>>();
+  /** The announcements on their way, while any are. */
+  #announcer: Promise<void> | undefined;
   readonly #notifications: AppendNotifications;
   readonly #lease: ReturnType<typeof leaseSql>;
+  readonly #groups: GroupCommit<PendingAppend>;
+  /** The append statements, named so that each connection parses them once. */
+  readonly #statements: ReturnType<typeof appendStatements>;
+  /** Appends made and not yet settled. */
+  readonly #appending = new Set<Promise<AppendResult>>();
   readonly #poolErrors: (error: Error) => void;
   #migrated: Promise<void> | undefined;
   #closed = false;
@@ -149,6 +218,13 @@ export class PgEventStore implements EventStore, CallLeases {
     this.#pool.on('error', this.#poolErrors);
 
     this.#lease = leaseSql(this.schema);
+    this.#statements = appendStatements(this.schema);
+    this.#groups = new GroupCommit<PendingAppend>({
+      commit: (group) => this.#commitGroup(group),
+      maxGroupsInFlight: GROUPS_IN_FLIGHT,
+      maxAppends: MAX_GROUP_APPENDS,
+      maxSize: MAX_GROUP_CHARACTERS,
+    });
     this.#notifications = new AppendNotifications({
       channel: appendChannel(this.schema),
       connect: () =>
@@ -230,17 +306,37 @@ export class PgEventStore implements EventStore, CallLeases {
    * Appends a batch in one transaction: throws `ExpectedVersionConflictError` (writing
    * nothing) when `expectedVersion` is given and the stream is elsewhere, drops entries whose
    * id the stream already holds (whoever wrote them), writes the rest at the next dense
-   * positions and announces the new version to every subscribed instance.
+   * positions and announces the new version to every subscribed instance. Appends to other
+   * streams made at the same time share the transaction (group commit); each still succeeds
+   * or fails alone. With `lease`, the append is fenced: it writes only while that owner holds
+   * the call's lease with that token, else it throws `SWB_LEASE_LOST` and writes nothing.
    */
-  async appendToStream(streamId: string, entries: readonly LogEntry[], options?: AppendOptions): Promise<AppendResult> {
+  appendToStream(streamId: string, entries: readonly LogEntry[], options?: PgAppendOptions): Promise<AppendResult> {
+    const append = this.#append(streamId, entries, options);
+    // close() waits for it, wherever it is (migrating, waiting for its group, in flight)
+    this.#appending.add(append);
+    const forget = () => this.#appending.delete(append);
+    append.then(forget, forget);
+    return append;
+  }
+
+  async #append(streamId: string, entries: readonly LogEntry[], options?: PgAppendOptions): Promise<AppendResult> {
     const expected = options?.expectedVersion;
     checkExpectedVersion(streamId, expected);
     checkId('stream id', streamId, streamId);
+    const lease = options?.lease;
+    if (lease !== undefined) {
+      checkOwner(lease.owner);
+      if (!Number.isSafeInteger(lease.token) || lease.token < 1) {
+        const got = String(lease.token);
+        throw new SwitchboardError('SWB_INVALID_ARGUMENT', `stream ${streamId}: a lease token is a whole number >= 1, got ${got}`);
+      }
+    }
     const encoded = encodeEntries(streamId, entries);
     for (const e of encoded) checkId('entry id', streamId, e.id);
     await this.#ready();
 
-    // Repeats within the batch never reach the database; the function reports ids it holds.
+    // Repeats within the batch never reach the database; the group reports ids the stream holds.
     const { fresh: unique } = splitDuplicates(entries, () => false);
     if (unique.length === 0) {
       const version = await this.#version(streamId);
@@ -249,56 +345,182 @@ export class PgEventStore implements EventStore, CallLeases {
     }
     const byEntry = new Map(encoded.map((e) => [e.entry, e]));
     const rows = unique.map((entry) => byEntry.get(entry)!);
-    const { rows: result } = await this.#query<AppendRow>(
-      'append to',
-      `SELECT o_conflict, o_before, o_version, o_existing FROM ${this.schema}.append_entries($1, $2, $3, $4, $5, $6)`,
-      [streamId, expected ?? null, rows.map((r) => r.id), rows.map((r) => r.kind), rows.map((r) => r.at), rows.map((r) => r.body)],
-    );
-    const outcome = result[0]!;
-    if (outcome.o_conflict) throw new ExpectedVersionConflictError(streamId, expected ?? 0, outcome.o_version);
+    return new Promise<AppendResult>((resolve, reject) => {
+      this.#groups.add({
+        streamId,
+        expected: expected ?? null,
+        lease,
+        entries,
+        rows,
+        size: rows.reduce((n, r) => n + r.body.length, 0),
+        resolve,
+        reject,
+      });
+    });
+  }
 
-    const held = new Set(outcome.o_existing);
-    const { fresh, duplicates } = splitDuplicates(entries, (id) => held.has(id));
-    if (outcome.o_before + fresh.length !== outcome.o_version) {
-      throw new SwitchboardError(
-        'SWB_STORE_FAILED',
-        `stream ${streamId}: the database wrote ${outcome.o_version - outcome.o_before} entries, expected ${fresh.length}`,
-      );
+  /**
+   * Commits a group: one call of `append_group` (one transaction), and where it raised, the
+   * same group again with a savepoint per append. Settles every member.
+   */
+  async #commitGroup(group: PendingAppend[]): Promise<void> {
+    const only = group.length === 1 ? group[0]! : undefined;
+    if (only && only.lease === undefined) return this.#commitAlone(only);
+    const fenced = group.some((m) => m.lease !== undefined);
+    const apps = group.flatMap((m, i) => m.rows.map(() => i + 1));
+    const ids = group.flatMap((m) => m.rows.map((r) => r.id));
+    const values = [
+      group.map((m) => m.streamId),
+      group.map((m) => m.expected),
+      fenced ? group.map((m) => m.lease?.owner ?? null) : null,
+      fenced ? group.map((m) => m.lease?.token ?? null) : null,
+      apps,
+      ids,
+      group.flatMap((m) => m.rows.map((r) => r.kind)),
+      group.flatMap((m) => m.rows.map((r) => r.at)),
+      group.flatMap((m) => m.rows.map((r) => r.body)),
+    ];
+    let row: GroupRow | undefined;
+    try {
+      row = (await this.#pool.query<GroupRow>({ name: this.#statements.group, text: this.#statements.groupText, values })).rows[0];
+    } catch (error) {
+      const wrapped = this.#wrap('append to', error);
+      // Nothing of the group was stored. Unless the database is out of reach (the outcome of
+      // the commit unknown) or the schema lacks the function, one append broke it: find which.
+      if (wrapped.code === 'SWB_STORE_UNAVAILABLE' || wrapped.code === 'SWB_SCHEMA_MISSING') {
+        for (const m of group) m.reject(wrapped);
+        return;
+      }
+      try {
+        row = (await this.#pool.query<GroupRow>(this.#statements.guardedText, values)).rows[0];
+      } catch (again) {
+        const failed = this.#wrap('append to', again);
+        for (const m of group) m.reject(failed);
+        return;
+      }
     }
-    const appended = fresh.map((entry, i) => ({ ...entry, position: outcome.o_before + i + 1 }) as StoredEntry);
-    if (appended.length > 0) this.#announce(streamId, outcome.o_version);
-    return { appended, duplicates, version: outcome.o_version };
+    if (!row) {
+      const failed = new SwitchboardError('SWB_STORE_FAILED', 'the database returned no outcome for a group of appends');
+      for (const m of group) m.reject(failed);
+      return;
+    }
+
+    const held = new Map<number, Set<string>>();
+    for (const k of row.o_held) {
+      const app = apps[k - 1]!;
+      const set = held.get(app) ?? new Set<string>();
+      held.set(app, set.add(ids[k - 1]!));
+    }
+    const outcomes = group.map((m, i): Outcome => {
+      const failure = row.o_sqlstates?.[i];
+      if (failure) {
+        return { written: false, failure: Object.assign(new Error(row.o_errors?.[i] ?? 'the append failed'), { code: failure }) };
+      }
+      if (row.o_fenced[i]) return { written: false, fenced: true };
+      if (!row.o_ok[i]) return { written: false, conflict: row.o_before[i] ?? 0 };
+      return { written: true, before: row.o_before[i] ?? 0, held: held.get(i + 1) ?? new Set() };
+    });
+    // The database wrote what the outcomes say, or something is badly wrong.
+    const expected = group.reduce((n, m, i) => {
+      const o = outcomes[i]!;
+      return o.written ? n + m.rows.length - o.held.size : n;
+    }, 0);
+    for (const [i, m] of group.entries()) {
+      const outcome = outcomes[i]!;
+      if (outcome.written && expected !== row.o_inserted) {
+        const message = `the database wrote ${row.o_inserted} entries for a group of appends, expected ${expected}`;
+        m.reject(new SwitchboardError('SWB_STORE_FAILED', message));
+        continue;
+      }
+      this.#settle(m, outcome);
+    }
+  }
+
+  /**
+   * A group of one unfenced append (no load): `append_entries`, the single-stream function,
+   * which does less than the group's (no arrays to line up, no savepoints to fall back to).
+   */
+  async #commitAlone(m: PendingAppend): Promise<void> {
+    let row: AloneRow | undefined;
+    try {
+      const { rows } = m;
+      const columns = [rows.map((r) => r.id), rows.map((r) => r.kind), rows.map((r) => r.at), rows.map((r) => r.body)];
+      const values = [m.streamId, m.expected, ...columns];
+      row = (await this.#pool.query<AloneRow>({ name: this.#statements.alone, text: this.#statements.aloneText, values })).rows[0];
+    } catch (error) {
+      m.reject(this.#wrap('append to', error));
+      return;
+    }
+    if (!row) {
+      m.reject(new SwitchboardError('SWB_STORE_FAILED', `stream ${m.streamId}: the database returned no outcome for the append`));
+      return;
+    }
+    if (row.o_conflict) return this.#settle(m, { written: false, conflict: row.o_version });
+    const held = new Set(row.o_existing);
+    if (row.o_before + m.rows.length - held.size !== row.o_version) {
+      const fresh = m.rows.length - held.size;
+      const message = `stream ${m.streamId}: the database wrote ${row.o_version - row.o_before} entries, expected ${fresh}`;
+      m.reject(new SwitchboardError('SWB_STORE_FAILED', message));
+      return;
+    }
+    this.#settle(m, { written: true, before: row.o_before, held });
+  }
+
+  /** Resolves or rejects one append by its outcome, and announces what it wrote. */
+  #settle(m: PendingAppend, outcome: Outcome): void {
+    if (!outcome.written) {
+      if ('failure' in outcome) m.reject(this.#wrap(`append to stream ${m.streamId.slice(0, 80)} in`, outcome.failure));
+      else if ('fenced' in outcome) {
+        const { owner, token } = m.lease!;
+        const message = `stream ${m.streamId}: ${owner} does not hold its lease with token ${token}; nothing was written`;
+        m.reject(new SwitchboardError('SWB_LEASE_LOST', message));
+      } else m.reject(new ExpectedVersionConflictError(m.streamId, m.expected ?? 0, outcome.conflict));
+      return;
+    }
+    const { fresh, duplicates } = splitDuplicates(m.entries, (id) => outcome.held.has(id));
+    const appended = fresh.map((entry, i) => ({ ...entry, position: outcome.before + i + 1 }) as StoredEntry);
+    const version = outcome.before + fresh.length;
+    if (appended.length > 0) this.#announce(m.streamId, version);
+    m.resolve({ appended, duplicates, version });
   }
 
   /**
    * Tells every listening instance that the stream moved, after the append committed and
    * outside its transaction: a NOTIFY inside it would serialise concurrent commits on
-   * PostgreSQL's notification lock. Announcements made in the same tick go out together in
-   * one statement on a pooled connection, off the appender's path (the append has resolved;
-   * `close()` waits for them). If this instance dies between a commit and its NOTIFY,
-   * listeners learn of the append from the stream's next one, or when they reconnect (they
-   * catch up from `updated_at`). A failed NOTIFY goes to `onError`: the entries are stored.
+   * PostgreSQL's notification lock. Announcements go out in one statement per batch on a
+   * pooled connection, off the appender's path (the append has resolved; `close()` waits for
+   * them): those of one tick together, and while one batch is out, everything committed
+   * meanwhile waits to go in the next (one round trip and one transaction per batch; a
+   * NOTIFY writes no WAL, so its commit waits for no flush). If
+   * this instance dies between a commit and its NOTIFY, listeners learn of the append from the
+   * stream's next one, or when they reconnect or poll (they catch up from `updated_at`). A
+   * failed NOTIFY goes to `onError`: the entries are stored.
    */
   #announce(streamId: string, version: number): void {
-    const batch = this.#announcing;
-    const scheduled = batch.size > 0;
-    batch.set(streamId, Math.max(version, batch.get(streamId) ?? 0));
-    if (scheduled) return;
-    const flush = new Promise<void>((resolve) => setImmediate(resolve)).then(async () => {
+    this.#announcing.set(streamId, Math.max(version, this.#announcing.get(streamId) ?? 0));
+    if (!this.#announcer) this.#startAnnouncer();
+  }
+
+  #startAnnouncer(): void {
+    this.#announcer = this.#sendAnnouncements().finally(() => {
+      this.#announcer = undefined;
+      // made after the last batch left, before this ran
+      if (this.#announcing.size > 0) this.#startAnnouncer();
+    });
+  }
+
+  async #sendAnnouncements(): Promise<void> {
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    while (this.#announcing.size > 0) {
+      const batch = this.#announcing;
       this.#announcing = new Map();
       try {
-        await this.#query(
-          'announce appends to',
-          `SELECT pg_notify($1, json_build_object('s', s, 'v', v, 't', extract(epoch FROM clock_timestamp()) * 1000)::text)
-             FROM unnest($2::text[], $3::integer[]) AS a (s, v)`,
-          [appendChannel(this.schema), [...batch.keys()], [...batch.values()]],
-        );
+        const values = [appendChannel(this.schema), [...batch.keys()], [...batch.values()]];
+        await this.#pool.query({ name: this.#statements.announce, text: this.#statements.announceText, values });
       } catch (error) {
         this.#onError(this.#wrap('announce appends to', error));
       }
-    });
-    this.#announcements.add(flush);
-    void flush.finally(() => this.#announcements.delete(flush));
+    }
   }
 
   /** Every stream holding at least one entry, by when each was first written (the transaction's start; ties by id). */
@@ -414,8 +636,9 @@ export class PgEventStore implements EventStore, CallLeases {
    */
   async close(): Promise<void> {
     if (this.#closed) return;
-    // announcements of appends that already resolved still go out
-    await Promise.allSettled([...this.#announcements]);
+    // appends already made are committed, and their announcements still go out
+    await Promise.allSettled([...this.#appending]);
+    while (this.#announcer) await this.#announcer;
     this.#closed = true;
     await this.#notifications.close();
     if (this.#ownsPool) await this.#pool.end();
@@ -483,6 +706,20 @@ export class PgEventStore implements EventStore, CallLeases {
     }
     return new SwitchboardError('SWB_STORE_FAILED', `could not ${what} ${target}: ${detail}`, { cause: error });
   }
+}
+
+function appendStatements(schema: string) {
+  const args = '$1::text[], $2::integer[], $3::text[], $4::bigint[], $5::integer[], $6::text[], $7::text[], $8::float8[], $9::text[]';
+  return {
+    group: `swb_append_group_${schema}`,
+    groupText: `SELECT * FROM ${schema}.append_group(${args})`,
+    guardedText: `SELECT * FROM ${schema}.append_group_guarded(${args})`,
+    announce: `swb_announce_${schema}`,
+    announceText: `SELECT pg_notify($1, json_build_object('s', s, 'v', v, 't', extract(epoch FROM clock_timestamp()) * 1000)::text)
+                     FROM unnest($2::text[], $3::integer[]) AS a (s, v)`,
+    alone: `swb_append_entries_${schema}`,
+    aloneText: `SELECT o_conflict, o_before, o_version, o_existing FROM ${schema}.append_entries($1, $2, $3, $4, $5, $6)`,
+  };
 }
 
 function isUnavailable(code: string, message: string): boolean {
