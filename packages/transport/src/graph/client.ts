@@ -215,7 +215,7 @@ function invalid(message: string): SwitchboardError {
  * import { createGraphClient, GraphError } from '@switchboard/transport';
  *
  * const graph = createGraphClient({
- *   auth: { tenantId: process.env.TENANT_ID!, clientId: process.env.APP_ID!, clientSecret: process.env.APP_SECRET! },
+ *   auth: { tenantId: process.env.TENANT_ID!, clientId: process.env.APP_ID!, clientSecret: process.env.CLIENT_SECRET! },
  *   deadlineMs: 20_000, // every other limit: GRAPH_CLIENT_DEFAULTS
  * });
  * try {
