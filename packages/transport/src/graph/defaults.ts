@@ -2,7 +2,7 @@
  * What `createGraphClient` uses for every option not given. Retry delays and budgets are
  * ms. Docs name these fields (`GRAPH_CLIENT_DEFAULTS.deadlineMs`) rather than restate the figures.
  */
-export const GRAPH_CLIENT_DEFAULTS = {
+export const GRAPH_CLIENT_DEFAULTS = Object.freeze({
   /** Graph's public endpoint; the simulator's URL in tests. */
   baseUrl: 'https://graph.microsoft.com',
   apiVersion: 'v1.0',
@@ -23,4 +23,4 @@ export const GRAPH_CLIENT_DEFAULTS = {
   /** The client's own undici `Agent`: most connections per origin. */
   connections: 64,
   userAgent: 'switchboard-transport',
-} as const;
+} as const);

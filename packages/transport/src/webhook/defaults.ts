@@ -2,11 +2,11 @@
  * What `createWebhookReceiver` uses for every option not given. Docs name these fields
  * (`WEBHOOK_DEFAULTS.bodyTimeoutMs`) rather than restate the figures.
  */
-export const WEBHOOK_DEFAULTS = {
+export const WEBHOOK_DEFAULTS = Object.freeze({
   /** Where Graph's webhook signing keys are published. */
   openIdConfigurationUrl: 'https://api.aps.skype.com/v1/.well-known/OpenIdConfiguration',
   /** The issuer of Graph's webhook tokens (the Bot Framework's token service). */
-  issuers: ['https://api.botframework.com'] as readonly string[],
+  issuers: Object.freeze(['https://api.botframework.com']) as readonly string[],
   /** Tolerated clock difference on `exp`, `nbf` and `iat`, seconds: the Bot Framework's "industry-standard" 5 minutes. */
   clockSkewSeconds: 300,
   /**
@@ -28,7 +28,7 @@ export const WEBHOOK_DEFAULTS = {
   maxDiscardBytes: 16 * 1024 * 1024,
   /** Fewest ms between two key refreshes caused by unknown `kid`s. */
   minKeyRefreshIntervalMs: 30_000,
-} as const;
+} as const);
 
 /** `WEBHOOK_DEFAULTS.maxTokenLifetimeSeconds`, under the name it was first exported as. */
 export const DEFAULT_MAX_TOKEN_LIFETIME_SECONDS = WEBHOOK_DEFAULTS.maxTokenLifetimeSeconds;
