@@ -1,6 +1,24 @@
 import type { SimCall } from './call.js';
 import { GraphError } from './http.js';
-import type { CallService, Reply } from './service.js';
+import type { CallService, Reply, ServiceContext } from './service/index.js';
+import { answer, redirect, reject } from './service/incoming.js';
+import { hangUp, keepAlive } from './service/lifecycle.js';
+import {
+  cancelMediaProcessing,
+  changeScreenSharingRole,
+  getSession,
+  listSessions,
+  muteSelf,
+  playPrompt,
+  record,
+  sendDtmfTones,
+  subscribeToTone,
+  updateRecordingStatus,
+} from './service/media.js';
+import { getOperation } from './service/operations.js';
+import { callReply, create, locationOf } from './service/outgoing.js';
+import { deleteParticipant, getParticipant, holdMusic, invite, listParticipants, muteAll, muteParticipant } from './service/participants.js';
+import { transfer } from './service/transfer.js';
 
 /**
  * The Graph API's call routes: which method and path segments after `/calls` reach which
@@ -17,32 +35,32 @@ export interface GraphRoute {
   readonly handle: (service: CallService, appId: string, body: unknown, apiVersion: 'v1.0' | 'beta') => Reply;
 }
 
-type CallAction = (service: CallService, call: SimCall, body: unknown) => Reply;
+type CallAction = (ctx: ServiceContext, call: SimCall, body: unknown) => Reply;
 
 const CALL_ACTIONS: { readonly [name: string]: readonly [canonical: string, CallAction] } = table([
-  ['answer', (s, c, b) => s.answer(c, b)],
-  ['reject', (s, c, b) => s.reject(c, b)],
-  ['redirect', (s, c, b) => s.redirect(c, b)],
-  ['transfer', (s, c, b) => s.transfer(c, b)],
-  ['keepAlive', (s, c) => s.keepAlive(c)],
-  ['playPrompt', (s, c, b) => s.playPrompt(c, b)],
-  ['recordResponse', (s, c, b) => s.record(c, b)],
-  ['record', (s, c, b) => s.record(c, b)],
-  ['subscribeToTone', (s, c, b) => s.subscribeToTone(c, b)],
-  ['sendDtmfTones', (s, c, b) => s.sendDtmfTones(c, b)],
-  ['cancelMediaProcessing', (s, c, b) => s.cancelMediaProcessing(c, b)],
-  ['mute', (s, c, b) => s.muteSelf(c, b, true)],
-  ['unmute', (s, c, b) => s.muteSelf(c, b, false)],
-  ['updateRecordingStatus', (s, c, b) => s.updateRecordingStatus(c, b)],
-  ['changeScreenSharingRole', (s, c, b) => s.changeScreenSharingRole(c, b)],
+  ['answer', answer],
+  ['reject', reject],
+  ['redirect', redirect],
+  ['transfer', transfer],
+  ['keepAlive', keepAlive],
+  ['playPrompt', playPrompt],
+  ['recordResponse', record],
+  ['record', record],
+  ['subscribeToTone', subscribeToTone],
+  ['sendDtmfTones', sendDtmfTones],
+  ['cancelMediaProcessing', cancelMediaProcessing],
+  ['mute', (s, c, b) => muteSelf(s, c, b, true)],
+  ['unmute', (s, c, b) => muteSelf(s, c, b, false)],
+  ['updateRecordingStatus', updateRecordingStatus],
+  ['changeScreenSharingRole', changeScreenSharingRole],
 ]);
 
-type ParticipantAction = (service: CallService, call: SimCall, participantId: string, body: unknown) => Reply;
+type ParticipantAction = (ctx: ServiceContext, call: SimCall, participantId: string, body: unknown) => Reply;
 
 const PARTICIPANT_ACTIONS: { readonly [name: string]: readonly [canonical: string, ParticipantAction] } = table([
-  ['mute', (s, c, p, b) => s.muteParticipant(c, p, b)],
-  ['startHoldMusic', (s, c, p, b) => s.holdMusic(c, p, b, true)],
-  ['stopHoldMusic', (s, c, p, b) => s.holdMusic(c, p, b, false)],
+  ['mute', muteParticipant],
+  ['startHoldMusic', (s, c, p, b) => holdMusic(s, c, p, b, true)],
+  ['stopHoldMusic', (s, c, p, b) => holdMusic(s, c, p, b, false)],
 ]);
 
 function table<T>(entries: readonly (readonly [string, T])[]): { [name: string]: readonly [string, T] } {
@@ -70,36 +88,36 @@ export function matchRoute(method: string, segments: readonly string[]): GraphRo
   if (rest.length > 0) throw unknownSegment(rest[0]!);
   if (callId === undefined) {
     if (method !== 'POST') throw methodNotAllowed();
-    return { template: 'POST /calls', hasBody: true, handle: (s, appId, body, v) => create(s, appId, body, v) };
+    return { template: 'POST /calls', hasBody: true, handle: (s, appId, body, v) => createCall(s.ctx, appId, body, v) };
   }
-  const on = (template: string, hasBody: boolean, run: (s: CallService, call: SimCall, body: unknown) => Reply): GraphRoute => ({
+  const on = (template: string, hasBody: boolean, run: CallAction): GraphRoute => ({
     template: `${method} /calls/{id}${template}`,
     callId,
     hasBody,
-    handle: (s, appId, body) => run(s, s.live(appId, callId), body),
+    handle: (s, appId, body) => run(s.ctx, s.live(appId, callId), body),
   });
   if (second === undefined) {
-    if (method === 'GET') return on('', false, (s, c) => ({ status: 200, body: s.callReply(c) }));
-    if (method === 'DELETE') return on('', false, (s, c) => s.hangUp(c));
+    if (method === 'GET') return on('', false, (s, c) => ({ status: 200, body: callReply(s, c) }));
+    if (method === 'DELETE') return on('', false, hangUp);
     throw methodNotAllowed();
   }
   const head = actionName(second);
   if (head === 'participants') {
     if (third === undefined) {
       if (method !== 'GET') throw methodNotAllowed();
-      return on('/participants', false, (s, c) => ({ status: 200, body: s.listParticipants(c) }));
+      return on('/participants', false, (s, c) => ({ status: 200, body: listParticipants(s, c) }));
     }
     const sub = actionName(third);
     if (fourth === undefined && (sub === 'invite' || sub === 'muteall')) {
       if (method !== 'POST') throw methodNotAllowed();
       return sub === 'invite'
-        ? on('/participants/invite', true, (s, c, b) => s.invite(c, b))
-        : on('/participants/muteAll', true, (s, c, b) => s.muteAll(c, b));
+        ? on('/participants/invite', true, invite)
+        : on('/participants/muteAll', true, muteAll);
     }
     const participantId = third;
     if (fourth === undefined) {
-      if (method === 'GET') return on('/participants/{participantId}', false, (s, c) => ({ status: 200, body: s.getParticipant(c, participantId) }));
-      if (method === 'DELETE') return on('/participants/{participantId}', false, (s, c) => s.deleteParticipant(c, participantId));
+      if (method === 'GET') return on('/participants/{participantId}', false, (_, c) => ({ status: 200, body: getParticipant(c, participantId) }));
+      if (method === 'DELETE') return on('/participants/{participantId}', false, (s, c) => deleteParticipant(s, c, participantId));
       throw methodNotAllowed();
     }
     const action = PARTICIPANT_ACTIONS[actionName(fourth)];
@@ -111,13 +129,13 @@ export function matchRoute(method: string, segments: readonly string[]): GraphRo
   if (head === 'operations') {
     if (third === undefined || fourth !== undefined) throw unknownSegment(fourth ?? second);
     if (method !== 'GET') throw methodNotAllowed();
-    return on('/operations/{operationId}', false, (s, c) => ({ status: 200, body: s.getOperation(c, third) }));
+    return on('/operations/{operationId}', false, (_, c) => ({ status: 200, body: getOperation(c, third) }));
   }
   if (head === 'contentsharingsessions') {
     if (fourth !== undefined) throw unknownSegment(fourth);
     if (method !== 'GET') throw methodNotAllowed();
-    if (third === undefined) return on('/contentSharingSessions', false, (s, c) => ({ status: 200, body: s.listSessions(c) }));
-    return on('/contentSharingSessions/{sessionId}', false, (s, c) => ({ status: 200, body: s.getSession(c, third) }));
+    if (third === undefined) return on('/contentSharingSessions', false, (_, c) => ({ status: 200, body: listSessions(c) }));
+    return on('/contentSharingSessions/{sessionId}', false, (_, c) => ({ status: 200, body: getSession(c, third) }));
   }
   if (third !== undefined) throw unknownSegment(third);
   const action = CALL_ACTIONS[head];
@@ -127,7 +145,7 @@ export function matchRoute(method: string, segments: readonly string[]): GraphRo
   return on(`/${name}`, true, run);
 }
 
-function create(service: CallService, appId: string, body: unknown, apiVersion: 'v1.0' | 'beta'): Reply {
-  const call = service.create(appId, body, apiVersion);
-  return { status: 201, body: service.callReply(call), headers: { Location: service.locationOf(call) } };
+function createCall(ctx: ServiceContext, appId: string, body: unknown, apiVersion: 'v1.0' | 'beta'): Reply {
+  const call = create(ctx, appId, body, apiVersion);
+  return { status: 201, body: callReply(ctx, call), headers: { Location: locationOf(ctx, call) } };
 }

@@ -6,7 +6,7 @@ import type { Identity } from './identity.js';
 import type { Rng } from './random.js';
 import { matchRoute, type GraphRoute } from './routes.js';
 import type { Scheduler } from './scheduler.js';
-import type { CallService, Reply } from './service.js';
+import type { CallService, Reply } from './service/index.js';
 import type { RequestRecord, SimulatorLogger } from './types.js';
 
 /**

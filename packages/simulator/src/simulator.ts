@@ -7,7 +7,7 @@ import { stream } from './random.js';
 import { Scheduler } from './scheduler.js';
 import { ScriptRegistry, normalizeScript } from './scripts.js';
 import { SimServer, type ControlApi } from './server.js';
-import { CallService, type Reply } from './service.js';
+import { CallService, type Reply } from './service/index.js';
 import type {
   DeliveryRecord,
   GraphTimings,

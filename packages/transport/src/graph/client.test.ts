@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { Agent } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { commandOf, type CommandName } from '@switchboard/core';
-import { createGraphClient, parseRetryAfter, type GraphClient, type GraphClientOptions } from './client.js';
+import { createGraphClient, type GraphClient, type GraphClientOptions } from './client.js';
 import { COMMAND_ROUTES, IDEMPOTENT_COMMANDS } from './commands.js';
 import { GraphError } from './errors.js';
 
@@ -306,15 +306,6 @@ describe('throttling and Retry-After', () => {
     expect(e.code).toBe('SWB_GRAPH_THROTTLED');
     expect(time.sleeps).toEqual([]);
     expect(server.seen).toHaveLength(1);
-  });
-
-  it('parseRetryAfter', () => {
-    expect(parseRetryAfter('5', 0)).toBe(5000);
-    expect(parseRetryAfter(' 0 ', 0)).toBe(0);
-    expect(parseRetryAfter('Wed, 21 Oct 2015 07:28:00 GMT', Date.UTC(2015, 9, 21, 7, 27, 50))).toBe(10_000);
-    expect(parseRetryAfter('Wed, 21 Oct 2015 07:28:00 GMT', Date.UTC(2016, 0, 1))).toBe(0);
-    expect(parseRetryAfter('soon', 0)).toBeUndefined();
-    expect(parseRetryAfter(undefined, 0)).toBeUndefined();
   });
 });
 

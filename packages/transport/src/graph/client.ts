@@ -1,12 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { Agent, request, type Dispatcher } from 'undici';
+import { Agent, type Dispatcher } from 'undici';
 import { SwitchboardError, type CommandName } from '@switchboard/core';
 import { createMsalTokenProvider, type GetToken, type MsalTokenProviderOptions } from './auth.js';
-import { COMMAND_ROUTES, isCommandName } from './commands.js';
-import { GraphError, RequestValidationError, codeForStatus, type GraphErrorCode } from './errors.js';
-import { silentGraphLogger, type GraphLogger } from './logger.js';
 import { buildCreateCall, type CreateCallSpec } from './builders.js';
-import { validateCommandBody } from './validate.js';
+import { COMMAND_ROUTES, isCommandName } from './commands.js';
+import { GRAPH_CLIENT_DEFAULTS } from './defaults.js';
+import { RequestValidationError } from './errors.js';
+import { silentGraphLogger, type GraphLogger } from './logger.js';
+import { retryLimits, type RetryOptions } from './retry.js';
+import { sendCommand, timerSleep, type GraphResult, type SendContext } from './send.js';
 import type {
   AddLargeGalleryViewBody,
   AnswerBody,
@@ -28,24 +30,16 @@ import type {
   TransferBody,
   UpdateRecordingStatusBody,
 } from './types.js';
+import { validateCommandBody } from './validate.js';
 
-/** Retry policy. Delays are ms. */
-export interface RetryOptions {
-  /** Most HTTP attempts per command, the first included (default 5). A 401's single refresh-and-retry is extra. */
-  readonly maxAttempts?: number;
-  /** First backoff ceiling (default 500 ms); attempt n waits random() × min(maxDelayMs, baseDelayMs × 2^(n-1)). */
-  readonly baseDelayMs?: number;
-  /** Backoff ceiling (default 30 s). */
-  readonly maxDelayMs?: number;
-  /** Longest `Retry-After` honoured (default 120 s); a longer one ends the retries. */
-  readonly maxRetryAfterMs?: number;
-}
+export type { GraphResult } from './send.js';
+export type { RetryOptions } from './retry.js';
 
 /** Options of {@link createGraphClient}. Give `auth` or `getToken`. */
 export interface GraphClientOptions {
-  /** Default `https://graph.microsoft.com`; the simulator's URL in tests. */
+  /** Default `GRAPH_CLIENT_DEFAULTS.baseUrl` (`https://graph.microsoft.com`); the simulator's URL in tests. */
   readonly baseUrl?: string;
-  /** Default `v1.0`. */
+  /** Default `GRAPH_CLIENT_DEFAULTS.apiVersion` (`v1.0`). */
   readonly apiVersion?: 'v1.0' | 'beta';
   /** Beta only: `/beta/app/calls` (`app`, the older beta pages) or `/beta/communications/calls` (default). */
   readonly betaPathStyle?: 'app' | 'communications';
@@ -54,16 +48,17 @@ export interface GraphClientOptions {
   /** Or any token source. */
   readonly getToken?: GetToken;
   /**
-   * The undici dispatcher for Graph requests; default a private `Agent` closed by `close()`. It
+   * The undici dispatcher for Graph requests; default a private `Agent` closed by `close()`
+   * (`GRAPH_CLIENT_DEFAULTS.keepAliveTimeoutMs` and `.connections`). It
    * must call the handler's `onConnect` (or `onRequestStart`) before writing, as undici's own
    * dispatchers do: that is how the client tells a request that never left from one Graph may
    * have acted on.
    */
   readonly dispatcher?: Dispatcher;
   readonly retry?: RetryOptions;
-  /** Overall budget of one command, all attempts and waits included (default 60 s). */
+  /** Overall budget of one command, ms, all attempts and waits included (default `GRAPH_CLIENT_DEFAULTS.deadlineMs`). */
   readonly deadlineMs?: number;
-  /** Budget of one HTTP attempt (default 30 s). */
+  /** Budget of one HTTP attempt, ms (default `GRAPH_CLIENT_DEFAULTS.attemptTimeoutMs`). */
   readonly attemptTimeoutMs?: number;
   /** Clock for deadlines and HTTP-date `Retry-After` (default `Date.now`). */
   readonly now?: () => number;
@@ -109,19 +104,6 @@ export interface SendParams extends RequestOptions {
   readonly callId?: string;
   readonly participantId?: string;
   readonly body?: unknown;
-}
-
-/** Graph's successful answer. */
-export interface GraphResult<T = unknown> {
-  readonly status: number;
-  /** Parsed JSON; `null` when Graph sent no body (202/204). */
-  readonly body: T;
-  readonly requestId?: string | undefined;
-  readonly clientRequestId?: string | undefined;
-  /** The `Location` header (a create's call URL). */
-  readonly location?: string | undefined;
-  /** HTTP attempts made. */
-  readonly attempts: number;
 }
 
 /** A Graph call resource as returned by create/get (loosely typed). */
@@ -203,115 +185,9 @@ export interface GraphClient {
 
 const ID = /^[^/?#\s]+$/;
 const HEADER_SAFE = /^[\x21-\x7e]{1,200}$/;
-/** Errors raised before a connection existed: Graph provably did not get the request. */
-const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
 
 function invalid(message: string): SwitchboardError {
   return new SwitchboardError('SWB_INVALID_ARGUMENT', message);
-}
-
-function errorCode(error: unknown): string | undefined {
-  let e: unknown = error;
-  for (let depth = 0; depth < 4 && e && typeof e === 'object'; depth++) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string' && code !== '') {
-      if (NOT_SENT_CODES.has(code)) return code;
-      // undici wraps some connect errors; keep looking for a more specific one
-      const inner = (e as { cause?: unknown }).cause;
-      if (!inner) return code;
-      const deeper = errorCode(inner);
-      return deeper && NOT_SENT_CODES.has(deeper) ? deeper : code;
-    }
-    e = (e as { cause?: unknown }).cause;
-  }
-  return undefined;
-}
-
-function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) {
-      reject(signal.reason);
-      return;
-    }
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}
-
-/** Parses `Retry-After` (delta-seconds or HTTP-date) into ms from `reference`; undefined if absent or malformed. */
-export function parseRetryAfter(value: string | undefined, reference: number): number | undefined {
-  if (value === undefined) return undefined;
-  const v = value.trim();
-  if (/^\d+$/.test(v)) return Number(v) * 1000;
-  if (/^\d+\.\d+$/.test(v)) return Math.round(Number(v) * 1000);
-  const at = Date.parse(v);
-  if (Number.isNaN(at) || !/[a-z]/i.test(v)) return undefined;
-  return Math.max(0, at - reference);
-}
-
-type Attempt =
-  | { readonly kind: 'response'; readonly status: number; readonly headers: Record<string, string>; readonly body: unknown }
-  | {
-      readonly kind: 'failure';
-      /** What ended the attempt: our attempt timeout, the caller's signal, or the network. */
-      readonly reason: 'timeout' | 'aborted' | 'network';
-      /**
-       * False when the request provably never left: it was never handed to a connection
-       * (undici calls the handler's `onConnect` just before writing), or the error is one
-       * raised before a connection existed (ECONNREFUSED, DNS, connect timeout).
-       */
-      readonly sent: boolean;
-      readonly error: unknown;
-      readonly errorCode: string | undefined;
-    };
-
-/**
- * The dispatcher, watching for the moment a request is handed to a connection (the handler's
- * `onConnect`, or `onRequestStart` in undici's newer handler API, just before the first byte
- * is written). `written()` is called then, unless the attempt was already aborted (undici then
- * drops the request unwritten).
- */
-function observingDispatcher(dispatcher: Dispatcher, signal: AbortSignal, written: () => void): Dispatcher {
-  const hook = (target: object, name: 'onConnect' | 'onRequestStart') => {
-    const original = (target as Record<string, unknown>)[name];
-    if (typeof original !== 'function') return undefined;
-    return (...args: unknown[]): unknown => {
-      if (!signal.aborted) written();
-      return (original as (...a: unknown[]) => unknown).apply(target, args);
-    };
-  };
-  const dispatch = (options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean =>
-    dispatcher.dispatch(
-      options,
-      new Proxy(handler, {
-        get(target, key) {
-          if (key === 'onConnect' || key === 'onRequestStart') return hook(target, key);
-          const value: unknown = Reflect.get(target, key, target);
-          return typeof value === 'function' ? value.bind(target) : value;
-        },
-      }),
-    );
-  return new Proxy(dispatcher, { get: (target, key) => (key === 'dispatch' ? dispatch : Reflect.get(target, key, target)) });
-}
-
-function parseBody(text: string): unknown {
-  if (text === '') return null;
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return text;
-  }
-}
-
-function str(v: unknown): string | undefined {
-  return typeof v === 'string' && v !== '' ? v : undefined;
 }
 
 /**
@@ -327,16 +203,42 @@ function str(v: unknown): string | undefined {
  * resets after sending, 502, 504 and 503 without `Retry-After` are retried only for idempotent
  * commands (get, delete, keepAlive, listParticipants, listAudioRoutingGroups); any other command
  * fails with `SWB_GRAPH_AMBIGUOUS` and is never sent twice. A 401 refreshes the token once and
- * retries. Attempts are bounded by `retry.maxAttempts` and the whole command by `deadlineMs`.
+ * retries. Attempts are bounded by `retry.maxAttempts` and the whole command by `deadlineMs`;
+ * every limit not given is {@link GRAPH_CLIENT_DEFAULTS}'s.
+ *
+ * It does not keep state between commands (beyond its connections and the token source's
+ * cache), and it does not know the call's state: whether a command makes sense now is the
+ * runtime's question, and Graph's.
+ *
+ * @example
+ * ```ts
+ * import { createGraphClient, GraphError } from '@switchboard/transport';
+ *
+ * const graph = createGraphClient({
+ *   auth: { tenantId: process.env.TENANT_ID!, clientId: process.env.APP_ID!, clientSecret: process.env.CLIENT_SECRET! },
+ *   deadlineMs: 20_000, // every other limit: GRAPH_CLIENT_DEFAULTS
+ * });
+ * try {
+ *   const { body: op } = await graph.playPrompt(callId, {
+ *     prompts: [{ '@odata.type': '#microsoft.graph.mediaPrompt', mediaInfo: { uri: 'https://cdn.contoso.com/welcome.wav' } }],
+ *   });
+ *   console.log(op.id, op.status); // 'running'; the outcome comes as a notification
+ * } catch (error) {
+ *   // Graph may have started the prompt: resync the call rather than send it again
+ *   if (error instanceof GraphError && error.code === 'SWB_GRAPH_AMBIGUOUS') await graph.getCall(callId);
+ *   else throw error;
+ * } finally {
+ *   await graph.close();
+ * }
+ * ```
  */
 export function createGraphClient(options: GraphClientOptions): GraphClient {
   if (options.auth && options.getToken) throw invalid('createGraphClient: give auth or getToken, not both');
   const tokenSource: GetToken | undefined = options.getToken ?? (options.auth ? createMsalTokenProvider({ ...options.auth, ...(options.logger && !options.auth.logger ? { logger: options.logger } : {}) }).getToken : undefined);
   if (!tokenSource) throw invalid('createGraphClient: auth or getToken is required');
-  const getToken: GetToken = tokenSource;
-  const apiVersion = options.apiVersion ?? 'v1.0';
+  const apiVersion = options.apiVersion ?? GRAPH_CLIENT_DEFAULTS.apiVersion;
   if (apiVersion !== 'v1.0' && apiVersion !== 'beta') throw invalid(`apiVersion must be 'v1.0' or 'beta', not '${String(apiVersion)}'`);
-  const baseRaw = options.baseUrl ?? 'https://graph.microsoft.com';
+  const baseRaw = options.baseUrl ?? GRAPH_CLIENT_DEFAULTS.baseUrl;
   let base: URL;
   try {
     base = new URL(baseRaw);
@@ -347,22 +249,22 @@ export function createGraphClient(options: GraphClientOptions): GraphClient {
   const collection = `${base.origin}${base.pathname.replace(/\/+$/, '')}/${apiVersion}${
     apiVersion === 'beta' && options.betaPathStyle === 'app' ? '/app/calls' : '/communications/calls'
   }`;
-  const retry = {
-    maxAttempts: Math.max(1, Math.floor(options.retry?.maxAttempts ?? 5)),
-    baseDelayMs: options.retry?.baseDelayMs ?? 500,
-    maxDelayMs: options.retry?.maxDelayMs ?? 30_000,
-    maxRetryAfterMs: options.retry?.maxRetryAfterMs ?? 120_000,
+  const ownAgent = options.dispatcher
+    ? undefined
+    : new Agent({ keepAliveTimeout: GRAPH_CLIENT_DEFAULTS.keepAliveTimeoutMs, connections: GRAPH_CLIENT_DEFAULTS.connections });
+  const context: SendContext = {
+    dispatcher: options.dispatcher ?? (ownAgent as Dispatcher),
+    getToken: tokenSource,
+    retry: retryLimits(options.retry),
+    deadlineMs: options.deadlineMs ?? GRAPH_CLIENT_DEFAULTS.deadlineMs,
+    attemptTimeoutMs: options.attemptTimeoutMs ?? GRAPH_CLIENT_DEFAULTS.attemptTimeoutMs,
+    now: options.now ?? Date.now,
+    sleep: options.sleep ?? timerSleep,
+    random: options.random ?? Math.random,
+    logger: options.logger ?? silentGraphLogger,
+    userAgent: options.userAgent ?? GRAPH_CLIENT_DEFAULTS.userAgent,
   };
-  const deadlineMs = options.deadlineMs ?? 60_000;
-  const attemptTimeoutMs = options.attemptTimeoutMs ?? 30_000;
-  const now = options.now ?? Date.now;
-  const sleep = options.sleep ?? defaultSleep;
-  const random = options.random ?? Math.random;
   const newId = options.newClientRequestId ?? randomUUID;
-  const logger = options.logger ?? silentGraphLogger;
-  const ownAgent = options.dispatcher ? undefined : new Agent({ keepAliveTimeout: 10_000, connections: 64 });
-  const dispatcher: Dispatcher = options.dispatcher ?? ownAgent!;
-  const userAgent = options.userAgent ?? 'switchboard-transport';
   const validateRequests = options.validateRequests ?? options.validateCreateCall ?? true;
   const allowInsecureCallback = options.allowInsecureCallback ?? false;
 
@@ -381,81 +283,7 @@ export function createGraphClient(options: GraphClientOptions): GraphClient {
     return collection + path;
   }
 
-  async function attemptOnce(method: string, url: string, headers: Record<string, string>, body: string | undefined, timeoutMs: number, signal: AbortSignal | undefined): Promise<Attempt> {
-    const controller = new AbortController();
-    let why: 'timeout' | 'aborted' | undefined;
-    const timer = setTimeout(() => {
-      why ??= 'timeout';
-      controller.abort(new Error(`attempt timed out after ${timeoutMs} ms`));
-    }, Math.max(1, timeoutMs));
-    const onAbort = (): void => {
-      why ??= 'aborted';
-      controller.abort(signal?.reason);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-    let written = false;
-    // undici keeps an aborted request queued until its connection is up (then drops it
-    // unwritten): an attempt aborted before that ends at once instead of waiting for the connect
-    let giveUp = (): void => {};
-    const unwritten = new Promise<never>((_, reject) => {
-      giveUp = () => {
-        if (!written) reject(controller.signal.reason);
-      };
-      controller.signal.addEventListener('abort', giveUp, { once: true });
-    });
-    try {
-      const pending = request(url, {
-        method: method as Dispatcher.HttpMethod,
-        headers,
-        ...(body !== undefined ? { body } : {}),
-        dispatcher: observingDispatcher(dispatcher, controller.signal, () => (written = true)),
-        signal: controller.signal,
-      });
-      pending.catch(() => undefined); // it may settle after this attempt gave up on it
-      const res = await Promise.race([pending, unwritten]);
-      const text = await res.body.text();
-      const flat: Record<string, string> = {};
-      for (const [k, v] of Object.entries(res.headers)) {
-        const value = Array.isArray(v) ? v[0] : v;
-        if (value !== undefined) flat[k.toLowerCase()] = value;
-      }
-      return { kind: 'response', status: res.statusCode, headers: flat, body: parseBody(text) };
-    } catch (error) {
-      const code = errorCode(error);
-      const sent = written && !(code !== undefined && NOT_SENT_CODES.has(code));
-      return { kind: 'failure', reason: why ?? 'network', sent, error, errorCode: code };
-    } finally {
-      clearTimeout(timer);
-      controller.signal.removeEventListener('abort', giveUp);
-      signal?.removeEventListener('abort', onAbort);
-    }
-  }
-
-  function errorFromResponse(command: CommandName, a: Extract<Attempt, { kind: 'response' }>, clientRequestId: string, attempts: number, code: GraphErrorCode, cause?: unknown): GraphError {
-    const b = a.body;
-    const err = b && typeof b === 'object' ? (b as { error?: unknown }).error : undefined;
-    const e = err && typeof err === 'object' ? (err as Record<string, unknown>) : {};
-    const inner = (e['innerError'] ?? e['innererror']) as Record<string, unknown> | undefined;
-    const innerObj = inner && typeof inner === 'object' ? inner : undefined;
-    const graphCode = str(e['code']);
-    const graphMessage = str(e['message']);
-    const requestId = str(a.headers['request-id']) ?? str(innerObj?.['request-id']);
-    const date = str(innerObj?.['date']) ?? str(a.headers['date']);
-    const prefix = code === 'SWB_GRAPH_AMBIGUOUS' ? 'Graph may or may not have acted: ' : '';
-    return new GraphError(code, `${prefix}${command} answered ${a.status}${graphCode ? ` ${graphCode}` : ''}${graphMessage ? `: ${graphMessage}` : ''} (client-request-id ${clientRequestId})`, {
-      status: a.status,
-      graphCode,
-      innerError: inner,
-      requestId,
-      clientRequestId: str(a.headers['client-request-id']) ?? clientRequestId,
-      date,
-      command,
-      attempts,
-      body: b,
-      ...(cause !== undefined ? { cause } : {}),
-    });
-  }
-
+  /** Checks the arguments (nothing is sent, no token fetched, when they are wrong), then sends. */
   async function send(command: CommandName, params: SendParams = {}): Promise<GraphResult> {
     const url = urlOf(command, params);
     const route = COMMAND_ROUTES[command];
@@ -479,130 +307,7 @@ export function createGraphClient(options: GraphClientOptions): GraphClient {
     } else if (route.method === 'POST') {
       payload = route.hasBody ? '{}' : undefined;
     }
-    const signal = params.signal;
-    const deadline = now() + deadlineMs;
-    const log = { command, method: route.method, path: new URL(url).pathname, clientRequestId };
-    let attempts = 0;
-    let refreshed = false;
-    let forceRefresh = false;
-    let previous: unknown;
-
-    const aborted = (): GraphError =>
-      new GraphError('SWB_GRAPH_ABORTED', `${command} aborted (client-request-id ${clientRequestId})`, { clientRequestId, command, attempts, cause: signal?.reason ?? previous });
-
-    for (;;) {
-      if (signal?.aborted) throw aborted();
-      const remaining = deadline - now();
-      if (remaining <= 0) {
-        if (previous instanceof GraphError) throw previous;
-        throw new GraphError('SWB_GRAPH_TIMEOUT', `${command} ran past its ${deadlineMs} ms deadline (client-request-id ${clientRequestId})`, { clientRequestId, command, attempts });
-      }
-      let token: string;
-      try {
-        token = await getToken({ forceRefresh, signal });
-      } catch (error) {
-        if (signal?.aborted) throw aborted();
-        if (error instanceof GraphError) throw error;
-        throw new GraphError('SWB_GRAPH_AUTH', `no token for ${command}: ${(error as Error).message ?? String(error)}`, { clientRequestId, command, attempts, cause: error });
-      }
-      forceRefresh = false;
-      attempts++;
-      const headers: Record<string, string> = {
-        authorization: `Bearer ${token}`,
-        accept: 'application/json',
-        'client-request-id': clientRequestId,
-        'return-client-request-id': 'true',
-        'user-agent': userAgent,
-        ...(payload !== undefined ? { 'content-type': 'application/json' } : {}),
-      };
-      const startedAt = Date.now();
-      const a = await attemptOnce(route.method, url, headers, payload, Math.min(attemptTimeoutMs, Math.max(1, deadline - now())), signal);
-      const elapsedMs = Date.now() - startedAt;
-
-      let retryable = false;
-      let delay: number | undefined;
-      let failure: GraphError;
-      if (a.kind === 'response') {
-        if (a.status >= 200 && a.status < 300) {
-          logger.debug({ ...log, attempt: attempts, status: a.status, elapsedMs }, 'graph request');
-          return {
-            status: a.status,
-            body: a.body,
-            requestId: str(a.headers['request-id']),
-            clientRequestId: str(a.headers['client-request-id']) ?? clientRequestId,
-            location: str(a.headers['location']),
-            attempts,
-          };
-        }
-        logger.info({ ...log, attempt: attempts, status: a.status, elapsedMs }, 'graph request failed');
-        if (a.status === 401 && !refreshed) {
-          refreshed = true;
-          forceRefresh = true;
-          attempts--; // the refresh-and-retry does not use up an attempt
-          previous = errorFromResponse(command, a, clientRequestId, attempts + 1, 'SWB_GRAPH_UNAUTHORIZED');
-          continue;
-        }
-        const retryAfterHeader = a.headers['retry-after'];
-        const serverDate = a.headers['date'] ? Date.parse(a.headers['date']) : Number.NaN;
-        const retryAfter = parseRetryAfter(retryAfterHeader, Number.isNaN(serverDate) ? now() : serverDate);
-        const ambiguousStatus = a.status === 502 || a.status === 504 || (a.status === 503 && retryAfter === undefined);
-        if (a.status === 429 || (a.status === 503 && retryAfter !== undefined)) {
-          retryable = true;
-          delay = retryAfter;
-          failure = errorFromResponse(command, a, clientRequestId, attempts, a.status === 429 ? 'SWB_GRAPH_THROTTLED' : 'SWB_GRAPH_HTTP', previous);
-        } else if (ambiguousStatus) {
-          if (route.idempotent) {
-            retryable = true;
-            failure = errorFromResponse(command, a, clientRequestId, attempts, 'SWB_GRAPH_HTTP', previous);
-          } else {
-            throw errorFromResponse(command, a, clientRequestId, attempts, 'SWB_GRAPH_AMBIGUOUS', previous);
-          }
-        } else if (a.status === 500 && route.idempotent) {
-          retryable = true;
-          failure = errorFromResponse(command, a, clientRequestId, attempts, 'SWB_GRAPH_HTTP', previous);
-        } else {
-          throw errorFromResponse(command, a, clientRequestId, attempts, codeForStatus(a.status), previous);
-        }
-      } else {
-        logger.info({ ...log, attempt: attempts, reason: a.reason, sent: a.sent, errorCode: a.errorCode, elapsedMs }, 'graph request failed');
-        const detail = `${a.sent ? a.reason : a.reason === 'network' ? 'not sent' : `${a.reason} before connecting`}${a.errorCode ? ` ${a.errorCode}` : ''}`;
-        const base = { clientRequestId, command, attempts, cause: a.error };
-        if (a.reason === 'aborted') {
-          if (route.idempotent || !a.sent) throw aborted();
-          throw new GraphError('SWB_GRAPH_AMBIGUOUS', `Graph may or may not have acted: ${command} was aborted in flight (client-request-id ${clientRequestId})`, base);
-        }
-        if (!a.sent) {
-          retryable = true;
-          // an idempotent command out of time is a timeout whether or not its last attempt got out
-          const code = route.idempotent && a.reason === 'timeout' ? 'SWB_GRAPH_TIMEOUT' : 'SWB_GRAPH_NETWORK';
-          failure = new GraphError(code, `${command} could not reach Graph (${detail}; client-request-id ${clientRequestId})`, base);
-        } else if (!route.idempotent) {
-          throw new GraphError('SWB_GRAPH_AMBIGUOUS', `Graph may or may not have acted: ${command} failed after sending (${detail}; client-request-id ${clientRequestId})`, base);
-        } else {
-          retryable = true;
-          failure = new GraphError(a.reason === 'timeout' ? 'SWB_GRAPH_TIMEOUT' : 'SWB_GRAPH_NETWORK', `${command} failed (${detail}; client-request-id ${clientRequestId})`, base);
-        }
-      }
-
-      if (!retryable || attempts >= retry.maxAttempts) throw failure;
-      if (delay === undefined) {
-        delay = Math.floor(random() * Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** (attempts - 1)));
-      } else if (delay > retry.maxRetryAfterMs) {
-        logger.warn({ ...log, attempt: attempts, retryAfterMs: delay }, 'Retry-After beyond the longest wait; giving up');
-        throw failure;
-      }
-      if (now() + delay >= deadline) {
-        logger.warn({ ...log, attempt: attempts, delayMs: delay }, 'the next retry would pass the deadline; giving up');
-        throw failure;
-      }
-      logger.warn({ ...log, attempt: attempts, status: failure.status, code: failure.code, delayMs: delay }, 'retrying graph request');
-      previous = failure;
-      try {
-        await sleep(delay, signal);
-      } catch {
-        throw aborted();
-      }
-    }
+    return sendCommand(context, { command, route, url, payload, clientRequestId, signal: params.signal });
   }
 
   const call = <T>(command: CommandName, params: SendParams): Promise<GraphResult<T>> => send(command, params) as Promise<GraphResult<T>>;

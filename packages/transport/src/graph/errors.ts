@@ -1,4 +1,5 @@
-import { SwitchboardError } from '@switchboard/core';
+import { SwitchboardError, type CommandName } from '@switchboard/core';
+import { nonEmpty, type AttemptFailure, type AttemptResponse } from './attempt.js';
 
 /**
  * The stable codes a {@link GraphError} carries. Callers branch on these, never on messages.
@@ -93,6 +94,77 @@ export function codeForStatus(status: number): GraphErrorCode {
   if (status === 401 || status === 403) return 'SWB_GRAPH_UNAUTHORIZED';
   if (status === 400) return 'SWB_GRAPH_BAD_REQUEST';
   return 'SWB_GRAPH_HTTP';
+}
+
+/** The command an error is about: which, under which `client-request-id`, after how many attempts. */
+export interface Exchange {
+  readonly command: CommandName;
+  readonly clientRequestId: string;
+  readonly attempts: number;
+}
+
+/**
+ * Graph's non-2xx answer as a {@link GraphError} with `code`: Graph's `error.code`, message and
+ * `innerError`, its `request-id` and date (header or `innerError`), and the body as sent.
+ */
+export function errorFromResponse(code: GraphErrorCode, response: AttemptResponse, exchange: Exchange, cause?: unknown): GraphError {
+  const { command, clientRequestId, attempts } = exchange;
+  const b = response.body;
+  const err = b && typeof b === 'object' ? (b as { error?: unknown }).error : undefined;
+  const e = err && typeof err === 'object' ? (err as Record<string, unknown>) : {};
+  const inner = (e['innerError'] ?? e['innererror']) as Record<string, unknown> | undefined;
+  const innerObj = inner && typeof inner === 'object' ? inner : undefined;
+  const graphCode = nonEmpty(e['code']);
+  const graphMessage = nonEmpty(e['message']);
+  const requestId = nonEmpty(response.headers['request-id']) ?? nonEmpty(innerObj?.['request-id']);
+  const date = nonEmpty(innerObj?.['date']) ?? nonEmpty(response.headers['date']);
+  const prefix = code === 'SWB_GRAPH_AMBIGUOUS' ? 'Graph may or may not have acted: ' : '';
+  return new GraphError(code, `${prefix}${command} answered ${response.status}${graphCode ? ` ${graphCode}` : ''}${graphMessage ? `: ${graphMessage}` : ''} (client-request-id ${clientRequestId})`, {
+    status: response.status,
+    graphCode,
+    innerError: inner,
+    requestId,
+    clientRequestId: nonEmpty(response.headers['client-request-id']) ?? clientRequestId,
+    date,
+    command,
+    attempts,
+    body: b,
+    ...(cause !== undefined ? { cause } : {}),
+  });
+}
+
+/**
+ * An attempt that got no answer as a {@link GraphError} with `code`, its message saying whether
+ * the request left (`could not reach Graph`) and, for `SWB_GRAPH_AMBIGUOUS`, that Graph may
+ * have acted. `cause` is the network error.
+ */
+export function errorFromFailure(code: GraphErrorCode, failure: AttemptFailure, exchange: Exchange): GraphError {
+  const { command, clientRequestId } = exchange;
+  const detail = `${failure.sent ? failure.reason : failure.reason === 'network' ? 'not sent' : `${failure.reason} before connecting`}${failure.errorCode ? ` ${failure.errorCode}` : ''}`;
+  const message =
+    code === 'SWB_GRAPH_AMBIGUOUS'
+      ? failure.reason === 'aborted'
+        ? `Graph may or may not have acted: ${command} was aborted in flight (client-request-id ${clientRequestId})`
+        : `Graph may or may not have acted: ${command} failed after sending (${detail}; client-request-id ${clientRequestId})`
+      : failure.sent
+        ? `${command} failed (${detail}; client-request-id ${clientRequestId})`
+        : `${command} could not reach Graph (${detail}; client-request-id ${clientRequestId})`;
+  return new GraphError(code, message, { ...exchange, cause: failure.error });
+}
+
+/** The caller's signal ended the command before anything ambiguous happened. */
+export function abortedError(exchange: Exchange, cause: unknown): GraphError {
+  return new GraphError('SWB_GRAPH_ABORTED', `${exchange.command} aborted (client-request-id ${exchange.clientRequestId})`, { ...exchange, cause });
+}
+
+/** The command's deadline passed before an attempt that could have been made. */
+export function deadlineError(exchange: Exchange, deadlineMs: number): GraphError {
+  return new GraphError('SWB_GRAPH_TIMEOUT', `${exchange.command} ran past its ${deadlineMs} ms deadline (client-request-id ${exchange.clientRequestId})`, exchange);
+}
+
+/** The token source failed. */
+export function authError(exchange: Exchange, cause: unknown): GraphError {
+  return new GraphError('SWB_GRAPH_AUTH', `no token for ${exchange.command}: ${(cause as Error).message ?? String(cause)}`, { ...exchange, cause });
 }
 
 /** One problem with a request: the JSON path of the field (`$.targets[0].identity.phone.id`) and what is wrong. */

@@ -1,10 +1,12 @@
 // The Graph HTTP client
-export { createGraphClient, parseRetryAfter } from './client.js';
+export { createGraphClient } from './client.js';
+export { GRAPH_CLIENT_DEFAULTS } from './defaults.js';
+export { parseRetryAfter } from './retry.js';
+export type { RetryOptions } from './retry.js';
+export type { GraphResult } from './send.js';
 export type {
   GraphClient,
   GraphClientOptions,
-  GraphResult,
-  RetryOptions,
   RequestOptions,
   SendParams,
   CallResource,

@@ -2,11 +2,12 @@ import { importJWK, type CryptoKey, type JWK, type JWTHeaderParameters } from 'j
 
 type VerifyKey = CryptoKey | Uint8Array;
 import { SwitchboardError } from '@switchboard/core';
+import { WEBHOOK_DEFAULTS } from './defaults.js';
 
 export interface KeySetOptions {
   /** The OpenID configuration whose `jwks_uri` lists the signing keys. */
   readonly openIdConfigurationUrl: string;
-  /** Fewest milliseconds between two refreshes caused by an unknown `kid` (default 30 s). */
+  /** Fewest milliseconds between two refreshes caused by an unknown `kid` (default `WEBHOOK_DEFAULTS.minKeyRefreshIntervalMs`). */
   readonly minRefreshIntervalMs?: number;
   readonly now: () => number;
   readonly fetch?: typeof fetch;
@@ -37,7 +38,7 @@ export class KeySet {
     const kid = header.kid;
     if (kid === undefined) throw new SwitchboardError('SWB_WEBHOOK_UNKNOWN_KEY', 'the token names no signing key (kid)');
     let found = this.#keys.get(kid);
-    const minInterval = this.#options.minRefreshIntervalMs ?? 30_000;
+    const minInterval = this.#options.minRefreshIntervalMs ?? WEBHOOK_DEFAULTS.minKeyRefreshIntervalMs;
     if (!found && (this.#keys.size === 0 || this.#options.now() - this.#lastRefresh >= minInterval)) {
       await this.refresh();
       found = this.#keys.get(kid);
