@@ -78,7 +78,7 @@ export default class RunReporter {
     const output = config?.outputFile;
     const json = typeof output === 'string' ? output : output?.json;
     if (!json) return undefined;
-    return resolve(config.root, json.replace(/\.json$/, '') + '.run.json');
+    return resolve(config.root, `${json.replace(/\.json$/, '')}.run.json`);
   }
 }
 

@@ -55,7 +55,7 @@ function summarize({ file, exitCode }) {
     console.log(`${file}: ${report.why} (that run did not finish${exited})`);
     return { passed: 0, failed: 1, skipped: 0 };
   }
-  const side = readJson(file.replace(/\.json$/, '') + '.run.json');
+  const side = readJson(`${file.replace(/\.json$/, '')}.run.json`);
   const problems = []; // [kind, line]
   const note = (kind, line) => problems.push([kind, line]);
 
@@ -103,7 +103,11 @@ function summarize({ file, exitCode }) {
       note('unhandled error', `ERROR   ${describeError(error, unfinishedNames)}`);
     }
     for (const entry of side.value.unfinishedFiles ?? []) {
-      const running = entry.running?.length ? `; running: ${entry.running.join(', ')}` : entry.lastStarted ? `; last started: ${entry.lastStarted}` : '';
+      const running = entry.running?.length
+        ? `; running: ${entry.running.join(', ')}`
+        : entry.lastStarted
+          ? `; last started: ${entry.lastStarted}`
+          : '';
       if ((entry.lost ?? []).length > 0) {
         note('unfinished file', `        ${entry.file} did not finish (${entry.state}): ${entry.lost.length} test(s) lost${running}`);
       } else if (entry.state === 'pending' || entry.state === 'queued') {
@@ -114,7 +118,8 @@ function summarize({ file, exitCode }) {
     note('note', `        (no ${file.replace(/\.json$/, '')}.run.json: ${side.why}; errors outside tests cannot be named)`);
   }
   for (const name of neverCollected) {
-    if (!unfinishedLines.has(name)) unfinishedLines.set(name, `UNFINISHED ${name} reported no test: it was never collected (its worker died or never started)`);
+    if (!unfinishedLines.has(name))
+      unfinishedLines.set(name, `UNFINISHED ${name} reported no test: it was never collected (its worker died or never started)`);
   }
   const unfinished = unfinishedLines.size;
   for (const line of unfinishedLines.values()) note('unfinished file', line);
@@ -153,7 +158,8 @@ function summarize({ file, exitCode }) {
 function describeError(error, unfinishedNames) {
   const what = `${error.type ?? 'Unhandled Error'}: ${error.name && error.name !== 'Error' ? `${error.name}: ` : ''}${firstLine(error.message)}${error.code ? ` [${error.code}]` : ''}`;
   const causes = [];
-  for (let cause = error.cause; cause; cause = cause.cause) causes.push(`${firstLine(cause.message)}${cause.code ? ` [${cause.code}]` : ''}`);
+  for (let cause = error.cause; cause; cause = cause.cause)
+    causes.push(`${firstLine(cause.message)}${cause.code ? ` [${cause.code}]` : ''}`);
   const where = [];
   if (error.file) where.push(`in ${error.file}`);
   if (error.test) where.push(`latest test started there: "${error.test}" (the error came during it or after it ended)`);
@@ -183,7 +189,13 @@ function ownFrame(stack) {
 }
 
 function firstLine(text) {
-  return String(text ?? '').split('\n').find((line) => line.trim() !== '')?.trim().slice(0, 300) ?? '';
+  return (
+    String(text ?? '')
+      .split('\n')
+      .find((line) => line.trim() !== '')
+      ?.trim()
+      .slice(0, 300) ?? ''
+  );
 }
 
 function readJson(path) {

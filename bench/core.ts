@@ -32,9 +32,11 @@ export async function benchIngest(rounds: number, { chaos: withChaos = true } = 
   const ingest: number[] = [];
   const chaos: number[] = [];
   for (let r = 0; r < rounds; r++) {
-    parse.push(time(() => {
-      for (const b of bodies) JSON.parse(b);
-    }));
+    parse.push(
+      time(() => {
+        for (const b of bodies) JSON.parse(b);
+      }),
+    );
     ingest.push(await timeAsync(() => ingestAll(bodies)));
     if (withChaos) chaos.push(await timeAsync(() => ingestAll(shuffled)));
   }
@@ -47,7 +49,7 @@ export async function benchIngest(rounds: number, { chaos: withChaos = true } = 
     figure: `${Math.round((n / ingestMs) * 1000).toLocaleString('en-US')} notifications/s (${n.toLocaleString('en-US')} bodies); JSON.parse ${Math.round((n / parseMs) * 1000).toLocaleString('en-US')}/s`,
     ratio: ingestMs / parseMs,
     target: '>= 100,000 notifications/s; <= 4x JSON.parse',
-    met: n / ingestMs * 1000 >= 100_000 && ingestMs / parseMs <= 4,
+    met: (n / ingestMs) * 1000 >= 100_000 && ingestMs / parseMs <= 4,
   };
   if (!withChaos) return [inOrder];
   // per notification delivered, so duplicates count as work done

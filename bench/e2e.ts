@@ -39,7 +39,11 @@ export async function benchEndToEnd(calls: number): Promise<Row[]> {
   });
   const { url } = await sim.start();
   const sw = createSwitchboard({
-    graph: createGraphClient({ baseUrl: url, auth: { tenantId: APP.tenantId, clientId: APP.appId, clientSecret: APP.clientSecret, authorityHost: url }, allowInsecureCallback: true }),
+    graph: createGraphClient({
+      baseUrl: url,
+      auth: { tenantId: APP.tenantId, clientId: APP.appId, clientSecret: APP.clientSecret, authorityHost: url },
+      allowInsecureCallback: true,
+    }),
     store,
     answerDeadlineMs: 3_600_000,
     operationTimeoutMs: 600_000,
@@ -56,10 +60,14 @@ export async function benchEndToEnd(calls: number): Promise<Row[]> {
     void receiver.node(req, res).then(() => latencies.push(Number(process.hrtime.bigint() - arrived) / 1e6));
   });
   let failures = 0;
-  let firstFailure = "";
+  let firstFailure = '';
   sw.on('incomingCall', (call) => {
     void (async () => {
-      await call.answer({ callbackUri, acceptedModalities: ['audio'], mediaConfig: { '@odata.type': '#microsoft.graph.serviceHostedMediaConfig' } });
+      await call.answer({
+        callbackUri,
+        acceptedModalities: ['audio'],
+        mediaConfig: { '@odata.type': '#microsoft.graph.serviceHostedMediaConfig' },
+      });
       await call.waitFor('established', { timeoutMs: 600_000 });
       await call.subscribeToTone({ clientContext: 'keys' });
     })().catch((error: unknown) => {
@@ -74,11 +82,18 @@ export async function benchEndToEnd(calls: number): Promise<Row[]> {
         sim.placeIncomingCall({
           appId: APP.appId,
           from: `+1425${String(5_000_000 + i)}`,
-          script: [{ do: 'waitFor', state: 'established' }, { do: 'dtmf', digits: '1#', intervalMs: 1_000, after: 200_000 }, { do: 'hangUp', after: 400_000 }],
+          script: [
+            { do: 'waitFor', state: 'established' },
+            { do: 'dtmf', digits: '1#', intervalMs: 1_000, after: 200_000 },
+            { do: 'hangUp', after: 400_000 },
+          ],
         }).callId,
       );
     }
-    await sim.waitUntil(() => ids.every((id) => sim.groundTruth(id)?.state === 'terminated'), { timeoutMs: 900_000, message: 'the calls did not all end' });
+    await sim.waitUntil(() => ids.every((id) => sim.groundTruth(id)?.state === 'terminated'), {
+      timeoutMs: 900_000,
+      message: 'the calls did not all end',
+    });
     await sim.waitForIdle({ timeoutMs: 300_000 });
     const elapsed = Date.now() - started;
 
@@ -87,7 +102,9 @@ export async function benchEndToEnd(calls: number): Promise<Row[]> {
     for (const id of await store.listStreams()) for (const entry of (await store.readStream(id)) as StoredEntry[]) logged.add(entry.id);
     const offered = sim.notifications();
     const acknowledged = offered.filter((n) => n.acknowledged);
-    const lost = acknowledged.filter((n) => !decodeNotifications({ value: [n.notification] }, { receivedAt: 0 }).every((e) => logged.has(e.id))).length;
+    const lost = acknowledged.filter(
+      (n) => !decodeNotifications({ value: [n.notification] }, { receivedAt: 0 }).every((e) => logged.has(e.id)),
+    ).length;
     const ended = ids.filter((id) => sw.call(id)?.state === 'terminated').length;
     const sorted = [...latencies].sort((a, b) => a - b);
     return [
@@ -96,7 +113,7 @@ export async function benchEndToEnd(calls: number): Promise<Row[]> {
         baseline: 'notifications the simulator offered',
         figure:
           `${offered.length.toLocaleString('en-US')} offered, ${acknowledged.length.toLocaleString('en-US')} acknowledged, ${lost} lost; ` +
-          `${ended.toLocaleString('en-US')}/${calls.toLocaleString('en-US')} calls ended in the bot's view, ${failures} handler failures${failures ? ` (first: ${firstFailure})` : ""}; ` +
+          `${ended.toLocaleString('en-US')}/${calls.toLocaleString('en-US')} calls ended in the bot's view, ${failures} handler failures${failures ? ` (first: ${firstFailure})` : ''}; ` +
           `POST arrival to 202 (verified, persisted, folded, events emitted) p50 ${percentile(sorted, 50).toFixed(2)} ms, p99 ${percentile(sorted, 99).toFixed(2)} ms; ${(elapsed / 1000).toFixed(1)} s`,
         ratio: null,
         target: '0 lost; p99 notification-to-event latency reported',

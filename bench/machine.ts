@@ -39,7 +39,8 @@ export function machineCalls(): { calls: [string, StoredEntry[]][]; entries: num
 export function benchMachine(rounds: number): Row[] {
   const { calls, entries } = machineCalls();
 
-  const viaXState = () => calls.map(([callId, list]) => list.reduce((snapshot, entry) => step(snapshot, toMachineEvent(entry)), startCall({ callId })));
+  const viaXState = () =>
+    calls.map(([callId, list]) => list.reduce((snapshot, entry) => step(snapshot, toMachineEvent(entry)), startCall({ callId })));
   const viaReducer = () => calls.map(([callId, list]) => foldEntries(startCall({ callId }), list));
 
   const a = viaXState();

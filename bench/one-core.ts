@@ -15,13 +15,22 @@ export function benchIngestOneCore(rounds: number): Row[] {
   try {
     execFileSync('taskset', ['-c', '0', 'true'], { stdio: 'ignore' });
   } catch {
-    return [{ benchmark: 'ingest pinned to one core', baseline: '-', figure: 'not run: taskset is not available here', ratio: null, target: '-', met: true }];
+    return [
+      {
+        benchmark: 'ingest pinned to one core',
+        baseline: '-',
+        figure: 'not run: taskset is not available here',
+        ratio: null,
+        target: '-',
+        met: true,
+      },
+    ];
   }
-  const child = spawnSync(
-    'taskset',
-    ['-c', '0', process.execPath, ...process.execArgv, SELF, String(rounds)],
-    { encoding: 'utf8', maxBuffer: 1 << 20, stdio: ['ignore', 'pipe', 'inherit'] },
-  );
+  const child = spawnSync('taskset', ['-c', '0', process.execPath, ...process.execArgv, SELF, String(rounds)], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 20,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   if (child.status !== 0) throw new Error(`ingest on one core: the child exited with ${child.status ?? child.signal}`);
   const rows = JSON.parse(child.stdout) as Row[];
   const ingest = rows[0]!;

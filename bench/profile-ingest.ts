@@ -69,27 +69,41 @@ const ingest: number[] = [];
 const chaos: number[] = [];
 await profiled(profileFile, 200, async () => {
   for (let r = 0; r < rounds; r++) {
-    parse.push(time(() => {
-      for (const b of bodies) JSON.parse(b);
-    }, cpu.parse));
+    parse.push(
+      time(() => {
+        for (const b of bodies) JSON.parse(b);
+      }, cpu.parse),
+    );
     ingest.push(await timeAsync(() => ingestAll(bodies), cpu.ingest));
     if (chaosOn) chaos.push(await timeAsync(() => ingestAll(shuffled)));
-    parse.push(time(() => {
-      for (const b of bodies) JSON.parse(b);
-    }, cpu.parse));
+    parse.push(
+      time(() => {
+        for (const b of bodies) JSON.parse(b);
+      }, cpu.parse),
+    );
   }
 });
 const n = bodies.length;
 const ingestMs = median(ingest);
 const parseMs = median(parse);
 console.log(`bodies: ${n}`);
-console.log(`JSON.parse: ${parseMs.toFixed(1)} ms (${Math.round((n / parseMs) * 1000).toLocaleString("en-US")}/s)  all: ${parse.map((x) => x.toFixed(0)).join(" ")}`);
-console.log(`ingest:     ${ingestMs.toFixed(1)} ms (${Math.round((n / ingestMs) * 1000).toLocaleString('en-US')}/s)  all: ${ingest.map((x) => x.toFixed(0)).join(' ')}`);
-console.log(`ratio ingest/JSON.parse: ${(ingestMs / parseMs).toFixed(2)}x (medians; best-of: ${(Math.min(...ingest) / Math.min(...parse)).toFixed(2)}x)`);
-console.log(`cpu-time ratio ingest/JSON.parse: ${(median(cpu.ingest) / median(cpu.parse)).toFixed(2)}x (medians of ${median(cpu.ingest).toFixed(0)} / ${median(cpu.parse).toFixed(0)} ms cpu)`);
+console.log(
+  `JSON.parse: ${parseMs.toFixed(1)} ms (${Math.round((n / parseMs) * 1000).toLocaleString('en-US')}/s)  all: ${parse.map((x) => x.toFixed(0)).join(' ')}`,
+);
+console.log(
+  `ingest:     ${ingestMs.toFixed(1)} ms (${Math.round((n / ingestMs) * 1000).toLocaleString('en-US')}/s)  all: ${ingest.map((x) => x.toFixed(0)).join(' ')}`,
+);
+console.log(
+  `ratio ingest/JSON.parse: ${(ingestMs / parseMs).toFixed(2)}x (medians; best-of: ${(Math.min(...ingest) / Math.min(...parse)).toFixed(2)}x)`,
+);
+console.log(
+  `cpu-time ratio ingest/JSON.parse: ${(median(cpu.ingest) / median(cpu.parse)).toFixed(2)}x (medians of ${median(cpu.ingest).toFixed(0)} / ${median(cpu.parse).toFixed(0)} ms cpu)`,
+);
 if (chaosOn) {
   const per = median(chaos) / shuffled.length;
-  console.log(`chaos: ${median(chaos).toFixed(1)} ms for ${shuffled.length}; per-notification ratio to in-order ${(per / (ingestMs / n)).toFixed(2)}x`);
+  console.log(
+    `chaos: ${median(chaos).toFixed(1)} ms for ${shuffled.length}; per-notification ratio to in-order ${(per / (ingestMs / n)).toFixed(2)}x`,
+  );
 }
 
 if (replayN > 0) {
@@ -112,5 +126,7 @@ if (replayN > 0) {
       calls = Object.keys(replay(log(), { timeline: false }).calls).length;
     }),
   );
-  console.log(`replay ${replayN} entries: ${ms.toFixed(0)} ms (${Math.round(replayN / (ms / 1000)).toLocaleString('en-US')}/s), ${calls} calls; x1e6 est ${((ms * 1_000_000) / replayN / 1000).toFixed(1)} s`);
+  console.log(
+    `replay ${replayN} entries: ${ms.toFixed(0)} ms (${Math.round(replayN / (ms / 1000)).toLocaleString('en-US')}/s), ${calls} calls; x1e6 est ${((ms * 1_000_000) / replayN / 1000).toFixed(1)} s`,
+  );
 }

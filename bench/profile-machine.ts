@@ -25,7 +25,8 @@ const profileXState = arg('profile-xstate');
 const profileReducer = arg('profile-reducer');
 
 const { calls, entries } = machineCalls();
-const viaXState = () => calls.map(([callId, list]) => list.reduce((snapshot, entry) => step(snapshot, toMachineEvent(entry)), startCall({ callId })));
+const viaXState = () =>
+  calls.map(([callId, list]) => list.reduce((snapshot, entry) => step(snapshot, toMachineEvent(entry)), startCall({ callId })));
 const viaReducer = () => calls.map(([callId, list]) => foldEntries(startCall({ callId }), list));
 
 const cpuMs = (): number => {
@@ -39,7 +40,6 @@ function time(fn: () => void, wall: number[], cpu: number[]): void {
   wall.push(Number(process.hrtime.bigint() - start) / 1e6);
   cpu.push(cpuMs() - c);
 }
-
 
 for (let i = 0; i < 3; i++) {
   viaXState();
@@ -65,8 +65,12 @@ if (profileXState || profileReducer) {
 const us = (ms: number) => ((ms * 1000) / entries).toFixed(2);
 const spread = (v: number[]) => `${Math.min(...v).toFixed(0)}-${Math.max(...v).toFixed(0)} ms`;
 console.log(`${calls.length} calls, ${entries} entries, ${rounds} rounds each`);
-console.log(`xstate:  median ${median(xs.wall).toFixed(1)} ms wall (${us(median(xs.wall))} us/entry, ${spread(xs.wall)}), ${median(xs.cpu).toFixed(1)} ms cpu`);
-console.log(`reducer: median ${median(rs.wall).toFixed(1)} ms wall (${us(median(rs.wall))} us/entry, ${spread(rs.wall)}), ${median(rs.cpu).toFixed(1)} ms cpu`);
+console.log(
+  `xstate:  median ${median(xs.wall).toFixed(1)} ms wall (${us(median(xs.wall))} us/entry, ${spread(xs.wall)}), ${median(xs.cpu).toFixed(1)} ms cpu`,
+);
+console.log(
+  `reducer: median ${median(rs.wall).toFixed(1)} ms wall (${us(median(rs.wall))} us/entry, ${spread(rs.wall)}), ${median(rs.cpu).toFixed(1)} ms cpu`,
+);
 const best = (v: number[]) => Math.min(...v);
 console.log(
   `ratio: ${(median(xs.wall) / median(rs.wall)).toFixed(2)}x wall, ${(median(xs.cpu) / median(rs.cpu)).toFixed(2)}x cpu (medians); ` +

@@ -18,7 +18,9 @@ import { GroupWriter, OP_APPEND } from '../packages/adapters/src/stores/sqlite/w
 
 // better-sqlite3 is the adapters package's dependency, not the root's
 type Connection = ConstructorParameters<typeof GroupWriter>[0];
-const Database = createRequire(new URL('../packages/adapters/package.json', import.meta.url))('better-sqlite3') as new (path: string) => Connection;
+const Database = createRequire(new URL('../packages/adapters/package.json', import.meta.url))('better-sqlite3') as new (
+  path: string,
+) => Connection;
 const body = JSON.stringify({
   kind: 'notification',
   id: 'n:abcdef0123456789',
@@ -75,7 +77,9 @@ try {
       db.close();
     }
     const mid = (xs: number[]) => xs.sort((a, b) => a - b)[1]!;
-    console.log(`${name.padEnd(42)} ${mid(rounds.map((r) => r.cpu)).toFixed(1)} us CPU, ${mid(rounds.map((r) => r.wal)).toFixed(1)} KiB of WAL per append`);
+    console.log(
+      `${name.padEnd(42)} ${mid(rounds.map((r) => r.cpu)).toFixed(1)} us CPU, ${mid(rounds.map((r) => r.wal)).toFixed(1)} KiB of WAL per append`,
+    );
   }
 } finally {
   rmSync(dir, { recursive: true, force: true });

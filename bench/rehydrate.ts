@@ -59,9 +59,7 @@ type Crash = 'atRandom' | 'atLastEntry';
 
 /** The time to the next entry: within the burst, or after a pause. */
 function interval(random: () => number): number {
-  return random() < BURST.p
-    ? BURST.minMs + random() * (BURST.maxMs - BURST.minMs)
-    : PAUSE.minMs + random() * (PAUSE.maxMs - PAUSE.minMs);
+  return random() < BURST.p ? BURST.minMs + random() * (BURST.maxMs - BURST.minMs) : PAUSE.minMs + random() * (PAUSE.maxMs - PAUSE.minMs);
 }
 
 /** An interval drawn length-biased (the one a random instant falls in), by rejection. */
@@ -77,7 +75,10 @@ type Json = Record<string, unknown>;
 function meetingBodies(callId: string, length: number, random: () => number): Json[] {
   const bodies: Json[] = [
     callStateBody(callId, 'establishing', { callChainId: `chain-${callId}` }),
-    callStateBody(callId, 'established', { direction: 'outgoing', mediaState: { '@odata.type': '#microsoft.graph.callMediaState', audio: 'active' } }),
+    callStateBody(callId, 'established', {
+      direction: 'outgoing',
+      mediaState: { '@odata.type': '#microsoft.graph.callMediaState', audio: 'active' },
+    }),
   ];
   const present = new Map<string, ParticipantSpec>([['bot', { id: 'bot', displayName: 'Bot' }]]);
   let seq = 0;
@@ -142,14 +143,21 @@ async function templates(random: () => number): Promise<Template[]> {
     const entries = await engine.store.readStream(callId);
     const row = async (): Promise<SnapshotRow | null> => {
       const snapshot = await engine.store.readSnapshot!(callId);
-      return snapshot ? { position: snapshot.position, machineVersion: String(snapshot.machineVersion), body: JSON.stringify(snapshot) } : null;
+      return snapshot
+        ? { position: snapshot.position, machineVersion: String(snapshot.machineVersion), body: JSON.stringify(snapshot) }
+        : null;
     };
     const atLastEntry = await row();
     const around = intervalAround(random);
     await sweepUntil(now + random() * around);
     out.push({
       callId,
-      rows: entries.map(({ position: _p, ...entry }) => ({ id: entry.id, kind: String(entry.kind), at: entry.at, body: JSON.stringify(entry) })),
+      rows: entries.map(({ position: _p, ...entry }) => ({
+        id: entry.id,
+        kind: String(entry.kind),
+        at: entry.at,
+        body: JSON.stringify(entry),
+      })),
       atLastEntry,
       atRandom: await row(),
     });
@@ -171,8 +179,12 @@ async function populate(path: string, calls: number, tpls: readonly Template[]):
   try {
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
-    const insert = db.prepare('INSERT INTO swb_entries (stream_key, position, entry_id, kind, at, body, stored_at) VALUES (?, ?, ?, ?, ?, ?, ?)');
-    const stream = db.prepare('INSERT INTO swb_streams (stream_id, version, created_at, updated_at) VALUES (?, ?, ?, ?) RETURNING stream_key').pluck();
+    const insert = db.prepare(
+      'INSERT INTO swb_entries (stream_key, position, entry_id, kind, at, body, stored_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    );
+    const stream = db
+      .prepare('INSERT INTO swb_streams (stream_id, version, created_at, updated_at) VALUES (?, ?, ?, ?) RETURNING stream_key')
+      .pluck();
     const now = Date.now();
     db.transaction(() => {
       for (let i = 0; i < calls; i++) {
@@ -252,7 +264,8 @@ async function restore(path: string, snapshots: boolean, calls: number): Promise
     const loaded = await engine.hydrate();
     const ms = Number(process.hrtime.bigint() - start) / 1e6;
     const views = engine.calls();
-    if (loaded !== calls || views.length !== calls) throw new Error(`rehydrated ${loaded} streams, ${views.length} calls; expected ${calls}`);
+    if (loaded !== calls || views.length !== calls)
+      throw new Error(`rehydrated ${loaded} streams, ${views.length} calls; expected ${calls}`);
     const live = views.filter((v) => v.state === 'established').length;
     if (live !== calls) throw new Error(`only ${live} of ${calls} calls came back established`);
     return { ms, views: new Map(views.map((v) => [v.id, JSON.stringify(v)])) };
@@ -303,7 +316,7 @@ export async function benchRehydrate(quick: boolean, calls = quick ? 1_000 : 10_
     };
     return [
       row('atRandom', 'at a random instant', 'snapshot path >= 10x faster than replay (<= 0.10x)', (ratio) => ratio <= 0.1),
-      row('atLastEntry', 'right after every call\'s last entry (worst instant)', 'informational', () => true),
+      row('atLastEntry', "right after every call's last entry (worst instant)", 'informational', () => true),
     ];
   } finally {
     rmSync(dir, { recursive: true, force: true });

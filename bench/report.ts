@@ -26,7 +26,10 @@ export function table(rows: readonly Row[]): string {
   const lines = [
     '| benchmark | baseline (same run) | figure | ratio to baseline | target | met |',
     '|---|---|---|---|---|---|',
-    ...rows.map((r) => `| ${r.benchmark} | ${r.baseline} | ${r.figure} | ${r.ratio === null ? '-' : `${r.ratio.toFixed(2)}x`} | ${r.target} | ${r.met ? 'yes' : '**no**'} |`),
+    ...rows.map(
+      (r) =>
+        `| ${r.benchmark} | ${r.baseline} | ${r.figure} | ${r.ratio === null ? '-' : `${r.ratio.toFixed(2)}x`} | ${r.target} | ${r.met ? 'yes' : '**no**'} |`,
+    ),
   ];
   return lines.join('\n');
 }

@@ -21,7 +21,10 @@ import { benchInspector } from './inspector.js';
  * have a core. It writes no report.
  */
 const quick = process.argv.includes('--quick') || process.env['BENCH_QUICK'] === '1';
-const only = process.env['BENCH_ONLY']?.split(',').map((s) => s.trim()).filter(Boolean);
+const only = process.env['BENCH_ONLY']
+  ?.split(',')
+  .map((s) => s.trim())
+  .filter(Boolean);
 const rows: Row[] = [];
 const log = (msg: string) => process.stderr.write(`bench: ${msg}\n`);
 
@@ -39,7 +42,8 @@ const benches: { name: string; what: string; run: () => Promise<Row[]> | Row[] }
   { name: 'rehydrate', what: `rehydration of ${quick ? '1,000' : '10,000'} live calls (SQLite)`, run: () => benchRehydrate(quick) },
 ];
 const unknown = only?.filter((n) => !benches.some((b) => b.name === n)) ?? [];
-if (unknown.length) throw new Error(`BENCH_ONLY: unknown benchmark(s) ${unknown.join(', ')}; known: ${benches.map((b) => b.name).join(', ')}`);
+if (unknown.length)
+  throw new Error(`BENCH_ONLY: unknown benchmark(s) ${unknown.join(', ')}; known: ${benches.map((b) => b.name).join(', ')}`);
 
 for (const bench of benches) {
   if (only && !only.includes(bench.name)) continue;
@@ -50,4 +54,5 @@ for (const bench of benches) {
 }
 
 console.log(table(rows));
-if (!quick && !only && process.env['BENCH_SLOW_FSYNC_US'] === undefined && process.env['BENCH_PIN_SERVER'] === undefined) writeReport('docs/benchmarks.md', rows, 'pnpm bench', NOTES);
+if (!quick && !only && process.env['BENCH_SLOW_FSYNC_US'] === undefined && process.env['BENCH_PIN_SERVER'] === undefined)
+  writeReport('docs/benchmarks.md', rows, 'pnpm bench', NOTES);

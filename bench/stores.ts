@@ -87,7 +87,13 @@ export function plan(
 }
 
 /** Runs `plan(...)` with `append`; resolves to entries appended per second. */
-async function run(append: Append, seqs: readonly LogEntry[][], concurrency: number, appendsPerWorker: number, tag: string): Promise<number> {
+async function run(
+  append: Append,
+  seqs: readonly LogEntry[][],
+  concurrency: number,
+  appendsPerWorker: number,
+  tag: string,
+): Promise<number> {
   const work = plan(seqs, concurrency, appendsPerWorker, tag);
   const start = process.hrtime.bigint();
   await work(append);

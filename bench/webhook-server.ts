@@ -101,7 +101,13 @@ async function main(config: ServerConfig): Promise<void> {
       const cpu = process.cpuUsage(cpuAtReset);
       const served = requests - requestsAtReset;
       const threads = threadSplit(threadsAtReset, threadTicks(), served);
-      process.send!({ threads, eldP99Ms: eld.percentile(99) / 1e6, eldMaxMs: eld.max / 1e6, cpuUsPerRequest: served > 0 ? (cpu.user + cpu.system) / served : Number.NaN, sysUsPerRequest: served > 0 ? cpu.system / served : Number.NaN });
+      process.send!({
+        threads,
+        eldP99Ms: eld.percentile(99) / 1e6,
+        eldMaxMs: eld.max / 1e6,
+        cpuUsPerRequest: served > 0 ? (cpu.user + cpu.system) / served : Number.NaN,
+        sysUsPerRequest: served > 0 ? cpu.system / served : Number.NaN,
+      });
     }
     if (msg !== 'stop') return;
     server.closeAllConnections();
@@ -130,7 +136,11 @@ function threadTicks(): Map<number, number> {
  * CPU per request (us) of the main thread, of the busiest other thread (the SQLite writer where
  * there is one) and of the rest together (V8's GC helpers, libuv's pool). Ticks are 10 ms.
  */
-function threadSplit(before: Map<number, number>, after: Map<number, number>, served: number): { main: number; busiest: number; rest: number } | undefined {
+function threadSplit(
+  before: Map<number, number>,
+  after: Map<number, number>,
+  served: number,
+): { main: number; busiest: number; rest: number } | undefined {
   if (after.size === 0 || served === 0) return undefined;
   const us = (ticks: number) => (ticks * 10_000) / served;
   let main = 0;

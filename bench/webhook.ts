@@ -38,7 +38,9 @@ interface LoadResult {
 /** Recorded commsNotifications bodies, each split around its call id so a fresh id can go in per request. */
 function templates(): { parts: string[]; callId: string }[] {
   const out: { parts: string[]; callId: string }[] = [];
-  for (const file of readdirSync(FIXTURES).filter((f) => f.endsWith('.jsonl')).sort()) {
+  for (const file of readdirSync(FIXTURES)
+    .filter((f) => f.endsWith('.jsonl'))
+    .sort()) {
     for (const line of readFileSync(join(FIXTURES, file), 'utf8').split('\n')) {
       if (!line.trim()) continue;
       const rec = JSON.parse(line) as { kind: string; body: { value: { resourceUrl: string }[] } };
@@ -92,7 +94,12 @@ async function startServer(config: ServerConfig, env?: NodeJS.ProcessEnv): Promi
   // BENCH_CPU_PROF_DIR=dir profiles the servers (node --cpu-prof), to find where they spend their time
   const prof = process.env['BENCH_CPU_PROF_DIR'];
   const child = fork(SERVER, [], {
-    execArgv: ['--import', 'tsx', '--conditions=@switchboard/source', ...(prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}/${config.mode}`] : [])],
+    execArgv: [
+      '--import',
+      'tsx',
+      '--conditions=@switchboard/source',
+      ...(prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}/${config.mode}`] : []),
+    ],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     ...(env ? { env } : {}),
   });
@@ -136,7 +143,14 @@ async function stopServer(child: ChildProcess): Promise<number> {
 }
 
 /** Closed-loop load: CONNECTIONS workers, each one request at a time, for `ms` (after `warmMs` not counted). */
-async function load(port: number, token: string, bodies: ReturnType<typeof templates>, warmMs: number, ms: number, tag: string): Promise<LoadResult> {
+async function load(
+  port: number,
+  token: string,
+  bodies: ReturnType<typeof templates>,
+  warmMs: number,
+  ms: number,
+  tag: string,
+): Promise<LoadResult> {
   const pool = new Pool(`http://127.0.0.1:${port}`, { connections: CONNECTIONS, pipelining: 1, keepAliveTimeout: 60_000 });
   const headers = { 'content-type': 'application/json', authorization: `Bearer ${token}` };
   let seq = 0;
@@ -195,7 +209,13 @@ export async function benchWebhook(quick: boolean): Promise<Row[]> {
   const servers = new Map<Mode, { child: ChildProcess; port: number }>();
   try {
     for (const mode of modes) {
-      servers.set(mode, await startServer({ mode, openIdConfigurationUrl: keys.url, appId: APP_ID, issuer: ISSUER, dbPath: join(dir, `${mode}.db`) }, slowEnv));
+      servers.set(
+        mode,
+        await startServer(
+          { mode, openIdConfigurationUrl: keys.url, appId: APP_ID, issuer: ISSUER, dbPath: join(dir, `${mode}.db`) },
+          slowEnv,
+        ),
+      );
       await load(servers.get(mode)!.port, keys.token, bodies, quick ? 500 : 1_500, 100, `warm-${mode}`);
       servers.get(mode)!.child.send('reset');
     }
@@ -249,6 +269,10 @@ export async function benchWebhook(quick: boolean): Promise<Row[]> {
     row('sqlite', 'receiver (RS256 JWT verified) + sink appending to SQLite (file, default synchronous=full)'),
     row('noop', 'receiver (RS256 JWT verified) + no-op sink'),
     { ...row('sqlite-normal', 'receiver + SQLite sink with synchronous=normal (no fsync per commit)'), target: 'informational', met: true },
-    { ...row('sqlite-inline', "receiver + SQLite sink committing on the event loop (writer: 'inline'), for the writer thread's A/B"), target: 'informational', met: true },
+    {
+      ...row('sqlite-inline', "receiver + SQLite sink committing on the event loop (writer: 'inline'), for the writer thread's A/B"),
+      target: 'informational',
+      met: true,
+    },
   ];
 }

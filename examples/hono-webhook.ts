@@ -29,7 +29,8 @@ export function createApp(receiver: WebhookReceiver, switchboard: Switchboard, o
   const app = new Hono();
   app.all('/api/calls', (c) => receiver.fetch(c.req.raw));
   app.get('/healthz', (c) => {
-    if (!options.healthToken || !sameSecret(c.req.header('authorization') ?? '', `Bearer ${options.healthToken}`)) return c.json({ status: 'ok' });
+    if (!options.healthToken || !sameSecret(c.req.header('authorization') ?? '', `Bearer ${options.healthToken}`))
+      return c.json({ status: 'ok' });
     return c.json({ status: 'ok', calls: switchboard.calls().filter((call) => call.state !== 'terminated').length });
   });
   return app;

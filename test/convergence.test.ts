@@ -13,7 +13,10 @@ import { harness, p2pRequest, type Harness } from '@switchboard/simulator/testki
 const SEEDS = Number(process.env['SWITCHBOARD_CONVERGENCE_SEEDS'] ?? (process.env['CI'] ? 334 : 20));
 const FAULTS = { reorder: 0.3, reorderWindow: 4, duplicate: 0.2, delay: 0.2, drop: 0.1, split: 0.2, merge: 0.2 } as const;
 const V1 = '/v1.0/communications/calls';
-const prompt = { '@odata.type': '#microsoft.graph.mediaPrompt', mediaInfo: { uri: 'https://cdn.contoso.com/beep.wav', resourceId: 'beep' } };
+const prompt = {
+  '@odata.type': '#microsoft.graph.mediaPrompt',
+  mediaInfo: { uri: 'https://cdn.contoso.com/beep.wav', resourceId: 'beep' },
+};
 
 const faultsSeen = new Map<string, number>();
 let resyncsAnswered = 0;
@@ -93,7 +96,10 @@ function expectConverged(view: CallView | undefined, truth: GroundTruthCall, see
     // an operation Graph only answered (never notified) is not in the notification log
     if (status !== undefined) expect(status, `${where}, operation ${id}`).toBe(op.status);
   }
-  expect(view!.tones.map((t) => [t.sequenceId, t.tone]), where).toEqual(truth.tones.map((t) => [t.sequenceId, t.tone]));
+  expect(
+    view!.tones.map((t) => [t.sequenceId, t.tone]),
+    where,
+  ).toEqual(truth.tones.map((t) => [t.sequenceId, t.tone]));
   for (const [id, session] of Object.entries(truth.contentSharingSessions)) {
     expect(view!.contentSharingSessions[id]?.deleted, `${where}, session ${id}`).toBe(session.deleted);
   }
@@ -128,7 +134,12 @@ describe(`convergence with the simulator under faults (${SEEDS} seeds per scenar
 
   it('peer-to-peer: answered, tones subscribed and pressed, a prompt, hung up by the callee', async () => {
     await eachSeed(async (h, seed) => {
-      h.sim.scriptRemote('user-john', [{ do: 'answer', after: 200 }, { do: 'waitFor', state: 'established' }, { do: 'dtmf', digits: '12#9', intervalMs: 50, after: 300 }, { do: 'hangUp', after: 1500 }]);
+      h.sim.scriptRemote('user-john', [
+        { do: 'answer', after: 200 },
+        { do: 'waitFor', state: 'established' },
+        { do: 'dtmf', digits: '12#9', intervalMs: 50, after: 300 },
+        { do: 'hangUp', after: 1500 },
+      ]);
       const id = (await h.graph.request('POST', V1, p2pRequest(h.receiver.url))).body['id'] as string;
       await reached(h, id, 'established');
       await h.graph.request('POST', `${V1}/${id}/subscribeToTone`, { clientContext: 'tones' });
@@ -150,10 +161,15 @@ describe(`convergence with the simulator under faults (${SEEDS} seeds per scenar
         { do: 'resume', after: 100 },
       ]);
       const id = (await h.graph.request('POST', V1, p2pRequest(h.receiver.url))).body['id'] as string;
-      await h.sim.waitUntil(() => (h.sim.groundTruth(id)?.stateHistory.filter((s) => s === 'hold').length ?? 0) === 2 && h.sim.groundTruth(id)?.state === 'established', {
-        timeoutMs: 10_000,
-        message: `call ${id} never held and resumed twice`,
-      });
+      await h.sim.waitUntil(
+        () =>
+          (h.sim.groundTruth(id)?.stateHistory.filter((s) => s === 'hold').length ?? 0) === 2 &&
+          h.sim.groundTruth(id)?.state === 'established',
+        {
+          timeoutMs: 10_000,
+          message: `call ${id} never held and resumed twice`,
+        },
+      );
       await h.sim.waitForIdle();
       const truth = h.sim.groundTruth(id)!;
       expect(truth.state).toBe('established');
@@ -192,7 +208,11 @@ describe(`convergence with the simulator under faults (${SEEDS} seeds per scenar
       const { callId: id } = h.sim.placeIncomingCall({
         appId: h.app.appId,
         from: '+14255550100',
-        script: [{ do: 'waitFor', state: 'established' }, { do: 'dtmf', digits: '42', intervalMs: 50, after: 400 }, { do: 'hangUp', after: 800 }],
+        script: [
+          { do: 'waitFor', state: 'established' },
+          { do: 'dtmf', digits: '42', intervalMs: 50, after: 400 },
+          { do: 'hangUp', after: 800 },
+        ],
       });
       await h.sim.waitForState(id, 'incoming');
       await h.graph.request('POST', `${V1}/${id}/answer`, {

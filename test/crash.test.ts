@@ -67,7 +67,11 @@ describe('crash safety (SIGKILL) on the SQLite log', () => {
       const { callId } = sim.placeIncomingCall({
         appId: DEMO_APP.appId,
         from: `+1425555${String(1000 + callIds.length)}`,
-        script: [{ do: 'waitFor', state: 'established' }, { do: 'dtmf', digits: '42#', intervalMs: 2_000, after: 5_000 }, { do: 'hangUp', after: 60_000 }],
+        script: [
+          { do: 'waitFor', state: 'established' },
+          { do: 'dtmf', digits: '42#', intervalMs: 2_000, after: 5_000 },
+          { do: 'hangUp', after: 60_000 },
+        ],
       });
       callIds.push(callId);
     };
@@ -114,7 +118,9 @@ describe('crash safety (SIGKILL) on the SQLite log', () => {
       // 1. nothing acknowledged is missing
       const acknowledged = sim.notifications().filter((n) => n.acknowledged);
       expect(acknowledged.length).toBeGreaterThan(callIds.length * 3);
-      const missing = acknowledged.filter((n) => !decodeNotifications({ value: [n.notification] }, { receivedAt: 0 }).every((e) => logged.has(e.id)));
+      const missing = acknowledged.filter(
+        (n) => !decodeNotifications({ value: [n.notification] }, { receivedAt: 0 }).every((e) => logged.has(e.id)),
+      );
       expect(missing.map((n) => n.seq)).toEqual([]);
 
       // 2. no call was answered twice, whatever the kills interrupted

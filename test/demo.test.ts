@@ -41,10 +41,16 @@ function expectMatchesTruth(result: DemoResult, label: string): void {
 }
 
 describe('the demo bot against the simulator', () => {
-  it('runs every scenario to the simulator\'s ground truth without faults', async () => {
+  it("runs every scenario to the simulator's ground truth without faults", async () => {
     const dir = mkdtempSync(join(tmpdir(), 'swb-demo-'));
     const lines: string[] = [];
-    const result = await runDemo({ dbPath: join(dir, 'demo.db'), seed: 1, timeScale: TIME_SCALE, timings: TIMINGS, print: (l) => lines.push(l) });
+    const result = await runDemo({
+      dbPath: join(dir, 'demo.db'),
+      seed: 1,
+      timeScale: TIME_SCALE,
+      timings: TIMINGS,
+      print: (l) => lines.push(l),
+    });
     expectMatchesTruth(result, 'no faults');
     const caller = result.calls.find((c) => c.scenario === 'caller')!;
     expect(caller.truth!.states).toContain('transferring');
@@ -65,7 +71,14 @@ describe('the demo bot against the simulator', () => {
     let refused = 0;
     for (let seed = 1; seed <= SEEDS; seed++) {
       const dir = mkdtempSync(join(tmpdir(), 'swb-demo-'));
-      const result = await runDemo({ dbPath: join(dir, 'demo.db'), seed, faults: 'heavy', timeScale: TIME_SCALE, timings: TIMINGS, print: () => {} });
+      const result = await runDemo({
+        dbPath: join(dir, 'demo.db'),
+        seed,
+        faults: 'heavy',
+        timeScale: TIME_SCALE,
+        timings: TIMINGS,
+        print: () => {},
+      });
       expectMatchesTruth(result, `seed ${seed}`);
       for (const call of result.calls) {
         for (const [key, n] of Object.entries(call.truth!.requests)) if (/ (429|503)$/.test(key)) refused += n;

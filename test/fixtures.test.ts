@@ -43,8 +43,12 @@ const EXPECTED: Record<string, Record<string, Expect>> = {
   'recorded/sambetts-graph-calling-bots--p2p-simpletest.jsonl': {
     '6f1f5c00-8c1b-47f1-be9d-660c501041a9': { state: 'terminated', operations: ['completed'], tones: ['tone1'] },
   },
-  'recorded/sambetts-graph-calling-bots--p2p-callupdates.jsonl': { '701f5b00-c1c1-43ef-9bdf-3dc7ef9d3e97': { state: 'established', participants: 2 } },
-  'recorded/sambetts-graph-calling-bots--groupcall.jsonl': { '631f6000-766a-4c6f-9da3-8755ebe44d19': { state: 'terminated', participants: 2 } },
+  'recorded/sambetts-graph-calling-bots--p2p-callupdates.jsonl': {
+    '701f5b00-c1c1-43ef-9bdf-3dc7ef9d3e97': { state: 'established', participants: 2 },
+  },
+  'recorded/sambetts-graph-calling-bots--groupcall.jsonl': {
+    '631f6000-766a-4c6f-9da3-8755ebe44d19': { state: 'terminated', participants: 2 },
+  },
   'docs/beta-application-post-calls--example-1-create-peer-to-peer-voip-call-with-service-hosted-media.jsonl': {
     '2e1a0b00-2db4-4022-9570-243709c565ab': { state: 'establishing' },
     '2e1a0b00-b3c5-4b0f-99b3-c133bc1e6116': { state: 'established' },
@@ -65,10 +69,11 @@ const EXPECTED: Record<string, Record<string, Expect>> = {
   'docs/v1.0-participant-invite-zhcn2022--example-2-invite-multiple-participants-to-an-existing-group-call.jsonl': {
     '7531d31f-d10d-44de-802f-c569dbca451c': { participants: 2 },
   },
-  'docs/v1.0-participant-invite-zhcn2022--example-3-invite-participants-to-an-existing-group-call-replacing-an-existing-peer-to-peer-call.jsonl': {
-    'ab6233a5-20b7-4c5e-bea2-ce56c9776429': { operations: ['completed'] },
-    'a7ebfb2d-871e-419c-87af-27290b22e8db': { participants: 1 },
-  },
+  'docs/v1.0-participant-invite-zhcn2022--example-3-invite-participants-to-an-existing-group-call-replacing-an-existing-peer-to-peer-call.jsonl':
+    {
+      'ab6233a5-20b7-4c5e-bea2-ce56c9776429': { operations: ['completed'] },
+      'a7ebfb2d-871e-419c-87af-27290b22e8db': { participants: 1 },
+    },
   'docs/v1.0-participant-invite-zhcn2022--example-4-invite-one-pstn-participant-to-an-existing-call.jsonl': {
     'ab6233a5-20b7-4c5e-bea2-ce56c9776429': { operations: ['completed'], participants: 1 },
   },
@@ -87,21 +92,39 @@ const EXPECTED: Record<string, Record<string, Expect>> = {
   'docs/v1.0-participant-startholdmusic--example.jsonl': { 'e141b67c-90fd-455d-858b-b48a40b9cc8d': { operations: ['completed'] } },
   'docs/v1.0-participant-stopholdmusic--example.jsonl': { 'e141b67c-90fd-455d-858b-b48a40b9cc8d': { operations: ['completed'] } },
   // real traffic from public threads (see fixtures/graph/README.md)
-  'threads/microsoft-graph-comms-samples-95--2019-resource-only.jsonl': { '441f1100-ccbf-4b11-8469-7ccb5b03d033': { state: 'establishing' } },
-  'threads/microsoft-graph-comms-samples-632--capitalised-updated-establishing.jsonl': { '671f6600-14dc-4bb2-924e-24226a414f9d': { state: 'establishing' } },
-  'threads/microsoft-graph-comms-samples-700--capitalised-established-active.jsonl': { '811f5c00-0e32-48ce-9f27-8d77b9892453': { state: 'established' } },
-  'threads/microsoft-graph-comms-samples-77--2019-roster-participant-without-id.jsonl': { '451f0a00-ea04-4c8f-90d8-cddf1ac603d5': { participants: 1 } },
+  'threads/microsoft-graph-comms-samples-95--2019-resource-only.jsonl': {
+    '441f1100-ccbf-4b11-8469-7ccb5b03d033': { state: 'establishing' },
+  },
+  'threads/microsoft-graph-comms-samples-632--capitalised-updated-establishing.jsonl': {
+    '671f6600-14dc-4bb2-924e-24226a414f9d': { state: 'establishing' },
+  },
+  'threads/microsoft-graph-comms-samples-700--capitalised-established-active.jsonl': {
+    '811f5c00-0e32-48ce-9f27-8d77b9892453': { state: 'established' },
+  },
+  'threads/microsoft-graph-comms-samples-77--2019-roster-participant-without-id.jsonl': {
+    '451f0a00-ea04-4c8f-90d8-cddf1ac603d5': { participants: 1 },
+  },
   'threads/microsoft-graph-docs-contrib-5241--envelope-without-odata-type.jsonl': { '821f2f00-531f-46ba-929e-c0da30b': {} },
 };
 
 // Graph pages and public threads whose calls end, or settle, in ways Graph does not say plainly
 // (test/fixtures/graph/README.md names each source). Each replays to what its source says.
 const ENDINGS: Record<string, Record<string, Expect>> = {
-  'docs/v1.0-call-reject--example-2-reject-an-incoming-call-with-none-reason.jsonl': { '57dab8b1-894c-409a-b240-bd8beae78896': { state: 'terminated' } },
-  'threads/comms-samples-725--establishing-then-terminated-500-3002.jsonl': { '5e1f5600-e6c7-4abb-be5b-b01b857e05ff': { state: 'terminated' } },
-  'threads/comms-samples-632--establishing-then-terminated-500-3003.jsonl': { '671f6600-14dc-4bb2-924e-24226a414f9d': { state: 'terminated' } },
-  'threads/comms-samples-433--establishing-then-terminated-400-2203.jsonl': { 'b21f0300-1d20-4186-9778-3716efefd300': { state: 'terminated' } },
-  'threads/comms-samples-750--a-minute-establishing-then-terminated-500-7117.jsonl': { 'a71f5d00-4f80-4cda-9276-8512e98056c1': { state: 'terminated' } },
+  'docs/v1.0-call-reject--example-2-reject-an-incoming-call-with-none-reason.jsonl': {
+    '57dab8b1-894c-409a-b240-bd8beae78896': { state: 'terminated' },
+  },
+  'threads/comms-samples-725--establishing-then-terminated-500-3002.jsonl': {
+    '5e1f5600-e6c7-4abb-be5b-b01b857e05ff': { state: 'terminated' },
+  },
+  'threads/comms-samples-632--establishing-then-terminated-500-3003.jsonl': {
+    '671f6600-14dc-4bb2-924e-24226a414f9d': { state: 'terminated' },
+  },
+  'threads/comms-samples-433--establishing-then-terminated-400-2203.jsonl': {
+    'b21f0300-1d20-4186-9778-3716efefd300': { state: 'terminated' },
+  },
+  'threads/comms-samples-750--a-minute-establishing-then-terminated-500-7117.jsonl': {
+    'a71f5d00-4f80-4cda-9276-8512e98056c1': { state: 'terminated' },
+  },
   'threads/comms-samples-742--mid-call-terminated-500-1999.jsonl': { 'b3003a80-a430-4663-93f2-22042469c49f': { state: 'terminated' } },
   'threads/graph-docs-16376--mid-call-terminated-410-301005.jsonl': { '4d1f3a00-6b0e-4f55-9a2b-2b8c3a1e5d77': { state: 'terminated' } },
   'threads/comms-samples-77--organizer-ends-meeting-roster-only-then-keepalive-404.jsonl': {
@@ -119,7 +142,9 @@ const ENDINGS: Record<string, Record<string, Expect>> = {
     },
   },
   // the completed alternative (the default, first); the failed one is checked below
-  'docs/v1.0-call-transfer--example-2-consultative-transfer-from-a-peer-to-peer-call.jsonl': { '341a0500-d4bf-4224-8b19-1581168d328b': { state: 'terminated' } },
+  'docs/v1.0-call-transfer--example-2-consultative-transfer-from-a-peer-to-peer-call.jsonl': {
+    '341a0500-d4bf-4224-8b19-1581168d328b': { state: 'terminated' },
+  },
 };
 Object.assign(EXPECTED, ENDINGS);
 
@@ -189,13 +214,19 @@ describe('every fixture replays to the state its source describes', () => {
 
 describe('shapes from real traffic (public threads, see fixtures/graph/README.md)', () => {
   it("C# SDK logs' capitalised values: Updated, Established, Active (microsoft-graph-comms-samples #700)", () => {
-    const view = replayFile('threads/microsoft-graph-comms-samples-700--capitalised-established-active.jsonl')['811f5c00-0e32-48ce-9f27-8d77b9892453']!;
+    const view = replayFile('threads/microsoft-graph-comms-samples-700--capitalised-established-active.jsonl')[
+      '811f5c00-0e32-48ce-9f27-8d77b9892453'
+    ]!;
     expect(view.state).toBe('established');
     expect(view['mediaState']).toEqual({ '@odata.type': '#microsoft.graph.callMediaState', audio: 'Active' }); // passed through as sent
   });
 
   it('C# SDK logs: Updated, Establishing (microsoft-graph-comms-samples #632)', () => {
-    expect(replayFile('threads/microsoft-graph-comms-samples-632--capitalised-updated-establishing.jsonl')['671f6600-14dc-4bb2-924e-24226a414f9d']!.state).toBe('establishing');
+    expect(
+      replayFile('threads/microsoft-graph-comms-samples-632--capitalised-updated-establishing.jsonl')[
+        '671f6600-14dc-4bb2-924e-24226a414f9d'
+      ]!.state,
+    ).toBe('establishing');
   });
 
   it('2019 traffic with resource (/app/calls/...) and no resourceUrl (microsoft-graph-comms-samples #95)', () => {
@@ -204,7 +235,9 @@ describe('shapes from real traffic (public threads, see fixtures/graph/README.md
   });
 
   it('a 2019 roster participant with no id, keyed by its identity (microsoft-graph-comms-samples #77)', () => {
-    const view = replayFile('threads/microsoft-graph-comms-samples-77--2019-roster-participant-without-id.jsonl')['451f0a00-ea04-4c8f-90d8-cddf1ac603d5']!;
+    const view = replayFile('threads/microsoft-graph-comms-samples-77--2019-roster-participant-without-id.jsonl')[
+      '451f0a00-ea04-4c8f-90d8-cddf1ac603d5'
+    ]!;
     expect(Object.keys(view.participants)).toEqual(['identity:application:xxxx']);
   });
 
@@ -245,7 +278,9 @@ describe('every notification example in the create-call pages', () => {
 
   it('the beta guest join example lands the bot in the lobby', () => {
     const examples = notificationExamples(readFileSync(join(DIR, 'seed-beta-create-call.md'), 'utf8'));
-    const lobby = examples.filter((e) => e.heading.toLowerCase() === 'roster').map((e) => replay(decodeNotifications(e.body, { receivedAt: 0 })).calls);
+    const lobby = examples
+      .filter((e) => e.heading.toLowerCase() === 'roster')
+      .map((e) => replay(decodeNotifications(e.body, { receivedAt: 0 })).calls);
     const inLobby = lobby.flatMap((calls) => Object.values(calls).flatMap((v) => Object.values(v.participants))).filter((p) => p.isInLobby);
     expect(inLobby.length).toBe(1);
   });

@@ -24,7 +24,11 @@ beforeAll(async () => {
   // on a loaded machine the answer can take over a second, and the call must still be there
   sim = createSimulator({ apps: [{ ...APP, callbackUri: url }], seed: 3, timeScale: 0.01, timings: { incomingAnswerMs: 1_500_000 } });
   const simUrl = (await sim.start()).url;
-  graph = createGraphClient({ baseUrl: simUrl, auth: { tenantId: APP.tenantId, clientId: APP.appId, clientSecret: APP.clientSecret, authorityHost: simUrl }, allowInsecureCallback: true });
+  graph = createGraphClient({
+    baseUrl: simUrl,
+    auth: { tenantId: APP.tenantId, clientId: APP.appId, clientSecret: APP.clientSecret, authorityHost: simUrl },
+    allowInsecureCallback: true,
+  });
   sw = createSwitchboard({ graph, store: new InMemoryEventStore() });
   const receiver = createWebhookReceiver({
     appId: APP.appId,
@@ -49,16 +53,32 @@ afterAll(async () => {
 describe('the webhook receiver in a Hono app', () => {
   it("takes the simulator's signed notifications through Hono, and refuses unsigned ones", async () => {
     const incoming = new Promise<Call>((resolve) => sw.once('incomingCall', resolve));
-    const { callId } = sim.placeIncomingCall({ appId: APP.appId, from: '+14255550100', script: [{ do: 'waitFor', state: 'established' }, { do: 'hangUp', after: 50_000 }] });
+    const { callId } = sim.placeIncomingCall({
+      appId: APP.appId,
+      from: '+14255550100',
+      script: [
+        { do: 'waitFor', state: 'established' },
+        { do: 'hangUp', after: 50_000 },
+      ],
+    });
     const call = await incoming;
     expect(call.id).toBe(callId);
-    await call.answer({ callbackUri: url, acceptedModalities: ['audio'], mediaConfig: { '@odata.type': '#microsoft.graph.serviceHostedMediaConfig' } });
+    await call.answer({
+      callbackUri: url,
+      acceptedModalities: ['audio'],
+      mediaConfig: { '@odata.type': '#microsoft.graph.serviceHostedMediaConfig' },
+    });
     await call.waitFor('established', { timeoutMs: 5_000 });
     await call.waitFor('terminated', { timeoutMs: 5_000 });
     expect(sim.groundTruth(callId)!.state).toBe('terminated');
     // every POST the simulator made went through Hono to the receiver and was acknowledged
     await sim.waitForIdle();
-    expect(sim.deliveries().map((d) => d.outcome).filter((o) => o !== 'acknowledged')).toEqual([]);
+    expect(
+      sim
+        .deliveries()
+        .map((d) => d.outcome)
+        .filter((o) => o !== 'acknowledged'),
+    ).toEqual([]);
     expect(sim.deliveries().length).toBeGreaterThan(2);
 
     // the receiver's checks, whatever server carries them

@@ -76,7 +76,18 @@ beforeAll(async () => {
   hono.port = (hono.server.address() as AddressInfo).port;
   for (const t of targets) watch(t);
   // prime the key cache
-  const primed = await rawExchange({ port: node.port, method: 'POST', headers: [['authorization', `Bearer ${token}`], ['content-type', 'application/json'], ['content-length', String(Buffer.byteLength(established('prime')))], ['connection', 'close']], body: { kind: 'bytes', bytes: Buffer.from(established('prime')) }, untilMs: 10_000 });
+  const primed = await rawExchange({
+    port: node.port,
+    method: 'POST',
+    headers: [
+      ['authorization', `Bearer ${token}`],
+      ['content-type', 'application/json'],
+      ['content-length', String(Buffer.byteLength(established('prime')))],
+      ['connection', 'close'],
+    ],
+    body: { kind: 'bytes', bytes: Buffer.from(established('prime')) },
+    untilMs: 10_000,
+  });
   expect(primed.status).toBe(202);
 });
 
@@ -100,7 +111,12 @@ async function earlyAnswers(): Promise<Array<{ name: string; method: string; hea
     { name: '405: PUT with a valid token', method: 'PUT', headers: [bearer, json], status: 405 },
     { name: '415: text/plain with a valid token', method: 'POST', headers: [bearer, ['content-type', 'text/plain']], status: 415 },
     { name: '401: no token', method: 'POST', headers: [json], status: 401 },
-    { name: '403: a token for another app', method: 'POST', headers: [['authorization', `Bearer ${await keys.token({ aud: 'someone-else' })}`], json], status: 403 },
+    {
+      name: '403: a token for another app',
+      method: 'POST',
+      headers: [['authorization', `Bearer ${await keys.token({ aud: 'someone-else' })}`], json],
+      status: 403,
+    },
     { name: '400: two Authorization headers', method: 'POST', headers: [bearer, bearer, json], status: 400 },
     { name: '413: a declared length over the limit', method: 'POST', headers: [bearer, json], status: 413 },
   ];
@@ -116,10 +132,32 @@ describe.each(targets.map((t, i) => [t.name, i] as const))('the webhook connecti
       // a body trickled a byte every 50 ms under a declared length (over the limit for the 413 case)
       const trickleLength = c.status === 413 ? 5 * MAX_BODY : 64 * 1024;
       const trickle: RawBody = { kind: 'trickle', everyMs: 50 };
-      runs.push({ ...c, body: trickle, declared: trickleLength, exchange: rawExchange({ port: target().port, method: c.method, headers: [...c.headers, ['content-length', String(trickleLength)]], body: trickle, untilMs: 15_000 }) });
+      runs.push({
+        ...c,
+        body: trickle,
+        declared: trickleLength,
+        exchange: rawExchange({
+          port: target().port,
+          method: c.method,
+          headers: [...c.headers, ['content-length', String(trickleLength)]],
+          body: trickle,
+          untilMs: 15_000,
+        }),
+      });
       // 64 MiB under an honest length, as fast as the connection takes it
       const flood: RawBody = { kind: 'flood', total: 64 * MiB };
-      runs.push({ ...c, body: flood, declared: 64 * MiB, exchange: rawExchange({ port: target().port, method: c.method, headers: [...c.headers, ['content-length', String(64 * MiB)]], body: flood, untilMs: 15_000 }) });
+      runs.push({
+        ...c,
+        body: flood,
+        declared: 64 * MiB,
+        exchange: rawExchange({
+          port: target().port,
+          method: c.method,
+          headers: [...c.headers, ['content-length', String(64 * MiB)]],
+          body: flood,
+          untilMs: 15_000,
+        }),
+      });
     }
     // 64 MiB with no declared length (chunked): read up to the limit, or refused before, then thrown away up to maxDiscardBytes
     const bearer = ['authorization', `Bearer ${token}`] as const;
@@ -128,7 +166,19 @@ describe.each(targets.map((t, i) => [t.name, i] as const))('the webhook connecti
       ['405: PUT chunked, no length', 'PUT', 405],
     ] as const) {
       const chunked: RawBody = { kind: 'chunked-flood', total: 64 * MiB };
-      runs.push({ name, status, body: chunked, declared: Number.NaN, exchange: rawExchange({ port: target().port, method, headers: [bearer, json, ['transfer-encoding', 'chunked']], body: chunked, untilMs: 15_000 }) });
+      runs.push({
+        name,
+        status,
+        body: chunked,
+        declared: Number.NaN,
+        exchange: rawExchange({
+          port: target().port,
+          method,
+          headers: [bearer, json, ['transfer-encoding', 'chunked']],
+          body: chunked,
+          untilMs: 15_000,
+        }),
+      });
     }
     const problems: string[] = [];
     const figures: string[] = [];
@@ -136,13 +186,17 @@ describe.each(targets.map((t, i) => [t.name, i] as const))('the webhook connecti
       const x = await run.exchange;
       const what = `${run.name}, ${run.body.kind}`;
       for (let waited = 0; !target().bytesRead.has(x.localPort) && waited < 5000; waited += 50) await new Promise((r) => setTimeout(r, 50));
-      if (!target().bytesRead.has(x.localPort)) problems.push(`${what}: the server's socket is still open (${x.status}, ${x.closedBy} after ${x.closedAfterMs.toFixed(0)} ms)`);
+      if (!target().bytesRead.has(x.localPort))
+        problems.push(`${what}: the server's socket is still open (${x.status}, ${x.closedBy} after ${x.closedAfterMs.toFixed(0)} ms)`);
       const read = target().bytesRead.get(x.localPort) ?? Number.NaN;
-      figures.push(`${what}: ${x.status} after ${x.answeredAfterMs?.toFixed(0)} ms, closed by ${x.closedBy} after ${x.closedAfterMs.toFixed(0)} ms, server read ${(read / MiB).toFixed(2)} MiB of ${(x.bytesWritten / MiB).toFixed(2)} written`);
+      figures.push(
+        `${what}: ${x.status} after ${x.answeredAfterMs?.toFixed(0)} ms, closed by ${x.closedBy} after ${x.closedAfterMs.toFixed(0)} ms, server read ${(read / MiB).toFixed(2)} MiB of ${(x.bytesWritten / MiB).toFixed(2)} written`,
+      );
       // past maxDiscardBytes a Fetch handler can only answer and let the server close: that
       // answer may be lost in the reset (the node:http handler stops reading instead)
       const mayLoseAnswer = index === 1 && run.body.kind !== 'trickle';
-      if (x.status !== run.status && !(mayLoseAnswer && x.status === null)) problems.push(`${what}: status ${x.status}, expected ${run.status}`);
+      if (x.status !== run.status && !(mayLoseAnswer && x.status === null))
+        problems.push(`${what}: status ${x.status}, expected ${run.status}`);
       if (x.closedBy === 'client') problems.push(`${what}: the server still held the connection after ${x.closedAfterMs.toFixed(0)} ms`);
       // the receiver promises bodyTimeoutMs (+ a short grace); 4 s more is for a loaded machine
       else if (x.closedAfterMs > BODY_TIMEOUT_MS + 5000) problems.push(`${what}: closed only after ${x.closedAfterMs.toFixed(0)} ms`);
@@ -172,12 +226,24 @@ describe.each(targets.map((t, i) => [t.name, i] as const))('the webhook connecti
               settled = true;
             };
             const agent = i % 2 === 0 ? false : keepAlive;
-            const req = request(`http://127.0.0.1:${target().port}/api/calls`, { method: 'POST', agent, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'content-length': String(body.length) } }, (res) => {
-              const chunks: Buffer[] = [];
-              res.on('data', (c: Buffer) => chunks.push(c));
-              res.on('end', () => done(`${res.statusCode} ${(JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as { type?: string }).type}`));
-              res.on('error', (e) => done(`${res.statusCode} then ${(e as NodeJS.ErrnoException).code ?? e.message} before the body ended`));
-            });
+            const req = request(
+              `http://127.0.0.1:${target().port}/api/calls`,
+              {
+                method: 'POST',
+                agent,
+                headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'content-length': String(body.length) },
+              },
+              (res) => {
+                const chunks: Buffer[] = [];
+                res.on('data', (c: Buffer) => chunks.push(c));
+                res.on('end', () =>
+                  done(`${res.statusCode} ${(JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as { type?: string }).type}`),
+                );
+                res.on('error', (e) =>
+                  done(`${res.statusCode} then ${(e as NodeJS.ErrnoException).code ?? e.message} before the body ended`),
+                );
+              },
+            );
             req.on('error', (e) => done((e as NodeJS.ErrnoException).code ?? e.message));
             req.flushHeaders();
             req.on('socket', (socket) => {
@@ -202,7 +268,9 @@ describe.each(targets.map((t, i) => [t.name, i] as const))('the webhook connecti
     }
     const tally = new Map<string, number>();
     for (const o of outcomes) tally.set(o, (tally.get(o) ?? 0) + 1);
-    console.log(`${target().name}, 8 MiB over the limit, ${outcomes.length} tries: ${[...tally].map(([o, k]) => `${k} x ${o}`).join(', ')}`);
+    console.log(
+      `${target().name}, 8 MiB over the limit, ${outcomes.length} tries: ${[...tally].map(([o, k]) => `${k} x ${o}`).join(', ')}`,
+    );
     expect(outcomes).toEqual(outcomes.map(() => '413 urn:switchboard:webhook:too-large'));
   }, 60_000);
 
@@ -217,7 +285,18 @@ describe.each(targets.map((t, i) => [t.name, i] as const))('the webhook connecti
       [genuine, genuine],
       [genuine, ''],
     ]) {
-      const x = await rawExchange({ port: target().port, method: 'POST', headers: [...pair.map((v) => ['authorization', v] as const), json, ['content-length', String(body.length)], ['connection', 'close']], body: { kind: 'bytes', bytes: body }, untilMs: 10_000 });
+      const x = await rawExchange({
+        port: target().port,
+        method: 'POST',
+        headers: [
+          ...pair.map((v) => ['authorization', v] as const),
+          json,
+          ['content-length', String(body.length)],
+          ['connection', 'close'],
+        ],
+        body: { kind: 'bytes', bytes: body },
+        untilMs: 10_000,
+      });
       answers.push(`${x.status} ${/"type":"([^"]+)"/.exec(x.response)?.[1]}`);
     }
     expect(answers).toEqual(answers.map(() => '400 urn:switchboard:webhook:duplicate-authorization'));
@@ -231,7 +310,13 @@ describe.each(targets.map((t, i) => [t.name, i] as const))('the webhook connecti
       const text = established(`utf8-${index}`);
       const at = text.indexOf('utf8-') + 5;
       const body = Buffer.concat([Buffer.from(text.slice(0, at)), Buffer.from([bad]), Buffer.from(text.slice(at))]);
-      const x = await rawExchange({ port: target().port, method: 'POST', headers: [['authorization', `Bearer ${token}`], json, ['content-length', String(body.length)], ['connection', 'close']], body: { kind: 'bytes', bytes: body }, untilMs: 10_000 });
+      const x = await rawExchange({
+        port: target().port,
+        method: 'POST',
+        headers: [['authorization', `Bearer ${token}`], json, ['content-length', String(body.length)], ['connection', 'close']],
+        body: { kind: 'bytes', bytes: body },
+        untilMs: 10_000,
+      });
       statuses.push(`${x.status} ${/"type":"([^"]+)"/.exec(x.response)?.[1]}`);
     }
     expect(statuses).toEqual(['400 urn:switchboard:webhook:invalid-utf8', '400 urn:switchboard:webhook:invalid-utf8']);
@@ -239,8 +324,24 @@ describe.each(targets.map((t, i) => [t.name, i] as const))('the webhook connecti
   });
 
   it('echoes at most a short prefix of a bad value (a 900 KB changeType)', async () => {
-    const body = Buffer.from(JSON.stringify({ value: [{ changeType: 'x'.repeat(900_000), resourceUrl: '/communications/calls/echo', resourceData: { '@odata.type': '#microsoft.graph.call', state: 'established' } }] }));
-    const x = await rawExchange({ port: target().port, method: 'POST', headers: [['authorization', `Bearer ${token}`], json, ['content-length', String(body.length)], ['connection', 'close']], body: { kind: 'bytes', bytes: body }, untilMs: 10_000 });
+    const body = Buffer.from(
+      JSON.stringify({
+        value: [
+          {
+            changeType: 'x'.repeat(900_000),
+            resourceUrl: '/communications/calls/echo',
+            resourceData: { '@odata.type': '#microsoft.graph.call', state: 'established' },
+          },
+        ],
+      }),
+    );
+    const x = await rawExchange({
+      port: target().port,
+      method: 'POST',
+      headers: [['authorization', `Bearer ${token}`], json, ['content-length', String(body.length)], ['connection', 'close']],
+      body: { kind: 'bytes', bytes: body },
+      untilMs: 10_000,
+    });
     expect(x.status).not.toBeNull();
     // whatever the sink decides about the notification (refuse it, or keep it aside), nothing echoes it whole
     expect(x.response.length).toBeLessThan(2048);

@@ -105,7 +105,14 @@ describe('the webhook under hostile input, interleaved with a real call', () => 
     const recorded = recordedDeliveries();
     expect(recorded.length).toBeGreaterThanOrEqual(19);
 
-    const hostile = await hostileCorpus({ appId: APP_ID, keys, token, shortLivedToken, shiftClock: (ms) => void (clockShift = ms), maxBodyBytes: MAX_BODY });
+    const hostile = await hostileCorpus({
+      appId: APP_ID,
+      keys,
+      token,
+      shortLivedToken,
+      shiftClock: (ms) => void (clockShift = ms),
+      maxBodyBytes: MAX_BODY,
+    });
     const odd = acceptedByDesign(token, { futureIat: futureIatToken, documented: documentedToken, longest: longestToken }, recorded[1]!);
     const problems: string[] = [];
     const valid: Array<{ delivery: ValidDelivery; response: RawResponse }> = [];
@@ -114,7 +121,12 @@ describe('the webhook under hostile input, interleaved with a real call', () => 
 
     const postValid = async (delivery: ValidDelivery): Promise<RawResponse> => {
       const response = await send(url, {
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${delivery.token ?? token}`, 'client-request-id': `valid-${valid.length}`, ...delivery.headers },
+        headers: {
+          'content-type': 'application/json',
+          authorization: `Bearer ${delivery.token ?? token}`,
+          'client-request-id': `valid-${valid.length}`,
+          ...delivery.headers,
+        },
         body: delivery.body,
       });
       valid.push({ delivery, response });
@@ -140,11 +152,13 @@ describe('the webhook under hostile input, interleaved with a real call', () => 
         problems.push(`${where}: no problem+json body: ${response.body.slice(0, 100)}`);
         return;
       }
-      if (response.headers['content-type'] !== 'application/problem+json') problems.push(`${where}: content-type ${String(response.headers['content-type'])}`);
+      if (response.headers['content-type'] !== 'application/problem+json')
+        problems.push(`${where}: content-type ${String(response.headers['content-type'])}`);
       if (problem.type !== `urn:switchboard:webhook:${c.type}`) problems.push(`${where}: type ${String(problem.type)}, expected ${c.type}`);
       if (problem.status !== c.status) problems.push(`${where}: body status ${String(problem.status)}`);
       if (c.path !== undefined && problem.path !== c.path) problems.push(`${where}: path ${String(problem.path)}, expected ${c.path}`);
-      if (c.pathPrefix !== undefined && !String(problem.path).startsWith(c.pathPrefix)) problems.push(`${where}: path ${String(problem.path)}, expected ${c.pathPrefix}...`);
+      if (c.pathPrefix !== undefined && !String(problem.path).startsWith(c.pathPrefix))
+        problems.push(`${where}: path ${String(problem.path)}, expected ${c.pathPrefix}...`);
     };
     const sendHostile = async (c: HostileCase) => {
       c.before?.();
@@ -187,14 +201,22 @@ describe('the webhook under hostile input, interleaved with a real call', () => 
         category: 'body-size' as const,
         status: 400,
         type: 'malformed-json',
-        request: { headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, chunks: ['{"value":[', ...Array.from({ length: 100 }, () => ' ')], delayMs: 10 } satisfies RawRequest,
+        request: {
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+          chunks: ['{"value":[', ...Array.from({ length: 100 }, () => ' ')],
+          delayMs: 10,
+        } satisfies RawRequest,
       })),
       {
         name: 'slow upload past the limit beside the after batch',
         category: 'body-size',
         status: 413,
         type: 'too-large',
-        request: { headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, chunks: ['{"value":[', ...Array.from({ length: 20 }, () => ' '.repeat(64 * 1024))], delayMs: 30 },
+        request: {
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+          chunks: ['{"value":[', ...Array.from({ length: 20 }, () => ' '.repeat(64 * 1024))],
+          delayMs: 30,
+        },
       },
     ];
     const inFlight = background.map(async (c) => check(c, await send(url, c.request)));
@@ -215,7 +237,9 @@ describe('the webhook under hostile input, interleaved with a real call', () => 
     for (const body of accepted) await reference.sink({ body: JSON.parse(body) as unknown, receivedAt: AT });
     const log = await dumpLog(sw);
     const quarantining = outcomes.filter((o) => o.response.status === 202);
-    const named = new Set(quarantining.flatMap(({ c }) => decodeDelivery(c.request.body as string, { receivedAt: AT }).map((e) => e.callId)));
+    const named = new Set(
+      quarantining.flatMap(({ c }) => decodeDelivery(c.request.body as string, { receivedAt: AT }).map((e) => e.callId)),
+    );
     expect(Object.keys(log).filter((id) => id.startsWith('evil-'))).toEqual([...named].filter((id) => id.startsWith('evil-')).sort());
     expect(log).toEqual(await dumpLog(reference));
     expect(views(sw)).toEqual(views(reference));
@@ -264,7 +288,9 @@ describe('the webhook under hostile input, interleaved with a real call', () => 
       statuses.set(String(response.status), (statuses.get(String(response.status)) ?? 0) + 1);
       byCategory.set(c.category, statuses);
     }
-    const lines = [...byCategory].map(([cat, statuses]) => `  ${cat.padEnd(14)} ${[...statuses].map(([s, k]) => `${k} x ${s}`).join(', ')}`);
+    const lines = [...byCategory].map(
+      ([cat, statuses]) => `  ${cat.padEnd(14)} ${[...statuses].map(([s, k]) => `${k} x ${s}`).join(', ')}`,
+    );
     console.log(
       [
         `hostile webhook corpus: ${all.length} hostile inputs tried, all answered as documented (${all.length - quarantining.length} refused)`,

@@ -35,7 +35,11 @@ async function start(...argv: string[]): Promise<{ url: string; stdout: string[]
   const stdout: string[] = [];
   let exited: Promise<number> | undefined;
   const url = await new Promise<string>((resolve, reject) => {
-    exited = inspectCommand([...argv, '--port', '0'], { stdout: (t) => stdout.push(t), stderr: (t) => stdout.push(t) }, { until, ready: resolve });
+    exited = inspectCommand(
+      [...argv, '--port', '0'],
+      { stdout: (t) => stdout.push(t), stderr: (t) => stdout.push(t) },
+      { until, ready: resolve },
+    );
     exited.then(() => reject(new Error(`inspect ended before listening: ${stdout.join('\n')}`)), reject);
   });
   return {

@@ -23,7 +23,10 @@ import { appendAll, HOSTILE, hostileCall, rosterHeavyCall } from './support/call
 const APP = { appId: 'b0t00000-0000-4000-8000-0000000000b8', tenantId: 'tenant-1', clientSecret: 'secret-1' };
 const SCALE = 0.05;
 const SERVICE_MEDIA = { '@odata.type': '#microsoft.graph.serviceHostedMediaConfig' };
-const prompt = { '@odata.type': '#microsoft.graph.mediaPrompt', mediaInfo: { uri: 'https://cdn.contoso.com/hello.wav', resourceId: 'hello' } };
+const prompt = {
+  '@odata.type': '#microsoft.graph.mediaPrompt',
+  mediaInfo: { uri: 'https://cdn.contoso.com/hello.wav', resourceId: 'hello' },
+};
 
 function graphPort(url: string): GraphPort {
   return createGraphClient({
@@ -78,9 +81,20 @@ describe('the console in Chromium, against the runtime and the simulator', () =>
     writer = new SqliteEventStore({ path });
     webhook = await startWebhook((d) => sw.sink(d), { appId: APP.appId, simulatorUrl: () => sim.url });
     // an incoming call rings for 10 minutes of Graph time (30 s here): the test answers it
-    sim = createSimulator({ apps: [{ ...APP, callbackUri: webhook.url }], seed: 18, timeScale: SCALE, timings: { incomingAnswerMs: 600_000 } });
+    sim = createSimulator({
+      apps: [{ ...APP, callbackUri: webhook.url }],
+      seed: 18,
+      timeScale: SCALE,
+      timings: { incomingAnswerMs: 600_000 },
+    });
     const { url } = await sim.start();
-    sw = createSwitchboard({ graph: graphPort(url), store: writer, answerDeadlineMs: 60_000, onAnswerDeadline: { action: 'none' }, operationTimeoutMs: 10_000 });
+    sw = createSwitchboard({
+      graph: graphPort(url),
+      store: writer,
+      answerDeadlineMs: 60_000,
+      onAnswerDeadline: { action: 'none' },
+      operationTimeoutMs: 10_000,
+    });
     reader = new SqliteEventStore({ path, readOnly: true });
     inspector = createInspector({ store: reader, title: 'the runtime under test', pollMs: 50 });
     site = await serve(inspector);
@@ -131,7 +145,10 @@ describe('the console in Chromium, against the runtime and the simulator', () =>
     const op = await call.playPrompt({ prompts: [prompt], clientContext: 'hello' });
     await op.completed;
     await page.waitForFunction(
-      () => (globalThis as unknown as { document: { querySelector(s: string): { textContent: string | null } | null } }).document.querySelector('table.operations')?.textContent?.includes('completed') === true,
+      () =>
+        (globalThis as unknown as { document: { querySelector(s: string): { textContent: string | null } | null } }).document
+          .querySelector('table.operations')
+          ?.textContent?.includes('completed') === true,
       undefined,
       { timeout: 15_000 },
     );
@@ -145,7 +162,9 @@ describe('the console in Chromium, against the runtime and the simulator', () =>
     expect(visited.sort()).toEqual(['established', 'establishing', 'incoming', 'pending', 'terminated']);
     const path = await page.$$eval('ol.path li', (items) => items.map((li) => li.textContent));
     expect(path).toEqual(['incoming', 'establishing', 'established', 'terminated']);
-    const edges = await page.$$eval('svg.machine g.m-taken', (gs) => gs.map((g) => `${g.getAttribute('data-from')}>${g.getAttribute('data-to')}`));
+    const edges = await page.$$eval('svg.machine g.m-taken', (gs) =>
+      gs.map((g) => `${g.getAttribute('data-from')}>${g.getAttribute('data-to')}`),
+    );
     expect(edges).toEqual(['pending>incoming', 'incoming>establishing', 'establishing>established', 'established>terminated']);
     // the picture is drawn: it has a size on the screen
     const box = await page.locator('svg.machine').boundingBox();
@@ -191,7 +210,9 @@ describe('the console in Chromium, on made-up calls', () => {
     for (const path of ['', `calls/${encodeURIComponent(HOSTILE.callId)}`]) {
       await page.goto(`${site.url}${path}`);
       await page.waitForLoadState('load');
-      expect(await page.$$eval('script', (s) => s.map((e) => e.getAttribute('src')))).toEqual([path === '' ? 'assets/inspector.js' : '../assets/inspector.js']);
+      expect(await page.$$eval('script', (s) => s.map((e) => e.getAttribute('src')))).toEqual([
+        path === '' ? 'assets/inspector.js' : '../assets/inspector.js',
+      ]);
       expect(await page.$$('main img, main b, main svg[onload]')).toHaveLength(0);
       const text = (await page.textContent('main')) ?? '';
       expect(text).toContain(HOSTILE.callId);

@@ -18,9 +18,54 @@ async function consoleOn(entries: readonly LogEntry[]): Promise<Inspector> {
 
 /** Elements a page may hold; anything else came from the log unescaped. */
 const ALLOWED = new Set([
-  'html', 'head', 'meta', 'title', 'link', 'script', 'style', 'body', 'header', 'main', 'section', 'h1', 'h2', 'h3', 'p', 'span', 'code', 'a',
-  'dl', 'dt', 'dd', 'table', 'thead', 'tbody', 'tr', 'th', 'td', 'ol', 'ul', 'li', 'br', 'div', 'details', 'summary', 'pre', 'figure',
-  'figcaption', 'form', 'label', 'select', 'option', 'input', 'button', 'svg', 'g', 'rect', 'path', 'text',
+  'html',
+  'head',
+  'meta',
+  'title',
+  'link',
+  'script',
+  'style',
+  'body',
+  'header',
+  'main',
+  'section',
+  'h1',
+  'h2',
+  'h3',
+  'p',
+  'span',
+  'code',
+  'a',
+  'dl',
+  'dt',
+  'dd',
+  'table',
+  'thead',
+  'tbody',
+  'tr',
+  'th',
+  'td',
+  'ol',
+  'ul',
+  'li',
+  'br',
+  'div',
+  'details',
+  'summary',
+  'pre',
+  'figure',
+  'figcaption',
+  'form',
+  'label',
+  'select',
+  'option',
+  'input',
+  'button',
+  'svg',
+  'g',
+  'rect',
+  'path',
+  'text',
 ]);
 /** Every tag with its quoted attribute values blanked: what is left is markup the page wrote. */
 const tagsBare = (html: string) => [...html.matchAll(/<[a-z][^>]*>/gi)].map((m) => m[0].replace(/"[^"]*"/g, '""'));
@@ -30,7 +75,10 @@ const tagsOf = (html: string) => [...html.matchAll(/<\/?([A-Za-z][A-Za-z0-9-]*)/
 function expectInert(html: string): void {
   for (const tag of tagsOf(html)) expect(ALLOWED.has(tag), `unexpected <${tag}>`).toBe(true);
   const scripts = [...html.matchAll(/<script\b[^>]*>/g)].map((m) => m[0]);
-  expect(scripts.every((s) => /^<script src="(?:\.\.\/)?assets\/inspector\.js" defer>$/.test(s)), scripts.join(' ')).toBe(true);
+  expect(
+    scripts.every((s) => /^<script src="(?:\.\.\/)?assets\/inspector\.js" defer>$/.test(s)),
+    scripts.join(' '),
+  ).toBe(true);
   // no element from the log, no event handler or script URL in any tag (the log's text, escaped, may say anything)
   expect(html).not.toMatch(/<img|<svg onload/i);
   for (const tag of tagsBare(html)) expect(tag, tag).not.toMatch(/\son[a-z]+=|javascript:|'/i);
@@ -56,7 +104,12 @@ describe('the console with hostile content', () => {
     expect(page.status).toBe(200);
     expectInert(page.body);
     for (const text of Object.values(HOSTILE)) {
-      const escaped = text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
+      const escaped = text
+        .replace(/&/g, '&amp;')
+        .replace(/</g, '&lt;')
+        .replace(/>/g, '&gt;')
+        .replace(/"/g, '&quot;')
+        .replace(/'/g, '&#39;');
       expect(page.body, text).toContain(escaped);
     }
     expect(page.body).toMatch(/<tr class="stale">/);
@@ -73,7 +126,12 @@ describe('the console with hostile content', () => {
     expect(JSON.parse(json.body)).toMatchObject({ kind: 'notification', position: 4 });
     const log = await get(inspector, `/calls/${encodeURIComponent(HOSTILE.callId)}/exchange.jsonl`);
     expect(log.type).toBe('application/x-ndjson; charset=utf-8');
-    expect(log.body.trim().split('\n').every((line) => typeof JSON.parse(line).kind === 'string')).toBe(true);
+    expect(
+      log.body
+        .trim()
+        .split('\n')
+        .every((line) => typeof JSON.parse(line).kind === 'string'),
+    ).toBe(true);
     await inspector.close();
   });
 
@@ -124,7 +182,15 @@ describe('the machine picture', () => {
   const t = (step: number, from: string, to: string) => ({ step, from, to, summary: '', entryId: `e${step}` }) as never;
 
   it('draws every documented transition, and the path over it', () => {
-    const svg = renderMachineSvg({ transitions: [t(1, 'pending', 'incoming'), t(2, 'incoming', 'establishing'), t(5, 'establishing', 'established'), t(9, 'established', 'terminated')], final: 'terminated' });
+    const svg = renderMachineSvg({
+      transitions: [
+        t(1, 'pending', 'incoming'),
+        t(2, 'incoming', 'establishing'),
+        t(5, 'establishing', 'established'),
+        t(9, 'established', 'terminated'),
+      ],
+      final: 'terminated',
+    });
     const documented = Object.entries(DOCUMENTED_TRANSITIONS).flatMap(([from, tos]) => tos.map((to) => `${from}>${to}`));
     const drawn = [...svg.matchAll(/data-from="(\w+)" data-to="(\w+)"/g)].map((m) => `${m[1]}>${m[2]}`);
     for (const edge of documented) expect(drawn, edge).toContain(edge);
@@ -137,7 +203,10 @@ describe('the machine picture', () => {
   it('marks a move the table has no direct edge for, and keeps its size when a call goes round many times', () => {
     const skip = renderMachineSvg({ transitions: [t(1, 'pending', 'incoming'), t(2, 'incoming', 'established')], final: 'established' });
     expect(skip).toMatch(/<g class="m-taken skipped" data-from="incoming" data-to="established"/);
-    const few = renderMachineSvg({ transitions: [t(1, 'pending', 'established'), t(2, 'established', 'hold'), t(3, 'hold', 'established')], final: 'established' });
+    const few = renderMachineSvg({
+      transitions: [t(1, 'pending', 'established'), t(2, 'established', 'hold'), t(3, 'hold', 'established')],
+      final: 'established',
+    });
     const many: ReturnType<typeof t>[] = [t(1, 'pending', 'established')];
     for (let i = 0; i < 500; i++) many.push(t(2 + 2 * i, 'established', 'hold'), t(3 + 2 * i, 'hold', 'established'));
     const round = renderMachineSvg({ transitions: many, final: 'established' });

@@ -53,7 +53,20 @@ describe('three bot processes on one PostgreSQL', () => {
       timings: { incomingAnswerMs: 120_000 },
     });
     const { url } = await sim.start();
-    const args = (i: number) => ['--postgres', TEST_DATABASE_URL, '--pg-schema', schema, '--instance', `bot-${i}`, '--time-scale', String(SCALE), '--keep-alive-ms', '20000', '--callback-uri', lb!.url];
+    const args = (i: number) => [
+      '--postgres',
+      TEST_DATABASE_URL,
+      '--pg-schema',
+      schema,
+      '--instance',
+      `bot-${i}`,
+      '--time-scale',
+      String(SCALE),
+      '--keep-alive-ms',
+      '20000',
+      '--callback-uri',
+      lb!.url,
+    ];
     // the first creates the schema; the others start once it is there
     bots.push(startBotProcess(url, ports[0]!, args(0)));
     await bots[0]!.ready;
@@ -67,15 +80,26 @@ describe('three bot processes on one PostgreSQL', () => {
           appId: DEMO_APP.appId,
           from: `+1425555${String(2000 + i)}`,
           // the caller stays on for two minutes of Graph time (12 s here), pressing nothing
-          script: [{ do: 'waitFor', state: 'established' }, { do: 'hangUp', after: 120_000 }],
+          script: [
+            { do: 'waitFor', state: 'established' },
+            { do: 'hangUp', after: 120_000 },
+          ],
         }).callId,
       );
     }
-    await until(() => callIds.every((id) => sim!.groundTruth(id)?.stateHistory.includes('established') ?? false), 'every call to be answered', 20_000);
+    await until(
+      () => callIds.every((id) => sim!.groundTruth(id)?.stateHistory.includes('established') ?? false),
+      'every call to be answered',
+      20_000,
+    );
 
     // who runs which call, by the leases in the database
     const owners = async () =>
-      new Map((await adminQuery<{ stream_id: string; owner: string }>(`SELECT stream_id, owner FROM ${schema}.leases WHERE expires_at > now()`)).map((r) => [r.stream_id, r.owner]));
+      new Map(
+        (
+          await adminQuery<{ stream_id: string; owner: string }>(`SELECT stream_id, owner FROM ${schema}.leases WHERE expires_at > now()`)
+        ).map((r) => [r.stream_id, r.owner]),
+      );
     await until(async () => (await owners()).size >= callIds.length, 'a lease on every call', 20_000);
     const victimCall = callIds[0]!;
     const victim = Number((await owners()).get(victimCall)!.slice('bot-'.length));
@@ -88,14 +112,19 @@ describe('three bot processes on one PostgreSQL', () => {
     const killedAt = Date.now();
 
     // another instance holds the lease within the lease time (3 s) plus one sweep (1.5 s)
-    const takeover = await until(async () => {
-      const owner = (await owners()).get(victimCall);
-      return owner !== undefined && owner !== `bot-${victim}`;
-    }, 'another instance to take the call over', 10_000);
+    const takeover = await until(
+      async () => {
+        const owner = (await owners()).get(victimCall);
+        return owner !== undefined && owner !== `bot-${victim}`;
+      },
+      'another instance to take the call over',
+      10_000,
+    );
     expect(takeover).toBeLessThan(6_000);
     // ... and keeps the call alive (keep-alive every 2 s here)
     await until(
-      () => sim!.requests().filter((r) => r.callId === victimCall && r.template.endsWith('/keepAlive') && r.at > 0).length > keepAlivesBefore,
+      () =>
+        sim!.requests().filter((r) => r.callId === victimCall && r.template.endsWith('/keepAlive') && r.at > 0).length > keepAlivesBefore,
       'a keep-alive from the new owner',
       10_000,
     );
@@ -119,7 +148,11 @@ describe('three bot processes on one PostgreSQL', () => {
     // every survivor sees every call end: it follows the others' appends through NOTIFY (and a
     // poll), a moment after they commit; stopping it at once raced that on a loaded machine
     const sawEnd = (i: number, id: string) => new RegExp(`${id.slice(0, 8)}\\s+\\S+ -> terminated`).test(bots[i]!.output.join(''));
-    await until(() => bots.every((_, i) => !alive[i] || callIds.every((id) => sawEnd(i, id))), 'every surviving instance to see every call end', 30_000);
+    await until(
+      () => bots.every((_, i) => !alive[i] || callIds.every((id) => sawEnd(i, id))),
+      'every surviving instance to see every call end',
+      30_000,
+    );
     // the survivors stop; the shared log folds to the simulator's ground truth for every call
     for (const [i, bot] of bots.entries()) if (alive[i]) bot.child.kill('SIGTERM');
     await Promise.all(bots.map((b) => b.exited));
@@ -135,7 +168,9 @@ describe('three bot processes on one PostgreSQL', () => {
         const text = bot.output.join('');
         for (const id of callIds) expect(text, `bot-${i} on ${id}`).toMatch(new RegExp(`${id.slice(0, 8)}\\s+terminated`));
       }
-      console.log(`instances: 3 processes, ${callIds.length} calls, owner bot-${victim} SIGKILLed, call taken over in ${takeover} ms, 1 answer per call`);
+      console.log(
+        `instances: 3 processes, ${callIds.length} calls, owner bot-${victim} SIGKILLed, call taken over in ${takeover} ms, 1 answer per call`,
+      );
     } finally {
       await store.close();
     }

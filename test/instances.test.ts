@@ -63,7 +63,11 @@ async function world(seed: number, options: { keepAliveIntervalMs?: number; leas
   const releases: Array<() => unknown> = [];
   const close = () => releaseAll(releases.splice(0).reverse());
   try {
-    const lb = await balancer(() => [a.webhook.url, b.webhook.url], seed, (i) => (i === 0 ? split.a++ : split.b++));
+    const lb = await balancer(
+      () => [a.webhook.url, b.webhook.url],
+      seed,
+      (i) => (i === 0 ? split.a++ : split.b++),
+    );
     releases.push(() => lb.close());
     sim = createSimulator({ apps: [{ ...APP, callbackUri: lb.url }], seed, timeScale: SCALE, timings: { incomingAnswerMs: 1_500_000 } }); // 15 s real: a loaded machine may take over a second to answer
     releases.push(() => sim.stop());
@@ -132,7 +136,15 @@ function p2pTo(w: World, userId: string, displayName: string): CallRequestBody {
   return {
     '@odata.type': '#microsoft.graph.call',
     callbackUri: w.callbackUri,
-    targets: [{ '@odata.type': '#microsoft.graph.invitationParticipantInfo', identity: { '@odata.type': '#microsoft.graph.identitySet', user: { '@odata.type': '#microsoft.graph.identity', id: userId, displayName } } }],
+    targets: [
+      {
+        '@odata.type': '#microsoft.graph.invitationParticipantInfo',
+        identity: {
+          '@odata.type': '#microsoft.graph.identitySet',
+          user: { '@odata.type': '#microsoft.graph.identity', id: userId, displayName },
+        },
+      },
+    ],
     requestedModalities: ['audio'],
     mediaConfig: SERVICE_MEDIA,
     tenantId: APP.tenantId,
@@ -155,16 +167,22 @@ describe('two runtime instances on one PostgreSQL', () => {
     for (const seed of [11, 12, 13]) {
       const w = await world(seed);
       open.push(w);
-      const { callId } = w.sim.placeIncomingCall({ appId: APP.appId, from: '+14255550100', script: [{ do: 'waitFor', state: 'established' }] });
+      const { callId } = w.sim.placeIncomingCall({
+        appId: APP.appId,
+        from: '+14255550100',
+        script: [{ do: 'waitFor', state: 'established' }],
+      });
       // Graph sends tones only after subscribeToTone: the caller presses keys once the bot subscribed
       // (a fixed delay raced the answer + subscribe on a loaded machine), then hangs up
-      await until(() => w.sim.requestCount('POST', '/calls/{id}/subscribeToTone', 200) === 1, 'the bot to subscribe to tones').catch((error: Error) => {
-        const state = (i: Instance) => `${i.name} sees ${i.sw.engine.getCall(callId)?.state ?? 'nothing'}`;
-        throw new Error(
-          `${error.message} (seed ${seed}; heard incomingCall: a ${w.a.incoming.length}, b ${w.b.incoming.length}; answers sent ${w.sim.requestCount('POST', '/calls/{id}/answer')}; ` +
-            `Graph says ${w.sim.groundTruth(callId)?.state}; ${state(w.a)}, ${state(w.b)}; the bot: ${[...w.a.botSteps, ...w.b.botSteps].join('; ') || 'nothing'})`,
-        );
-      });
+      await until(() => w.sim.requestCount('POST', '/calls/{id}/subscribeToTone', 200) === 1, 'the bot to subscribe to tones').catch(
+        (error: Error) => {
+          const state = (i: Instance) => `${i.name} sees ${i.sw.engine.getCall(callId)?.state ?? 'nothing'}`;
+          throw new Error(
+            `${error.message} (seed ${seed}; heard incomingCall: a ${w.a.incoming.length}, b ${w.b.incoming.length}; answers sent ${w.sim.requestCount('POST', '/calls/{id}/answer')}; ` +
+              `Graph says ${w.sim.groundTruth(callId)?.state}; ${state(w.a)}, ${state(w.b)}; the bot: ${[...w.a.botSteps, ...w.b.botSteps].join('; ') || 'nothing'})`,
+          );
+        },
+      );
       expect(w.sim.act(callId, { do: 'dtmf', digits: '17#', intervalMs: 5_000 })).toEqual({ applied: true });
       await w.sim.waitForIdle();
       expect(w.sim.act(callId, { do: 'hangUp' })).toEqual({ applied: true });

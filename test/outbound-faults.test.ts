@@ -42,7 +42,17 @@ async function startProxy(target: () => string, seed: number): Promise<string> {
       const graph = /^\/(v1\.0|beta)\/(communications|app)\/calls/.test(req.url ?? '');
       const roll = graph ? next() : 1;
       const fault: Fault | undefined =
-        roll < 0.08 ? 'throttle' : roll < 0.13 ? 'unavailable' : roll < 0.18 ? 'error500' : roll < 0.23 ? 'gateway504' : roll < 0.28 ? 'reset' : undefined;
+        roll < 0.08
+          ? 'throttle'
+          : roll < 0.13
+            ? 'unavailable'
+            : roll < 0.18
+              ? 'error500'
+              : roll < 0.23
+                ? 'gateway504'
+                : roll < 0.28
+                  ? 'reset'
+                  : undefined;
       if (fault) injected.set(fault, (injected.get(fault) ?? 0) + 1);
       if (fault === 'throttle' || fault === 'unavailable') {
         res.writeHead(fault === 'throttle' ? 429 : 503, { 'retry-after': '0', 'content-type': 'application/json' });
@@ -50,7 +60,9 @@ async function startProxy(target: () => string, seed: number): Promise<string> {
         return;
       }
       if (fault === 'error500') {
-        res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'InternalServerError', message: 'injected' } }));
+        res
+          .writeHead(500, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ error: { code: 'InternalServerError', message: 'injected' } }));
         return;
       }
       const url = new URL(req.url ?? '/', target());
@@ -60,7 +72,10 @@ async function startProxy(target: () => string, seed: number): Promise<string> {
         up.on('end', () => {
           // Graph acted; the bot does not learn it
           if (fault === 'reset') return void req.socket.destroy();
-          if (fault === 'gateway504') return void res.writeHead(504, { 'content-type': 'application/json' }).end('{"error":{"code":"GatewayTimeout","message":"injected"}}');
+          if (fault === 'gateway504')
+            return void res
+              .writeHead(504, { 'content-type': 'application/json' })
+              .end('{"error":{"code":"GatewayTimeout","message":"injected"}}');
           res.writeHead(up.statusCode ?? 502, up.headers).end(Buffer.concat(body));
         });
       });
@@ -94,9 +109,15 @@ beforeAll(async () => {
   const record = (command: string) => (error: unknown) => void failures.push({ command, code: String((error as { code?: unknown }).code) });
   sw.on('incomingCall', (call) => {
     void (async () => {
-      await call.answer({ callbackUri: webhook.url, acceptedModalities: ['audio'], mediaConfig: { '@odata.type': '#microsoft.graph.serviceHostedMediaConfig' } });
+      await call.answer({
+        callbackUri: webhook.url,
+        acceptedModalities: ['audio'],
+        mediaConfig: { '@odata.type': '#microsoft.graph.serviceHostedMediaConfig' },
+      });
       await call.waitFor('established', { timeoutMs: 5_000 });
-      const op = await call.playPrompt({ prompts: [{ '@odata.type': '#microsoft.graph.mediaPrompt', mediaInfo: { uri: 'https://cdn.contoso.com/a.wav', resourceId: 'a' } }] });
+      const op = await call.playPrompt({
+        prompts: [{ '@odata.type': '#microsoft.graph.mediaPrompt', mediaInfo: { uri: 'https://cdn.contoso.com/a.wav', resourceId: 'a' } }],
+      });
       await op.completed;
       await call.hangUp();
     })().catch(record('flow'));
@@ -123,16 +144,44 @@ describe('outbound faults: Graph answering 429 / 503 / 500 / 504 / resets at ran
   it('completes or fails each command with a clear code, never carries out a non-idempotent one twice, and ends every call where Graph did', async () => {
     const ids: string[] = [];
     for (let i = 0; i < CALLS; i++) {
-      ids.push(sim.placeIncomingCall({ appId: APP.appId, from: `+1425555${String(3000 + i)}`, script: [{ do: 'waitFor', state: 'established' }, { do: 'hangUp', after: 150_000 }] }).callId);
+      ids.push(
+        sim.placeIncomingCall({
+          appId: APP.appId,
+          from: `+1425555${String(3000 + i)}`,
+          script: [
+            { do: 'waitFor', state: 'established' },
+            { do: 'hangUp', after: 150_000 },
+          ],
+        }).callId,
+      );
     }
-    await sim.waitUntil(() => ids.every((id) => sim.groundTruth(id)?.state === 'terminated'), { timeoutMs: 20_000, message: 'calls did not end' });
+    await sim.waitUntil(() => ids.every((id) => sim.groundTruth(id)?.state === 'terminated'), {
+      timeoutMs: 20_000,
+      message: 'calls did not end',
+    });
     await sim.waitForIdle();
     // the bot's view catches up with what Graph did (resyncs after ambiguous answers included)
-    await sim.waitUntil(() => ids.every((id) => sw.call(id)?.state === 'terminated'), { timeoutMs: 10_000, message: "the bot's view did not end every call" });
+    await sim.waitUntil(() => ids.every((id) => sw.call(id)?.state === 'terminated'), {
+      timeoutMs: 10_000,
+      message: "the bot's view did not end every call",
+    });
 
-    for (const kind of ['throttle', 'unavailable', 'error500', 'gateway504', 'reset'] as const) expect(injected.get(kind) ?? 0, kind).toBeGreaterThan(0);
+    for (const kind of ['throttle', 'unavailable', 'error500', 'gateway504', 'reset'] as const)
+      expect(injected.get(kind) ?? 0, kind).toBeGreaterThan(0);
     // a clear, stable code on every failure that reached the bot's code
-    const known = new Set(['SWB_GRAPH_AMBIGUOUS', 'SWB_GRAPH_HTTP', 'SWB_GRAPH_THROTTLED', 'SWB_GRAPH_NOT_FOUND', 'SWB_GRAPH_UNAVAILABLE', 'SWB_OPERATION_FAILED', 'SWB_OPERATION_TIMEOUT', 'SWB_WAIT_TIMEOUT', 'SWB_CALL_TERMINATED', 'SWB_GRAPH_NETWORK', 'SWB_GRAPH_TIMEOUT']);
+    const known = new Set([
+      'SWB_GRAPH_AMBIGUOUS',
+      'SWB_GRAPH_HTTP',
+      'SWB_GRAPH_THROTTLED',
+      'SWB_GRAPH_NOT_FOUND',
+      'SWB_GRAPH_UNAVAILABLE',
+      'SWB_OPERATION_FAILED',
+      'SWB_OPERATION_TIMEOUT',
+      'SWB_WAIT_TIMEOUT',
+      'SWB_CALL_TERMINATED',
+      'SWB_GRAPH_NETWORK',
+      'SWB_GRAPH_TIMEOUT',
+    ]);
     expect(failures.filter((f) => !known.has(f.code))).toEqual([]);
     for (const id of ids) {
       // Graph carried out each of these at most once, whatever the proxy made the bot believe
@@ -142,6 +191,8 @@ describe('outbound faults: Graph answering 429 / 503 / 500 / 504 / resets at ran
       }
       expect(sw.call(id)!.state).toBe(sim.groundTruth(id)!.state);
     }
-    console.log(`outbound faults: ${CALLS} calls; injected ${JSON.stringify(Object.fromEntries(injected))}; ${failures.length} command failures surfaced: ${JSON.stringify(failures.map((f) => `${f.command}:${f.code}`))}`);
+    console.log(
+      `outbound faults: ${CALLS} calls; injected ${JSON.stringify(Object.fromEntries(injected))}; ${failures.length} command failures surfaced: ${JSON.stringify(failures.map((f) => `${f.command}:${f.code}`))}`,
+    );
   }, 60_000);
 });

@@ -31,7 +31,12 @@ interface Ack {
 async function runAndKill(schema: string, tag: string, acks: number): Promise<Ack[]> {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', '--conditions=@switchboard/source', join(ROOT, 'test/support/pg-appender.ts')].concat([TEST_DATABASE_URL, schema, tag, '48']),
+    ['--import', 'tsx', '--conditions=@switchboard/source', join(ROOT, 'test/support/pg-appender.ts')].concat([
+      TEST_DATABASE_URL,
+      schema,
+      tag,
+      '48',
+    ]),
     { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const acked: Ack[] = [];
@@ -71,7 +76,11 @@ describe('PgEventStore group commit under SIGKILL', () => {
     const store = new PgEventStore({ connectionString: TEST_DATABASE_URL, schema });
     try {
       const held = new Map<string, string[]>();
-      for (const stream of await store.listStreams()) held.set(stream, (await store.readStream(stream)).map((e) => e.id));
+      for (const stream of await store.listStreams())
+        held.set(
+          stream,
+          (await store.readStream(stream)).map((e) => e.id),
+        );
       for (const a of acked) {
         const ids = held.get(a.stream);
         expect(ids?.slice(a.version - 2, a.version), `${a.stream} at ${a.version}`).toEqual(a.ids);

@@ -3,7 +3,15 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exchangeToEntries, InMemoryEventStore, parseExchangeLog, replay, type EventStore } from '@switchboard/core';
-import { createFileRecorder, createSwitchboard, redact, type Call, type GraphPort, type Switchboard, type SwitchboardConfig } from '@switchboard/adapters';
+import {
+  createFileRecorder,
+  createSwitchboard,
+  redact,
+  type Call,
+  type GraphPort,
+  type Switchboard,
+  type SwitchboardConfig,
+} from '@switchboard/adapters';
 import { createSimulator, type Simulator } from '@switchboard/simulator';
 import { createGraphClient } from '@switchboard/transport';
 import { startWebhook } from './support/bot.js';
@@ -19,7 +27,10 @@ const SCALE = 0.01; // Graph time runs a hundred times faster
 const ANSWER_WITHIN_MS = 15_000;
 const GRAPH_DROPS_UNANSWERED_MS = ANSWER_WITHIN_MS / SCALE;
 const SERVICE_MEDIA = { '@odata.type': '#microsoft.graph.serviceHostedMediaConfig' } as const;
-const prompt = { '@odata.type': '#microsoft.graph.mediaPrompt', mediaInfo: { uri: 'https://cdn.contoso.com/hello.wav', resourceId: 'hello' } };
+const prompt = {
+  '@odata.type': '#microsoft.graph.mediaPrompt',
+  mediaInfo: { uri: 'https://cdn.contoso.com/hello.wav', resourceId: 'hello' },
+};
 
 /** What the running test owns, released after it in reverse order, each even when another fails to. */
 let owned: Array<() => unknown> = [];
@@ -58,17 +69,24 @@ async function world(config: Partial<SwitchboardConfig> = {}, store: EventStore 
   let sim!: Simulator;
   const webhook = await startWebhook((d) => sw.sink(d), { appId: APP.appId, simulatorUrl: () => sim.url });
   owned.push(() => webhook.close());
-  sim = createSimulator({ apps: [{ ...APP, callbackUri: webhook.url }], seed: 5, timeScale: SCALE, timings: { incomingAnswerMs: GRAPH_DROPS_UNANSWERED_MS } });
+  sim = createSimulator({
+    apps: [{ ...APP, callbackUri: webhook.url }],
+    seed: 5,
+    timeScale: SCALE,
+    timings: { incomingAnswerMs: GRAPH_DROPS_UNANSWERED_MS },
+  });
   owned.push(() => sim.stop());
   const { url } = await sim.start();
-  sw = owning(createSwitchboard({
-    graph: graphPort(url),
-    store,
-    answerDeadlineMs: ANSWER_WITHIN_MS,
-    deadlineMarginMs: 50,
-    operationTimeoutMs: 5_000,
-    ...config,
-  }));
+  sw = owning(
+    createSwitchboard({
+      graph: graphPort(url),
+      store,
+      answerDeadlineMs: ANSWER_WITHIN_MS,
+      deadlineMarginMs: 50,
+      operationTimeoutMs: 5_000,
+      ...config,
+    }),
+  );
   return { sim, sw, webhook, store };
 }
 
@@ -80,7 +98,14 @@ describe('the runtime against the simulator', () => {
   it('answers an incoming call, plays a prompt whose promise settles on the notification, and sees the caller hang up', async () => {
     const { sim, sw, webhook } = await world();
     const incoming = nextIncoming(sw);
-    const { callId } = sim.placeIncomingCall({ appId: APP.appId, from: '+14255550100', script: [{ do: 'waitFor', state: 'established' }, { do: 'hangUp', after: 200_000 }] }); // Graph time: 2 s here
+    const { callId } = sim.placeIncomingCall({
+      appId: APP.appId,
+      from: '+14255550100',
+      script: [
+        { do: 'waitFor', state: 'established' },
+        { do: 'hangUp', after: 200_000 },
+      ],
+    }); // Graph time: 2 s here
     const [call, deadline] = await incoming;
     expect(call.id).toBe(callId);
     expect(deadline).toBeGreaterThan(Date.now());
@@ -119,7 +144,9 @@ describe('the runtime against the simulator', () => {
     const call = await sw.createCall({
       '@odata.type': '#microsoft.graph.call',
       callbackUri: webhook.url,
-      targets: [{ '@odata.type': '#microsoft.graph.invitationParticipantInfo', identity: { user: { id: 'user-ann', displayName: 'Ann' } } }],
+      targets: [
+        { '@odata.type': '#microsoft.graph.invitationParticipantInfo', identity: { user: { id: 'user-ann', displayName: 'Ann' } } },
+      ],
       requestedModalities: ['audio'],
       mediaConfig: SERVICE_MEDIA,
     });
@@ -136,7 +163,14 @@ describe('the runtime against the simulator', () => {
     const store = new InMemoryEventStore();
     const first = await world({}, store);
     const incoming = nextIncoming(first.sw);
-    const { callId } = first.sim.placeIncomingCall({ appId: APP.appId, from: '+14255550102', script: [{ do: 'waitFor', state: 'established' }, { do: 'dtmf', digits: '7', after: 100 }] });
+    const { callId } = first.sim.placeIncomingCall({
+      appId: APP.appId,
+      from: '+14255550102',
+      script: [
+        { do: 'waitFor', state: 'established' },
+        { do: 'dtmf', digits: '7', after: 100 },
+      ],
+    });
     const [call] = await incoming;
     await call.answer({ callbackUri: first.webhook.url, acceptedModalities: ['audio'], mediaConfig: SERVICE_MEDIA });
     await call.waitFor('established', { timeoutMs: 5000 });
@@ -157,7 +191,11 @@ describe('the runtime against the simulator', () => {
     const w = await world({ snapshotWhenQuietMs: 100 }, store);
     await w.sw.start();
     const incoming = nextIncoming(w.sw);
-    const { callId } = w.sim.placeIncomingCall({ appId: APP.appId, from: '+14255550102', script: [{ do: 'waitFor', state: 'established' }] });
+    const { callId } = w.sim.placeIncomingCall({
+      appId: APP.appId,
+      from: '+14255550102',
+      script: [{ do: 'waitFor', state: 'established' }],
+    });
     const [call] = await incoming;
     await call.answer({ callbackUri: w.webhook.url, acceptedModalities: ['audio'], mediaConfig: SERVICE_MEDIA });
     await call.waitFor('established', { timeoutMs: 5000 });
@@ -180,11 +218,24 @@ describe('the runtime against the simulator', () => {
     let sim!: Simulator;
     const webhook = await startWebhook((d) => target.sink(d), { appId: APP.appId, simulatorUrl: () => sim.url });
     owned.push(() => webhook.close());
-    sim = createSimulator({ apps: [{ ...APP, callbackUri: webhook.url }], seed: 5, timeScale: SCALE, timings: { incomingAnswerMs: GRAPH_DROPS_UNANSWERED_MS } });
+    sim = createSimulator({
+      apps: [{ ...APP, callbackUri: webhook.url }],
+      seed: 5,
+      timeScale: SCALE,
+      timings: { incomingAnswerMs: GRAPH_DROPS_UNANSWERED_MS },
+    });
     owned.push(() => sim.stop());
     const { url } = await sim.start();
     const make = () =>
-      owning(createSwitchboard({ graph: graphPort(url), store, answerDeadlineMs: ANSWER_WITHIN_MS, deadlineMarginMs: 50, operationTimeoutMs: 5_000 }));
+      owning(
+        createSwitchboard({
+          graph: graphPort(url),
+          store,
+          answerDeadlineMs: ANSWER_WITHIN_MS,
+          deadlineMarginMs: 50,
+          operationTimeoutMs: 5_000,
+        }),
+      );
     const first = make();
     target = first;
     const incoming = nextIncoming(first);
@@ -217,7 +268,14 @@ describe('the runtime against the simulator', () => {
     const file = join(dir, 'calls.jsonl');
     const { sim, sw, webhook } = await world({ recorder: createFileRecorder(file) });
     const incoming = nextIncoming(sw);
-    sim.placeIncomingCall({ appId: APP.appId, from: '+14255550103', script: [{ do: 'waitFor', state: 'established' }, { do: 'hangUp', after: 100_000 }] });
+    sim.placeIncomingCall({
+      appId: APP.appId,
+      from: '+14255550103',
+      script: [
+        { do: 'waitFor', state: 'established' },
+        { do: 'hangUp', after: 100_000 },
+      ],
+    });
     const [call] = await incoming;
     await call.answer({ callbackUri: webhook.url, acceptedModalities: ['audio'], mediaConfig: SERVICE_MEDIA });
     await call.waitFor('established', { timeoutMs: 5000 });
@@ -295,14 +353,16 @@ describe('the call handle and the runtime as a bot author uses them', () => {
     expect(commands).toContainEqual(['startHoldMusic', 'succeeded']);
     expect(commands).toContainEqual(['stopHoldMusic', 'succeeded']);
     // recorded at Graph's path, which replay maps back to the command
-    const paths = parseExchangeLog(readFileSync(file, 'utf8')).filter((r) => r.kind === 'request').map((r) => r.path);
+    const paths = parseExchangeLog(readFileSync(file, 'utf8'))
+      .filter((r) => r.kind === 'request')
+      .map((r) => r.path);
     expect(paths).toContain(`/v1.0/communications/calls/${call.id}/participants/${caller.id}/startHoldMusic`);
     expect(paths).toContain(`/v1.0/communications/calls/${call.id}/participants/${caller.id}/stopHoldMusic`);
     // @ts-expect-error a participant-scoped command needs the participant
     await expect(call.startHoldMusic()).rejects.toMatchObject({ code: 'SWB_INVALID_ARGUMENT' });
   });
 
-  it("counts the answer deadline from when the ringing notification arrived, not from when a slow store let it fold", async () => {
+  it('counts the answer deadline from when the ringing notification arrived, not from when a slow store let it fold', async () => {
     const store = slowStore(200);
     const { sim, sw } = await world({}, store);
     const incoming = nextIncoming(sw);
@@ -329,7 +389,9 @@ describe('the call handle and the runtime as a bot author uses them', () => {
     // a port that cannot build says so, and sends nothing
     const port: GraphPort = { send: () => Promise.reject(new Error('must not be sent')) };
     const bare = createSwitchboard({ graph: port });
-    await expect(bare.createCall({ kind: 'peerToPeer', callbackUri: webhook.url, target: { id: 'user-cy' } })).rejects.toMatchObject({ code: 'SWB_INVALID_ARGUMENT' });
+    await expect(bare.createCall({ kind: 'peerToPeer', callbackUri: webhook.url, target: { id: 'user-cy' } })).rejects.toMatchObject({
+      code: 'SWB_INVALID_ARGUMENT',
+    });
   });
 
   it('refuses every command after stop() with SWB_STOPPED, and sends nothing', async () => {
@@ -346,7 +408,9 @@ describe('the call handle and the runtime as a bot author uses them', () => {
       sw.createCall({
         '@odata.type': '#microsoft.graph.call',
         callbackUri: webhook.url,
-        targets: [{ '@odata.type': '#microsoft.graph.invitationParticipantInfo', identity: { user: { id: 'user-dee', displayName: 'Dee' } } }],
+        targets: [
+          { '@odata.type': '#microsoft.graph.invitationParticipantInfo', identity: { user: { id: 'user-dee', displayName: 'Dee' } } },
+        ],
         requestedModalities: ['audio'],
         mediaConfig: SERVICE_MEDIA,
       }),
@@ -377,6 +441,8 @@ describe('the call handle and the runtime as a bot author uses them', () => {
     sim.placeIncomingCall({ appId: APP.appId, from: '+14255550107' });
     const [call] = await incoming;
     // @ts-expect-error acceptedModalities is required
-    await expect(call.answer({ callbackUri: webhook.url, mediaConfig: SERVICE_MEDIA })).rejects.toMatchObject({ code: 'SWB_INVALID_ARGUMENT' });
+    await expect(call.answer({ callbackUri: webhook.url, mediaConfig: SERVICE_MEDIA })).rejects.toMatchObject({
+      code: 'SWB_INVALID_ARGUMENT',
+    });
   });
 });

@@ -6,7 +6,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InMemoryEventStore } from '@switchboard/core';
 import { createFileRecorder, createSwitchboard, type Call, type Switchboard } from '@switchboard/adapters';
-import { createGraphClient, createMsalTokenProvider, createWebhookReceiver, type CallRequestBody, type GraphClient } from '@switchboard/transport';
+import {
+  createGraphClient,
+  createMsalTokenProvider,
+  createWebhookReceiver,
+  type CallRequestBody,
+  type GraphClient,
+} from '@switchboard/transport';
 import { createSimulator, type Simulator } from '@switchboard/simulator';
 import { releaseAll } from './support/cleanup.js';
 import { forge } from './support/hostile/keys.js';
@@ -24,7 +30,10 @@ const SCALE = 0.05; // Graph time runs twenty times faster
 // loaded machine's first answer (which fetches a token first) lost the race and got 404
 const ANSWER_WITHIN_MS = 15_000;
 const SERVICE_MEDIA = { '@odata.type': '#microsoft.graph.serviceHostedMediaConfig' } as const;
-const prompt = { '@odata.type': '#microsoft.graph.mediaPrompt', mediaInfo: { uri: 'https://cdn.contoso.com/hello.wav', resourceId: 'hello' } };
+const prompt = {
+  '@odata.type': '#microsoft.graph.mediaPrompt',
+  mediaInfo: { uri: 'https://cdn.contoso.com/hello.wav', resourceId: 'hello' },
+};
 
 const lines: string[] = [];
 const errors: unknown[] = [];
@@ -79,7 +88,12 @@ beforeAll(async () => {
   let receiver: ReturnType<typeof createWebhookReceiver> | undefined;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   webhookUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/calls`;
-  sim = createSimulator({ apps: [{ ...APP, callbackUri: webhookUrl }], seed: 11, timeScale: SCALE, timings: { incomingAnswerMs: ANSWER_WITHIN_MS / SCALE } });
+  sim = createSimulator({
+    apps: [{ ...APP, callbackUri: webhookUrl }],
+    seed: 11,
+    timeScale: SCALE,
+    timings: { incomingAnswerMs: ANSWER_WITHIN_MS / SCALE },
+  });
   const { url } = await sim.start();
   client = realClient(url);
   sw = createSwitchboard({
@@ -120,7 +134,11 @@ async function expectRejection(work: Promise<unknown>): Promise<unknown> {
 }
 
 async function rawPost(authorization: string | undefined, body: string): Promise<number> {
-  const res = await fetch(webhookUrl, { method: 'POST', headers: { 'content-type': 'application/json', ...(authorization ? { authorization } : {}) }, body });
+  const res = await fetch(webhookUrl, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(authorization ? { authorization } : {}) },
+    body,
+  });
   answers.push(`${res.status} ${JSON.stringify([...res.headers])} ${await res.text()}`);
   return res.status;
 }
@@ -129,7 +147,14 @@ describe('no secret in logs, recordings, the event log or errors', () => {
   it('runs a call with error paths and finds no access token, client secret or webhook JWT anywhere', async () => {
     // --- a call: ring, answer, a prompt, and the caller hangs up later
     const incoming = new Promise<Call>((resolve) => sw.once('incomingCall', (call) => resolve(call)));
-    const { callId } = sim.placeIncomingCall({ appId: APP.appId, from: '+14255550199', script: [{ do: 'waitFor', state: 'established' }, { do: 'hangUp', after: 100_000 }] });
+    const { callId } = sim.placeIncomingCall({
+      appId: APP.appId,
+      from: '+14255550199',
+      script: [
+        { do: 'waitFor', state: 'established' },
+        { do: 'hangUp', after: 100_000 },
+      ],
+    });
     const call = await incoming;
     expect(call.id).toBe(callId);
     await call.answer({ callbackUri: webhookUrl, acceptedModalities: ['audio'], mediaConfig: SERVICE_MEDIA });
@@ -138,7 +163,15 @@ describe('no secret in logs, recordings, the event log or errors', () => {
 
     // --- bad webhook tokens: the simulator's variants, and the real token damaged or misplaced
     const webhookJwt = await sim.webhookToken(APP.appId); // the token its POSTs carry (reused for minutes)
-    const body = JSON.stringify({ value: [{ changeType: 'updated', resourceUrl: `/communications/calls/${callId}`, resourceData: { '@odata.type': '#microsoft.graph.call', state: 'terminated' } }] });
+    const body = JSON.stringify({
+      value: [
+        {
+          changeType: 'updated',
+          resourceUrl: `/communications/calls/${callId}`,
+          resourceData: { '@odata.type': '#microsoft.graph.call', state: 'terminated' },
+        },
+      ],
+    });
     for (const token of ['none', 'expired', 'wrongAudience', 'wrongIssuer', 'unknownKey'] as const) {
       const r = await sim.deliverRaw({ appId: APP.appId, body: JSON.parse(body) as unknown, token });
       expect(r, token).toMatchObject({ status: token === 'wrongAudience' || token === 'wrongIssuer' ? 403 : 401 });
@@ -151,7 +184,17 @@ describe('no secret in logs, recordings, the event log or errors', () => {
     // cannot keep: a notification of an odd shape alone would be quarantined, stored as sent):
     // recorded by the runtime (before it is decoded); the recorder must redact the JWT-shaped
     // value (a JWT inside a longer string is not redacted: see the last test)
-    const quoting = JSON.stringify({ value: [{ changeType: 7, resourceUrl: `/communications/calls/${callId}`, note: webhookJwt, authorization: `Bearer ${webhookJwt}`, n: '<1e400>' }] });
+    const quoting = JSON.stringify({
+      value: [
+        {
+          changeType: 7,
+          resourceUrl: `/communications/calls/${callId}`,
+          note: webhookJwt,
+          authorization: `Bearer ${webhookJwt}`,
+          n: '<1e400>',
+        },
+      ],
+    });
     expect(await rawPost(`Bearer ${webhookJwt}`, quoting.replace('"<1e400>"', '1e400'))).toBe(400);
     expect(call.state).toBe('established'); // the forged 'terminated' deliveries changed nothing
 
@@ -163,7 +206,15 @@ describe('no secret in logs, recordings, the event log or errors', () => {
     await call.waitFor('terminated', { timeoutMs: 10_000 });
     expect(await expectRejection(call.playPrompt({ prompts: [prompt] }))).toMatchObject({ code: 'SWB_GRAPH_NOT_FOUND' });
     await expectRejection(call.hangUp());
-    await expectRejection(sw.createCall({ '@odata.type': '#microsoft.graph.call', callbackUri: webhookUrl, targets: 'not-a-list', requestedModalities: ['audio'], mediaConfig: SERVICE_MEDIA } as unknown as CallRequestBody));
+    await expectRejection(
+      sw.createCall({
+        '@odata.type': '#microsoft.graph.call',
+        callbackUri: webhookUrl,
+        targets: 'not-a-list',
+        requestedModalities: ['audio'],
+        mediaConfig: SERVICE_MEDIA,
+      } as unknown as CallRequestBody),
+    );
     await sim.waitForIdle({ timeoutMs: 10_000 });
     await new Promise((r) => setTimeout(r, 100)); // background resyncs settle
 
@@ -190,7 +241,9 @@ describe('no secret in logs, recordings, the event log or errors', () => {
     expect(haystacks.find((h) => h.name === 'exchange recording')!.text.split('\n').length).toBeGreaterThan(10);
 
     const leaks = findLeaks(needles, haystacks);
-    console.log(`secrets: ${needles.length} secrets searched in ${haystacks.length} texts (${lines.length} log lines, 1 recording, ${log.length} log streams, ${errors.length} errors, ${answers.length} webhook answers): ${leaks.length} leaks`);
+    console.log(
+      `secrets: ${needles.length} secrets searched in ${haystacks.length} texts (${lines.length} log lines, 1 recording, ${log.length} log streams, ${errors.length} errors, ${answers.length} webhook answers): ${leaks.length} leaks`,
+    );
     expect(leaks).toEqual([]);
     // nothing JWT-shaped anywhere, whichever token it would be
     const jwt = /ey[A-Za-z0-9_-]{8,}\.ey[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{16,}/;
@@ -199,8 +252,12 @@ describe('no secret in logs, recordings, the event log or errors', () => {
     // --- positive controls: the same search catches a secret that did get written
     const planted: string[] = [];
     captureLogger(planted, 'runtime').error({ err: `graph said no to Bearer ${lastToken}` }, 'oops');
-    expect(findLeaks(needles, [{ name: 'planted log line', text: planted[0]! }]).some((l) => l.secret.startsWith('access token'))).toBe(true);
-    const plantedError = new Error('token request failed', { cause: Object.assign(new Error('bad'), { form: `client_secret=${encodeURIComponent(APP.clientSecret)}` }) });
+    expect(findLeaks(needles, [{ name: 'planted log line', text: planted[0]! }]).some((l) => l.secret.startsWith('access token'))).toBe(
+      true,
+    );
+    const plantedError = new Error('token request failed', {
+      cause: Object.assign(new Error('bad'), { form: `client_secret=${encodeURIComponent(APP.clientSecret)}` }),
+    });
     expect(findLeaks(needles, [{ name: 'planted error', text: errorText(plantedError) }]).map((l) => l.secret)).toContain('client secret');
     const half = webhookJwt.split('.')[2]!;
     expect(findLeaks(needles, [{ name: 'planted signature', text: `sig=${half}` }]).map((l) => l.form)).toContain('jwt signature');
@@ -211,10 +268,24 @@ describe('no secret in logs, recordings, the event log or errors', () => {
     const file = join(dir, 'r.jsonl');
     const recorder = createFileRecorder(file);
     const token = 'eyJhbGciOiJSUzI1NiJ9.eyJhcHBpZCI6ImJvdCJ9.c2lnbmF0dXJlLXNpZ25hdHVyZS1zaWduYXR1cmU';
-    recorder.write({ kind: 'request', method: 'POST', path: '/x', status: null, body: { authorization: `Bearer ${token}`, meetingInfo: { token }, x: token }, receivedAt: 0 });
+    recorder.write({
+      kind: 'request',
+      method: 'POST',
+      path: '/x',
+      status: null,
+      body: { authorization: `Bearer ${token}`, meetingInfo: { token }, x: token },
+      receivedAt: 0,
+    });
     expect(findLeaks([{ name: 'token', value: token }], [{ name: 'recording', text: readFileSync(file, 'utf8') }])).toEqual([]);
     // a JWT inside a longer string under an ordinary key
-    recorder.write({ kind: 'request', method: 'POST', path: '/x', status: null, body: { callbackUri: `https://bot.example/api/calls?t=${token}`, note: `Bearer ${token}` }, receivedAt: 0 });
+    recorder.write({
+      kind: 'request',
+      method: 'POST',
+      path: '/x',
+      status: null,
+      body: { callbackUri: `https://bot.example/api/calls?t=${token}`, note: `Bearer ${token}` },
+      receivedAt: 0,
+    });
     const text = readFileSync(file, 'utf8');
     expect(findLeaks([{ name: 'token', value: token }], [{ name: 'recording', text }])).toEqual([]);
     expect(text).toContain('"note":"Bearer [redacted]"');

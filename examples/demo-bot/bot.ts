@@ -72,7 +72,10 @@ export async function startDemoBot(config: DemoBotConfig): Promise<DemoBot> {
   const logger = config.logger;
   const operator = config.operator ?? { id: 'operator', displayName: 'Operator' };
   const store = config.postgres
-    ? new PgEventStore({ connectionString: config.postgres.connectionString, ...(config.postgres.schema ? { schema: config.postgres.schema } : {}) })
+    ? new PgEventStore({
+        connectionString: config.postgres.connectionString,
+        ...(config.postgres.schema ? { schema: config.postgres.schema } : {}),
+      })
     : new SqliteEventStore({ path: config.dbPath });
 
   const server: Server = createServer();
@@ -119,7 +122,10 @@ export async function startDemoBot(config: DemoBotConfig): Promise<DemoBot> {
       await call.transfer({
         transferTarget: {
           '@odata.type': '#microsoft.graph.invitationParticipantInfo',
-          identity: { '@odata.type': '#microsoft.graph.identitySet', user: { '@odata.type': '#microsoft.graph.identity', id: operator.id, displayName: operator.displayName } },
+          identity: {
+            '@odata.type': '#microsoft.graph.identitySet',
+            user: { '@odata.type': '#microsoft.graph.identity', id: operator.id, displayName: operator.displayName },
+          },
         },
       });
       return;
@@ -138,7 +144,10 @@ export async function startDemoBot(config: DemoBotConfig): Promise<DemoBot> {
       // Tones carry Graph's sequenceId: a '#' that arrives before a digit pressed earlier
       // (a late or redelivered notification) must not close the menu while there is a gap
       const ordered = () => [...call.view.tones].sort((a, b) => (a.sequenceId ?? a.position) - (b.sequenceId ?? b.position));
-      const seen = () => ordered().map((t) => key(t.tone)).join('');
+      const seen = () =>
+        ordered()
+          .map((t) => key(t.tone))
+          .join('');
       const complete = () => {
         const tones = ordered();
         const end = tones.findIndex((t) => key(t.tone) === '#');
@@ -181,7 +190,10 @@ export async function startDemoBot(config: DemoBotConfig): Promise<DemoBot> {
         targets: [
           {
             '@odata.type': '#microsoft.graph.invitationParticipantInfo',
-            identity: { '@odata.type': '#microsoft.graph.identitySet', user: { '@odata.type': '#microsoft.graph.identity', id: userId, displayName } },
+            identity: {
+              '@odata.type': '#microsoft.graph.identitySet',
+              user: { '@odata.type': '#microsoft.graph.identity', id: userId, displayName },
+            },
           },
         ],
         requestedModalities: ['audio'],
@@ -205,12 +217,18 @@ export async function startDemoBot(config: DemoBotConfig): Promise<DemoBot> {
         chatInfo: { '@odata.type': '#microsoft.graph.chatInfo', threadId: meeting.threadId, messageId: '0' },
         meetingInfo: {
           '@odata.type': '#microsoft.graph.organizerMeetingInfo',
-          organizer: { '@odata.type': '#microsoft.graph.identitySet', user: { '@odata.type': '#microsoft.graph.identity', id: meeting.organizerId, tenantId: meeting.tenantId } },
+          organizer: {
+            '@odata.type': '#microsoft.graph.identitySet',
+            user: { '@odata.type': '#microsoft.graph.identity', id: meeting.organizerId, tenantId: meeting.tenantId },
+          },
           allowConversationWithoutHost: true,
         },
         source: {
           '@odata.type': '#microsoft.graph.participantInfo',
-          identity: { '@odata.type': '#microsoft.graph.identitySet', guest: { '@odata.type': '#microsoft.graph.identity', id: `guest-${config.appId}`, displayName } },
+          identity: {
+            '@odata.type': '#microsoft.graph.identitySet',
+            guest: { '@odata.type': '#microsoft.graph.identity', id: `guest-${config.appId}`, displayName },
+          },
         },
         tenantId: meeting.tenantId,
       });

@@ -129,7 +129,8 @@ function freePort(): Promise<number> {
 
 /** A participant's display name, from Graph's `info.identity` (user, guest, phone or application). */
 function nameOf(participant: { readonly id: string; readonly [k: string]: unknown }): string {
-  const identity = (participant['info'] as { identity?: Record<string, { displayName?: unknown; id?: unknown } | undefined> } | undefined)?.identity;
+  const identity = (participant['info'] as { identity?: Record<string, { displayName?: unknown; id?: unknown } | undefined> } | undefined)
+    ?.identity;
   for (const kind of ['user', 'guest', 'phone', 'application', 'applicationInstance']) {
     const name = identity?.[kind]?.displayName ?? identity?.[kind]?.id;
     if (typeof name === 'string' && name) return kind === 'application' ? `${name} (bot)` : name;
@@ -230,7 +231,9 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     // (restored calls first: a supervisor reading the start line knows the restore is done)
     if (restored > 0) print(`restored ${restored} live call(s) from the log`);
     const log = options.postgres ? `PostgreSQL schema ${options.postgres.schema ?? 'switchboard'}` : dbPath;
-    print(`switchboard demo: simulator ${simulatorUrl}, webhook ${bot.callbackUri}, log ${log}${options.instanceId ? `, instance ${options.instanceId}` : ''}`);
+    print(
+      `switchboard demo: simulator ${simulatorUrl}, webhook ${bot.callbackUri}, log ${log}${options.instanceId ? `, instance ${options.instanceId}` : ''}`,
+    );
     for (const call of bot.switchboard.calls()) if (call.state !== 'terminated') scenarioOf.set(call.id, 'restored');
 
     if (options.scenarios !== false) {
@@ -241,13 +244,22 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
       await control(url, `remotes/${encodeURIComponent(thread)}`, {
         attendees: [{ participant: 'organizer' }, { participant: 'carol', displayName: 'Carol' }],
         botLobby: true,
-        steps: [{ do: 'admitBot', after: 4_000 }, { do: 'endCall', after: 6_000 }],
+        steps: [
+          { do: 'admitBot', after: 4_000 },
+          { do: 'endCall', after: 6_000 },
+        ],
       });
       const ended = new Map<string, Promise<void>>();
       const watch = (id: string, scenario: string) => {
         scenarioOf.set(id, scenario);
         print(`${stamp()}  ${scenario.padEnd(8)} ${short(id)}  ${SCENARIOS[scenario as keyof typeof SCENARIOS]}`);
-        ended.set(id, bot!.switchboard.call(id)?.waitFor('terminated', { timeoutMs: 600_000 }).then(() => undefined) ?? Promise.resolve());
+        ended.set(
+          id,
+          bot!.switchboard
+            .call(id)
+            ?.waitFor('terminated', { timeoutMs: 600_000 })
+            .then(() => undefined) ?? Promise.resolve(),
+        );
       };
       const incoming = (scenario: string) =>
         new Promise<void>((resolve) => {
@@ -265,7 +277,10 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
         appId: DEMO_APP.appId,
         from: '+14255550100',
         displayName: 'Caller One',
-        script: [{ do: 'waitFor', state: 'established' }, { do: 'dtmf', digits: '0#', intervalMs: 300, after: 4_000 }],
+        script: [
+          { do: 'waitFor', state: 'established' },
+          { do: 'dtmf', digits: '0#', intervalMs: 300, after: 4_000 },
+        ],
       });
       await next;
       next = incoming('caller2');
@@ -273,7 +288,10 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
         appId: DEMO_APP.appId,
         from: '+14255550111',
         displayName: 'Caller Two',
-        script: [{ do: 'waitFor', state: 'established' }, { do: 'dtmf', digits: '42#', intervalMs: 300, after: 4_000 }],
+        script: [
+          { do: 'waitFor', state: 'established' },
+          { do: 'dtmf', digits: '42#', intervalMs: 300, after: 4_000 },
+        ],
       });
       await next;
       watch((await bot.callUser('adele', 'Adele Vance')).id, 'outbound');
@@ -297,7 +315,17 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
         states: states.get(call.id) ?? [],
         state: view.state,
         participants: Object.keys(view.participants).sort(),
-        ...(truth ? { truth: { state: truth.state, states: truth.stateHistory, participants: truth.participants.map((p) => p.id).sort(), rosterNotified: truth.rosterNotified, requests: requestsOf(sim!, call.id) } } : {}),
+        ...(truth
+          ? {
+              truth: {
+                state: truth.state,
+                states: truth.stateHistory,
+                participants: truth.participants.map((p) => p.id).sort(),
+                rosterNotified: truth.rosterNotified,
+                requests: requestsOf(sim!, call.id),
+              },
+            }
+          : {}),
       };
     });
     for (const call of calls) print(`${call.scenario.padEnd(8)} ${short(call.id)}  ${call.state}`);
@@ -359,7 +387,9 @@ Options:
   await runDemo({
     ...(values.simulator ? { simulatorUrl: values.simulator } : {}),
     dbPath: values.db,
-    ...(values.postgres ? { postgres: { connectionString: values.postgres, ...(values['pg-schema'] ? { schema: values['pg-schema'] } : {}) } } : {}),
+    ...(values.postgres
+      ? { postgres: { connectionString: values.postgres, ...(values['pg-schema'] ? { schema: values['pg-schema'] } : {}) } }
+      : {}),
     ...(values.instance ? { instanceId: values.instance } : {}),
     ...(values['callback-uri'] ? { callbackUri: values['callback-uri'] } : {}),
     ...(values['keep-alive-ms'] ? { keepAliveMs: Number(values['keep-alive-ms']) } : {}),

@@ -12,10 +12,21 @@ export const roots = [adapters, cli, core, simulator, transport] as const;
 
 export const machine: core.CallMachine = core.callMachine;
 
-export async function handle(switchboard: adapters.Switchboard, call: adapters.Call, spec: transport.CreateCallSpec): Promise<string | undefined> {
+export async function handle(
+  switchboard: adapters.Switchboard,
+  call: adapters.Call,
+  spec: transport.CreateCallSpec,
+): Promise<string | undefined> {
   // @ts-expect-error Graph requires acceptedModalities
-  await call.answer({ callbackUri: 'https://bot.contoso.com/api/calls', mediaConfig: { '@odata.type': '#microsoft.graph.serviceHostedMediaConfig' } });
-  await call.answer({ callbackUri: 'https://bot.contoso.com/api/calls', mediaConfig: { '@odata.type': '#microsoft.graph.serviceHostedMediaConfig' }, acceptedModalities: ['audio'] });
+  await call.answer({
+    callbackUri: 'https://bot.contoso.com/api/calls',
+    mediaConfig: { '@odata.type': '#microsoft.graph.serviceHostedMediaConfig' },
+  });
+  await call.answer({
+    callbackUri: 'https://bot.contoso.com/api/calls',
+    mediaConfig: { '@odata.type': '#microsoft.graph.serviceHostedMediaConfig' },
+    acceptedModalities: ['audio'],
+  });
   // @ts-expect-error hold music is for a participant
   await call.startHoldMusic();
   await (await call.startHoldMusic('participant-id')).completed;

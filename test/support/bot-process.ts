@@ -20,8 +20,17 @@ export function startBotProcess(simulatorUrl: string, port: number, args: readon
   const child = spawn(
     process.execPath,
     [
-      '--import', 'tsx', '--conditions=@switchboard/source', join(ROOT, 'examples/demo-bot/demo.ts'),
-      '--simulator', simulatorUrl, '--port', String(port), '--no-scenarios', '--stay', ...args,
+      '--import',
+      'tsx',
+      '--conditions=@switchboard/source',
+      join(ROOT, 'examples/demo-bot/demo.ts'),
+      '--simulator',
+      simulatorUrl,
+      '--port',
+      String(port),
+      '--no-scenarios',
+      '--stay',
+      ...args,
     ],
     { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
   );

@@ -34,14 +34,26 @@ function participant(id: string, name: string, inLobby: boolean, seq: number): R
 export function rosterHeavyCall(callId: string, changes: number): LogEntry[] {
   const entries: LogEntry[] = [];
   let at = T0;
-  entries.push(...callState(callId, 'establishing', at, { direction: 'outgoing', meetingInfo: { organizer: { user: { id: 'org', displayName: 'Organizer' } } } }));
+  entries.push(
+    ...callState(callId, 'establishing', at, {
+      direction: 'outgoing',
+      meetingInfo: { organizer: { user: { id: 'org', displayName: 'Organizer' } } },
+    }),
+  );
   entries.push(...callState(callId, 'established', (at += 500)));
   const roster: { id: string; name: string; inLobby: boolean }[] = [];
   let seq = 0;
   let next = 0;
   const send = () => {
     seq++;
-    entries.push(...notify(callId, '/participants', roster.map((p) => participant(p.id, p.name, p.inLobby, seq)), (at += 250)));
+    entries.push(
+      ...notify(
+        callId,
+        '/participants',
+        roster.map((p) => participant(p.id, p.name, p.inLobby, seq)),
+        (at += 250),
+      ),
+    );
   };
   for (let made = 0; made < changes; made++) {
     const waiting = roster.find((p) => p.inLobby);
@@ -53,7 +65,9 @@ export function rosterHeavyCall(callId: string, changes: number): LogEntry[] {
     }
     send();
   }
-  entries.push(...callState(callId, 'terminated', (at += 1_000), { resultInfo: { code: 200, subcode: 5300, message: 'The meeting has ended.' } }), );
+  entries.push(
+    ...callState(callId, 'terminated', (at += 1_000), { resultInfo: { code: 200, subcode: 5300, message: 'The meeting has ended.' } }),
+  );
   return entries;
 }
 
@@ -72,9 +86,33 @@ export function hostileCall(): LogEntry[] {
   const id = HOSTILE.callId;
   let at = T0;
   const entries: LogEntry[] = [];
-  entries.push({ kind: 'command', id: 'cmd:1', callId: id, at, command: 'answer', args: { callbackUri: HOSTILE.message, clientContext: HOSTILE.name } });
-  entries.push({ kind: 'commandResult', id: 'res:1', callId: id, at: (at += 80), commandId: 'cmd:1', command: 'answer', outcome: 'failed', status: 400, body: { error: { code: HOSTILE.name, message: HOSTILE.message } }, error: { code: 'SWB_GRAPH_HTTP', message: HOSTILE.message } });
-  entries.push(...callState(id, 'established', (at += 100), { direction: 'incoming', source: { identity: { user: { id: 'u', displayName: HOSTILE.name } } }, subject: HOSTILE.message }));
+  entries.push({
+    kind: 'command',
+    id: 'cmd:1',
+    callId: id,
+    at,
+    command: 'answer',
+    args: { callbackUri: HOSTILE.message, clientContext: HOSTILE.name },
+  });
+  entries.push({
+    kind: 'commandResult',
+    id: 'res:1',
+    callId: id,
+    at: (at += 80),
+    commandId: 'cmd:1',
+    command: 'answer',
+    outcome: 'failed',
+    status: 400,
+    body: { error: { code: HOSTILE.name, message: HOSTILE.message } },
+    error: { code: 'SWB_GRAPH_HTTP', message: HOSTILE.message },
+  });
+  entries.push(
+    ...callState(id, 'established', (at += 100), {
+      direction: 'incoming',
+      source: { identity: { user: { id: 'u', displayName: HOSTILE.name } } },
+      subject: HOSTILE.message,
+    }),
+  );
   entries.push(...callState(id, HOSTILE.state, (at += 100)));
   entries.push(...notify(id, '/participants', [participant(HOSTILE.participantId, HOSTILE.name, true, 1)], (at += 100)));
   entries.push(...notify(id, '/participants', [participant(HOSTILE.participantId, HOSTILE.name, false, 2)], (at += 100)));
@@ -82,7 +120,12 @@ export function hostileCall(): LogEntry[] {
     ...notify(
       id,
       `/operations/${encodeURIComponent(HOSTILE.operationId)}`,
-      { '@odata.type': '#microsoft.graph.playPromptOperation', id: HOSTILE.operationId, status: 'completed', resultInfo: { code: 200, subcode: 0, message: HOSTILE.message } },
+      {
+        '@odata.type': '#microsoft.graph.playPromptOperation',
+        id: HOSTILE.operationId,
+        status: 'completed',
+        resultInfo: { code: 200, subcode: 0, message: HOSTILE.message },
+      },
       (at += 100),
       'deleted',
     ),
@@ -92,6 +135,9 @@ export function hostileCall(): LogEntry[] {
 }
 
 /** Appends entries to their streams, one append per entry (as the runtime does). */
-export async function appendAll(store: { appendToStream(id: string, entries: readonly LogEntry[]): Promise<unknown> }, entries: readonly LogEntry[]): Promise<void> {
+export async function appendAll(
+  store: { appendToStream(id: string, entries: readonly LogEntry[]): Promise<unknown> },
+  entries: readonly LogEntry[],
+): Promise<void> {
   for (const entry of entries) await store.appendToStream(entry.callId, [entry]);
 }

@@ -22,9 +22,19 @@ export function emitDeclarations(root: string): Declarations {
   const problems: string[] = [];
   for (const name of PACKAGES) {
     const config = join(root, 'packages', name, 'tsconfig.build.json');
-    const parsed = ts.getParsedCommandLineOfConfigFile(config, undefined, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: (d) => problems.push(format([d])) });
+    const parsed = ts.getParsedCommandLineOfConfigFile(config, undefined, {
+      ...ts.sys,
+      onUnRecoverableConfigFileDiagnostic: (d) => problems.push(format([d])),
+    });
     if (!parsed) continue;
-    const options: ts.CompilerOptions = { ...parsed.options, noEmit: false, declaration: true, emitDeclarationOnly: true, declarationMap: false, sourceMap: false };
+    const options: ts.CompilerOptions = {
+      ...parsed.options,
+      noEmit: false,
+      declaration: true,
+      emitDeclarationOnly: true,
+      declarationMap: false,
+      sourceMap: false,
+    };
     const host = virtualDistHost(root, files, options);
     const program = ts.createProgram({ rootNames: parsed.fileNames, options, host });
     const result = program.emit(undefined, (file, text) => files.set(resolve(file), text), undefined, true);
@@ -40,17 +50,20 @@ export function emitDeclarations(root: string): Declarations {
  * diagnostics, formatted; empty when it compiles.
  */
 export function checkConsumer(root: string, tsconfig: string, files: ReadonlyMap<string, string>): string[] {
-  const parsed = ts.getParsedCommandLineOfConfigFile(tsconfig, undefined, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => undefined });
+  const parsed = ts.getParsedCommandLineOfConfigFile(tsconfig, undefined, {
+    ...ts.sys,
+    onUnRecoverableConfigFileDiagnostic: () => undefined,
+  });
   if (!parsed) return [`cannot read ${tsconfig}`];
   const options = { ...parsed.options, noEmit: true };
   const program = ts.createProgram({ rootNames: parsed.fileNames, options, host: virtualDistHost(root, files, options) });
-  return ts
-    .getPreEmitDiagnostics(program)
-    .map((d) => format([d]).replaceAll(`${root}${sep}`, ''));
+  return ts.getPreEmitDiagnostics(program).map((d) => format([d]).replaceAll(`${root}${sep}`, ''));
 }
 
 function format(diagnostics: readonly ts.Diagnostic[]): string {
-  return ts.formatDiagnostics(diagnostics, { getCanonicalFileName: (f) => f, getCurrentDirectory: () => process.cwd(), getNewLine: () => '\n' }).trim();
+  return ts
+    .formatDiagnostics(diagnostics, { getCanonicalFileName: (f) => f, getCurrentDirectory: () => process.cwd(), getNewLine: () => '\n' })
+    .trim();
 }
 
 /** A compiler host whose `packages/<name>/dist/` holds `files` and nothing else. */

@@ -25,7 +25,11 @@ async function writer(w: number): Promise<never> {
     const stream = `${tag}-w${w}-c${call}`;
     for (let version = 0; version < 20; version += 2) {
       const ids = [`${stream}-${version}a`, `${stream}-${version}b`];
-      const result = await store.appendToStream(stream, ids.map((id) => entry(stream, id)), { expectedVersion: version });
+      const result = await store.appendToStream(
+        stream,
+        ids.map((id) => entry(stream, id)),
+        { expectedVersion: version },
+      );
       process.stdout.write(`ack ${stream} ${result.version} ${ids.join(' ')}\n`);
     }
   }

@@ -30,7 +30,10 @@ describe('switchboard replay', () => {
     const b = await run('replay', LOG, '--json');
     expect(a.stdout).toBe(b.stdout);
     const json = JSON.parse(a.stdout);
-    expect(json.calls['6f1f5c00-8c1b-47f1-be9d-660c501041a9']).toMatchObject({ state: 'terminated', operations: [{ status: 'completed' }] });
+    expect(json.calls['6f1f5c00-8c1b-47f1-be9d-660c501041a9']).toMatchObject({
+      state: 'terminated',
+      operations: [{ status: 'completed' }],
+    });
   });
 
   it('a shuffled, duplicated delivery converges to the same final state', async () => {
@@ -43,7 +46,7 @@ describe('switchboard replay', () => {
     }
   });
 
-  it('--shuffle is causal: it never moves the bot\'s own commands, so a failed transfer stays failed', async () => {
+  it("--shuffle is causal: it never moves the bot's own commands, so a failed transfer stays failed", async () => {
     // Graph's call: transfer page, example 2 (consultative), the failed alternative: the bot's
     // transfer request, then transferring, transferAccepted and established with 500/7700. A
     // shuffle that moved the request after the failure reopened the transfer (transferAccepted).
@@ -84,7 +87,9 @@ describe('switchboard replay', () => {
     let size = 0;
     for (let lap = 0; size < 3 * 2 ** 20; lap++) {
       for (const text of sources) {
-        const copy = text.replace(/"displayName":\s*"([^"]*)"/g, '"displayName":"$1 Zoë 🎧"').replace(/([0-9a-f]{8})-([0-9a-f]{4})-/g, (_, a: string, b: string) => `${a}-${(lap % 65536).toString(16).padStart(4, '0')}-`);
+        const copy = text
+          .replace(/"displayName":\s*"([^"]*)"/g, '"displayName":"$1 Zoë 🎧"')
+          .replace(/([0-9a-f]{8})-([0-9a-f]{4})-/g, (_, a: string, _b: string) => `${a}-${(lap % 65536).toString(16).padStart(4, '0')}-`);
         lines.push(copy.trimEnd());
         size += Buffer.byteLength(copy);
       }
@@ -114,7 +119,11 @@ describe('switchboard replay', () => {
     );
     expect(stdout).toContain('established -> terminated');
     await expect(
-      promisify(execFile)(process.execPath, ['--import', 'tsx', '--conditions=@switchboard/source', join(ROOT, 'packages/cli/src/bin.ts'), 'replay', '/nonexistent'], { cwd: ROOT }),
+      promisify(execFile)(
+        process.execPath,
+        ['--import', 'tsx', '--conditions=@switchboard/source', join(ROOT, 'packages/cli/src/bin.ts'), 'replay', '/nonexistent'],
+        { cwd: ROOT },
+      ),
     ).rejects.toMatchObject({ code: 3 });
   });
 });
@@ -125,8 +134,11 @@ describe('switchboard replay: quarantined notifications', () => {
   function logWithOddOnes(): string {
     const dir = mkdtempSync(join(tmpdir(), 'swb-replay-quarantine-'));
     const file = join(dir, 'odd.jsonl');
-    const lines = readFileSync(join(ROOT, 'test/fixtures/graph/docs/v1.0-participant-startholdmusic--example.jsonl'), 'utf8').trimEnd().split('\n');
-    const odd = (value: unknown[]) => JSON.stringify({ kind: 'notification', method: 'POST', path: '/api/calls', status: null, body: { value } });
+    const lines = readFileSync(join(ROOT, 'test/fixtures/graph/docs/v1.0-participant-startholdmusic--example.jsonl'), 'utf8')
+      .trimEnd()
+      .split('\n');
+    const odd = (value: unknown[]) =>
+      JSON.stringify({ kind: 'notification', method: 'POST', path: '/api/calls', status: null, body: { value } });
     const call = '/communications/calls/e141b67c-90fd-455d-858b-b48a40b9cc8d';
     lines.splice(2, 0, odd([{ changeType: 'updated', resourceUrl: call, resourceData: { state: 42 } }]), odd([{ changeType: 'updated' }]));
     writeFileSync(file, `${lines.join('\n')}\n`);
@@ -137,10 +149,16 @@ describe('switchboard replay: quarantined notifications', () => {
     const file = logWithOddOnes();
     const timeline = await run('replay', file);
     expect(timeline.code, timeline.stderr).toBe(0);
-    expect(timeline.stderr).toContain('record 3: quarantined (wrong-type) $.value[0].resourceData.state: state must be a string [call e141b67c-90fd-455d-858b-b48a40b9cc8d]');
-    expect(timeline.stderr).toContain('record 4: quarantined (missing-field) $.value[0].resourceUrl: a notification needs resourceUrl or resource [names no call]');
+    expect(timeline.stderr).toContain(
+      'record 3: quarantined (wrong-type) $.value[0].resourceData.state: state must be a string [call e141b67c-90fd-455d-858b-b48a40b9cc8d]',
+    );
+    expect(timeline.stderr).toContain(
+      'record 4: quarantined (missing-field) $.value[0].resourceUrl: a notification needs resourceUrl or resource [names no call]',
+    );
     expect(timeline.stderr).toContain('2 notifications quarantined (not applied); --strict stops at the first');
-    expect(timeline.stdout).toMatch(/e141b67c-90fd-455d-858b-b48a40b9cc8d {2}pending; participants 0; operations startHoldMusicOperation:completed; quarantined 1/);
+    expect(timeline.stdout).toMatch(
+      /e141b67c-90fd-455d-858b-b48a40b9cc8d {2}pending; participants 0; operations startHoldMusicOperation:completed; quarantined 1/,
+    );
     expect(timeline.stdout).toContain('(no call)  quarantined 1');
 
     const json = await run('replay', file, '--json');
@@ -149,8 +167,20 @@ describe('switchboard replay: quarantined notifications', () => {
     expect(Object.keys(parsed.calls)).toEqual(['e141b67c-90fd-455d-858b-b48a40b9cc8d']);
     expect(parsed.calls['e141b67c-90fd-455d-858b-b48a40b9cc8d']!.operations.map((o) => o.status)).toEqual(['completed']);
     expect(parsed.quarantined).toEqual([
-      { record: 3, callId: 'e141b67c-90fd-455d-858b-b48a40b9cc8d', reason: 'wrong-type', path: '$.value[0].resourceData.state', message: '$.value[0].resourceData.state: state must be a string' },
-      { record: 4, callId: null, reason: 'missing-field', path: '$.value[0].resourceUrl', message: '$.value[0].resourceUrl: a notification needs resourceUrl or resource' },
+      {
+        record: 3,
+        callId: 'e141b67c-90fd-455d-858b-b48a40b9cc8d',
+        reason: 'wrong-type',
+        path: '$.value[0].resourceData.state',
+        message: '$.value[0].resourceData.state: state must be a string',
+      },
+      {
+        record: 4,
+        callId: null,
+        reason: 'missing-field',
+        path: '$.value[0].resourceUrl',
+        message: '$.value[0].resourceUrl: a notification needs resourceUrl or resource',
+      },
     ]);
     const mermaid = await run('replay', file, '--mermaid');
     expect(mermaid.stdout.split('stateDiagram-v2').length - 1).toBe(1); // no diagram for what names no call
@@ -176,8 +206,24 @@ describe('switchboard redecode', () => {
     ).body.value[0];
     const store = new SqliteEventStore({ path, writer: 'inline' });
     await store.appendToStream(QUARANTINE_STREAM, [
-      { kind: 'quarantined', id: 'q:old-1', callId: QUARANTINE_STREAM, at: 5, notification, index: 0, error: { code: 'SWB_DECODE', reason: 'invalid-value', path: '$.value[0].resourceUrl', message: 'not a call resource' } },
-      { kind: 'quarantined', id: 'q:old-2', callId: QUARANTINE_STREAM, at: 6, notification: 'garbage', index: 0, error: { code: 'SWB_DECODE', reason: 'not-an-object', path: '$.value[0]', message: 'not an object' } },
+      {
+        kind: 'quarantined',
+        id: 'q:old-1',
+        callId: QUARANTINE_STREAM,
+        at: 5,
+        notification,
+        index: 0,
+        error: { code: 'SWB_DECODE', reason: 'invalid-value', path: '$.value[0].resourceUrl', message: 'not a call resource' },
+      },
+      {
+        kind: 'quarantined',
+        id: 'q:old-2',
+        callId: QUARANTINE_STREAM,
+        at: 6,
+        notification: 'garbage',
+        index: 0,
+        error: { code: 'SWB_DECODE', reason: 'not-an-object', path: '$.value[0]', message: 'not an object' },
+      },
     ]);
     await store.close();
 
@@ -185,7 +231,9 @@ describe('switchboard redecode', () => {
     expect(first.code, first.stderr).toBe(0);
     expect(first.stdout).toContain('2 quarantined notifications read: 1 appended to 1 call, 0 already there, 1 still not decodable');
     expect(first.stdout).toContain('  appended to e141b67c-90fd-455d-858b-b48a40b9cc8d');
-    expect(first.stdout).toContain('  still quarantined: q:old-2 (names no call): not-an-object at $.value[0]: $.value[0]: a notification must be an object');
+    expect(first.stdout).toContain(
+      '  still quarantined: q:old-2 (names no call): not-an-object at $.value[0]: $.value[0]: a notification must be an object',
+    );
     const second = await run('redecode', '--store', path);
     expect(second.stdout).toContain('2 quarantined notifications read: 0 appended to 0 calls, 1 already there, 1 still not decodable');
 
@@ -212,13 +260,22 @@ describe('switchboard simulate', () => {
     const lines: string[] = [];
     let release!: () => void;
     const until = new Promise<void>((r) => (release = r));
-    const running = simulateCommand(['--port', '0', '--seed', '3', '--faults', 'light'], { stdout: (t) => lines.push(t), stderr: (t) => lines.push(t) }, until);
+    const running = simulateCommand(
+      ['--port', '0', '--seed', '3', '--faults', 'light'],
+      { stdout: (t) => lines.push(t), stderr: (t) => lines.push(t) },
+      until,
+    );
     await expect.poll(() => lines.join('\n'), { timeout: 5000 }).toContain('simulator listening on http://127.0.0.1:');
     const url = /listening on (\S+)/.exec(lines.join('\n'))![1]!;
     const token = await fetch(`${url}/00000000-0000-0000-0000-0000000000aa/oauth2/v2.0/token`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ grant_type: 'client_credentials', client_id: '00000000-0000-0000-0000-00000000b07', client_secret: 'local-secret', scope: 'https://graph.microsoft.com/.default' }),
+      body: new URLSearchParams({
+        grant_type: 'client_credentials',
+        client_id: '00000000-0000-0000-0000-00000000b07',
+        client_secret: 'local-secret',
+        scope: 'https://graph.microsoft.com/.default',
+      }),
     });
     expect(token.status).toBe(200);
     expect(((await token.json()) as { access_token?: string }).access_token).toMatch(/^ey/);
@@ -238,12 +295,23 @@ describe('switchboard demo', () => {
     const dir = mkdtempSync(join(tmpdir(), 'swb-cli-demo-'));
     const { stdout } = await promisify(execFile)(
       process.execPath,
-      ['--import', 'tsx', '--conditions=@switchboard/source', join(ROOT, 'packages/cli/src/bin.ts'), 'demo', '--db', join(dir, 'demo.db'), '--time-scale', '0.1'],
+      [
+        '--import',
+        'tsx',
+        '--conditions=@switchboard/source',
+        join(ROOT, 'packages/cli/src/bin.ts'),
+        'demo',
+        '--db',
+        join(dir, 'demo.db'),
+        '--time-scale',
+        '0.1',
+      ],
       { cwd: ROOT, timeout: 60_000 },
     );
     expect(stdout).toContain('switchboard demo: simulator http://127.0.0.1:');
     expect(stdout).toMatch(/guest +\w+ +Demo Bot admitted/);
-    for (const scenario of ['caller', 'caller2', 'outbound', 'guest']) expect(stdout).toMatch(new RegExp(`^${scenario} +\\w+ +terminated$`, 'm'));
+    for (const scenario of ['caller', 'caller2', 'outbound', 'guest'])
+      expect(stdout).toMatch(new RegExp(`^${scenario} +\\w+ +terminated$`, 'm'));
   }, 90_000);
 
   it('says how to get a checkout when there is no examples/demo-bot above', async () => {

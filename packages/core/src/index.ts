@@ -78,7 +78,16 @@ export type { CallEvent, CallEventType, EntryRef } from './reconcile/events.js';
 
 // The engine
 export { Engine, createEngine, isTerminated } from './engine/engine.js';
-export type { EngineOptions, EngineEvents, IngestMeta, IngestResult, NewEntry, SnapshotOptions, UndecodableEvent, RedecodeResult } from './engine/engine.js';
+export type {
+  EngineOptions,
+  EngineEvents,
+  IngestMeta,
+  IngestResult,
+  NewEntry,
+  SnapshotOptions,
+  UndecodableEvent,
+  RedecodeResult,
+} from './engine/engine.js';
 
 // Replay
 export { replay, summarize, deliverySchedule, callToJson } from './replay/replay.js';

@@ -44,7 +44,9 @@ describe('outgoing peer-to-peer call', () => {
     const truth = h.sim.groundTruth(id)!;
     expect(truth.state).toBe('established');
     expect(truth.rosterNotified).toBe(false);
-    expect(truth.participants.map((p) => p.info['identity'])).toContainEqual(expect.objectContaining({ user: expect.objectContaining({ id: 'user-john' }) }));
+    expect(truth.participants.map((p) => p.info['identity'])).toContainEqual(
+      expect.objectContaining({ user: expect.objectContaining({ id: 'user-john' }) }),
+    );
     expect(h.sim.notifications({ callId: id }).every((n) => n.acknowledged)).toBe(true);
   });
 
@@ -52,7 +54,10 @@ describe('outgoing peer-to-peer call', () => {
     h = await harness();
     const id = (await h.graph.request('POST', V1, p2pRequest(h.receiver.url))).body['id'] as string;
     await h.sim.waitForState(id, 'established');
-    const prompt = { '@odata.type': '#microsoft.graph.mediaPrompt', mediaInfo: { uri: 'https://cdn.contoso.com/beep.wav', resourceId: 'beep' } };
+    const prompt = {
+      '@odata.type': '#microsoft.graph.mediaPrompt',
+      mediaInfo: { uri: 'https://cdn.contoso.com/beep.wav', resourceId: 'beep' },
+    };
     const res = await h.graph.request('POST', `${V1}/${id}/playPrompt`, { clientContext: 'ctx-1', prompts: [prompt] });
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ '@odata.type': '#microsoft.graph.playPromptOperation', status: 'running', clientContext: 'ctx-1' });
@@ -71,7 +76,10 @@ describe('outgoing peer-to-peer call', () => {
         id: opId,
       },
     });
-    expect(h.sim.groundTruth(id)!.operations[opId]).toMatchObject({ status: 'completed', '@odata.type': '#microsoft.graph.playPromptOperation' });
+    expect(h.sim.groundTruth(id)!.operations[opId]).toMatchObject({
+      status: 'completed',
+      '@odata.type': '#microsoft.graph.playPromptOperation',
+    });
     expect(h.sim.requestCount('POST', '/calls/{id}/playPrompt')).toBe(1);
   });
 
@@ -153,7 +161,13 @@ describe('incoming call', () => {
       acceptedModalities: ['audio'],
     });
     expect(answer.status).toBe(202);
-    expect((await h.graph.request('POST', `${V1}/${callId}/answer`, { mediaConfig: { '@odata.type': '#microsoft.graph.serviceHostedMediaConfig' } })).status).toBe(400);
+    expect(
+      (
+        await h.graph.request('POST', `${V1}/${callId}/answer`, {
+          mediaConfig: { '@odata.type': '#microsoft.graph.serviceHostedMediaConfig' },
+        })
+      ).status,
+    ).toBe(400);
     await h.sim.waitForState(callId, 'established');
     await h.sim.waitForIdle();
     expect(h.sim.act(callId, { do: 'hangUp' })).toEqual({ applied: true });
@@ -175,7 +189,13 @@ describe('incoming call', () => {
     expect(truth.resultInfo).toMatchObject({ '@odata.type': '#microsoft.graph.resultInfo', code: 408 });
     await h.sim.waitForIdle();
     expect(h.receiver.states(callId)).toEqual(['incoming', 'terminated']);
-    expect((await h.graph.request('POST', `${V1}/${callId}/answer`, { mediaConfig: { '@odata.type': '#microsoft.graph.serviceHostedMediaConfig' } })).status).toBe(404);
+    expect(
+      (
+        await h.graph.request('POST', `${V1}/${callId}/answer`, {
+          mediaConfig: { '@odata.type': '#microsoft.graph.serviceHostedMediaConfig' },
+        })
+      ).status,
+    ).toBe(404);
   });
 
   it('rejects: 202 then terminated', async () => {
@@ -197,7 +217,10 @@ function meetingRequest(callbackUri: string, extra: Json = {}): Json {
     chatInfo: { '@odata.type': '#microsoft.graph.chatInfo', threadId: '19:meeting_abc@thread.v2', messageId: '0' },
     meetingInfo: {
       '@odata.type': '#microsoft.graph.organizerMeetingInfo',
-      organizer: { '@odata.type': '#microsoft.graph.identitySet', user: { '@odata.type': '#microsoft.graph.identity', id: 'org-bob', displayName: 'Bob' } },
+      organizer: {
+        '@odata.type': '#microsoft.graph.identitySet',
+        user: { '@odata.type': '#microsoft.graph.identity', id: 'org-bob', displayName: 'Bob' },
+      },
       allowConversationWithoutHost: true,
     },
     ...extra,
@@ -236,7 +259,12 @@ describe('meetings', () => {
     const seqs = all.map((r) => r.map((p) => p['rosterSequenceNumber']));
     for (const [i, r] of seqs.entries()) expect(new Set(r)).toEqual(new Set([i + 1]));
     // dave: in the lobby, then admitted
-    const dave = (r: Json[]) => r.find((p) => ((p['info'] as Json)['identity'] as Json)['user'] && (((p['info'] as Json)['identity'] as Json)['user'] as Json)['displayName'] === 'Dave');
+    const dave = (r: Json[]) =>
+      r.find(
+        (p) =>
+          ((p['info'] as Json)['identity'] as Json)['user'] &&
+          (((p['info'] as Json)['identity'] as Json)['user'] as Json)['displayName'] === 'Dave',
+      );
     expect(dave(all[1]!)?.['isInLobby']).toBe(true);
     expect(dave(all[2]!)?.['isInLobby']).toBe(false);
     expect(all[3]!.length).toBe(3); // carol left
@@ -268,7 +296,9 @@ describe('meetings', () => {
     expect(h.sim.act(id, { do: 'admitBot' })).toMatchObject({ applied: false });
     await h.sim.waitForState(id, 'established');
     await h.sim.waitForIdle();
-    const bot = rosters(h, id).at(-1)!.find((p) => p['id'] === res.body['myParticipantId']);
+    const bot = rosters(h, id)
+      .at(-1)!
+      .find((p) => p['id'] === res.body['myParticipantId']);
     expect(bot?.['isInLobby']).toBe(false);
   });
 
@@ -285,7 +315,11 @@ describe('meetings', () => {
     h = await harness();
     const base = meetingRequest(h.receiver.url);
     const ok = [
-      { ...base, chatInfo: undefined, meetingInfo: { '@odata.type': '#microsoft.graph.joinMeetingIdMeetingInfo', joinMeetingId: '1234567', passcode: null } },
+      {
+        ...base,
+        chatInfo: undefined,
+        meetingInfo: { '@odata.type': '#microsoft.graph.joinMeetingIdMeetingInfo', joinMeetingId: '1234567', passcode: null },
+      },
       { ...base, meetingInfo: { '@odata.type': '#microsoft.graph.tokenMeetingInfo', token: 'eyJ0b2tlbiI6dHJ1ZX0' } },
     ];
     for (const body of ok) expect((await h.graph.request('POST', V1, body)).status).toBe(201);
@@ -311,7 +345,13 @@ describe('transfer', () => {
     expect(truth.stateHistory).toEqual(['establishing', 'established', 'transferring', 'transferAccepted', 'terminated']);
     expect(truth.resultInfo).toMatchObject({ code: 0, subcode: 7015, message: 'GracefulTransferCompleted' });
     await h.sim.waitForIdle();
-    expect(h.receiver.states(id).filter((s, i, all) => s !== all[i - 1])).toEqual(['establishing', 'established', 'transferring', 'transferAccepted', 'terminated']);
+    expect(h.receiver.states(id).filter((s, i, all) => s !== all[i - 1])).toEqual([
+      'establishing',
+      'established',
+      'transferring',
+      'transferAccepted',
+      'terminated',
+    ]);
   });
 
   it.each([7000, 7700] as const)('fails back to established with resultInfo 500/%i', async (subcode) => {
@@ -321,7 +361,9 @@ describe('transfer', () => {
     await h.sim.waitForState(id, 'established');
     await h.graph.request('POST', `${V1}/${id}/transfer`, { transferTarget: { identity: { user: { id: 'heidi' } } } });
     // transferring is transient: wait on the history, not on the current state
-    await h.sim.waitUntil(() => h!.sim.groundTruth(id)!.stateHistory.includes('transferring') && h!.sim.groundTruth(id)!.state === 'established');
+    await h.sim.waitUntil(
+      () => h!.sim.groundTruth(id)!.stateHistory.includes('transferring') && h!.sim.groundTruth(id)!.state === 'established',
+    );
     await h.sim.waitForIdle();
     const truth = h.sim.groundTruth(id)!;
     expect(truth.state).toBe('established');
@@ -336,7 +378,10 @@ describe('group calls and participants', () => {
     h = await harness();
     const group = {
       ...p2pRequest(h.receiver.url),
-      targets: ['u1', 'u2'].map((id) => ({ '@odata.type': '#microsoft.graph.invitationParticipantInfo', identity: { user: { id, displayName: id } } })),
+      targets: ['u1', 'u2'].map((id) => ({
+        '@odata.type': '#microsoft.graph.invitationParticipantInfo',
+        identity: { user: { id, displayName: id } },
+      })),
     };
     const created = await h.graph.request('POST', V1, group);
     const id = created.body['id'] as string;
@@ -348,11 +393,18 @@ describe('group calls and participants', () => {
       clientContext: 'invite-1',
     });
     expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({ '@odata.type': '#microsoft.graph.inviteParticipantsOperation', status: 'running', clientContext: 'invite-1' });
+    expect(res.body).toMatchObject({
+      '@odata.type': '#microsoft.graph.inviteParticipantsOperation',
+      status: 'running',
+      clientContext: 'invite-1',
+    });
     await h.sim.waitForIdle();
     const opId = res.body['id'] as string;
     const done = h.receiver.notifications().find((n) => n['resourceUrl'] === `/communications/calls/${id}/operations/${opId}`);
-    expect(done).toMatchObject({ changeType: 'deleted', resourceData: { status: 'completed', '@odata.type': '#microsoft.graph.inviteParticipantsOperation' } });
+    expect(done).toMatchObject({
+      changeType: 'deleted',
+      resourceData: { status: 'completed', '@odata.type': '#microsoft.graph.inviteParticipantsOperation' },
+    });
     const truth = h.sim.groundTruth(id)!;
     expect(truth.participants).toHaveLength(4);
     expect(rosters(h, id).at(-1)).toHaveLength(4);
@@ -375,7 +427,9 @@ describe('group calls and participants', () => {
     h.sim.scriptRemote('nope', [{ do: 'reject', after: 200 }]);
     const id = (await h.graph.request('POST', V1, p2pRequest(h.receiver.url))).body['id'] as string;
     await h.sim.waitForState(id, 'established');
-    const res = await h.graph.request('POST', `${V1}/${id}/participants/invite`, { participants: [{ identity: { user: { id: 'nope' } } }] });
+    const res = await h.graph.request('POST', `${V1}/${id}/participants/invite`, {
+      participants: [{ identity: { user: { id: 'nope' } } }],
+    });
     await h.sim.waitForIdle();
     expect(h.sim.groundTruth(id)!.operations[res.body['id'] as string]).toMatchObject({ status: 'failed', resultInfo: { code: 603 } });
   });
@@ -385,14 +439,24 @@ describe('group calls and participants', () => {
     // the steps say answer, onInvite says decline: the invitation fails as declined
     h.sim.scriptRemote('decliner', { steps: [{ do: 'answer', after: 100 }], onInvite: 'decline' });
     // the steps say reject, onInvite says accept: it answers, and then presses its key
-    h.sim.scriptRemote('acceptor', { steps: [{ do: 'reject', after: 100 }, { do: 'dtmf', digits: '5', after: 100 }], onInvite: 'accept' });
+    h.sim.scriptRemote('acceptor', {
+      steps: [
+        { do: 'reject', after: 100 },
+        { do: 'dtmf', digits: '5', after: 100 },
+      ],
+      onInvite: 'accept',
+    });
     // the steps say answer, onInvite says never: the invitation fails when the ringing times out
     h.sim.scriptRemote('silent', { steps: [{ do: 'answer', after: 100 }], onInvite: 'noAnswer' });
     const id = (await h.graph.request('POST', V1, p2pRequest(h.receiver.url))).body['id'] as string;
     await h.sim.waitForState(id, 'established');
     await h.graph.request('POST', `${V1}/${id}/subscribeToTone`, {});
     const invite = async (user: string) =>
-      (await h!.graph.request('POST', `${V1}/${id}/participants/invite`, { participants: [{ identity: { user: { id: user, displayName: user } } }] })).body['id'] as string;
+      (
+        await h!.graph.request('POST', `${V1}/${id}/participants/invite`, {
+          participants: [{ identity: { user: { id: user, displayName: user } } }],
+        })
+      ).body['id'] as string;
     const declined = await invite('decliner');
     const accepted = await invite('acceptor');
     const unanswered = await invite('silent');
@@ -440,13 +504,20 @@ describe('media', () => {
     await h.sim.waitForState(id, 'established');
     const prompt = { mediaInfo: { uri: 'https://cdn.contoso.com/long.wav' } };
     const play = await h.graph.request('POST', `${V1}/${id}/playPrompt`, { prompts: [prompt], loop: true });
-    const rec = await h.graph.request('POST', `/beta/communications/calls/${id}/recordResponse`, { maxRecordDurationInSeconds: 120, stopTones: ['#'] });
+    const rec = await h.graph.request('POST', `/beta/communications/calls/${id}/recordResponse`, {
+      maxRecordDurationInSeconds: 120,
+      stopTones: ['#'],
+    });
     expect(rec.body).toMatchObject({ '@odata.type': '#microsoft.graph.recordOperation', status: 'running' });
     const cancel = await h.graph.request('POST', `${V1}/${id}/cancelMediaProcessing`, { clientContext: 'c' });
     expect(cancel.body).toMatchObject({ '@odata.type': '#microsoft.graph.cancelMediaProcessingOperation', status: 'completed' });
     await h.sim.waitForIdle();
     const ops = h.sim.groundTruth(id)!.operations;
-    expect(ops[play.body['id'] as string]).toMatchObject({ status: 'failed', completionReason: 'mediaOperationCanceled', resultInfo: { code: 400, subcode: 8508 } });
+    expect(ops[play.body['id'] as string]).toMatchObject({
+      status: 'failed',
+      completionReason: 'mediaOperationCanceled',
+      resultInfo: { code: 400, subcode: 8508 },
+    });
     expect(ops[rec.body['id'] as string]).toMatchObject({ status: 'failed', completionReason: 'operationCanceled' });
   });
 
@@ -457,12 +528,20 @@ describe('media', () => {
     const rec = await h.graph.request('POST', `${V1}/${id}/record`, { maxRecordDurationInSeconds: 60, stopTones: ['#'] });
     expect(h.sim.act(id, { do: 'dtmf', digits: '#' })).toEqual({ applied: true });
     await h.sim.waitForIdle();
-    expect(h.sim.groundTruth(id)!.operations[rec.body['id'] as string]).toMatchObject({ status: 'completed', completionReason: 'stopToneDetected' });
+    expect(h.sim.groundTruth(id)!.operations[rec.body['id'] as string]).toMatchObject({
+      status: 'completed',
+      completionReason: 'stopToneDetected',
+    });
   });
 
   it('notifies content sharing created, updated and deleted when enabled', async () => {
     h = await harness();
-    h.sim.scriptRemote('user-john', [{ do: 'answer', after: 100 }, { do: 'shareScreen', after: 500 }, { do: 'updateSharing', after: 500 }, { do: 'stopSharing', after: 500 }]);
+    h.sim.scriptRemote('user-john', [
+      { do: 'answer', after: 100 },
+      { do: 'shareScreen', after: 500 },
+      { do: 'updateSharing', after: 500 },
+      { do: 'stopSharing', after: 500 },
+    ]);
     const id = (await h.graph.request('POST', V1, p2pRequest(h.receiver.url))).body['id'] as string;
     await h.sim.waitForState(id, 'established');
     await h.sim.waitForIdle();
@@ -503,15 +582,22 @@ describe('PSTN', () => {
     h = await harness();
     const phoneTarget = { targets: [{ identity: { phone: { id: '+12345678901' } } }] };
     expect((await h.graph.request('POST', V1, p2pRequest(h.receiver.url, 'x', phoneTarget))).status).toBe(400);
-    const res = await h.graph.request('POST', V1, p2pRequest(h.receiver.url, 'x', {
-      ...phoneTarget,
-      source: { identity: { applicationInstance: { id: '3d913abb-aec0-4964-8fa6-3c6850c4f278', displayName: 'Calling Bot' } } },
-      mediaConfig: { '@odata.type': '#microsoft.graph.appHostedMediaConfig', blob: '<Media Session Configuration>' },
-    }));
+    const res = await h.graph.request(
+      'POST',
+      V1,
+      p2pRequest(h.receiver.url, 'x', {
+        ...phoneTarget,
+        source: { identity: { applicationInstance: { id: '3d913abb-aec0-4964-8fa6-3c6850c4f278', displayName: 'Calling Bot' } } },
+        mediaConfig: { '@odata.type': '#microsoft.graph.appHostedMediaConfig', blob: '<Media Session Configuration>' },
+      }),
+    );
     expect(res.status).toBe(201);
     expect(res.body['mediaConfig']).toMatchObject({ '@odata.type': '#microsoft.graph.appHostedMediaConfig' });
     await h.sim.waitForState(res.body['id'] as string, 'established');
-    expect((await h.graph.request('POST', V1, p2pRequest(h.receiver.url, 'x', { targets: [{ identity: { phone: { id: '555-1234' } } }] }))).status).toBe(400);
+    expect(
+      (await h.graph.request('POST', V1, p2pRequest(h.receiver.url, 'x', { targets: [{ identity: { phone: { id: '555-1234' } } }] })))
+        .status,
+    ).toBe(400);
   });
 });
 
@@ -528,18 +614,31 @@ describe('more of the call resource', () => {
 
   it('rings, answers, goes on hold and back, as the remote party does', async () => {
     h = await harness();
-    h.sim.scriptRemote('user-john', [{ do: 'ring', after: 100 }, { do: 'answer', after: 500 }, { do: 'hold', after: 500 }, { do: 'resume', after: 500 }]);
+    h.sim.scriptRemote('user-john', [
+      { do: 'ring', after: 100 },
+      { do: 'answer', after: 500 },
+      { do: 'hold', after: 500 },
+      { do: 'resume', after: 500 },
+    ]);
     const id = (await h.graph.request('POST', V1, p2pRequest(h.receiver.url))).body['id'] as string;
     await h.sim.waitForIdle();
     expect(h.sim.groundTruth(id)!.stateHistory).toEqual(['establishing', 'ringing', 'established', 'hold', 'established']);
-    expect(h.receiver.states(id).filter((s, i, all) => s !== all[i - 1])).toEqual(['establishing', 'ringing', 'established', 'hold', 'established']);
+    expect(h.receiver.states(id).filter((s, i, all) => s !== all[i - 1])).toEqual([
+      'establishing',
+      'ringing',
+      'established',
+      'hold',
+      'established',
+    ]);
   });
 
   it('ends an unanswered outgoing call at its ringing timeout, and a rejected one at once', async () => {
     h = await harness();
     h.sim.scriptRemote('silent', [{ do: 'noAnswer' }]);
     h.sim.scriptRemote('busy', [{ do: 'reject', after: 200 }]);
-    const silent = (await h.graph.request('POST', V1, p2pRequest(h.receiver.url, 'silent', { ringingTimeoutInSeconds: 20 }))).body['id'] as string;
+    const silent = (await h.graph.request('POST', V1, p2pRequest(h.receiver.url, 'silent', { ringingTimeoutInSeconds: 20 }))).body[
+      'id'
+    ] as string;
     const busy = (await h.graph.request('POST', V1, p2pRequest(h.receiver.url, 'busy'))).body['id'] as string;
     expect((await h.sim.waitForState(silent, 'terminated')).resultInfo).toMatchObject({ code: 408 });
     expect((await h.sim.waitForState(busy, 'terminated')).resultInfo).toMatchObject({ code: 603 });
@@ -559,7 +658,11 @@ describe('more of the call resource', () => {
     expect((await h.graph.request('GET', `${V1}/${id}/playPrompt`)).status).toBe(405);
     expect((await h.graph.request('GET', V1)).status).toBe(405);
     expect((await h.graph.request('POST', `${V1}/${id}/playPrompt`, {})).status).toBe(400);
-    const bad = await fetch(`${h.sim.url}${V1}`, { method: 'POST', headers: { Authorization: `Bearer ${h.graph.token}` }, body: '{not json' });
+    const bad = await fetch(`${h.sim.url}${V1}`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${h.graph.token}` },
+      body: '{not json',
+    });
     expect(bad.status).toBe(400);
   });
 
@@ -587,7 +690,12 @@ describe('more of the call resource', () => {
     const id = (await h.graph.request('POST', V1, p2pRequest(h.receiver.url))).body['id'] as string;
     const other = await fetch(`${h.sim.url}/${h.app.tenantId}/oauth2/v2.0/token`, {
       method: 'POST',
-      body: new URLSearchParams({ grant_type: 'client_credentials', client_id: 'nobody', client_secret: 'x', scope: 'https://graph.microsoft.com/.default' }),
+      body: new URLSearchParams({
+        grant_type: 'client_credentials',
+        client_id: 'nobody',
+        client_secret: 'x',
+        scope: 'https://graph.microsoft.com/.default',
+      }),
     });
     expect(other.status).toBe(400);
     expect((await h.graph.request('GET', `${V1}/${id}`)).status).toBe(200);
@@ -596,12 +704,17 @@ describe('more of the call resource', () => {
 
   it('offers a control API for tools that drive it over HTTP', async () => {
     h = await harness();
-    const placed = await fetch(`${h.sim.url}/_simulator/incomingCalls`, { method: 'POST', body: JSON.stringify({ appId: h.app.appId, from: '+14255550100' }) });
+    const placed = await fetch(`${h.sim.url}/_simulator/incomingCalls`, {
+      method: 'POST',
+      body: JSON.stringify({ appId: h.app.appId, from: '+14255550100' }),
+    });
     expect(placed.status).toBe(201);
     const { callId } = (await placed.json()) as { callId: string };
     const truth = (await (await fetch(`${h.sim.url}/_simulator/calls/${callId}`)).json()) as Json;
     expect(truth).toMatchObject({ id: callId, state: 'incoming', direction: 'incoming' });
-    expect((await fetch(`${h.sim.url}/_simulator/calls/${callId}/steps`, { method: 'POST', body: JSON.stringify({ do: 'hangUp' }) })).status).toBe(202);
+    expect(
+      (await fetch(`${h.sim.url}/_simulator/calls/${callId}/steps`, { method: 'POST', body: JSON.stringify({ do: 'hangUp' }) })).status,
+    ).toBe(202);
     await h.sim.waitForState(callId, 'terminated');
     const list = (await (await fetch(`${h.sim.url}/_simulator/calls`)).json()) as { value: Json[] };
     expect(list.value).toHaveLength(1);
@@ -616,15 +729,24 @@ describe('consultative transfer and group controls', () => {
     await h.sim.waitForState(main, 'established');
     await h.sim.waitForState(consult, 'established');
     const res = await h.graph.request('POST', `${V1}/${main}/transfer`, {
-      transferTarget: { '@odata.type': '#microsoft.graph.invitationParticipantInfo', identity: { user: { id: 'agent' } }, replacesCallId: consult },
+      transferTarget: {
+        '@odata.type': '#microsoft.graph.invitationParticipantInfo',
+        identity: { user: { id: 'agent' } },
+        replacesCallId: consult,
+      },
     });
     expect(res.status).toBe(202);
     await h.sim.waitForState(main, 'terminated');
     await h.sim.waitForIdle();
     expect(h.sim.groundTruth(consult)!.state).toBe('terminated');
-    const last = h.receiver.notifications().filter((n) => n['resourceUrl'] === `/communications/calls/${main}`).at(-1)!;
+    const last = h.receiver
+      .notifications()
+      .filter((n) => n['resourceUrl'] === `/communications/calls/${main}`)
+      .at(-1)!;
     expect(last).toMatchObject({ changeType: 'deleted', resourceData: { state: 'terminated', terminationReason: 'AppTransferred' } });
-    expect((await h.graph.request('POST', `${V1}/${main}/transfer`, { transferTarget: { identity: { user: { id: 'x' } } } })).status).toBe(404);
+    expect((await h.graph.request('POST', `${V1}/${main}/transfer`, { transferTarget: { identity: { user: { id: 'x' } } } })).status).toBe(
+      404,
+    );
   });
 
   it('refuses a second transfer while one is under way, and a transfer of a call not established', async () => {
@@ -635,17 +757,23 @@ describe('consultative transfer and group controls', () => {
     const early = await h.graph.request('POST', `${V1}/${id}/transfer`, { transferTarget: { identity: { user: { id: 'x' } } } });
     expect(early.status).toBe(400);
     await h.sim.waitForState(id, 'established');
-    expect((await h.graph.request('POST', `${V1}/${id}/transfer`, { transferTarget: { identity: { user: { id: 'x' } } } })).status).toBe(202);
-    expect((await h.graph.request('POST', `${V1}/${id}/transfer`, { transferTarget: { identity: { user: { id: 'x' } } } })).status).toBe(400);
+    expect((await h.graph.request('POST', `${V1}/${id}/transfer`, { transferTarget: { identity: { user: { id: 'x' } } } })).status).toBe(
+      202,
+    );
+    expect((await h.graph.request('POST', `${V1}/${id}/transfer`, { transferTarget: { identity: { user: { id: 'x' } } } })).status).toBe(
+      400,
+    );
     expect((await h.graph.request('POST', `${V1}/${id}/transfer`, {})).status).toBe(400);
   });
 
   it('mutes everyone but the bot with muteAll, and records the recording status', async () => {
     h = await harness();
-    const id = (await h.graph.request('POST', V1, {
-      ...p2pRequest(h.receiver.url),
-      targets: ['m1', 'm2'].map((u) => ({ identity: { user: { id: u } } })),
-    })).body['id'] as string;
+    const id = (
+      await h.graph.request('POST', V1, {
+        ...p2pRequest(h.receiver.url),
+        targets: ['m1', 'm2'].map((u) => ({ identity: { user: { id: u } } })),
+      })
+    ).body['id'] as string;
     await h.sim.waitForState(id, 'established');
     await h.sim.waitForIdle();
     const res = await h.graph.request('POST', `/beta/communications/calls/${id}/participants/muteAll`, { clientContext: 'all' });

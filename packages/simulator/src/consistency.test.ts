@@ -92,7 +92,10 @@ describe('self-consistency', () => {
     for (const c of h.sim.calls().filter((x) => x.state === 'established')) {
       await h.graph.request('POST', `${V1}/${c.id}/subscribeToTone`, {});
       await h.graph.request('POST', `${V1}/${c.id}/playPrompt`, { prompts: [{ mediaInfo: { uri: 'https://x/y.wav' } }] });
-      if (c.kind !== 'peerToPeer') await h.graph.request('POST', `${V1}/${c.id}/participants/invite`, { participants: [{ identity: { user: { id: `inv-${c.id}` } } }] });
+      if (c.kind !== 'peerToPeer')
+        await h.graph.request('POST', `${V1}/${c.id}/participants/invite`, {
+          participants: [{ identity: { user: { id: `inv-${c.id}` } } }],
+        });
     }
     await h.sim.waitForIdle({ timeoutMs: 15_000 });
 

@@ -48,10 +48,14 @@ async function chaosRun(seed: number): Promise<{ deliveries: string[]; arrivals:
   return {
     callId,
     h,
-    deliveries: h.sim.deliveries().map((d) => `${d.messageId}#${d.attempt} [${d.notificationSeqs.join(',')}] ${d.faults.join('+')} ${d.outcome}`),
+    deliveries: h.sim
+      .deliveries()
+      .map((d) => `${d.messageId}#${d.attempt} [${d.notificationSeqs.join(',')}] ${d.faults.join('+')} ${d.outcome}`),
     // compact and free of the receiver's port, which differs between runs
     arrivals: h.receiver.posts.map((p) => {
-      const items = (p.body['value'] as Json[]).map((n) => `${String(n['changeType'])} ${String(n['resourceUrl'])} ${digest(n['resourceData'])}`);
+      const items = (p.body['value'] as Json[]).map(
+        (n) => `${String(n['changeType'])} ${String(n['resourceUrl'])} ${digest(n['resourceData'])}`,
+      );
       return `${String(p.headers['x-microsoft-skype-message-id'])} ${items.join(' | ')}`;
     }),
   };
@@ -80,7 +84,8 @@ describe('webhook fault injection', () => {
     const callId = res.body['id'] as string;
     await h.sim.waitForIdle({ timeoutMs: 15_000 });
     const messages = new Map<string, number>();
-    for (const d of h.sim.deliveries()) if (d.attempt === 1 && !d.faults.includes('duplicate')) messages.set(d.messageId, d.notificationSeqs[0]!);
+    for (const d of h.sim.deliveries())
+      if (d.attempt === 1 && !d.faults.includes('duplicate')) messages.set(d.messageId, d.notificationSeqs[0]!);
     const n = messages.size;
     expect(n).toBeGreaterThan(80);
     const duplicated = h.sim.deliveries().filter((d) => d.faults.includes('duplicate')).length;
@@ -130,7 +135,11 @@ describe('webhook fault injection', () => {
     const h = await start({ respond: () => 503, maxDeliveryAttempts: 3 });
     h.sim.placeIncomingCall({ appId: h.app.appId, from: 'caller' });
     await h.sim.waitForIdle();
-    expect(h.sim.deliveries().map((d) => `${d.attempt}:${d.outcome}:${d.status ?? ''}`)).toEqual(['1:rejected:503', '2:rejected:503', '3:rejected:503']);
+    expect(h.sim.deliveries().map((d) => `${d.attempt}:${d.outcome}:${d.status ?? ''}`)).toEqual([
+      '1:rejected:503',
+      '2:rejected:503',
+      '3:rejected:503',
+    ]);
     expect(h.sim.notifications()[0]!.acknowledged).toBe(false);
   });
 

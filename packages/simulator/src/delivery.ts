@@ -271,30 +271,34 @@ export class Dispatcher {
     }
     if (this.stopped) return;
     // Back into Graph time: the outcome is handled as a scheduler task, in order.
-    s.after(0, () => {
-      q.inFlight--;
-      const ok = 'status' in result && result.status >= 200 && result.status < 300;
-      const outcome = ok ? 'acknowledged' : 'status' in result ? 'rejected' : 'error';
-      this.log[index - 1] = this.makeRecord(index, unit, at, faults, {
-        outcome,
-        ...('status' in result ? { status: result.status } : { error: result.error }),
-      });
-      if (ok) {
-        for (const r of unit.records) r.acknowledged = true;
-      } else if (unit.attempt < this.o.maxAttempts) {
-        // from the attempt's due time, not from when the answer came: keeps the order reproducible
-        unit.due += this.o.retryBackoffMs * 2 ** (unit.attempt - 1);
-        unit.faults.add('retry');
-        insert(q.units, unit);
-        this.schedulePump(q, unit.due);
-      } else {
-        this.o.logger.warn?.(`webhook delivery to ${unit.callbackUri} given up after ${unit.attempt} attempts`, {
-          messageId: unit.messageId,
-          notifications: unit.records.map((r) => r.seq),
+    s.after(
+      0,
+      () => {
+        q.inFlight--;
+        const ok = 'status' in result && result.status >= 200 && result.status < 300;
+        const outcome = ok ? 'acknowledged' : 'status' in result ? 'rejected' : 'error';
+        this.log[index - 1] = this.makeRecord(index, unit, at, faults, {
+          outcome,
+          ...('status' in result ? { status: result.status } : { error: result.error }),
         });
-      }
-      this.pump(q);
-    }, { tracked: true });
+        if (ok) {
+          for (const r of unit.records) r.acknowledged = true;
+        } else if (unit.attempt < this.o.maxAttempts) {
+          // from the attempt's due time, not from when the answer came: keeps the order reproducible
+          unit.due += this.o.retryBackoffMs * 2 ** (unit.attempt - 1);
+          unit.faults.add('retry');
+          insert(q.units, unit);
+          this.schedulePump(q, unit.due);
+        } else {
+          this.o.logger.warn?.(`webhook delivery to ${unit.callbackUri} given up after ${unit.attempt} attempts`, {
+            messageId: unit.messageId,
+            notifications: unit.records.map((r) => r.seq),
+          });
+        }
+        this.pump(q);
+      },
+      { tracked: true },
+    );
   }
 
   private record(unit: Unit, result: { outcome: DeliveryRecord['outcome'] }, faults: DeliveryFault[]): void {

@@ -23,7 +23,13 @@ function load(prefix: string): { name: string; lines: Exchange[] }[] {
   return readdirSync(DOCS)
     .filter((f) => f.startsWith(prefix))
     .sort()
-    .map((name) => ({ name, lines: readFileSync(`${DOCS}${name}`, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Exchange) }));
+    .map((name) => ({
+      name,
+      lines: readFileSync(`${DOCS}${name}`, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as Exchange),
+    }));
 }
 
 let h: Harness | undefined;
@@ -39,43 +45,56 @@ describe('documented create-call scenarios', () => {
     expect(creates).toHaveLength(12);
   });
 
-  it.each(creates.map((c) => [c.name.replace('beta-application-post-calls--', '').replace('.jsonl', ''), c.lines] as const))('%s', async (_name, lines) => {
-    h = await harness();
-    if (lines.some((l) => JSON.stringify(l.body).includes('/contentsharingsessions'))) {
-      // the page shows a remote party sharing its screen
-      h.sim.scriptRemote('*', [{ do: 'answer', after: 500 }, { do: 'shareScreen', after: 500 }, { do: 'updateSharing', after: 500 }, { do: 'stopSharing', after: 500 }]);
-    }
-    const request = lines.find((l) => l.kind === 'request')!;
-    const documented = lines.find((l) => l.kind === 'response');
-    const res = await h.graph.request('POST', request.path!, { ...request.body!, callbackUri: h.receiver.url });
-    expect(res.status).toBe(201);
-    expect(res.body['state']).toBe('establishing');
-    for (const key of Object.keys(documented?.body ?? {})) expect(res.body, `response property ${key}`).toHaveProperty(key);
-    const id = res.body['id'] as string;
-    await h.sim.waitForState(id, 'established');
-    await h.sim.waitForIdle();
+  it.each(creates.map((c) => [c.name.replace('beta-application-post-calls--', '').replace('.jsonl', ''), c.lines] as const))(
+    '%s',
+    async (_name, lines) => {
+      h = await harness();
+      if (lines.some((l) => JSON.stringify(l.body).includes('/contentsharingsessions'))) {
+        // the page shows a remote party sharing its screen
+        h.sim.scriptRemote('*', [
+          { do: 'answer', after: 500 },
+          { do: 'shareScreen', after: 500 },
+          { do: 'updateSharing', after: 500 },
+          { do: 'stopSharing', after: 500 },
+        ]);
+      }
+      const request = lines.find((l) => l.kind === 'request')!;
+      const documented = lines.find((l) => l.kind === 'response');
+      const res = await h.graph.request('POST', request.path!, { ...request.body!, callbackUri: h.receiver.url });
+      expect(res.status).toBe(201);
+      expect(res.body['state']).toBe('establishing');
+      for (const key of Object.keys(documented?.body ?? {})) expect(res.body, `response property ${key}`).toHaveProperty(key);
+      const id = res.body['id'] as string;
+      await h.sim.waitForState(id, 'established');
+      await h.sim.waitForIdle();
 
-    // the documented notifications, in kind: same resource, same change, same type of data
-    const ours = h.receiver.notifications();
-    for (const doc of lines.filter((l) => l.kind === 'notification')) {
-      for (const n of doc.body!['value'] as Json[]) {
-        const suffix = (n['resourceUrl'] ?? n['resource']) as string;
-        const sub = suffix.replace(/^\/(communications|app)\/calls\/[^/]+/, '');
-        const data = n['resourceData'];
-        const type = Array.isArray(data) ? (data[0] as Json)['@odata.type'] : (data as Json)['@odata.type'];
-        const state = Array.isArray(data) ? undefined : (data as Json)['state'];
-        const match = ours.find((o) => {
-          const od = o['resourceData'];
-          const otype = Array.isArray(od) ? (od[0] as Json | undefined)?.['@odata.type'] : (od as Json)['@odata.type'];
-          return o['resourceUrl'] === `/communications/calls/${id}${sub}` && o['changeType'] === n['changeType'] && otype === type && (state === undefined || (od as Json)['state'] === state);
-        });
-        expect(match, `a ${String(n['changeType'])} ${sub || 'call'} ${String(state ?? type)} notification`).toBeDefined();
-        if (Array.isArray(data) && (data[0] as Json)['isInLobby'] === true) {
-          expect(((match!['resourceData'] as Json[])[0] as Json)['isInLobby']).toBe(true);
+      // the documented notifications, in kind: same resource, same change, same type of data
+      const ours = h.receiver.notifications();
+      for (const doc of lines.filter((l) => l.kind === 'notification')) {
+        for (const n of doc.body!['value'] as Json[]) {
+          const suffix = (n['resourceUrl'] ?? n['resource']) as string;
+          const sub = suffix.replace(/^\/(communications|app)\/calls\/[^/]+/, '');
+          const data = n['resourceData'];
+          const type = Array.isArray(data) ? (data[0] as Json)['@odata.type'] : (data as Json)['@odata.type'];
+          const state = Array.isArray(data) ? undefined : (data as Json)['state'];
+          const match = ours.find((o) => {
+            const od = o['resourceData'];
+            const otype = Array.isArray(od) ? (od[0] as Json | undefined)?.['@odata.type'] : (od as Json)['@odata.type'];
+            return (
+              o['resourceUrl'] === `/communications/calls/${id}${sub}` &&
+              o['changeType'] === n['changeType'] &&
+              otype === type &&
+              (state === undefined || (od as Json)['state'] === state)
+            );
+          });
+          expect(match, `a ${String(n['changeType'])} ${sub || 'call'} ${String(state ?? type)} notification`).toBeDefined();
+          if (Array.isArray(data) && (data[0] as Json)['isInLobby'] === true) {
+            expect(((match!['resourceData'] as Json[])[0] as Json)['isInLobby']).toBe(true);
+          }
         }
       }
-    }
-  });
+    },
+  );
 });
 
 describe('documented invites', () => {

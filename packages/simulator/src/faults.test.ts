@@ -42,7 +42,14 @@ describe('fault planning', () => {
       if (planSplit(rng, faults, 2)) split++;
       expect(p.holdFor).toBeLessThanOrEqual(3);
     }
-    for (const [count, rate] of [[dup, 0.2], [reo, 0.3], [drop, 0.1], [delay, 0.05], [merge, 0.15], [split, 0.5]] as const) {
+    for (const [count, rate] of [
+      [dup, 0.2],
+      [reo, 0.3],
+      [drop, 0.1],
+      [delay, 0.05],
+      [merge, 0.15],
+      [split, 0.5],
+    ] as const) {
       expect(Math.abs(count / n - rate)).toBeLessThan(0.015);
     }
     expect(planSplit(rng, faults, 1)).toBe(false);

@@ -35,7 +35,11 @@ export function normalizeFaults(options: FaultOptions = {}): Faults {
     if (typeof value !== 'number' || !(value >= 0 && value <= 1)) throw new RangeError(`faults.${name} must be a rate between 0 and 1`);
     return value;
   };
-  const range = (value: readonly [number, number] | undefined, fallback: readonly [number, number], name: string): readonly [number, number] => {
+  const range = (
+    value: readonly [number, number] | undefined,
+    fallback: readonly [number, number],
+    name: string,
+  ): readonly [number, number] => {
     const r = value ?? fallback;
     if (r.length !== 2 || !(r[0] >= 0) || !(r[1] >= r[0])) throw new RangeError(`faults.${name} must be [min, max] with 0 <= min <= max`);
     return r;

@@ -20,7 +20,9 @@ export function groundTruthOf(call: SimCall, baseUrl: string): GroundTruthCall {
     kind: call.kind,
     ...(call.resultInfo ? { resultInfo: clone(call.resultInfo) } : {}),
     stateHistory: [...call.stateHistory],
-    participants: [...call.participants.values()].map((p) => clone(participantJson(p, call.rosterSequenceNumber)) as unknown as ParticipantTruth),
+    participants: [...call.participants.values()].map(
+      (p) => clone(participantJson(p, call.rosterSequenceNumber)) as unknown as ParticipantTruth,
+    ),
     removedParticipantIds: [...call.removedParticipantIds],
     rosterSequenceNumber: call.rosterSequenceNumber,
     rosterNotified: call.rosterNotified,

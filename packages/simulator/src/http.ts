@@ -69,12 +69,7 @@ export function parseJsonBody(text: string): unknown {
   }
 }
 
-export function send(
-  res: ServerResponse,
-  status: number,
-  body: unknown,
-  headers: { readonly [name: string]: string } = {},
-): void {
+export function send(res: ServerResponse, status: number, body: unknown, headers: { readonly [name: string]: string } = {}): void {
   if (res.headersSent || res.destroyed) return;
   for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
   if (body === undefined) {

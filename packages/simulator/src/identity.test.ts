@@ -26,7 +26,12 @@ const GRAPH_SCOPE = 'https://graph.microsoft.com/.default';
 describe('client-credentials token endpoint', () => {
   it('issues a Bearer JWT for Graph, verifiable with the tenant JWKS from discovery', async () => {
     const s = await sim();
-    const res = await token(s, { grant_type: 'client_credentials', client_id: APP.appId, client_secret: APP.clientSecret, scope: GRAPH_SCOPE });
+    const res = await token(s, {
+      grant_type: 'client_credentials',
+      client_id: APP.appId,
+      client_secret: APP.clientSecret,
+      scope: GRAPH_SCOPE,
+    });
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ token_type: 'Bearer', expires_in: 3599 });
     const config = (await (await fetch(`${s.url}/${APP.tenantId}/v2.0/.well-known/openid-configuration`)).json()) as Json;
@@ -34,7 +39,9 @@ describe('client-credentials token endpoint', () => {
     expect(new URL(config['issuer'] as string).host).toBe(new URL(s.url).host);
     for (const key of ['authorization_endpoint', 'token_endpoint', 'issuer', 'jwks_uri']) expect(config).toHaveProperty(key);
     const jwks = (await (await fetch(config['jwks_uri'] as string)).json()) as { keys: [] };
-    const { payload, protectedHeader } = await jwtVerify(res.body['access_token'] as string, createLocalJWKSet(jwks), { audience: 'https://graph.microsoft.com' });
+    const { payload, protectedHeader } = await jwtVerify(res.body['access_token'] as string, createLocalJWKSet(jwks), {
+      audience: 'https://graph.microsoft.com',
+    });
     expect(protectedHeader.alg).toBe('RS256');
     expect(payload).toMatchObject({ appid: APP.appId, tid: APP.tenantId, idtyp: 'app' });
     expect(payload['roles']).toContain('Calls.Initiate.All');
@@ -100,15 +107,23 @@ describe('client-credentials token endpoint', () => {
     expect(res.status).toBe(401);
     expect(res.headers.get('www-authenticate')).toMatch(/^Bearer /);
     const { privateKey } = await generateKeyPair('RS256');
-    const foreign = await new SignJWT({ appid: APP.appId, aud: 'https://graph.microsoft.com' }).setProtectedHeader({ alg: 'RS256' }).setExpirationTime('1h').sign(privateKey);
+    const foreign = await new SignJWT({ appid: APP.appId, aud: 'https://graph.microsoft.com' })
+      .setProtectedHeader({ alg: 'RS256' })
+      .setExpirationTime('1h')
+      .sign(privateKey);
     expect((await fetch(`${s.url}/v1.0/communications/calls/x`, { headers: { Authorization: `Bearer ${foreign}` } })).status).toBe(401);
   });
 
   it('serves the discovery documents MSAL asks for', async () => {
     const s = await sim();
     const authorize = encodeURIComponent(`https://login.microsoftonline.com/${APP.tenantId}/oauth2/v2.0/authorize`);
-    const discovery = (await (await fetch(`${s.url}/common/discovery/instance?api-version=1.1&authorization_endpoint=${authorize}`)).json()) as Json;
-    expect(discovery).toMatchObject({ 'api-version': '1.1', tenant_discovery_endpoint: `${s.url}/${APP.tenantId}/v2.0/.well-known/openid-configuration` });
+    const discovery = (await (
+      await fetch(`${s.url}/common/discovery/instance?api-version=1.1&authorization_endpoint=${authorize}`)
+    ).json()) as Json;
+    expect(discovery).toMatchObject({
+      'api-version': '1.1',
+      tenant_discovery_endpoint: `${s.url}/${APP.tenantId}/v2.0/.well-known/openid-configuration`,
+    });
     const host = new URL(s.url).host;
     expect(discovery['metadata']).toEqual([{ preferred_network: host, preferred_cache: host, aliases: [host] }]);
     expect((await fetch(`${s.url}/${APP.tenantId}/.well-known/openid-configuration`)).status).toBe(200);
@@ -156,10 +171,13 @@ describe('webhook signing identity', () => {
     for (const claim of ['exp', 'nbf', 'iat']) expect(typeof payload[claim]).toBe('number');
   });
 
-  it.each(['none', 'expired', 'wrongAudience', 'wrongIssuer', 'unknownKey'] as const)('delivers a raw POST with a %s token, which a verifying receiver refuses', async (variant) => {
-    h = await harness();
-    const body = { '@odata.type': '#microsoft.graph.commsNotifications', value: [] };
-    expect(await h.sim.deliverRaw({ appId: h.app.appId, body, token: variant })).toEqual({ status: 401 });
-    expect(await h.sim.deliverRaw({ appId: h.app.appId, body })).toEqual({ status: 202 });
-  });
+  it.each(['none', 'expired', 'wrongAudience', 'wrongIssuer', 'unknownKey'] as const)(
+    'delivers a raw POST with a %s token, which a verifying receiver refuses',
+    async (variant) => {
+      h = await harness();
+      const body = { '@odata.type': '#microsoft.graph.commsNotifications', value: [] };
+      expect(await h.sim.deliverRaw({ appId: h.app.appId, body, token: variant })).toEqual({ status: 401 });
+      expect(await h.sim.deliverRaw({ appId: h.app.appId, body })).toEqual({ status: 202 });
+    },
+  );
 });

@@ -195,7 +195,8 @@ export class Identity {
     if (grant !== 'client_credentials') {
       return this.entraError(400, 'unsupported_grant_type', 70003, `The app requested an unsupported grant type '${grant ?? ''}'.`);
     }
-    if (!clientId) return this.entraError(400, 'invalid_request', 900144, "The request body must contain the following parameter: 'client_id'.");
+    if (!clientId)
+      return this.entraError(400, 'invalid_request', 900144, "The request body must contain the following parameter: 'client_id'.");
     const scope = form.get('scope');
     if (!scope) return this.entraError(400, 'invalid_request', 90014, "The required field 'scope' is missing from the credential.");
     const app = this.app(clientId);
@@ -221,12 +222,22 @@ export class Identity {
         "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
       );
     } else if (secret !== app.clientSecret) {
-      return this.entraError(401, 'invalid_client', 7000215, `Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '${app.appId}'.`);
+      return this.entraError(
+        401,
+        'invalid_client',
+        7000215,
+        `Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '${app.appId}'.`,
+      );
     }
     const scopes = scope.split(/\s+/).filter(Boolean);
     const resource = scopes.length === 1 && scopes[0]!.endsWith('/.default') ? scopes[0]!.slice(0, -'/.default'.length) : undefined;
     if (resource === undefined) {
-      return this.entraError(400, 'invalid_scope', 1002012, `The provided value for scope ${scope} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).`);
+      return this.entraError(
+        400,
+        'invalid_scope',
+        1002012,
+        `The provided value for scope ${scope} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).`,
+      );
     }
     const accessToken = await this.issueAccessToken(app, resource);
     return {

@@ -50,7 +50,8 @@ export const RESULTS = {
   ended: () => resultInfo(200, 5002, 'The conversation has ended. DiagCode: 0#5002.@'),
   actionCompleted: () => resultInfo(200, 0, 'Action completed successfully.'),
   transferCompleted: () => resultInfo(0, 7015, 'GracefulTransferCompleted'),
-  transferFailed: (subcode: 7000 | 7700) => resultInfo(500, subcode, subcode === 7700 ? 'Call transfer failed: the transfer target rejected the call.' : 'Call transfer failed.'),
+  transferFailed: (subcode: 7000 | 7700) =>
+    resultInfo(500, subcode, subcode === 7700 ? 'Call transfer failed: the transfer target rejected the call.' : 'Call transfer failed.'),
   operationCancelled: () => resultInfo(400, 8508, 'Action failed, the operation was cancelled.'),
   // stand-ins: not documented in the seeds
   declined: () => resultInfo(603, 10003, 'The call was declined by the callee.'),

@@ -17,7 +17,15 @@ import {
 } from './service/media.js';
 import { getOperation } from './service/operations.js';
 import { callReply, create, locationOf } from './service/outgoing.js';
-import { deleteParticipant, getParticipant, holdMusic, invite, listParticipants, muteAll, muteParticipant } from './service/participants.js';
+import {
+  deleteParticipant,
+  getParticipant,
+  holdMusic,
+  invite,
+  listParticipants,
+  muteAll,
+  muteParticipant,
+} from './service/participants.js';
 import { transfer } from './service/transfer.js';
 
 /**
@@ -110,13 +118,12 @@ export function matchRoute(method: string, segments: readonly string[]): GraphRo
     const sub = actionName(third);
     if (fourth === undefined && (sub === 'invite' || sub === 'muteall')) {
       if (method !== 'POST') throw methodNotAllowed();
-      return sub === 'invite'
-        ? on('/participants/invite', true, invite)
-        : on('/participants/muteAll', true, muteAll);
+      return sub === 'invite' ? on('/participants/invite', true, invite) : on('/participants/muteAll', true, muteAll);
     }
     const participantId = third;
     if (fourth === undefined) {
-      if (method === 'GET') return on('/participants/{participantId}', false, (_, c) => ({ status: 200, body: getParticipant(c, participantId) }));
+      if (method === 'GET')
+        return on('/participants/{participantId}', false, (_, c) => ({ status: 200, body: getParticipant(c, participantId) }));
       if (method === 'DELETE') return on('/participants/{participantId}', false, (s, c) => deleteParticipant(s, c, participantId));
       throw methodNotAllowed();
     }

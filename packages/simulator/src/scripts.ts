@@ -167,11 +167,13 @@ export function randomCalleeScript(rng: Rng, role: 'callee' | 'target' | 'invite
   if (r < 0.1) return { steps: [{ do: 'reject', after: rng.between(300, 3000) }] };
   if (r < 0.15) return { steps: [{ do: 'noAnswer' }] };
   steps.push({ do: 'answer', after: rng.between(300, 4000) });
-  if (rng.chance(0.35)) steps.push({ do: 'dtmf', digits: randomDigits(rng), intervalMs: rng.between(200, 1200), after: rng.between(500, 5000) });
+  if (rng.chance(0.35))
+    steps.push({ do: 'dtmf', digits: randomDigits(rng), intervalMs: rng.between(200, 1200), after: rng.between(500, 5000) });
   if (role === 'callee' && rng.chance(0.1)) {
     steps.push({ do: 'shareScreen', after: rng.between(500, 3000) }, { do: 'stopSharing', after: rng.between(1000, 8000) });
   }
-  if (role === 'callee' && rng.chance(0.05)) steps.push({ do: 'hold', after: rng.between(500, 3000) }, { do: 'resume', after: rng.between(500, 3000) });
+  if (role === 'callee' && rng.chance(0.05))
+    steps.push({ do: 'hold', after: rng.between(500, 3000) }, { do: 'resume', after: rng.between(500, 3000) });
   if (rng.chance(0.3)) steps.push({ do: 'hangUp', after: rng.between(5000, 60000) });
   const transfer = rng.next();
   return {
@@ -184,7 +186,8 @@ export function randomCalleeScript(rng: Rng, role: 'callee' | 'target' | 'invite
 export function randomCallerScript(rng: Rng): RemoteScript {
   if (rng.chance(0.08)) return { steps: [{ do: 'hangUp', after: rng.between(1000, 12000) }] };
   const steps: ScriptStep[] = [{ do: 'waitFor', state: 'established' }];
-  if (rng.chance(0.4)) steps.push({ do: 'dtmf', digits: randomDigits(rng), intervalMs: rng.between(200, 1200), after: rng.between(500, 5000) });
+  if (rng.chance(0.4))
+    steps.push({ do: 'dtmf', digits: randomDigits(rng), intervalMs: rng.between(200, 1200), after: rng.between(500, 5000) });
   if (rng.chance(0.5)) steps.push({ do: 'hangUp', after: rng.between(3000, 40000) });
   return { steps };
 }
@@ -197,9 +200,17 @@ export function randomMeetingScript(rng: Rng): RemoteScript {
   const steps: ScriptStep[] = [{ do: 'waitFor', state: 'established' }];
   if (rng.chance(0.4)) {
     steps.push({ do: 'join', participant: 'lateGuest', identity: 'guest', lobby: true, after: rng.between(500, 4000) });
-    steps.push(rng.chance(0.8) ? { do: 'admit', participant: 'lateGuest', after: rng.between(500, 4000) } : { do: 'remove', participant: 'lateGuest', after: rng.between(500, 4000) });
+    steps.push(
+      rng.chance(0.8)
+        ? { do: 'admit', participant: 'lateGuest', after: rng.between(500, 4000) }
+        : { do: 'remove', participant: 'lateGuest', after: rng.between(500, 4000) },
+    );
   }
-  if (count > 0 && rng.chance(0.3)) steps.push({ do: 'shareScreen', participant: 'attendee1', after: rng.between(500, 4000) }, { do: 'stopSharing', after: rng.between(1000, 6000) });
+  if (count > 0 && rng.chance(0.3))
+    steps.push(
+      { do: 'shareScreen', participant: 'attendee1', after: rng.between(500, 4000) },
+      { do: 'stopSharing', after: rng.between(1000, 6000) },
+    );
   if (count > 0 && rng.chance(0.3)) steps.push({ do: 'hangUp', participant: `attendee${count}`, after: rng.between(1000, 10000) });
   return { steps, attendees };
 }

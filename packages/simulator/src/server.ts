@@ -89,7 +89,13 @@ export class SimServer {
 
   // ------------------------------------------------------------ identity
 
-  private async identityRequest(req: IncomingMessage, res: ServerResponse, method: string, url: URL, segments: readonly string[]): Promise<boolean> {
+  private async identityRequest(
+    req: IncomingMessage,
+    res: ServerResponse,
+    method: string,
+    url: URL,
+    segments: readonly string[],
+  ): Promise<boolean> {
     const lower = segments.map((s) => s.toLowerCase());
     const path = lower.join('/');
     const base = this.d.baseUrl();
@@ -190,8 +196,12 @@ export class SimServer {
       if (fault.kind === 'throttle' || fault.kind === 'unavailable') {
         const retryAfter = String(fault.retryAfterSeconds);
         throw fault.kind === 'throttle'
-          ? new GraphError(429, 'TooManyRequests', 'Too many requests. Retry after the interval in Retry-After.', { 'Retry-After': retryAfter })
-          : new GraphError(503, 'serviceNotAvailable', 'The service is temporarily unavailable. Retry after the interval in Retry-After.', { 'Retry-After': retryAfter });
+          ? new GraphError(429, 'TooManyRequests', 'Too many requests. Retry after the interval in Retry-After.', {
+              'Retry-After': retryAfter,
+            })
+          : new GraphError(503, 'serviceNotAvailable', 'The service is temporarily unavailable. Retry after the interval in Retry-After.', {
+              'Retry-After': retryAfter,
+            });
       }
       if (routeError) throw routeError;
       let body: unknown = {};

@@ -114,7 +114,12 @@ export function createSimulator(options: SimulatorOptions): Simulator {
   const faults = normalizeFaults(options.faults);
   const timings: GraphTimings = { ...DEFAULT_TIMINGS, ...options.timings };
   const scheduler = new Scheduler(timeScale, (error) => logger.error?.('simulator task failed', error));
-  const identity = new Identity(options.apps, stream(seed, 'identity'), options.tokenLifetimeSeconds ?? 3599, options.isolatedKeys ?? false);
+  const identity = new Identity(
+    options.apps,
+    stream(seed, 'identity'),
+    options.tokenLifetimeSeconds ?? 3599,
+    options.isolatedKeys ?? false,
+  );
   const dispatcher = new Dispatcher({
     scheduler,
     identity,
@@ -208,7 +213,14 @@ export function createSimulator(options: SimulatorOptions): Simulator {
     requests: () => server.requests(),
     requestCounts: () => server.requestCounts(),
     requestCount(method, template, status) {
-      return server.requests().filter((r) => r.method === method.toUpperCase() && r.template === `${method.toUpperCase()} ${template}` && (status === undefined || r.status === status)).length;
+      return server
+        .requests()
+        .filter(
+          (r) =>
+            r.method === method.toUpperCase() &&
+            r.template === `${method.toUpperCase()} ${template}` &&
+            (status === undefined || r.status === status),
+        ).length;
     },
     waitForIdle(o) {
       let quiet = 0;

@@ -210,7 +210,10 @@ export function p2pRequest(callbackUri: string, userId = 'user-john', extra: Jso
     targets: [
       {
         '@odata.type': '#microsoft.graph.invitationParticipantInfo',
-        identity: { '@odata.type': '#microsoft.graph.identitySet', user: { '@odata.type': '#microsoft.graph.identity', displayName: 'John', id: userId } },
+        identity: {
+          '@odata.type': '#microsoft.graph.identitySet',
+          user: { '@odata.type': '#microsoft.graph.identity', displayName: 'John', id: userId },
+        },
       },
     ],
     requestedModalities: ['audio'],

@@ -67,7 +67,9 @@ function checkModalities(value: unknown, field: string): string[] {
 /** An identity set with at least one identity that has an id. */
 export function checkIdentitySet(value: unknown, field: string): Json {
   if (!isJson(value) || identityKindOf(value) === undefined || identityIds(value).length === 0) {
-    throw badRequest(`${field} must be an identitySet with a user, phone, guest, application or applicationInstance identity that has an id.`);
+    throw badRequest(
+      `${field} must be an identitySet with a user, phone, guest, application or applicationInstance identity that has an id.`,
+    );
   }
   return value;
 }
@@ -134,7 +136,9 @@ export function checkCreate(body: unknown): CreatePlan {
       throw badRequest(`targets[${i}].identity.phone.id must be a phone number in E.164 format (+12345678901).`);
     }
     if (sourceKind !== 'applicationInstance') {
-      throw badRequest('A call to a phone number (PSTN) needs source.identity.applicationInstance: an application instance with a phone number assigned.');
+      throw badRequest(
+        'A call to a phone number (PSTN) needs source.identity.applicationInstance: an application instance with a phone number assigned.',
+      );
     }
   }
   return {
@@ -166,7 +170,8 @@ function checkMeetingInfo(meetingInfo: Json, chatInfo: Json | undefined): string
       const id = meetingInfo['joinMeetingId'];
       if (typeof id !== 'string' || id === '') throw badRequest('meetingInfo.joinMeetingId is required.');
       const passcode = meetingInfo['passcode'];
-      if (passcode !== undefined && passcode !== null && typeof passcode !== 'string') throw badRequest('meetingInfo.passcode must be a string or null.');
+      if (passcode !== undefined && passcode !== null && typeof passcode !== 'string')
+        throw badRequest('meetingInfo.passcode must be a string or null.');
       return [id];
     }
     case 'tokenMeetingInfo': {
@@ -194,7 +199,12 @@ export function typeName(value: Json): string | undefined {
   return bare.startsWith('microsoft.graph.') ? bare.slice('microsoft.graph.'.length) : bare;
 }
 
-export function checkAnswer(body: unknown): { callbackUri?: string; mediaConfig: Json; acceptedModalities: string[]; contentSharing: boolean } {
+export function checkAnswer(body: unknown): {
+  callbackUri?: string;
+  mediaConfig: Json;
+  acceptedModalities: string[];
+  contentSharing: boolean;
+} {
   const b = asObject(body);
   const callbackUri = b['callbackUri'] === undefined || b['callbackUri'] === null ? undefined : checkCallbackUri(b['callbackUri']);
   const mediaConfig = checkMediaConfig(b['mediaConfig']);
@@ -223,7 +233,8 @@ export function checkTransfer(body: unknown): { target: Json; replacesCallId?: s
   const b = asObject(body);
   const target = checkParticipantInfo(b['transferTarget'], 'transferTarget');
   const replaces = target['replacesCallId'];
-  const transferee = b['transferee'] === undefined || b['transferee'] === null ? undefined : checkParticipantInfo(b['transferee'], 'transferee');
+  const transferee =
+    b['transferee'] === undefined || b['transferee'] === null ? undefined : checkParticipantInfo(b['transferee'], 'transferee');
   return {
     target,
     ...(typeof replaces === 'string' && replaces !== '' ? { replacesCallId: replaces } : {}),

@@ -27,7 +27,22 @@ export interface HostileCase {
   readonly after?: () => void;
 }
 
-export type Category = 'method' | 'content-type' | 'body-size' | 'json' | 'utf-8' | 'shape' | 'field-type' | 'forbidden-key' | 'depth' | 'batch-size' | 'unstorable' | 'auth-header' | 'token-claims' | 'token-forgery' | 'token-replay';
+export type Category =
+  | 'method'
+  | 'content-type'
+  | 'body-size'
+  | 'json'
+  | 'utf-8'
+  | 'shape'
+  | 'field-type'
+  | 'forbidden-key'
+  | 'depth'
+  | 'batch-size'
+  | 'unstorable'
+  | 'auth-header'
+  | 'token-claims'
+  | 'token-forgery'
+  | 'token-replay';
 
 export interface CorpusContext {
   readonly appId: string;
@@ -95,7 +110,13 @@ export async function hostileCorpus(ctx: CorpusContext): Promise<HostileCase[]> 
 
   // --- methods: 405 before anything else is looked at
   for (const method of ['GET', 'PUT', 'DELETE', 'PATCH']) {
-    add({ name: `${method} with a valid token and body`, category: 'method', status: 405, type: 'method-not-allowed', request: { method, headers: auth, body: poison() } });
+    add({
+      name: `${method} with a valid token and body`,
+      category: 'method',
+      status: 405,
+      type: 'method-not-allowed',
+      request: { method, headers: auth, body: poison() },
+    });
   }
 
   // --- content types: 415
@@ -107,16 +128,46 @@ export async function hostileCorpus(ctx: CorpusContext): Promise<HostileCase[]> 
     ['text/json', 'text/json'],
     ['application/xml', 'application/xml'],
   ] as const) {
-    add({ name: `content-type ${label}`, category: 'content-type', status: 415, type: 'unsupported-media-type', request: { headers: { ...auth, 'content-type': type }, body: poison() } });
+    add({
+      name: `content-type ${label}`,
+      category: 'content-type',
+      status: 415,
+      type: 'unsupported-media-type',
+      request: { headers: { ...auth, 'content-type': type }, body: poison() },
+    });
   }
-  add({ name: 'no content-type', category: 'content-type', status: 415, type: 'unsupported-media-type', request: { headers: { authorization: auth.authorization }, body: poison() } });
-  add({ name: 'an 8 KB content-type (echoed only as a prefix)', category: 'content-type', status: 415, type: 'unsupported-media-type', request: { headers: { ...auth, 'content-type': `text/${'x'.repeat(8000)}` }, body: poison() } });
-  add({ name: 'two content-types, JSON first (both handlers see "application/json, text/plain")', category: 'content-type', status: 415, type: 'unsupported-media-type', request: { headers: { ...auth, 'content-type': ['application/json', 'text/plain'] }, body: poison() } });
+  add({
+    name: 'no content-type',
+    category: 'content-type',
+    status: 415,
+    type: 'unsupported-media-type',
+    request: { headers: { authorization: auth.authorization }, body: poison() },
+  });
+  add({
+    name: 'an 8 KB content-type (echoed only as a prefix)',
+    category: 'content-type',
+    status: 415,
+    type: 'unsupported-media-type',
+    request: { headers: { ...auth, 'content-type': `text/${'x'.repeat(8000)}` }, body: poison() },
+  });
+  add({
+    name: 'two content-types, JSON first (both handlers see "application/json, text/plain")',
+    category: 'content-type',
+    status: 415,
+    type: 'unsupported-media-type',
+    request: { headers: { ...auth, 'content-type': ['application/json', 'text/plain'] }, body: poison() },
+  });
 
   // --- bodies over the limit: 413, while they stream in
   const over = ctx.maxBodyBytes + 1024;
   const pad = (prefix: string, size: number) => prefix + ' '.repeat(Math.max(0, size - prefix.length));
-  add({ name: 'over the limit, honest content-length', category: 'body-size', status: 413, type: 'too-large', request: { headers: auth, body: pad(poison(), over) } });
+  add({
+    name: 'over the limit, honest content-length',
+    category: 'body-size',
+    status: 413,
+    type: 'too-large',
+    request: { headers: auth, body: pad(poison(), over) },
+  });
   add({
     name: 'declares 5 MiB, sends a little, slowly',
     category: 'body-size',
@@ -125,9 +176,27 @@ export async function hostileCorpus(ctx: CorpusContext): Promise<HostileCase[]> 
     request: { headers: { ...auth, 'content-length': String(5 * 1024 * 1024) }, chunks: ['{"value":[', '{}'], delayMs: 40 },
   });
   const slowChunks = (first: string) => [first, ...Array.from({ length: Math.ceil(over / 65536) + 2 }, () => ' '.repeat(65536))];
-  add({ name: 'chunked, no length, slowly past the limit', category: 'body-size', status: 413, type: 'too-large', request: { headers: auth, chunks: slowChunks('{"value":['), delayMs: 4 } });
-  add({ name: 'chunked valid batch padded slowly past the limit', category: 'body-size', status: 413, type: 'too-large', request: { headers: auth, chunks: slowChunks(poison().slice(0, -1)), delayMs: 4 } });
-  add({ name: 'value[] of 12,000 entries, over the limit', category: 'body-size', status: 413, type: 'too-large', request: { headers: auth, body: batch(...Array.from({ length: 12_000 }, (_, i) => evil(`big${i}`))) } });
+  add({
+    name: 'chunked, no length, slowly past the limit',
+    category: 'body-size',
+    status: 413,
+    type: 'too-large',
+    request: { headers: auth, chunks: slowChunks('{"value":['), delayMs: 4 },
+  });
+  add({
+    name: 'chunked valid batch padded slowly past the limit',
+    category: 'body-size',
+    status: 413,
+    type: 'too-large',
+    request: { headers: auth, chunks: slowChunks(poison().slice(0, -1)), delayMs: 4 },
+  });
+  add({
+    name: 'value[] of 12,000 entries, over the limit',
+    category: 'body-size',
+    status: 413,
+    type: 'too-large',
+    request: { headers: auth, body: batch(...Array.from({ length: 12_000 }, (_, i) => evil(`big${i}`))) },
+  });
 
   // --- JSON that does not parse: 400 malformed-json
   const valid = poison();
@@ -143,7 +212,13 @@ export async function hostileCorpus(ctx: CorpusContext): Promise<HostileCase[]> 
   ] as const) {
     add({ name: `malformed JSON: ${label}`, category: 'json', status: 400, type: 'malformed-json', request: { headers: auth, body } });
   }
-  add({ name: 'gzip body (content-encoding is not supported; its bytes are not UTF-8)', category: 'utf-8', status: 400, type: 'invalid-utf8', request: { headers: { ...auth, 'content-encoding': 'gzip' }, body: gzipSync(valid) } });
+  add({
+    name: 'gzip body (content-encoding is not supported; its bytes are not UTF-8)',
+    category: 'utf-8',
+    status: 400,
+    type: 'invalid-utf8',
+    request: { headers: { ...auth, 'content-encoding': 'gzip' }, body: gzipSync(valid) },
+  });
 
   // --- bytes that are not UTF-8: 400 invalid-utf8. Decoding them leniently would turn each
   // into U+FFFD, so two different bodies would become one text and one entry id.
@@ -161,9 +236,21 @@ export async function hostileCorpus(ctx: CorpusContext): Promise<HostileCase[]> 
     ['past U+10FFFF (F4 90 80 80)', [0xf4, 0x90, 0x80, 0x80]],
     ['a three-byte sequence cut short', [0xe2, 0x82]],
   ] as const) {
-    add({ name: `invalid UTF-8: ${label}`, category: 'utf-8', status: 400, type: 'invalid-utf8', request: { headers: auth, body: inString([...bytes]) } });
+    add({
+      name: `invalid UTF-8: ${label}`,
+      category: 'utf-8',
+      status: 400,
+      type: 'invalid-utf8',
+      request: { headers: auth, body: inString([...bytes]) },
+    });
   }
-  add({ name: 'invalid UTF-8 outside strings', category: 'utf-8', status: 400, type: 'invalid-utf8', request: { headers: auth, body: Buffer.concat([Buffer.from('{"value":['), Buffer.from([0xff, 0xfe, 0xfd]), Buffer.from(']}')]) } });
+  add({
+    name: 'invalid UTF-8 outside strings',
+    category: 'utf-8',
+    status: 400,
+    type: 'invalid-utf8',
+    request: { headers: auth, body: Buffer.concat([Buffer.from('{"value":['), Buffer.from([0xff, 0xfe, 0xfd]), Buffer.from(']}')]) },
+  });
 
   // --- JSON that is not a commsNotifications: 400 not-comms-notifications
   for (const [label, body] of [
@@ -176,7 +263,13 @@ export async function hostileCorpus(ctx: CorpusContext): Promise<HostileCase[]> 
     ['values instead of value', '{"values": []}'],
     ['duplicate key, last one not an array', `{"value": [${JSON.stringify(evil(tag()))}], "value": 5}`],
   ] as const) {
-    add({ name: `not a commsNotifications: ${label}`, category: 'shape', status: 400, type: 'not-comms-notifications', request: { headers: auth, body } });
+    add({
+      name: `not a commsNotifications: ${label}`,
+      category: 'shape',
+      status: 400,
+      type: 'not-comms-notifications',
+      request: { headers: auth, body },
+    });
   }
 
   // --- wrong types and values for each field: the delivery is authenticated, so it is stored
@@ -184,7 +277,13 @@ export async function hostileCorpus(ctx: CorpusContext): Promise<HostileCase[]> 
   // quarantined with its path (Graph does not redeliver a 400: refusing would lose the batch)
   const field = (name: string, bad: unknown, path: string) => {
     const t = tag();
-    add({ name: `field: ${name}`, category: 'field-type', status: 202, quarantinedPath: path, request: { headers: auth, body: batch(evil(t), bad) } });
+    add({
+      name: `field: ${name}`,
+      category: 'field-type',
+      status: 202,
+      quarantinedPath: path,
+      request: { headers: auth, body: batch(evil(t), bad) },
+    });
   };
   const { changeType: _ct, ...noChange } = call('x', { state: 'established' });
   field('changeType missing', noChange, '$.value[1].changeType');
@@ -198,13 +297,22 @@ export async function hostileCorpus(ctx: CorpusContext): Promise<HostileCase[]> 
   field('resourceUrl not a call', { ...call('x', {}), resourceUrl: '/users/someone/messages' }, '$.value[1].resourceUrl');
   field('resourceUrl empty', { ...call('x', {}), resourceUrl: '' }, '$.value[1].resourceUrl');
   field('resourceUrl with an empty call id', { ...call('x', {}), resourceUrl: '/communications/calls/' }, '$.value[1].resourceUrl');
-  field('resourceUrl with broken percent-encoding', { ...call('x', {}), resourceUrl: '/communications/calls/%E0%A4%A' }, '$.value[1].resourceUrl');
+  field(
+    'resourceUrl with broken percent-encoding',
+    { ...call('x', {}), resourceUrl: '/communications/calls/%E0%A4%A' },
+    '$.value[1].resourceUrl',
+  );
   const { resourceUrl: _ru, ...noUrl } = call('x', {});
   field('neither resourceUrl nor resource', noUrl, '$.value[1].resourceUrl');
   field('resource a number', { ...noUrl, resource: 42 }, '$.value[1].resource');
   field('resource names no call beside a good resourceUrl', { ...call('x', {}), resource: 'javascript:alert(1)' }, '$.value[1].resource');
   // (a call notification with resourceData null now reads as one with none, which Graph sends: accepted, not quarantined)
-  add({ name: 'field: call resourceData null', category: 'field-type', status: 202, request: { headers: auth, body: batch(evil(tag()), { ...call('x', {}), resourceData: null }) } });
+  add({
+    name: 'field: call resourceData null',
+    category: 'field-type',
+    status: 202,
+    request: { headers: auth, body: batch(evil(tag()), { ...call('x', {}), resourceData: null }) },
+  });
   field('call resourceData a string', { ...call('x', {}), resourceData: 'established' }, '$.value[1].resourceData');
   field('call resourceData an array', { ...call('x', {}), resourceData: [] }, '$.value[1].resourceData');
   field('state a number', call('x', { state: 42 }), '$.value[1].resourceData.state');
@@ -214,22 +322,58 @@ export async function hostileCorpus(ctx: CorpusContext): Promise<HostileCase[]> 
   field('terminationReason an array', call('x', { terminationReason: [] }), '$.value[1].resourceData.terminationReason');
   field('resultInfo a string', call('x', { resultInfo: 'failed' }), '$.value[1].resourceData.resultInfo');
   field('resultInfo.code not numeric', call('x', { resultInfo: { code: 'abc' } }), '$.value[1].resourceData.resultInfo.code');
-  field('resultInfo.subcode an object', call('x', { resultInfo: { code: 500, subcode: {} } }), '$.value[1].resourceData.resultInfo.subcode');
+  field(
+    'resultInfo.subcode an object',
+    call('x', { resultInfo: { code: 500, subcode: {} } }),
+    '$.value[1].resourceData.resultInfo.subcode',
+  );
   field('toneInfo a number', call('x', { toneInfo: 5 }), '$.value[1].resourceData.toneInfo');
-  field('toneInfo.sequenceId a word', call('x', { toneInfo: { sequenceId: 'six', tone: 'tone1' } }), '$.value[1].resourceData.toneInfo.sequenceId');
+  field(
+    'toneInfo.sequenceId a word',
+    call('x', { toneInfo: { sequenceId: 'six', tone: 'tone1' } }),
+    '$.value[1].resourceData.toneInfo.sequenceId',
+  );
   field('toneInfo.tone a number', call('x', { toneInfo: { sequenceId: 1, tone: 1 } }), '$.value[1].resourceData.toneInfo.tone');
   field('mediaState a string', call('x', { mediaState: 'active' }), '$.value[1].resourceData.mediaState');
   field('roster a string', sub('x', 'participants', 'everyone'), '$.value[1].resourceData');
   field('participant id a number', sub('x', 'participants', [participant(5)]), '$.value[1].resourceData[0].id');
   field('participant without id or identity', sub('x', 'participants', [participant(undefined)]), '$.value[1].resourceData[0].id');
-  field('participant isInLobby a string', sub('x', 'participants', [participant('p1', { isInLobby: 'yes' })]), '$.value[1].resourceData[0].isInLobby');
-  field('participant isMuted a number', sub('x', 'participants', [participant('p1', { isMuted: 1 })]), '$.value[1].resourceData[0].isMuted');
-  field('participant rosterSequenceNumber a word', sub('x', 'participants', [participant('p1', { rosterSequenceNumber: 'abc' })]), '$.value[1].resourceData[0].rosterSequenceNumber');
-  field('participant mediaStreams an object', sub('x', 'participants', [participant('p1', { mediaStreams: {} })]), '$.value[1].resourceData[0].mediaStreams');
+  field(
+    'participant isInLobby a string',
+    sub('x', 'participants', [participant('p1', { isInLobby: 'yes' })]),
+    '$.value[1].resourceData[0].isInLobby',
+  );
+  field(
+    'participant isMuted a number',
+    sub('x', 'participants', [participant('p1', { isMuted: 1 })]),
+    '$.value[1].resourceData[0].isMuted',
+  );
+  field(
+    'participant rosterSequenceNumber a word',
+    sub('x', 'participants', [participant('p1', { rosterSequenceNumber: 'abc' })]),
+    '$.value[1].resourceData[0].rosterSequenceNumber',
+  );
+  field(
+    'participant mediaStreams an object',
+    sub('x', 'participants', [participant('p1', { mediaStreams: {} })]),
+    '$.value[1].resourceData[0].mediaStreams',
+  );
   field('participant item not an object', sub('x', 'participants', ['p1']), '$.value[1].resourceData[0]');
-  field('operation id a number', sub('x', 'operations', { '@odata.type': '#microsoft.graph.playPromptOperation', id: 5, status: 'completed' }), '$.value[1].resourceData.id');
-  field('operation without any id', sub('x', 'operations', { '@odata.type': '#microsoft.graph.playPromptOperation', status: 'completed' }), '$.value[1].resourceData.id');
-  field('operation status a number', sub('x', 'operations/op1', { '@odata.type': '#microsoft.graph.playPromptOperation', id: 'op1', status: 7 }), '$.value[1].resourceData.status');
+  field(
+    'operation id a number',
+    sub('x', 'operations', { '@odata.type': '#microsoft.graph.playPromptOperation', id: 5, status: 'completed' }),
+    '$.value[1].resourceData.id',
+  );
+  field(
+    'operation without any id',
+    sub('x', 'operations', { '@odata.type': '#microsoft.graph.playPromptOperation', status: 'completed' }),
+    '$.value[1].resourceData.id',
+  );
+  field(
+    'operation status a number',
+    sub('x', 'operations/op1', { '@odata.type': '#microsoft.graph.playPromptOperation', id: 'op1', status: 7 }),
+    '$.value[1].resourceData.status',
+  );
   field('content sharing session id a number', sub('x', 'contentSharingSessions', { id: 5 }), '$.value[1].resourceData.id');
   field('notification null', null, '$.value[1]');
   field('notification a string', 'updated /communications/calls/x', '$.value[1]');
@@ -237,43 +381,170 @@ export async function hostileCorpus(ctx: CorpusContext): Promise<HostileCase[]> 
 
   // --- prototype-polluting keys: 400 forbidden-key (sent as raw text: JSON.parse keeps them as own keys)
   const raw = (name: string, body: string, path: string) =>
-    add({ name: `forbidden key: ${name}`, category: 'forbidden-key', status: 400, type: 'malformed-notification', path, request: { headers: auth, body } });
+    add({
+      name: `forbidden key: ${name}`,
+      category: 'forbidden-key',
+      status: 400,
+      type: 'malformed-notification',
+      path,
+      request: { headers: auth, body },
+    });
   const e = () => JSON.stringify(evil(tag()));
   raw('__proto__ at the top', `{"__proto__":{"polluted":true},"value":[${e()}]}`, '$.__proto__');
-  raw('__proto__ in a notification', `{"value":[${e()},{"changeType":"updated","resourceUrl":"/communications/calls/evil-p","__proto__":{"polluted":true},"resourceData":{}}]}`, '$.value[1].__proto__');
-  raw('__proto__ in resourceData', `{"value":[${e()},{"changeType":"updated","resourceUrl":"/communications/calls/evil-p","resourceData":{"state":"established","__proto__":{"isAdmin":true}}}]}`, '$.value[1].resourceData.__proto__');
-  raw('__proto__ with a primitive value', `{"value":[${e()},{"changeType":"updated","resourceUrl":"/communications/calls/evil-p","resourceData":{"__proto__":1}}]}`, '$.value[1].resourceData.__proto__');
-  raw('constructor.prototype deep in resourceData', `{"value":[${e()},{"changeType":"updated","resourceUrl":"/communications/calls/evil-p","resourceData":{"a":{"b":{"constructor":{"prototype":{"polluted":true}}}}}}]}`, '$.value[1].resourceData.a.b.constructor');
-  raw('prototype key', `{"value":[${e()},{"changeType":"updated","resourceUrl":"/communications/calls/evil-p","resourceData":{"prototype":"x"}}]}`, '$.value[1].resourceData.prototype');
-  raw('__proto__ inside a roster entry', `{"value":[${e()},{"changeType":"updated","resourceUrl":"/communications/calls/evil-p/participants","resourceData":[{"id":"p1","__proto__":{"isInLobby":false}}]}]}`, '$.value[1].resourceData[0].__proto__');
+  raw(
+    '__proto__ in a notification',
+    `{"value":[${e()},{"changeType":"updated","resourceUrl":"/communications/calls/evil-p","__proto__":{"polluted":true},"resourceData":{}}]}`,
+    '$.value[1].__proto__',
+  );
+  raw(
+    '__proto__ in resourceData',
+    `{"value":[${e()},{"changeType":"updated","resourceUrl":"/communications/calls/evil-p","resourceData":{"state":"established","__proto__":{"isAdmin":true}}}]}`,
+    '$.value[1].resourceData.__proto__',
+  );
+  raw(
+    '__proto__ with a primitive value',
+    `{"value":[${e()},{"changeType":"updated","resourceUrl":"/communications/calls/evil-p","resourceData":{"__proto__":1}}]}`,
+    '$.value[1].resourceData.__proto__',
+  );
+  raw(
+    'constructor.prototype deep in resourceData',
+    `{"value":[${e()},{"changeType":"updated","resourceUrl":"/communications/calls/evil-p","resourceData":{"a":{"b":{"constructor":{"prototype":{"polluted":true}}}}}}]}`,
+    '$.value[1].resourceData.a.b.constructor',
+  );
+  raw(
+    'prototype key',
+    `{"value":[${e()},{"changeType":"updated","resourceUrl":"/communications/calls/evil-p","resourceData":{"prototype":"x"}}]}`,
+    '$.value[1].resourceData.prototype',
+  );
+  raw(
+    '__proto__ inside a roster entry',
+    `{"value":[${e()},{"changeType":"updated","resourceUrl":"/communications/calls/evil-p/participants","resourceData":[{"id":"p1","__proto__":{"isInLobby":false}}]}]}`,
+    '$.value[1].resourceData[0].__proto__',
+  );
   raw('constructor at the top', `{"constructor":{"name":"x"},"value":[${e()}]}`, '$.constructor');
 
   // --- nesting past the limit: 400 too-deep
-  add({ name: 'resourceData nested 100 deep', category: 'depth', status: 400, type: 'malformed-notification', pathPrefix: '$.value[1].resourceData.extra.n.n', request: { headers: auth, body: batch(evil(tag()), call('x', { state: 'established', extra: nested(100) })) } });
-  add({ name: 'a top-level key nested 50,000 deep (arrays)', category: 'depth', status: 400, type: 'malformed-notification', pathPrefix: '$.x[0][0]', request: { headers: auth, body: `{"value":[${e()}],"x":${'['.repeat(50_000)}${']'.repeat(50_000)}}` } });
-  add({ name: 'a notification key nested 1,000 deep', category: 'depth', status: 400, type: 'malformed-notification', pathPrefix: '$.value[1].extension.n.n', request: { headers: auth, body: batch(evil(tag()), { ...call('x', {}), extension: nested(1000) }) } });
+  add({
+    name: 'resourceData nested 100 deep',
+    category: 'depth',
+    status: 400,
+    type: 'malformed-notification',
+    pathPrefix: '$.value[1].resourceData.extra.n.n',
+    request: { headers: auth, body: batch(evil(tag()), call('x', { state: 'established', extra: nested(100) })) },
+  });
+  add({
+    name: 'a top-level key nested 50,000 deep (arrays)',
+    category: 'depth',
+    status: 400,
+    type: 'malformed-notification',
+    pathPrefix: '$.x[0][0]',
+    request: { headers: auth, body: `{"value":[${e()}],"x":${'['.repeat(50_000)}${']'.repeat(50_000)}}` },
+  });
+  add({
+    name: 'a notification key nested 1,000 deep',
+    category: 'depth',
+    status: 400,
+    type: 'malformed-notification',
+    pathPrefix: '$.value[1].extension.n.n',
+    request: { headers: auth, body: batch(evil(tag()), { ...call('x', {}), extension: nested(1000) }) },
+  });
 
   // --- too many entries: 400 too-large
-  add({ name: 'value[] of 1,001 notifications', category: 'batch-size', status: 400, type: 'malformed-notification', path: '$.value', request: { headers: auth, body: batch(...Array.from({ length: 1001 }, (_, i) => evil(`n${i}`))) } });
-  add({ name: 'a 2,000-character call id', category: 'batch-size', status: 400, type: 'malformed-notification', path: '$.value[0].resourceUrl', request: { headers: auth, body: batch({ ...evil(tag()), resourceUrl: `/communications/calls/${'z'.repeat(2000)}` }) } });
-  add({ name: 'value[] of 20,000 empty objects', category: 'batch-size', status: 400, type: 'malformed-notification', path: '$.value', request: { headers: auth, body: JSON.stringify({ value: Array.from({ length: 20_000 }, () => ({})) }) } });
-  add({ name: 'a roster of 5,001 participants', category: 'batch-size', status: 400, type: 'malformed-notification', path: '$.value[1].resourceData', request: { headers: auth, body: batch(evil(tag()), sub('x', 'participants', Array.from({ length: 5001 }, (_, i) => ({ id: `p${i}` })))) } });
-  add({ name: '999 good notifications then a bad one', category: 'batch-size', status: 202, quarantinedPath: '$.value[999].changeType', request: { headers: auth, body: batch(...Array.from({ length: 999 }, (_, i) => evil(`m${i}`)), { ...call('x', {}), changeType: 9 }) } });
-  add({ name: 'two good calls then a bad notification', category: 'batch-size', status: 202, quarantinedPath: '$.value[2].resourceData.state', request: { headers: auth, body: batch(evil(tag()), evil(tag()), call('x', { state: 9 })) } });
+  add({
+    name: 'value[] of 1,001 notifications',
+    category: 'batch-size',
+    status: 400,
+    type: 'malformed-notification',
+    path: '$.value',
+    request: { headers: auth, body: batch(...Array.from({ length: 1001 }, (_, i) => evil(`n${i}`))) },
+  });
+  add({
+    name: 'a 2,000-character call id',
+    category: 'batch-size',
+    status: 400,
+    type: 'malformed-notification',
+    path: '$.value[0].resourceUrl',
+    request: { headers: auth, body: batch({ ...evil(tag()), resourceUrl: `/communications/calls/${'z'.repeat(2000)}` }) },
+  });
+  add({
+    name: 'value[] of 20,000 empty objects',
+    category: 'batch-size',
+    status: 400,
+    type: 'malformed-notification',
+    path: '$.value',
+    request: { headers: auth, body: JSON.stringify({ value: Array.from({ length: 20_000 }, () => ({})) }) },
+  });
+  add({
+    name: 'a roster of 5,001 participants',
+    category: 'batch-size',
+    status: 400,
+    type: 'malformed-notification',
+    path: '$.value[1].resourceData',
+    request: {
+      headers: auth,
+      body: batch(
+        evil(tag()),
+        sub(
+          'x',
+          'participants',
+          Array.from({ length: 5001 }, (_, i) => ({ id: `p${i}` })),
+        ),
+      ),
+    },
+  });
+  add({
+    name: '999 good notifications then a bad one',
+    category: 'batch-size',
+    status: 202,
+    quarantinedPath: '$.value[999].changeType',
+    request: { headers: auth, body: batch(...Array.from({ length: 999 }, (_, i) => evil(`m${i}`)), { ...call('x', {}), changeType: 9 }) },
+  });
+  add({
+    name: 'two good calls then a bad notification',
+    category: 'batch-size',
+    status: 202,
+    quarantinedPath: '$.value[2].resourceData.state',
+    request: { headers: auth, body: batch(evil(tag()), evil(tag()), call('x', { state: 9 })) },
+  });
 
   // --- values the log cannot keep exactly (a restart would change them): 400 with the path
   const unstorable = (name: string, body: string, path: string) =>
-    add({ name: `unstorable: ${name}`, category: 'unstorable', status: 400, type: 'malformed-notification', path, request: { headers: auth, body } });
-  unstorable('1e400 in resourceData (Infinity live, null after a restart)', `{"value":[${e()},{"changeType":"updated","resourceUrl":"/communications/calls/evil-u","resourceData":{"state":"established","n":1e400}}]}`, '$.value[1].resourceData.n');
+    add({
+      name: `unstorable: ${name}`,
+      category: 'unstorable',
+      status: 400,
+      type: 'malformed-notification',
+      path,
+      request: { headers: auth, body },
+    });
+  unstorable(
+    '1e400 in resourceData (Infinity live, null after a restart)',
+    `{"value":[${e()},{"changeType":"updated","resourceUrl":"/communications/calls/evil-u","resourceData":{"state":"established","n":1e400}}]}`,
+    '$.value[1].resourceData.n',
+  );
   unstorable('-1e400 beside the notifications', `{"value":[${e()}],"sequence":-1e400}`, '$.sequence');
-  unstorable('a call id with a lone surrogate', `{"value":[${e()},{"changeType":"updated","resourceUrl":"/communications/calls/evil-\\ud800","resourceData":{"state":"established"}}]}`, '$.value[1].resourceUrl');
-  unstorable('a call id with a NUL (%00)', `{"value":[${e()},{"changeType":"updated","resourceUrl":"/communications/calls/evil-%00","resourceData":{"state":"established"}}]}`, '$.value[1].resourceUrl');
+  unstorable(
+    'a call id with a lone surrogate',
+    `{"value":[${e()},{"changeType":"updated","resourceUrl":"/communications/calls/evil-\\ud800","resourceData":{"state":"established"}}]}`,
+    '$.value[1].resourceUrl',
+  );
+  unstorable(
+    'a call id with a NUL (%00)',
+    `{"value":[${e()},{"changeType":"updated","resourceUrl":"/communications/calls/evil-%00","resourceData":{"state":"established"}}]}`,
+    '$.value[1].resourceUrl',
+  );
 
   // --- the Authorization header: 401 (431 when it is too large for node:http)
   const body = () => ({ headers: json, body: poison() });
   const header = (name: string, value: string | string[] | undefined, status: number, type?: string) => {
     const r = body();
-    add({ name: `auth header: ${name}`, category: 'auth-header', status, ...(type ? { type } : {}), request: { ...r, headers: value === undefined ? r.headers : { ...r.headers, authorization: value } } });
+    add({
+      name: `auth header: ${name}`,
+      category: 'auth-header',
+      status,
+      ...(type ? { type } : {}),
+      request: { ...r, headers: value === undefined ? r.headers : { ...r.headers, authorization: value } },
+    });
   };
   header('missing', undefined, 401, 'missing-token');
   header('Basic credentials', 'Basic dXNlcjpwYXNz', 401, 'missing-token');
@@ -290,7 +561,14 @@ export async function hostileCorpus(ctx: CorpusContext): Promise<HostileCase[]> 
   header('two headers, the genuine one second', ['Bearer junk', `Bearer ${ctx.token}`], 400, 'duplicate-authorization');
   header('the genuine header twice', [`Bearer ${ctx.token}`, `Bearer ${ctx.token}`], 400, 'duplicate-authorization');
   header('two tokens in one header, comma-separated', `Bearer ${ctx.token}, Bearer ${ctx.token}`, 400, 'duplicate-authorization');
-  add({ name: 'auth header: token in the query string instead', category: 'auth-header', status: 401, type: 'missing-token', query: `?access_token=${ctx.token}`, request: body() });
+  add({
+    name: 'auth header: token in the query string instead',
+    category: 'auth-header',
+    status: 401,
+    type: 'missing-token',
+    query: `?access_token=${ctx.token}`,
+    request: body(),
+  });
 
   // --- claims: expired, not yet valid, other audience or issuer
   const claims: Array<[string, Parameters<KeyServer['token']>[0], number, string]> = [
@@ -314,34 +592,79 @@ export async function hostileCorpus(ctx: CorpusContext): Promise<HostileCase[]> 
     ['no issuer', { iss: null }, 403, 'wrong-audience-or-issuer'],
   ];
   for (const [name, o, status, type] of claims) {
-    add({ name: `claims: ${name}`, category: 'token-claims', status, type, request: { headers: { ...json, authorization: `Bearer ${await ctx.keys.token(o)}` }, body: poison() } });
+    add({
+      name: `claims: ${name}`,
+      category: 'token-claims',
+      status,
+      type,
+      request: { headers: { ...json, authorization: `Bearer ${await ctx.keys.token(o)}` }, body: poison() },
+    });
   }
 
   // --- forged tokens: 401
   const good = { aud: ctx.appId, iss: ISSUER, exp: now + 600, nbf: now - 60 };
   const stranger = await forge.strangerKey();
   const forged = async (name: string, token: string | Promise<string>) =>
-    add({ name: `forged: ${name}`, category: 'token-forgery', status: 401, type: 'invalid-token', request: { headers: { ...json, authorization: `Bearer ${await token}` }, body: poison() } });
+    add({
+      name: `forged: ${name}`,
+      category: 'token-forgery',
+      status: 401,
+      type: 'invalid-token',
+      request: { headers: { ...json, authorization: `Bearer ${await token}` }, body: poison() },
+    });
   await forged('alg none', forge.algNone(good, ctx.keys.kid));
-  await forged('alg NONE', forge.tamperHeader(forge.algNone(good, ctx.keys.kid), (h) => void (h['alg'] = 'NONE')));
+  await forged(
+    'alg NONE',
+    forge.tamperHeader(forge.algNone(good, ctx.keys.kid), (h) => void (h['alg'] = 'NONE')),
+  );
   await forged('HS256 keyed with the public key PEM', forge.hmacWith(good, ctx.keys.kid, ctx.keys.publicPem));
   await forged('HS256 keyed with the public JWK', forge.hmacWith(good, ctx.keys.kid, JSON.stringify(ctx.keys.publicJwk)));
   await forged('HS512 keyed with the public key PEM', forge.hmacWith(good, ctx.keys.kid, ctx.keys.publicPem, 'HS512'));
   await forged('signed by an unknown key, claiming the real kid', ctx.keys.token({ key: stranger.privateKey }));
   await forged('signed by an unknown key with its own kid', ctx.keys.token({ key: stranger.privateKey, kid: 'attacker-key' }));
-  await forged('embedded jwk header with the attacker key', ctx.keys.token({ key: stranger.privateKey, kid: 'attacker-key-2', extraHeader: { jwk: stranger.jwk } }));
-  await forged('jku header pointing at the attacker', ctx.keys.token({ key: stranger.privateKey, kid: 'attacker-key-3', extraHeader: { jku: 'http://127.0.0.1:9/keys' } }));
-  await forged('tampered payload: exp extended', forge.tamperPayload(await ctx.keys.token({ exp: now - 3600, nbf: now - 7200 }), (c) => void (c['exp'] = now + 3600)));
-  await forged('tampered payload: aud swapped in', forge.tamperPayload(await ctx.keys.token({ aud: 'other-bot' }), (c) => void (c['aud'] = ctx.appId)));
-  await forged('tampered payload: extra claim', forge.tamperPayload(ctx.token, (c) => void (c['role'] = 'admin')));
+  await forged(
+    'embedded jwk header with the attacker key',
+    ctx.keys.token({ key: stranger.privateKey, kid: 'attacker-key-2', extraHeader: { jwk: stranger.jwk } }),
+  );
+  await forged(
+    'jku header pointing at the attacker',
+    ctx.keys.token({ key: stranger.privateKey, kid: 'attacker-key-3', extraHeader: { jku: 'http://127.0.0.1:9/keys' } }),
+  );
+  await forged(
+    'tampered payload: exp extended',
+    forge.tamperPayload(await ctx.keys.token({ exp: now - 3600, nbf: now - 7200 }), (c) => void (c['exp'] = now + 3600)),
+  );
+  await forged(
+    'tampered payload: aud swapped in',
+    forge.tamperPayload(await ctx.keys.token({ aud: 'other-bot' }), (c) => void (c['aud'] = ctx.appId)),
+  );
+  await forged(
+    'tampered payload: extra claim',
+    forge.tamperPayload(ctx.token, (c) => void (c['role'] = 'admin')),
+  );
   await forged('one signature character changed', forge.flipSignature(ctx.token));
   await forged('signature stripped', ctx.token.slice(0, ctx.token.lastIndexOf('.') + 1));
-  await forged('header relabelled RS512', forge.tamperHeader(ctx.token, (h) => void (h['alg'] = 'RS512')));
-  await forged('header relabelled PS256', forge.tamperHeader(ctx.token, (h) => void (h['alg'] = 'PS256')));
-  await forged('an unknown crit header', forge.rawRs256({ alg: 'RS256', kid: ctx.keys.kid, crit: ['x-evil'], 'x-evil': 1 }, good, ctx.keys.privateKey));
-  await forged('unencoded payload (b64: false)', forge.rawRs256({ alg: 'RS256', kid: ctx.keys.kid, crit: ['b64'], b64: false }, good, ctx.keys.privateKey));
+  await forged(
+    'header relabelled RS512',
+    forge.tamperHeader(ctx.token, (h) => void (h['alg'] = 'RS512')),
+  );
+  await forged(
+    'header relabelled PS256',
+    forge.tamperHeader(ctx.token, (h) => void (h['alg'] = 'PS256')),
+  );
+  await forged(
+    'an unknown crit header',
+    forge.rawRs256({ alg: 'RS256', kid: ctx.keys.kid, crit: ['x-evil'], 'x-evil': 1 }, good, ctx.keys.privateKey),
+  );
+  await forged(
+    'unencoded payload (b64: false)',
+    forge.rawRs256({ alg: 'RS256', kid: ctx.keys.kid, crit: ['b64'], b64: false }, good, ctx.keys.privateKey),
+  );
   await forged('no kid', ctx.keys.token({ kid: null }));
-  await forged('a 4,000-character alg (echoed only as a prefix)', forge.tamperHeader(ctx.token, (h) => void (h['alg'] = `RS${'9'.repeat(4000)}`)));
+  await forged(
+    'a 4,000-character alg (echoed only as a prefix)',
+    forge.tamperHeader(ctx.token, (h) => void (h['alg'] = `RS${'9'.repeat(4000)}`)),
+  );
   await forged('kid with path traversal', ctx.keys.token({ key: stranger.privateKey, kid: '../../../etc/passwd' }));
   await forged('kid __proto__', ctx.keys.token({ key: stranger.privateKey, kid: '__proto__' }));
   for (let i = 0; i < 10; i++) await forged(`unknown-kid flood #${i + 1}`, ctx.keys.token({ key: stranger.privateKey, kid: `flood-${i}` }));

@@ -70,7 +70,12 @@ export async function startKeyServer(appId: string, kid = 'graph-key-1'): Promis
     set('iat', o.iat === undefined ? now : o.iat);
     set('nbf', o.nbf === undefined ? now - 60 : o.nbf);
     set('exp', o.exp === undefined ? now + 3600 : o.exp);
-    const header: Record<string, unknown> = { alg: o.alg ?? 'RS256', typ: 'JWT', ...(o.kid === null ? {} : { kid: o.kid ?? kid }), ...o.extraHeader };
+    const header: Record<string, unknown> = {
+      alg: o.alg ?? 'RS256',
+      typ: 'JWT',
+      ...(o.kid === null ? {} : { kid: o.kid ?? kid }),
+      ...o.extraHeader,
+    };
     return new SignJWT(claims).setProtectedHeader(header as { alg: string }).sign(o.key ?? (privateKey as CryptoKey));
   }
 

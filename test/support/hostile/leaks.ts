@@ -67,7 +67,8 @@ export function errorText(error: unknown): string {
 
 /** A pino-shaped logger that keeps every line, fully rendered (objects, errors and all). */
 export function captureLogger(lines: string[], source: string) {
-  const write = (level: string) => (obj: object, msg?: string) => void lines.push(`${source} ${level} ${msg ?? ''} ${inspect(obj, { depth: 20, showHidden: true })} ${safeJson(obj)}`);
+  const write = (level: string) => (obj: object, msg?: string) =>
+    void lines.push(`${source} ${level} ${msg ?? ''} ${inspect(obj, { depth: 20, showHidden: true })} ${safeJson(obj)}`);
   return { debug: write('debug'), info: write('info'), warn: write('warn'), error: write('error') };
 }
 

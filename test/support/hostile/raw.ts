@@ -84,7 +84,13 @@ export function rawExchange(spec: RawRequestSpec): Promise<RawExchange> {
       started = performance.now();
       localPort = socket.localPort ?? 0;
       timer = setTimeout(() => finish('client'), spec.untilMs);
-      const head = [`${spec.method} ${spec.path ?? '/api/calls'} HTTP/1.1`, 'host: 127.0.0.1', ...spec.headers.map(([k, v]) => `${k}: ${v}`), '', ''].join('\r\n');
+      const head = [
+        `${spec.method} ${spec.path ?? '/api/calls'} HTTP/1.1`,
+        'host: 127.0.0.1',
+        ...spec.headers.map(([k, v]) => `${k}: ${v}`),
+        '',
+        '',
+      ].join('\r\n');
       socket.write(head);
       const body = spec.body;
       if (body.kind === 'bytes') {
@@ -98,7 +104,8 @@ export function rawExchange(spec: RawRequestSpec): Promise<RawExchange> {
         }, body.everyMs);
       } else if (body.kind === 'flood' || body.kind === 'chunked-flood') {
         const data = Buffer.alloc(64 * 1024, ' ');
-        const chunk = body.kind === 'flood' ? data : Buffer.concat([Buffer.from(`${data.length.toString(16)}\r\n`), data, Buffer.from('\r\n')]);
+        const chunk =
+          body.kind === 'flood' ? data : Buffer.concat([Buffer.from(`${data.length.toString(16)}\r\n`), data, Buffer.from('\r\n')]);
         const pump = () => {
           while (!settled && !socket.destroyed && socket.writable && written < body.total) {
             const piece = written + chunk.length <= body.total ? chunk : chunk.subarray(0, body.total - written);

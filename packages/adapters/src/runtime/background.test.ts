@@ -84,7 +84,7 @@ describe('the runtime in the background', () => {
     expect(errors.map((e) => e.message)).toEqual(['a bug in the bot']);
   });
 
-  it("an operation whose `completed` nobody awaits, and that times out, leaves no unhandled rejection (who awaits it still gets the timeout)", async () => {
+  it('an operation whose `completed` nobody awaits, and that times out, leaves no unhandled rejection (who awaits it still gets the timeout)', async () => {
     process.on('unhandledRejection', onUnhandled);
     const graph: GraphPort = {
       async send(command) {

@@ -1,12 +1,5 @@
 import { EventEmitter } from 'eventemitter3';
-import {
-  SwitchboardError,
-  type CallEvent,
-  type CallState,
-  type CallView,
-  type CommandName,
-  type OperationView,
-} from '@switchboard/core';
+import { SwitchboardError, type CallEvent, type CallState, type CallView, type CommandName, type OperationView } from '@switchboard/core';
 import type { Modality } from '@switchboard/transport';
 import type { GraphResponse } from './ports.js';
 
@@ -66,7 +59,10 @@ export class OperationFailedError extends SwitchboardError {
 export class OperationOutcomeUnknownError extends SwitchboardError {
   readonly operation: OperationView;
   constructor(operation: OperationView) {
-    super('SWB_OPERATION_OUTCOME_UNKNOWN', `operation ${operation.id} (${operation.type ?? 'operation'}) ended without a status: Graph deleted it and did not say how it ended`);
+    super(
+      'SWB_OPERATION_OUTCOME_UNKNOWN',
+      `operation ${operation.id} (${operation.type ?? 'operation'}) ended without a status: Graph deleted it and did not say how it ended`,
+    );
     this.name = 'OperationOutcomeUnknownError';
     this.operation = operation;
   }
@@ -130,7 +126,12 @@ export class Call extends EventEmitter<CallHandleEvents> {
       if (options.timeoutMs !== undefined) {
         cancelTimer = this.#host.setTimer(options.timeoutMs, () => {
           done();
-          reject(new SwitchboardError('SWB_WAIT_TIMEOUT', `call ${this.id} did not reach ${state} within ${options.timeoutMs} ms (it is ${this.state})`));
+          reject(
+            new SwitchboardError(
+              'SWB_WAIT_TIMEOUT',
+              `call ${this.id} did not reach ${state} within ${options.timeoutMs} ms (it is ${this.state})`,
+            ),
+          );
         });
       }
       check();
@@ -151,7 +152,12 @@ export class Call extends EventEmitter<CallHandleEvents> {
 
   // Call handling
   /** Answers an incoming call; Graph requires `acceptedModalities` (`['audio']` at least). */
-  answer(body: { callbackUri: string; mediaConfig: unknown; acceptedModalities: readonly Modality[]; [k: string]: unknown }): Promise<GraphResponse> {
+  answer(body: {
+    callbackUri: string;
+    mediaConfig: unknown;
+    acceptedModalities: readonly Modality[];
+    [k: string]: unknown;
+  }): Promise<GraphResponse> {
     return this.#host.command(this.id, 'answer', body);
   }
   reject(body: { reason?: 'none' | 'busy' | 'forbidden'; callbackUri?: string } = {}): Promise<GraphResponse> {
@@ -274,7 +280,12 @@ export class Call extends EventEmitter<CallHandleEvents> {
       this.#waiters.add(check);
       cancelTimer = this.#host.setTimer(this.#host.operationTimeoutMs, () => {
         done();
-        reject(new SwitchboardError('SWB_OPERATION_TIMEOUT', `operation ${operationId} did not settle within ${this.#host.operationTimeoutMs} ms`));
+        reject(
+          new SwitchboardError(
+            'SWB_OPERATION_TIMEOUT',
+            `operation ${operationId} did not settle within ${this.#host.operationTimeoutMs} ms`,
+          ),
+        );
       });
       check();
     });

@@ -44,8 +44,10 @@ function start(graph: GraphPort, config: { keepAliveIntervalMs?: number } = {}):
 }
 
 describe('what Graph ends without a plain end', () => {
-  it("an invite Graph deletes without a status settles its handle: outcome unknown", async () => {
-    const graph = scriptedGraph({ invite: { status: 200, body: { '@odata.type': '#microsoft.graph.inviteParticipantsOperation', id: 'op-1', status: 'running' } } });
+  it('an invite Graph deletes without a status settles its handle: outcome unknown', async () => {
+    const graph = scriptedGraph({
+      invite: { status: 200, body: { '@odata.type': '#microsoft.graph.inviteParticipantsOperation', id: 'op-1', status: 'running' } },
+    });
     const sw = start(graph);
     await sw.sink({ body: callStateBody(CALL, 'established') });
     const op = await sw.call(CALL)!.invite({ participants: [{ identity: { user: { id: 'u' } } }] });
@@ -54,14 +56,21 @@ describe('what Graph ends without a plain end', () => {
       (error: { code?: string; operation?: { status?: string } }) => [error.code, error.operation?.status],
     );
     // microsoft-graph-comms-samples issue 795: the invite ends as `deleted` on /operations/{id}, no status
-    await sw.sink({ body: notificationBody(CALL, 'deleted', 'operations/op-1', { '@odata.type': '#microsoft.graph.inviteParticipantsOperation', id: 'op-1' }) });
+    await sw.sink({
+      body: notificationBody(CALL, 'deleted', 'operations/op-1', {
+        '@odata.type': '#microsoft.graph.inviteParticipantsOperation',
+        id: 'op-1',
+      }),
+    });
     expect(await settled).toEqual(['SWB_OPERATION_OUTCOME_UNKNOWN', 'ended']);
     // a handle taken afterwards settles at once, the same way
     await expect(sw.call(CALL)!.operation('op-1')!.completed).rejects.toMatchObject({ name: 'OperationOutcomeUnknownError' });
   });
 
   it('a completed operation still resolves, and one Graph deleted with its status', async () => {
-    const graph = scriptedGraph({ playPrompt: { status: 200, body: { '@odata.type': '#microsoft.graph.playPromptOperation', id: 'op-2', status: 'running' } } });
+    const graph = scriptedGraph({
+      playPrompt: { status: 200, body: { '@odata.type': '#microsoft.graph.playPromptOperation', id: 'op-2', status: 'running' } },
+    });
     const sw = start(graph);
     await sw.sink({ body: callStateBody(CALL, 'established') });
     const op = await sw.call(CALL)!.playPrompt({ prompts: [] });

@@ -25,12 +25,25 @@ describe('one GUID, two spellings, in the runtime (call: playPrompt and call: an
   it("createCall's 201 id and Graph's notifications in another spelling land on one call; commands go out as Graph spelled the call", async () => {
     const { graph, sent } = fakeGraph((command) =>
       command === 'create'
-        ? { status: 201, body: { '@odata.type': '#microsoft.graph.call', id: '57dab8b1-894c-409a-b240-bd8beae78896', state: 'establishing' } }
-        : { status: 200, body: { '@odata.type': '#microsoft.graph.playPromptOperation', id: '0fe0623f-d628-42ed-b4bd-8ac290072cc5', status: 'running' } },
+        ? {
+            status: 201,
+            body: { '@odata.type': '#microsoft.graph.call', id: '57dab8b1-894c-409a-b240-bd8beae78896', state: 'establishing' },
+          }
+        : {
+            status: 200,
+            body: { '@odata.type': '#microsoft.graph.playPromptOperation', id: '0fe0623f-d628-42ed-b4bd-8ac290072cc5', status: 'running' },
+          },
     );
     const sw = createSwitchboard({ graph, setTimer: noTimers, leases: false });
-    const call = await sw.createCall({ callbackUri: 'https://bot.contoso.com/api/calls' } as unknown as Parameters<typeof sw.createCall>[0]); // the fake Graph reads no body
-    await sw.sink({ body: note('/communications/calls/57DAB8B1894C409AB240BD8BEAE78896', { '@odata.type': '#microsoft.graph.call', state: 'established' }) });
+    const call = await sw.createCall({ callbackUri: 'https://bot.contoso.com/api/calls' } as unknown as Parameters<
+      typeof sw.createCall
+    >[0]); // the fake Graph reads no body
+    await sw.sink({
+      body: note('/communications/calls/57DAB8B1894C409AB240BD8BEAE78896', {
+        '@odata.type': '#microsoft.graph.call',
+        state: 'established',
+      }),
+    });
     expect(sw.calls().map((c) => c.id)).toEqual(['57dab8b1-894c-409a-b240-bd8beae78896']);
     expect(call.state).toBe('established');
     expect(sw.call('57DAB8B1894C409AB240BD8BEAE78896')).toBe(call);
@@ -46,7 +59,13 @@ describe('one GUID, two spellings, in the runtime (call: playPrompt and call: an
     const { graph, sent } = fakeGraph(() => ({ status: 202, body: null }));
     const sw = createSwitchboard({ graph, setTimer: noTimers, leases: false });
     const incoming = new Promise<string>((resolve) => sw.once('incomingCall', (c) => resolve(c.id)));
-    await sw.sink({ body: note('/communications/calls/57DAB8B1894C409AB240BD8BEAE78896', { '@odata.type': '#microsoft.graph.call', state: 'incoming', direction: 'incoming' }, 'created') });
+    await sw.sink({
+      body: note(
+        '/communications/calls/57DAB8B1894C409AB240BD8BEAE78896',
+        { '@odata.type': '#microsoft.graph.call', state: 'incoming', direction: 'incoming' },
+        'created',
+      ),
+    });
     const id = await incoming;
     expect(id).toBe('57dab8b1-894c-409a-b240-bd8beae78896');
     expect(sw.call(id)!.view.graphId).toBe('57DAB8B1894C409AB240BD8BEAE78896');
@@ -91,7 +110,9 @@ describe('quarantine in the runtime', () => {
   it('what cannot be a delivery still throws (the webhook answers 400)', async () => {
     const { graph } = fakeGraph(() => ({ status: 200, body: null }));
     const sw = createSwitchboard({ graph, setTimer: noTimers, leases: false });
-    await expect(sw.sink({ body: '{"value":[{"changeType":"updated","resourceUrl":"/communications/calls/c1","resourceData":{"n":1e400}}]}' })).rejects.toMatchObject({
+    await expect(
+      sw.sink({ body: '{"value":[{"changeType":"updated","resourceUrl":"/communications/calls/c1","resourceData":{"n":1e400}}]}' }),
+    ).rejects.toMatchObject({
       code: 'SWB_DECODE',
       reason: 'unstorable',
       path: '$.value[0].resourceData.n',

@@ -48,16 +48,34 @@ describe("the exchange recorder and a meeting's join token (tokenMeetingInfo.tok
     const lines: string[] = [];
     const write = (level: string) => (obj: object, msg?: string) => void lines.push(`${level} ${msg ?? ''} ${JSON.stringify(obj)}`);
     const store = new InMemoryEventStore();
-    sw = createSwitchboard({ graph, store, recorder: createFileRecorder(path), logger: { debug: write('debug'), info: write('info'), warn: write('warn'), error: write('error') }, onAnswerDeadline: { action: 'none' } });
+    sw = createSwitchboard({
+      graph,
+      store,
+      recorder: createFileRecorder(path),
+      logger: { debug: write('debug'), info: write('info'), warn: write('warn'), error: write('error') },
+      onAnswerDeadline: { action: 'none' },
+    });
     for (const body of bodies) await sw.sink({ body, receivedAt: 0 });
     // and a body cut off mid-token, as a broken proxy would send it: not JSON, so it is recorded
     // as its first 256 characters, where the token's header and the start of its claims fit
-    const cut = `{"value":[{"resourceData":{"meetingInfo":{"@odata.type":"#microsoft.graph.tokenMeetingInfo","token":"${token}"}}}]}`.slice(0, 300);
+    const cut = `{"value":[{"resourceData":{"meetingInfo":{"@odata.type":"#microsoft.graph.tokenMeetingInfo","token":"${token}"}}}]}`.slice(
+      0,
+      300,
+    );
     await expect(sw.sink({ body: cut, receivedAt: 0 })).rejects.toThrow();
     const recording = readFileSync(path, 'utf8');
     expect(recording).toContain('tokenMeetingInfo');
-    for (const [form, text] of [['whole', token], ['signature', signature], ['header.payload', `${header}.${payload}`], ['cut after the start of its claims', `${header}.${payload.slice(0, 8)}`]] as const) {
-      expect({ form, inRecording: recording.includes(text), inLogs: lines.some((l) => l.includes(text)) }).toEqual({ form, inRecording: false, inLogs: false });
+    for (const [form, text] of [
+      ['whole', token],
+      ['signature', signature],
+      ['header.payload', `${header}.${payload}`],
+      ['cut after the start of its claims', `${header}.${payload.slice(0, 8)}`],
+    ] as const) {
+      expect({ form, inRecording: recording.includes(text), inLogs: lines.some((l) => l.includes(text)) }).toEqual({
+        form,
+        inRecording: false,
+        inLogs: false,
+      });
     }
     // the store holds notifications as Graph sent them: the token is there (docs/reliability.md says so)
     const streams = await store.listStreams();
@@ -67,7 +85,9 @@ describe("the exchange recorder and a meeting's join token (tokenMeetingInfo.tok
 
   it('redacts a JWT cut off before its signature (header and claims), and leaves look-alikes alone', () => {
     const jwt = 'eyJhbGciOiJSUzI1NiIsImtpZCI6ImsxIn0.eyJhcHBJZCI6ImQyYTM1NzI2IiwiY29udmVyc2F0aW9uIjoiMTkifQ.c2lnbmF0dXJlLXNpZ25hdHVyZQ';
-    expect(redact({ unparsed: `{"meetingInfo":{"token":"${jwt.slice(0, 60)}` })).toEqual({ unparsed: '{"meetingInfo":{"token":"[redacted]' });
+    expect(redact({ unparsed: `{"meetingInfo":{"token":"${jwt.slice(0, 60)}` })).toEqual({
+      unparsed: '{"meetingInfo":{"token":"[redacted]',
+    });
     expect(redact({ note: `Bearer ${jwt}` })).toEqual({ note: 'Bearer [redacted]' });
     expect(redact({ version: 'eyJabcdefgh.v2', id: 'eyJ-not-a-token' })).toEqual({ version: 'eyJabcdefgh.v2', id: 'eyJ-not-a-token' });
   });

@@ -16,7 +16,8 @@ export interface Recorder {
   write(line: ExchangeLine): void;
 }
 
-const SECRET_KEYS = /^(token|access_token|refresh_token|id_token|client_secret|clientsecret|secret|password|passcode|authorization|assertion|client_assertion|private_?key|blob)$/i;
+const SECRET_KEYS =
+  /^(token|access_token|refresh_token|id_token|client_secret|clientsecret|secret|password|passcode|authorization|assertion|client_assertion|private_?key|blob)$/i;
 // A whole JWT, or one cut off before its signature (a body recorded as its first characters):
 // a base64url JSON header, a dot, and the start of a base64url JSON payload.
 const JWT = /ey[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*|eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]*/g;

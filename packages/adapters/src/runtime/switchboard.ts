@@ -106,7 +106,13 @@ function parseForRecord(body: unknown): unknown {
   }
 }
 
-const COMMAND_METHOD: Partial<Record<CommandName, string>> = { get: 'GET', delete: 'DELETE', listParticipants: 'GET', deleteParticipant: 'DELETE', listAudioRoutingGroups: 'GET' };
+const COMMAND_METHOD: Partial<Record<CommandName, string>> = {
+  get: 'GET',
+  delete: 'DELETE',
+  listParticipants: 'GET',
+  deleteParticipant: 'DELETE',
+  listAudioRoutingGroups: 'GET',
+};
 
 /** The v1.0 path a command goes to, for recordings (replay maps it back to the command). */
 function commandPath(command: CommandName, callId: string, participantId: string | undefined): string {
@@ -217,10 +223,14 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> {
             ? (store as CallLeases)
             : undefined));
     this.#leaseTtlMs = config.leaseTtlMs ?? 30_000;
-    if (!(this.#leaseTtlMs > 0)) throw new SwitchboardError('SWB_INVALID_ARGUMENT', `leaseTtlMs must be positive, got ${String(config.leaseTtlMs)}`);
+    if (!(this.#leaseTtlMs > 0))
+      throw new SwitchboardError('SWB_INVALID_ARGUMENT', `leaseTtlMs must be positive, got ${String(config.leaseTtlMs)}`);
     this.#quietMs = config.snapshotWhenQuietMs ?? 2_000;
     if (!(this.#quietMs >= 0)) {
-      throw new SwitchboardError('SWB_INVALID_ARGUMENT', `snapshotWhenQuietMs must be a number >= 0, got ${String(config.snapshotWhenQuietMs)}`);
+      throw new SwitchboardError(
+        'SWB_INVALID_ARGUMENT',
+        `snapshotWhenQuietMs must be a number >= 0, got ${String(config.snapshotWhenQuietMs)}`,
+      );
     }
     this.engine.on('event', (event) => this.#onEvent(event));
     this.engine.on('undecodable', (event) => this.#onUndecodable(event));
@@ -349,7 +359,14 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> {
     });
   };
 
-  #record(kind: ExchangeLine['kind'], method: string | null, path: string | null, status: number | null, body: unknown, at = this.#clock()): void {
+  #record(
+    kind: ExchangeLine['kind'],
+    method: string | null,
+    path: string | null,
+    status: number | null,
+    body: unknown,
+    at = this.#clock(),
+  ): void {
     if (!this.#recorder) return;
     try {
       this.#recorder.write({ kind, method, path, status, body: body ?? null, receivedAt: at });
@@ -417,7 +434,10 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> {
     this.#refuseIfStopped('createCall');
     if (isCreateCallSpec(request)) {
       if (typeof this.#graph.buildCreateCall !== 'function') {
-        throw new SwitchboardError('SWB_INVALID_ARGUMENT', 'createCall got a CreateCallSpec, but this GraphPort has no buildCreateCall(): pass the request body');
+        throw new SwitchboardError(
+          'SWB_INVALID_ARGUMENT',
+          'createCall got a CreateCallSpec, but this GraphPort has no buildCreateCall(): pass the request body',
+        );
       }
       request = this.#graph.buildCreateCall(request);
     }
@@ -432,7 +452,14 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> {
     }
     // the call's key: its notifications may spell Graph's id another way, and land on one stream
     const callId = canonicalId(body.id);
-    await this.engine.record(callId, { kind: 'command', id: `cmd:${commandId}`, command: 'create', args: request, clientRequestId: commandId, at });
+    await this.engine.record(callId, {
+      kind: 'command',
+      id: `cmd:${commandId}`,
+      command: 'create',
+      args: request,
+      clientRequestId: commandId,
+      at,
+    });
     await this.engine.record(callId, {
       kind: 'commandResult',
       id: `res:${commandId}`,
@@ -562,13 +589,18 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> {
    * heard from before, asks Graph for the call (the notification may have said it ended).
    */
   #onUndecodable(event: UndecodableEvent): void {
-    this.#log.warn({ callId: event.callId, reason: event.error.reason, path: event.error.path }, 'notification quarantined: it does not decode');
+    this.#log.warn(
+      { callId: event.callId, reason: event.error.reason, path: event.error.path },
+      'notification quarantined: it does not decode',
+    );
     this.emit('undecodable', event);
     const callId = event.callId;
     if (callId === null || this.#stopped || !this.owns(callId)) return;
     const state = this.engine.getCall(callId)?.state;
     if (state === undefined || state === 'pending' || state === 'terminated') return;
-    void this.resync(callId, `a notification did not decode (${event.error.reason} at ${event.error.path})`).catch((e: unknown) => this.#fail(e, callId));
+    void this.resync(callId, `a notification did not decode (${event.error.reason} at ${event.error.path})`).catch((e: unknown) =>
+      this.#fail(e, callId),
+    );
   }
 
   #handle(callId: string): Call {
@@ -621,16 +653,20 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> {
     if (this.engine.getCall(call.id)?.state !== 'incoming') return;
     if (this.#timers.get(call.id)?.has('answerDeadline') && !restored) return;
     const deadline = receivedAt + this.#answerDeadlineMs;
-    this.#timer(call.id, 'answerDeadline', Math.max(0, deadline - this.#marginMs - this.#clock()), () =>
-      // a timer entry the store refuses fails here, outside any caller: report it, do not leave it unhandled
-      void this.#deadline(call).catch((error: unknown) => this.#fail(error, call.id)),
+    this.#timer(
+      call.id,
+      'answerDeadline',
+      Math.max(0, deadline - this.#marginMs - this.#clock()),
+      () =>
+        // a timer entry the store refuses fails here, outside any caller: report it, do not leave it unhandled
+        void this.#deadline(call).catch((error: unknown) => this.#fail(error, call.id)),
     );
     this.emit('incomingCall', call, deadline);
   }
 
   async #deadline(call: Call): Promise<void> {
     const view = this.engine.getCall(call.id);
-    if (!view || view.state !== 'incoming' || !this.owns(call.id)) return;
+    if (view?.state !== 'incoming' || !this.owns(call.id)) return;
     if (Object.values(view.commands).some((c) => ANSWER_COMMANDS.has(c.command))) return;
     await this.engine.record(call.id, { kind: 'timer', id: `t:answerDeadline:${this.#newId()}`, timer: 'answerDeadline' });
     this.#log.warn({ callId: call.id, policy: this.#policy.action }, 'incoming call not handled in time');
@@ -694,7 +730,12 @@ function stoppedError(command: string): SwitchboardError {
 
 /** A scenario to build, as opposed to a request body (which has `mediaConfig`). */
 function isCreateCallSpec(request: CallRequestBody | CreateCallSpec): request is CreateCallSpec {
-  return typeof request === 'object' && request !== null && typeof (request as { kind?: unknown }).kind === 'string' && !('mediaConfig' in request);
+  return (
+    typeof request === 'object' &&
+    request !== null &&
+    typeof (request as { kind?: unknown }).kind === 'string' &&
+    !('mediaConfig' in request)
+  );
 }
 
 /** Creates the runtime. Call `start()` to restore live calls from the store. */

@@ -88,7 +88,10 @@ export function describeEventStoreContract(name: string, makeStore: MakeEventSto
       ];
       await store.appendToStream('call-u', entries);
       const read = await store.readStream('call-u');
-      deepStrictEqual(read, entries.map((entry, i) => json({ ...entry, position: i + 1 })));
+      deepStrictEqual(
+        read,
+        entries.map((entry, i) => json({ ...entry, position: i + 1 })),
+      );
     });
 
     test('positions are dense across appends and `after` reads only what follows', async (store) => {
@@ -96,7 +99,10 @@ export function describeEventStoreContract(name: string, makeStore: MakeEventSto
       await store.appendToStream(s, [timer(s, 'a'), timer(s, 'b')]);
       const second = await store.appendToStream(s, [timer(s, 'c')]);
       await store.appendToStream(s, [timer(s, 'd'), timer(s, 'e')]);
-      deepStrictEqual(second.appended.map((e) => e.position), [3]);
+      deepStrictEqual(
+        second.appended.map((e) => e.position),
+        [3],
+      );
       deepStrictEqual(positions(await store.readStream(s)), [1, 2, 3, 4, 5]);
       deepStrictEqual(ids(await store.readStream(s, { after: 0 })), ['a', 'b', 'c', 'd', 'e']);
       deepStrictEqual(ids(await store.readStream(s, { after: 2 })), ['c', 'd', 'e']);
@@ -148,7 +154,13 @@ export function describeEventStoreContract(name: string, makeStore: MakeEventSto
       const cAgain = notification(s, 'c', { repeatedInBatch: true });
       const d = timer(s, 'd');
       const result = await store.appendToStream(s, [dupA, c, cAgain, d]);
-      deepStrictEqual(json(result.appended), json([{ ...c, position: 3 }, { ...d, position: 4 }]));
+      deepStrictEqual(
+        json(result.appended),
+        json([
+          { ...c, position: 3 },
+          { ...d, position: 4 },
+        ]),
+      );
       deepStrictEqual(json(result.duplicates), json([dupA, cAgain]));
       equal(result.version, 4);
       const read = await store.readStream(s);
@@ -220,7 +232,13 @@ export function describeEventStoreContract(name: string, makeStore: MakeEventSto
       const results = await Promise.all(batches.map((batch) => store.appendToStream(s, batch)));
       const read = await store.readStream(s);
       deepStrictEqual(positions(read), range(1, 80));
-      deepStrictEqual([...ids(read)].sort(), batches.flat().map((e) => e.id).sort());
+      deepStrictEqual(
+        [...ids(read)].sort(),
+        batches
+          .flat()
+          .map((e) => e.id)
+          .sort(),
+      );
       for (const [b, result] of results.entries()) {
         const [p0 = 0, p1] = positions(result.appended);
         equal(p1, p0 + 1, `batch ${b} is contiguous`);
@@ -250,7 +268,11 @@ export function describeEventStoreContract(name: string, makeStore: MakeEventSto
       equal(new Set(ids(read)).size, 24);
       for (const w of range(1, 6)) {
         const mine = ids(read).filter((id) => id.startsWith(`w${w}-`));
-        deepStrictEqual(mine, [0, 1, 2, 3].map((i) => `w${w}-${i}`), `writer ${w} kept its order`);
+        deepStrictEqual(
+          mine,
+          [0, 1, 2, 3].map((i) => `w${w}-${i}`),
+          `writer ${w} kept its order`,
+        );
       }
     });
 
@@ -264,14 +286,17 @@ export function describeEventStoreContract(name: string, makeStore: MakeEventSto
 
     test('independent streams do not interfere', async (store) => {
       const streams = ['s-a', 's-b', 's-c', 's-d'];
-      await Promise.all(
-        range(0, 9).flatMap((i) => streams.map((s) => store.appendToStream(s, [timer(s, `e${i}`)]))),
-      );
+      await Promise.all(range(0, 9).flatMap((i) => streams.map((s) => store.appendToStream(s, [timer(s, `e${i}`)]))));
       for (const s of streams) {
         const read = await store.readStream(s);
         deepStrictEqual(positions(read), range(1, 10), s);
         ok(read.every((e) => e.callId === s));
-        deepStrictEqual([...ids(read)].sort(), range(0, 9).map((i) => `e${i}`).sort());
+        deepStrictEqual(
+          [...ids(read)].sort(),
+          range(0, 9)
+            .map((i) => `e${i}`)
+            .sort(),
+        );
       }
       // A version is per stream: s-a's version says nothing about s-b's.
       await store.appendToStream('s-a', [timer('s-a', 'more')], { expectedVersion: 10 });
@@ -322,7 +347,15 @@ function everyKind(callId: string): LogEntry[] {
       target: { type: 'participant', participantId: 'p-1' },
       resourceData: [{ '@odata.type': '#microsoft.graph.participant', id: 'p-1', rosterSequenceNumber: 4 }],
     },
-    { id: 'cmd-1', callId, at: 1_700_000_000_002, kind: 'command', command: 'playPrompt', args: { prompts: [{ uri: 'https://x/y.wav' }] }, clientRequestId: 'req-1' },
+    {
+      id: 'cmd-1',
+      callId,
+      at: 1_700_000_000_002,
+      kind: 'command',
+      command: 'playPrompt',
+      args: { prompts: [{ uri: 'https://x/y.wav' }] },
+      clientRequestId: 'req-1',
+    },
     {
       id: 'res-1',
       callId,
@@ -349,7 +382,12 @@ function everyKind(callId: string): LogEntry[] {
         resourceData: { state: 42, odd: ['x\ud800y', null, -1.5e-7, { deep: [[{}]] }] },
       },
       index: 3,
-      error: { code: 'SWB_DECODE', reason: 'wrong-type', path: '$.value[3].resourceData.state', message: '$.value[3].resourceData.state: state must be a string' },
+      error: {
+        code: 'SWB_DECODE',
+        reason: 'wrong-type',
+        path: '$.value[3].resourceData.state',
+        message: '$.value[3].resourceData.state: state must be a string',
+      },
       messageId: 'msg-2',
     },
     {

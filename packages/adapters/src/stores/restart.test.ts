@@ -49,10 +49,7 @@ const callIds = fc.constantFrom(
   'lone-\ud800', // refused: a stream id the stores cannot keep
   'nul-%00', // refused
 );
-const oddText = fc.oneof(
-  fc.string({ maxLength: 6 }),
-  fc.constantFrom('\ud800', 'a\udfffb', '\u0000', '\u2028', 'Zoë 李', '👩🏽‍💻', '"\\'),
-);
+const oddText = fc.oneof(fc.string({ maxLength: 6 }), fc.constantFrom('\ud800', 'a\udfffb', '\u0000', '\u2028', 'Zoë 李', '👩🏽‍💻', '"\\'));
 const oddNumber = fc.oneof(
   fc.integer({ min: -3, max: 3 }),
   fc.double({ noNaN: true, noDefaultInfinity: true }),
@@ -63,47 +60,79 @@ const oddValue: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
   array: fc.array(tie('value'), { maxLength: 3 }),
   object: fc.dictionary(fc.constantFrom('a', 'b', '1', '0', 'ü', '\ud800', 'displayName', 'state'), tie('value'), { maxKeys: 3 }),
 })).value;
-const sequence = fc.oneof(fc.integer({ min: 0, max: 6 }), fc.constantFrom(raw('-0'), raw('1.5'), raw('1e308'), '3', raw('9007199254740993')));
+const sequence = fc.oneof(
+  fc.integer({ min: 0, max: 6 }),
+  fc.constantFrom(raw('-0'), raw('1.5'), raw('1e308'), '3', raw('9007199254740993')),
+);
 const state = fc.constantFrom('establishing', 'established', 'Established', 'hold', 'terminated', 'exploded', raw('-0'));
 
 /** One notification: a real shape with odd values in it, or an odd shape (quarantined). */
 const notification = fc.oneof(
-  fc.record({ callId: callIds, state, extra: oddValue, tone: fc.option(fc.record({ sequenceId: sequence, tone: fc.constantFrom('tone1', 'pound') })) }).map(
-    ({ callId, state, extra, tone }) => ({
-      changeType: 'updated',
-      resourceUrl: `/communications/calls/${callId}`,
-      resourceData: { '@odata.type': '#microsoft.graph.call', state, extra, ...(tone ? { toneInfo: tone } : {}) },
-    }),
-  ),
   fc
     .record({
       callId: callIds,
-      participants: fc.array(fc.record({ id: fc.constantFrom('p1', 'P2', 'ü', '0'), isMuted: fc.boolean(), isInLobby: fc.boolean(), seq: sequence, info: oddValue }), { maxLength: 3 }),
+      state,
+      extra: oddValue,
+      tone: fc.option(fc.record({ sequenceId: sequence, tone: fc.constantFrom('tone1', 'pound') })),
+    })
+    .map(({ callId, state, extra, tone }) => ({
+      changeType: 'updated',
+      resourceUrl: `/communications/calls/${callId}`,
+      resourceData: { '@odata.type': '#microsoft.graph.call', state, extra, ...(tone ? { toneInfo: tone } : {}) },
+    })),
+  fc
+    .record({
+      callId: callIds,
+      participants: fc.array(
+        fc.record({
+          id: fc.constantFrom('p1', 'P2', 'ü', '0'),
+          isMuted: fc.boolean(),
+          isInLobby: fc.boolean(),
+          seq: sequence,
+          info: oddValue,
+        }),
+        { maxLength: 3 },
+      ),
       changeType: fc.constantFrom('updated', 'Deleted'),
     })
     .map(({ callId, participants, changeType }) => ({
       changeType,
       resourceUrl: `communications/calls/${callId}/participants`,
-      resourceData: participants.map((p) => ({ id: p.id, isMuted: p.isMuted, isInLobby: p.isInLobby, rosterSequenceNumber: p.seq, info: p.info })),
+      resourceData: participants.map((p) => ({
+        id: p.id,
+        isMuted: p.isMuted,
+        isInLobby: p.isInLobby,
+        rosterSequenceNumber: p.seq,
+        info: p.info,
+      })),
     })),
-  fc.record({ callId: callIds, op: fc.constantFrom('op-1', '0FE0623FD62842EDB4BD8AC290072CC5'), status: fc.constantFrom('running', 'Completed', 'failed'), extra: oddValue }).map(
-    ({ callId, op, status, extra }) => ({
+  fc
+    .record({
+      callId: callIds,
+      op: fc.constantFrom('op-1', '0FE0623FD62842EDB4BD8AC290072CC5'),
+      status: fc.constantFrom('running', 'Completed', 'failed'),
+      extra: oddValue,
+    })
+    .map(({ callId, op, status, extra }) => ({
       changeType: 'updated',
       resourceUrl: `/app/calls/${callId}/operations/${op}`,
       resourceData: { '@odata.type': '#microsoft.graph.playPromptOperation', status, resultInfo: { code: 200, subcode: 0 }, extra },
-    }),
-  ),
+    })),
   fc.record({ callId: callIds, changeType: fc.constantFrom('created', 'deleted') }).map(({ callId, changeType }) => ({
     changeType,
     resourceUrl: `/communications/calls/${callId}/contentsharingsessions/s1`,
   })),
   // shapes that do not decode: quarantined, in their call's stream or in no call's
-  fc.record({ callId: callIds, junk: oddValue }).map(({ callId, junk }) => ({ changeType: 'Exploded', resourceUrl: `/communications/calls/${callId}`, resourceData: junk })),
+  fc
+    .record({ callId: callIds, junk: oddValue })
+    .map(({ callId, junk }) => ({ changeType: 'Exploded', resourceUrl: `/communications/calls/${callId}`, resourceData: junk })),
   oddValue.map((junk) => ({ changeType: 'updated', resourceData: junk })),
   oddValue,
 );
 const deliveries = fc.array(
-  fc.array(notification, { minLength: 1, maxLength: 3 }).map((value) => toText({ '@odata.type': '#microsoft.graph.commsNotifications', value })),
+  fc
+    .array(notification, { minLength: 1, maxLength: 3 })
+    .map((value) => toText({ '@odata.type': '#microsoft.graph.commsNotifications', value })),
   { minLength: 1, maxLength: 12 },
 );
 
@@ -202,7 +231,11 @@ describe('a restart changes nothing', () => {
           callId: QUARANTINE_STREAM,
           at: 1,
           index: 0,
-          notification: { changeType: 'deleted', resourceUrl: url, resourceData: { '@odata.type': '#microsoft.graph.startHoldMusicOperation', status: 'completed' } },
+          notification: {
+            changeType: 'deleted',
+            resourceUrl: url,
+            resourceData: { '@odata.type': '#microsoft.graph.startHoldMusicOperation', status: 'completed' },
+          },
           error: { code: 'SWB_DECODE', reason: 'invalid-value', path: '$.value[0].resourceUrl', message: 'not a call resource' },
         },
       ]);

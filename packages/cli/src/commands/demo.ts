@@ -40,11 +40,16 @@ export async function demoCommand(argv: readonly string[], out: Output): Promise
       out.stdout(DEMO_HELP);
       return 0;
     }
-    out.stderr(`switchboard demo: no examples/demo-bot here or above. The demo runs from a Switchboard checkout:\n  git clone <switchboard> && cd switchboard && npx -y pnpm@10 install && npx -y pnpm@10 demo\n\n${DEMO_HELP}`);
+    out.stderr(
+      `switchboard demo: no examples/demo-bot here or above. The demo runs from a Switchboard checkout:\n  git clone <switchboard> && cd switchboard && npx -y pnpm@10 install && npx -y pnpm@10 demo\n\n${DEMO_HELP}`,
+    );
     return 2;
   }
   const root = dirname(dirname(dirname(demo)));
-  const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=@switchboard/source', demo, ...argv], { cwd: root, stdio: 'inherit' });
+  const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=@switchboard/source', demo, ...argv], {
+    cwd: root,
+    stdio: 'inherit',
+  });
   const forward = (signal: NodeJS.Signals) => () => child.kill(signal);
   const onInt = forward('SIGINT');
   const onTerm = forward('SIGTERM');

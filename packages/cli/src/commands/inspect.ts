@@ -54,9 +54,11 @@ export async function inspectCommand(argv: readonly string[], out: Output, hooks
     return 0;
   }
   if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`, INSPECT_HELP);
-  if (values.store === undefined || values.store.trim() === '') throw new UsageError('--store names the log: sqlite:<path> or postgres://...', INSPECT_HELP);
+  if (values.store === undefined || values.store.trim() === '')
+    throw new UsageError('--store names the log: sqlite:<path> or postgres://...', INSPECT_HELP);
   const port = Number(values.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port takes a port number, not '${values.port}'`, INSPECT_HELP);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new UsageError(`--port takes a port number, not '${values.port}'`, INSPECT_HELP);
   const host = values.host;
   const loopback = isLoopbackHost(host);
   let token = values.token ?? process.env['SWITCHBOARD_INSPECT_TOKEN'];
@@ -68,7 +70,12 @@ export async function inspectCommand(argv: readonly string[], out: Output, hooks
   }
 
   const { store, title } = openStore(values.store, values.schema);
-  const inspector = createInspector({ store, title, ...(token !== undefined ? { token } : {}), onError: (error) => out.stderr(`switchboard inspect: ${(error as Error)?.message ?? String(error)}`) });
+  const inspector = createInspector({
+    store,
+    title,
+    ...(token !== undefined ? { token } : {}),
+    onError: (error) => out.stderr(`switchboard inspect: ${(error as Error)?.message ?? String(error)}`),
+  });
   const server: Server = createServer((req, res) => void inspector.node(req, res));
   try {
     await new Promise<void>((resolve, reject) => {

@@ -55,7 +55,9 @@ export async function redecodeCommand(argv: readonly string[], out: Output): Pro
       : new SqliteEventStore({ path: location, writer: 'inline' });
   } catch (error) {
     if (error instanceof SwitchboardError) throw error;
-    throw new SwitchboardError('SWB_CLI_INPUT', `cannot open ${postgres ? 'the PostgreSQL log' : location}: ${(error as Error).message}`, { cause: error });
+    throw new SwitchboardError('SWB_CLI_INPUT', `cannot open ${postgres ? 'the PostgreSQL log' : location}: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
   try {
     const engine = createEngine({ store, clock: Date.now, snapshotEvery: 0 });

@@ -122,7 +122,9 @@ export async function replayCommand(argv: readonly string[], out: Output): Promi
     const delivery = [
       seed !== undefined ? `shuffled (seed ${seed})` : 'in log order',
       duplicate > 0 ? `duplicates ${duplicate} (seed ${seed ?? 1})` : '',
-    ].filter((d) => d !== '').join(', ');
+    ]
+      .filter((d) => d !== '')
+      .join(', ');
     const page = renderHtml(result, {
       logName: file,
       entries: held,
@@ -133,7 +135,11 @@ export async function replayCommand(argv: readonly string[], out: Output): Promi
     try {
       await writeFile(html, page, 'utf8');
     } catch (error) {
-      throw new SwitchboardError('SWB_CLI_OUTPUT', `cannot write ${html}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { cause: error });
+      throw new SwitchboardError(
+        'SWB_CLI_OUTPUT',
+        `cannot write ${html}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+        { cause: error },
+      );
     }
   }
   if (values.json) {
@@ -155,7 +161,9 @@ export async function replayCommand(argv: readonly string[], out: Output): Promi
     out.stdout(renderTimeline(result));
   }
   if (quarantined.length > 0) {
-    out.stderr(`${quarantined.length} notification${quarantined.length === 1 ? '' : 's'} quarantined (not applied); --strict stops at the first`);
+    out.stderr(
+      `${quarantined.length} notification${quarantined.length === 1 ? '' : 's'} quarantined (not applied); --strict stops at the first`,
+    );
   }
   if (html !== undefined) out.stderr(`wrote ${html}`);
   return 0;
@@ -167,7 +175,11 @@ function* readRecords(file: string): Generator<ExchangeRecord> {
   try {
     fd = openSync(file, 'r');
   } catch (error) {
-    throw new SwitchboardError('SWB_CLI_INPUT', `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { cause: error });
+    throw new SwitchboardError(
+      'SWB_CLI_INPUT',
+      `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+      { cause: error },
+    );
   }
   try {
     const decoder = new StringDecoder('utf8');
@@ -179,7 +191,11 @@ function* readRecords(file: string): Generator<ExchangeRecord> {
       try {
         read = readSync(fd, buffer, 0, buffer.length, null);
       } catch (error) {
-        throw new SwitchboardError('SWB_CLI_INPUT', `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { cause: error });
+        throw new SwitchboardError(
+          'SWB_CLI_INPUT',
+          `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+          { cause: error },
+        );
       }
       const text = rest + (read > 0 ? decoder.write(buffer.subarray(0, read)) : decoder.end());
       const lines = text.split('\n');
@@ -223,7 +239,8 @@ function parseInteger(value: string, flag: string): number {
 
 function parseRate(value: string): number {
   const rate = Number(value);
-  if (!Number.isFinite(rate) || rate < 0 || rate > 1) throw new UsageError(`--duplicate takes a probability from 0 to 1, not '${value}'`, REPLAY_HELP);
+  if (!Number.isFinite(rate) || rate < 0 || rate > 1)
+    throw new UsageError(`--duplicate takes a probability from 0 to 1, not '${value}'`, REPLAY_HELP);
   return rate;
 }
 
@@ -238,7 +255,11 @@ export function renderTimeline(result: ReplayResult): string {
   ]);
   const header = ['#', 'call', 'entry', 'state', 'notes'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   const lines = [line(header), ...rows.map(line), '', 'calls:'];
   const quarantinedIn = new Map<string, number>();
   for (const entry of result.quarantined) quarantinedIn.set(entry.callId, (quarantinedIn.get(entry.callId) ?? 0) + 1);

@@ -49,7 +49,8 @@ export async function simulateCommand(argv: readonly string[], out: Output, unti
   const port = Number(values.port);
   const seed = Number(values.seed);
   const timeScale = Number(values['time-scale']);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port takes a port number, not '${values.port}'`, SIMULATE_HELP);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new UsageError(`--port takes a port number, not '${values.port}'`, SIMULATE_HELP);
   if (!Number.isInteger(seed)) throw new UsageError(`--seed takes a whole number, not '${values.seed}'`, SIMULATE_HELP);
   if (!(timeScale > 0)) throw new UsageError(`--time-scale takes a positive number, not '${values['time-scale']}'`, SIMULATE_HELP);
   const faults = FAULT_PRESETS[values.faults];

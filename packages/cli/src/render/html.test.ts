@@ -19,11 +19,47 @@ async function run(...argv: string[]) {
 
 /** The only elements the page may contain: anything else came from the log unescaped. */
 const ALLOWED_TAGS = new Set([
-  'html', 'head', 'meta', 'title', 'style', 'body', 'header', 'main', 'section', 'h1', 'h2', 'h3', 'p', 'span', 'code', 'a',
-  'dl', 'dt', 'dd', 'table', 'thead', 'tbody', 'tr', 'th', 'td', 'ol', 'ul', 'li', 'br', 'div', 'details', 'summary', 'pre',
-  'figure', 'figcaption',
+  'html',
+  'head',
+  'meta',
+  'title',
+  'style',
+  'body',
+  'header',
+  'main',
+  'section',
+  'h1',
+  'h2',
+  'h3',
+  'p',
+  'span',
+  'code',
+  'a',
+  'dl',
+  'dt',
+  'dd',
+  'table',
+  'thead',
+  'tbody',
+  'tr',
+  'th',
+  'td',
+  'ol',
+  'ul',
+  'li',
+  'br',
+  'div',
+  'details',
+  'summary',
+  'pre',
+  'figure',
+  'figcaption',
   // the call machine picture and the roster chart (inline SVG, no references)
-  'svg', 'g', 'rect', 'path', 'text',
+  'svg',
+  'g',
+  'rect',
+  'path',
+  'text',
 ]);
 
 function tagsOf(html: string): string[] {
@@ -68,7 +104,8 @@ describe('replay --html on the recorded fixtures', () => {
       const ids = Object.keys(result.calls);
       for (const id of ids) expect(html).toContain(`<code>${escapeHtml(id)}</code>`);
       // the header lists every call with its final state
-      for (const id of ids) expect(html).toMatch(new RegExp(`<code>${id}</code></a></td><td><span class="state [^"]*">${result.calls[id]!.state}</span>`));
+      for (const id of ids)
+        expect(html).toMatch(new RegExp(`<code>${id}</code></a></td><td><span class="state [^"]*">${result.calls[id]!.state}</span>`));
       // each call's states, in order
       const expected = ids.map((id) => {
         const changes = result.timeline.filter((r) => r.callId === id && !r.duplicate && r.before !== r.after).map((r) => r.after);
@@ -126,7 +163,13 @@ describe('replay --html on the recorded fixtures', () => {
 describe('replay --html with a hostile log', () => {
   const callId = '<script>alert(1)</script>';
   const notification = (resource: string, changeType: string, resourceData: unknown) =>
-    JSON.stringify({ kind: 'notification', method: 'POST', path: null, status: null, body: { value: [{ changeType, resource, resourceUrl: resource, resourceData }] } });
+    JSON.stringify({
+      kind: 'notification',
+      method: 'POST',
+      path: null,
+      status: null,
+      body: { value: [{ changeType, resource, resourceUrl: resource, resourceData }] },
+    });
   const base = `/communications/calls/${encodeURIComponent(callId)}`;
   const lines = [
     notification(base, 'updated', { '@odata.type': '#microsoft.graph.call', state: 'established' }),

@@ -164,7 +164,11 @@ describe('replay --mermaid on the recorded fixtures', () => {
       for (const seed of [1, 2, 3]) {
         const r = await run('replay', file, '--mermaid', '--shuffle', String(seed), '--duplicate', '0.5');
         expect(r.code).toBe(0);
-        const entries = deliverySchedule(exchangeToEntries(parseExchangeLog(await readFile(file, 'utf8'))), { seed, shuffle: true, duplicate: 0.5 });
+        const entries = deliverySchedule(exchangeToEntries(parseExchangeLog(await readFile(file, 'utf8'))), {
+          seed,
+          shuffle: true,
+          duplicate: 0.5,
+        });
         const result = replay(entries);
         diagramsOf(r.stdout).forEach((text, i) => {
           const callId = Object.keys(result.calls)[i]!;
@@ -226,7 +230,10 @@ describe('replay --mermaid on synthetic logs', () => {
 
   it('stdout stays pure Mermaid: the note about alternatives goes to stderr', async () => {
     const file = join(dir, 'alt.jsonl');
-    await writeFile(file, [notification('c2', 'establishing', 0, { alt: 'ok' }), notification('c2', 'terminated', 1, { alt: 'fail' })].join('\n'));
+    await writeFile(
+      file,
+      [notification('c2', 'establishing', 0, { alt: 'ok' }), notification('c2', 'terminated', 1, { alt: 'fail' })].join('\n'),
+    );
     const r = await run('replay', file, '--mermaid', '--alt', 'fail');
     expect(r.code).toBe(0);
     expect(parseDiagram(r.stdout).final).toBe('terminated');
@@ -246,8 +253,32 @@ describe('replay --mermaid on synthetic logs', () => {
       calls: {},
       quarantined: [],
       timeline: [
-        { index: 0, callId: hostile, entryId: 'e1', kind: 'notification', summary: hostile, duplicate: false, position: 1, before: 'pending', after: 'establishing', stale: [], events: [] },
-        { index: 1, callId: hostile, entryId: 'e2', kind: 'notification', summary: 'deleted;x', duplicate: false, position: 2, before: 'establishing', after: 'terminated', stale: [], events: [] },
+        {
+          index: 0,
+          callId: hostile,
+          entryId: 'e1',
+          kind: 'notification',
+          summary: hostile,
+          duplicate: false,
+          position: 1,
+          before: 'pending',
+          after: 'establishing',
+          stale: [],
+          events: [],
+        },
+        {
+          index: 1,
+          callId: hostile,
+          entryId: 'e2',
+          kind: 'notification',
+          summary: 'deleted;x',
+          duplicate: false,
+          position: 2,
+          before: 'establishing',
+          after: 'terminated',
+          stale: [],
+          events: [],
+        },
       ],
     };
     const [path] = callPaths(result);

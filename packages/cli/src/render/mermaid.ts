@@ -44,7 +44,11 @@ export function callDiagram(path: CallPath): string {
   const body: string[] = [];
   const stale = path.staleCount > 0 ? `, ${path.staleCount} stale` : '';
   const dup = path.duplicateCount > 0 ? `, ${path.duplicateCount} duplicate` : '';
-  body.push(mermaidComment(`call ${path.callId}: final state ${path.final}, ${path.rows.length} ${path.rows.length === 1 ? 'entry' : 'entries'}${stale}${dup}`));
+  body.push(
+    mermaidComment(
+      `call ${path.callId}: final state ${path.final}, ${path.rows.length} ${path.rows.length === 1 ? 'entry' : 'entries'}${stale}${dup}`,
+    ),
+  );
   body.push(FINAL_CLASS);
 
   // Declare every visited state, in the order first reached.

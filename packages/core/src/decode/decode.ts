@@ -1,5 +1,11 @@
 import { DecodeError, SwitchboardError, type DecodeErrorReason } from '../errors/errors.js';
-import { QUARANTINE_STREAM, type ChangeType, type NotificationEntry, type NotificationTarget, type QuarantinedEntry } from '../log/entries.js';
+import {
+  QUARANTINE_STREAM,
+  type ChangeType,
+  type NotificationEntry,
+  type NotificationTarget,
+  type QuarantinedEntry,
+} from '../log/entries.js';
 import { hashEnd, hashEndNotificationId, hashFeed, hashStart, type HashState } from '../util/hash.js';
 import { canonicalId } from '../util/ids.js';
 import { isDeltaRoster, isObject, odataTypeName, participantKey, toCode, type JsonObject } from '../util/graph.js';
@@ -87,7 +93,12 @@ export function redecodeQuarantined(entry: QuarantinedEntry): NotificationEntry 
 }
 
 /** The reasons a single notification is quarantined for; every other reason refuses the delivery. */
-const QUARANTINED_REASONS: ReadonlySet<DecodeErrorReason> = new Set<DecodeErrorReason>(['not-an-object', 'missing-field', 'wrong-type', 'invalid-value']);
+const QUARANTINED_REASONS: ReadonlySet<DecodeErrorReason> = new Set<DecodeErrorReason>([
+  'not-an-object',
+  'missing-field',
+  'wrong-type',
+  'invalid-value',
+]);
 
 /** Checks the envelope of a delivery and returns its `value[]`. */
 function openDelivery(body: unknown, meta: DecodeMeta): readonly unknown[] {
@@ -141,8 +152,18 @@ function quarantine(item: unknown, i: number, error: DecodeError, meta: DecodeMe
   const callId = readableCallId(item, path) ?? QUARANTINE_STREAM;
   const quarantineError = { code: 'SWB_DECODE', reason: error.reason, path: error.path, message: error.message } as const;
   const at = meta.receivedAt;
-  if (meta.messageId === undefined) return { kind: 'quarantined', id: contentId, callId, at, notification: item, index: i, error: quarantineError };
-  return { kind: 'quarantined', id: `q:${meta.messageId}:${i}`, callId, at, notification: item, index: i, error: quarantineError, messageId: meta.messageId };
+  if (meta.messageId === undefined)
+    return { kind: 'quarantined', id: contentId, callId, at, notification: item, index: i, error: quarantineError };
+  return {
+    kind: 'quarantined',
+    id: `q:${meta.messageId}:${i}`,
+    callId,
+    at,
+    notification: item,
+    index: i,
+    error: quarantineError,
+    messageId: meta.messageId,
+  };
 }
 
 /**
@@ -169,7 +190,11 @@ function checkCallId(callId: string, path: string): void {
     throw new DecodeError('too-large', path, `the call id is ${callId.length} characters, at most ${DECODE_LIMITS.maxCallIdLength}`);
   }
   if (!isStorableId(callId)) {
-    throw new DecodeError('unstorable', path, 'the call id has a lone surrogate or a NUL character, which the log cannot keep as a stream id');
+    throw new DecodeError(
+      'unstorable',
+      path,
+      'the call id has a lone surrogate or a NUL character, which the log cannot keep as a stream id',
+    );
   }
 }
 
@@ -195,7 +220,11 @@ const ITEM_PATHS = Array.from({ length: 8 }, (_, i) => `$.value[${i}]`);
 const DATA_PATHS = ITEM_PATHS.map((path) => `${path}.resourceData`);
 
 // A Map: `CHANGE_TYPES[raw]` on an object literal would find `constructor` and `__proto__`.
-const CHANGE_TYPES = new Map<string, ChangeType>([['created', 'created'], ['updated', 'updated'], ['deleted', 'deleted']]);
+const CHANGE_TYPES = new Map<string, ChangeType>([
+  ['created', 'created'],
+  ['updated', 'updated'],
+  ['deleted', 'deleted'],
+]);
 
 function decodeOne(item: unknown, path: string, index: number, meta: DecodeMeta): NotificationEntry {
   if (!isObject(item)) throw new DecodeError('not-an-object', path, 'a notification must be an object');
@@ -212,12 +241,17 @@ function decodeOne(item: unknown, path: string, index: number, meta: DecodeMeta)
   if (!route) throw new DecodeError('invalid-value', `${path}.${resourceUrl.field}`, `'${resourceUrl.value}' is not a call resource`);
   checkCallId(route.callId, `${path}.${resourceUrl.field}`);
   if (route.callId === QUARANTINE_STREAM) {
-    throw new DecodeError('invalid-value', `${path}.${resourceUrl.field}`, `the call id '${QUARANTINE_STREAM}' is reserved for quarantined notifications`);
+    throw new DecodeError(
+      'invalid-value',
+      `${path}.${resourceUrl.field}`,
+      `the call id '${QUARANTINE_STREAM}' is reserved for quarantined notifications`,
+    );
   }
   const callId = canonicalId(route.callId);
   if (resourceUrl.field === 'resourceUrl' && typeof item['resource'] === 'string') {
     // Both present (real traffic): they should name the same call; trust resourceUrl.
-    if (!namesCall(item['resource'])) throw new DecodeError('invalid-value', `${path}.resource`, `'${item['resource']}' is not a call resource`);
+    if (!namesCall(item['resource']))
+      throw new DecodeError('invalid-value', `${path}.resource`, `'${item['resource']}' is not a call resource`);
   }
 
   const resourceData = item['resourceData'];
@@ -227,7 +261,16 @@ function decodeOne(item: unknown, path: string, index: number, meta: DecodeMeta)
   const target = checkResourceData(route.target, resourceData, index < ITEM_PATHS.length ? DATA_PATHS[index]! : `${path}.resourceData`);
   // two literals rather than a conditional spread (a slow path on V8); the same keys in order
   if (meta.messageId === undefined) {
-    return { kind: 'notification', id: contentId, callId, at: meta.receivedAt, changeType, resourceUrl: resourceUrl.value, target, resourceData };
+    return {
+      kind: 'notification',
+      id: contentId,
+      callId,
+      at: meta.receivedAt,
+      changeType,
+      resourceUrl: resourceUrl.value,
+      target,
+      resourceData,
+    };
   }
   return {
     kind: 'notification',
@@ -305,7 +348,8 @@ function checkResourceData(target: NotificationTarget, data: unknown, path: stri
         throw new DecodeError('wrong-type', `${path}.id`, 'operation id must be a string');
       }
       const operationId = typeof id === 'string' && id.length > 0 ? id : target.operationId;
-      if (operationId === undefined) throw new DecodeError('missing-field', `${path}.id`, 'the operation has no id (neither in the data nor the path)');
+      if (operationId === undefined)
+        throw new DecodeError('missing-field', `${path}.id`, 'the operation has no id (neither in the data nor the path)');
       optionalString(data, 'status', path);
       checkResultInfo(data['resultInfo'], path);
       return { type: 'operation', operationId };
@@ -318,7 +362,11 @@ function checkResourceData(target: NotificationTarget, data: unknown, path: stri
         const id = s['id'];
         if (typeof id !== 'string' || id.length === 0) {
           if (id === undefined && target.sessionId !== undefined) return;
-          throw new DecodeError(id === undefined ? 'missing-field' : 'wrong-type', `${at}.id`, 'a content sharing session needs a string id');
+          throw new DecodeError(
+            id === undefined ? 'missing-field' : 'wrong-type',
+            `${at}.id`,
+            'a content sharing session needs a string id',
+          );
         }
       });
       return target;
@@ -393,7 +441,8 @@ function checkDeltaRoster(items: readonly unknown[], path: string, single: boole
 function checkParticipant(value: unknown, path: string, index: number): void {
   if (!isObject(value)) throw new DecodeError('not-an-object', at(path, index), 'a participant must be an object');
   const id = value['id'];
-  if (id !== undefined && id !== null && typeof id !== 'string') throw new DecodeError('wrong-type', `${at(path, index)}.id`, 'participant id must be a string');
+  if (id !== undefined && id !== null && typeof id !== 'string')
+    throw new DecodeError('wrong-type', `${at(path, index)}.id`, 'participant id must be a string');
   if (participantKey(value) === undefined) {
     throw new DecodeError('missing-field', `${at(path, index)}.id`, 'a participant needs an id (or an identity with one)');
   }
@@ -596,7 +645,11 @@ function scan(value: unknown, path: string, depth: number, hash: HashState | nul
   if (FORBIDDEN.has(key)) throw new DecodeError('forbidden-key', path, `the key '${key}' is not allowed`);
   if (typeof value !== 'object' || value === null) {
     if (!isStorablePrimitive(value)) {
-      throw new DecodeError('unstorable', path, `${typeof value === 'number' ? String(value) : `a ${typeof value}`} is not a JSON value the log can keep (a number past ±1.8e308 reads as Infinity)`);
+      throw new DecodeError(
+        'unstorable',
+        path,
+        `${typeof value === 'number' ? String(value) : `a ${typeof value}`} is not a JSON value the log can keep (a number past ±1.8e308 reads as Infinity)`,
+      );
     }
     if (hash) hashFeed(hash, typeof value === 'string' ? `"${value}` : String(value));
     return;

@@ -13,9 +13,7 @@ const FIXTURES = join(import.meta.dirname, '..', '..', '..', '..', 'test', 'fixt
 
 function idsOf(file: string): string[] {
   const records = parseExchangeLog(readFileSync(join(FIXTURES, file), 'utf8'));
-  return records
-    .filter((r) => r.kind === 'notification')
-    .flatMap((r) => decodeNotifications(r.body, { receivedAt: 0 }).map((e) => e.id));
+  return records.filter((r) => r.kind === 'notification').flatMap((r) => decodeNotifications(r.body, { receivedAt: 0 }).map((e) => e.id));
 }
 
 describe('content-derived entry ids stay as they were', () => {
@@ -24,10 +22,19 @@ describe('content-derived entry ids stay as they were', () => {
       'recorded/sambetts-graph-calling-bots--p2p-simpletest.jsonl',
       ['n:199b64a799f239', 'n:10700831696181', 'n:07ef572267608b', 'n:1b4b2bd0313b36', 'n:01f96d92598737', 'n:1f67b8b2cf1ecc'],
     ],
-    ['recorded/sambetts-graph-calling-bots--groupcall.jsonl', ['n:1cce660b841d08', 'n:138ae385143c1a', 'n:0090bcd5aad3c4', 'n:1aa1db927fa520', 'n:080108651951ac']],
+    [
+      'recorded/sambetts-graph-calling-bots--groupcall.jsonl',
+      ['n:1cce660b841d08', 'n:138ae385143c1a', 'n:0090bcd5aad3c4', 'n:1aa1db927fa520', 'n:080108651951ac'],
+    ],
     ['recorded/sambetts-graph-calling-bots--failed-p2p.jsonl', ['n:0267ba3dd17f36', 'n:004c9470d4fdba']],
-    ['docs/v1.0-participant-invite-zhcn2022--example-1-invite-one-participant-to-an-existing-call.jsonl', ['n:1e67b65bfc24e7', 'n:17d5200d8d8404']],
-    ['docs/beta-application-post-calls--example-5-join-scheduled-meeting-with-service-hosted-media.jsonl', ['n:1cac6a108e8751', 'n:1a0cd6301d3ab3', 'n:1addf8018ed963']],
+    [
+      'docs/v1.0-participant-invite-zhcn2022--example-1-invite-one-participant-to-an-existing-call.jsonl',
+      ['n:1e67b65bfc24e7', 'n:17d5200d8d8404'],
+    ],
+    [
+      'docs/beta-application-post-calls--example-5-join-scheduled-meeting-with-service-hosted-media.jsonl',
+      ['n:1cac6a108e8751', 'n:1a0cd6301d3ab3', 'n:1addf8018ed963'],
+    ],
   ])('%s', (file, ids) => {
     expect(idsOf(file)).toEqual(ids);
   });

@@ -88,7 +88,8 @@ const PARTICIPANTS: NotificationTarget = { type: 'participants' };
 // host and version are optional: Graph sends bare paths, recorders sometimes keep full URLs.
 // Without a host the leading slash is optional too: the participant: startHoldMusic and
 // stopHoldMusic pages notify about `communications/calls/{id}/operations/{id}`.
-const CALL_PATH = /^(?:https?:\/\/[^/]+\/|\/)?(?:(?:v1\.0|beta)\/)?(?:communications|app)\/calls\/([^/?#]+)(?:\/([^?#]*?))?\/?(?:[?#].*)?$/i;
+const CALL_PATH =
+  /^(?:https?:\/\/[^/]+\/|\/)?(?:(?:v1\.0|beta)\/)?(?:communications|app)\/calls\/([^/?#]+)(?:\/([^?#]*?))?\/?(?:[?#].*)?$/i;
 
 function unknownTarget(reason: string): NotificationTarget {
   return { type: 'unknown', reason };

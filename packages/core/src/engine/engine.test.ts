@@ -37,15 +37,39 @@ describe('createEngine', () => {
 
     const r1 = await engine.ingest(callStateBody(CALL, 'establishing'));
     await engine.ingest(callStateBody(CALL, 'established'));
-    await engine.ingest(rosterBody(CALL, [{ id: 'bot', displayName: 'Bot' }, { id: 'a', displayName: 'A', isInLobby: true }], 1));
-    await engine.ingest(rosterBody(CALL, [{ id: 'bot', displayName: 'Bot' }, { id: 'a', displayName: 'A', isInLobby: false }], 2));
+    await engine.ingest(
+      rosterBody(
+        CALL,
+        [
+          { id: 'bot', displayName: 'Bot' },
+          { id: 'a', displayName: 'A', isInLobby: true },
+        ],
+        1,
+      ),
+    );
+    await engine.ingest(
+      rosterBody(
+        CALL,
+        [
+          { id: 'bot', displayName: 'Bot' },
+          { id: 'a', displayName: 'A', isInLobby: false },
+        ],
+        2,
+      ),
+    );
     await engine.ingest(operationBody(CALL, 'op', 'playPromptOperation', 'completed'));
 
     expect(r1).toMatchObject({ received: 1, appended: 1, duplicates: 0, callIds: [CALL] });
     expect(changes).toEqual(['pending->establishing', 'establishing->established']);
     expect(seen.map((e) => e.type)).toEqual([
-      'callCreated', 'stateChanged', 'stateChanged', 'participantJoined', 'participantJoined', 'participantEnteredLobby',
-      'participantAdmitted', 'operationSettled',
+      'callCreated',
+      'stateChanged',
+      'stateChanged',
+      'participantJoined',
+      'participantJoined',
+      'participantEnteredLobby',
+      'participantAdmitted',
+      'operationSettled',
     ]);
     expect(engine.getCall(CALL)?.state).toBe('established');
     expect((await engine.store.readStream(CALL)).length).toBe(5);
@@ -60,7 +84,7 @@ describe('createEngine', () => {
     expect((await engine.store.readStream(CALL)).length).toBe(1);
   });
 
-  it("established, hold, then established again: applied in arrival order with a resync asked, in the engine, its view and replay alike", async () => {
+  it('established, hold, then established again: applied in arrival order with a resync asked, in the engine, its view and replay alike', async () => {
     const bodies = [callStateBody(CALL, 'established'), callStateBody(CALL, 'hold'), callStateBody(CALL, 'established')];
     const engine = createEngine({ clock });
     const emitted: CallEvent[] = [];
@@ -112,7 +136,9 @@ describe('createEngine', () => {
   it('a body that cannot be a delivery or cannot be stored throws DecodeError and changes nothing', async () => {
     const engine = createEngine({ clock });
     await engine.ingest(callStateBody(CALL, 'established'));
-    const withForbidden = { value: [callStateBody('c2', 'established')['value'] as unknown[], JSON.parse('{"changeType":"updated","__proto__":{}}')].flat() };
+    const withForbidden = {
+      value: [callStateBody('c2', 'established')['value'] as unknown[], JSON.parse('{"changeType":"updated","__proto__":{}}')].flat(),
+    };
     await expect(engine.ingest(withForbidden)).rejects.toBeInstanceOf(DecodeError);
     await expect(engine.ingest('{"value":[{"__proto__":{}}]}')).rejects.toMatchObject({ code: 'SWB_DECODE', reason: 'forbidden-key' });
     await expect(engine.ingest('{"value":[')).rejects.toMatchObject({ code: 'SWB_DECODE', reason: 'invalid-json' });
@@ -124,7 +150,13 @@ describe('createEngine', () => {
     const engine = createEngine({ clock });
     await engine.ingest(callStateBody(CALL, 'incoming'));
     await engine.record(CALL, { kind: 'command', id: 'cmd-1', command: 'answer' });
-    const r = await engine.record(CALL, { kind: 'commandResult', id: 'res-1', commandId: 'cmd-1', command: 'answer', outcome: 'ambiguous' });
+    const r = await engine.record(CALL, {
+      kind: 'commandResult',
+      id: 'res-1',
+      commandId: 'cmd-1',
+      command: 'answer',
+      outcome: 'ambiguous',
+    });
     expect(r.events.map((e) => e.type)).toEqual(['resyncNeeded']);
     await engine.record(CALL, { kind: 'resync', id: 'rs-1', call: { state: 'established' }, participants: [] });
     await engine.record(CALL, { kind: 'timer', id: 't-1', timer: 'keepAliveDue', at: 77 });
@@ -132,10 +164,13 @@ describe('createEngine', () => {
     expect(view.state).toBe('established');
     expect(view.resyncNeeded).toBeNull();
     expect(view.commands['cmd-1']).toMatchObject({ command: 'answer', outcome: 'ambiguous' });
-    await expect(engine.record(CALL, { kind: 'timer', id: 't-2', timer: 'nope' } as never)).rejects.toMatchObject({ code: 'SWB_INVALID_ENTRY' });
-    await expect(
-      engine.record(CALL, { kind: 'resync', id: 'rs-3', call: JSON.parse('{"__proto__":{"x":1}}') }),
-    ).rejects.toMatchObject({ code: 'SWB_DECODE', reason: 'forbidden-key' });
+    await expect(engine.record(CALL, { kind: 'timer', id: 't-2', timer: 'nope' } as never)).rejects.toMatchObject({
+      code: 'SWB_INVALID_ENTRY',
+    });
+    await expect(engine.record(CALL, { kind: 'resync', id: 'rs-3', call: JSON.parse('{"__proto__":{"x":1}}') })).rejects.toMatchObject({
+      code: 'SWB_DECODE',
+      reason: 'forbidden-key',
+    });
   });
 
   it('rebuilds calls from the store after a restart, from a snapshot plus the tail', async () => {
@@ -190,7 +225,10 @@ describe('createEngine', () => {
     expect(second.calls()).toEqual(engine.calls());
     await expect(engine.snapshot({ quietForMs: -1 })).rejects.toMatchObject({ code: 'SWB_INVALID_ARGUMENT' });
     // a store that keeps no snapshots: nothing to write
-    const plain = createEngine({ store: { readStream: watched.readStream, appendToStream: watched.appendToStream, listStreams: watched.listStreams }, clock: () => t });
+    const plain = createEngine({
+      store: { readStream: watched.readStream, appendToStream: watched.appendToStream, listStreams: watched.listStreams },
+      clock: () => t,
+    });
     await plain.ingest(callStateBody('other', 'establishing'));
     expect(await plain.snapshot()).toBe(0);
   });
@@ -244,7 +282,7 @@ describe('createEngine', () => {
     expect(a.getCall(CALL)).toEqual(b.getCall(CALL));
   });
 
-  it('what a conflict catches up from another writer is emitted, before the append\'s own events', async () => {
+  it("what a conflict catches up from another writer is emitted, before the append's own events", async () => {
     const store = new InMemoryEventStore();
     const a = createEngine({ store, clock });
     const b = createEngine({ store, clock });
@@ -312,10 +350,14 @@ describe('createEngine', () => {
             fc.tuple(
               fc.constant({ callId: s.callId, bodies }),
               // which engine each body goes to, and what the other side does next
-              fc.array(fc.record({ to: fc.constantFrom('a' as const, 'b' as const), then: fc.constantFrom('nothing', 'refresh', 'load') }), {
-                minLength: bodies.length,
-                maxLength: bodies.length,
-              }),
+              fc.array(
+                // biome-ignore lint/suspicious/noThenProperty: a plain record, never awaited
+                fc.record({ to: fc.constantFrom('a' as const, 'b' as const), then: fc.constantFrom('nothing', 'refresh', 'load') }),
+                {
+                  minLength: bodies.length,
+                  maxLength: bodies.length,
+                },
+              ),
             ),
           ),
         ),
@@ -418,11 +460,49 @@ describe('createEngine', () => {
   it('stores an entry as its copy plus position, whatever its shape', async () => {
     const store = new InMemoryEventStore();
     const shapes: LogEntry[] = [
-      { kind: 'notification', id: 'a', callId: CALL, at: 1, changeType: 'updated', resourceUrl: '/communications/calls/c1', target: { type: 'call' }, resourceData: {} },
-      { kind: 'notification', id: 'b', callId: CALL, at: 2, changeType: 'updated', resourceUrl: '/communications/calls/c1', target: { type: 'call' }, resourceData: {}, messageId: 'm' },
+      {
+        kind: 'notification',
+        id: 'a',
+        callId: CALL,
+        at: 1,
+        changeType: 'updated',
+        resourceUrl: '/communications/calls/c1',
+        target: { type: 'call' },
+        resourceData: {},
+      },
+      {
+        kind: 'notification',
+        id: 'b',
+        callId: CALL,
+        at: 2,
+        changeType: 'updated',
+        resourceUrl: '/communications/calls/c1',
+        target: { type: 'call' },
+        resourceData: {},
+        messageId: 'm',
+      },
       // extra and reordered keys are kept as they are
-      { kind: 'notification', id: 'c', callId: CALL, at: 3, changeType: 'updated', resourceUrl: '/communications/calls/c1', target: { type: 'call' }, resourceData: {}, note: 'x' } as LogEntry,
-      { id: 'd', kind: 'notification', callId: CALL, at: 4, changeType: 'updated', resourceUrl: '/communications/calls/c1', target: { type: 'call' }, resourceData: {} },
+      {
+        kind: 'notification',
+        id: 'c',
+        callId: CALL,
+        at: 3,
+        changeType: 'updated',
+        resourceUrl: '/communications/calls/c1',
+        target: { type: 'call' },
+        resourceData: {},
+        note: 'x',
+      } as LogEntry,
+      {
+        id: 'd',
+        kind: 'notification',
+        callId: CALL,
+        at: 4,
+        changeType: 'updated',
+        resourceUrl: '/communications/calls/c1',
+        target: { type: 'call' },
+        resourceData: {},
+      },
     ];
     const { appended } = store.appendSync(CALL, shapes);
     expect(appended).toEqual(shapes.map((e, i) => ({ ...e, position: i + 1 })));

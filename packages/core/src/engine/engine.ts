@@ -97,7 +97,11 @@ export type EngineEvents = { [K in CallEventType]: [Extract<CallEvent, { type: K
 };
 
 /** An entry to record: the engine fills in `callId` and, when absent, `at`. */
-export type NewEntry = LogEntry extends infer E ? (E extends LogEntry ? Omit<E, 'callId' | 'at'> & { readonly at?: number } : never) : never;
+export type NewEntry = LogEntry extends infer E
+  ? E extends LogEntry
+    ? Omit<E, 'callId' | 'at'> & { readonly at?: number }
+    : never
+  : never;
 
 interface CallState$ {
   /** The machine state and context folded so far (the holder is updated by each fold; a context is never changed). */
@@ -256,7 +260,11 @@ export class Engine extends EventEmitter<EngineEvents> {
     const callIds: string[] = [];
     for (const [callId, decoded] of byCall) {
       const held = new Set((await this.store.readStream(callId)).map((e) => e.id));
-      const fresh = decoded.filter((e) => !held.has(e.id) && (held.add(e.id), true));
+      const fresh = decoded.filter((e) => {
+        if (held.has(e.id)) return false;
+        held.add(e.id);
+        return true;
+      });
       alreadyApplied += decoded.length - fresh.length;
       if (fresh.length === 0) continue;
       const outcome = await this.#append(callId, fresh);
@@ -282,7 +290,14 @@ export class Engine extends EventEmitter<EngineEvents> {
     const full = { ...entry, callId: key, at: entry.at ?? this.#clock() } as LogEntry;
     checkEntry(full);
     const outcome = await this.#append(key, [full]);
-    return { received: 1, appended: outcome.appended, duplicates: outcome.duplicates, callIds: [key], events: outcome.events, quarantined: 0 };
+    return {
+      received: 1,
+      appended: outcome.appended,
+      duplicates: outcome.duplicates,
+      callIds: [key],
+      events: outcome.events,
+      quarantined: 0,
+    };
   }
 
   /** The current view of a call this engine holds, or undefined. Synchronous; see `load`. */
@@ -415,61 +430,68 @@ export class Engine extends EventEmitter<EngineEvents> {
    */
   #append(callId: string, entries: readonly LogEntry[]): AppendOutcome | Promise<AppendOutcome> {
     if (callId === QUARANTINE_STREAM) return this.#appendQuarantine(entries);
-    return this.#appendNow(callId, entries) ?? this.#withLock(callId, async () => {
-      // Append straight at the version this engine folded to; only a conflict (another
-      // writer moved the stream) costs a read of the tail.
-      // What another writer appended, folded in on a conflict: its events come first, then the
-      // append's. What was folded is emitted even when a later step fails: the view has moved.
-      const events: CallEvent[] = [];
-      let appended = 0;
-      let duplicates = 0;
-      let quarantined: StoredEntry[] | undefined;
-      try {
-        let state = this.#calls.get(callId) ?? (await this.#catchUp(callId, events));
-        for (let i = 0; i < entries.length; i++) {
-          const original = entries[i]!;
-          let entry = original;
-          for (let attempt = 0; ; ) {
-            let result: AppendResult;
-            try {
-              const appending = this.#appendToStore(callId, entry === original && entries.length === 1 ? entries : [entry], state.version);
-              result = appending instanceof Promise ? await appending : appending;
-            } catch (error) {
-              if (!(error instanceof ExpectedVersionConflictError) || attempt++ >= this.#maxRetries) throw error;
-              state = await this.#catchUp(callId, events);
-              entry = original; // decided again, from the fold as it now stands
-              continue;
-            }
-            if (result.appended.length === 0) {
-              if (result.version !== state.version) {
-                if (attempt++ >= this.#maxRetries) throw new ExpectedVersionConflictError(callId, state.version, result.version);
+    return (
+      this.#appendNow(callId, entries) ??
+      this.#withLock(callId, async () => {
+        // Append straight at the version this engine folded to; only a conflict (another
+        // writer moved the stream) costs a read of the tail.
+        // What another writer appended, folded in on a conflict: its events come first, then the
+        // append's. What was folded is emitted even when a later step fails: the view has moved.
+        const events: CallEvent[] = [];
+        let appended = 0;
+        let duplicates = 0;
+        let quarantined: StoredEntry[] | undefined;
+        try {
+          let state = this.#calls.get(callId) ?? (await this.#catchUp(callId, events));
+          for (let i = 0; i < entries.length; i++) {
+            const original = entries[i]!;
+            let entry = original;
+            for (let attempt = 0; ; ) {
+              let result: AppendResult;
+              try {
+                const appending = this.#appendToStore(
+                  callId,
+                  entry === original && entries.length === 1 ? entries : [entry],
+                  state.version,
+                );
+                result = appending instanceof Promise ? await appending : appending;
+              } catch (error) {
+                if (!(error instanceof ExpectedVersionConflictError) || attempt++ >= this.#maxRetries) throw error;
                 state = await this.#catchUp(callId, events);
-                entry = original;
+                entry = original; // decided again, from the fold as it now stands
                 continue;
               }
-              const repeat = entry === original ? repeatOf(state.fold.context, entry, state.version + 1) : undefined;
-              if (repeat === undefined) {
-                duplicates++;
-                break;
+              if (result.appended.length === 0) {
+                if (result.version !== state.version) {
+                  if (attempt++ >= this.#maxRetries) throw new ExpectedVersionConflictError(callId, state.version, result.version);
+                  state = await this.#catchUp(callId, events);
+                  entry = original;
+                  continue;
+                }
+                const repeat = entry === original ? repeatOf(state.fold.context, entry, state.version + 1) : undefined;
+                if (repeat === undefined) {
+                  duplicates++;
+                  break;
+                }
+                entry = repeat;
+                continue;
               }
-              entry = repeat;
-              continue;
+              this.#fold(state, result.appended, events);
+              quarantined = quarantinedOf(result.appended, quarantined);
+              if (result.version !== state.version) state = await this.#catchUp(callId, events);
+              appended++;
+              break;
             }
-            this.#fold(state, result.appended, events);
-            quarantined = quarantinedOf(result.appended, quarantined);
-            if (result.version !== state.version) state = await this.#catchUp(callId, events);
-            appended++;
-            break;
           }
+          if (appended > 0) state.touchedAt = this.#clock();
+          if (this.#snapshotDue(state)) await this.#writeSnapshot(callId, state);
+        } catch (error) {
+          this.#failAfterFold(events, error);
         }
-        if (appended > 0) state.touchedAt = this.#clock();
-        if (this.#snapshotDue(state)) await this.#writeSnapshot(callId, state);
-      } catch (error) {
-        this.#failAfterFold(events, error);
-      }
-      this.#emitAll(events);
-      return { appended, duplicates, events, quarantined };
-    });
+        this.#emitAll(events);
+        return { appended, duplicates, events, quarantined };
+      })
+    );
   }
 
   /**
@@ -478,8 +500,15 @@ export class Engine extends EventEmitter<EngineEvents> {
    */
   async #appendQuarantine(entries: readonly LogEntry[]): Promise<AppendOutcome> {
     const store = this.store;
-    const result = isPlainMemoryStore(store) ? store.appendSync(QUARANTINE_STREAM, entries) : await store.appendToStream(QUARANTINE_STREAM, entries);
-    return { appended: result.appended.length, duplicates: result.duplicates.length, events: [], quarantined: quarantinedOf(result.appended) };
+    const result = isPlainMemoryStore(store)
+      ? store.appendSync(QUARANTINE_STREAM, entries)
+      : await store.appendToStream(QUARANTINE_STREAM, entries);
+    return {
+      appended: result.appended.length,
+      duplicates: result.duplicates.length,
+      events: [],
+      quarantined: quarantinedOf(result.appended),
+    };
   }
 
   /**
@@ -560,7 +589,12 @@ export class Engine extends EventEmitter<EngineEvents> {
       const saved = this.store.readSnapshot ? await this.store.readSnapshot(callId) : undefined;
       const restored = restoreCallSnapshot(callId, saved);
       state = restored
-        ? { fold: foldStateOf(restored), version: restored.context.position, snapshotAt: restored.context.position, touchedAt: this.#clock() }
+        ? {
+            fold: foldStateOf(restored),
+            version: restored.context.position,
+            snapshotAt: restored.context.position,
+            touchedAt: this.#clock(),
+          }
         : { fold: foldStateOf(startCall({ callId, rosterMode: this.#rosterMode })), version: 0, snapshotAt: 0, touchedAt: this.#clock() };
       this.#calls.set(callId, state);
     }
@@ -623,7 +657,9 @@ function streamIdOf(id: string): string {
 /** An in-memory store whose async methods are its own: its sync twins do the same, without a turn. */
 function isPlainMemoryStore(store: EventStore): store is InMemoryEventStore {
   const proto = InMemoryEventStore.prototype;
-  return store instanceof InMemoryEventStore && store.appendToStream === proto.appendToStream && store.writeSnapshot === proto.writeSnapshot;
+  return (
+    store instanceof InMemoryEventStore && store.appendToStream === proto.appendToStream && store.writeSnapshot === proto.writeSnapshot
+  );
 }
 
 function oneCall(entries: readonly DeliveryEntry[]): boolean {

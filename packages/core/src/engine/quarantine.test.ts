@@ -60,7 +60,10 @@ describe('quarantine: a notification that does not decode is kept, not refused',
     const engine = createEngine({ clock, store });
     const seen = collect(engine);
     const { resourceUrl: _none, ...noPath } = note('c1', { state: 'established' });
-    const result = await engine.ingest(delivery(noPath, null, note('c1', { state: 'established' }, { resourceUrl: '/users/x' })), { receivedAt: 7, messageId: 'm-1' });
+    const result = await engine.ingest(delivery(noPath, null, note('c1', { state: 'established' }, { resourceUrl: '/users/x' })), {
+      receivedAt: 7,
+      messageId: 'm-1',
+    });
     expect([result.appended, result.quarantined, result.callIds]).toEqual([3, 3, []]);
     const held = await store.readStream(QUARANTINE_STREAM);
     expect(held.map((e) => [e.id, e.kind, (e as QuarantinedEntry).error.path])).toEqual([
@@ -77,7 +80,9 @@ describe('quarantine: a notification that does not decode is kept, not refused',
     expect(await restarted.refresh(QUARANTINE_STREAM)).toEqual([]);
     expect(await restarted.load(QUARANTINE_STREAM)).toBeUndefined();
     expect(restarted.calls()).toEqual([]);
-    await expect(restarted.record(QUARANTINE_STREAM, { kind: 'timer', id: 't', timer: 'keepAliveDue' })).rejects.toMatchObject({ code: 'SWB_INVALID_ARGUMENT' });
+    await expect(restarted.record(QUARANTINE_STREAM, { kind: 'timer', id: 't', timer: 'keepAliveDue' })).rejects.toMatchObject({
+      code: 'SWB_INVALID_ARGUMENT',
+    });
     // nor does a notification for a call of that name get in as one
     await engine.ingest(delivery(note(QUARANTINE_STREAM, { state: 'established' })));
     expect(engine.calls()).toEqual([]);
@@ -136,7 +141,14 @@ describe('redecode: after an upgrade, quarantined notifications are folded in wh
 
   function olderVersionsLog(): InMemoryEventStore {
     const store = new InMemoryEventStore();
-    const quarantined = (id: string, callId: string, notification: unknown, path: string, reason: string, at: number): QuarantinedEntry => ({
+    const quarantined = (
+      id: string,
+      callId: string,
+      notification: unknown,
+      path: string,
+      reason: string,
+      at: number,
+    ): QuarantinedEntry => ({
       kind: 'quarantined',
       id,
       callId,
@@ -147,8 +159,13 @@ describe('redecode: after an upgrade, quarantined notifications are folded in wh
     });
     store.appendSync(QUARANTINE_STREAM, [quarantined('q:1', QUARANTINE_STREAM, holdMusic, '$.value[0].resourceUrl', 'invalid-value', 10)]);
     const established = decodeNotifications(callStateBody(SHARING_CALL, 'established'), { receivedAt: 5 });
-    store.appendSync(SHARING_CALL, [...established, quarantined('q:2', SHARING_CALL, sharing, '$.value[0].resourceData', 'wrong-type', 20)]);
-    store.appendSync(QUARANTINE_STREAM, [quarantined('q:3', QUARANTINE_STREAM, { changeType: 'sideways' }, '$.value[0].changeType', 'invalid-value', 30)]);
+    store.appendSync(SHARING_CALL, [
+      ...established,
+      quarantined('q:2', SHARING_CALL, sharing, '$.value[0].resourceData', 'wrong-type', 20),
+    ]);
+    store.appendSync(QUARANTINE_STREAM, [
+      quarantined('q:3', QUARANTINE_STREAM, { changeType: 'sideways' }, '$.value[0].changeType', 'invalid-value', 30),
+    ]);
     return store;
   }
 
@@ -163,7 +180,9 @@ describe('redecode: after an upgrade, quarantined notifications are folded in wh
 
     const first = await engine.redecode();
     expect(first).toMatchObject({ examined: 3, redecoded: 2, alreadyApplied: 0, callIds: [HOLD_CALL, SHARING_CALL] });
-    expect(first.stillUndecodable.map((s) => [s.entry.id, s.error.reason, s.error.path])).toEqual([['q:3', 'invalid-value', '$.value[0].changeType']]);
+    expect(first.stillUndecodable.map((s) => [s.entry.id, s.error.reason, s.error.path])).toEqual([
+      ['q:3', 'invalid-value', '$.value[0].changeType'],
+    ]);
     expect(Object.values(engine.getCall(HOLD_CALL)!.operations).map((o) => o.status)).toEqual(['completed']);
     expect(engine.getCall(SHARING_CALL)!.contentSharingSessions['2765eb15-01f8-47c6-b12b-c32111a4a86f']).toMatchObject({ deleted: false });
     expect(events).toContain(`callCreated ${HOLD_CALL}`);
@@ -209,14 +228,22 @@ describe('one GUID, two spellings (call: playPrompt page)', () => {
     const view = engine.getCall('57DAB8B1894C409AB240BD8BEAE78896');
     expect(view).toEqual(engine.getCall('57dab8b1-894c-409a-b240-bd8beae78896'));
     expect(view).toBeDefined();
-    expect(view).toMatchObject({ id: '57dab8b1-894c-409a-b240-bd8beae78896', graphId: '57DAB8B1894C409AB240BD8BEAE78896', state: 'hold', version: 3 });
+    expect(view).toMatchObject({
+      id: '57dab8b1-894c-409a-b240-bd8beae78896',
+      graphId: '57DAB8B1894C409AB240BD8BEAE78896',
+      state: 'hold',
+      version: 3,
+    });
     expect(engine.calls()).toHaveLength(1);
   });
 
   it("a stream an earlier version named by another spelling is not read: hydrate() finds the key's empty call (the runtime resyncs it)", async () => {
     const store = new InMemoryEventStore();
     const legacy = decodeNotifications(callStateBody('57DAB8B1894C409AB240BD8BEAE78896', 'established'), { receivedAt: 1 });
-    store.appendSync('57DAB8B1894C409AB240BD8BEAE78896', legacy.map((e) => ({ ...e, callId: '57DAB8B1894C409AB240BD8BEAE78896' })));
+    store.appendSync(
+      '57DAB8B1894C409AB240BD8BEAE78896',
+      legacy.map((e) => ({ ...e, callId: '57DAB8B1894C409AB240BD8BEAE78896' })),
+    );
     const engine = createEngine({ clock, store });
     await engine.hydrate();
     expect(engine.calls().map((v) => [v.id, v.state])).toEqual([['57dab8b1-894c-409a-b240-bd8beae78896', 'pending']]);

@@ -53,10 +53,7 @@ export function assertAppendable(streamId: string, entry: LogEntry): void {
     throw new SwitchboardError('SWB_INVALID_ENTRY', `stream ${streamId}: entry.id must be a non-empty string`);
   }
   if (entry.callId !== streamId) {
-    throw new SwitchboardError(
-      'SWB_INVALID_ENTRY',
-      `stream ${streamId}: entry ${entry.id} belongs to call ${String(entry.callId)}`,
-    );
+    throw new SwitchboardError('SWB_INVALID_ENTRY', `stream ${streamId}: entry ${entry.id} belongs to call ${String(entry.callId)}`);
   }
   if (typeof entry.at !== 'number' || !Number.isFinite(entry.at)) {
     throw new SwitchboardError('SWB_INVALID_ENTRY', `stream ${streamId}: entry ${entry.id} needs a finite numeric 'at'`);
@@ -67,10 +64,7 @@ export function assertAppendable(streamId: string, entry: LogEntry): void {
  * Partitions a batch into new entries and duplicates (ids already held, or repeated in the
  * batch). Shared by every store so that dedup means the same thing everywhere.
  */
-export function splitDuplicates(
-  entries: readonly LogEntry[],
-  has: (id: string) => boolean,
-): { fresh: LogEntry[]; duplicates: LogEntry[] } {
+export function splitDuplicates(entries: readonly LogEntry[], has: (id: string) => boolean): { fresh: LogEntry[]; duplicates: LogEntry[] } {
   const fresh: LogEntry[] = [];
   const duplicates: LogEntry[] = [];
   if (entries.length === 1) {
@@ -106,7 +100,17 @@ function storedEntry(entry: LogEntry, position: number): StoredEntry {
     const i = ownKeysInOrder(entry, NOTIFICATION_KEYS);
     const e = entry;
     if (i === 8) {
-      return { kind: e.kind, id: e.id, callId: e.callId, at: e.at, changeType: e.changeType, resourceUrl: e.resourceUrl, target: e.target, resourceData: e.resourceData, position };
+      return {
+        kind: e.kind,
+        id: e.id,
+        callId: e.callId,
+        at: e.at,
+        changeType: e.changeType,
+        resourceUrl: e.resourceUrl,
+        target: e.target,
+        resourceData: e.resourceData,
+        position,
+      };
     }
     if (i === 9) {
       return {

@@ -46,9 +46,7 @@ describe('the transition table', () => {
     expect(stateOf(proved)).toBe(allowed || isProofRequired(a, b) ? b : a);
     if (!allowed && a !== b) {
       const reason = plain.context.stale[0]?.reason;
-      expect(reason).toBe(
-        a === 'terminated' ? 'after-terminated' : STATE_RANK[b] < STATE_RANK[a] ? 'lower-rank' : 'impossible-transition',
-      );
+      expect(reason).toBe(a === 'terminated' ? 'after-terminated' : STATE_RANK[b] < STATE_RANK[a] ? 'lower-rank' : 'impossible-transition');
     }
   });
 

@@ -68,7 +68,11 @@ function edit(context: Ctx, entry: CallMachineEvent['entry'], ended: boolean, re
   if (entry.kind === 'notification') {
     noteBody(draft, entry);
     if (!ended && isRepeatId(entry.id)) {
-      requestResync(draft, entry, `the ${entry.target.type} notification repeats an earlier body after a different one: a redelivery, or a new change`);
+      requestResync(
+        draft,
+        entry,
+        `the ${entry.target.type} notification repeats an earlier body after a different one: a redelivery, or a new change`,
+      );
     }
   }
   return draft.finish();
@@ -163,12 +167,20 @@ export function callStateTarget(from: MachineState, to: CallState, data: JsonObj
  * Graph's notifications do not order them, and a reordered delivery looks the same.
  */
 export function applyCallToContext(context: Ctx, event: CallMachineEvent, from: MachineState): Ctx {
-  if (!('data' in event) || event.data === null || event.type === 'resync' || event.type === 'call.data' || event.type === 'callState.unknown') return context;
+  if (
+    !('data' in event) ||
+    event.data === null ||
+    event.type === 'resync' ||
+    event.type === 'call.data' ||
+    event.type === 'callState.unknown'
+  )
+    return context;
   const { entry, data } = event;
   const sameRank = SAME_RANK_MOVES.get(from)?.has(event.type) === true;
   return edit(context, entry, from === 'terminated', (d) => {
     if (entry.kind === 'commandResult') recordCommandResult(d, entry);
-    if (sameRank) requestResync(d, entry, `${from} -> ${event.type.slice('callState.'.length)}: Graph's notifications do not order these two states`);
+    if (sameRank)
+      requestResync(d, entry, `${from} -> ${event.type.slice('callState.'.length)}: Graph's notifications do not order these two states`);
     mergeCallProps(d, data, 'overwrite');
     applyTone(d, data, entry);
     if (event.type === 'callState.established' && isTransferFailure(data)) d.set('transfer', 'failedAt', entry.position);

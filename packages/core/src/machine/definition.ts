@@ -1,6 +1,5 @@
 import { setup, assign, type SnapshotFrom } from 'xstate';
 import { CALL_STATES, type CallState } from '../log/entries.js';
-import type { RosterMode } from '../reconcile/apply.js';
 import { isTransferFailure } from '../reconcile/apply.js';
 import { initialContext, type MachineState } from '../reconcile/context.js';
 import {
@@ -54,7 +53,9 @@ function buildMachine() {
         event.type === 'call.data' ? applyCallDataToContext(context, event, params.mode) : context,
       ),
       applyResync: assign(({ context, event }, params: Params) => applyResyncToContext(context, event, params.from)),
-      applyEntry: assign(({ context, event }, params: Params) => (event.type === 'entry' ? applyEntryToContext(context, event.entry, params.from) : context)),
+      applyEntry: assign(({ context, event }, params: Params) =>
+        event.type === 'entry' ? applyEntryToContext(context, event.entry, params.from) : context,
+      ),
     },
   });
 

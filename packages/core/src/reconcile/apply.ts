@@ -104,13 +104,7 @@ function seqOf(value: JsonObject): number | undefined {
  * In `full` roster mode an `updated` roster lists everyone present, so a participant missing
  * from a newer roster has left.
  */
-export function applyRoster(
-  ctx: Ctx,
-  entry: StoredEntry,
-  items: readonly JsonObject[],
-  changeType: ChangeType,
-  mode: RosterMode,
-): void {
+export function applyRoster(ctx: Ctx, entry: StoredEntry, items: readonly JsonObject[], changeType: ChangeType, mode: RosterMode): void {
   if (items.length > 1) items = lastPerKey(items); // each participant is read from its base once per entry
   if (changeType === 'deleted') {
     for (const item of items) {
@@ -229,7 +223,11 @@ export function removeParticipant(ctx: Ctx, entry: StoredEntry, id: string, seq:
   ctx.delete('participants', id);
   const tomb = ctx.next.removedParticipants[id];
   if (tomb && (seq === undefined || (tomb.rosterSequenceNumber !== undefined && tomb.rosterSequenceNumber >= seq))) return;
-  ctx.set('removedParticipants', id, seq === undefined ? { position: entry.position } : { position: entry.position, rosterSequenceNumber: seq });
+  ctx.set(
+    'removedParticipants',
+    id,
+    seq === undefined ? { position: entry.position } : { position: entry.position, rosterSequenceNumber: seq },
+  );
 }
 
 // a Map: a status named like an Object.prototype member ('constructor') is no status
@@ -321,7 +319,12 @@ export function applyContentSharing(
   }
 }
 
-export function applyAudioRoutingGroups(ctx: Ctx, items: readonly JsonObject[], changeType: ChangeType, fallbackId: string | undefined): void {
+export function applyAudioRoutingGroups(
+  ctx: Ctx,
+  items: readonly JsonObject[],
+  changeType: ChangeType,
+  fallbackId: string | undefined,
+): void {
   for (const item of items) {
     const id = typeof item['id'] === 'string' ? item['id'] : fallbackId;
     if (id === undefined) continue;

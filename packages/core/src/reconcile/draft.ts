@@ -60,7 +60,10 @@ export class ContextEdit<C extends CallContext> {
   }
 
   /** Sets a root field (scalar fields: position, latestRoster, resyncNeeded, graphId, lastCallBody, lastRosterBody). */
-  setRoot<K extends 'position' | 'latestRoster' | 'resyncNeeded' | 'graphId' | 'lastCallBody' | 'lastRosterBody'>(key: K, value: CallContext[K]): void {
+  setRoot<K extends 'position' | 'latestRoster' | 'resyncNeeded' | 'graphId' | 'lastCallBody' | 'lastRosterBody'>(
+    key: K,
+    value: CallContext[K],
+  ): void {
     this.#written |= FIELD_BIT[key]!;
     (this.next as Mutable<CallContext>)[key] = value;
   }

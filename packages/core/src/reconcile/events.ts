@@ -26,7 +26,13 @@ export type CallEvent =
   | { readonly type: 'participantJoined'; readonly callId: string; readonly participant: ParticipantView; readonly cause: EntryRef }
   | { readonly type: 'participantEnteredLobby'; readonly callId: string; readonly participant: ParticipantView; readonly cause: EntryRef }
   | { readonly type: 'participantAdmitted'; readonly callId: string; readonly participant: ParticipantView; readonly cause: EntryRef }
-  | { readonly type: 'participantLeft'; readonly callId: string; readonly participantId: string; readonly participant: ParticipantView; readonly cause: EntryRef }
+  | {
+      readonly type: 'participantLeft';
+      readonly callId: string;
+      readonly participantId: string;
+      readonly participant: ParticipantView;
+      readonly cause: EntryRef;
+    }
   | { readonly type: 'participantMuted'; readonly callId: string; readonly participant: ParticipantView; readonly cause: EntryRef }
   | { readonly type: 'participantUnmuted'; readonly callId: string; readonly participant: ParticipantView; readonly cause: EntryRef }
   | { readonly type: 'operationSettled'; readonly callId: string; readonly operation: OperationView; readonly cause: EntryRef }

@@ -102,11 +102,7 @@ export function asMachineSnapshot(fold: Readonly<CallFoldState>): CallMachineSna
  *
  * This is a pure function: it executes no actions beyond context assignment and reads no clock.
  */
-export function foldEntries(
-  snapshot: CallMachineSnapshot,
-  entries: readonly StoredEntry[],
-  events?: CallEvent[],
-): CallMachineSnapshot {
+export function foldEntries(snapshot: CallMachineSnapshot, entries: readonly StoredEntry[], events?: CallEvent[]): CallMachineSnapshot {
   const start = stateOf(snapshot);
   const fold: CallFoldState = { value: start, context: snapshot.context };
   for (let i = 0; i < entries.length; i++) foldEntry(fold, entries[i]!, events);
@@ -217,7 +213,10 @@ export function restoreCallSnapshot(callId: string, saved: CallSnapshot | undefi
   const context = reviveContext(ctx as Record<string, unknown>);
   if (context === undefined) return undefined;
   try {
-    return callMachine.resolveState({ value: saved.value, context: context as unknown as CallMachineSnapshot['context'] }) as unknown as CallMachineSnapshot;
+    return callMachine.resolveState({
+      value: saved.value,
+      context: context as unknown as CallMachineSnapshot['context'],
+    }) as unknown as CallMachineSnapshot;
   } catch {
     return undefined;
   }
@@ -252,7 +251,9 @@ function diff(from: MachineState, to: MachineState, a: CallContext, b: CallConte
   const cause = refOf(entry);
   if (from !== to && to !== 'pending') {
     const reason = to === 'terminated' ? endReason(entry) : undefined;
-    out.push(reason === undefined ? { type: 'stateChanged', callId, from, to, cause } : { type: 'stateChanged', callId, from, to, cause, reason });
+    out.push(
+      reason === undefined ? { type: 'stateChanged', callId, from, to, cause } : { type: 'stateChanged', callId, from, to, cause, reason },
+    );
   }
 
   if (a.participants !== b.participants) {
@@ -263,16 +264,19 @@ function diff(from: MachineState, to: MachineState, a: CallContext, b: CallConte
       if (!before) {
         out.push({ type: 'participantJoined', callId, participant: now, cause });
         if (now.isInLobby === true) out.push({ type: 'participantEnteredLobby', callId, participant: now, cause });
-        else if (a.removedParticipants[id] === undefined && now.isMuted === true) out.push({ type: 'participantMuted', callId, participant: now, cause });
+        else if (a.removedParticipants[id] === undefined && now.isMuted === true)
+          out.push({ type: 'participantMuted', callId, participant: now, cause });
         continue;
       }
-      if (before.isInLobby !== true && now.isInLobby === true) out.push({ type: 'participantEnteredLobby', callId, participant: now, cause });
+      if (before.isInLobby !== true && now.isInLobby === true)
+        out.push({ type: 'participantEnteredLobby', callId, participant: now, cause });
       if (before.isInLobby === true && now.isInLobby === false) out.push({ type: 'participantAdmitted', callId, participant: now, cause });
       if (before.isMuted !== true && now.isMuted === true) out.push({ type: 'participantMuted', callId, participant: now, cause });
       if (before.isMuted === true && now.isMuted === false) out.push({ type: 'participantUnmuted', callId, participant: now, cause });
     }
     for (const id in a.participants) {
-      if (hasOwn.call(a.participants, id) && !(id in b.participants)) out.push({ type: 'participantLeft', callId, participantId: id, participant: a.participants[id]!, cause });
+      if (hasOwn.call(a.participants, id) && !(id in b.participants))
+        out.push({ type: 'participantLeft', callId, participantId: id, participant: a.participants[id]!, cause });
     }
   }
   if (a.operations !== b.operations) {

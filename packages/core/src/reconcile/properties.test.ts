@@ -62,9 +62,9 @@ describe('reconciliation properties', () => {
     fc.assert(
       fc.property(
         // from no duplicates (any reorder) to many
-        fc.tuple(arbCallScenario({ holds: true }), fc.nat({ max: 6 })).chain(([scenario, maxDuplicates]) =>
-          fc.tuple(fc.constant(scenario), arbDeliverySchedule(scenario.bodies, { maxDuplicates })),
-        ),
+        fc
+          .tuple(arbCallScenario({ holds: true }), fc.nat({ max: 6 }))
+          .chain(([scenario, maxDuplicates]) => fc.tuple(fc.constant(scenario), arbDeliverySchedule(scenario.bodies, { maxDuplicates }))),
         ([scenario, schedule]) => {
           const shuffled = replay(entriesOf(schedule)).calls[scenario.callId]!;
           const inOrder = replay(entriesOf(scenario.bodies)).calls[scenario.callId]!;
@@ -86,7 +86,16 @@ describe('reconciliation properties', () => {
           const entries: LogEntry[] = decodeNotifications(callStateBody(id, 'established'), { receivedAt: 0 });
           attempts.forEach((a, i) => {
             entries.push({ kind: 'command', id: `cmd-${i}`, callId: id, at: i, command: 'transfer', args: {} });
-            entries.push({ kind: 'commandResult', id: `res-${i}`, callId: id, at: i, commandId: `cmd-${i}`, command: 'transfer', outcome: 'succeeded', status: 202 });
+            entries.push({
+              kind: 'commandResult',
+              id: `res-${i}`,
+              callId: id,
+              at: i,
+              commandId: `cmd-${i}`,
+              command: 'transfer',
+              outcome: 'succeeded',
+              status: 202,
+            });
             const bodies = [callStateBody(id, 'transferring', { attempt: i })];
             if (a.accepted) bodies.push(callStateBody(id, 'transferAccepted', { attempt: i }));
             bodies.push(callStateBody(id, 'established', { attempt: i, resultInfo: { code: 500, subcode: a.subcode, message: 'failed' } }));
@@ -143,7 +152,9 @@ describe('reconciliation properties', () => {
     fc.assert(
       fc.property(arbStateNoise('c'), (bodies) => {
         const { timeline } = replay(entriesOf(bodies));
-        const changes = timeline.flatMap((row) => row.events).filter((e): e is Extract<CallEvent, { type: 'stateChanged' }> => e.type === 'stateChanged');
+        const changes = timeline
+          .flatMap((row) => row.events)
+          .filter((e): e is Extract<CallEvent, { type: 'stateChanged' }> => e.type === 'stateChanged');
         for (const { from, to } of changes) {
           const documented = from === 'pending' || REACHABLE[from].has(to) || isProofRequired(from, to);
           expect(documented, `${from} -> ${to}`).toBe(true);
@@ -192,20 +203,23 @@ describe('reconciliation properties', () => {
 
   it("the fold's direct path for context-only entries equals stepping the machine", () => {
     fc.assert(
-      fc.property(arbCallScenario().chain((s) => fc.tuple(fc.constant(s), arbDeliverySchedule(s.bodies))), ([scenario, schedule]) => {
-        const stored: StoredEntry[] = [];
-        const seen = new Set<string>();
-        for (const entry of entriesOf(schedule)) {
-          if (seen.has(entry.id)) continue;
-          seen.add(entry.id);
-          stored.push({ ...entry, position: stored.length + 1 } as StoredEntry);
-        }
-        let stepped = startCall({ callId: scenario.callId });
-        for (const entry of stored) stepped = step(stepped, toMachineEvent(entry));
-        const folded = foldEntries(startCall({ callId: scenario.callId }), stored);
-        expect(folded.value).toEqual(stepped.value);
-        expect(folded.context).toEqual(stepped.context);
-      }),
+      fc.property(
+        arbCallScenario().chain((s) => fc.tuple(fc.constant(s), arbDeliverySchedule(s.bodies))),
+        ([scenario, schedule]) => {
+          const stored: StoredEntry[] = [];
+          const seen = new Set<string>();
+          for (const entry of entriesOf(schedule)) {
+            if (seen.has(entry.id)) continue;
+            seen.add(entry.id);
+            stored.push({ ...entry, position: stored.length + 1 } as StoredEntry);
+          }
+          let stepped = startCall({ callId: scenario.callId });
+          for (const entry of stored) stepped = step(stepped, toMachineEvent(entry));
+          const folded = foldEntries(startCall({ callId: scenario.callId }), stored);
+          expect(folded.value).toEqual(stepped.value);
+          expect(folded.context).toEqual(stepped.context);
+        },
+      ),
       { numRuns: Math.ceil(numRuns / 2) },
     );
   });
@@ -215,7 +229,13 @@ describe('reconciliation properties', () => {
     let position = 0;
     const base = { callId: 'c', at: 1 };
     const note = (resourceData: unknown, changeType: 'updated' | 'deleted' = 'updated'): LogEntry => ({
-      ...base, kind: 'notification', id: `n${++position}`, changeType, resourceUrl: '/communications/calls/c', target: { type: 'call' }, resourceData,
+      ...base,
+      kind: 'notification',
+      id: `n${++position}`,
+      changeType,
+      resourceUrl: '/communications/calls/c',
+      target: { type: 'call' },
+      resourceData,
     });
     const failure = { resultInfo: { code: 500, subcode: 7000 } };
     // transfer bookkeeping: none, a failed transfer, a failed transfer then a new transfer command
@@ -229,16 +249,27 @@ describe('reconciliation properties', () => {
       note({ state: 'flying' }),
       note({ direction: 'incoming' }),
       note({ toneInfo: { tone: 'tone1', sequenceId: 1 } }),
-      ...CALL_STATES.map((state): LogEntry => ({ ...base, kind: 'resync', id: `r${++position}`, call: { state }, participants: [{ id: 'p' }] })),
+      ...CALL_STATES.map(
+        (state): LogEntry => ({ ...base, kind: 'resync', id: `r${++position}`, call: { state }, participants: [{ id: 'p' }] }),
+      ),
       { ...base, kind: 'resync', id: `r${++position}`, call: null },
       { ...base, kind: 'resync', id: `r${++position}`, call: { state: 'flying' } },
       { ...base, kind: 'resync', id: `r${++position}`, call: {} },
       { ...base, kind: 'command', id: `k${++position}`, command: 'transfer' },
-      { ...base, kind: 'commandResult', id: `k${++position}`, commandId: 'x', command: 'create', outcome: 'succeeded', body: { state: 'established' } },
+      {
+        ...base,
+        kind: 'commandResult',
+        id: `k${++position}`,
+        commandId: 'x',
+        command: 'create',
+        outcome: 'succeeded',
+        body: { state: 'established' },
+      },
       { ...base, kind: 'commandResult', id: `k${++position}`, commandId: 'x', command: 'answer', outcome: 'ambiguous' },
       { ...base, kind: 'timer', id: `t${++position}`, timer: 'keepAliveDue' },
     ];
-    const stored = (entries: readonly LogEntry[], from = 0): StoredEntry[] => entries.map((e, i) => ({ ...e, position: from + i + 1 }) as StoredEntry);
+    const stored = (entries: readonly LogEntry[], from = 0): StoredEntry[] =>
+      entries.map((e, i) => ({ ...e, position: from + i + 1 }) as StoredEntry);
     let checked = 0;
     for (const history of histories) {
       for (const state of states) {
@@ -265,7 +296,7 @@ describe('reconciliation properties', () => {
     expect(checked).toBeGreaterThan(1200);
   });
 
-  it('startCall equals the machine\'s own initial snapshot', () => {
+  it("startCall equals the machine's own initial snapshot", () => {
     for (const rosterMode of ['full', 'delta'] as const) {
       const ours = startCall({ callId: 'x', rosterMode });
       const theirs = initialTransition(callMachine, { callId: 'x', rosterMode })[0];

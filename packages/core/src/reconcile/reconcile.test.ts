@@ -71,7 +71,9 @@ describe('call state rank', () => {
   });
 
   it('accepts states in any casing and keeps unknown ones as stale, never throwing', () => {
-    expect(given(callStateBody(CALL, 'establishing'), notificationBody(CALL, 'updated', '', { state: 'Established' })).state).toBe('established');
+    expect(given(callStateBody(CALL, 'establishing'), notificationBody(CALL, 'updated', '', { state: 'Established' })).state).toBe(
+      'established',
+    );
     const view = given(callStateBody(CALL, 'established'), notificationBody(CALL, 'updated', '', { state: 'teleporting', x: 1 }));
     expect(view.state).toBe('established');
     expect(view.stale[0]?.reason).toBe('unknown-state');
@@ -94,7 +96,11 @@ describe('terminated absorbs', () => {
 
 describe('failed transfer', () => {
   it('returns to established on a failure resultInfo (documented backward move)', () => {
-    const view = given(callStateBody(CALL, 'established'), callStateBody(CALL, 'transferring'), callStateBody(CALL, 'established', failure));
+    const view = given(
+      callStateBody(CALL, 'established'),
+      callStateBody(CALL, 'transferring'),
+      callStateBody(CALL, 'established', failure),
+    );
     expect(view.state).toBe('established');
     expect(view.resultInfo).toEqual(failure.resultInfo);
   });
@@ -197,10 +203,20 @@ describe('delta rosters (deltaParticipants, beta)', () => {
   });
 
   it('decodes as a roster: a bad sequenceNumber or participant is a DecodeError naming its path', () => {
-    const bad = notificationBody(CALL, 'updated', 'participants', { '@odata.type': '#microsoft.graph.deltaParticipants', sequenceNumber: 'soon', participants: [] });
-    expect(() => decodeNotifications(bad, { receivedAt: 0 })).toThrow(expect.objectContaining({ code: 'SWB_DECODE', path: '$.value[0].resourceData.sequenceNumber' }));
-    const nobody = notificationBody(CALL, 'updated', 'participants', [{ '@odata.type': '#microsoft.graph.deltaParticipants', sequenceNumber: 1, participants: [{ isMuted: true }] }]);
-    expect(() => decodeNotifications(nobody, { receivedAt: 0 })).toThrow(expect.objectContaining({ path: '$.value[0].resourceData[0].participants[0].id' }));
+    const bad = notificationBody(CALL, 'updated', 'participants', {
+      '@odata.type': '#microsoft.graph.deltaParticipants',
+      sequenceNumber: 'soon',
+      participants: [],
+    });
+    expect(() => decodeNotifications(bad, { receivedAt: 0 })).toThrow(
+      expect.objectContaining({ code: 'SWB_DECODE', path: '$.value[0].resourceData.sequenceNumber' }),
+    );
+    const nobody = notificationBody(CALL, 'updated', 'participants', [
+      { '@odata.type': '#microsoft.graph.deltaParticipants', sequenceNumber: 1, participants: [{ isMuted: true }] },
+    ]);
+    expect(() => decodeNotifications(nobody, { receivedAt: 0 })).toThrow(
+      expect.objectContaining({ path: '$.value[0].resourceData[0].participants[0].id' }),
+    );
   });
 
   it('removes the participants of a deleted delta, a tombstone an older delta cannot undo', () => {
@@ -227,7 +243,10 @@ describe('operations', () => {
   });
 
   it('keeps the first of two different terminal statuses and asks for a resync', () => {
-    const view = given(operationBody(CALL, 'op', 'playPromptOperation', 'completed'), operationBody(CALL, 'op', 'playPromptOperation', 'failed'));
+    const view = given(
+      operationBody(CALL, 'op', 'playPromptOperation', 'completed'),
+      operationBody(CALL, 'op', 'playPromptOperation', 'failed'),
+    );
     expect(view.operations['op']?.status).toBe('completed');
     expect(view.resyncNeeded?.reason).toMatch(/completed and failed/);
   });
@@ -239,7 +258,9 @@ describe('an operation Graph deletes without a status', () => {
     notificationBody(CALL, 'deleted', `operations/${id}`, { '@odata.type': '#microsoft.graph.inviteParticipantsOperation', id, ...extra });
 
   it('is over, its outcome unknown: status ended, settled', () => {
-    const entries = [operationBody(CALL, 'op', 'inviteParticipantsOperation', 'running'), deleted('op')].flatMap((b, i) => decodeNotifications(b, { receivedAt: i }));
+    const entries = [operationBody(CALL, 'op', 'inviteParticipantsOperation', 'running'), deleted('op')].flatMap((b, i) =>
+      decodeNotifications(b, { receivedAt: i }),
+    );
     const { calls, timeline } = replay(entries);
     expect(calls[CALL]!.operations['op']).toMatchObject({ id: 'op', status: 'ended', type: 'inviteParticipantsOperation' });
     expect(calls[CALL]!.stale).toEqual([]);
@@ -318,7 +339,14 @@ describe('the end of a call', () => {
   for (const command of ['keepAlive', 'get', 'delete'] as const) {
     it(`a 404 to ${command} ends the call (Graph no longer knows it)`, () => {
       const view = given(callStateBody(CALL, 'established'), {
-        kind: 'commandResult', id: 'r1', callId: CALL, at: 3, commandId: 'k1', command, outcome: 'failed', status: 404,
+        kind: 'commandResult',
+        id: 'r1',
+        callId: CALL,
+        at: 3,
+        commandId: 'k1',
+        command,
+        outcome: 'failed',
+        status: 404,
       });
       expect(view.state).toBe('terminated');
       expect(view.commands['k1']).toMatchObject({ outcome: 'failed', status: 404 });
@@ -327,7 +355,14 @@ describe('the end of a call', () => {
 
   it('a 404 to a participant command does not end the call', () => {
     const view = given(callStateBody(CALL, 'established'), {
-      kind: 'commandResult', id: 'r1', callId: CALL, at: 3, commandId: 'k1', command: 'muteParticipant', outcome: 'failed', status: 404,
+      kind: 'commandResult',
+      id: 'r1',
+      callId: CALL,
+      at: 3,
+      commandId: 'k1',
+      command: 'muteParticipant',
+      outcome: 'failed',
+      status: 404,
     });
     expect(view.state).toBe('established');
   });
@@ -338,8 +373,18 @@ describe('resync', () => {
     const view = given(
       callStateBody(CALL, 'establishing'),
       callStateBody(CALL, 'redirecting'),
-      rosterBody(CALL, [{ id: 'bot', displayName: 'Bot' }, { id: 'ghost', displayName: 'Ghost' }]),
-      { kind: 'resync', id: 'rs', callId: CALL, at: 9, call: { state: 'established', subject: 's' }, participants: [participantResource({ id: 'bot', displayName: 'Bot' })] },
+      rosterBody(CALL, [
+        { id: 'bot', displayName: 'Bot' },
+        { id: 'ghost', displayName: 'Ghost' },
+      ]),
+      {
+        kind: 'resync',
+        id: 'rs',
+        callId: CALL,
+        at: 9,
+        call: { state: 'established', subject: 's' },
+        participants: [participantResource({ id: 'bot', displayName: 'Bot' })],
+      },
     );
     expect(view.state).toBe('established');
     expect(view.subject).toBe('s');
@@ -348,12 +393,20 @@ describe('resync', () => {
   });
 
   it('ends the call when Graph no longer knows it (404)', () => {
-    expect(given(callStateBody(CALL, 'established'), { kind: 'resync', id: 'rs', callId: CALL, at: 9, call: null }).state).toBe('terminated');
+    expect(given(callStateBody(CALL, 'established'), { kind: 'resync', id: 'rs', callId: CALL, at: 9, call: null }).state).toBe(
+      'terminated',
+    );
   });
 
   it('asks for a resync after an ambiguous command result', () => {
     const view = given(callStateBody(CALL, 'incoming'), {
-      kind: 'commandResult', id: 'r1', callId: CALL, at: 3, commandId: 'c1', command: 'answer', outcome: 'ambiguous',
+      kind: 'commandResult',
+      id: 'r1',
+      callId: CALL,
+      at: 3,
+      commandId: 'c1',
+      command: 'answer',
+      outcome: 'ambiguous',
     });
     expect(view.resyncNeeded?.reason).toMatch(/answer may or may not/);
   });
@@ -390,6 +443,7 @@ describe("ids that name Object.prototype's members are ids like any other", () =
     );
     expect(Object.keys(view.operations).sort()).toEqual(['__proto__', 'op-2']);
     expect(Object.hasOwn(view.operations, '__proto__')).toBe(true);
+    // biome-ignore lint/suspicious/noProto: the id under test is '__proto__', read as an own key
     expect(view.operations['__proto__']?.status).toBe('running');
     expect(view.operations['op-2']).toMatchObject({ id: 'op-2', status: 'completed' });
     expect(Object.getPrototypeOf(view.operations['op-2'])).toBe(Object.prototype);
@@ -398,17 +452,21 @@ describe("ids that name Object.prototype's members are ids like any other", () =
   it("a content-sharing session '__proto__' is kept", () => {
     const view = given(contentSharingBody(CALL, 'created', '__proto__'));
     expect(Object.hasOwn(view.contentSharingSessions, '__proto__')).toBe(true);
+    // biome-ignore lint/suspicious/noProto: the id under test is '__proto__', read as an own key
     expect(view.contentSharingSessions['__proto__']).toMatchObject({ id: '__proto__', deleted: false });
   });
 
-  it("an operation status named like a prototype member is not a status", () => {
+  it('an operation status named like a prototype member is not a status', () => {
     const view = given(operationBody(CALL, 'op', 'playPromptOperation', 'constructor'));
     expect(view.operations['op']?.status).toBe('constructor');
   });
 
   it('a snapshot of such a call, through JSON or structuredClone, restores to the same view', () => {
     const entries = [
-      rosterBody(CALL, NAMES.filter((id) => id !== 'constructor').map((id) => ({ id, displayName: id }))),
+      rosterBody(
+        CALL,
+        NAMES.filter((id) => id !== 'constructor').map((id) => ({ id, displayName: id })),
+      ),
       rosterBody(CALL, [bot]),
       rosterBody(CALL, [bot, { id: 'valueOf', displayName: 'back' }]),
       operationBody(CALL, '__proto__', 'playPromptOperation', 'running'),
@@ -424,13 +482,19 @@ describe("ids that name Object.prototype's members are ids like any other", () =
       expect(Object.getPrototypeOf(viewOf(resumed).participants)).toBe(Object.getPrototypeOf(viewOf(full).participants));
       for (const view of [viewOf(resumed), viewOf(full)]) {
         for (const record of [view.participants, view.removedParticipants, view.operations, view.contentSharingSessions, view.commands]) {
+          // biome-ignore lint/suspicious/noPrototypeBuiltins: asks whether Object.prototype is in the record's chain
           expect(Object.prototype.isPrototypeOf(record)).toBe(false);
           expect(Object.isFrozen(record)).toBe(true);
         }
       }
       expect(Object.hasOwn(viewOf(resumed).operations, '__proto__')).toBe(true);
       // and a later participant named like a prototype member still joins after the restore
-      const later = foldEntries(resumed, decodeNotifications(rosterBody(CALL, [bot, { id: 'constructor', displayName: 'later' }], 9), { receivedAt: 9 }).map((e) => ({ ...e, position: 99 }) as StoredEntry));
+      const later = foldEntries(
+        resumed,
+        decodeNotifications(rosterBody(CALL, [bot, { id: 'constructor', displayName: 'later' }], 9), { receivedAt: 9 }).map(
+          (e) => ({ ...e, position: 99 }) as StoredEntry,
+        ),
+      );
       expect(viewOf(later).participants['constructor']?.id).toBe('constructor');
     }
   });

@@ -32,7 +32,9 @@ export function isContentId(id: string): boolean {
 
 /** Whether an entry id names a repeat: `n:<hash>@<position>`. */
 export function isRepeatId(id: string): boolean {
-  return id.length > CONTENT_ID_LENGTH && id.charCodeAt(CONTENT_ID_LENGTH) === 64 /* @ */ && id.charCodeAt(0) === 110 && id.charCodeAt(1) === 58;
+  return (
+    id.length > CONTENT_ID_LENGTH && id.charCodeAt(CONTENT_ID_LENGTH) === 64 /* @ */ && id.charCodeAt(0) === 110 && id.charCodeAt(1) === 58
+  );
 }
 
 /** The body an entry id stands for: a repeat's content id without its position. */

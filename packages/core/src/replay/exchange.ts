@@ -137,7 +137,9 @@ export function* exchangeEntries(
           decoded = decodeDelivery(record.body, { receivedAt: at });
         } catch (error) {
           if (error instanceof DecodeError) {
-            throw new DecodeError(error.reason, `record ${index + 1} ${error.path}`, withoutPath(error.message, error.path), { cause: error });
+            throw new DecodeError(error.reason, `record ${index + 1} ${error.path}`, withoutPath(error.message, error.path), {
+              cause: error,
+            });
           }
           throw error;
         }
@@ -202,10 +204,28 @@ export function commandOf(method: string, path: string): { callId: string | unde
 const ACTIONS = new Map<string, CommandName>(
   (
     [
-      'keepAlive', 'answer', 'reject', 'redirect', 'transfer', 'addLargeGalleryView', 'playPrompt', 'record',
-      'cancelMediaProcessing', 'subscribeToTone', 'sendDtmfTones', 'mute', 'unmute', 'changeScreenSharingRole',
-      'updateRecordingStatus', 'startRecording', 'stopRecording', 'startTranscription', 'stopTranscription',
-      'logTeleconferenceDeviceQuality', 'startHoldMusic', 'stopHoldMusic',
+      'keepAlive',
+      'answer',
+      'reject',
+      'redirect',
+      'transfer',
+      'addLargeGalleryView',
+      'playPrompt',
+      'record',
+      'cancelMediaProcessing',
+      'subscribeToTone',
+      'sendDtmfTones',
+      'mute',
+      'unmute',
+      'changeScreenSharingRole',
+      'updateRecordingStatus',
+      'startRecording',
+      'stopRecording',
+      'startTranscription',
+      'stopTranscription',
+      'logTeleconferenceDeviceQuality',
+      'startHoldMusic',
+      'stopHoldMusic',
     ] as const
   ).map((name) => [name.toLowerCase(), name]),
 );
@@ -215,8 +235,7 @@ function commandEntry(request: ExchangeRecord, index: number, responseBody: unkn
   if (request.method === null || request.path === null) return undefined;
   const parsed = commandOf(request.method, request.path);
   if (!parsed) return undefined;
-  const graphId =
-    parsed.callId ?? (isObject(responseBody) && typeof responseBody['id'] === 'string' ? responseBody['id'] : undefined);
+  const graphId = parsed.callId ?? (isObject(responseBody) && typeof responseBody['id'] === 'string' ? responseBody['id'] : undefined);
   if (graphId === undefined) return undefined;
   const callId = canonicalId(graphId); // the stream the call's notifications land on, however Graph spelled it
   const at = typeof request.receivedAt === 'number' ? request.receivedAt : index;

@@ -115,7 +115,19 @@ function row(
   stale: readonly StaleEntry[],
   events: readonly CallEvent[],
 ): TimelineRow {
-  return { index, callId: entry.callId, entryId: entry.id, kind: entry.kind, summary: summarize(entry), duplicate, position, before, after, stale, events };
+  return {
+    index,
+    callId: entry.callId,
+    entryId: entry.id,
+    kind: entry.kind,
+    summary: summarize(entry),
+    duplicate,
+    position,
+    before,
+    after,
+    stale,
+    events,
+  };
 }
 
 /** A one-line description of an entry for timelines. */
@@ -132,7 +144,8 @@ export function summarize(entry: LogEntry): string {
         return parts.join(' ');
       }
       if (t.type === 'participants') return `${entry.changeType} roster (${Array.isArray(data) ? data.length : 1} participants)`;
-      if (t.type === 'operation' && isObject(data)) return `${entry.changeType} operation ${t.operationId ?? '?'} status=${String(data['status'])}`;
+      if (t.type === 'operation' && isObject(data))
+        return `${entry.changeType} operation ${t.operationId ?? '?'} status=${String(data['status'])}`;
       if (t.type === 'unknown') return `${entry.changeType} unknown (${t.reason})`;
       return `${entry.changeType} ${t.type}`;
     }
@@ -195,7 +208,9 @@ export function deliverySchedule<T>(entries: readonly T[], options: ScheduleOpti
   const last = records.length;
   // slot k: after the bot's first k records; within a slot, by `order`
   const placed: { item: T; slot: number; order: number }[] = notes.map(({ item, after }, i) =>
-    options.shuffle ? { item, slot: after + Math.floor(random() * (last - after + 1)), order: random() } : { item, slot: after, order: i / notes.length },
+    options.shuffle
+      ? { item, slot: after + Math.floor(random() * (last - after + 1)), order: random() }
+      : { item, slot: after, order: i / notes.length },
   );
   if (rate > 0) {
     for (const { item, after } of notes) {

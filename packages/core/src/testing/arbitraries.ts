@@ -36,13 +36,19 @@ const LIFECYCLES: ReadonlyArray<readonly CallState[]> = [
 function stateExtras(state: CallState, callId: string, direction: string): Json {
   switch (state) {
     case 'incoming':
-      return { direction, callChainId: `chain-${callId}`, source: { '@odata.type': '#microsoft.graph.participantInfo', identity: { user: { id: 'caller', displayName: 'Caller' } } } };
+      return {
+        direction,
+        callChainId: `chain-${callId}`,
+        source: { '@odata.type': '#microsoft.graph.participantInfo', identity: { user: { id: 'caller', displayName: 'Caller' } } },
+      };
     case 'establishing':
       return { callChainId: `chain-${callId}` };
     case 'established':
       return { direction, mediaState: { '@odata.type': '#microsoft.graph.callMediaState', audio: 'active' } };
     case 'terminated':
-      return { resultInfo: { '@odata.type': '#microsoft.graph.resultInfo', code: 200, subcode: 5002, message: 'The conversation has ended.' } };
+      return {
+        resultInfo: { '@odata.type': '#microsoft.graph.resultInfo', code: 200, subcode: 5002, message: 'The conversation has ended.' },
+      };
     default:
       return {};
   }
@@ -60,11 +66,17 @@ export function arbCallScenario(options: { readonly holds?: boolean } = {}): fc.
     lifecycle: fc.constantFrom(...LIFECYCLES),
     failedTransfer: fc.boolean(),
     endAfterFailure: fc.boolean(),
-    joiners: fc.array(
-      fc.record({ lobby: fc.boolean(), admitted: fc.boolean(), mute: fc.boolean(), leaves: fc.boolean() }),
+    joiners: fc.array(fc.record({ lobby: fc.boolean(), admitted: fc.boolean(), mute: fc.boolean(), leaves: fc.boolean() }), {
+      maxLength: 3,
+    }),
+    operations: fc.array(
+      fc.record({
+        type: fc.constantFrom('playPromptOperation', 'recordOperation', 'subscribeToToneOperation'),
+        fails: fc.boolean(),
+        reportRunning: fc.boolean(),
+      }),
       { maxLength: 3 },
     ),
-    operations: fc.array(fc.record({ type: fc.constantFrom('playPromptOperation', 'recordOperation', 'subscribeToToneOperation'), fails: fc.boolean(), reportRunning: fc.boolean() }), { maxLength: 3 }),
     tones: fc.array(fc.constantFrom('tone1', 'tone2', 'tone3', 'tone9', 'star', 'pound'), { maxLength: 4 }),
     sharing: fc.boolean(),
   };
@@ -73,40 +85,39 @@ export function arbCallScenario(options: { readonly holds?: boolean } = {}): fc.
   const base = fc.record(fields);
   type Spec = (typeof base extends fc.Arbitrary<infer T> ? T : never) & { readonly holds?: readonly boolean[] };
   const record: fc.Arbitrary<Spec> = options.holds ? fc.record({ ...fields, holds: fc.array(fc.boolean(), { maxLength: 4 }) }) : base;
-  return record
-    .map((spec) => {
-      const callId = `call-${spec.id.toString(16)}`;
-      const direction = spec.lifecycle[0] === 'incoming' ? 'incoming' : 'outgoing';
-      const path: CallState[] = [];
-      const bodies: Json[] = [];
-      const push = (state: CallState, extra?: Json) => {
-        path.push(state);
-        bodies.push(callStateBody(callId, state, extra ?? stateExtras(state, callId, direction)));
-      };
-      const establishedAt = spec.lifecycle.indexOf('established');
-      const upTo = establishedAt >= 0 ? establishedAt + 1 : spec.lifecycle.length;
-      for (const state of spec.lifecycle.slice(0, upTo)) push(state);
-      if (establishedAt < 0) return { callId, path, bodies };
+  return record.map((spec) => {
+    const callId = `call-${spec.id.toString(16)}`;
+    const direction = spec.lifecycle[0] === 'incoming' ? 'incoming' : 'outgoing';
+    const path: CallState[] = [];
+    const bodies: Json[] = [];
+    const push = (state: CallState, extra?: Json) => {
+      path.push(state);
+      bodies.push(callStateBody(callId, state, extra ?? stateExtras(state, callId, direction)));
+    };
+    const establishedAt = spec.lifecycle.indexOf('established');
+    const upTo = establishedAt >= 0 ? establishedAt + 1 : spec.lifecycle.length;
+    for (const state of spec.lifecycle.slice(0, upTo)) push(state);
+    if (establishedAt < 0) return { callId, path, bodies };
 
-      bodies.push(...midCall(callId, spec));
-      // on hold and back (true: hold), repeating the same two bodies; back to established before going on
-      if (spec.holds && spec.holds.length > 0) {
-        for (const hold of spec.holds) push(hold ? 'hold' : 'established', {});
-        if (path[path.length - 1] === 'hold') push('established', {});
-      }
+    bodies.push(...midCall(callId, spec));
+    // on hold and back (true: hold), repeating the same two bodies; back to established before going on
+    if (spec.holds && spec.holds.length > 0) {
+      for (const hold of spec.holds) push(hold ? 'hold' : 'established', {});
+      if (path[path.length - 1] === 'hold') push('established', {});
+    }
 
-      const rest = spec.lifecycle.slice(upTo);
-      if (spec.failedTransfer && rest[0] !== 'transferring') {
-        push('transferring');
-        push('established', {
-          resultInfo: { '@odata.type': '#microsoft.graph.resultInfo', code: 500, subcode: 7000, message: 'Transfer failed.' },
-        });
-        if (spec.endAfterFailure) push('terminated');
-        return { callId, path, bodies };
-      }
-      for (const state of rest) push(state);
+    const rest = spec.lifecycle.slice(upTo);
+    if (spec.failedTransfer && rest[0] !== 'transferring') {
+      push('transferring');
+      push('established', {
+        resultInfo: { '@odata.type': '#microsoft.graph.resultInfo', code: 500, subcode: 7000, message: 'Transfer failed.' },
+      });
+      if (spec.endAfterFailure) push('terminated');
       return { callId, path, bodies };
-    });
+    }
+    for (const state of rest) push(state);
+    return { callId, path, bodies };
+  });
 }
 
 function midCall(
@@ -181,32 +192,28 @@ export function arbDeliverySchedule<T>(
     else notes.push({ item, after: records.length });
   }
   if (records.length === 0) {
-    return fc
-      .array(fc.nat({ max: deliveries.length - 1 }), { maxLength: max })
-      .chain((dups) => {
-        const all = [...deliveries, ...dups.map((i) => deliveries[i]!)];
-        return fc.shuffledSubarray(all, { minLength: all.length, maxLength: all.length });
-      });
+    return fc.array(fc.nat({ max: deliveries.length - 1 }), { maxLength: max }).chain((dups) => {
+      const all = [...deliveries, ...dups.map((i) => deliveries[i]!)];
+      return fc.shuffledSubarray(all, { minLength: all.length, maxLength: all.length });
+    });
   }
   if (notes.length === 0) return fc.constant(deliveries.slice());
   const last = records.length;
-  return fc
-    .array(fc.nat({ max: notes.length - 1 }), { maxLength: max })
-    .chain((dups) => {
-      const movable = [...notes, ...dups.map((i) => notes[i]!)];
-      // each: a slot (after the bot's first `slot` records) at or after its own, and an order within it
-      return fc.tuple(...movable.map(({ after }) => fc.tuple(fc.integer({ min: after, max: last }), fc.nat()))).map((places) => {
-        const placed = movable.map(({ item }, i) => ({ item, slot: places[i]![0], order: places[i]![1], i }));
-        placed.sort((a, b) => a.slot - b.slot || a.order - b.order || a.i - b.i);
-        const out: T[] = [];
-        let next = 0;
-        for (let slot = 0; slot <= last; slot++) {
-          while (next < placed.length && placed[next]!.slot === slot) out.push(placed[next++]!.item);
-          if (slot < last) out.push(records[slot]!);
-        }
-        return out;
-      });
+  return fc.array(fc.nat({ max: notes.length - 1 }), { maxLength: max }).chain((dups) => {
+    const movable = [...notes, ...dups.map((i) => notes[i]!)];
+    // each: a slot (after the bot's first `slot` records) at or after its own, and an order within it
+    return fc.tuple(...movable.map(({ after }) => fc.tuple(fc.integer({ min: after, max: last }), fc.nat()))).map((places) => {
+      const placed = movable.map(({ item }, i) => ({ item, slot: places[i]![0], order: places[i]![1], i }));
+      placed.sort((a, b) => a.slot - b.slot || a.order - b.order || a.i - b.i);
+      const out: T[] = [];
+      let next = 0;
+      for (let slot = 0; slot <= last; slot++) {
+        while (next < placed.length && placed[next]!.slot === slot) out.push(placed[next++]!.item);
+        if (slot < last) out.push(records[slot]!);
+      }
+      return out;
     });
+  });
 }
 
 /** A call toggled back and forth without sequence numbers: the bodies, and how they end in order. */
@@ -274,7 +281,11 @@ export function arbMeetingRoster(): fc.Arbitrary<MeetingRoster> {
     lobby: fc.boolean(),
   });
   return fc
-    .record({ id: fc.integer({ min: 1, max: 1_000_000 }), first: fc.array(fc.boolean(), { maxLength: 3 }), steps: fc.array(step, { maxLength: 12 }) })
+    .record({
+      id: fc.integer({ min: 1, max: 1_000_000 }),
+      first: fc.array(fc.boolean(), { maxLength: 3 }),
+      steps: fc.array(step, { maxLength: 12 }),
+    })
     .map(({ id, first, steps }) => {
       const callId = `meeting-${id.toString(16)}`;
       const present = new Map<string, ParticipantSpec>([['bot', { id: 'bot', displayName: 'Bot' }]]);
@@ -327,11 +338,24 @@ export function arbMeetingRoster(): fc.Arbitrary<MeetingRoster> {
 
 /** Arbitrary call-state notifications in any order, documented or not: for absorption and table properties. */
 export function arbStateNoise(callId: string): fc.Arbitrary<Json[]> {
-  const states: CallState[] = ['incoming', 'establishing', 'ringing', 'established', 'hold', 'transferring', 'transferAccepted', 'redirecting', 'terminating', 'terminated'];
+  const states: CallState[] = [
+    'incoming',
+    'establishing',
+    'ringing',
+    'established',
+    'hold',
+    'transferring',
+    'transferAccepted',
+    'redirecting',
+    'terminating',
+    'terminated',
+  ];
   return fc.array(
-    fc.record({ state: fc.constantFrom(...states), failure: fc.boolean() }).map(({ state, failure }) =>
-      callStateBody(callId, state, failure ? { resultInfo: { code: 500, subcode: 7700, message: 'failed' } } : {}),
-    ),
+    fc
+      .record({ state: fc.constantFrom(...states), failure: fc.boolean() })
+      .map(({ state, failure }) =>
+        callStateBody(callId, state, failure ? { resultInfo: { code: 500, subcode: 7700, message: 'failed' } } : {}),
+      ),
     { maxLength: 30 },
   );
 }

@@ -9,7 +9,12 @@ import type { CallState } from '../log/entries.js';
 type Json = Record<string, unknown>;
 
 /** One `commsNotifications` body holding a single notification. */
-export function notificationBody(callId: string, changeType: 'created' | 'updated' | 'deleted', subPath: string, resourceData: unknown): Json {
+export function notificationBody(
+  callId: string,
+  changeType: 'created' | 'updated' | 'deleted',
+  subPath: string,
+  resourceData: unknown,
+): Json {
   const suffix = subPath === '' ? '' : `/${subPath}`;
   return {
     '@odata.type': '#microsoft.graph.commsNotifications',
@@ -53,7 +58,14 @@ export function participantResource(p: ParticipantSpec, rosterSequenceNumber?: n
       endpointType: 'default',
     },
     mediaStreams: [
-      { '@odata.type': '#microsoft.graph.mediaStream', mediaType: 'audio', label: 'main-audio', sourceId: '1', direction: 'sendReceive', serverMuted: false },
+      {
+        '@odata.type': '#microsoft.graph.mediaStream',
+        mediaType: 'audio',
+        label: 'main-audio',
+        sourceId: '1',
+        direction: 'sendReceive',
+        serverMuted: false,
+      },
     ],
     isMuted: p.isMuted ?? false,
     isInLobby: p.isInLobby ?? false,

@@ -38,9 +38,9 @@ describe('canonicalId', () => {
   it('is idempotent and agrees with a plain reading of the GUID grammar', () => {
     const hex = fc.constantFrom(...'0123456789abcdefABCDEF');
     const digits = (n: number) => fc.array(hex, { minLength: n, maxLength: n }).map((a) => a.join(''));
-    const guid = fc.tuple(digits(8), digits(4), digits(4), digits(4), digits(12), fc.boolean()).map(([a, b, c, d, e, hyphens]) =>
-      hyphens ? [a, b, c, d, e].join('-') : a + b + c + d + e,
-    );
+    const guid = fc
+      .tuple(digits(8), digits(4), digits(4), digits(4), digits(12), fc.boolean())
+      .map(([a, b, c, d, e, hyphens]) => (hyphens ? [a, b, c, d, e].join('-') : a + b + c + d + e));
     fc.assert(
       fc.property(fc.oneof(guid, fc.string(), fc.string({ minLength: 32, maxLength: 36 })), (id) => {
         const key = canonicalId(id);

@@ -120,7 +120,8 @@ export function describeCall(record: CallRecord): CallDetail {
       if (!started.has(entry.target.operationId)) started.set(entry.target.operationId, at);
     } else if (entry.kind === 'commandResult') {
       const body = entry.body;
-      if (entry.command !== 'create' && isRecord(body) && typeof body['id'] === 'string' && !started.has(body['id'])) started.set(body['id'], at);
+      if (entry.command !== 'create' && isRecord(body) && typeof body['id'] === 'string' && !started.has(body['id']))
+        started.set(body['id'], at);
       const i = byCommandId.get(entry.commandId);
       if (i !== undefined) commands[i] = { ...commands[i]!, result: entry };
       else commands.push({ step: row.index + 1, command: undefined, result: entry });

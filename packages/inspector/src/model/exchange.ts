@@ -90,7 +90,14 @@ export function toExchangeLines(entries: readonly LogEntry[]): ExchangeLine[] {
         // replay pairs a response with the request before it: answer the one in flight first
         if (pending !== undefined) answer(pending);
         const { method, path } = requestOf(entry.command, entry.callId);
-        lines.push({ kind: 'request', method, path, status: null, body: entry.args === undefined ? null : redact(entry.args), receivedAt: entry.at });
+        lines.push({
+          kind: 'request',
+          method,
+          path,
+          status: null,
+          body: entry.args === undefined ? null : redact(entry.args),
+          receivedAt: entry.at,
+        });
         pending = entry.id;
         break;
       }
@@ -104,11 +111,25 @@ export function toExchangeLines(entries: readonly LogEntry[]): ExchangeLine[] {
         pending = undefined;
         const call = requestOf('get', entry.callId);
         lines.push({ kind: 'request', method: call.method, path: call.path, status: null, body: null, receivedAt: entry.at });
-        lines.push({ kind: 'response', method: null, path: null, status: entry.call === null ? 404 : 200, body: entry.call === null ? null : redact(entry.call), receivedAt: entry.at });
+        lines.push({
+          kind: 'response',
+          method: null,
+          path: null,
+          status: entry.call === null ? 404 : 200,
+          body: entry.call === null ? null : redact(entry.call),
+          receivedAt: entry.at,
+        });
         if (entry.participants !== undefined) {
           const list = requestOf('listParticipants', entry.callId);
           lines.push({ kind: 'request', method: list.method, path: list.path, status: null, body: null, receivedAt: entry.at });
-          lines.push({ kind: 'response', method: null, path: null, status: 200, body: redact({ value: entry.participants }), receivedAt: entry.at });
+          lines.push({
+            kind: 'response',
+            method: null,
+            path: null,
+            status: 200,
+            body: redact({ value: entry.participants }),
+            receivedAt: entry.at,
+          });
         }
         break;
       }

@@ -29,7 +29,8 @@ export function directionOf(view: CallView): 'incoming' | 'outgoing' | undefined
   const direction = view['direction'];
   if (direction === 'incoming' || direction === 'outgoing') return direction;
   if (Object.values(view.commands).some((c) => c.command === 'create')) return 'outgoing';
-  if (Object.values(view.commands).some((c) => c.command === 'answer' || c.command === 'reject' || c.command === 'redirect')) return 'incoming';
+  if (Object.values(view.commands).some((c) => c.command === 'answer' || c.command === 'reject' || c.command === 'redirect'))
+    return 'incoming';
   return undefined;
 }
 
@@ -59,7 +60,10 @@ export function otherPartyOf(view: CallView): string | undefined {
 }
 
 /** A call's summary from its projection and the times of its first and last entries. */
-export function summarizeView(view: CallView, times: { readonly firstAt: number | undefined; readonly lastAt: number | undefined }): CallSummary {
+export function summarizeView(
+  view: CallView,
+  times: { readonly firstAt: number | undefined; readonly lastAt: number | undefined },
+): CallSummary {
   const participants = Object.values(view.participants);
   const otherParty = otherPartyOf(view);
   const names = new Set<string>();
@@ -97,6 +101,7 @@ export function callSummaryFacts(view: CallView): [string, string][] {
   if (typeof view['subject'] === 'string' && view['subject'] !== '') facts.push(['subject', view['subject']]);
   const result = resultInfoText(view['resultInfo']);
   if (result !== '') facts.push([view.state === 'terminated' ? 'ended' : 'result', result]);
-  if (typeof view['terminationReason'] === 'string' && view['terminationReason'] !== '') facts.push(['termination reason', view['terminationReason']]);
+  if (typeof view['terminationReason'] === 'string' && view['terminationReason'] !== '')
+    facts.push(['termination reason', view['terminationReason']]);
   return facts;
 }

@@ -2,7 +2,17 @@ import type { CallEvent, CallView, LogEntry, MachineState, TimelineRow } from '.
 import { describeCall, rosterChangeOf, type CallDetail, type CallRecord, type RosterPoint } from '../model/detail.js';
 import { callSummaryFacts } from '../model/summary.js';
 import { escapeHtml as esc } from './escape.js';
-import { formatDuration, formatOffset, formatTime, isRecord, jsonExcerpt, jsonLine, participantName, plural, resultInfoText } from './format.js';
+import {
+  formatDuration,
+  formatOffset,
+  formatTime,
+  isRecord,
+  jsonExcerpt,
+  jsonLine,
+  participantName,
+  plural,
+  resultInfoText,
+} from './format.js';
 import { renderMachineSvg } from './machine-svg.js';
 import { visitedStates } from './path.js';
 
@@ -49,10 +59,14 @@ export function renderCallSection(record: CallRecord, options: CallSectionOption
   const sub = h === 'h1' ? 'h2' : 'h3';
   const start = detail.firstAt ?? 0;
   const out: string[] = [];
-  out.push(`<section class="call"${options.anchor ? ` id="${esc(options.anchor)}"` : ''} data-call="${esc(record.callId)}" data-state="${esc(path.final)}">`);
+  out.push(
+    `<section class="call"${options.anchor ? ` id="${esc(options.anchor)}"` : ''} data-call="${esc(record.callId)}" data-state="${esc(path.final)}">`,
+  );
   out.push(`<${h}>call <code>${esc(record.callId)}</code> ${stateBadge(path.final)}</${h}>`);
   if (options.downloadHref !== undefined) {
-    out.push(`<p class="actions"><a class="button" href="${esc(options.downloadHref)}" download>download as an exchange log</a> <span class="hint">(for <code>switchboard replay</code>; tokens and secrets redacted)</span></p>`);
+    out.push(
+      `<p class="actions"><a class="button" href="${esc(options.downloadHref)}" download>download as an exchange log</a> <span class="hint">(for <code>switchboard replay</code>; tokens and secrets redacted)</span></p>`,
+    );
   }
   for (const note of options.notes ?? []) out.push(`<p class="note">${esc(note)}</p>`);
 
@@ -61,7 +75,10 @@ export function renderCallSection(record: CallRecord, options: CallSectionOption
   if (detail.lastAt !== undefined && detail.firstAt !== undefined) {
     facts.push(['last entry', `${formatTime(detail.lastAt)} (${formatOffset(detail.lastAt, detail.firstAt)})`]);
   }
-  facts.push(['entries', `${path.rows.length - path.duplicateCount}${path.duplicateCount > 0 ? ` (+${path.duplicateCount} duplicate deliveries dropped)` : ''}`]);
+  facts.push([
+    'entries',
+    `${path.rows.length - path.duplicateCount}${path.duplicateCount > 0 ? ` (+${path.duplicateCount} duplicate deliveries dropped)` : ''}`,
+  ]);
   facts.push(['stale', String(path.staleCount)]);
   if (view?.resyncNeeded) facts.push(['resync needed', `${view.resyncNeeded.reason} (entry ${view.resyncNeeded.position})`]);
   if (view && view.tones.length > 0) facts.push(['tones', view.tones.map((t) => t.tone).join(' ')]);
@@ -69,8 +86,14 @@ export function renderCallSection(record: CallRecord, options: CallSectionOption
   out.push(`<dl class="facts">${facts.map(([k, v]) => `<dt>${esc(k)}</dt><dd>${esc(v)}</dd>`).join('')}</dl>`);
 
   out.push(`<${sub}>path</${sub}>`);
-  out.push(`<ol class="path" aria-label="states in order">${visitedStates(path).map((s) => `<li>${stateBadge(s)}</li>`).join('')}</ol>`);
-  out.push(`<div class="picture">${renderMachineSvg(path, { idPrefix: `m-${options.anchor ?? 'call'}`, title: `the call machine, with the path of call ${record.callId}` })}</div>`);
+  out.push(
+    `<ol class="path" aria-label="states in order">${visitedStates(path)
+      .map((s) => `<li>${stateBadge(s)}</li>`)
+      .join('')}</ol>`,
+  );
+  out.push(
+    `<div class="picture">${renderMachineSvg(path, { idPrefix: `m-${options.anchor ?? 'call'}`, title: `the call machine, with the path of call ${record.callId}` })}</div>`,
+  );
 
   // the timeline, or the window of it shown
   const rows = path.rows;
@@ -123,7 +146,8 @@ function timelineRow(row: TimelineRow, entry: LogEntry | undefined, start: numbe
     if (text !== undefined) notes.push(esc(text));
   }
   const time = entry ? `<span title="${esc(formatTime(entry.at))}">${esc(formatOffset(entry.at, start))}</span>` : '';
-  const summary = entryHref && entry ? `${esc(row.summary)} <a class="json" href="${esc(entryHref(row, entry))}">json</a>` : esc(row.summary);
+  const summary =
+    entryHref && entry ? `${esc(row.summary)} <a class="json" href="${esc(entryHref(row, entry))}">json</a>` : esc(row.summary);
   return (
     `<tr${classes.length > 0 ? ` class="${classes.join(' ')}"` : ''}>` +
     `<td>${row.index + 1}</td><td>${row.position ?? '&ndash;'}</td><td>${time}</td>` +
@@ -160,7 +184,10 @@ function rosterSection(detail: CallDetail, sub: string, rows: ReadonlySet<Timeli
   }
   out.push(rosterChart(detail.rosterSeries));
   const changes = rows ? detail.roster.filter((c) => rows.has(c.row)) : detail.roster;
-  if (rows) out.push(`<p class="hint">${plural(changes.length, 'change')} in the entries shown, of ${detail.roster.length.toLocaleString('en-US')}</p>`);
+  if (rows)
+    out.push(
+      `<p class="hint">${plural(changes.length, 'change')} in the entries shown, of ${detail.roster.length.toLocaleString('en-US')}</p>`,
+    );
   out.push('<table class="roster"><thead><tr><th>#</th><th>time</th><th>change</th><th>participant</th><th>name</th></tr></thead><tbody>');
   for (const c of changes) {
     const time = c.at !== undefined ? `<span title="${esc(formatTime(c.at))}">${esc(formatOffset(c.at, start))}</span>` : '';
@@ -214,7 +241,8 @@ function finalRoster(view: CallView, maxParticipants: number): string {
       const name = participantName(p);
       return `<li><code>${esc(p.id)}</code>${name !== undefined ? ` ${esc(name)}` : ''}${flags.length > 0 ? ` <span class="flag">${esc(flags.join(', '))}</span>` : ''}</li>`;
     });
-    if (ids.length > maxParticipants) items.push(`<li class="none">and ${(ids.length - maxParticipants).toLocaleString('en-US')} more</li>`);
+    if (ids.length > maxParticipants)
+      items.push(`<li class="none">and ${(ids.length - maxParticipants).toLocaleString('en-US')} more</li>`);
     out.push(`<ul class="participants">${items.join('')}</ul>`);
   }
   return out.join('\n');
@@ -226,13 +254,19 @@ function operationsSection(detail: CallDetail, sub: string): string {
     out.push('<p class="none">none</p>');
     return out.join('\n');
   }
-  out.push('<table class="operations"><thead><tr><th>id</th><th>type</th><th>status</th><th>result</th><th>duration</th></tr></thead><tbody>');
+  out.push(
+    '<table class="operations"><thead><tr><th>id</th><th>type</th><th>status</th><th>result</th><th>duration</th></tr></thead><tbody>',
+  );
   for (const { operation: op, startedAt, settledAt } of detail.operations) {
     const parts = [resultInfoText(op['resultInfo'])];
     if (typeof op['completionReason'] === 'string') parts.push(op['completionReason']);
     if (op.timedOut === true) parts.push('timed out');
     const duration =
-      startedAt !== undefined && settledAt !== undefined ? formatDuration(settledAt - startedAt) : startedAt !== undefined ? 'not settled' : '';
+      startedAt !== undefined && settledAt !== undefined
+        ? formatDuration(settledAt - startedAt)
+        : startedAt !== undefined
+          ? 'not settled'
+          : '';
     out.push(
       `<tr><td><code>${esc(op.id)}</code></td><td>${esc(op.type ?? '')}</td><td>${esc(String(op.status ?? '?'))}</td><td>${esc(parts.filter((p) => p !== '').join('; '))}</td><td>${esc(duration)}</td></tr>`,
     );
@@ -247,11 +281,16 @@ function commandsSection(detail: CallDetail, sub: string, start: number): string
     out.push('<p class="none">none</p>');
     return out.join('\n');
   }
-  out.push('<table class="commands"><thead><tr><th>#</th><th>sent</th><th>command</th><th>Graph&#39;s answer</th><th>after</th></tr></thead><tbody>');
+  out.push(
+    '<table class="commands"><thead><tr><th>#</th><th>sent</th><th>command</th><th>Graph&#39;s answer</th><th>after</th></tr></thead><tbody>',
+  );
   for (const { step, command, result } of detail.commands) {
     const name = command?.command ?? result?.command ?? '?';
     const sent = command ? `<span title="${esc(formatTime(command.at))}">${esc(formatOffset(command.at, start))}</span>` : '';
-    const args = command?.args !== undefined ? `<details data-key="a-${step}"><summary>${esc(jsonLine(command.args, 80))}</summary><pre>${esc(jsonExcerpt(command.args))}</pre></details>` : '';
+    const args =
+      command?.args !== undefined
+        ? `<details data-key="a-${step}"><summary>${esc(jsonLine(command.args, 80))}</summary><pre>${esc(jsonExcerpt(command.args))}</pre></details>`
+        : '';
     let answer = '<span class="none">no answer in the log</span>';
     let after = '';
     if (result) {
@@ -264,9 +303,7 @@ function commandsSection(detail: CallDetail, sub: string, start: number): string
       }
       if (command) after = formatDuration(result.at - command.at);
     }
-    out.push(
-      `<tr><td>${step}</td><td>${sent}</td><td><code>${esc(name)}</code>${args}</td><td>${answer}</td><td>${esc(after)}</td></tr>`,
-    );
+    out.push(`<tr><td>${step}</td><td>${sent}</td><td><code>${esc(name)}</code>${args}</td><td>${answer}</td><td>${esc(after)}</td></tr>`);
   }
   out.push('</tbody></table>');
   return out.join('\n');

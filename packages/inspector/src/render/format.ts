@@ -55,7 +55,10 @@ export function participantName(p: ParticipantView): string | undefined {
 /** Graph's `resultInfo` as `code/subcode: message`. */
 export function resultInfoText(info: unknown): string {
   if (!isRecord(info)) return '';
-  const code = [info['code'], info['subcode']].filter((c) => c !== undefined && c !== null).map(String).join('/');
+  const code = [info['code'], info['subcode']]
+    .filter((c) => c !== undefined && c !== null)
+    .map(String)
+    .join('/');
   const message = typeof info['message'] === 'string' ? info['message'] : '';
   return [code, message].filter((p) => p !== '').join(': ');
 }

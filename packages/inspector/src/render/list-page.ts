@@ -67,7 +67,8 @@ function table(calls: readonly CallSummary[], now: number, href: CallHref, id: s
         : c.live
           ? formatDuration(now - first)
           : `${formatDuration((c.lastAt ?? first) - first)} long`;
-    const last = c.lastAt === undefined ? '' : isEpochMs(c.lastAt) ? `${formatDuration(Math.max(0, now - c.lastAt))} ago` : formatTime(c.lastAt);
+    const last =
+      c.lastAt === undefined ? '' : isEpochMs(c.lastAt) ? `${formatDuration(Math.max(0, now - c.lastAt))} ago` : formatTime(c.lastAt);
     const roster = `${c.present}${c.lobby > 0 ? ` (${c.lobby} in lobby)` : ''}`;
     const title = c.endReason ? ` title="${esc(`ended: ${c.endReason}`)}"` : '';
     out.push(

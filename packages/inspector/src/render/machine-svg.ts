@@ -77,7 +77,12 @@ interface Route {
 
 const r1 = (n: number) => Math.round(n * 10) / 10;
 
-function cubic(p0: readonly [number, number], c1: readonly [number, number], c2: readonly [number, number], p3: readonly [number, number]): Route {
+function cubic(
+  p0: readonly [number, number],
+  c1: readonly [number, number],
+  c2: readonly [number, number],
+  p3: readonly [number, number],
+): Route {
   const mid: [number, number] = [(p0[0] + 3 * c1[0] + 3 * c2[0] + p3[0]) / 8, (p0[1] + 3 * c1[1] + 3 * c2[1] + p3[1]) / 8];
   const pts = [p0, c1, c2, p3].map(([x, y]) => `${r1(x)},${r1(y)}`);
   let yMin = Infinity;
@@ -171,7 +176,10 @@ export interface MachineSvgOptions {
  * the same path gives the same bytes. Its size does not grow with the call's length: an edge
  * taken many times is drawn once, labelled with how many times.
  */
-export function renderMachineSvg(path: { readonly transitions: readonly Transition[]; readonly final: MachineState }, options: MachineSvgOptions = {}): string {
+export function renderMachineSvg(
+  path: { readonly transitions: readonly Transition[]; readonly final: MachineState },
+  options: MachineSvgOptions = {},
+): string {
   const lay = layout();
   const prefix = (options.idPrefix ?? 'm').replace(/[^A-Za-z0-9-]/g, '-');
   const visited = new Map<MachineState, number[]>();
@@ -227,7 +235,9 @@ export function renderMachineSvg(path: { readonly transitions: readonly Transiti
   out.push('<g class="m-path">');
   // a call's first state is where calls start (incoming, or establishing for one the bot placed or joined)
   const documented = (from: MachineState, to: MachineState) =>
-    from === 'pending' ? to !== 'pending' && STATE_RANK[to] <= STATE_RANK.establishing : (DOCUMENTED_TRANSITIONS[from] as readonly string[]).includes(to);
+    from === 'pending'
+      ? to !== 'pending' && STATE_RANK[to] <= STATE_RANK.establishing
+      : (DOCUMENTED_TRANSITIONS[from] as readonly string[]).includes(to);
   for (const edge of taken.values()) {
     const r = route(lay.nodes.get(edge.from)!, lay.nodes.get(edge.to)!, lay);
     bound(r);

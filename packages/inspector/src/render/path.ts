@@ -52,7 +52,8 @@ export function callPath(callId: string, rows: readonly TimelineRow[], final?: M
   for (const r of rows) {
     staleCount += r.stale.length;
     if (r.duplicate) duplicateCount++;
-    else if (r.before !== r.after) transitions.push({ step: r.index + 1, from: r.before, to: r.after, summary: r.summary, entryId: r.entryId });
+    else if (r.before !== r.after)
+      transitions.push({ step: r.index + 1, from: r.before, to: r.after, summary: r.summary, entryId: r.entryId });
   }
   return { callId, transitions, final: final ?? transitions.at(-1)?.to ?? 'pending', rows, staleCount, duplicateCount };
 }

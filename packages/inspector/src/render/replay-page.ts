@@ -52,7 +52,9 @@ export function renderReplayHtml(result: ReplayResult, options: ReplayHtmlOption
     facts.push(['alternatives', `${options.alternatives.join(', ')} (replaying ${options.alt ?? options.alternatives[0]!})`]);
   }
   out.push(`<dl class="facts">${facts.map(([k, v]) => `<dt>${esc(k)}</dt><dd>${esc(v)}</dd>`).join('')}</dl>`);
-  out.push('<table class="calls"><thead><tr><th>call</th><th>final state</th><th>entries</th><th>stale</th><th>duplicates</th></tr></thead><tbody>');
+  out.push(
+    '<table class="calls"><thead><tr><th>call</th><th>final state</th><th>entries</th><th>stale</th><th>duplicates</th></tr></thead><tbody>',
+  );
   paths.forEach((path, i) => {
     out.push(
       `<tr><td><a href="#call-${i + 1}"><code>${esc(path.callId)}</code></a></td><td>${stateBadge(path.final)}</td>` +
@@ -61,7 +63,12 @@ export function renderReplayHtml(result: ReplayResult, options: ReplayHtmlOption
   });
   out.push('</tbody></table>', '</header>', '<main>');
   paths.forEach((path, i) => {
-    out.push(renderCallSection({ callId: path.callId, view: result.calls[path.callId], rows: path.rows, entryOf }, { anchor: `call-${i + 1}`, heading: 'h2' }));
+    out.push(
+      renderCallSection(
+        { callId: path.callId, view: result.calls[path.callId], rows: path.rows, entryOf },
+        { anchor: `call-${i + 1}`, heading: 'h2' },
+      ),
+    );
   });
   out.push('</main>', '</body>', '</html>', '');
   return out.join('\n');

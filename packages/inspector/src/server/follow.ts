@@ -27,7 +27,9 @@ interface PgLike {
 }
 
 interface SqliteLike {
-  appendedSince(cursor?: number): Promise<{ readonly cursor: number; readonly streams: ReadonlyArray<{ readonly streamId: string; readonly version: number }> }>;
+  appendedSince(
+    cursor?: number,
+  ): Promise<{ readonly cursor: number; readonly streams: ReadonlyArray<{ readonly streamId: string; readonly version: number }> }>;
 }
 
 /**
@@ -42,7 +44,13 @@ export function followerFor(store: EventStore, source: ChangeSource | undefined)
   if (typeof pg.subscribe === 'function') return sourceFollower((l) => pg.subscribe!.call(store, l), "the store's append notifications");
   const sqlite = store as Partial<SqliteLike>;
   if (typeof sqlite.appendedSince === 'function') return sqliteFollower(store as unknown as SqliteLike);
-  return { how: 'not live: this store announces no appends (reload to see new entries)', polls: false, start: async () => undefined, check: async () => undefined, stop: () => undefined };
+  return {
+    how: 'not live: this store announces no appends (reload to see new entries)',
+    polls: false,
+    start: async () => undefined,
+    check: async () => undefined,
+    stop: () => undefined,
+  };
 }
 
 function sourceFollower(source: ChangeSource, how: string): Follower {

@@ -4,11 +4,17 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { InMemoryEventStore, type EventStore, type LogEntry, type ReadOptions } from '@switchboard/core';
+import { InMemoryEventStore, type LogEntry, type ReadOptions } from '@switchboard/core';
 import { SqliteEventStore } from '@switchboard/adapters';
 import { createInspector, type Inspector } from './inspector.js';
 
-const timer = (callId: string, n: number, at = 1_767_600_000_000 + n): LogEntry => ({ kind: 'timer', id: `t${n}`, callId, at, timer: 'keepAliveDue' });
+const timer = (callId: string, n: number, at = 1_767_600_000_000 + n): LogEntry => ({
+  kind: 'timer',
+  id: `t${n}`,
+  callId,
+  at,
+  timer: 'keepAliveDue',
+});
 const state = (callId: string, n: number, value: string): LogEntry => ({
   kind: 'notification',
   id: `n${n}`,
@@ -34,7 +40,10 @@ async function memoryConsole(options: { token?: string; basePath?: string } = {}
 }
 
 function request(inspector: Inspector, path: string, init: RequestInit & { remote?: string } = {}): Promise<Response> {
-  return inspector.fetch(new Request(`http://127.0.0.1:4747${path}`, init), init.remote === undefined ? undefined : { remoteAddress: init.remote });
+  return inspector.fetch(
+    new Request(`http://127.0.0.1:4747${path}`, init),
+    init.remote === undefined ? undefined : { remoteAddress: init.remote },
+  );
 }
 
 describe('who the console serves', () => {
@@ -45,7 +54,9 @@ describe('who the console serves', () => {
     expect((await request(inspector, '/', { remote: '10.1.2.3' })).status).toBe(403);
     expect((await request(inspector, '/', {})).status).toBe(403); // the Fetch handler was not told who asks
     // DNS rebinding: a loopback client sent by a page of another site names that site as Host
-    const rebound = await inspector.fetch(new Request('http://127.0.0.1:4747/', { headers: { host: 'evil.example:4747' } }), { remoteAddress: '127.0.0.1' });
+    const rebound = await inspector.fetch(new Request('http://127.0.0.1:4747/', { headers: { host: 'evil.example:4747' } }), {
+      remoteAddress: '127.0.0.1',
+    });
     expect(rebound.status).toBe(403);
   });
 
@@ -53,13 +64,17 @@ describe('who the console serves', () => {
     const inspector = await memoryConsole({ token: 'correct-horse-battery' });
     expect((await request(inspector, '/', { remote: '10.1.2.3' })).status).toBe(401);
     expect((await request(inspector, '/', { remote: '10.1.2.3', headers: { authorization: 'Bearer wrong-token-here' } })).status).toBe(401);
-    expect((await request(inspector, '/', { remote: '10.1.2.3', headers: { authorization: 'Bearer correct-horse-battery' } })).status).toBe(200);
+    expect((await request(inspector, '/', { remote: '10.1.2.3', headers: { authorization: 'Bearer correct-horse-battery' } })).status).toBe(
+      200,
+    );
     const login = await request(inspector, '/calls/call-1?token=correct-horse-battery&from=0', { remote: '10.1.2.3', redirect: 'manual' });
     expect(login.status).toBe(303);
     expect(login.headers.get('location')).toBe('/calls/call-1?from=0');
     const cookie = login.headers.get('set-cookie')!;
     expect(cookie).toMatch(/^swb_inspect=correct-horse-battery; Path=\/; HttpOnly; SameSite=Strict$/);
-    expect((await request(inspector, '/calls/call-1', { remote: '10.1.2.3', headers: { cookie: cookie.split(';')[0]! } })).status).toBe(200);
+    expect((await request(inspector, '/calls/call-1', { remote: '10.1.2.3', headers: { cookie: cookie.split(';')[0]! } })).status).toBe(
+      200,
+    );
     expect((await request(inspector, '/?token=nope-nope-nope', { remote: '10.1.2.3' })).status).toBe(401);
     expect(() => createInspector({ store: new InMemoryEventStore(), token: 'short' })).toThrow(/at least 8/);
   });

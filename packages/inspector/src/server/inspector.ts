@@ -1,6 +1,18 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { redact, replay, restoreCallSnapshot, foldEntries, viewOf, MACHINE_VERSION, type EventStore, type ReplayResult, type RosterMode, type StoredEntry, type TimelineRow } from '../deps.js';
+import {
+  redact,
+  replay,
+  restoreCallSnapshot,
+  foldEntries,
+  viewOf,
+  MACHINE_VERSION,
+  type EventStore,
+  type ReplayResult,
+  type RosterMode,
+  type StoredEntry,
+  type TimelineRow,
+} from '../deps.js';
 import { CallIndex } from '../model/call-index.js';
 import { toExchangeLog } from '../model/exchange.js';
 import { parseFilter, selectCalls } from '../model/filter.js';
@@ -68,8 +80,14 @@ interface LiveClient {
 }
 
 const COOKIE = 'swb_inspect';
-const CSP = "default-src 'none'; style-src 'self'; script-src 'self'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
-const COMMON = { 'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer', 'x-frame-options': 'DENY', 'cache-control': 'no-store' };
+const CSP =
+  "default-src 'none'; style-src 'self'; script-src 'self'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+const COMMON = {
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  'x-frame-options': 'DENY',
+  'cache-control': 'no-store',
+};
 const LOOPBACK_NAMES = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
 
 /**
@@ -195,7 +213,8 @@ export function createInspector(options: InspectorOptions): Inspector {
     const saved = await store.readSnapshot(callId);
     if (!saved) return 'snapshot: none stored (a restart replays the whole log)';
     const at = `snapshot at entry ${saved.position} of ${entries.length}`;
-    if (saved.machineVersion !== MACHINE_VERSION) return `${at}, from machine version ${saved.machineVersion} (this one is ${MACHINE_VERSION}): not used, a restart replays the log`;
+    if (saved.machineVersion !== MACHINE_VERSION)
+      return `${at}, from machine version ${saved.machineVersion} (this one is ${MACHINE_VERSION}): not used, a restart replays the log`;
     const restored = restoreCallSnapshot(callId, saved);
     if (!restored) return `${at}: cannot be restored, a restart replays the log`;
     const view = viewOf(foldEntries(restored, entries.slice(saved.position)));
@@ -214,8 +233,14 @@ export function createInspector(options: InspectorOptions): Inspector {
     if (denied) return denied;
 
     if (rest === '/favicon.ico') return { status: 204, headers: COMMON, body: '' };
-    if (rest === '/assets/inspector.css') return { status: 200, headers: { ...COMMON, 'content-type': 'text/css; charset=utf-8', 'cache-control': 'no-cache' }, body: CSS };
-    if (rest === '/assets/inspector.js') return { status: 200, headers: { ...COMMON, 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'no-cache' }, body: CLIENT_JS };
+    if (rest === '/assets/inspector.css')
+      return { status: 200, headers: { ...COMMON, 'content-type': 'text/css; charset=utf-8', 'cache-control': 'no-cache' }, body: CSS };
+    if (rest === '/assets/inspector.js')
+      return {
+        status: 200,
+        headers: { ...COMMON, 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'no-cache' },
+        body: CLIENT_JS,
+      };
     try {
       if (rest === '/events') {
         await ensureReady();
@@ -244,13 +269,21 @@ export function createInspector(options: InspectorOptions): Inspector {
         if (call[3] !== undefined) {
           const entry = data.entries[Number(call[3]) - 1];
           if (!entry) return text(404, `no entry ${call[3]} in call ${callId}`);
-          return { status: 200, headers: { ...COMMON, 'content-type': 'application/json; charset=utf-8' }, body: `${JSON.stringify(redact(entry), null, 2)}\n` };
+          return {
+            status: 200,
+            headers: { ...COMMON, 'content-type': 'application/json; charset=utf-8' },
+            body: `${JSON.stringify(redact(entry), null, 2)}\n`,
+          };
         }
         if (call[2]) {
           const name = callId.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 100) || 'call';
           return {
             status: 200,
-            headers: { ...COMMON, 'content-type': 'application/x-ndjson; charset=utf-8', 'content-disposition': `attachment; filename="${name}.jsonl"` },
+            headers: {
+              ...COMMON,
+              'content-type': 'application/x-ndjson; charset=utf-8',
+              'content-disposition': `attachment; filename="${name}.jsonl"`,
+            },
             body: toExchangeLog(data.entries),
           };
         }
@@ -276,7 +309,10 @@ export function createInspector(options: InspectorOptions): Inspector {
     } catch (error) {
       onError(error);
       const code = (error as { code?: unknown } | null)?.code;
-      return text(503, `the event log could not be read${typeof code === 'string' ? ` (${code})` : ''}: ${(error as Error)?.message ?? String(error)}`);
+      return text(
+        503,
+        `the event log could not be read${typeof code === 'string' ? ` (${code})` : ''}: ${(error as Error)?.message ?? String(error)}`,
+      );
     }
   }
 
@@ -311,10 +347,12 @@ export function createInspector(options: InspectorOptions): Inspector {
   function authorize(req: Req): Reply | undefined {
     if (tokenDigest === undefined) {
       const remote = req.remoteAddress;
-      if (remote === undefined) return text(403, 'this console has no token: it serves loopback clients only, and was not told the client address');
+      if (remote === undefined)
+        return text(403, 'this console has no token: it serves loopback clients only, and was not told the client address');
       if (!isLoopbackAddress(remote)) return text(403, 'this console has no token: it serves loopback clients only');
       const host = hostName(req.header('host') ?? req.url.host);
-      if (host === undefined || !LOOPBACK_NAMES.has(host)) return text(403, 'this console has no token: address it by a loopback name (127.0.0.1, localhost)');
+      if (host === undefined || !LOOPBACK_NAMES.has(host))
+        return text(403, 'this console has no token: address it by a loopback name (127.0.0.1, localhost)');
       return undefined;
     }
     const given = bearer(req.header('authorization')) ?? cookie(req.header('cookie'), COOKIE);
@@ -334,7 +372,10 @@ export function createInspector(options: InspectorOptions): Inspector {
         body: 'authenticated\n',
       };
     }
-    return { ...text(401, 'this console needs its token: open the address it printed (with ?token=...), or send Authorization: Bearer <token>'), headers: { ...COMMON, 'content-type': 'text/plain; charset=utf-8', 'www-authenticate': 'Bearer' } } as Reply;
+    return {
+      ...text(401, 'this console needs its token: open the address it printed (with ?token=...), or send Authorization: Bearer <token>'),
+      headers: { ...COMMON, 'content-type': 'text/plain; charset=utf-8', 'www-authenticate': 'Bearer' },
+    } as Reply;
   }
 
   function liveHeaders(): Record<string, string> {
@@ -358,7 +399,8 @@ export function createInspector(options: InspectorOptions): Inspector {
         onError(error);
         return new Response('internal error\n', { status: 500 });
       }
-      if (!('sse' in reply)) return new Response(request.method === 'HEAD' ? null : reply.body, { status: reply.status, headers: reply.headers });
+      if (!('sse' in reply))
+        return new Response(request.method === 'HEAD' ? null : reply.body, { status: reply.status, headers: reply.headers });
       if (closed) return new Response('closed\n', { status: 503 });
       const encoder = new TextEncoder();
       let unwatch: (() => void) | undefined;
@@ -520,6 +562,8 @@ function hostName(host: string | null): string | undefined {
 /** JSON with object keys sorted, to compare two views built in different orders. */
 function stableJson(value: unknown): string {
   return JSON.stringify(value, (_key, v: unknown) =>
-    v !== null && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : v,
+    v !== null && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : v,
   );
 }

@@ -29,7 +29,13 @@ export function placeIncoming(ctx: ServiceContext, options: IncomingCallOptions)
     callbackUri: app.callbackUri,
     callChainId: chainId,
     callRoutes: [],
-    source: { '@odata.type': '#microsoft.graph.participantInfo', identity: caller, endpointType: 'default', region: null, languageId: 'en-US' },
+    source: {
+      '@odata.type': '#microsoft.graph.participantInfo',
+      identity: caller,
+      endpointType: 'default',
+      region: null,
+      languageId: 'en-US',
+    },
     targets: [{ '@odata.type': '#microsoft.graph.invitationParticipantInfo', identity: botIdentity, endpointType: 'default' }],
     requestedModalities: options.requestedModalities ?? ['audio'],
     activeModalities: [],
@@ -55,7 +61,21 @@ export function placeIncoming(ctx: ServiceContext, options: IncomingCallOptions)
   const behaviour = stream(ctx.o.seed, `behaviour:${id}`);
   let script = options.script ? normalizeScript(options.script) : ctx.o.registry.take(identityIds(caller));
   if (!script && ctx.o.remoteBehaviour === 'random') script = randomCallerScript(behaviour);
-  const call = new SimCall(id, app.appId, 'incoming', 'peerToPeer', 'incoming', app.callbackUri, myParticipantId, chainId, resource, rng, script, false, 'v1.0');
+  const call = new SimCall(
+    id,
+    app.appId,
+    'incoming',
+    'peerToPeer',
+    'incoming',
+    app.callbackUri,
+    myParticipantId,
+    chainId,
+    resource,
+    rng,
+    script,
+    false,
+    'v1.0',
+  );
   ctx.calls.set(id, call);
   addParticipant(call, {
     id: callerId,
@@ -68,7 +88,8 @@ export function placeIncoming(ctx: ServiceContext, options: IncomingCallOptions)
   });
   call.botIdentity = botIdentity;
   emit(ctx, call, [{ changeType: 'created', suffix: '', data: callData(id, 'incoming', { direction: 'incoming', ...resource }) }]);
-  call.answerDeadline = timer(ctx, 
+  call.answerDeadline = timer(
+    ctx,
     call,
     ctx.o.timings.incomingAnswerMs,
     () => {
@@ -122,7 +143,11 @@ export function redirect(ctx: ServiceContext, call: SimCall, body: unknown): Rep
   requireIncoming(call, 'redirect');
   const { targets } = checkRedirect(body);
   call.answerDeadline?.cancel();
-  call.resource['callRoutes'] = targets.map((t) => ({ '@odata.type': '#microsoft.graph.callRoute', routingType: 'forwarded', final: t['identity'] }));
+  call.resource['callRoutes'] = targets.map((t) => ({
+    '@odata.type': '#microsoft.graph.callRoute',
+    routingType: 'forwarded',
+    final: t['identity'],
+  }));
   setState(ctx, call, 'redirecting');
   timer(ctx, call, 500, () => terminate(ctx, call, RESULTS.redirected()));
   return { status: 202 };

@@ -43,7 +43,12 @@ export function record(ctx: ServiceContext, call: SimCall, body: unknown): Reply
 }
 
 /** A recording ends: completed, with where the recording is and the reason. */
-export function finishRecording(ctx: ServiceContext, call: SimCall, op: SimOperation, reason: 'maxRecordDurationReached' | 'stopToneDetected'): void {
+export function finishRecording(
+  ctx: ServiceContext,
+  call: SimCall,
+  op: SimOperation,
+  reason: 'maxRecordDurationReached' | 'stopToneDetected',
+): void {
   const info =
     reason === 'maxRecordDurationReached'
       ? resultInfo(200, 8515, 'Action completed, max record duration reached.')
@@ -85,7 +90,10 @@ export function cancelMediaProcessing(ctx: ServiceContext, call: SimCall, body: 
   for (const cancelled of queue) {
     cancelled.completion?.cancel();
     const reason = cancelled.type === 'recordOperation' ? 'operationCanceled' : 'mediaOperationCanceled';
-    const extra: Json = cancelled.type === 'recordOperation' ? { recordingLocation: '', recordingAccessToken: '', completionReason: reason } : { completionReason: reason };
+    const extra: Json =
+      cancelled.type === 'recordOperation'
+        ? { recordingLocation: '', recordingAccessToken: '', completionReason: reason }
+        : { completionReason: reason };
     completeOperation(ctx, call, cancelled, 'failed', RESULTS.operationCancelled(), extra);
   }
   return operationReply(ctx, call, op, 200);
@@ -112,7 +120,13 @@ function enqueueMedia(ctx: ServiceContext, call: SimCall, op: SimOperation, dura
 /** POST /calls/{id}/mute or /unmute: the bot's own microphone; the roster changes when it did. */
 export function muteSelf(ctx: ServiceContext, call: SimCall, body: unknown, mute: boolean): Reply {
   requireActive(call, mute ? 'mute' : 'unmute');
-  const op = newOperation(call, mute ? 'muteParticipantOperation' : 'unmuteParticipantOperation', 'completed', {}, clientContextOf(asObject(body)).clientContext);
+  const op = newOperation(
+    call,
+    mute ? 'muteParticipantOperation' : 'unmuteParticipantOperation',
+    'completed',
+    {},
+    clientContextOf(asObject(body)).clientContext,
+  );
   const bot = call.bot();
   if (bot && bot.isMuted !== mute) {
     bot.isMuted = mute;

@@ -11,7 +11,7 @@ const ORGANIZER = 'organizer';
 /** The lobby admits the bot: the attendees appear and the call is established. Returns why not, if it cannot. */
 export function admitBot(ctx: ServiceContext, call: SimCall, attendees: readonly AttendeeSpec[]): string | undefined {
   const bot = call.bot();
-  if (!bot || !bot.isInLobby || call.terminated) return 'the bot is not waiting in the lobby';
+  if (!bot?.isInLobby || call.terminated) return 'the bot is not waiting in the lobby';
   bot.isInLobby = false;
   for (const a of attendees) addAttendee(call, a, call.resource['meetingInfo'] as Json | null);
   setState(ctx, call, 'established', {}, rosterChanged(call));
@@ -25,7 +25,11 @@ export function addAttendee(call: SimCall, a: AttendeeSpec, meetingInfo: Json | 
   const identity =
     a.participant === ORGANIZER && organizer
       ? organizer
-      : identitySet(a.identity ?? 'user', a.identity === 'phone' ? `+1425555${String(call.rng.int(1000, 9999))}` : call.rng.uuid(), a.displayName ?? a.participant);
+      : identitySet(
+          a.identity ?? 'user',
+          a.identity === 'phone' ? `+1425555${String(call.rng.int(1000, 9999))}` : call.rng.uuid(),
+          a.displayName ?? a.participant,
+        );
   addParticipant(call, {
     id: call.rng.uuid(),
     key: a.participant,
@@ -36,7 +40,6 @@ export function addAttendee(call: SimCall, a: AttendeeSpec, meetingInfo: Json | 
     isInLobby: a.lobby ?? false,
   });
 }
-
 
 /** The meeting's organizer, when the join request names one: who is there when the bot arrives. */
 export function defaultAttendees(meetingInfo: Json): AttendeeSpec[] {

@@ -16,8 +16,20 @@ export function requireActive(call: SimCall, what: string): void {
 }
 
 /** A new operation of the call, in `status`. */
-export function newOperation(call: SimCall, type: string, status: SimOperation['status'], extra: Json, clientContext: string | undefined): SimOperation {
-  const op: SimOperation = { id: call.rng.uuid(), type, status, extra: { ...extra }, ...(clientContext !== undefined ? { clientContext } : {}) };
+export function newOperation(
+  call: SimCall,
+  type: string,
+  status: SimOperation['status'],
+  extra: Json,
+  clientContext: string | undefined,
+): SimOperation {
+  const op: SimOperation = {
+    id: call.rng.uuid(),
+    type,
+    status,
+    extra: { ...extra },
+    ...(clientContext !== undefined ? { clientContext } : {}),
+  };
   call.operations.set(op.id, op);
   return op;
 }
@@ -32,7 +44,14 @@ export function operationReply(ctx: ServiceContext, call: SimCall, op: SimOperat
 }
 
 /** An operation ends: `deleted` on `/operations/{id}`, as in the recorded prompt completion. */
-export function completeOperation(ctx: ServiceContext, call: SimCall, op: SimOperation, status: 'completed' | 'failed', info: Json | undefined, extra: Json = {}): void {
+export function completeOperation(
+  ctx: ServiceContext,
+  call: SimCall,
+  op: SimOperation,
+  status: 'completed' | 'failed',
+  info: Json | undefined,
+  extra: Json = {},
+): void {
   if (op.status === 'completed' || op.status === 'failed' || call.terminated) return;
   op.status = status;
   if (info) op.resultInfo = info;

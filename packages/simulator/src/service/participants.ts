@@ -95,7 +95,13 @@ export function holdMusic(ctx: ServiceContext, call: SimCall, participantId: str
   const p = participantId === undefined ? call.primary() : call.participants.get(participantId);
   if (!p) throw notFound(`The participant '${participantId ?? ''}' was not found in call '${call.id}'.`);
   const extra: Json = start && isJson(b['customPrompt']) ? { customPrompt: b['customPrompt'] } : {};
-  const op = newOperation(call, start ? 'startHoldMusicOperation' : 'stopHoldMusicOperation', 'running', extra, clientContextOf(b).clientContext);
+  const op = newOperation(
+    call,
+    start ? 'startHoldMusicOperation' : 'stopHoldMusicOperation',
+    'running',
+    extra,
+    clientContextOf(b).clientContext,
+  );
   op.completion = timer(ctx, call, 500, () => completeOperation(ctx, call, op, 'completed', RESULTS.actionCompleted()));
   // Graph answers these with 202 Accepted (participant: startHoldMusic / stopHoldMusic).
   return operationReply(ctx, call, op, 202);

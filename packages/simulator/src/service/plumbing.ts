@@ -110,7 +110,8 @@ export function startSharing(ctx: ServiceContext, call: SimCall, sharer: string)
   if ([...call.sessions.values()].some((s) => !s.deleted && s.sharer === sharer)) return;
   const session = { id: call.rng.hex(64).toUpperCase(), sharer, deleted: false };
   call.sessions.set(session.id, session);
-  if (call.contentSharingNotified) emit(ctx, call, [{ changeType: 'created', suffix: '/contentsharingsessions', data: [sessionJson(session)] }]);
+  if (call.contentSharingNotified)
+    emit(ctx, call, [{ changeType: 'created', suffix: '/contentsharingsessions', data: [sessionJson(session)] }]);
 }
 
 /** Ends `sharer`'s sessions. */
@@ -118,6 +119,7 @@ export function stopSharing(ctx: ServiceContext, call: SimCall, sharer: string):
   for (const s of call.sessions.values()) {
     if (s.deleted || s.sharer !== sharer) continue;
     s.deleted = true;
-    if (call.contentSharingNotified) emit(ctx, call, [{ changeType: 'deleted', suffix: '/contentsharingsessions', data: [sessionJson(s)] }]);
+    if (call.contentSharingNotified)
+      emit(ctx, call, [{ changeType: 'deleted', suffix: '/contentsharingsessions', data: [sessionJson(s)] }]);
   }
 }

@@ -25,7 +25,8 @@ export function act(ctx: ServiceContext, call: SimCall, step: ScriptStep, partic
     case 'noAnswer':
       return undefined;
     case 'ring':
-      if (call.state !== 'establishing' || call.kind !== 'peerToPeer' || call.direction !== 'outgoing') return 'only an establishing outgoing call rings';
+      if (call.state !== 'establishing' || call.kind !== 'peerToPeer' || call.direction !== 'outgoing')
+        return 'only an establishing outgoing call rings';
       setState(ctx, call, 'ringing');
       return undefined;
     case 'answer':
@@ -46,7 +47,8 @@ export function act(ctx: ServiceContext, call: SimCall, step: ScriptStep, partic
     case 'updateSharing': {
       const active = [...call.sessions.values()].filter((s) => !s.deleted);
       if (active.length === 0) return 'nobody is sharing';
-      if (call.contentSharingNotified) emit(ctx, call, [{ changeType: 'updated', suffix: '/contentsharingsessions', data: active.map(sessionJson) }]);
+      if (call.contentSharingNotified)
+        emit(ctx, call, [{ changeType: 'updated', suffix: '/contentsharingsessions', data: active.map(sessionJson) }]);
       return undefined;
     }
     case 'stopSharing': {
@@ -120,7 +122,12 @@ export function run(ctx: ServiceContext, call: SimCall, script: RemoteScript, pa
  * one (or for `*`), else a random one when `remoteBehaviour` is `random`; none means the caller
  * uses its default (answer).
  */
-export function scriptFor(ctx: ServiceContext, keys: readonly string[], behaviour: Rng, role: 'callee' | 'target' | 'invitee'): RemoteScript | undefined {
+export function scriptFor(
+  ctx: ServiceContext,
+  keys: readonly string[],
+  behaviour: Rng,
+  role: 'callee' | 'target' | 'invitee',
+): RemoteScript | undefined {
   const script = ctx.o.registry.take(keys);
   if (script) return script;
   if (ctx.o.remoteBehaviour === 'random') return randomCalleeScript(behaviour, role);

@@ -39,7 +39,8 @@ export function transfer(ctx: ServiceContext, call: SimCall, body: unknown): Rep
       timer(ctx, call, 300, () => {
         if (t.replacesCallId) {
           const consulted = ctx.calls.get(t.replacesCallId);
-          if (consulted && consulted.appId === call.appId) terminate(ctx, consulted, RESULTS.transferCompleted(), { terminationReason: 'AppTransferred' });
+          if (consulted && consulted.appId === call.appId)
+            terminate(ctx, consulted, RESULTS.transferCompleted(), { terminationReason: 'AppTransferred' });
           terminate(ctx, call, RESULTS.transferCompleted(), { terminationReason: 'AppTransferred' });
         } else {
           terminate(ctx, call, RESULTS.transferCompleted());

@@ -33,7 +33,15 @@ function agent(options?: Agent.Options): Agent {
 }
 
 function req(url: string, over: Partial<AttemptRequest> = {}): AttemptRequest {
-  return { method: 'POST', url: `${url}/v1.0/communications/calls/c1/playPrompt`, headers: { 'content-type': 'application/json' }, body: '{}', timeoutMs: 5_000, signal: undefined, ...over };
+  return {
+    method: 'POST',
+    url: `${url}/v1.0/communications/calls/c1/playPrompt`,
+    headers: { 'content-type': 'application/json' },
+    body: '{}',
+    timeoutMs: 5_000,
+    signal: undefined,
+    ...over,
+  };
 }
 
 describe('one attempt: what came back', () => {
@@ -44,9 +52,22 @@ describe('one attempt: what came back', () => {
       else res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":{"code":"7503"}}');
     });
     const a = agent();
-    expect(await attemptOnce(a, req(url, { method: 'DELETE', url: `${url}/c1`, body: undefined }))).toEqual({ kind: 'response', status: 202, headers: expect.objectContaining({ 'request-id': 'rq-1' }), body: null });
-    expect(await attemptOnce(a, req(url, { url: `${url}/c2` }))).toMatchObject({ kind: 'response', status: 502, body: '<html>bad gateway</html>' });
-    expect(await attemptOnce(a, req(url, { url: `${url}/c3` }))).toMatchObject({ kind: 'response', status: 404, body: { error: { code: '7503' } } });
+    expect(await attemptOnce(a, req(url, { method: 'DELETE', url: `${url}/c1`, body: undefined }))).toEqual({
+      kind: 'response',
+      status: 202,
+      headers: expect.objectContaining({ 'request-id': 'rq-1' }),
+      body: null,
+    });
+    expect(await attemptOnce(a, req(url, { url: `${url}/c2` }))).toMatchObject({
+      kind: 'response',
+      status: 502,
+      body: '<html>bad gateway</html>',
+    });
+    expect(await attemptOnce(a, req(url, { url: `${url}/c3` }))).toMatchObject({
+      kind: 'response',
+      status: 404,
+      body: { error: { code: '7503' } },
+    });
   });
 });
 
@@ -92,7 +113,11 @@ describe('one attempt: how a failure is classed', () => {
   it("the caller's abort after sending: aborted, sent", async () => {
     const controller = new AbortController();
     const url = await serve(() => controller.abort());
-    expect(await attemptOnce(agent(), req(url, { signal: controller.signal }))).toMatchObject({ kind: 'failure', reason: 'aborted', sent: true });
+    expect(await attemptOnce(agent(), req(url, { signal: controller.signal }))).toMatchObject({
+      kind: 'failure',
+      reason: 'aborted',
+      sent: true,
+    });
   });
 
   it('the connect error itself: never left, whatever undici wraps it in', async () => {

@@ -56,10 +56,13 @@ export async function attemptOnce(dispatcher: Dispatcher, req: AttemptRequest): 
   const { signal, timeoutMs } = req;
   const controller = new AbortController();
   let why: 'timeout' | 'aborted' | undefined;
-  const timer = setTimeout(() => {
-    why ??= 'timeout';
-    controller.abort(new Error(`attempt timed out after ${timeoutMs} ms`));
-  }, Math.max(1, timeoutMs));
+  const timer = setTimeout(
+    () => {
+      why ??= 'timeout';
+      controller.abort(new Error(`attempt timed out after ${timeoutMs} ms`));
+    },
+    Math.max(1, timeoutMs),
+  );
   const onAbort = (): void => {
     why ??= 'aborted';
     controller.abort(signal?.reason);

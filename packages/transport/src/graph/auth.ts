@@ -102,7 +102,12 @@ export class UndiciNetworkModule implements INetworkModule {
     return this.send<T>('POST', url, options, undefined);
   }
 
-  private async send<T>(method: 'GET' | 'POST', url: string, options: NetworkRequestOptions | undefined, timeout: number | undefined): Promise<NetworkResponse<T>> {
+  private async send<T>(
+    method: 'GET' | 'POST',
+    url: string,
+    options: NetworkRequestOptions | undefined,
+    timeout: number | undefined,
+  ): Promise<NetworkResponse<T>> {
     const target = this.options.rewrite ? this.options.rewrite(url) : url;
     const res = await request(target, {
       method,
@@ -121,7 +126,10 @@ export class UndiciNetworkModule implements INetworkModule {
     try {
       body = text === '' ? {} : JSON.parse(text);
     } catch (error) {
-      throw new Error(`${method} ${new URL(target).origin}${new URL(target).pathname} answered ${res.statusCode} with a body that is not JSON`, { cause: error });
+      throw new Error(
+        `${method} ${new URL(target).origin}${new URL(target).pathname} answered ${res.statusCode} with a body that is not JSON`,
+        { cause: error },
+      );
     }
     return { headers, body: body as T, status: res.statusCode };
   }
@@ -152,7 +160,8 @@ export function createMsalTokenProvider(options: MsalTokenProviderOptions): Msal
   const cert = options.certificate;
   if (hasSecret === (cert !== undefined)) problems.push('give exactly one of clientSecret and certificate');
   if (cert && !cert.thumbprint && !cert.thumbprintSha256) problems.push('certificate needs thumbprint or thumbprintSha256');
-  if (cert && (typeof cert.privateKey !== 'string' || !cert.privateKey.includes('PRIVATE KEY'))) problems.push('certificate.privateKey must be a PEM private key');
+  if (cert && (typeof cert.privateKey !== 'string' || !cert.privateKey.includes('PRIVATE KEY')))
+    problems.push('certificate.privateKey must be a PEM private key');
   if (problems.length > 0) throw invalid(`createMsalTokenProvider: ${problems.join('; ')}`);
 
   const raw = options.authority ?? `${(options.authorityHost ?? DEFAULT_AUTHORITY_HOST).replace(/\/+$/, '')}/${options.tenantId}`;
@@ -164,7 +173,8 @@ export function createMsalTokenProvider(options: MsalTokenProviderOptions): Msal
   }
   let rewrite: ((u: string) => string) | undefined;
   if (url.protocol === 'http:') {
-    if (!isLoopback(url.hostname)) throw invalid(`authority '${url.origin}' is plain http; only loopback hosts may be (for a local token endpoint)`);
+    if (!isLoopback(url.hostname))
+      throw invalid(`authority '${url.origin}' is plain http; only loopback hosts may be (for a local token endpoint)`);
     const secureOrigin = `https://${url.host}`;
     const plainOrigin = `http://${url.host}`;
     rewrite = (u) => (u.startsWith(`${secureOrigin}/`) || u === secureOrigin ? plainOrigin + u.slice(secureOrigin.length) : u);
@@ -226,10 +236,17 @@ export function createMsalTokenProvider(options: MsalTokenProviderOptions): Msal
     } catch (error) {
       const e = error as { errorCode?: string; errorMessage?: string; message?: string };
       logger.warn({ tenantId: options.tenantId, clientId: options.clientId, errorCode: e.errorCode }, 'token request failed');
-      throw new GraphError('SWB_GRAPH_AUTH', `no token for app ${options.clientId} in tenant ${options.tenantId}: ${e.errorCode ?? 'error'}: ${e.errorMessage ?? e.message ?? String(error)}`, { cause: error });
+      throw new GraphError(
+        'SWB_GRAPH_AUTH',
+        `no token for app ${options.clientId} in tenant ${options.tenantId}: ${e.errorCode ?? 'error'}: ${e.errorMessage ?? e.message ?? String(error)}`,
+        { cause: error },
+      );
     }
-    if (!result || !result.accessToken) throw new GraphError('SWB_GRAPH_AUTH', `MSAL returned no token for app ${options.clientId}`);
-    logger.debug({ tenantId: options.tenantId, clientId: options.clientId, fromCache: result.fromCache, expiresOn: result.expiresOn?.toISOString() }, 'token');
+    if (!result?.accessToken) throw new GraphError('SWB_GRAPH_AUTH', `MSAL returned no token for app ${options.clientId}`);
+    logger.debug(
+      { tenantId: options.tenantId, clientId: options.clientId, fromCache: result.fromCache, expiresOn: result.expiresOn?.toISOString() },
+      'token',
+    );
     return result.accessToken;
   };
 

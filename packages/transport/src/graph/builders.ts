@@ -116,7 +116,14 @@ export interface TeamsJoinInfo {
   readonly replyChainMessageId?: string;
 }
 
-const TEAMS_HOSTS = new Set(['teams.microsoft.com', 'teams.microsoft.us', 'gov.teams.microsoft.us', 'dod.teams.microsoft.us', 'teams.live.com', 'teams.cloud.microsoft']);
+const TEAMS_HOSTS = new Set([
+  'teams.microsoft.com',
+  'teams.microsoft.us',
+  'gov.teams.microsoft.us',
+  'dod.teams.microsoft.us',
+  'teams.live.com',
+  'teams.cloud.microsoft',
+]);
 const E164 = /^\+[1-9]\d{1,14}$/;
 const MODALITIES: ReadonlySet<string> = new Set(['audio', 'video', 'videoBasedScreenSharing', 'data']);
 const IDENTITY_KINDS = ['user', 'application', 'applicationInstance', 'phone', 'guest'] as const;
@@ -141,7 +148,7 @@ function joinUrlViolations(raw: unknown, path: string, out: Violation[]): TeamsJ
   let threadId: string | undefined;
   let messageId: string | undefined;
   if (at < 0 || segments.length < at + 3) {
-    out.push({ path, message: "path must be /l/meetup-join/{threadId}/{messageId}" });
+    out.push({ path, message: 'path must be /l/meetup-join/{threadId}/{messageId}' });
   } else {
     try {
       threadId = decodeURIComponent(segments[at + 1]!);
@@ -167,8 +174,10 @@ function joinUrlViolations(raw: unknown, path: string, out: Violation[]): TeamsJ
   }
   const tid = context?.['Tid'];
   const oid = context?.['Oid'];
-  if (context && (typeof tid !== 'string' || tid === '')) out.push({ path: `${path}?context.Tid`, message: 'is required (the organizer tenant)' });
-  if (context && (typeof oid !== 'string' || oid === '')) out.push({ path: `${path}?context.Oid`, message: 'is required (the organizer id)' });
+  if (context && (typeof tid !== 'string' || tid === ''))
+    out.push({ path: `${path}?context.Tid`, message: 'is required (the organizer tenant)' });
+  if (context && (typeof oid !== 'string' || oid === ''))
+    out.push({ path: `${path}?context.Oid`, message: 'is required (the organizer id)' });
   if (out.length > before || threadId === undefined || messageId === undefined) return undefined;
   const reply = context?.['MessageId'];
   return {
@@ -259,7 +268,8 @@ export function buildCreateCall(spec: CreateCallSpec, options: ValidationOptions
       body['direction'] = 'outgoing';
       appSource(s.source);
       body['targets'] = (s.targets ?? []).map(user);
-      if (!Array.isArray(s.targets) || s.targets.length < 2) violations.push({ path: '$.targets', message: 'a group call needs 2 to 5 VoIP targets (use peerToPeer for one)' });
+      if (!Array.isArray(s.targets) || s.targets.length < 2)
+        violations.push({ path: '$.targets', message: 'a group call needs 2 to 5 VoIP targets (use peerToPeer for one)' });
       break;
     case 'pstn':
       appSource(s.source, 'applicationInstance');
@@ -283,7 +293,9 @@ export function buildCreateCall(spec: CreateCallSpec, options: ValidationOptions
           body['meetingInfo'] = {
             '@odata.type': '#microsoft.graph.organizerMeetingInfo',
             organizer: identitySet('user', identity(info.organizerId, undefined, info.tenantId)),
-            ...(typeof m['allowConversationWithoutHost'] === 'boolean' ? { allowConversationWithoutHost: m['allowConversationWithoutHost'] } : {}),
+            ...(typeof m['allowConversationWithoutHost'] === 'boolean'
+              ? { allowConversationWithoutHost: m['allowConversationWithoutHost'] }
+              : {}),
           } satisfies MeetingInfo;
           body['tenantId'] = s.tenantId ?? info.tenantId;
         }
@@ -304,23 +316,34 @@ export function buildCreateCall(spec: CreateCallSpec, options: ValidationOptions
         };
         body['meetingInfo'] = {
           '@odata.type': '#microsoft.graph.organizerMeetingInfo',
-          organizer: identitySet('user', organizer ? identity(organizer.id, organizer.displayName, organizer.tenantId) : ({} as GraphObject)),
-          ...(typeof m['allowConversationWithoutHost'] === 'boolean' ? { allowConversationWithoutHost: m['allowConversationWithoutHost'] } : {}),
+          organizer: identitySet(
+            'user',
+            organizer ? identity(organizer.id, organizer.displayName, organizer.tenantId) : ({} as GraphObject),
+          ),
+          ...(typeof m['allowConversationWithoutHost'] === 'boolean'
+            ? { allowConversationWithoutHost: m['allowConversationWithoutHost'] }
+            : {}),
         };
       }
       break;
     }
     default:
-      violations.push({ path: '$.kind', message: `'${String((spec as { kind?: unknown }).kind)}' is not peerToPeer, group, pstn or joinMeeting` });
+      violations.push({
+        path: '$.kind',
+        message: `'${String((spec as { kind?: unknown }).kind)}' is not peerToPeer, group, pstn or joinMeeting`,
+      });
   }
   const tenant = (spec as { tenantId?: string }).tenantId;
   if (tenant !== undefined && body['tenantId'] === undefined) body['tenantId'] = tenant;
   const joinUrlFailed = violations.some((v) => v.path.startsWith('$.meeting.joinUrl'));
   // with an undecodable join URL there is no meetingInfo to check: keep the other findings only
   violations.push(
-    ...validateCallRequest(body, options).filter((v) => !(joinUrlFailed && /^\$\.(targets|meetingInfo|chatInfo|source\.identity\.guest)/.test(v.path))),
+    ...validateCallRequest(body, options).filter(
+      (v) => !(joinUrlFailed && /^\$\.(targets|meetingInfo|chatInfo|source\.identity\.guest)/.test(v.path)),
+    ),
   );
-  if (violations.length > 0) throw new RequestValidationError(violations, `${String((spec as { kind?: unknown }).kind)} create-call request`);
+  if (violations.length > 0)
+    throw new RequestValidationError(violations, `${String((spec as { kind?: unknown }).kind)} create-call request`);
   return body as CallRequestBody;
 }
 
@@ -379,7 +402,8 @@ export function checkCallbackUri(v: unknown, path: string, options: ValidationOp
   if (url.protocol === 'https:') return;
   const loopback = url.hostname === '127.0.0.1' || url.hostname === 'localhost' || url.hostname === '[::1]';
   if (url.protocol === 'http:' && loopback) {
-    if (!options.allowInsecureCallback) out.push({ path, message: 'must be https (http to loopback needs allowInsecureCallback, for the simulator only)' });
+    if (!options.allowInsecureCallback)
+      out.push({ path, message: 'must be https (http to loopback needs allowInsecureCallback, for the simulator only)' });
     return;
   }
   out.push({ path, message: 'must be https' });
@@ -417,15 +441,21 @@ export function checkMediaConfig(v: unknown, out: Violation[]): string | undefin
             }
           }
           if (!ok) out.push({ path: `${p}.uri`, message: 'must be an https URL' });
-          if (!nonEmpty(m['resourceId'])) out.push({ path: `${p}.resourceId`, message: 'is required (the cache key of the prefetched media)' });
+          if (!nonEmpty(m['resourceId']))
+            out.push({ path: `${p}.resourceId`, message: 'is required (the cache key of the prefetched media)' });
         });
     }
-    if (v['blob'] !== undefined) out.push({ path: `${path}.blob`, message: 'belongs to appHostedMediaConfig, not serviceHostedMediaConfig' });
+    if (v['blob'] !== undefined)
+      out.push({ path: `${path}.blob`, message: 'belongs to appHostedMediaConfig, not serviceHostedMediaConfig' });
   } else if (t === 'appHostedMediaConfig') {
     if (!nonEmpty(v['blob'])) out.push({ path: `${path}.blob`, message: 'is required (the media session blob from the media platform)' });
-    if (v['preFetchMedia'] !== undefined) out.push({ path: `${path}.preFetchMedia`, message: 'only service-hosted media prefetches prompts' });
+    if (v['preFetchMedia'] !== undefined)
+      out.push({ path: `${path}.preFetchMedia`, message: 'only service-hosted media prefetches prompts' });
   } else {
-    out.push({ path: `${path}['@odata.type']`, message: "must be '#microsoft.graph.serviceHostedMediaConfig' or '#microsoft.graph.appHostedMediaConfig'" });
+    out.push({
+      path: `${path}['@odata.type']`,
+      message: "must be '#microsoft.graph.serviceHostedMediaConfig' or '#microsoft.graph.appHostedMediaConfig'",
+    });
   }
   return t;
 }
@@ -442,19 +472,26 @@ export function checkMediaConfig(v: unknown, out: Violation[]): string | undefin
 export function validateCallRequest(body: unknown, options: ValidationOptions = {}): Violation[] {
   const out: Violation[] = [];
   if (!isObj(body)) return [{ path: '$', message: 'must be a call object' }];
-  if (body['@odata.type'] !== undefined && typeName(body) !== 'call') out.push({ path: "$['@odata.type']", message: "must be '#microsoft.graph.call'" });
+  if (body['@odata.type'] !== undefined && typeName(body) !== 'call')
+    out.push({ path: "$['@odata.type']", message: "must be '#microsoft.graph.call'" });
   checkCallbackUri(body['callbackUri'], '$.callbackUri', options, out);
   const mods = body['requestedModalities'];
-  if (!Array.isArray(mods) || mods.length === 0) out.push({ path: '$.requestedModalities', message: `is required: a non-empty list of ${[...MODALITIES].join(', ')}` });
+  if (!Array.isArray(mods) || mods.length === 0)
+    out.push({ path: '$.requestedModalities', message: `is required: a non-empty list of ${[...MODALITIES].join(', ')}` });
   else {
     mods.forEach((m: unknown, i) => {
-      if (typeof m !== 'string' || !MODALITIES.has(m)) out.push({ path: `$.requestedModalities[${i}]`, message: `'${String(m)}' is not one of ${[...MODALITIES].join(', ')}` });
+      if (typeof m !== 'string' || !MODALITIES.has(m))
+        out.push({ path: `$.requestedModalities[${i}]`, message: `'${String(m)}' is not one of ${[...MODALITIES].join(', ')}` });
     });
     if (new Set(mods).size !== mods.length) out.push({ path: '$.requestedModalities', message: 'has duplicates' });
   }
   checkMediaConfig(body['mediaConfig'], out);
   const ringing = body['ringingTimeoutInSeconds'];
-  if (ringing !== undefined && ringing !== null && (typeof ringing !== 'number' || !Number.isInteger(ringing) || ringing < 1 || ringing > 115)) {
+  if (
+    ringing !== undefined &&
+    ringing !== null &&
+    (typeof ringing !== 'number' || !Number.isInteger(ringing) || ringing < 1 || ringing > 115)
+  ) {
     out.push({ path: '$.ringingTimeoutInSeconds', message: 'must be an integer from 1 to 115' });
   }
   if (body['subject'] !== undefined && typeof body['subject'] !== 'string') out.push({ path: '$.subject', message: 'must be a string' });
@@ -466,7 +503,8 @@ export function validateCallRequest(body: unknown, options: ValidationOptions = 
   if (source !== undefined && source !== null) {
     if (!isObj(source)) out.push({ path: '$.source', message: 'must be a participantInfo object' });
     else sourceKind = checkIdentitySet(source['identity'], '$.source.identity', out)?.kind;
-    if (sourceKind === 'user' || sourceKind === 'phone') out.push({ path: `$.source.identity.${sourceKind}`, message: 'a bot calls as its application, applicationInstance or a guest' });
+    if (sourceKind === 'user' || sourceKind === 'phone')
+      out.push({ path: `$.source.identity.${sourceKind}`, message: 'a bot calls as its application, applicationInstance or a guest' });
   }
 
   const meeting = body['meetingInfo'];
@@ -475,29 +513,45 @@ export function validateCallRequest(body: unknown, options: ValidationOptions = 
   if (meeting !== undefined && meeting !== null) {
     if (!isObj(meeting)) out.push({ path: '$.meetingInfo', message: 'must be a meetingInfo object' });
     else {
-      const t = typeName(meeting) ?? ('joinMeetingId' in meeting ? 'joinMeetingIdMeetingInfo' : 'organizer' in meeting ? 'organizerMeetingInfo' : 'token' in meeting ? 'tokenMeetingInfo' : undefined);
+      const t =
+        typeName(meeting) ??
+        ('joinMeetingId' in meeting
+          ? 'joinMeetingIdMeetingInfo'
+          : 'organizer' in meeting
+            ? 'organizerMeetingInfo'
+            : 'token' in meeting
+              ? 'tokenMeetingInfo'
+              : undefined);
       if (t === 'organizerMeetingInfo') {
         const org = checkIdentitySet(meeting['organizer'], '$.meetingInfo.organizer', out);
         if (org && org.kind !== 'user') out.push({ path: '$.meetingInfo.organizer', message: 'the organizer must be a user' });
         if (!isObj(chat)) out.push({ path: '$.chatInfo', message: 'is required with organizerMeetingInfo (threadId and messageId)' });
         else {
           if (!nonEmpty(chat['threadId'])) out.push({ path: '$.chatInfo.threadId', message: 'is required (19:meeting_...@thread.v2)' });
-          if (!nonEmpty(chat['messageId'])) out.push({ path: '$.chatInfo.messageId', message: "is required ('0' for a scheduled meeting)" });
+          if (!nonEmpty(chat['messageId']))
+            out.push({ path: '$.chatInfo.messageId', message: "is required ('0' for a scheduled meeting)" });
         }
       } else if (t === 'joinMeetingIdMeetingInfo') {
         if (!nonEmpty(meeting['joinMeetingId'])) out.push({ path: '$.meetingInfo.joinMeetingId', message: 'is required' });
         const pass = meeting['passcode'];
-        if (pass !== undefined && pass !== null && typeof pass !== 'string') out.push({ path: '$.meetingInfo.passcode', message: 'must be a string or null' });
+        if (pass !== undefined && pass !== null && typeof pass !== 'string')
+          out.push({ path: '$.meetingInfo.passcode', message: 'must be a string or null' });
       } else if (t === 'tokenMeetingInfo') {
         if (!nonEmpty(meeting['token'])) out.push({ path: '$.meetingInfo.token', message: 'is required' });
       } else {
-        out.push({ path: "$.meetingInfo['@odata.type']", message: 'must be organizerMeetingInfo, joinMeetingIdMeetingInfo or tokenMeetingInfo' });
+        out.push({
+          path: "$.meetingInfo['@odata.type']",
+          message: 'must be organizerMeetingInfo, joinMeetingIdMeetingInfo or tokenMeetingInfo',
+        });
       }
     }
-    if (Array.isArray(targets) && targets.length > 0) out.push({ path: '$.targets', message: 'a meeting join takes no targets (invite participants after joining)' });
+    if (Array.isArray(targets) && targets.length > 0)
+      out.push({ path: '$.targets', message: 'a meeting join takes no targets (invite participants after joining)' });
   } else {
-    if (chat !== undefined && chat !== null) out.push({ path: '$.chatInfo', message: 'only a meeting join (with meetingInfo) takes chatInfo' });
-    if (sourceKind === 'guest') out.push({ path: '$.source.identity.guest', message: 'a guest identity can only join a meeting (meetingInfo is missing)' });
+    if (chat !== undefined && chat !== null)
+      out.push({ path: '$.chatInfo', message: 'only a meeting join (with meetingInfo) takes chatInfo' });
+    if (sourceKind === 'guest')
+      out.push({ path: '$.source.identity.guest', message: 'a guest identity can only join a meeting (meetingInfo is missing)' });
     if (!Array.isArray(targets) || targets.length === 0) {
       out.push({ path: '$.targets', message: 'is required: 1 target (peer-to-peer) to 5 (group), or meetingInfo to join a meeting' });
     } else {
@@ -515,9 +569,14 @@ export function validateCallRequest(body: unknown, options: ValidationOptions = 
         if (seen.has(key)) out.push({ path: `${p}.identity.${who.kind}.id`, message: `duplicates $.targets[${seen.get(key)!}]` });
         else seen.set(key, i);
         if (who.kind === 'phone') {
-          if (!E164.test(who.id)) out.push({ path: `${p}.identity.phone.id`, message: `'${who.id}' is not an E.164 phone number (+12345678901)` });
+          if (!E164.test(who.id))
+            out.push({ path: `${p}.identity.phone.id`, message: `'${who.id}' is not an E.164 phone number (+12345678901)` });
           if (targets.length > 1) out.push({ path: `${p}.identity.phone`, message: 'a PSTN call is peer-to-peer: one phone target only' });
-          if (sourceKind !== 'applicationInstance') out.push({ path: '$.source.identity.applicationInstance', message: 'a PSTN call needs an application instance (with a phone number) as its source' });
+          if (sourceKind !== 'applicationInstance')
+            out.push({
+              path: '$.source.identity.applicationInstance',
+              message: 'a PSTN call needs an application instance (with a phone number) as its source',
+            });
           if (!nonEmpty(tenantId)) out.push({ path: '$.tenantId', message: 'is required for a PSTN call' });
         } else if (who.kind !== 'user' && targets.length > 1) {
           out.push({ path: `${p}.identity`, message: 'a group call invites VoIP users only' });
@@ -553,7 +612,8 @@ export interface RequiredPermissions {
 export function scenarioOf(request: CallRequestBody | Record<string, unknown>): CallScenario {
   const r = request as Record<string, unknown>;
   const source = isObj(r['source']) && isObj(r['source']['identity']) ? r['source']['identity'] : undefined;
-  if (r['meetingInfo'] !== undefined && r['meetingInfo'] !== null) return source && isObj(source['guest']) ? 'joinMeetingAsGuest' : 'joinMeeting';
+  if (r['meetingInfo'] !== undefined && r['meetingInfo'] !== null)
+    return source && isObj(source['guest']) ? 'joinMeetingAsGuest' : 'joinMeeting';
   const targets = Array.isArray(r['targets']) ? (r['targets'] as unknown[]) : [];
   if (targets.some((t) => isObj(t) && isObj(t['identity']) && isObj(t['identity']['phone']))) return 'pstn';
   return targets.length > 1 ? 'group' : 'peerToPeer';

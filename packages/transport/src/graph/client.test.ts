@@ -100,42 +100,185 @@ const PLAY = { prompts: [{ '@odata.type': '#microsoft.graph.mediaPrompt', mediaI
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
 describe('every method goes where the docs say', () => {
-  const prompt = { '@odata.type': '#microsoft.graph.mediaPrompt', mediaInfo: { uri: 'https://cdn.contoso.com/beep.wav', resourceId: 'r1' } };
+  const prompt = {
+    '@odata.type': '#microsoft.graph.mediaPrompt',
+    mediaInfo: { uri: 'https://cdn.contoso.com/beep.wav', resourceId: 'r1' },
+  };
   const user = { '@odata.type': '#microsoft.graph.invitationParticipantInfo', identity: { user: { id: 'u1' } } };
   const cases: [CommandName, (c: GraphClient) => Promise<unknown>, string, string, unknown][] = [
-    ['create', (c) => c.createCall({ callbackUri: 'https://bot.contoso.com/cb', requestedModalities: ['audio'], mediaConfig: { '@odata.type': '#microsoft.graph.serviceHostedMediaConfig' }, targets: [user] }), 'POST', '/v1.0/communications/calls', { callbackUri: 'https://bot.contoso.com/cb', requestedModalities: ['audio'], mediaConfig: { '@odata.type': '#microsoft.graph.serviceHostedMediaConfig' }, targets: [user] }],
+    [
+      'create',
+      (c) =>
+        c.createCall({
+          callbackUri: 'https://bot.contoso.com/cb',
+          requestedModalities: ['audio'],
+          mediaConfig: { '@odata.type': '#microsoft.graph.serviceHostedMediaConfig' },
+          targets: [user],
+        }),
+      'POST',
+      '/v1.0/communications/calls',
+      {
+        callbackUri: 'https://bot.contoso.com/cb',
+        requestedModalities: ['audio'],
+        mediaConfig: { '@odata.type': '#microsoft.graph.serviceHostedMediaConfig' },
+        targets: [user],
+      },
+    ],
     ['get', (c) => c.getCall('c1'), 'GET', '/v1.0/communications/calls/c1', undefined],
     ['delete', (c) => c.hangUp('c1'), 'DELETE', '/v1.0/communications/calls/c1', undefined],
     ['delete', (c) => c.deleteCall('c1'), 'DELETE', '/v1.0/communications/calls/c1', undefined],
     ['keepAlive', (c) => c.keepAlive('c1'), 'POST', '/v1.0/communications/calls/c1/keepAlive', undefined],
-    ['answer', (c) => c.answer('c1', { callbackUri: 'https://bot/cb', mediaConfig: { '@odata.type': '#microsoft.graph.appHostedMediaConfig', blob: 'b' }, acceptedModalities: ['audio'] }), 'POST', '/v1.0/communications/calls/c1/answer', { callbackUri: 'https://bot/cb', mediaConfig: { '@odata.type': '#microsoft.graph.appHostedMediaConfig', blob: 'b' }, acceptedModalities: ['audio'] }],
+    [
+      'answer',
+      (c) =>
+        c.answer('c1', {
+          callbackUri: 'https://bot/cb',
+          mediaConfig: { '@odata.type': '#microsoft.graph.appHostedMediaConfig', blob: 'b' },
+          acceptedModalities: ['audio'],
+        }),
+      'POST',
+      '/v1.0/communications/calls/c1/answer',
+      {
+        callbackUri: 'https://bot/cb',
+        mediaConfig: { '@odata.type': '#microsoft.graph.appHostedMediaConfig', blob: 'b' },
+        acceptedModalities: ['audio'],
+      },
+    ],
     ['reject', (c) => c.reject('c1', { reason: 'busy' }), 'POST', '/v1.0/communications/calls/c1/reject', { reason: 'busy' }],
-    ['redirect', (c) => c.redirect('c1', { targets: [user], timeout: 30 }), 'POST', '/v1.0/communications/calls/c1/redirect', { targets: [user], timeout: 30 }],
-    ['transfer', (c) => c.transfer('c1', { transferTarget: user }), 'POST', '/v1.0/communications/calls/c1/transfer', { transferTarget: user }],
+    [
+      'redirect',
+      (c) => c.redirect('c1', { targets: [user], timeout: 30 }),
+      'POST',
+      '/v1.0/communications/calls/c1/redirect',
+      { targets: [user], timeout: 30 },
+    ],
+    [
+      'transfer',
+      (c) => c.transfer('c1', { transferTarget: user }),
+      'POST',
+      '/v1.0/communications/calls/c1/transfer',
+      { transferTarget: user },
+    ],
     ['listParticipants', (c) => c.listParticipants('c1'), 'GET', '/v1.0/communications/calls/c1/participants', undefined],
-    ['invite', (c) => c.invite('c1', { participants: [user], clientContext: 'x' }), 'POST', '/v1.0/communications/calls/c1/participants/invite', { participants: [user], clientContext: 'x' }],
-    ['muteAll', (c) => c.muteAll('c1', { participants: ['p1'] }), 'POST', '/v1.0/communications/calls/c1/participants/muteAll', { participants: ['p1'] }],
-    ['muteParticipant', (c) => c.muteParticipant('c1', 'p:1', { clientContext: 'm' }), 'POST', '/v1.0/communications/calls/c1/participants/p%3A1/mute', { clientContext: 'm' }],
+    [
+      'invite',
+      (c) => c.invite('c1', { participants: [user], clientContext: 'x' }),
+      'POST',
+      '/v1.0/communications/calls/c1/participants/invite',
+      { participants: [user], clientContext: 'x' },
+    ],
+    [
+      'muteAll',
+      (c) => c.muteAll('c1', { participants: ['p1'] }),
+      'POST',
+      '/v1.0/communications/calls/c1/participants/muteAll',
+      { participants: ['p1'] },
+    ],
+    [
+      'muteParticipant',
+      (c) => c.muteParticipant('c1', 'p:1', { clientContext: 'm' }),
+      'POST',
+      '/v1.0/communications/calls/c1/participants/p%3A1/mute',
+      { clientContext: 'm' },
+    ],
     ['deleteParticipant', (c) => c.deleteParticipant('c1', 'p1'), 'DELETE', '/v1.0/communications/calls/c1/participants/p1', undefined],
-    ['createAudioRoutingGroup', (c) => c.createAudioRoutingGroup('c1', { routingMode: 'oneToOne', sources: ['a'], receivers: ['b'] }), 'POST', '/v1.0/communications/calls/c1/audioRoutingGroups', { routingMode: 'oneToOne', sources: ['a'], receivers: ['b'] }],
+    [
+      'createAudioRoutingGroup',
+      (c) => c.createAudioRoutingGroup('c1', { routingMode: 'oneToOne', sources: ['a'], receivers: ['b'] }),
+      'POST',
+      '/v1.0/communications/calls/c1/audioRoutingGroups',
+      { routingMode: 'oneToOne', sources: ['a'], receivers: ['b'] },
+    ],
     ['listAudioRoutingGroups', (c) => c.listAudioRoutingGroups('c1'), 'GET', '/v1.0/communications/calls/c1/audioRoutingGroups', undefined],
-    ['addLargeGalleryView', (c) => c.addLargeGalleryView('c1', { clientContext: 'g' }), 'POST', '/v1.0/communications/calls/c1/addLargeGalleryView', { clientContext: 'g' }],
-    ['playPrompt', (c) => c.playPrompt('c1', { prompts: [prompt] }), 'POST', '/v1.0/communications/calls/c1/playPrompt', { prompts: [prompt] }],
-    ['record', (c) => c.record('c1', { maxRecordDurationInSeconds: 10, playBeep: true }), 'POST', '/v1.0/communications/calls/c1/recordResponse', { maxRecordDurationInSeconds: 10, playBeep: true }],
-    ['record', (c) => c.recordResponse('c1', { bargeInAllowed: true }), 'POST', '/v1.0/communications/calls/c1/recordResponse', { bargeInAllowed: true }],
-    ['cancelMediaProcessing', (c) => c.cancelMediaProcessing('c1', { clientContext: 'k' }), 'POST', '/v1.0/communications/calls/c1/cancelMediaProcessing', { clientContext: 'k' }],
-    ['subscribeToTone', (c) => c.subscribeToTone('c1', { clientContext: 't' }), 'POST', '/v1.0/communications/calls/c1/subscribeToTone', { clientContext: 't' }],
-    ['sendDtmfTones', (c) => c.sendDtmfTones('c1', { tones: ['tone1', 'pound'], delayBetweenTonesMs: 200 }), 'POST', '/v1.0/communications/calls/c1/sendDtmfTones', { tones: ['tone1', 'pound'], delayBetweenTonesMs: 200 }],
+    [
+      'addLargeGalleryView',
+      (c) => c.addLargeGalleryView('c1', { clientContext: 'g' }),
+      'POST',
+      '/v1.0/communications/calls/c1/addLargeGalleryView',
+      { clientContext: 'g' },
+    ],
+    [
+      'playPrompt',
+      (c) => c.playPrompt('c1', { prompts: [prompt] }),
+      'POST',
+      '/v1.0/communications/calls/c1/playPrompt',
+      { prompts: [prompt] },
+    ],
+    [
+      'record',
+      (c) => c.record('c1', { maxRecordDurationInSeconds: 10, playBeep: true }),
+      'POST',
+      '/v1.0/communications/calls/c1/recordResponse',
+      { maxRecordDurationInSeconds: 10, playBeep: true },
+    ],
+    [
+      'record',
+      (c) => c.recordResponse('c1', { bargeInAllowed: true }),
+      'POST',
+      '/v1.0/communications/calls/c1/recordResponse',
+      { bargeInAllowed: true },
+    ],
+    [
+      'cancelMediaProcessing',
+      (c) => c.cancelMediaProcessing('c1', { clientContext: 'k' }),
+      'POST',
+      '/v1.0/communications/calls/c1/cancelMediaProcessing',
+      { clientContext: 'k' },
+    ],
+    [
+      'subscribeToTone',
+      (c) => c.subscribeToTone('c1', { clientContext: 't' }),
+      'POST',
+      '/v1.0/communications/calls/c1/subscribeToTone',
+      { clientContext: 't' },
+    ],
+    [
+      'sendDtmfTones',
+      (c) => c.sendDtmfTones('c1', { tones: ['tone1', 'pound'], delayBetweenTonesMs: 200 }),
+      'POST',
+      '/v1.0/communications/calls/c1/sendDtmfTones',
+      { tones: ['tone1', 'pound'], delayBetweenTonesMs: 200 },
+    ],
     ['mute', (c) => c.mute('c1'), 'POST', '/v1.0/communications/calls/c1/mute', {}],
     ['unmute', (c) => c.unmute('c1', { clientContext: 'u' }), 'POST', '/v1.0/communications/calls/c1/unmute', { clientContext: 'u' }],
-    ['changeScreenSharingRole', (c) => c.changeScreenSharingRole('c1', { role: 'viewer' }), 'POST', '/v1.0/communications/calls/c1/changeScreenSharingRole', { role: 'viewer' }],
-    ['updateRecordingStatus', (c) => c.updateRecordingStatus('c1', { status: 'recording', clientContext: 'r' }), 'POST', '/v1.0/communications/calls/c1/updateRecordingStatus', { status: 'recording', clientContext: 'r' }],
-    ['startRecording', (c) => c.startRecording('c1', { clientContext: 'sr' }), 'POST', '/v1.0/communications/calls/c1/startRecording', { clientContext: 'sr' }],
+    [
+      'changeScreenSharingRole',
+      (c) => c.changeScreenSharingRole('c1', { role: 'viewer' }),
+      'POST',
+      '/v1.0/communications/calls/c1/changeScreenSharingRole',
+      { role: 'viewer' },
+    ],
+    [
+      'updateRecordingStatus',
+      (c) => c.updateRecordingStatus('c1', { status: 'recording', clientContext: 'r' }),
+      'POST',
+      '/v1.0/communications/calls/c1/updateRecordingStatus',
+      { status: 'recording', clientContext: 'r' },
+    ],
+    [
+      'startRecording',
+      (c) => c.startRecording('c1', { clientContext: 'sr' }),
+      'POST',
+      '/v1.0/communications/calls/c1/startRecording',
+      { clientContext: 'sr' },
+    ],
     ['stopRecording', (c) => c.stopRecording('c1'), 'POST', '/v1.0/communications/calls/c1/stopRecording', {}],
     ['startTranscription', (c) => c.startTranscription('c1'), 'POST', '/v1.0/communications/calls/c1/startTranscription', {}],
     ['stopTranscription', (c) => c.stopTranscription('c1'), 'POST', '/v1.0/communications/calls/c1/stopTranscription', {}],
-    ['logTeleconferenceDeviceQuality', (c) => c.logTeleconferenceDeviceQuality({ quality: { callChainId: 'x' } }), 'POST', '/v1.0/communications/calls/logTeleconferenceDeviceQuality', { quality: { callChainId: 'x' } }],
-    ['startHoldMusic', (c) => c.startHoldMusic('c1', 'p1', { clientContext: 'h' }), 'POST', '/v1.0/communications/calls/c1/participants/p1/startHoldMusic', { clientContext: 'h' }],
+    [
+      'logTeleconferenceDeviceQuality',
+      (c) => c.logTeleconferenceDeviceQuality({ quality: { callChainId: 'x' } }),
+      'POST',
+      '/v1.0/communications/calls/logTeleconferenceDeviceQuality',
+      { quality: { callChainId: 'x' } },
+    ],
+    [
+      'startHoldMusic',
+      (c) => c.startHoldMusic('c1', 'p1', { clientContext: 'h' }),
+      'POST',
+      '/v1.0/communications/calls/c1/participants/p1/startHoldMusic',
+      { clientContext: 'h' },
+    ],
     ['stopHoldMusic', (c) => c.stopHoldMusic('c1', 'p1'), 'POST', '/v1.0/communications/calls/c1/participants/p1/stopHoldMusic', {}],
   ];
 
@@ -145,7 +288,9 @@ describe('every method goes where the docs say', () => {
   });
 
   it.each(cases.map((c, i) => [i, ...c] as const))('#%i %s', async (_i, command, run, method, path, body) => {
-    const server = await startServer((req, res) => json(res, req.method === 'POST' && req.path.endsWith('/calls') ? 201 : 200, { id: 'c1' }, { 'request-id': 'rq-1' }));
+    const server = await startServer((req, res) =>
+      json(res, req.method === 'POST' && req.path.endsWith('/calls') ? 201 : 200, { id: 'c1' }, { 'request-id': 'rq-1' }),
+    );
     const c = client(server.url);
     const result = (await run(c)) as { status: number; requestId?: string; clientRequestId?: string };
     expect(result.requestId).toBe('rq-1');
@@ -193,9 +338,18 @@ describe('every method goes where the docs say', () => {
     await expect(c.send('nope' as CommandName, { callId: 'c1' })).rejects.toMatchObject({ code: 'SWB_INVALID_ARGUMENT' });
     await expect(c.send('get', { callId: 'c1', body: { x: 1 } })).rejects.toThrow(/takes no body/);
     await expect(c.send('get', { callId: 'c1', clientRequestId: 'bad\r\nheader' })).rejects.toMatchObject({ code: 'SWB_INVALID_ARGUMENT' });
-    await expect(c.createCall({ callbackUri: 'http://bot.example/cb', requestedModalities: ['audio'], mediaConfig: { '@odata.type': '#microsoft.graph.serviceHostedMediaConfig' } })).rejects.toMatchObject({
+    await expect(
+      c.createCall({
+        callbackUri: 'http://bot.example/cb',
+        requestedModalities: ['audio'],
+        mediaConfig: { '@odata.type': '#microsoft.graph.serviceHostedMediaConfig' },
+      }),
+    ).rejects.toMatchObject({
       code: 'SWB_INVALID_ARGUMENT',
-      violations: [{ path: '$.callbackUri', message: 'must be https' }, { path: '$.targets', message: expect.stringContaining('is required') }],
+      violations: [
+        { path: '$.callbackUri', message: 'must be https' },
+        { path: '$.targets', message: expect.stringContaining('is required') },
+      ],
     });
     expect(server.seen).toHaveLength(0);
     expect(() => createGraphClient({ baseUrl: server.url })).toThrow(/auth or getToken/);
@@ -208,7 +362,13 @@ describe('errors', () => {
       json(
         res,
         404,
-        { error: { code: '7503', message: 'Call not found.', innerError: { 'request-id': 'rq-404', date: '2025-01-01T00:00:00', 'client-request-id': req.headers['client-request-id'] } } },
+        {
+          error: {
+            code: '7503',
+            message: 'Call not found.',
+            innerError: { 'request-id': 'rq-404', date: '2025-01-01T00:00:00', 'client-request-id': req.headers['client-request-id'] },
+          },
+        },
         { 'request-id': 'rq-404', 'client-request-id': String(req.headers['client-request-id']) },
       ),
     );
@@ -241,9 +401,15 @@ describe('errors', () => {
 
 describe('throttling and Retry-After', () => {
   it('a 429 storm on a non-idempotent command waits Retry-After seconds each time, then succeeds', async () => {
-    const server = await startServer((_req, res, i) => (i < 3 ? json(res, 429, { error: { code: 'TooManyRequests', message: 'slow down' } }, { 'retry-after': String(i + 2) }) : json(res, 200, { status: 'running' })));
+    const server = await startServer((_req, res, i) =>
+      i < 3
+        ? json(res, 429, { error: { code: 'TooManyRequests', message: 'slow down' } }, { 'retry-after': String(i + 2) })
+        : json(res, 200, { status: 'running' }),
+    );
     const time = virtualTime();
-    const r = await client(server.url, { now: time.now, sleep: time.sleep, random: () => 0.99 }).playPrompt('c1', PLAY, { clientRequestId: 'crid-429' });
+    const r = await client(server.url, { now: time.now, sleep: time.sleep, random: () => 0.99 }).playPrompt('c1', PLAY, {
+      clientRequestId: 'crid-429',
+    });
     expect(r.status).toBe(200);
     expect(r.attempts).toBe(4);
     expect(time.sleeps).toEqual([2000, 3000, 4000]);
@@ -285,10 +451,17 @@ describe('throttling and Retry-After', () => {
   });
 
   it('429 without Retry-After backs off exponentially with full jitter; exhausted → SWB_GRAPH_THROTTLED', async () => {
-    const server = await startServer((_req, res) => json(res, 429, { error: { code: 'TooManyRequests', message: 'throttled' } }, { 'request-id': 'rq-t' }));
+    const server = await startServer((_req, res) =>
+      json(res, 429, { error: { code: 'TooManyRequests', message: 'throttled' } }, { 'request-id': 'rq-t' }),
+    );
     const time = virtualTime();
     const e = await failure(
-      client(server.url, { now: time.now, sleep: time.sleep, random: () => 0.5, retry: { maxAttempts: 4, baseDelayMs: 100, maxDelayMs: 300 } }).sendDtmfTones('c1', { tones: ['tone1'] }),
+      client(server.url, {
+        now: time.now,
+        sleep: time.sleep,
+        random: () => 0.5,
+        retry: { maxAttempts: 4, baseDelayMs: 100, maxDelayMs: 300 },
+      }).sendDtmfTones('c1', { tones: ['tone1'] }),
     );
     expect(e.code).toBe('SWB_GRAPH_THROTTLED');
     expect(e.status).toBe(429);
@@ -311,14 +484,17 @@ describe('throttling and Retry-After', () => {
 
 describe('ambiguity', () => {
   const resetFirst: Handler = (_req, res, i, raw) => {
-    if (i === 0) raw.socket.destroy(); // after the whole body was read
+    if (i === 0)
+      raw.socket.destroy(); // after the whole body was read
     else json(res, 200, { id: 'c1', state: 'established' });
   };
 
   it('a non-idempotent command is never sent twice after a connection reset → SWB_GRAPH_AMBIGUOUS', async () => {
     const server = await startServer(resetFirst);
     const time = virtualTime();
-    const e = await failure(client(server.url, { now: time.now, sleep: time.sleep }).playPrompt('c1', PLAY, { clientRequestId: 'crid-amb' }));
+    const e = await failure(
+      client(server.url, { now: time.now, sleep: time.sleep }).playPrompt('c1', PLAY, { clientRequestId: 'crid-amb' }),
+    );
     expect(e.code).toBe('SWB_GRAPH_AMBIGUOUS');
     expect(e.clientRequestId).toBe('crid-amb');
     expect(e.cause).toBeDefined();
@@ -340,11 +516,20 @@ describe('ambiguity', () => {
   });
 
   it.each([502, 504, 503])('%i: a create fails ambiguous and is sent once; a keepAlive is retried', async (status) => {
-    const server = await startServer((req, res) => (req.path.endsWith('/keepAlive') && server.seen.filter((s) => s.path.endsWith('/keepAlive')).length > 1 ? json(res, 200, undefined) : json(res, status, { error: { code: 'Gateway', message: 'bad gateway' } })));
+    const server = await startServer((req, res) =>
+      req.path.endsWith('/keepAlive') && server.seen.filter((s) => s.path.endsWith('/keepAlive')).length > 1
+        ? json(res, 200, undefined)
+        : json(res, status, { error: { code: 'Gateway', message: 'bad gateway' } }),
+    );
     const time = virtualTime();
     const c = client(server.url, { now: time.now, sleep: time.sleep, random: () => 0 });
     const e = await failure(
-      c.createCall({ callbackUri: 'https://bot/cb', requestedModalities: ['audio'], mediaConfig: { '@odata.type': '#microsoft.graph.serviceHostedMediaConfig' }, targets: [{ identity: { user: { id: 'u' } } }] }),
+      c.createCall({
+        callbackUri: 'https://bot/cb',
+        requestedModalities: ['audio'],
+        mediaConfig: { '@odata.type': '#microsoft.graph.serviceHostedMediaConfig' },
+        targets: [{ identity: { user: { id: 'u' } } }],
+      }),
     );
     expect(e.code).toBe('SWB_GRAPH_AMBIGUOUS');
     expect(e.status).toBe(status);
@@ -383,7 +568,13 @@ describe('ambiguity', () => {
     await probe.close();
     servers.splice(servers.indexOf(probe), 1);
     const time = virtualTime();
-    const e = await failure(client(`http://127.0.0.1:${port}`, { now: time.now, sleep: time.sleep, retry: { maxAttempts: 3 } }).answer('c1', { callbackUri: 'https://b/cb', mediaConfig: { '@odata.type': '#microsoft.graph.serviceHostedMediaConfig' }, acceptedModalities: ['audio'] }));
+    const e = await failure(
+      client(`http://127.0.0.1:${port}`, { now: time.now, sleep: time.sleep, retry: { maxAttempts: 3 } }).answer('c1', {
+        callbackUri: 'https://b/cb',
+        mediaConfig: { '@odata.type': '#microsoft.graph.serviceHostedMediaConfig' },
+        acceptedModalities: ['audio'],
+      }),
+    );
     expect(e.code).toBe('SWB_GRAPH_NETWORK');
     expect(e.attempts).toBe(3);
     expect(e.message).toContain('ECONNREFUSED');
@@ -405,7 +596,11 @@ describe('deadlines and cancellation', () => {
 
   it('a non-idempotent command that times out is ambiguous and not resent', async () => {
     const server = await startServer(hang);
-    const e = await failure(client(server.url, { deadlineMs: 2000, attemptTimeoutMs: 100 }).transfer('c1', { transferTarget: { identity: { user: { id: 'u2' } } } }));
+    const e = await failure(
+      client(server.url, { deadlineMs: 2000, attemptTimeoutMs: 100 }).transfer('c1', {
+        transferTarget: { identity: { user: { id: 'u2' } } },
+      }),
+    );
     expect(e.code).toBe('SWB_GRAPH_AMBIGUOUS');
     expect(e.message).toContain('timeout');
     expect(server.seen).toHaveLength(1);
@@ -424,7 +619,11 @@ describe('deadlines and cancellation', () => {
 
   it('a non-idempotent command whose connection never completes is SWB_GRAPH_NETWORK, not ambiguous', async () => {
     const agent = unreachable();
-    const e = await failure(client('http://graph.invalid', { dispatcher: agent, deadlineMs: 300, random: () => 0 }).transfer('c1', { transferTarget: { identity: { user: { id: 'u2' } } } }));
+    const e = await failure(
+      client('http://graph.invalid', { dispatcher: agent, deadlineMs: 300, random: () => 0 }).transfer('c1', {
+        transferTarget: { identity: { user: { id: 'u2' } } },
+      }),
+    );
     await agent.destroy();
     expect(e.code).toBe('SWB_GRAPH_NETWORK');
     expect(e.message).toContain('could not reach Graph (timeout before connecting');
@@ -477,7 +676,11 @@ describe('deadlines and cancellation', () => {
 
 describe('auth', () => {
   it('401 once → refresh the token and retry once, even for a non-idempotent command', async () => {
-    const server = await startServer((req, res) => (req.headers.authorization === 'Bearer fresh' ? json(res, 200, { status: 'running' }) : json(res, 401, { error: { code: 'InvalidAuthenticationToken', message: 'expired' } })));
+    const server = await startServer((req, res) =>
+      req.headers.authorization === 'Bearer fresh'
+        ? json(res, 200, { status: 'running' })
+        : json(res, 401, { error: { code: 'InvalidAuthenticationToken', message: 'expired' } }),
+    );
     const asked: boolean[] = [];
     const logs: string[] = [];
     const line = (obj: object, msg?: string) => logs.push(JSON.stringify(obj) + (msg ?? ''));

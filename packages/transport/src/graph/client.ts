@@ -154,7 +154,12 @@ export interface GraphClient {
   listParticipants(callId: string, options?: RequestOptions): Promise<GraphResult<Collection<GraphObject>>>;
   invite(callId: string, body: InviteBody, options?: RequestOptions): Promise<GraphResult<CommsOperation>>;
   muteAll(callId: string, body?: MuteAllBody, options?: RequestOptions): Promise<GraphResult<CommsOperation>>;
-  muteParticipant(callId: string, participantId: string, body?: ClientContextBody, options?: RequestOptions): Promise<GraphResult<CommsOperation>>;
+  muteParticipant(
+    callId: string,
+    participantId: string,
+    body?: ClientContextBody,
+    options?: RequestOptions,
+  ): Promise<GraphResult<CommsOperation>>;
   deleteParticipant(callId: string, participantId: string, options?: RequestOptions): Promise<GraphResult<null>>;
   createAudioRoutingGroup(callId: string, body: AudioRoutingGroupBody, options?: RequestOptions): Promise<GraphResult<GraphObject>>;
   listAudioRoutingGroups(callId: string, options?: RequestOptions): Promise<GraphResult<Collection<GraphObject>>>;
@@ -177,8 +182,18 @@ export interface GraphClient {
   stopTranscription(callId: string, body?: ClientContextBody, options?: RequestOptions): Promise<GraphResult<CommsOperation>>;
   /** `POST /calls/logTeleconferenceDeviceQuality` (a collection action: no call id). */
   logTeleconferenceDeviceQuality(body: TeleconferenceDeviceQualityBody, options?: RequestOptions): Promise<GraphResult<null>>;
-  startHoldMusic(callId: string, participantId: string, body?: StartHoldMusicBody, options?: RequestOptions): Promise<GraphResult<CommsOperation>>;
-  stopHoldMusic(callId: string, participantId: string, body?: ClientContextBody, options?: RequestOptions): Promise<GraphResult<CommsOperation>>;
+  startHoldMusic(
+    callId: string,
+    participantId: string,
+    body?: StartHoldMusicBody,
+    options?: RequestOptions,
+  ): Promise<GraphResult<CommsOperation>>;
+  stopHoldMusic(
+    callId: string,
+    participantId: string,
+    body?: ClientContextBody,
+    options?: RequestOptions,
+  ): Promise<GraphResult<CommsOperation>>;
   /** Closes the client's own HTTP agent (not a dispatcher passed in). */
   close(): Promise<void>;
 }
@@ -234,7 +249,11 @@ function invalid(message: string): SwitchboardError {
  */
 export function createGraphClient(options: GraphClientOptions): GraphClient {
   if (options.auth && options.getToken) throw invalid('createGraphClient: give auth or getToken, not both');
-  const tokenSource: GetToken | undefined = options.getToken ?? (options.auth ? createMsalTokenProvider({ ...options.auth, ...(options.logger && !options.auth.logger ? { logger: options.logger } : {}) }).getToken : undefined);
+  const tokenSource: GetToken | undefined =
+    options.getToken ??
+    (options.auth
+      ? createMsalTokenProvider({ ...options.auth, ...(options.logger && !options.auth.logger ? { logger: options.logger } : {}) }).getToken
+      : undefined);
   if (!tokenSource) throw invalid('createGraphClient: auth or getToken is required');
   const apiVersion = options.apiVersion ?? GRAPH_CLIENT_DEFAULTS.apiVersion;
   if (apiVersion !== 'v1.0' && apiVersion !== 'beta') throw invalid(`apiVersion must be 'v1.0' or 'beta', not '${String(apiVersion)}'`);
@@ -273,10 +292,14 @@ export function createGraphClient(options: GraphClientOptions): GraphClient {
     const route = COMMAND_ROUTES[command];
     const problems: string[] = [];
     let path = route.template;
-    for (const [slot, value] of [['{callId}', params.callId], ['{participantId}', params.participantId]] as const) {
+    for (const [slot, value] of [
+      ['{callId}', params.callId],
+      ['{participantId}', params.participantId],
+    ] as const) {
       if (!path.includes(slot)) continue;
       const name = slot.slice(1, -1);
-      if (typeof value !== 'string' || !ID.test(value)) problems.push(`${command} needs ${name} (a non-empty id without '/', '?', '#' or spaces), got ${JSON.stringify(value)}`);
+      if (typeof value !== 'string' || !ID.test(value))
+        problems.push(`${command} needs ${name} (a non-empty id without '/', '?', '#' or spaces), got ${JSON.stringify(value)}`);
       else path = path.replace(slot, encodeURIComponent(value));
     }
     if (problems.length > 0) throw invalid(problems.join('; '));
@@ -296,7 +319,8 @@ export function createGraphClient(options: GraphClientOptions): GraphClient {
     if (validateRequests && route.hasBody) {
       // before any token or connection: an invalid body never reaches Graph
       const violations = validateCommandBody(command, params.body, { allowInsecureCallback });
-      if (violations.length > 0) throw new RequestValidationError(violations, command === 'create' ? 'create-call request' : `${command} request`);
+      if (violations.length > 0)
+        throw new RequestValidationError(violations, command === 'create' ? 'create-call request' : `${command} request`);
     }
     if (params.body !== undefined && params.body !== null) {
       try {

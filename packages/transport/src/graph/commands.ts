@@ -70,5 +70,5 @@ export const IDEMPOTENT_COMMANDS: ReadonlySet<CommandName> = new Set(
 
 /** True if `name` is a command this client knows. */
 export function isCommandName(name: unknown): name is CommandName {
-  return typeof name === 'string' && Object.prototype.hasOwnProperty.call(COMMAND_ROUTES, name);
+  return typeof name === 'string' && Object.hasOwn(COMMAND_ROUTES, name);
 }

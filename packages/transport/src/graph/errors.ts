@@ -119,18 +119,22 @@ export function errorFromResponse(code: GraphErrorCode, response: AttemptRespons
   const requestId = nonEmpty(response.headers['request-id']) ?? nonEmpty(innerObj?.['request-id']);
   const date = nonEmpty(innerObj?.['date']) ?? nonEmpty(response.headers['date']);
   const prefix = code === 'SWB_GRAPH_AMBIGUOUS' ? 'Graph may or may not have acted: ' : '';
-  return new GraphError(code, `${prefix}${command} answered ${response.status}${graphCode ? ` ${graphCode}` : ''}${graphMessage ? `: ${graphMessage}` : ''} (client-request-id ${clientRequestId})`, {
-    status: response.status,
-    graphCode,
-    innerError: inner,
-    requestId,
-    clientRequestId: nonEmpty(response.headers['client-request-id']) ?? clientRequestId,
-    date,
-    command,
-    attempts,
-    body: b,
-    ...(cause !== undefined ? { cause } : {}),
-  });
+  return new GraphError(
+    code,
+    `${prefix}${command} answered ${response.status}${graphCode ? ` ${graphCode}` : ''}${graphMessage ? `: ${graphMessage}` : ''} (client-request-id ${clientRequestId})`,
+    {
+      status: response.status,
+      graphCode,
+      innerError: inner,
+      requestId,
+      clientRequestId: nonEmpty(response.headers['client-request-id']) ?? clientRequestId,
+      date,
+      command,
+      attempts,
+      body: b,
+      ...(cause !== undefined ? { cause } : {}),
+    },
+  );
 }
 
 /**
@@ -154,17 +158,27 @@ export function errorFromFailure(code: GraphErrorCode, failure: AttemptFailure, 
 
 /** The caller's signal ended the command before anything ambiguous happened. */
 export function abortedError(exchange: Exchange, cause: unknown): GraphError {
-  return new GraphError('SWB_GRAPH_ABORTED', `${exchange.command} aborted (client-request-id ${exchange.clientRequestId})`, { ...exchange, cause });
+  return new GraphError('SWB_GRAPH_ABORTED', `${exchange.command} aborted (client-request-id ${exchange.clientRequestId})`, {
+    ...exchange,
+    cause,
+  });
 }
 
 /** The command's deadline passed before an attempt that could have been made. */
 export function deadlineError(exchange: Exchange, deadlineMs: number): GraphError {
-  return new GraphError('SWB_GRAPH_TIMEOUT', `${exchange.command} ran past its ${deadlineMs} ms deadline (client-request-id ${exchange.clientRequestId})`, exchange);
+  return new GraphError(
+    'SWB_GRAPH_TIMEOUT',
+    `${exchange.command} ran past its ${deadlineMs} ms deadline (client-request-id ${exchange.clientRequestId})`,
+    exchange,
+  );
 }
 
 /** The token source failed. */
 export function authError(exchange: Exchange, cause: unknown): GraphError {
-  return new GraphError('SWB_GRAPH_AUTH', `no token for ${exchange.command}: ${(cause as Error).message ?? String(cause)}`, { ...exchange, cause });
+  return new GraphError('SWB_GRAPH_AUTH', `no token for ${exchange.command}: ${(cause as Error).message ?? String(cause)}`, {
+    ...exchange,
+    cause,
+  });
 }
 
 /** One problem with a request: the JSON path of the field (`$.targets[0].identity.phone.id`) and what is wrong. */
@@ -181,10 +195,7 @@ export class RequestValidationError extends SwitchboardError {
   readonly violations: readonly Violation[];
 
   constructor(violations: readonly Violation[], what = 'request') {
-    super(
-      'SWB_INVALID_ARGUMENT',
-      `invalid ${what}: ${violations.map((v) => `${v.path}: ${v.message}`).join('; ')}`,
-    );
+    super('SWB_INVALID_ARGUMENT', `invalid ${what}: ${violations.map((v) => `${v.path}: ${v.message}`).join('; ')}`);
     this.name = 'RequestValidationError';
     this.violations = violations;
   }

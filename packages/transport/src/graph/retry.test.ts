@@ -88,7 +88,12 @@ describe('the retry policy, decision by decision', () => {
   it('backoff: random() × min(maxDelayMs, baseDelayMs × 2^(attempts-1)), floored', () => {
     const limits = retryLimits({ maxAttempts: 10, baseDelayMs: 100, maxDelayMs: 300 });
     const delays = [1, 2, 3, 4].map((attempts) => decideRetry(answer(429), state({ attempts, limits, random: () => 0.5 })));
-    expect(delays.map(summary)).toEqual(['retry 50 SWB_GRAPH_THROTTLED', 'retry 100 SWB_GRAPH_THROTTLED', 'retry 150 SWB_GRAPH_THROTTLED', 'retry 150 SWB_GRAPH_THROTTLED']);
+    expect(delays.map(summary)).toEqual([
+      'retry 50 SWB_GRAPH_THROTTLED',
+      'retry 100 SWB_GRAPH_THROTTLED',
+      'retry 150 SWB_GRAPH_THROTTLED',
+      'retry 150 SWB_GRAPH_THROTTLED',
+    ]);
   });
 
   it('draws random() only for a backoff', () => {
@@ -115,11 +120,17 @@ describe('the retry policy, decision by decision', () => {
   it('gives up when Retry-After is past maxRetryAfterMs, saying so', () => {
     const d = decideRetry(answer(429, { 'retry-after': '121' }), state({ deadline: NOW + 10 * 60_000 }));
     expect(d).toMatchObject({ kind: 'fail', because: 'retry-after', delayMs: 121_000 });
-    expect(summary(decideRetry(answer(429, { 'retry-after': '120' }), state({ deadline: NOW + 10 * 60_000 })))).toBe('retry 120000 SWB_GRAPH_THROTTLED');
+    expect(summary(decideRetry(answer(429, { 'retry-after': '120' }), state({ deadline: NOW + 10 * 60_000 })))).toBe(
+      'retry 120000 SWB_GRAPH_THROTTLED',
+    );
   });
 
   it('gives up when the wait would reach the deadline, saying so', () => {
-    expect(decideRetry(answer(429, { 'retry-after': '30' }), state({ deadline: NOW + 10_000 }))).toMatchObject({ kind: 'fail', because: 'deadline', delayMs: 30_000 });
+    expect(decideRetry(answer(429, { 'retry-after': '30' }), state({ deadline: NOW + 10_000 }))).toMatchObject({
+      kind: 'fail',
+      because: 'deadline',
+      delayMs: 30_000,
+    });
     expect(decideRetry(answer(429, { 'retry-after': '10' }), state({ deadline: NOW + 10_000 })).kind).toBe('fail');
     expect(decideRetry(answer(429, { 'retry-after': '9' }), state({ deadline: NOW + 10_000 })).kind).toBe('retry');
   });
@@ -169,7 +180,10 @@ describe('the retry policy, for any outcome', () => {
   it('a command that is not idempotent is retried only when Graph asked for it or never got it', () => {
     fc.assert(
       fc.property(outcomes, fc.integer({ min: 1, max: 8 }), fc.boolean(), (outcome, attempts, refreshed) => {
-        const d = decideRetry(outcome, state({ route: PLAY, attempts, refreshed, limits: retryLimits({ maxAttempts: 8 }), deadline: NOW + 3_600_000 }));
+        const d = decideRetry(
+          outcome,
+          state({ route: PLAY, attempts, refreshed, limits: retryLimits({ maxAttempts: 8 }), deadline: NOW + 3_600_000 }),
+        );
         if (d.kind !== 'retry') return;
         if (outcome.kind === 'failure') {
           expect(outcome.sent).toBe(false);

@@ -118,18 +118,28 @@ function classify(outcome: AttemptOutcome, state: RetryState): Exclude<RetryDeci
     }
     if (!outcome.sent) {
       // an idempotent command out of time is a timeout whether or not its last attempt got out
-      return { failure: errorFromFailure(route.idempotent && outcome.reason === 'timeout' ? 'SWB_GRAPH_TIMEOUT' : 'SWB_GRAPH_NETWORK', outcome, exchange) };
+      return {
+        failure: errorFromFailure(
+          route.idempotent && outcome.reason === 'timeout' ? 'SWB_GRAPH_TIMEOUT' : 'SWB_GRAPH_NETWORK',
+          outcome,
+          exchange,
+        ),
+      };
     }
     if (!route.idempotent) return { kind: 'fail', error: errorFromFailure('SWB_GRAPH_AMBIGUOUS', outcome, exchange) };
     return { failure: errorFromFailure(outcome.reason === 'timeout' ? 'SWB_GRAPH_TIMEOUT' : 'SWB_GRAPH_NETWORK', outcome, exchange) };
   }
   const { status } = outcome;
   if (status >= 200 && status < 300) return { kind: 'done', response: outcome };
-  if (status === 401 && !state.refreshed) return { kind: 'refresh', failure: errorFromResponse('SWB_GRAPH_UNAUTHORIZED', outcome, exchange) };
+  if (status === 401 && !state.refreshed)
+    return { kind: 'refresh', failure: errorFromResponse('SWB_GRAPH_UNAUTHORIZED', outcome, exchange) };
   const serverDate = outcome.headers['date'] ? Date.parse(outcome.headers['date']) : Number.NaN;
   const retryAfterMs = parseRetryAfter(outcome.headers['retry-after'], Number.isNaN(serverDate) ? state.now : serverDate);
   if (status === 429 || (status === 503 && retryAfterMs !== undefined)) {
-    return { failure: errorFromResponse(status === 429 ? 'SWB_GRAPH_THROTTLED' : 'SWB_GRAPH_HTTP', outcome, exchange, previous), retryAfterMs };
+    return {
+      failure: errorFromResponse(status === 429 ? 'SWB_GRAPH_THROTTLED' : 'SWB_GRAPH_HTTP', outcome, exchange, previous),
+      retryAfterMs,
+    };
   }
   if (status === 502 || status === 504 || status === 503) {
     if (!route.idempotent) return { kind: 'fail', error: errorFromResponse('SWB_GRAPH_AMBIGUOUS', outcome, exchange, previous) };

@@ -98,10 +98,22 @@ export async function sendCommand(ctx: SendContext, req: CommandRequest): Promis
       if (ok) logger.debug({ ...log, attempt: attempts, status: outcome.status, elapsedMs }, 'graph request');
       else logger.info({ ...log, attempt: attempts, status: outcome.status, elapsedMs }, 'graph request failed');
     } else {
-      logger.info({ ...log, attempt: attempts, reason: outcome.reason, sent: outcome.sent, errorCode: outcome.errorCode, elapsedMs }, 'graph request failed');
+      logger.info(
+        { ...log, attempt: attempts, reason: outcome.reason, sent: outcome.sent, errorCode: outcome.errorCode, elapsedMs },
+        'graph request failed',
+      );
     }
 
-    const decision = decideRetry(outcome, { route, exchange: exchange(), refreshed, previous, deadline, now: now(), limits: ctx.retry, random: ctx.random });
+    const decision = decideRetry(outcome, {
+      route,
+      exchange: exchange(),
+      refreshed,
+      previous,
+      deadline,
+      now: now(),
+      limits: ctx.retry,
+      random: ctx.random,
+    });
     switch (decision.kind) {
       case 'done': {
         const { status, headers, body } = decision.response;
@@ -123,11 +135,16 @@ export async function sendCommand(ctx: SendContext, req: CommandRequest): Promis
       case 'abort':
         throw aborted();
       case 'fail':
-        if (decision.because === 'retry-after') logger.warn({ ...log, attempt: attempts, retryAfterMs: decision.delayMs }, 'Retry-After beyond the longest wait; giving up');
-        if (decision.because === 'deadline') logger.warn({ ...log, attempt: attempts, delayMs: decision.delayMs }, 'the next retry would pass the deadline; giving up');
+        if (decision.because === 'retry-after')
+          logger.warn({ ...log, attempt: attempts, retryAfterMs: decision.delayMs }, 'Retry-After beyond the longest wait; giving up');
+        if (decision.because === 'deadline')
+          logger.warn({ ...log, attempt: attempts, delayMs: decision.delayMs }, 'the next retry would pass the deadline; giving up');
         throw decision.error;
       case 'retry':
-        logger.warn({ ...log, attempt: attempts, status: decision.failure.status, code: decision.failure.code, delayMs: decision.delayMs }, 'retrying graph request');
+        logger.warn(
+          { ...log, attempt: attempts, status: decision.failure.status, code: decision.failure.code, delayMs: decision.delayMs },
+          'retrying graph request',
+        );
         previous = decision.failure;
         try {
           await ctx.sleep(decision.delayMs, signal);

@@ -58,7 +58,10 @@ describe('against the simulator', () => {
       expect(claims['appid']).toBe(APP.appId);
       expect(claims['tid']).toBe(APP.tenantId);
       expect(claims['aud']).toBe('https://graph.microsoft.com');
-      const tokenPosts = () => rec.paths.filter((p) => p.startsWith(`POST ${url}/${APP.tenantId}/oauth2/v2.0/token?`) || p === `POST ${url}/${APP.tenantId}/oauth2/v2.0/token`).length;
+      const tokenPosts = () =>
+        rec.paths.filter(
+          (p) => p.startsWith(`POST ${url}/${APP.tenantId}/oauth2/v2.0/token?`) || p === `POST ${url}/${APP.tenantId}/oauth2/v2.0/token`,
+        ).length;
       expect(tokenPosts()).toBe(1);
       // every request MSAL made went to the simulator over plain http (the https authority was mapped)
       expect(rec.paths.length).toBeGreaterThan(0);
@@ -70,7 +73,13 @@ describe('against the simulator', () => {
       expect(tokenPosts()).toBe(1);
 
       // a second provider for the same tenant+app shares the MSAL application and its cache
-      const again = createMsalTokenProvider({ tenantId: APP.tenantId, clientId: APP.appId, clientSecret: APP.clientSecret, authorityHost: url, dispatcher: rec.agent });
+      const again = createMsalTokenProvider({
+        tenantId: APP.tenantId,
+        clientId: APP.appId,
+        clientSecret: APP.clientSecret,
+        authorityHost: url,
+        dispatcher: rec.agent,
+      });
       expect(again.application).toBe(provider.application);
       expect(await again.getToken({ forceRefresh: false })).toBe(first);
       expect(tokenPosts()).toBe(1);
@@ -87,7 +96,12 @@ describe('against the simulator', () => {
 
   it('a wrong secret is SWB_GRAPH_AUTH without the secret in the message', async () => {
     clearMsalApplications();
-    const provider = createMsalTokenProvider({ tenantId: APP.tenantId, clientId: APP.appId, clientSecret: 'not-the-secret-xyz', authorityHost: url });
+    const provider = createMsalTokenProvider({
+      tenantId: APP.tenantId,
+      clientId: APP.appId,
+      clientSecret: 'not-the-secret-xyz',
+      authorityHost: url,
+    });
     const error = await provider.getToken({ forceRefresh: false }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(GraphError);
     expect((error as GraphError).code).toBe('SWB_GRAPH_AUTH');
@@ -97,14 +111,27 @@ describe('against the simulator', () => {
 
   it('MSAL authenticates with a certificate: a client assertion signed by the private key, checked against the registered public key', async () => {
     clearMsalApplications();
-    const pair = () => generateKeyPairSync('rsa', { modulusLength: 2048, publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } });
+    const pair = () =>
+      generateKeyPairSync('rsa', {
+        modulusLength: 2048,
+        publicKeyEncoding: { type: 'spki', format: 'pem' },
+        privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+      });
     const registered = pair();
     const stranger = pair();
-    const CERT_APP = { appId: 'a1b2c3d4-0000-4000-8000-00000000c001', tenantId: APP.tenantId, clientSecret: 'unused-secret', callbackUri: receiver.url, assertionKey: registered.publicKey };
+    const CERT_APP = {
+      appId: 'a1b2c3d4-0000-4000-8000-00000000c001',
+      tenantId: APP.tenantId,
+      clientSecret: 'unused-secret',
+      callbackUri: receiver.url,
+      assertionKey: registered.publicKey,
+    };
     const certSim = createSimulator({ apps: [CERT_APP], seed: 12, timeScale: 0.01 });
     const { url: certUrl } = await certSim.start();
     try {
-      const thumbprint = createHash('sha1').update(createPublicKey(registered.publicKey).export({ type: 'spki', format: 'der' })).digest('hex');
+      const thumbprint = createHash('sha1')
+        .update(createPublicKey(registered.publicKey).export({ type: 'spki', format: 'der' }))
+        .digest('hex');
       const provider = createMsalTokenProvider({
         tenantId: CERT_APP.tenantId,
         clientId: CERT_APP.appId,
@@ -115,13 +142,44 @@ describe('against the simulator', () => {
       const claims = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8')) as Record<string, unknown>;
       expect(claims['appid']).toBe(CERT_APP.appId);
       // and the Graph client works with it against the simulator's calls API
-      const client = createGraphClient({ baseUrl: certUrl, auth: { tenantId: CERT_APP.tenantId, clientId: CERT_APP.appId, certificate: { privateKey: registered.privateKey, thumbprint }, authorityHost: certUrl }, allowInsecureCallback: true });
-      const created = await client.send('create', { body: { '@odata.type': '#microsoft.graph.call', callbackUri: receiver.url, targets: [{ '@odata.type': '#microsoft.graph.invitationParticipantInfo', identity: { '@odata.type': '#microsoft.graph.identitySet', user: { '@odata.type': '#microsoft.graph.identity', id: 'u-cert-1', displayName: 'Cert Test' } } }], requestedModalities: ['audio'], mediaConfig: { '@odata.type': '#microsoft.graph.serviceHostedMediaConfig' }, tenantId: CERT_APP.tenantId } });
+      const client = createGraphClient({
+        baseUrl: certUrl,
+        auth: {
+          tenantId: CERT_APP.tenantId,
+          clientId: CERT_APP.appId,
+          certificate: { privateKey: registered.privateKey, thumbprint },
+          authorityHost: certUrl,
+        },
+        allowInsecureCallback: true,
+      });
+      const created = await client.send('create', {
+        body: {
+          '@odata.type': '#microsoft.graph.call',
+          callbackUri: receiver.url,
+          targets: [
+            {
+              '@odata.type': '#microsoft.graph.invitationParticipantInfo',
+              identity: {
+                '@odata.type': '#microsoft.graph.identitySet',
+                user: { '@odata.type': '#microsoft.graph.identity', id: 'u-cert-1', displayName: 'Cert Test' },
+              },
+            },
+          ],
+          requestedModalities: ['audio'],
+          mediaConfig: { '@odata.type': '#microsoft.graph.serviceHostedMediaConfig' },
+          tenantId: CERT_APP.tenantId,
+        },
+      });
       expect(created.status).toBe(201);
 
       // a key the app did not register: refused, and the private key is nowhere in the error
       clearMsalApplications();
-      const wrong = createMsalTokenProvider({ tenantId: CERT_APP.tenantId, clientId: CERT_APP.appId, certificate: { privateKey: stranger.privateKey, thumbprint }, authorityHost: certUrl });
+      const wrong = createMsalTokenProvider({
+        tenantId: CERT_APP.tenantId,
+        clientId: CERT_APP.appId,
+        certificate: { privateKey: stranger.privateKey, thumbprint },
+        authorityHost: certUrl,
+      });
       const error = await wrong.getToken({ forceRefresh: false }).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(GraphError);
       expect((error as GraphError).code).toBe('SWB_GRAPH_AUTH');
@@ -133,13 +191,17 @@ describe('against the simulator', () => {
   });
 
   it('refuses a plain-http authority that is not loopback', () => {
-    expect(() => createMsalTokenProvider({ tenantId: 't', clientId: 'c', clientSecret: 's', authorityHost: 'http://login.example.com' })).toThrow(
-      expect.objectContaining({ code: 'SWB_INVALID_ARGUMENT' }),
-    );
+    expect(() =>
+      createMsalTokenProvider({ tenantId: 't', clientId: 'c', clientSecret: 's', authorityHost: 'http://login.example.com' }),
+    ).toThrow(expect.objectContaining({ code: 'SWB_INVALID_ARGUMENT' }));
     expect(() => createMsalTokenProvider({ tenantId: 't', clientId: 'c' })).toThrow(/exactly one of clientSecret and certificate/);
   });
 
-  for (const [apiVersion, betaPathStyle] of [['v1.0', undefined], ['beta', 'app'], ['beta', 'communications']] as const) {
+  for (const [apiVersion, betaPathStyle] of [
+    ['v1.0', undefined],
+    ['beta', 'app'],
+    ['beta', 'communications'],
+  ] as const) {
     it(`a call flow through MSAL auth (${apiVersion}${betaPathStyle ? ` ${betaPathStyle}` : ''}): create p2p, get, playPrompt, hang up`, async () => {
       clearMsalApplications();
       const crid = `crid-create-${apiVersion}-${betaPathStyle ?? 'none'}`;
@@ -160,7 +222,12 @@ describe('against the simulator', () => {
       });
       try {
         const created = await graph.createCall(
-          { kind: 'peerToPeer', callbackUri: receiver.url, target: { id: 'user-alice', displayName: 'Alice' }, source: { id: APP.appId, displayName: 'Bot' } },
+          {
+            kind: 'peerToPeer',
+            callbackUri: receiver.url,
+            target: { id: 'user-alice', displayName: 'Alice' },
+            source: { id: APP.appId, displayName: 'Bot' },
+          },
           { clientRequestId: crid },
         );
         expect(created.status).toBe(201);
@@ -176,7 +243,12 @@ describe('against the simulator', () => {
         await sim.waitForState(callId, 'established', { timeoutMs: 10_000 }).catch(() => undefined);
         const prompt = await graph.playPrompt(callId, {
           clientContext: 'ctx-1',
-          prompts: [{ '@odata.type': '#microsoft.graph.mediaPrompt', mediaInfo: { '@odata.type': '#microsoft.graph.mediaInfo', uri: 'https://cdn.contoso.com/beep.wav', resourceId: 'r1' } }],
+          prompts: [
+            {
+              '@odata.type': '#microsoft.graph.mediaPrompt',
+              mediaInfo: { '@odata.type': '#microsoft.graph.mediaInfo', uri: 'https://cdn.contoso.com/beep.wav', resourceId: 'r1' },
+            },
+          ],
         });
         expect(prompt.status).toBeGreaterThanOrEqual(200);
         expect(prompt.status).toBeLessThan(300);
@@ -197,7 +269,8 @@ describe('against the simulator', () => {
         expect(mine.every((r) => r.apiVersion === apiVersion)).toBe(true);
         expect(mine[0]!.clientRequestId).toBe(crid);
         for (const r of mine) expect(commandOf(r.method, r.path)).toBeDefined();
-        const prefix = apiVersion === 'v1.0' ? '/v1.0/communications/calls' : betaPathStyle === 'app' ? '/beta/app/calls' : '/beta/communications/calls';
+        const prefix =
+          apiVersion === 'v1.0' ? '/v1.0/communications/calls' : betaPathStyle === 'app' ? '/beta/app/calls' : '/beta/communications/calls';
         expect(mine.every((r) => r.path.startsWith(prefix))).toBe(true);
 
         // after hang-up the call is gone: 404 → SWB_GRAPH_NOT_FOUND
@@ -217,7 +290,12 @@ describe('against the simulator', () => {
 
   it('a 401 refreshes the token through MSAL once and retries', async () => {
     clearMsalApplications();
-    const provider = createMsalTokenProvider({ tenantId: APP.tenantId, clientId: APP.appId, clientSecret: APP.clientSecret, authorityHost: url });
+    const provider = createMsalTokenProvider({
+      tenantId: APP.tenantId,
+      clientId: APP.appId,
+      clientSecret: APP.clientSecret,
+      authorityHost: url,
+    });
     const asked: boolean[] = [];
     const graph = createGraphClient({
       baseUrl: url,

@@ -29,7 +29,25 @@ const ACCEPTED_MODALITIES = ['audio', 'video', 'videoBasedScreenSharing'] as con
 const REJECT_REASONS = ['none', 'busy', 'forbidden'] as const;
 const ENDPOINT_TYPES = ['default', 'voicemail', 'skypeForBusiness', 'skypeForBusinessVoipPhone', 'unknownFutureValue'] as const;
 /** toneInfo's `tone` (v1.0 resource page). */
-const TONES = ['tone0', 'tone1', 'tone2', 'tone3', 'tone4', 'tone5', 'tone6', 'tone7', 'tone8', 'tone9', 'star', 'pound', 'a', 'b', 'c', 'd', 'flash'] as const;
+const TONES = [
+  'tone0',
+  'tone1',
+  'tone2',
+  'tone3',
+  'tone4',
+  'tone5',
+  'tone6',
+  'tone7',
+  'tone8',
+  'tone9',
+  'star',
+  'pound',
+  'a',
+  'b',
+  'c',
+  'd',
+  'flash',
+] as const;
 const SCREEN_SHARING_ROLES = ['viewer', 'sharer'] as const;
 const RECORDING_STATUSES = ['notRecording', 'recording', 'failed'] as const;
 const ROUTING_MODES = ['oneToOne', 'multicast'] as const;
@@ -93,7 +111,8 @@ function checkList(
     return;
   }
   if (v.length < limits.min) out.push({ path, message: `must hold at least ${limits.min} ${what}` });
-  if (limits.max !== undefined && v.length > limits.max) out.push({ path, message: `takes at most ${limits.max} ${what}, got ${v.length}` });
+  if (limits.max !== undefined && v.length > limits.max)
+    out.push({ path, message: `takes at most ${limits.max} ${what}, got ${v.length}` });
   v.forEach((x: unknown, i) => item(x, `${path}[${i}]`));
 }
 
@@ -128,7 +147,8 @@ function checkIdentitySet(v: unknown, path: string, out: Out): void {
       continue;
     }
     if (!nonEmpty(ident['id'])) out.push({ path: `${path}.${kind}.id`, message: 'is required' });
-    else if (kind === 'phone' && !E164.test(ident['id'])) out.push({ path: `${path}.phone.id`, message: `'${ident['id']}' is not an E.164 phone number (+12345678901)` });
+    else if (kind === 'phone' && !E164.test(ident['id']))
+      out.push({ path: `${path}.phone.id`, message: `'${ident['id']}' is not an E.164 phone number (+12345678901)` });
     checkString(ident['displayName'], `${path}.${kind}.displayName`, out);
   }
 }
@@ -136,7 +156,10 @@ function checkIdentitySet(v: unknown, path: string, out: Out): void {
 /** `microsoft.graph.invitationParticipantInfo`. */
 function checkInvitation(v: unknown, path: string, out: Out): void {
   if (!isObj(v)) {
-    out.push({ path, message: absent(v) ? 'is required: an invitationParticipantInfo object' : 'must be an invitationParticipantInfo object' });
+    out.push({
+      path,
+      message: absent(v) ? 'is required: an invitationParticipantInfo object' : 'must be an invitationParticipantInfo object',
+    });
     return;
   }
   checkIdentitySet(v['identity'], `${path}.identity`, out);
@@ -157,7 +180,10 @@ function checkMediaPrompt(v: unknown, path: string, out: Out): void {
   }
   const info = v['mediaInfo'];
   if (!isObj(info)) {
-    out.push({ path: `${path}.mediaInfo`, message: absent(info) ? 'is required: a mediaInfo with the prompt uri' : 'must be a mediaInfo object' });
+    out.push({
+      path: `${path}.mediaInfo`,
+      message: absent(info) ? 'is required: a mediaInfo with the prompt uri' : 'must be a mediaInfo object',
+    });
     return;
   }
   const uri = info['uri'];
@@ -166,7 +192,14 @@ function checkMediaPrompt(v: unknown, path: string, out: Out): void {
   checkString(info['resourceId'], `${path}.mediaInfo.resourceId`, out);
 }
 
-function checkStrings(v: unknown, path: string, what: string, limits: { readonly min: number; readonly max?: number }, nonEmptyItems: boolean, out: Out): void {
+function checkStrings(
+  v: unknown,
+  path: string,
+  what: string,
+  limits: { readonly min: number; readonly max?: number },
+  nonEmptyItems: boolean,
+  out: Out,
+): void {
   checkList(v, path, what, limits, out, (x, p) => {
     if (typeof x !== 'string') out.push({ path: p, message: 'must be a string' });
     else if (nonEmptyItems && x.trim() === '') out.push({ path: p, message: 'must be a non-empty string' });
@@ -187,7 +220,8 @@ const CHECKS: { readonly [C in CommandName]?: Check } = {
     );
     checkMediaConfig(b['mediaConfig'], out);
     checkInteger(b['participantCapacity'], '$.participantCapacity', 0, undefined, out);
-    if (!absent(b['callOptions']) && !isObj(b['callOptions'])) out.push({ path: '$.callOptions', message: 'must be an incomingCallOptions object' });
+    if (!absent(b['callOptions']) && !isObj(b['callOptions']))
+      out.push({ path: '$.callOptions', message: 'must be an incomingCallOptions object' });
   },
   // POST /calls/{id}/reject: everything optional
   reject(b, o, out) {
@@ -237,7 +271,10 @@ const CHECKS: { readonly [C in CommandName]?: Check } = {
     const sources = b['sources'];
     const receivers = b['receivers'];
     if ((mode === 'onetoone' || mode === 'multicast') && Array.isArray(sources) && sources.length > 1) {
-      out.push({ path: '$.sources', message: `a ${mode === 'onetoone' ? 'oneToOne' : 'multicast'} group has one source, got ${sources.length}` });
+      out.push({
+        path: '$.sources',
+        message: `a ${mode === 'onetoone' ? 'oneToOne' : 'multicast'} group has one source, got ${sources.length}`,
+      });
     }
     if (mode === 'onetoone' && Array.isArray(receivers) && receivers.length > 1) {
       out.push({ path: '$.receivers', message: `a oneToOne group has one receiver, got ${receivers.length} (use multicast)` });
@@ -284,7 +321,13 @@ const CHECKS: { readonly [C in CommandName]?: Check } = {
   stopTranscription: clientContextOnly,
   // POST /calls/logTeleconferenceDeviceQuality (beta): a teleconferenceDeviceQuality
   logTeleconferenceDeviceQuality(b, _o, out) {
-    if (!isObj(b['quality'])) out.push({ path: '$.quality', message: absent(b['quality']) ? 'is required: a teleconferenceDeviceQuality object' : 'must be a teleconferenceDeviceQuality object' });
+    if (!isObj(b['quality']))
+      out.push({
+        path: '$.quality',
+        message: absent(b['quality'])
+          ? 'is required: a teleconferenceDeviceQuality object'
+          : 'must be a teleconferenceDeviceQuality object',
+      });
   },
   // POST /calls/{id}/participants/{pid}/startHoldMusic: an optional customPrompt
   startHoldMusic(b, _o, out) {

@@ -25,7 +25,14 @@ export const MESSAGE_LIMIT = 480;
 export const ACCEPTED: Answer = { status: 202, headers: {}, body: '' };
 
 /** A problem document: `type` is `urn:switchboard:webhook:<type>`; `extra` adds members (a JSON `path`). */
-export function problem(status: number, type: string, title: string, detail: string, headers: Record<string, string> = {}, extra: Record<string, unknown> = {}): Answer {
+export function problem(
+  status: number,
+  type: string,
+  title: string,
+  detail: string,
+  headers: Record<string, string> = {},
+  extra: Record<string, unknown> = {},
+): Answer {
   return {
     status,
     headers: { 'content-type': 'application/problem+json', ...headers },
@@ -50,7 +57,14 @@ export function clip(text: string, max = ECHO_LIMIT): string {
  * then block) instead of the socket being destroyed at once. A body declared longer than
  * `maxDiscard` is not read at all: it would not end within it anyway.
  */
-export function answerThenDiscard(req: IncomingMessage, res: ServerResponse, answer: Answer, deadline: number, maxDiscard: number, declared: number): void {
+export function answerThenDiscard(
+  req: IncomingMessage,
+  res: ServerResponse,
+  answer: Answer,
+  deadline: number,
+  maxDiscard: number,
+  declared: number,
+): void {
   const body = Buffer.from(answer.body);
   res.writeHead(answer.status, { ...answer.headers, connection: 'close', 'content-length': String(body.length) });
   if (body.length > 0) res.write(body);

@@ -74,7 +74,9 @@ export class KeySet {
       }
       this.#keys = keys;
     } catch (error) {
-      throw new SwitchboardError('SWB_WEBHOOK_KEYS_UNAVAILABLE', `cannot load the webhook signing keys: ${(error as Error).message}`, { cause: error });
+      throw new SwitchboardError('SWB_WEBHOOK_KEYS_UNAVAILABLE', `cannot load the webhook signing keys: ${(error as Error).message}`, {
+        cause: error,
+      });
     }
   }
 

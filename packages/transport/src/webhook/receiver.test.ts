@@ -8,12 +8,18 @@ import { createWebhookReceiver, DEFAULT_MAX_TOKEN_LIFETIME_SECONDS, type Webhook
 const APP = 'app-0000-1111';
 const ISS = 'https://api.botframework.com';
 const body = JSON.stringify({
-  value: [{ changeType: 'updated', resourceUrl: '/communications/calls/c1', resourceData: { '@odata.type': '#microsoft.graph.call', state: 'established' } }],
+  value: [
+    {
+      changeType: 'updated',
+      resourceUrl: '/communications/calls/c1',
+      resourceData: { '@odata.type': '#microsoft.graph.call', state: 'established' },
+    },
+  ],
 });
 
 let keyServer: Server;
 let keyUrl: string;
-let published: JWK[] = [];
+const published: JWK[] = [];
 let keyFetches = 0;
 const signing: Record<string, CryptoKey> = {};
 
@@ -77,7 +83,10 @@ beforeEach(async () => {
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/calls`;
 });
 
-async function post(headers: Record<string, string>, payload: string = body): Promise<{ status: number; json: Record<string, unknown> | null; headers: Headers }> {
+async function post(
+  headers: Record<string, string>,
+  payload: string = body,
+): Promise<{ status: number; json: Record<string, unknown> | null; headers: Headers }> {
   const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: payload });
   const text = await res.text();
   return { status: res.status, json: text ? (JSON.parse(text) as Record<string, unknown>) : null, headers: res.headers };
@@ -105,7 +114,11 @@ describe('webhook receiver over node:http', () => {
     release();
     expect((await pending).status).toBe(202);
     expect(order).toEqual(['sink resolved', 'answered 202']);
-    expect(delivered[0]).toMatchObject({ body: JSON.parse(body), claims: { aud: APP, iss: ISS }, headers: { 'client-request-id': 'cr-1' } });
+    expect(delivered[0]).toMatchObject({
+      body: JSON.parse(body),
+      claims: { aud: APP, iss: ISS },
+      headers: { 'client-request-id': 'cr-1' },
+    });
   });
 
   it.each([
@@ -144,11 +157,27 @@ describe('webhook receiver over node:http', () => {
     expect((await post({ authorization: `Bearer ${await token({ iat: now, nbf: now, exp: now + 7201 })}` })).status).toBe(401);
     // a back-dated nbf counts: the token was valid from then
     expect((await post({ authorization: `Bearer ${await token({ iat: now, nbf: now - 7200, exp: now + 60 })}` })).status).toBe(401);
-    const strict = createWebhookReceiver({ appId: APP, openIdConfigurationUrl: `${keyUrl}/v1/.well-known/OpenIdConfiguration`, sink: async () => {}, maxTokenLifetimeSeconds: 600 });
-    const ask = async (exp: number) => (await strict.fetch(new Request(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${await token({ iat: now, nbf: now, exp })}` }, body }))).status;
+    const strict = createWebhookReceiver({
+      appId: APP,
+      openIdConfigurationUrl: `${keyUrl}/v1/.well-known/OpenIdConfiguration`,
+      sink: async () => {},
+      maxTokenLifetimeSeconds: 600,
+    });
+    const ask = async (exp: number) =>
+      (
+        await strict.fetch(
+          new Request(url, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', authorization: `Bearer ${await token({ iat: now, nbf: now, exp })}` },
+            body,
+          }),
+        )
+      ).status;
     expect(await ask(now + 3600)).toBe(401);
     expect(await ask(now + 300)).toBe(202);
-    expect(() => createWebhookReceiver({ appId: APP, sink: async () => {}, maxTokenLifetimeSeconds: 0 })).toThrow(/maxTokenLifetimeSeconds/);
+    expect(() => createWebhookReceiver({ appId: APP, sink: async () => {}, maxTokenLifetimeSeconds: 0 })).toThrow(
+      /maxTokenLifetimeSeconds/,
+    );
     expect(() => createWebhookReceiver({ appId: APP, sink: async () => {}, maxDiscardBytes: -1 })).toThrow(/maxDiscardBytes/);
   });
 
@@ -162,7 +191,9 @@ describe('webhook receiver over node:http', () => {
     const b64 = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
     const claims = { aud: APP, iss: ISS, exp: Math.floor(Date.now() / 1000) + 600 };
     expect((await post({ authorization: `Bearer ${b64({ alg: 'none', kid: 'k1' })}.${b64(claims)}.` })).status).toBe(401);
-    const hs = await new SignJWT(claims).setProtectedHeader({ alg: 'HS256', kid: 'k1' }).sign(new TextEncoder().encode('guessed-secret-guessed-secret-32'));
+    const hs = await new SignJWT(claims)
+      .setProtectedHeader({ alg: 'HS256', kid: 'k1' })
+      .sign(new TextEncoder().encode('guessed-secret-guessed-secret-32'));
     expect((await post({ authorization: `Bearer ${hs}` })).status).toBe(401);
   });
 
@@ -179,9 +210,23 @@ describe('webhook receiver over node:http', () => {
   });
 
   it('rate-limits refreshes caused by unknown kids', async () => {
-    const limited = createWebhookReceiver({ appId: APP, openIdConfigurationUrl: `${keyUrl}/v1/.well-known/OpenIdConfiguration`, sink: async () => {}, minKeyRefreshIntervalMs: 60_000 });
+    const limited = createWebhookReceiver({
+      appId: APP,
+      openIdConfigurationUrl: `${keyUrl}/v1/.well-known/OpenIdConfiguration`,
+      sink: async () => {},
+      minKeyRefreshIntervalMs: 60_000,
+    });
     signing['ghost'] = signing['k1']!;
-    const req = async () => (await limited.fetch(new Request(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${await token({}, 'ghost')}` }, body }))).status;
+    const req = async () =>
+      (
+        await limited.fetch(
+          new Request(url, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', authorization: `Bearer ${await token({}, 'ghost')}` },
+            body,
+          }),
+        )
+      ).status;
     const before = limited.keys.refreshes;
     for (let i = 0; i < 5; i++) expect(await req()).toBe(401);
     expect(limited.keys.refreshes - before).toBe(1);
@@ -199,7 +244,9 @@ describe('webhook receiver over node:http', () => {
   it('refuses a body over the limit while it streams in: chunked and slow, and with a lying content-length', async () => {
     const auth = `Bearer ${await token()}`;
     const slow = await new Promise<number>((resolve, reject) => {
-      const req = httpRequest(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: auth } }, (res) => resolve(res.statusCode ?? 0));
+      const req = httpRequest(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: auth } }, (res) =>
+        resolve(res.statusCode ?? 0),
+      );
       req.on('error', reject);
       let sent = 0;
       const timer = setInterval(() => {
@@ -214,7 +261,11 @@ describe('webhook receiver over node:http', () => {
     }).catch(() => 413);
     expect(slow).toBe(413);
     const lying = await new Promise<number>((resolve, reject) => {
-      const req = httpRequest(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: auth, 'content-length': '100' } }, (res) => resolve(res.statusCode ?? 0));
+      const req = httpRequest(
+        url,
+        { method: 'POST', headers: { 'content-type': 'application/json', authorization: auth, 'content-length': '100' } },
+        (res) => resolve(res.statusCode ?? 0),
+      );
       req.on('error', reject);
       req.end('{"value":[]}'.padEnd(100, ' '));
     });
@@ -246,7 +297,10 @@ describe('webhook receiver over node:http', () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(250);
     // a sender that resets the connection half way
     await new Promise<void>((resolve) => {
-      const req = httpRequest(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: auth, 'content-length': '1000' } });
+      const req = httpRequest(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: auth, 'content-length': '1000' },
+      });
       req.on('error', () => resolve());
       req.write('{"value":[');
       setTimeout(() => req.destroy(), 50);
@@ -263,7 +317,10 @@ describe('webhook receiver over node:http', () => {
     expect((await post({ authorization: auth, 'content-type': 'text/plain' })).status).toBe(415);
     expect((await post({ authorization: auth, 'content-type': 'application/json; charset=utf-8' })).status).toBe(202);
     expect((await post({ authorization: auth }, '{"value": [')).status).toBe(400);
-    expect((await post({ authorization: auth }, '{"values": []}')).json).toMatchObject({ status: 400, type: 'urn:switchboard:webhook:not-comms-notifications' });
+    expect((await post({ authorization: auth }, '{"values": []}')).json).toMatchObject({
+      status: 400,
+      type: 'urn:switchboard:webhook:not-comms-notifications',
+    });
     const get = await fetch(url);
     expect(get.status).toBe(405);
     expect(get.headers.get('allow')).toBe('POST');
@@ -303,9 +360,17 @@ describe('webhook receiver over node:http', () => {
 
 describe('webhook receiver, Fetch-standard handler', () => {
   it('serves the same logic for Request objects', async () => {
-    const ok = await receiver.fetch(new Request(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${await token()}` }, body }));
+    const ok = await receiver.fetch(
+      new Request(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${await token()}` }, body }),
+    );
     expect(ok.status).toBe(202);
-    const big = await receiver.fetch(new Request(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${await token()}` }, body: 'x'.repeat(65 * 1024) }));
+    const big = await receiver.fetch(
+      new Request(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${await token()}` },
+        body: 'x'.repeat(65 * 1024),
+      }),
+    );
     expect(big.status).toBe(413);
     const none = await receiver.fetch(new Request(url, { method: 'POST', body }));
     expect(none.status).toBe(401);
@@ -320,14 +385,21 @@ describe('webhook receiver, Fetch-standard handler', () => {
     expect(dup.status).toBe(400);
     expect(((await dup.json()) as { type: string }).type).toBe('urn:switchboard:webhook:duplicate-authorization');
     const bytes = Buffer.concat([Buffer.from(body.slice(0, 60)), Buffer.from([0xff]), Buffer.from(body.slice(60))]);
-    const bad = await receiver.fetch(new Request(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${t}` }, body: bytes }));
+    const bad = await receiver.fetch(
+      new Request(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${t}` }, body: bytes }),
+    );
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as { type: string }).type).toBe('urn:switchboard:webhook:invalid-utf8');
     expect(delivered).toEqual([]);
   });
 
   it('reads the rest of a refused body before answering, up to the body deadline; then answers with connection: close and lets go of it', async () => {
-    const quick = createWebhookReceiver({ appId: APP, openIdConfigurationUrl: `${keyUrl}/v1/.well-known/OpenIdConfiguration`, sink: async () => {}, bodyTimeoutMs: 300 });
+    const quick = createWebhookReceiver({
+      appId: APP,
+      openIdConfigurationUrl: `${keyUrl}/v1/.well-known/OpenIdConfiguration`,
+      sink: async () => {},
+      bodyTimeoutMs: 300,
+    });
     // a body that arrives whole: the 405 waits for it, and the connection may stay open
     const whole = await quick.fetch(new Request(url, { method: 'PUT', body }));
     expect(whole.status).toBe(405);

@@ -18,7 +18,12 @@ export interface WebhookDelivery {
   readonly receivedAt: number;
   /** The verified token's claims; null only when verification is explicitly disabled. */
   readonly claims: JWTPayload | null;
-  readonly headers: { readonly 'client-request-id'?: string; readonly 'request-id'?: string; readonly 'scenario-id'?: string; readonly 'x-microsoft-skype-message-id'?: string };
+  readonly headers: {
+    readonly 'client-request-id'?: string;
+    readonly 'request-id'?: string;
+    readonly 'scenario-id'?: string;
+    readonly 'x-microsoft-skype-message-id'?: string;
+  };
 }
 
 export interface WebhookLogger {
@@ -111,13 +116,23 @@ export function createWebhookReceiver(options: WebhookReceiverOptions): WebhookR
   const log = options.logger ?? silent;
   const maxBody = options.maxBodyBytes ?? WEBHOOK_DEFAULTS.maxBodyBytes;
   const bodyTimeoutMs = options.bodyTimeoutMs ?? WEBHOOK_DEFAULTS.bodyTimeoutMs;
-  if (!(bodyTimeoutMs > 0)) throw new SwitchboardError('SWB_INVALID_ARGUMENT', `bodyTimeoutMs must be positive, got ${String(options.bodyTimeoutMs)}`);
+  if (!(bodyTimeoutMs > 0))
+    throw new SwitchboardError('SWB_INVALID_ARGUMENT', `bodyTimeoutMs must be positive, got ${String(options.bodyTimeoutMs)}`);
   const maxDiscard = options.maxDiscardBytes ?? WEBHOOK_DEFAULTS.maxDiscardBytes;
-  if (!(maxDiscard >= 0)) throw new SwitchboardError('SWB_INVALID_ARGUMENT', `maxDiscardBytes must be zero or more, got ${String(options.maxDiscardBytes)}`);
+  if (!(maxDiscard >= 0))
+    throw new SwitchboardError('SWB_INVALID_ARGUMENT', `maxDiscardBytes must be zero or more, got ${String(options.maxDiscardBytes)}`);
   const maxLifetime = options.maxTokenLifetimeSeconds ?? WEBHOOK_DEFAULTS.maxTokenLifetimeSeconds;
-  if (!(maxLifetime > 0)) throw new SwitchboardError('SWB_INVALID_ARGUMENT', `maxTokenLifetimeSeconds must be positive, got ${String(options.maxTokenLifetimeSeconds)}`);
+  if (!(maxLifetime > 0))
+    throw new SwitchboardError(
+      'SWB_INVALID_ARGUMENT',
+      `maxTokenLifetimeSeconds must be positive, got ${String(options.maxTokenLifetimeSeconds)}`,
+    );
   const verify = (options.verification ?? 'enabled') === 'enabled';
-  if (!verify) log.warn({ appId: options.appId }, 'WEBHOOK TOKEN VERIFICATION IS DISABLED: anyone who can reach this endpoint can forge call notifications');
+  if (!verify)
+    log.warn(
+      { appId: options.appId },
+      'WEBHOOK TOKEN VERIFICATION IS DISABLED: anyone who can reach this endpoint can forge call notifications',
+    );
   const keys = new KeySet({
     openIdConfigurationUrl: options.openIdConfigurationUrl ?? WEBHOOK_DEFAULTS.openIdConfigurationUrl,
     now,
@@ -142,10 +157,16 @@ export function createWebhookReceiver(options: WebhookReceiverOptions): WebhookR
       if ('status' in auth) return auth;
       const type = (header('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
       if (type !== 'application/json' && !type.endsWith('+json')) {
-        return problem(415, 'unsupported-media-type', 'Unsupported Media Type', `expected application/json, got '${clip(type) || 'nothing'}'`);
+        return problem(
+          415,
+          'unsupported-media-type',
+          'Unsupported Media Type',
+          `expected application/json, got '${clip(type) || 'nothing'}'`,
+        );
       }
       const declared = Number(header('content-length') ?? Number.NaN);
-      if (Number.isFinite(declared) && declared > maxBody) return problem(413, 'too-large', 'Payload Too Large', `the body is over ${maxBody} bytes`);
+      if (Number.isFinite(declared) && declared > maxBody)
+        return problem(413, 'too-large', 'Payload Too Large', `the body is over ${maxBody} bytes`);
       const bytes = await body.read(maxBody);
       if (bytes === 'too-large') return problem(413, 'too-large', 'Payload Too Large', `the body is over ${maxBody} bytes`);
       if (bytes === 'timeout') return problem(408, 'body-timeout', 'Request Timeout', `the body did not arrive within ${bodyTimeoutMs} ms`);
@@ -182,10 +203,22 @@ export function createWebhookReceiver(options: WebhookReceiverOptions): WebhookR
         if ((error as { code?: string }).code === 'SWB_DECODE') {
           // the message may quote the bad value (a 900 KB changeType): a prefix is enough to act on
           const path = (error as { path?: unknown }).path;
-          return problem(400, 'malformed-notification', 'Bad Request', clip(String((error as Error).message), MESSAGE_LIMIT), {}, typeof path === 'string' ? { path: clip(path, MESSAGE_LIMIT) } : {});
+          return problem(
+            400,
+            'malformed-notification',
+            'Bad Request',
+            clip(String((error as Error).message), MESSAGE_LIMIT),
+            {},
+            typeof path === 'string' ? { path: clip(path, MESSAGE_LIMIT) } : {},
+          );
         }
-        log.error({ code: (error as { code?: string }).code, err: clip(String((error as Error).message), MESSAGE_LIMIT) }, 'webhook sink failed; Graph will deliver again');
-        return problem(503, 'not-persisted', 'Service Unavailable', 'the notification could not be stored; deliver it again', { 'retry-after': '1' });
+        log.error(
+          { code: (error as { code?: string }).code, err: clip(String((error as Error).message), MESSAGE_LIMIT) },
+          'webhook sink failed; Graph will deliver again',
+        );
+        return problem(503, 'not-persisted', 'Service Unavailable', 'the notification could not be stored; deliver it again', {
+          'retry-after': '1',
+        });
       }
       return { status: 202, headers: {}, body: '' };
     } catch (error) {

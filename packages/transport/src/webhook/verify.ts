@@ -47,7 +47,9 @@ export function tokenCheck(o: TokenCheckOptions): (header: string | null) => Pro
     // Authorization holds one value. Two headers reach node:http as a list and a Fetch Request
     // joined with ", "; a token has no comma, so a comma is how both handlers see two of them.
     if (header?.includes(',')) {
-      return problem(400, 'duplicate-authorization', 'Bad Request', 'the Authorization header must hold one Bearer token, not several', { 'www-authenticate': 'Bearer error="invalid_request"' });
+      return problem(400, 'duplicate-authorization', 'Bad Request', 'the Authorization header must hold one Bearer token, not several', {
+        'www-authenticate': 'Bearer error="invalid_request"',
+      });
     }
     if (!verify) return { claims: null };
     const match = /^Bearer\s+(\S+)$/i.exec(header ?? '');
@@ -58,7 +60,9 @@ export function tokenCheck(o: TokenCheckOptions): (header: string | null) => Pro
     try {
       const alg = decodeProtectedHeader(token).alg;
       if (!alg || !ALGORITHMS.includes(alg)) {
-        return problem(401, 'invalid-token', 'Unauthorized', `tokens signed with '${clip(String(alg))}' are not accepted`, { 'www-authenticate': 'Bearer error="invalid_token"' });
+        return problem(401, 'invalid-token', 'Unauthorized', `tokens signed with '${clip(String(alg))}' are not accepted`, {
+          'www-authenticate': 'Bearer error="invalid_token"',
+        });
       }
       const { payload } = await jwtVerify(token, (h) => keys.keyFor(h), {
         issuer: issuers,
@@ -72,7 +76,9 @@ export function tokenCheck(o: TokenCheckOptions): (header: string | null) => Pro
       // skew) was minted by a clock nobody should trust, whatever its `exp` says.
       if (typeof payload.iat === 'number' && payload.iat * 1000 > now() + skew * 1000) {
         log.debug({ claim: 'iat' }, 'webhook token refused');
-        return problem(401, 'invalid-token', 'Unauthorized', "the token's iat claim is in the future", { 'www-authenticate': 'Bearer error="invalid_token"' });
+        return problem(401, 'invalid-token', 'Unauthorized', "the token's iat claim is in the future", {
+          'www-authenticate': 'Bearer error="invalid_token"',
+        });
       }
       // Graph's tokens live about an hour; one valid for years was not minted by Graph, or was
       // minted to be replayed. Without iat or nbf, its life is counted from now (skew allowed).
@@ -80,7 +86,13 @@ export function tokenCheck(o: TokenCheckOptions): (header: string | null) => Pro
       const lifetime = (payload.exp ?? 0) - (starts.length > 0 ? Math.min(...starts) : Math.floor(now() / 1000) + skew);
       if (lifetime > maxLifetime) {
         log.debug({ claim: 'exp', lifetime }, 'webhook token refused');
-        return problem(401, 'invalid-token', 'Unauthorized', `the token is valid for ${lifetime} s, longer than the ${maxLifetime} s accepted`, { 'www-authenticate': 'Bearer error="invalid_token"' });
+        return problem(
+          401,
+          'invalid-token',
+          'Unauthorized',
+          `the token is valid for ${lifetime} s, longer than the ${maxLifetime} s accepted`,
+          { 'www-authenticate': 'Bearer error="invalid_token"' },
+        );
       }
       if (verified.size > 1000) verified.clear();
       verified.set(token, { claims: payload, expiresAt: (payload.exp ?? 0) * 1000 + skew * 1000 });
@@ -88,13 +100,25 @@ export function tokenCheck(o: TokenCheckOptions): (header: string | null) => Pro
     } catch (error) {
       if (error instanceof joseErrors.JWTClaimValidationFailed && (error.claim === 'aud' || error.claim === 'iss')) {
         log.warn({ claim: error.claim }, 'webhook token for another audience or issuer');
-        return problem(403, 'wrong-audience-or-issuer', 'Forbidden', `the token's ${error.claim === 'aud' ? 'audience' : 'issuer'} is not accepted here`);
+        return problem(
+          403,
+          'wrong-audience-or-issuer',
+          'Forbidden',
+          `the token's ${error.claim === 'aud' ? 'audience' : 'issuer'} is not accepted here`,
+        );
       }
       if ((error as { code?: string }).code === 'SWB_WEBHOOK_KEYS_UNAVAILABLE') {
         log.error({ err: (error as Error).message }, 'webhook signing keys unavailable');
-        return problem(503, 'keys-unavailable', 'Service Unavailable', 'the signing keys cannot be loaded right now', { 'retry-after': '5' });
+        return problem(503, 'keys-unavailable', 'Service Unavailable', 'the signing keys cannot be loaded right now', {
+          'retry-after': '5',
+        });
       }
-      const reason = error instanceof joseErrors.JWTExpired ? 'the token has expired' : error instanceof joseErrors.JWTClaimValidationFailed ? `the token's ${error.claim} claim is not valid` : 'the token is not valid';
+      const reason =
+        error instanceof joseErrors.JWTExpired
+          ? 'the token has expired'
+          : error instanceof joseErrors.JWTClaimValidationFailed
+            ? `the token's ${error.claim} claim is not valid`
+            : 'the token is not valid';
       log.debug({ code: (error as { code?: string }).code }, 'webhook token refused');
       return problem(401, 'invalid-token', 'Unauthorized', reason, { 'www-authenticate': 'Bearer error="invalid_token"' });
     }

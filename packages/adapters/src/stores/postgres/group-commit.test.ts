@@ -46,7 +46,10 @@ describe('GroupCommit (the scheduler)', () => {
     expect(groups).toHaveLength(1); // one group in flight at a time here: d and e wait
     groups[0]!.done();
     await settle();
-    expect(groups.map((g) => g.names)).toEqual([['a', 'b', 'c'], ['d', 'e']]);
+    expect(groups.map((g) => g.names)).toEqual([
+      ['a', 'b', 'c'],
+      ['d', 'e'],
+    ]);
   });
 
   it('holds a second append to a stream back until the group holding the first is done', async () => {
@@ -121,7 +124,11 @@ describe('PgEventStore group commit', () => {
     const results = await Promise.all(streams.map((id) => s.appendToStream(id, [timer(id, 'a'), timer(id, 'b')], { expectedVersion: 0 })));
     expect(results.map((r) => r.version)).toEqual(streams.map(() => 2));
     expect(await transactions(s, streams)).toHaveLength(1);
-    for (const id of streams) expect((await s.readStream(id)).map((e) => [e.id, e.position])).toEqual([['a', 1], ['b', 2]]);
+    for (const id of streams)
+      expect((await s.readStream(id)).map((e) => [e.id, e.position])).toEqual([
+        ['a', 1],
+        ['b', 2],
+      ]);
   });
 
   it('one stream at a stale expected version fails alone; the rest of its group commits', async () => {
@@ -141,7 +148,12 @@ describe('PgEventStore group commit', () => {
       }
     }
     expect((await s.readStream('call-4')).map((e) => e.id)).toEqual(['earlier']);
-    expect(await transactions(s, streams.filter((id) => id !== 'call-4'))).toHaveLength(1);
+    expect(
+      await transactions(
+        s,
+        streams.filter((id) => id !== 'call-4'),
+      ),
+    ).toHaveLength(1);
   });
 
   it('deduplicates per stream inside a group, and reports each append its own duplicates', async () => {
@@ -153,7 +165,14 @@ describe('PgEventStore group commit', () => {
       s.appendToStream('call-3', [timer('call-3', 'n'), timer('call-3', 'n')]),
     ]);
     expect(one).toMatchObject({ version: 2, appended: [{ id: 'new', position: 2 }], duplicates: [{ id: 'seen' }] });
-    expect(two).toMatchObject({ version: 2, appended: [{ id: 'seen', position: 1 }, { id: 'new', position: 2 }], duplicates: [] });
+    expect(two).toMatchObject({
+      version: 2,
+      appended: [
+        { id: 'seen', position: 1 },
+        { id: 'new', position: 2 },
+      ],
+      duplicates: [],
+    });
     expect(three).toMatchObject({ version: 1, appended: [{ id: 'n', position: 1 }], duplicates: [{ id: 'n' }] });
   });
 

@@ -98,9 +98,7 @@ describe('PgEventStore leases', () => {
 
   it('of many instances racing for a free lease, exactly one gets it', async () => {
     const call = nextCall();
-    const results = await Promise.all(
-      Array.from({ length: 10 }, (_, i) => (i % 2 ? a : b).acquireLease(call, `instance-${i}`, 60_000)),
-    );
+    const results = await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 ? a : b).acquireLease(call, `instance-${i}`, 60_000)));
     const winners = results.filter((r) => r.acquired);
     expect(winners).toHaveLength(1);
     const owner = winners[0]?.acquired ? winners[0].lease.owner : undefined;

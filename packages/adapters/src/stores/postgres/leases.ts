@@ -30,9 +30,7 @@ export interface Lease {
 }
 
 /** `acquired: false` says who holds the lease instead. */
-export type LeaseResult =
-  | { readonly acquired: true; readonly lease: Lease }
-  | { readonly acquired: false; readonly holder: Lease };
+export type LeaseResult = { readonly acquired: true; readonly lease: Lease } | { readonly acquired: false; readonly holder: Lease };
 
 /**
  * The lease operations, as a port the runtime can depend on (`PgEventStore` implements it).

@@ -128,9 +128,7 @@ export class AppendNotifications {
     try {
       await client.connect();
       await client.query(`LISTEN ${this.#options.channel}`);
-      const { rows } = await client.query<{ now: number }>(
-        'SELECT (extract(epoch FROM clock_timestamp()) * 1000)::float8 AS now',
-      );
+      const { rows } = await client.query<{ now: number }>('SELECT (extract(epoch FROM clock_timestamp()) * 1000)::float8 AS now');
       if (this.#closed) throw new SwitchboardError('SWB_STORE_CLOSED', 'the PostgreSQL event store is closed');
       this.#client = client;
       // Only after a lost connection: what was committed while nobody listened. Until that

@@ -49,7 +49,10 @@ describe('PgEventStore: schema', () => {
     expect(await auto.readStream('c')).toHaveLength(1);
 
     const manual = store({ migrate: false });
-    await expect(manual.readStream('c')).rejects.toMatchObject({ code: 'SWB_SCHEMA_MISSING', message: expect.stringContaining('migrate()') });
+    await expect(manual.readStream('c')).rejects.toMatchObject({
+      code: 'SWB_SCHEMA_MISSING',
+      message: expect.stringContaining('migrate()'),
+    });
     await manual.migrate();
     expect(await manual.readStream('c')).toEqual([]);
   });
@@ -196,7 +199,8 @@ describe('PgEventStore: errors', () => {
         (error: unknown) => error,
       );
       const waiting = async () =>
-        (await adminQuery(`SELECT 1 FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'`, [applicationName])).length > 0;
+        (await adminQuery(`SELECT 1 FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'`, [applicationName]))
+          .length > 0;
       for (let i = 0; !(await waiting()); i++) {
         if (i > 200) throw new Error('migrate() never waited for the lock');
         await new Promise((resolve) => setTimeout(resolve, 25));

@@ -411,7 +411,7 @@ export class PgEventStore implements EventStore, CallLeases {
       const set = held.get(app) ?? new Set<string>();
       held.set(app, set.add(ids[k - 1]!));
     }
-    const outcomes = group.map((m, i): Outcome => {
+    const outcomes = group.map((_m, i): Outcome => {
       const failure = row.o_sqlstates?.[i];
       if (failure) {
         return { written: false, failure: Object.assign(new Error(row.o_errors?.[i] ?? 'the append failed'), { code: failure }) };
@@ -724,9 +724,7 @@ function appendStatements(schema: string) {
 
 function isUnavailable(code: string, message: string): boolean {
   return (
-    ['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'ETIMEDOUT', 'EHOSTUNREACH', 'EPIPE', '57P01', '57P02', '57P03', '53300'].includes(
-      code,
-    ) ||
+    ['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'ETIMEDOUT', 'EHOSTUNREACH', 'EPIPE', '57P01', '57P02', '57P03', '53300'].includes(code) ||
     code.startsWith('08') ||
     /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(message)
   );

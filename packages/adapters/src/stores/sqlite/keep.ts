@@ -26,7 +26,9 @@ export function keep<T extends object>(object: T): T {
 
 /** A pragma's value (`db.pragma()` would make a statement the collector frees). */
 export function pragmaValue(db: BetterSqlite3.Database, name: string): unknown {
-  return keep(db.prepare(`PRAGMA ${name}`)).pluck().get();
+  return keep(db.prepare(`PRAGMA ${name}`))
+    .pluck()
+    .get();
 }
 
 /** Sets a pragma (`PRAGMA name = value`), with no statement object at all. */

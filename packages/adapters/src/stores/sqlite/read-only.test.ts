@@ -38,7 +38,10 @@ describe('SqliteEventStore opened read-only', () => {
     const reader = open(path, true);
     expect(sqliteWriterThread(reader)).toBeUndefined();
     expect(await reader.listStreams()).toEqual(['a', 'b']);
-    expect((await reader.readStream('a')).map((e) => [e.id, e.position])).toEqual([['a1', 1], ['a2', 2]]);
+    expect((await reader.readStream('a')).map((e) => [e.id, e.position])).toEqual([
+      ['a1', 1],
+      ['a2', 2],
+    ]);
     expect((await reader.readSnapshot('a'))?.value).toBe('established');
     await expect(reader.appendToStream('a', [timer('a', 'a3')])).rejects.toMatchObject({ code: 'SWB_STORE_READ_ONLY' });
     await expect(reader.writeSnapshot('a', { machineVersion: 'm', position: 3, value: 'x', context: {} })).rejects.toMatchObject({
@@ -52,7 +55,9 @@ describe('SqliteEventStore opened read-only', () => {
 
   it('never creates or migrates a file', async () => {
     const missing = tempPath();
-    expect(() => new SqliteEventStore({ path: missing, readOnly: true })).toThrow(expect.objectContaining({ code: 'SWB_STORE_UNAVAILABLE' }));
+    expect(() => new SqliteEventStore({ path: missing, readOnly: true })).toThrow(
+      expect.objectContaining({ code: 'SWB_STORE_UNAVAILABLE' }),
+    );
     expect(existsSync(missing)).toBe(false);
 
     // an SQLite file that is not a Switchboard log stays as it was
@@ -65,7 +70,9 @@ describe('SqliteEventStore opened read-only', () => {
     expect(() => new SqliteEventStore({ path: other, readOnly: true })).toThrow(expect.objectContaining({ code: 'SWB_SCHEMA_OLDER' }));
     const after = statSync(other);
     expect([after.size, after.mtimeMs]).toEqual([before.size, before.mtimeMs]);
-    expect(() => new SqliteEventStore({ path: ':memory:', readOnly: true })).toThrow(expect.objectContaining({ code: 'SWB_INVALID_ARGUMENT' }));
+    expect(() => new SqliteEventStore({ path: ':memory:', readOnly: true })).toThrow(
+      expect.objectContaining({ code: 'SWB_INVALID_ARGUMENT' }),
+    );
   });
 });
 

@@ -108,7 +108,10 @@ describe('SqliteEventStore', () => {
     await first.close();
 
     const second = track(new SqliteEventStore({ path }));
-    expect((await second.readStream('c')).map((e) => [e.id, e.position])).toEqual([['a', 1], ['b', 2]]);
+    expect((await second.readStream('c')).map((e) => [e.id, e.position])).toEqual([
+      ['a', 1],
+      ['b', 2],
+    ]);
     expect(await second.readSnapshot('c')).toEqual({ machineVersion: 'm', position: 2, value: 'established', context: { x: 1 } });
     const more = await second.appendToStream('c', [timer('c', 'a'), timer('c', 'c')], { expectedVersion: 2 });
     expect(more.appended.map((e) => e.position)).toEqual([3]);
@@ -121,9 +124,7 @@ describe('SqliteEventStore', () => {
     const a = track(new SqliteEventStore({ path }));
     const b = track(new SqliteEventStore({ path }));
     await a.appendToStream('c', [timer('c', '1')], { expectedVersion: 0 });
-    await expect(b.appendToStream('c', [timer('c', '2')], { expectedVersion: 0 })).rejects.toBeInstanceOf(
-      ExpectedVersionConflictError,
-    );
+    await expect(b.appendToStream('c', [timer('c', '2')], { expectedVersion: 0 })).rejects.toBeInstanceOf(ExpectedVersionConflictError);
     await b.appendToStream('c', [timer('c', '1'), timer('c', '2')], { expectedVersion: 1 });
     expect((await a.readStream('c')).map((e) => e.id)).toEqual(['1', '2']);
     await Promise.all([a.close(), b.close()]);
@@ -153,34 +154,37 @@ describe('SqliteEventStore', () => {
     await store.close();
   });
 
-  it.each(['worker', 'inline'] as const)('commits the appends of one tick together (one write transaction), each succeeding or failing on its own (writer %s)', async (writer) => {
-    const path = freshPath();
-    const store = track(new SqliteEventStore({ path, writer }));
-    await store.appendToStream('busy', [timer('busy', 'b1')]);
-    const watcher = untilTheEnd(new Database(path, { readonly: true }));
-    const commitsSeen = () => Number(pragmaValue(watcher, 'data_version'));
-    const before = commitsSeen();
-    const results = await Promise.allSettled([
-      ...Array.from({ length: 20 }, (_, i) => store.appendToStream(`call-${i}`, [timer(`call-${i}`, 'a'), timer(`call-${i}`, 'b')])),
-      store.appendToStream('busy', [timer('busy', 'b2')], { expectedVersion: 0 }), // stale: the stream is at 1
-      store.appendToStream('busy', [timer('busy', 'b3')], { expectedVersion: 1 }),
-    ]);
-    // one commit by another connection moves data_version once
-    expect(commitsSeen() - before).toBe(1);
-    watcher.close();
-    expect(results.slice(0, 20).every((r) => r.status === 'fulfilled' && r.value.version === 2)).toBe(true);
-    expect(results[20]).toMatchObject({ status: 'rejected', reason: expect.any(ExpectedVersionConflictError) });
-    expect(results[21]).toMatchObject({ status: 'fulfilled', value: { version: 2 } });
-    expect((await store.readStream('busy')).map((e) => e.id)).toEqual(['b1', 'b3']);
-    expect(await store.listStreams()).toHaveLength(21);
-    // an append asked for just before close is committed, not lost
-    const last = store.appendToStream('late', [timer('late', 'l1')]);
-    await store.close();
-    await expect(last).resolves.toMatchObject({ version: 1 });
-    const reopened = track(new SqliteEventStore({ path }));
-    expect(await reopened.readStream('late')).toHaveLength(1);
-    await reopened.close();
-  });
+  it.each(['worker', 'inline'] as const)(
+    'commits the appends of one tick together (one write transaction), each succeeding or failing on its own (writer %s)',
+    async (writer) => {
+      const path = freshPath();
+      const store = track(new SqliteEventStore({ path, writer }));
+      await store.appendToStream('busy', [timer('busy', 'b1')]);
+      const watcher = untilTheEnd(new Database(path, { readonly: true }));
+      const commitsSeen = () => Number(pragmaValue(watcher, 'data_version'));
+      const before = commitsSeen();
+      const results = await Promise.allSettled([
+        ...Array.from({ length: 20 }, (_, i) => store.appendToStream(`call-${i}`, [timer(`call-${i}`, 'a'), timer(`call-${i}`, 'b')])),
+        store.appendToStream('busy', [timer('busy', 'b2')], { expectedVersion: 0 }), // stale: the stream is at 1
+        store.appendToStream('busy', [timer('busy', 'b3')], { expectedVersion: 1 }),
+      ]);
+      // one commit by another connection moves data_version once
+      expect(commitsSeen() - before).toBe(1);
+      watcher.close();
+      expect(results.slice(0, 20).every((r) => r.status === 'fulfilled' && r.value.version === 2)).toBe(true);
+      expect(results[20]).toMatchObject({ status: 'rejected', reason: expect.any(ExpectedVersionConflictError) });
+      expect(results[21]).toMatchObject({ status: 'fulfilled', value: { version: 2 } });
+      expect((await store.readStream('busy')).map((e) => e.id)).toEqual(['b1', 'b3']);
+      expect(await store.listStreams()).toHaveLength(21);
+      // an append asked for just before close is committed, not lost
+      const last = store.appendToStream('late', [timer('late', 'l1')]);
+      await store.close();
+      await expect(last).resolves.toMatchObject({ version: 1 });
+      const reopened = track(new SqliteEventStore({ path }));
+      expect(await reopened.readStream('late')).toHaveLength(1);
+      await reopened.close();
+    },
+  );
 
   it('commits on its writer thread; reads on the calling thread see every append that resolved', async () => {
     const path = freshPath();
@@ -202,7 +206,9 @@ describe('SqliteEventStore', () => {
     const memory = track(new SqliteEventStore({ path: ':memory:' }));
     expect(sqliteWriterThread(memory)).toBeUndefined();
     await memory.close();
-    expect(() => new SqliteEventStore({ path: ':memory:', writer: 'worker' })).toThrow(expect.objectContaining({ code: 'SWB_INVALID_ARGUMENT' }));
+    expect(() => new SqliteEventStore({ path: ':memory:', writer: 'worker' })).toThrow(
+      expect.objectContaining({ code: 'SWB_INVALID_ARGUMENT' }),
+    );
   });
 
   it('a group mixing streams, duplicates, a conflict and a snapshot settles each write on its own', async () => {
@@ -217,7 +223,10 @@ describe('SqliteEventStore', () => {
     ]);
     expect(dup).toMatchObject({ status: 'fulfilled', value: { version: 3 } });
     const dupValue = (dup as PromiseFulfilledResult<Awaited<ReturnType<typeof store.appendToStream>>>).value;
-    expect(dupValue.appended.map((e) => [e.id, e.position])).toEqual([['2', 2], ['3', 3]]);
+    expect(dupValue.appended.map((e) => [e.id, e.position])).toEqual([
+      ['2', 2],
+      ['3', 3],
+    ]);
     expect(dupValue.duplicates.map((e) => e.id)).toEqual(['1', '2']);
     expect(conflict).toMatchObject({ status: 'rejected', reason: { code: 'SWB_VERSION_CONFLICT', expectedVersion: 1, actualVersion: 3 } });
     expect(fresh).toMatchObject({ status: 'fulfilled', value: { version: 1 } });
@@ -246,12 +255,19 @@ describe('SqliteEventStore', () => {
         store.writeSnapshot('a', { machineVersion: 'm', position: 2, value: 'x', context: {} }),
       ]);
       expect(before).toMatchObject({ status: 'fulfilled', value: { version: 2 } });
-      expect((before as PromiseFulfilledResult<Awaited<ReturnType<typeof store.appendToStream>>>).value.duplicates.map((e) => e.id)).toEqual(['2']);
+      expect(
+        (before as PromiseFulfilledResult<Awaited<ReturnType<typeof store.appendToStream>>>).value.duplicates.map((e) => e.id),
+      ).toEqual(['2']);
       expect(bad).toMatchObject({ status: 'rejected', reason: { code: 'SWB_STORE_FAILED' } });
-      expect(String((bad as PromiseRejectedResult).reason.cause?.message ?? (bad as PromiseRejectedResult).reason.message)).toContain('refused by test trigger');
+      expect(String((bad as PromiseRejectedResult).reason.cause?.message ?? (bad as PromiseRejectedResult).reason.message)).toContain(
+        'refused by test trigger',
+      );
       expect(after).toMatchObject({ status: 'fulfilled', value: { version: 1 } });
       expect(snapshot).toMatchObject({ status: 'fulfilled' });
-      expect((await store.readStream('a')).map((e) => [e.id, e.position])).toEqual([['1', 1], ['2', 2]]);
+      expect((await store.readStream('a')).map((e) => [e.id, e.position])).toEqual([
+        ['1', 1],
+        ['2', 2],
+      ]);
       expect(await store.readStream('bad')).toEqual([]);
       expect(await store.readStream('b')).toHaveLength(1);
       expect(await store.readSnapshot('a')).toMatchObject({ position: 2 });
@@ -311,7 +327,10 @@ describe('SqliteEventStore', () => {
     await new Promise((r) => setTimeout(r, 50));
     other.exec('ROLLBACK');
     other.close();
-    await expect(held).rejects.toMatchObject({ code: 'SWB_STORE_FAILED', message: expect.stringMatching(/writer thread .* exited unexpectedly .* whether they were stored is unknown/) });
+    await expect(held).rejects.toMatchObject({
+      code: 'SWB_STORE_FAILED',
+      message: expect.stringMatching(/writer thread .* exited unexpectedly .* whether they were stored is unknown/),
+    });
     await expect(queued).rejects.toMatchObject({ code: 'SWB_STORE_FAILED' });
     await expect(waiting).rejects.toMatchObject({ code: 'SWB_STORE_FAILED' });
     await stopped;
@@ -447,16 +466,28 @@ describe('SqliteEventStore', () => {
     setPragma(v1, 'journal_mode = WAL');
     v1.exec(SQLITE_MIGRATIONS[0]!);
     setPragma(v1, 'user_version = 1');
-    const row = keep(v1.prepare('INSERT INTO swb_entries (stream_id, position, entry_id, kind, at, body, stored_at) VALUES (?, ?, ?, ?, ?, ?, ?)'));
+    const row = keep(
+      v1.prepare('INSERT INTO swb_entries (stream_id, position, entry_id, kind, at, body, stored_at) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+    );
     const body = (e: LogEntry) => JSON.stringify(e);
     // 'b' first written before 'a'; 'orphan' has entries but, unlike anything Switchboard wrote, no stream row
-    for (const [stream, ids] of [['b', ['b1']], ['a', ['a1', 'a2', 'a3']], ['orphan', ['o1', 'o2']]] as const) {
+    for (const [stream, ids] of [
+      ['b', ['b1']],
+      ['a', ['a1', 'a2', 'a3']],
+      ['orphan', ['o1', 'o2']],
+    ] as const) {
       ids.forEach((id, i) => row.run(stream, i + 1, id, 'timer', 1, body(timer(stream, id)), 5));
     }
     const streamRow = keep(v1.prepare('INSERT INTO swb_streams (stream_id, version, created_at, updated_at) VALUES (?, ?, 5, 5)'));
     streamRow.run('b', 1);
     streamRow.run('a', 3);
-    keep(v1.prepare('INSERT INTO swb_snapshots (stream_id, position, machine_version, body, written_at) VALUES (?, ?, ?, ?, ?)')).run('a', 2, 'm', JSON.stringify({ machineVersion: 'm', position: 2, value: 'x', context: {} }), 5);
+    keep(v1.prepare('INSERT INTO swb_snapshots (stream_id, position, machine_version, body, written_at) VALUES (?, ?, ?, ?, ?)')).run(
+      'a',
+      2,
+      'm',
+      JSON.stringify({ machineVersion: 'm', position: 2, value: 'x', context: {} }),
+      5,
+    );
     v1.close();
 
     const store = track(new SqliteEventStore({ path }));
@@ -464,12 +495,18 @@ describe('SqliteEventStore', () => {
     expect(pragmaValue(check, 'user_version')).toBe(2);
     check.close();
     expect(await store.listStreams()).toEqual(['b', 'a', 'orphan']);
-    expect((await store.readStream('a')).map((e) => [e.id, e.position])).toEqual([['a1', 1], ['a2', 2], ['a3', 3]]);
+    expect((await store.readStream('a')).map((e) => [e.id, e.position])).toEqual([
+      ['a1', 1],
+      ['a2', 2],
+      ['a3', 3],
+    ]);
     expect(await store.readStream('a', { after: 2 })).toEqual([{ ...timer('a', 'a3'), position: 3 }]);
     expect((await store.readStream('orphan')).map((e) => e.id)).toEqual(['o1', 'o2']);
     expect(await store.readSnapshot('a')).toMatchObject({ position: 2 });
     // versions carry on, and ids already held are still duplicates
-    await expect(store.appendToStream('a', [timer('a', 'a4')], { expectedVersion: 2 })).rejects.toMatchObject({ code: 'SWB_VERSION_CONFLICT' });
+    await expect(store.appendToStream('a', [timer('a', 'a4')], { expectedVersion: 2 })).rejects.toMatchObject({
+      code: 'SWB_VERSION_CONFLICT',
+    });
     const next = await store.appendToStream('a', [timer('a', 'a3'), timer('a', 'a4')], { expectedVersion: 3 });
     expect({ version: next.version, duplicates: next.duplicates.map((e) => e.id) }).toEqual({ version: 4, duplicates: ['a3'] });
     await expect(store.appendToStream('orphan', [timer('orphan', 'o3')], { expectedVersion: 2 })).resolves.toMatchObject({ version: 3 });
@@ -508,7 +545,11 @@ describe('loadSqliteDriver', () => {
       throw missing;
     };
     expect(() => loadSqliteDriver(fail)).toThrow(
-      expect.objectContaining({ code: 'SWB_DEPENDENCY_MISSING', cause: missing, message: expect.stringMatching(/install.*better-sqlite3/) }),
+      expect.objectContaining({
+        code: 'SWB_DEPENDENCY_MISSING',
+        cause: missing,
+        message: expect.stringMatching(/install.*better-sqlite3/),
+      }),
     );
     expect(() => new SqliteEventStore({ path: ':memory:', driver: loadSqliteDriver(fail) })).toThrow(
       expect.objectContaining({ code: 'SWB_DEPENDENCY_MISSING' }),

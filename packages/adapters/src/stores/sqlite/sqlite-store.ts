@@ -21,14 +21,7 @@ import {
   type StoredEntry,
 } from '@switchboard/core';
 import type BetterSqlite3 from 'better-sqlite3';
-import {
-  checkExpectedVersion,
-  decodeEntry,
-  encodeEntries,
-  encodeSnapshot,
-  readAfter,
-  storeClosedError,
-} from '../shared.js';
+import { checkExpectedVersion, decodeEntry, encodeEntries, encodeSnapshot, readAfter, storeClosedError } from '../shared.js';
 import { loadSqliteDriver, type SqliteDriver } from './driver.js';
 import { keep, pragmaValue, setPragma } from './keep.js';
 import { SQLITE_MIGRATIONS, SQLITE_SCHEMA_VERSION } from './schema.js';
@@ -249,7 +242,13 @@ export class SqliteEventStore implements EventStore {
     let gate: Int32Array;
     try {
       gate = new Int32Array(new SharedArrayBuffer(4));
-      worker = startWriterThread({ path: this.path, synchronous, busyTimeoutMs, driverPath: resolveDriverPath(), gate: gate.buffer as SharedArrayBuffer });
+      worker = startWriterThread({
+        path: this.path,
+        synchronous,
+        busyTimeoutMs,
+        driverPath: resolveDriverPath(),
+        gate: gate.buffer as SharedArrayBuffer,
+      });
     } catch (error) {
       this.#db.close();
       if (error instanceof SwitchboardError) throw error;
@@ -431,7 +430,11 @@ export class SqliteEventStore implements EventStore {
     if ('ready' in message) {
       const theirs = message.ready;
       const ours = this.settings;
-      if (theirs.journalMode !== ours.journalMode || theirs.synchronous !== ours.synchronous || theirs.busyTimeoutMs !== ours.busyTimeoutMs) {
+      if (
+        theirs.journalMode !== ours.journalMode ||
+        theirs.synchronous !== ours.synchronous ||
+        theirs.busyTimeoutMs !== ours.busyTimeoutMs
+      ) {
         this.#writerFailed(`opened the file with other settings (${JSON.stringify(theirs)}, expected ${JSON.stringify(ours)})`, undefined);
         void this.#worker?.terminate();
       } else {
@@ -676,16 +679,19 @@ function prepareReads(db: BetterSqlite3.Database) {
     readSnapshot: keep(db.prepare('SELECT body FROM swb_snapshots WHERE stream_id = ?')),
     // entries are never deleted, and each commit's rows get ids past every committed one
     lastRow: keep(db.prepare('SELECT coalesce(max(rowid), 0) FROM swb_entries').pluck()),
-    appendedSince: keep(db.prepare(
-      'SELECT s.stream_id AS streamId, max(e.position) AS version, max(e.rowid) AS last FROM swb_entries e JOIN swb_streams s ON s.stream_key = e.stream_key WHERE e.rowid > ? GROUP BY e.stream_key',
-    )),
+    appendedSince: keep(
+      db.prepare(
+        'SELECT s.stream_id AS streamId, max(e.position) AS version, max(e.rowid) AS last FROM swb_entries e JOIN swb_streams s ON s.stream_key = e.stream_key WHERE e.rowid > ? GROUP BY e.stream_key',
+      ),
+    ),
     allVersions: keep(db.prepare('SELECT stream_id AS streamId, version FROM swb_streams WHERE version > 0')),
   };
 }
 
 /** A read-only connection to an existing log at this schema version. */
 function openReadOnly(Driver: SqliteDriver, path: string, busyTimeoutMs: number): BetterSqlite3.Database {
-  if (path === ':memory:') throw new SwitchboardError('SWB_INVALID_ARGUMENT', 'a :memory: database cannot be opened read-only: it would be empty');
+  if (path === ':memory:')
+    throw new SwitchboardError('SWB_INVALID_ARGUMENT', 'a :memory: database cannot be opened read-only: it would be empty');
   let db: BetterSqlite3.Database;
   try {
     db = keep(new Driver(path, { readonly: true, fileMustExist: true, timeout: busyTimeoutMs }));

@@ -205,7 +205,9 @@ function next(group: WriteGroup, at: number): number {
 function prepareWrites(db: BetterSqlite3.Database) {
   return {
     stream: keep(db.prepare('SELECT stream_key, version FROM swb_streams WHERE stream_id = ?')),
-    newStream: keep(db.prepare('INSERT INTO swb_streams (stream_id, version, created_at, updated_at) VALUES (?, ?, ?, ?) RETURNING stream_key').pluck()),
+    newStream: keep(
+      db.prepare('INSERT INTO swb_streams (stream_id, version, created_at, updated_at) VALUES (?, ?, ?, ?) RETURNING stream_key').pluck(),
+    ),
     // a conflict on (stream_key, position) still fails: under the write lock it means a broken file
     insert: keep(
       db.prepare(
