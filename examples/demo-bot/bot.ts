@@ -10,6 +10,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createSwitchboard, PgEventStore, SqliteEventStore, type Call, type Logger, type Switchboard } from '@switchboard/adapters';
+import type { MediaPromptBody } from '@switchboard/core';
 import { createGraphClient, createWebhookReceiver, type GraphClient } from '@switchboard/transport';
 
 export interface DemoBotConfig {
@@ -60,7 +61,7 @@ export interface DemoBot {
 
 const SERVICE_MEDIA = { '@odata.type': '#microsoft.graph.serviceHostedMediaConfig' } as const;
 
-function prompt(name: string): unknown {
+function prompt(name: string): MediaPromptBody {
   return {
     '@odata.type': '#microsoft.graph.mediaPrompt',
     mediaInfo: { '@odata.type': '#microsoft.graph.mediaInfo', uri: `https://cdn.contoso.com/prompts/${name}.wav`, resourceId: name },

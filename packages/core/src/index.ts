@@ -23,6 +23,50 @@ export type {
 export { InMemoryEventStore, assertAppendable, splitDuplicates } from './log/store.js';
 export type { EventStore, AppendOptions, AppendResult, ReadOptions } from './log/store.js';
 
+// The command table
+export { COMMANDS, COMMAND_NAMES, isCommandName, commandSpec, commandPathOf, matchCommand } from './commands/table.js';
+export type {
+  CommandSpec,
+  CommandScope,
+  CommandResultKind,
+  CommandBodyPresence,
+  CommandBody,
+  CommandResponse,
+  CommandBodyArgs,
+  CommandTargetArgs,
+  CallMethodCommand,
+  ParticipantMethodCommand,
+} from './commands/table.js';
+export type {
+  CommandBodies,
+  CommandResponses,
+  CommandIdentitySet,
+  PromptMediaInfo,
+  MediaPromptBody,
+  CommandMediaConfig,
+  InvitationTarget,
+  ParticipantInfoBody,
+  ClientContext,
+  CreateCallBody,
+  AnswerBody,
+  RejectBody,
+  RedirectBody,
+  TransferBody,
+  InviteBody,
+  MuteAllBody,
+  AudioRoutingGroupBody,
+  AddLargeGalleryViewBody,
+  PlayPromptBody,
+  RecordResponseBody,
+  SendDtmfTonesBody,
+  ChangeScreenSharingRoleBody,
+  UpdateRecordingStatusBody,
+  TeleconferenceDeviceQualityBody,
+  StartHoldMusicBody,
+  GraphCollection,
+  BetaMediaOperation,
+} from './commands/bodies.js';
+
 // Decoding
 export { decodeNotifications, decodeDelivery, redecodeQuarantined, DECODE_LIMITS } from './decode/decode.js';
 export type { DecodeMeta, DeliveryEntry } from './decode/decode.js';

@@ -4,6 +4,8 @@
  */
 export {
   CALL_STATES,
+  COMMANDS,
+  commandPathOf,
   DOCUMENTED_TRANSITIONS,
   STATE_RANK,
   MACHINE_VERSION,

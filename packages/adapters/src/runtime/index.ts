@@ -1,7 +1,7 @@
 export { Switchboard, createSwitchboard } from './switchboard.js';
 export type { SwitchboardConfig, SwitchboardEvents, AnswerDeadlinePolicy, Delivery } from './switchboard.js';
-export { Call, OperationFailedError, OperationOutcomeUnknownError } from './call.js';
-export type { OperationHandle, CallHandleEvents } from './call.js';
+export { Call, ParticipantHandle, OperationFailedError, OperationOutcomeUnknownError } from './call.js';
+export type { OperationHandle, OperationOutcome, CommandOutcome, CallCommands, ParticipantCommands, CallHandleEvents } from './call.js';
 export { silentLogger } from './ports.js';
 export type { GraphPort, GraphResponse, SendParams, Logger } from './ports.js';
 export { createFileRecorder, redact } from './recorder.js';

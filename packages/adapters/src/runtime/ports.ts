@@ -2,9 +2,10 @@ import type { CommandName } from '@switchboard/core';
 import type { CallRequestBody, CreateCallSpec } from '@switchboard/transport';
 
 /** What Graph answered to a command. */
-export interface GraphResponse {
+export interface GraphResponse<T = unknown> {
   readonly status: number;
-  readonly body: unknown;
+  /** Graph's answer (`null` for a 202/204 without a body). */
+  readonly body: T;
   readonly requestId?: string | undefined;
   readonly clientRequestId?: string | undefined;
 }

@@ -3,6 +3,8 @@ import { hostname } from 'node:os';
 import { EventEmitter } from 'eventemitter3';
 import {
   canonicalId,
+  commandPathOf,
+  COMMANDS,
   createEngine,
   InMemoryEventStore,
   SwitchboardError,
@@ -11,6 +13,7 @@ import {
   type CommandName,
   type Engine,
   type EventStore,
+  type InvitationTarget,
   type RosterMode,
   type TimerName,
 } from '@switchboard/core';
@@ -24,7 +27,7 @@ import type { AppendListener, Unsubscribe } from '../stores/postgres/notificatio
 /** What to do with an incoming call nobody answered, rejected or redirected in time. */
 export type AnswerDeadlinePolicy =
   | { readonly action: 'reject'; readonly reason?: 'none' | 'busy' | 'forbidden' }
-  | { readonly action: 'redirect'; readonly targets: readonly unknown[] }
+  | { readonly action: 'redirect'; readonly targets: readonly InvitationTarget[] }
   | { readonly action: 'none' };
 
 export interface SwitchboardConfig {
@@ -106,40 +109,9 @@ function parseForRecord(body: unknown): unknown {
   }
 }
 
-const COMMAND_METHOD: Partial<Record<CommandName, string>> = {
-  get: 'GET',
-  delete: 'DELETE',
-  listParticipants: 'GET',
-  deleteParticipant: 'DELETE',
-  listAudioRoutingGroups: 'GET',
-};
-
 /** The v1.0 path a command goes to, for recordings (replay maps it back to the command). */
 function commandPath(command: CommandName, callId: string, participantId: string | undefined): string {
-  const base = `/v1.0/communications/calls/${callId}`;
-  switch (command) {
-    case 'get':
-    case 'delete':
-      return base;
-    case 'listParticipants':
-      return `${base}/participants`;
-    case 'invite':
-      return `${base}/participants/invite`;
-    case 'muteAll':
-      return `${base}/participants/muteAll`;
-    case 'muteParticipant':
-      return `${base}/participants/${participantId ?? ''}/mute`;
-    case 'deleteParticipant':
-      return `${base}/participants/${participantId ?? ''}`;
-    case 'startHoldMusic':
-    case 'stopHoldMusic':
-      return `${base}/participants/${participantId ?? ''}/${command}`;
-    case 'createAudioRoutingGroup':
-    case 'listAudioRoutingGroups':
-      return `${base}/audioRoutingGroups`;
-    default:
-      return `${base}/${command}`;
-  }
+  return `/v1.0/communications/calls${commandPathOf(command, { callId, participantId: participantId ?? '' })}`;
 }
 
 /**
@@ -519,6 +491,15 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> {
     return work;
   }
 
+  /**
+   * A terminated call takes no more commands: Graph would answer 404, so the command is
+   * refused here, before anything is logged or sent.
+   */
+  #refuseIfTerminated(callId: string, command: CommandName): void {
+    if (this.engine.getCall(callId)?.state !== 'terminated') return;
+    throw new SwitchboardError('SWB_CALL_TERMINATED', `${command} refused: call ${callId} has terminated (nothing was sent to Graph)`);
+  }
+
   /** After `stop()`, every command is refused before anything is logged or sent. */
   #refuseIfStopped(command: string): void {
     if (this.#stopped) throw stoppedError(command);
@@ -526,6 +507,7 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> {
 
   async #command(callId: string, command: CommandName, body: unknown, params: { participantId?: string } = {}): Promise<GraphResponse> {
     this.#refuseIfStopped(command);
+    this.#refuseIfTerminated(callId, command);
     const id = this.#newId();
     await this.engine.record(callId, {
       kind: 'command',
@@ -536,7 +518,7 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> {
     });
     let response: GraphResponse;
     const graphId = this.#graphId(callId);
-    this.#record('request', COMMAND_METHOD[command] ?? 'POST', commandPath(command, graphId, params.participantId), null, body);
+    this.#record('request', COMMANDS[command].method, commandPath(command, graphId, params.participantId), null, body);
     try {
       response = await this.#graph.send(command, {
         callId: graphId,
