@@ -12,6 +12,7 @@ import {
   type UndecodableEvent,
   type CommandName,
   type Engine,
+  type CreateCallBody,
   type EventStore,
   type InvitationTarget,
   type RosterMode,
@@ -402,7 +403,7 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> {
    * 201. `request` is the body, or a `CreateCallSpec` the Graph client builds into one (the
    * built body is what the log records).
    */
-  async createCall(request: CallRequestBody | CreateCallSpec): Promise<Call> {
+  async createCall(request: CreateCallBody | CallRequestBody | CreateCallSpec): Promise<Call> {
     this.#refuseIfStopped('createCall');
     if (isCreateCallSpec(request)) {
       if (typeof this.#graph.buildCreateCall !== 'function') {
@@ -711,7 +712,7 @@ function stoppedError(command: string): SwitchboardError {
 }
 
 /** A scenario to build, as opposed to a request body (which has `mediaConfig`). */
-function isCreateCallSpec(request: CallRequestBody | CreateCallSpec): request is CreateCallSpec {
+function isCreateCallSpec(request: CreateCallBody | CallRequestBody | CreateCallSpec): request is CreateCallSpec {
   return (
     typeof request === 'object' &&
     request !== null &&

@@ -30,6 +30,7 @@ import type {
   MeetingInfo,
   ChatInfo,
 } from '@microsoft/microsoft-graph-types';
+import type { CallParticipantInfo } from '../reconcile/view.js';
 
 /**
  * The request bodies and the answers of the call resource's commands, from
@@ -254,7 +255,7 @@ export interface CommandResponses {
   readonly reject: null;
   readonly redirect: null;
   readonly transfer: null;
-  readonly listParticipants: GraphCollection<Participant>;
+  readonly listParticipants: GraphCollection<Omit<Participant, 'info'> & { readonly info?: CallParticipantInfo }>;
   readonly invite: Operation<InviteParticipantsOperation>;
   readonly muteAll: Operation<CommsOperation>;
   readonly muteParticipant: Operation<MuteParticipantOperation>;
