@@ -1,6 +1,7 @@
 // Errors
 export { SwitchboardError, DecodeError, ExpectedVersionConflictError } from './errors/errors.js';
 export type { SwitchboardErrorCode, DecodeErrorReason } from './errors/errors.js';
+export { ERROR_CODES, isSwitchboardErrorCode } from './errors/codes.js';
 
 // The log
 export { CALL_STATES, QUARANTINE_STREAM } from './log/entries.js';
