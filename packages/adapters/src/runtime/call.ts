@@ -4,6 +4,7 @@ import {
   COMMANDS,
   SwitchboardError,
   type CallEvent,
+  type CallEventType,
   type CallMethodCommand,
   type CallState,
   type CallView,
@@ -25,14 +26,19 @@ export interface CallHost {
   setTimer(ms: number, fn: () => void): () => void;
 }
 
-export type CallHandleEvents = {
+/**
+ * A call handle's events: every engine event of the call under its own name (typed by it),
+ * every one as `event`, and `updated` with the views before and after whenever the call's view
+ * changed between two events.
+ */
+export type CallHandleEvents = { [T in CallEventType]: [Extract<CallEvent, { type: T }>] } & {
   event: [CallEvent];
-  stateChanged: [Extract<CallEvent, { type: 'stateChanged' }>];
-  participantJoined: [Extract<CallEvent, { type: 'participantJoined' }>];
-  participantLeft: [Extract<CallEvent, { type: 'participantLeft' }>];
-  participantAdmitted: [Extract<CallEvent, { type: 'participantAdmitted' }>];
-  toneReceived: [Extract<CallEvent, { type: 'toneReceived' }>];
-  operationSettled: [Extract<CallEvent, { type: 'operationSettled' }>];
+  /**
+   * The call's view changed: `before` is the view at the previous event (undefined for the
+   * first), `after` the view now. Emitted with the events, so a change that came with no event
+   * of its own (a media state, an unknown property) shows at the next event.
+   */
+  updated: [change: { readonly before: CallView | undefined; readonly after: CallView; readonly cause: CallEvent }];
 };
 
 /**
@@ -128,6 +134,8 @@ export class Call extends EventEmitter<CallHandleEvents> {
   readonly id: string;
   readonly #host: CallHost;
   readonly #waiters = new Set<() => void>();
+  /** The view at the last event delivered (views are frozen: a new object is a change). */
+  #lastView: CallView | undefined;
 
   constructor(id: string, host: CallHost) {
     super();
@@ -149,7 +157,13 @@ export class Call extends EventEmitter<CallHandleEvents> {
   /** @internal the switchboard forwards the engine's events for this call. */
   deliver(event: CallEvent): void {
     this.emit('event', event);
-    if (event.type in CALL_EVENT_CHANNELS) this.emit(event.type as keyof CallHandleEvents, event as never);
+    this.emit(event.type, event as never);
+    const after = this.#host.view(this.id);
+    if (after && after !== this.#lastView) {
+      const before = this.#lastView;
+      this.#lastView = after;
+      this.emit('updated', { before, after, cause: event });
+    }
     for (const wake of [...this.#waiters]) wake();
   }
 
@@ -308,15 +322,6 @@ export class Call extends EventEmitter<CallHandleEvents> {
     return settled;
   }
 }
-
-const CALL_EVENT_CHANNELS = {
-  stateChanged: true,
-  participantJoined: true,
-  participantLeft: true,
-  participantAdmitted: true,
-  toneReceived: true,
-  operationSettled: true,
-} as const;
 
 /**
  * A handle on one participant of a call: `call.participant(id)`. Its command methods are the

@@ -9,6 +9,7 @@ import {
   InMemoryEventStore,
   SwitchboardError,
   type CallEvent,
+  type CallView,
   type UndecodableEvent,
   type CommandName,
   type Engine,
@@ -86,6 +87,13 @@ export type SwitchboardEvents = {
   /** A call came in: answer, reject or redirect it before `deadline` (ms since the epoch). */
   incomingCall: [call: Call, deadline: number];
   callEnded: [call: Call];
+  /**
+   * A live call this instance now runs without having started it here: restored by `start()`
+   * (`restarted`) or taken over from an instance whose lease lapsed (`takenOver`). Emitted
+   * after the call was resynced with Graph and its timers restarted, with its view, so a bot
+   * can pick its flow up where the view says it is (instead of polling `owns()`).
+   */
+  callResumed: [call: Call, view: CallView, how: 'restarted' | 'takenOver'];
   /** Every engine event, for every call. */
   event: [CallEvent];
   /**
@@ -295,7 +303,7 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> {
       void (async () => {
         for (const view of this.engine.calls()) {
           if (view.state === 'terminated' || this.#owned.has(view.id)) continue;
-          if (await this.#own(view.id)) await this.#takeOver(view.id, 'took over a call whose owner went away');
+          if (await this.#own(view.id)) await this.#takeOver(view.id, 'took over a call whose owner went away', 'takenOver');
         }
       })()
         .catch((error: unknown) => this.#fail(error, ''))
@@ -304,7 +312,7 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> {
   }
 
   /** Starts acting for a call this instance now owns: resync, then its timers (and the answer deadline). */
-  async #takeOver(callId: string, reason: string): Promise<void> {
+  async #takeOver(callId: string, reason: string, how: 'restarted' | 'takenOver'): Promise<void> {
     const call = this.#handle(callId);
     await this.resync(callId, reason).catch((error: unknown) => this.#fail(error, callId));
     if (this.engine.getCall(callId)?.state === 'incoming') {
@@ -312,6 +320,17 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> {
       this.#incoming(call, first?.at ?? this.#clock(), true);
     }
     this.#schedule(callId);
+    const view = this.engine.getCall(callId);
+    if (view && view.state !== 'terminated') this.#emitSafely('callResumed', call, view, how);
+  }
+
+  /** A bot's handler that throws must not stop the runtime's own work: report it as `error`. */
+  #emitSafely<E extends 'callResumed'>(event: E, ...args: SwitchboardEvents[E]): void {
+    try {
+      this.emit(event, ...args);
+    } catch (error) {
+      this.#fail(error, args[0].id);
+    }
   }
 
   /**
@@ -370,7 +389,7 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> {
     await Promise.all(
       live.map(async (view) => {
         this.#handle(view.id);
-        if (await this.#own(view.id)) await this.#takeOver(view.id, 'rehydrated after a restart');
+        if (await this.#own(view.id)) await this.#takeOver(view.id, 'rehydrated after a restart', 'restarted');
       }),
     );
     this.#sweep();
