@@ -24,6 +24,7 @@ function severity(code: SwitchboardErrorCode): 'caller' | 'retry' | 'fatal' {
     case 'SWB_GRAPH_NOT_FOUND':
     case 'SWB_UNKNOWN_CALL':
     case 'SWB_CALL_TERMINATED':
+    case 'SWB_CALL_ALREADY_HANDLED':
     case 'SWB_STOPPED':
     case 'SWB_CLI_INPUT':
     case 'SWB_CLI_OUTPUT':

@@ -2,6 +2,7 @@ import { EventEmitter } from 'eventemitter3';
 import {
   COMMAND_NAMES,
   COMMANDS,
+  canonicalId,
   SwitchboardError,
   type CallEvent,
   type CallEventType,
@@ -211,7 +212,7 @@ export class Call extends EventEmitter<CallHandleEvents> {
    * the call's log has not seen.
    */
   operation(operationId: string): OperationHandle | undefined {
-    const op = this.#host.view(this.id)?.operations[operationId];
+    const op = this.#host.view(this.id)?.operations[canonicalId(operationId)];
     if (!op) return undefined;
     return { id: operationId, status: op.status, completed: this.#settled(operationId) };
   }
@@ -290,7 +291,7 @@ export class Call extends EventEmitter<CallHandleEvents> {
     const settled = new Promise<OperationView>((resolve, reject) => {
       let cancelTimer = () => {};
       const check = () => {
-        const op = this.#host.view(this.id)?.operations[operationId];
+        const op = this.#host.view(this.id)?.operations[canonicalId(operationId)];
         if (op?.status === 'completed') {
           done();
           resolve(op);

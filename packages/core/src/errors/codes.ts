@@ -41,6 +41,8 @@ export const ERROR_CODES = {
   SWB_STOPPED: 'The switchboard was stopped: the delivery or command was refused and nothing was sent to Graph.',
   SWB_UNKNOWN_CALL: 'No call with this id is known to this switchboard.',
   SWB_CALL_TERMINATED: 'The call has terminated: a command was refused without a request, or a wait cannot be met.',
+  SWB_CALL_ALREADY_HANDLED:
+    'An incoming call was already answered, rejected or redirected; the second answer was refused without a request.',
   SWB_WAIT_TIMEOUT: '`waitFor` did not see the state within its timeout.',
   SWB_OPERATION_FAILED: 'An operation ended `failed`; its `resultInfo` says why.',
   SWB_OPERATION_OUTCOME_UNKNOWN: 'Graph deleted an operation without a status: it is over, its outcome unknown.',
