@@ -85,7 +85,7 @@ describe('error codes', () => {
   });
 
   it('docs/errors.md lists every code once, with its meaning', () => {
-    const rows = [...readFileSync(join(root, 'docs/errors.md'), 'utf8').matchAll(/^\| `(SWB_[A-Z_]+)` \| (.*) \|$/gm)].map((m) => [
+    const rows = [...readFileSync(join(root, 'docs/errors.md'), 'utf8').matchAll(/^\| `(SWB_[A-Z_]+)` +\| (.*?) *\|$/gm)].map((m) => [
       m[1],
       m[2],
     ]);
