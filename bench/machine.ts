@@ -1,7 +1,7 @@
 import { decodeNotifications, startCall, type StoredEntry } from '@switchboard/core';
 // internal: the XState step and the entry -> machine event mapping the fold uses
-import { toMachineEvent } from '../packages/core/src/machine/callMachine.js';
-import { foldEntries, step } from '../packages/core/src/reconcile/fold.js';
+import { toMachineEvent } from '../packages/core/src/machine/actions.js';
+import { foldEntries, step } from '../packages/core/src/fold/fold.js';
 import { median, type Row } from './report.js';
 import { workload } from './workload.js';
 

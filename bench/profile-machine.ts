@@ -11,8 +11,8 @@
  */
 import { profiled } from './profiler.js';
 import { startCall } from '@switchboard/core';
-import { toMachineEvent } from '../packages/core/src/machine/callMachine.js';
-import { foldEntries, step } from '../packages/core/src/reconcile/fold.js';
+import { toMachineEvent } from '../packages/core/src/machine/actions.js';
+import { foldEntries, step } from '../packages/core/src/fold/fold.js';
 import { machineCalls } from './machine.js';
 import { median } from './report.js';
 

@@ -29,8 +29,8 @@ export type { DecodeMeta, DeliveryEntry } from './decode/decode.js';
 export { parseResourcePath } from './decode/paths.js';
 
 // The machine
-export { MACHINE_VERSION, toMachineEvent } from './machine/callMachine.js';
-export type { CallMachineInput, CallMachineContext } from './machine/callMachine.js';
+export { MACHINE_VERSION, toMachineEvent } from './machine/actions.js';
+export type { CallMachineInput, CallMachineContext } from './machine/actions.js';
 export { callMachine } from './machine/public.js';
 export type { CallMachine } from './machine/public.js';
 export type { CallMachineEvent } from './machine/events.js';
@@ -61,11 +61,11 @@ export type {
   ResyncNeeded,
   UnknownNotice,
 } from './reconcile/context.js';
-export { foldEntries, startCall, stateOf, viewOf, toCallSnapshot, restoreCallSnapshot } from './reconcile/fold.js';
-export type { CallMachineSnapshot, CallFold } from './reconcile/fold.js';
+export { foldEntries, startCall, stateOf, viewOf, toCallSnapshot, restoreCallSnapshot } from './fold/fold.js';
+export type { CallMachineSnapshot, CallFold } from './fold/fold.js';
 export { repeatOf, isRepeatId } from './reconcile/repeats.js';
-export type { CallSnapshot } from './reconcile/snapshot.js';
-export { buildView, convergentView } from './reconcile/view.js';
+export type { CallSnapshot } from './log/snapshot.js';
+export { buildView, convergentView } from './project/view.js';
 export type {
   CallView,
   GraphCallProperties,
@@ -73,8 +73,8 @@ export type {
   CallParticipantInfo,
   CallInvitationParticipantInfo,
   CallIncomingContext,
-} from './reconcile/view.js';
-export type { CallEvent, CallEventType, EntryRef } from './reconcile/events.js';
+} from './project/view.js';
+export type { CallEvent, CallEventType, EntryRef } from './emit/events.js';
 
 // The engine
 export { Engine, createEngine, isTerminated } from './engine/engine.js';

@@ -12,7 +12,7 @@ import {
 } from '../log/entries.js';
 import { InMemoryEventStore, type AppendResult, type EventStore } from '../log/store.js';
 import type { RosterMode } from '../reconcile/apply.js';
-import type { CallEvent, CallEventType } from '../reconcile/events.js';
+import type { CallEvent, CallEventType } from '../emit/events.js';
 import { repeatOf } from '../reconcile/repeats.js';
 import {
   asMachineSnapshot,
@@ -24,8 +24,8 @@ import {
   viewOf,
   type CallFoldState,
   type CallMachineSnapshot,
-} from '../reconcile/fold.js';
-import type { CallView } from '../reconcile/view.js';
+} from '../fold/fold.js';
+import type { CallView } from '../project/view.js';
 import { canonicalId } from '../util/ids.js';
 import { checkEntry } from './validate.js';
 

@@ -12,7 +12,7 @@ import {
   transferOpen,
   type CallMachineContext,
   type CallMachineInput,
-} from './callMachine.js';
+} from './actions.js';
 import type { CallMachineEvent } from './events.js';
 import { REACHABLE, isProofRequired } from './table.js';
 

@@ -1,5 +1,5 @@
 import type { MachineState } from '../reconcile/context.js';
-import type { CallMachineContext } from './callMachine.js';
+import type { CallMachineContext } from './actions.js';
 import { machine } from './definition.js';
 import type { CallMachineEvent } from './events.js';
 

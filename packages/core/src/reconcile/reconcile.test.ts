@@ -12,8 +12,8 @@ import {
   toneBody,
   type ParticipantSpec,
 } from '../testing/scenarios.js';
-import { foldEntries, restoreCallSnapshot, startCall, toCallSnapshot, viewOf } from './fold.js';
-import type { CallView } from './view.js';
+import { foldEntries, restoreCallSnapshot, startCall, toCallSnapshot, viewOf } from '../fold/fold.js';
+import type { CallView } from '../project/view.js';
 
 const CALL = 'c1';
 

@@ -1,10 +1,10 @@
 import { QUARANTINE_STREAM, type LogEntry, type QuarantinedEntry, type StoredEntry } from '../log/entries.js';
 import type { RosterMode } from '../reconcile/apply.js';
 import type { MachineState, StaleEntry } from '../reconcile/context.js';
-import type { CallEvent } from '../reconcile/events.js';
-import { foldEntry, foldStateOf, startCall, viewOf, type CallFoldState } from '../reconcile/fold.js';
+import type { CallEvent } from '../emit/events.js';
+import { foldEntry, foldStateOf, startCall, viewOf, type CallFoldState } from '../fold/fold.js';
 import { repeatOf } from '../reconcile/repeats.js';
-import type { CallView } from '../reconcile/view.js';
+import type { CallView } from '../project/view.js';
 import { isObject } from '../util/graph.js';
 import { seededRandom } from '../util/random.js';
 import { withProperty } from '../util/object.js';

@@ -20,7 +20,7 @@ import type {
   StaleEntry,
   ToneView,
   UnknownNotice,
-} from './context.js';
+} from '../reconcile/context.js';
 import { hasOwn } from '../util/object.js';
 
 /**

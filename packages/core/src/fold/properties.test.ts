@@ -8,12 +8,12 @@ import { replay } from '../replay/replay.js';
 import { arbCallScenario, arbDeliverySchedule, arbMeetingRoster, arbStateNoise, arbToggleScenario } from '../testing/arbitraries.js';
 import { callStateBody } from '../testing/scenarios.js';
 import { initialTransition } from 'xstate';
-import { toMachineEvent } from '../machine/callMachine.js';
+import { toMachineEvent } from '../machine/actions.js';
 import { machine as callMachine, type MachineSnapshot } from '../machine/definition.js';
 import type { CallMachineSnapshot } from '../machine/public.js';
 import { foldEntries, restoreCallSnapshot, startCall, step, toCallSnapshot, viewOf } from './fold.js';
-import type { CallEvent } from './events.js';
-import { convergentView, type CallView } from './view.js';
+import type { CallEvent } from '../emit/events.js';
+import { convergentView, type CallView } from '../project/view.js';
 
 /** XState's active state nodes of a snapshot (internal to XState; the public type leaves them out). */
 function nodeIds(snapshot: CallMachineSnapshot): string[] {

@@ -10,17 +10,17 @@ import {
   rejectCallInContext,
   toMachineEvent,
   type CallMachineInput,
-} from '../machine/callMachine.js';
+} from '../machine/actions.js';
 import type { CallState } from '../log/entries.js';
 import { machine as callMachine, type MachineSnapshot } from '../machine/definition.js';
 import type { CallMachineEvent } from '../machine/events.js';
 import type { CallMachineSnapshot } from '../machine/public.js';
-import { initialContext, type CallContext, type MachineState } from './context.js';
-import { refOf, type CallEvent } from './events.js';
-import type { CallSnapshot } from './snapshot.js';
-import { buildView, type CallView } from './view.js';
+import { initialContext, type CallContext, type MachineState } from '../reconcile/context.js';
+import { refOf, type CallEvent } from '../emit/events.js';
+import type { CallSnapshot } from '../log/snapshot.js';
+import { buildView, type CallView } from '../project/view.js';
 import { copyIdRecord, hasOwn, isIdRecord, withProperty } from '../util/object.js';
-import { ID_RECORD_FIELDS } from './draft.js';
+import { ID_RECORD_FIELDS } from '../reconcile/draft.js';
 
 export type { CallMachineSnapshot };
 
