@@ -4,7 +4,8 @@ import { DecodeError, ExpectedVersionConflictError, SwitchboardError } from '../
 import type { LogEntry } from '../log/entries.js';
 import { InMemoryEventStore, type EventStore } from '../log/store.js';
 import type { CallEvent } from '../emit/events.js';
-import { toCallSnapshot, startCall } from '../fold/fold.js';
+import { startCall } from '../fold/fold.js';
+import { toCallSnapshot } from '../fold/snapshot.js';
 import { callStateBody, operationBody, rosterBody } from '../testing/scenarios.js';
 import { arbCallScenario, arbDeliverySchedule, arbToggleScenario } from '../testing/arbitraries.js';
 import { createEngine } from './engine.js';

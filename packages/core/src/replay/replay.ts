@@ -1,10 +1,11 @@
 import { QUARANTINE_STREAM, type LogEntry, type QuarantinedEntry, type StoredEntry } from '../log/entries.js';
-import type { RosterMode } from '../reconcile/apply.js';
+import type { RosterMode } from '../reconcile/context.js';
 import type { MachineState, StaleEntry } from '../reconcile/context.js';
 import type { CallEvent } from '../emit/events.js';
-import { foldEntry, foldStateOf, startCall, viewOf, type CallFoldState } from '../fold/fold.js';
+import { foldEntry, foldStateOf, startCall, type CallFoldState } from '../fold/fold.js';
+import { foldEntryEmitting } from '../emit/diff.js';
 import { repeatOf } from '../reconcile/repeats.js';
-import type { CallView } from '../project/view.js';
+import { viewOf, type CallView } from '../project/view.js';
 import { isObject } from '../util/graph.js';
 import { seededRandom } from '../util/random.js';
 import { withProperty } from '../util/object.js';
@@ -96,7 +97,7 @@ export function replay(entries: Iterable<LogEntry>, options: ReplayOptions = {})
     const before = stream.fold.value;
     const events: CallEvent[] = [];
     const staleBefore = stream.fold.context.stale.length;
-    foldEntry(stream.fold, stored, events);
+    foldEntryEmitting(stream.fold, stored, events);
     const stale = stream.fold.context.stale.slice(staleBefore);
     timeline.push(row(index, fresh, false, stored.position, before, stream.fold.value, stale, events));
   }
