@@ -1,4 +1,4 @@
-// A bot author's file: every package's root imported, and the types a bot author leans on.
+// A bot author's file: every package's root (and core's subpaths) imported, and the types a bot author leans on.
 // test/consumer-types.test.ts compiles it with ./tsconfig.json (strict,
 // exactOptionalPropertyTypes, no skipLibCheck) against the packages' built declarations;
 // `pnpm typecheck` compiles it against their sources.

@@ -1,6 +1,6 @@
 /**
  * Everything this package takes from the other Switchboard packages, in one place: the core
- * package's exports are being reorganised behind subpaths, and only this file names them.
+ * package's root and its `/machine` and `/replay` subpaths; only this file names them.
  */
 export { CALL_STATES, QUARANTINE_STREAM } from '@switchboard/core';
 export { DOCUMENTED_TRANSITIONS, STATE_RANK, MACHINE_VERSION } from '@switchboard/core/machine';

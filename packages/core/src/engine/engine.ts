@@ -666,7 +666,24 @@ function afterSettling(promise: Promise<unknown>, then: () => void): Promise<voi
   return promise.then(then, then);
 }
 
-/** Creates an engine. `clock` is required: core never reads the time itself. */
+/**
+ * Creates an engine. `clock` is required: core never reads the time itself. The store is the
+ * source of truth (in memory unless one is given); `ingest` resolves once a delivery is
+ * persisted, which is when a webhook may answer 202.
+ *
+ * @example
+ * ```ts
+ * import { createEngine } from '@switchboard/core';
+ *
+ * const engine = createEngine({ clock: Date.now });
+ * engine.on('stateChanged', (e) => console.log(e.callId, e.from, '->', e.to));
+ * engine.on('participantAdmitted', (e) => console.log(e.participant.id, 'left the lobby'));
+ *
+ * // the body of a webhook POST (commsNotifications), as the transport hands it over
+ * const result = await engine.ingest(body, { receivedAt: Date.now() });
+ * console.log(result.appended, result.duplicates, engine.getCall(result.callIds[0]!)?.state);
+ * ```
+ */
 export function createEngine(options: EngineOptions): Engine {
   return new Engine(options);
 }

@@ -47,6 +47,18 @@ export interface ReplayOptions {
  * call's log already holds dropped as a redelivery or appended as a repeat (`repeatOf`), each
  * call folded through the machine. Pure and
  * deterministic: the same entries give the same result, byte for byte.
+ *
+ * @example
+ * ```ts
+ * import { readFileSync } from 'node:fs';
+ * import { exchangeToEntries, parseExchangeLog, replay } from '@switchboard/core/replay';
+ *
+ * // an exchange log (JSON lines) as the runtime records it, or a fixture under test/fixtures/graph
+ * const records = parseExchangeLog(readFileSync('call.jsonl', 'utf8'));
+ * const { calls, timeline } = replay(exchangeToEntries(records));
+ * for (const [callId, view] of Object.entries(calls)) console.log(callId, view.state, view.stale.length);
+ * for (const row of timeline) console.log(row.index, row.summary, row.before, '->', row.after);
+ * ```
  */
 export function replay(entries: Iterable<LogEntry>, options: ReplayOptions = {}): ReplayResult {
   const streams = new Map<string, { ids: Set<string>; version: number; fold: CallFoldState }>();
