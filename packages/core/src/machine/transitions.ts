@@ -6,7 +6,7 @@ import { GUARDS, type GuardName } from './guards.js';
 import { REACHABLE, TRANSFER_STATES, isProofRequired } from './table.js';
 
 /** Bumped whenever the fold's meaning changes: snapshots of another version are rebuilt from the log. */
-export const MACHINE_VERSION = 'switchboard-call/3';
+export const MACHINE_VERSION = 'switchboard-call/4';
 
 /** The machine's states: `pending` (no `callState` seen yet) and the ten call states. */
 export const MACHINE_STATES: readonly MachineState[] = ['pending', ...CALL_STATES];

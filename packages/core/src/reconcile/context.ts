@@ -144,6 +144,7 @@ export const CONTEXT_FIELDS = {
   latestRoster: value<{ readonly rosterSequenceNumber: number; readonly ids: readonly string[] } | null>(null),
   /** Tombstones: a removed participant that an older update cannot bring back. */
   removedParticipants: shown(idRecord<RemovedParticipant>()),
+  /** Keyed by `canonicalId` of the operation's id (Graph spells one GUID several ways); `id` is the spelling first seen. */
   operations: shown(idRecord<OperationView>()),
   contentSharingSessions: shown(idRecord<ContentSharingSessionView>()),
   audioRoutingGroups: shown(idRecord<{ readonly id: string; readonly [property: string]: unknown }>()),
