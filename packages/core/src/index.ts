@@ -22,6 +22,22 @@ export type {
 } from './log/entries.js';
 export { InMemoryEventStore, assertAppendable, splitDuplicates } from './log/store.js';
 export type { EventStore, AppendOptions, AppendResult, ReadOptions } from './log/store.js';
+export { hasCallLeases, hasAppendNotifier, hasReadiness } from './log/capabilities.js';
+export type {
+  CallLeases,
+  Lease,
+  LeaseResult,
+  LeaseFence,
+  AppendNotifier,
+  AppendListener,
+  Unsubscribe,
+  StoreReadiness,
+} from './log/capabilities.js';
+
+// Ports the runtime talks through
+export type { GraphPort, GraphResponse, SendParams } from './commands/port.js';
+export { silentLogger } from './logger.js';
+export type { Logger } from './logger.js';
 
 // Decoding
 export { decodeNotifications, decodeDelivery, redecodeQuarantined, DECODE_LIMITS } from './decode/decode.js';
