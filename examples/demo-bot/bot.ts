@@ -9,7 +9,8 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createSwitchboard, PgEventStore, SqliteEventStore, type Call, type Logger, type Switchboard } from '@switchboard/adapters';
+import { PgEventStore, SqliteEventStore } from '@switchboard/adapters';
+import { createSwitchboard, type Call, type Logger, type Switchboard } from '@switchboard/runtime';
 import { createGraphClient, createWebhookReceiver, type GraphClient } from '@switchboard/transport';
 
 export interface DemoBotConfig {

@@ -5,16 +5,17 @@
 import * as adapters from '@switchboard/adapters';
 import * as cli from '@switchboard/cli';
 import * as core from '@switchboard/core';
+import * as runtime from '@switchboard/runtime';
 import * as simulator from '@switchboard/simulator';
 import * as transport from '@switchboard/transport';
 
-export const roots = [adapters, cli, core, simulator, transport] as const;
+export const roots = [adapters, cli, core, runtime, simulator, transport] as const;
 
 export const machine: core.CallMachine = core.callMachine;
 
 export async function handle(
-  switchboard: adapters.Switchboard,
-  call: adapters.Call,
+  switchboard: runtime.Switchboard,
+  call: runtime.Call,
   spec: transport.CreateCallSpec,
 ): Promise<string | undefined> {
   // @ts-expect-error Graph requires acceptedModalities

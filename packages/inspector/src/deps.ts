@@ -32,4 +32,4 @@ export type {
   StoredEntry,
   TimelineRow,
 } from '@switchboard/core';
-export { redact } from '@switchboard/adapters';
+export { redact } from '@switchboard/runtime';

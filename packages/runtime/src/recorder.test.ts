@@ -8,7 +8,7 @@ import { createFileRecorder, redact } from './recorder.js';
 import type { GraphPort } from './ports.js';
 
 /** A group call Graph recorded: its last notification carries `meetingInfo`, a tokenMeetingInfo whose token is a JWT. */
-const GROUP_CALL = join(import.meta.dirname, '../../../../test/fixtures/graph/recorded/sambetts-graph-calling-bots--groupcall.jsonl');
+const GROUP_CALL = join(import.meta.dirname, '../../../test/fixtures/graph/recorded/sambetts-graph-calling-bots--groupcall.jsonl');
 
 const graph: GraphPort = {
   async send(command) {

@@ -6,7 +6,11 @@ import {
   createEngine,
   InMemoryEventStore,
   SwitchboardError,
+  type AppendListener,
   type CallEvent,
+  type CallLeases,
+  type Lease,
+  type Unsubscribe,
   type UndecodableEvent,
   type CommandName,
   type Engine,
@@ -18,8 +22,6 @@ import type { CallRequestBody, CreateCallSpec } from '@switchboard/transport';
 import { Call, type CallHost } from './call.js';
 import { silentLogger, type GraphPort, type GraphResponse, type Logger } from './ports.js';
 import type { ExchangeLine, Recorder } from './recorder.js';
-import type { CallLeases, Lease } from '../stores/postgres/leases.js';
-import type { AppendListener, Unsubscribe } from '../stores/postgres/notifications.js';
 
 /** What to do with an incoming call nobody answered, rejected or redirected in time. */
 export type AnswerDeadlinePolicy =
