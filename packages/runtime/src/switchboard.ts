@@ -6,6 +6,7 @@ import {
   createEngine,
   InMemoryEventStore,
   SwitchboardError,
+  silentLogger,
   type AppendListener,
   type CallEvent,
   type CallLeases,
@@ -15,12 +16,14 @@ import {
   type CommandName,
   type Engine,
   type EventStore,
+  type GraphPort,
+  type GraphResponse,
+  type Logger,
   type RosterMode,
   type TimerName,
 } from '@switchboard/core';
-import type { CallRequestBody, CreateCallSpec } from '@switchboard/transport';
+import type { CallRequestBody, CreateCallSpec, GraphClient } from '@switchboard/transport';
 import { Call, type CallHost } from './call.js';
-import { silentLogger, type GraphPort, type GraphResponse, type Logger } from './ports.js';
 import type { ExchangeLine, Recorder } from './recorder.js';
 
 /** What to do with an incoming call nobody answered, rejected or redirected in time. */
@@ -30,8 +33,11 @@ export type AnswerDeadlinePolicy =
   | { readonly action: 'none' };
 
 export interface SwitchboardConfig {
-  /** The Graph client (`@switchboard/transport`'s GraphClient, or anything with its `send`). */
-  readonly graph: GraphPort;
+  /**
+   * The Graph client: `@switchboard/transport`'s GraphClient, or any `GraphPort`. Its
+   * `buildCreateCall` is needed only to pass a `CreateCallSpec` to `createCall`.
+   */
+  readonly graph: GraphPort & Partial<Pick<GraphClient, 'buildCreateCall'>>;
   /** The log. An in-memory store when omitted (fine for tests; use SQLite or PostgreSQL in a bot). */
   readonly store?: EventStore;
   readonly clock?: () => number;
@@ -155,7 +161,7 @@ function commandPath(command: CommandName, callId: string, participantId: string
  */
 export class Switchboard extends EventEmitter<SwitchboardEvents> {
   readonly engine: Engine;
-  readonly #graph: GraphPort;
+  readonly #graph: SwitchboardConfig['graph'];
   readonly #clock: () => number;
   readonly #newId: () => string;
   readonly #log: Logger;

@@ -20,7 +20,7 @@ export interface SendParams {
   /** For the participant-scoped commands (mute, delete, hold music). */
   readonly participantId?: string;
   readonly body?: unknown;
-  /** Sent as `client-request-id`; the runtime passes the command entry's id. */
+  /** Sent as `client-request-id` (a Graph client makes a uuid up without it); the runtime passes the command's id. */
   readonly clientRequestId?: string;
   readonly signal?: AbortSignal;
 }
