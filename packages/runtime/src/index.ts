@@ -1,5 +1,7 @@
 export { Switchboard, createSwitchboard } from './switchboard.js';
 export type { SwitchboardConfig, SwitchboardEvents, AnswerDeadlinePolicy, Delivery } from './switchboard.js';
+export { RUNTIME_DEFAULTS } from './defaults.js';
+export type { RuntimeGraph } from './commands.js';
 export { Call, OperationFailedError, OperationOutcomeUnknownError } from './call.js';
 export type { OperationHandle, CallHandleEvents } from './call.js';
 // core's ports, re-exported for bot authors who import the runtime only

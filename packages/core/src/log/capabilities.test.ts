@@ -3,7 +3,10 @@ import { hasAppendNotifier, hasCallLeases, hasReadiness, type CallLeases } from 
 import { InMemoryEventStore } from './store.js';
 
 const leases: CallLeases = {
-  acquireLease: async () => ({ acquired: false, holder: { streamId: 's', owner: 'o', token: 1, acquiredAt: new Date(0), expiresAt: new Date(0), remainingMs: 0 } }),
+  acquireLease: async () => ({
+    acquired: false,
+    holder: { streamId: 's', owner: 'o', token: 1, acquiredAt: new Date(0), expiresAt: new Date(0), remainingMs: 0 },
+  }),
   renewLease: async () => undefined,
   releaseLease: async () => false,
   getLease: async () => undefined,
