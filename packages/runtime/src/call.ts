@@ -1,5 +1,6 @@
 import { EventEmitter } from 'eventemitter3';
 import {
+  canonicalId,
   SwitchboardError,
   type CallEvent,
   type CallState,
@@ -152,7 +153,7 @@ export class Call extends EventEmitter<CallHandleEvents> {
    * the call's log has not seen.
    */
   operation(operationId: string): OperationHandle | undefined {
-    const op = this.#host.view(this.id)?.operations[operationId];
+    const op = this.#host.view(this.id)?.operations[canonicalId(operationId)];
     if (!op) return undefined;
     return { id: operationId, status: op.status, completed: this.#settled(operationId) };
   }
@@ -268,7 +269,7 @@ export class Call extends EventEmitter<CallHandleEvents> {
     const settled = new Promise<OperationView>((resolve, reject) => {
       let cancelTimer = () => {};
       const check = () => {
-        const op = this.#host.view(this.id)?.operations[operationId];
+        const op = this.#host.view(this.id)?.operations[canonicalId(operationId)];
         if (op?.status === 'completed') {
           done();
           resolve(op);
