@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeDelivery, decodeNotifications, InMemoryEventStore, type StoredEntry } from '@switchboard/core';
 import { seededRandom } from '@switchboard/core/testing';
-import { createSwitchboard, type GraphPort, type Switchboard } from '@switchboard/adapters';
+import { createSwitchboard, type GraphPort, type Switchboard } from '@switchboard/runtime';
 import { createWebhookReceiver, DEFAULT_MAX_TOKEN_LIFETIME_SECONDS, type WebhookReceiver } from '@switchboard/transport';
 import { hostileCorpus, type HostileCase } from './support/hostile/corpus.js';
 import { send, type RawRequest, type RawResponse } from './support/hostile/http.js';

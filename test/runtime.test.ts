@@ -12,7 +12,7 @@ import {
   type GraphPort,
   type Switchboard,
   type SwitchboardConfig,
-} from '@switchboard/adapters';
+} from '@switchboard/runtime';
 import { createSimulator, type Simulator } from '@switchboard/simulator';
 import { createGraphClient } from '@switchboard/transport';
 import { startWebhook } from './support/bot.js';

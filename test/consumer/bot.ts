@@ -8,16 +8,17 @@ import * as core from '@switchboard/core';
 import * as coreMachine from '@switchboard/core/machine';
 import * as coreReplay from '@switchboard/core/replay';
 import * as coreTesting from '@switchboard/core/testing';
+import * as runtime from '@switchboard/runtime';
 import * as simulator from '@switchboard/simulator';
 import * as transport from '@switchboard/transport';
 
-export const roots = [adapters, cli, core, coreMachine, coreReplay, coreTesting, simulator, transport] as const;
+export const roots = [adapters, cli, core, coreMachine, coreReplay, coreTesting, runtime, simulator, transport] as const;
 
 export const machine: coreMachine.CallMachine = coreMachine.callMachine;
 
 export async function handle(
-  switchboard: adapters.Switchboard,
-  call: adapters.Call,
+  switchboard: runtime.Switchboard,
+  call: runtime.Call,
   spec: transport.CreateCallSpec,
 ): Promise<string | undefined> {
   // @ts-expect-error Graph requires acceptedModalities

@@ -28,6 +28,23 @@ export type {
 export { InMemoryEventStore, assertAppendable, splitDuplicates } from './log/store.js';
 export type { EventStore, AppendOptions, AppendResult, ReadOptions } from './log/store.js';
 export type { CallSnapshot } from './log/snapshot.js';
+export { hasCallLeases, hasAppendNotifier, hasReadiness } from './log/capabilities.js';
+export type {
+  CallLeases,
+  Lease,
+  LeaseResult,
+  LeaseFence,
+  AppendNotifier,
+  AppendListener,
+  Unsubscribe,
+  StoreReadiness,
+} from './log/capabilities.js';
+
+// Ports the runtime talks through
+export type { GraphPort, GraphResponse, SendParams } from './commands/port.js';
+export { silentLogger } from './util/logger.js';
+export type { Logger } from './util/logger.js';
+
 // Decoding
 export { decodeNotifications, decodeDelivery, DECODE_LIMITS } from './decode/decode.js';
 export type { DecodeMeta, DeliveryEntry } from './decode/decode.js';

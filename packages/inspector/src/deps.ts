@@ -21,4 +21,4 @@ export type {
 } from '@switchboard/core';
 export type { CallMachineSnapshot } from '@switchboard/core/machine';
 export type { ReplayResult, TimelineRow } from '@switchboard/core/replay';
-export { redact } from '@switchboard/adapters';
+export { redact } from '@switchboard/runtime';

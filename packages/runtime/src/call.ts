@@ -6,10 +6,10 @@ import {
   type CallState,
   type CallView,
   type CommandName,
+  type GraphResponse,
   type OperationView,
 } from '@switchboard/core';
 import type { Modality } from '@switchboard/transport';
-import type { GraphResponse } from './ports.js';
 
 /** The runtime services a call handle uses; the switchboard implements them. */
 export interface CallHost {
