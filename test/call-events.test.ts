@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { InMemoryEventStore, type CallEvent, type CallView, type InvitationTarget } from '@switchboard/core';
-import { createSwitchboard, type Call, type GraphPort, type Switchboard } from '@switchboard/adapters';
+import { createSwitchboard, type Call, type GraphPort, type Switchboard } from '@switchboard/runtime';
 import { createSimulator, type Simulator } from '@switchboard/simulator';
 import { createGraphClient } from '@switchboard/transport';
 import { startWebhook } from './support/bot.js';

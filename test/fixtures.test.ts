@@ -1,7 +1,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { decodeNotifications, deliverySchedule, exchangeToEntries, parseExchangeLog, replay, type CallView } from '@switchboard/core';
+import { decodeNotifications, type CallView } from '@switchboard/core';
+import { deliverySchedule, exchangeToEntries, parseExchangeLog, replay } from '@switchboard/core/replay';
 
 const DIR = join(import.meta.dirname, 'fixtures', 'graph');
 

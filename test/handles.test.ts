@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { COMMAND_NAMES, COMMANDS, InMemoryEventStore, type CommandName, type InvitationTarget } from '@switchboard/core';
-import { createSwitchboard, OperationFailedError, type Call, type Switchboard } from '@switchboard/adapters';
+import { createSwitchboard, OperationFailedError, type Call, type Switchboard } from '@switchboard/runtime';
 import { createSimulator, type Simulator } from '@switchboard/simulator';
 import { createGraphClient } from '@switchboard/transport';
 import { startWebhook } from './support/bot.js';

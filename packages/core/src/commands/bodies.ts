@@ -30,7 +30,6 @@ import type {
   MeetingInfo,
   ChatInfo,
 } from '@microsoft/microsoft-graph-types';
-import type { CallParticipantInfo } from '../reconcile/view.js';
 
 /**
  * The request bodies and the answers of the call resource's commands, from
@@ -255,7 +254,9 @@ export interface CommandResponses {
   readonly reject: null;
   readonly redirect: null;
   readonly transfer: null;
-  readonly listParticipants: GraphCollection<Omit<Participant, 'info'> & { readonly info?: CallParticipantInfo }>;
+  readonly listParticipants: GraphCollection<
+    Omit<Participant, 'info'> & { readonly info?: Omit<ParticipantInfo, 'identity'> & { readonly identity?: CommunicationsIdentitySet } }
+  >;
   readonly invite: Operation<InviteParticipantsOperation>;
   readonly muteAll: Operation<CommsOperation>;
   readonly muteParticipant: Operation<MuteParticipantOperation>;

@@ -1,6 +1,6 @@
 import type { ChangeType, StoredEntry, TimerEntry } from '../log/entries.js';
 import { isObject, odataTypeName, participantKey, toCode, type JsonObject } from '../util/graph.js';
-import type { CallContext, OperationStatus, StaleReason } from './context.js';
+import type { CallContext, OperationStatus, RosterMode, StaleReason } from './context.js';
 import type { ContextEdit } from './draft.js';
 import { hasOwn } from '../util/object.js';
 import { canonicalId } from '../util/ids.js';
@@ -24,9 +24,6 @@ function peekParticipant(ctx: Ctx, id: string): CallContext['participants'][stri
   const participants = ctx.base.participants;
   return hasOwn.call(participants, id) ? participants[id] : undefined;
 }
-
-/** How an engine reads roster notifications: Graph sends the whole roster unless delta roster mode is on. */
-export type RosterMode = 'full' | 'delta';
 
 // Relationships and fields with their own rules never land in `props`.
 const NOT_PROPS = new Set([

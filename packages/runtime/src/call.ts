@@ -13,10 +13,10 @@ import {
   type CommandName,
   type CommandResponse,
   type GraphParticipant,
+  type GraphResponse,
   type OperationView,
   type ParticipantMethodCommand,
 } from '@switchboard/core';
-import type { GraphResponse } from './ports.js';
 
 /** The runtime services a call handle uses; the switchboard implements them. */
 export interface CallHost {

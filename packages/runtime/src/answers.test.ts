@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { InMemoryEventStore, type CommandName } from '@switchboard/core';
 import { callStateBody } from '@switchboard/core/testing';
 import { createSwitchboard, type Switchboard } from './switchboard.js';
-import type { GraphPort, GraphResponse, SendParams } from './ports.js';
+import type { GraphPort, GraphResponse, SendParams } from '@switchboard/core';
 
 /**
  * An incoming call is offered to the bot once and answered at most once, however a restart,

@@ -1,8 +1,11 @@
 export { Switchboard, createSwitchboard } from './switchboard.js';
 export type { SwitchboardConfig, SwitchboardEvents, AnswerDeadlinePolicy, Delivery } from './switchboard.js';
+export { RUNTIME_DEFAULTS } from './defaults.js';
+export type { RuntimeGraph } from './commands.js';
 export { Call, ParticipantHandle, OperationFailedError, OperationOutcomeUnknownError } from './call.js';
 export type { OperationHandle, OperationOutcome, CommandOutcome, CallCommands, ParticipantCommands, CallHandleEvents } from './call.js';
-export { silentLogger } from './ports.js';
-export type { GraphPort, GraphResponse, SendParams, Logger } from './ports.js';
+// core's ports, re-exported for bot authors who import the runtime only
+export { silentLogger } from '@switchboard/core';
+export type { GraphPort, GraphResponse, SendParams, Logger } from '@switchboard/core';
 export { createFileRecorder, redact } from './recorder.js';
 export type { Recorder, ExchangeLine } from './recorder.js';
