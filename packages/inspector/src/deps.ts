@@ -12,14 +12,11 @@ export {
   replay,
   restoreCallSnapshot,
   startCall,
-  summarize,
   viewOf,
 } from '@switchboard/core';
 export type {
   CallEvent,
   CallMachineSnapshot,
-  CallSnapshot,
-  CallState,
   CallView,
   CommandName,
   EventStore,

@@ -250,7 +250,7 @@ function heldStatus(op: CallContext['operations'][string] | undefined): Operatio
 }
 
 /** Whether an operation is over: completed, failed, or ended without a status. */
-export function isOperationOver(op: CallContext['operations'][string] | undefined): boolean {
+function isOperationOver(op: CallContext['operations'][string] | undefined): boolean {
   const status = heldStatus(op);
   return status === 'completed' || status === 'failed' || status === 'ended';
 }
