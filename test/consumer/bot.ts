@@ -4,11 +4,12 @@
 // `pnpm typecheck` compiles it against their sources.
 import * as adapters from '@switchboard/adapters';
 import * as cli from '@switchboard/cli';
+import * as inspector from '@switchboard/inspector';
 import * as core from '@switchboard/core';
 import * as simulator from '@switchboard/simulator';
 import * as transport from '@switchboard/transport';
 
-export const roots = [adapters, cli, core, simulator, transport] as const;
+export const roots = [adapters, cli, core, inspector, simulator, transport] as const;
 
 export const machine: core.CallMachine = core.callMachine;
 
