@@ -1,3 +1,4 @@
+// tier: e2e (compiles the packages' declarations and a consumer: about 30 s of CPU)
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { checkConsumer, emitDeclarations } from './support/declarations.js';

@@ -1,3 +1,4 @@
+// tier: e2e (child processes)
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

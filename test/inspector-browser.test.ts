@@ -1,3 +1,4 @@
+// tier: e2e (Chromium)
 /**
  * `switchboard inspect` in a real browser (headless Chromium), against the runtime fed by the
  * simulator: the console reads the runtime's SQLite log through a second store opened

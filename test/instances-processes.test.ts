@@ -1,3 +1,4 @@
+// tier: e2e (child processes, PostgreSQL)
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { StoredEntry } from '@switchboard/core';
 import { replay } from '@switchboard/core/replay';

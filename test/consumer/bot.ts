@@ -4,6 +4,7 @@
 // `pnpm typecheck` compiles it against their sources.
 import * as adapters from '@switchboard/adapters';
 import * as cli from '@switchboard/cli';
+import * as inspector from '@switchboard/inspector';
 import * as core from '@switchboard/core';
 import * as coreMachine from '@switchboard/core/machine';
 import * as coreReplay from '@switchboard/core/replay';
@@ -12,7 +13,7 @@ import * as runtime from '@switchboard/runtime';
 import * as simulator from '@switchboard/simulator';
 import * as transport from '@switchboard/transport';
 
-export const roots = [adapters, cli, core, coreMachine, coreReplay, coreTesting, runtime, simulator, transport] as const;
+export const roots = [adapters, cli, core, coreMachine, coreReplay, coreTesting, inspector, runtime, simulator, transport] as const;
 
 export const machine: coreMachine.CallMachine = coreMachine.callMachine;
 

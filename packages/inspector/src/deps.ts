@@ -4,11 +4,9 @@
  */
 export { CALL_STATES, COMMANDS, commandPathOf, QUARANTINE_STREAM } from '@switchboard/core';
 export { DOCUMENTED_TRANSITIONS, STATE_RANK, MACHINE_VERSION } from '@switchboard/core/machine';
-export { foldEntries, replay, restoreCallSnapshot, startCall, summarize, viewOf } from '@switchboard/core/replay';
+export { foldEntries, replay, restoreCallSnapshot, startCall, viewOf } from '@switchboard/core/replay';
 export type {
   CallEvent,
-  CallSnapshot,
-  CallState,
   CallView,
   CommandName,
   EventStore,

@@ -55,7 +55,7 @@ describe('what Graph ends without a plain end', () => {
       () => 'resolved',
       (error: { code?: string; operation?: { status?: string } }) => [error.code, error.operation?.status],
     );
-    // microsoft-graph-comms-samples issue 795: the invite ends as `deleted` on /operations/{id}, no status
+    // https://github.com/microsoftgraph/microsoft-graph-comms-samples/issues/795: the invite ends as `deleted` on /operations/{id}, no status
     await sw.sink({
       body: notificationBody(CALL, 'deleted', 'operations/op-1', {
         '@odata.type': '#microsoft.graph.inviteParticipantsOperation',
@@ -83,7 +83,8 @@ describe('what Graph ends without a plain end', () => {
     const sw = start(graph, { keepAliveIntervalMs: 20 });
     const ended = new Promise<void>((resolve) => sw.once('callEnded', () => resolve()));
     // an organizer ending a meeting for everyone: the bot hears only a roster update, never a
-    // deleted call (microsoft-graph-comms-samples issue 77); the next keep-alive finds no call
+    // deleted call
+    // (https://github.com/microsoftgraph/microsoft-graph-comms-samples/issues/77); the next keep-alive finds no call
     await sw.sink({ body: callStateBody(CALL, 'established') });
     await ended;
     const view = sw.call(CALL)!.view;

@@ -55,7 +55,7 @@ export class ScriptRegistry {
 }
 
 /** `dtmf '12#'` becomes one step per digit, `intervalMs` apart, so each press is its own event. */
-export function expandSteps(steps: readonly ScriptStep[]): ScriptStep[] {
+function expandSteps(steps: readonly ScriptStep[]): ScriptStep[] {
   const out: ScriptStep[] = [];
   for (const step of steps) {
     if (step.do !== 'dtmf' || step.digits.length <= 1) {

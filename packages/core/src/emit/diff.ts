@@ -34,7 +34,7 @@ function endReason(entry: StoredEntry): 'deleted' | 'not-found' | undefined {
 }
 
 /** The events between two folds of a call, `entry` their cause. */
-export function diff(from: MachineState, to: MachineState, a: CallContext, b: CallContext, entry: StoredEntry, out: CallEvent[]): void {
+function diff(from: MachineState, to: MachineState, a: CallContext, b: CallContext, entry: StoredEntry, out: CallEvent[]): void {
   const callId = b.id;
   const cause = refOf(entry);
   if (from !== to && to !== 'pending') {

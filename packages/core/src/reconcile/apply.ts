@@ -238,7 +238,7 @@ const STATUS = new Map<string, OperationStatus>([
 const STATUS_RANK: Record<OperationStatus, number> = { notStarted: 0, running: 1, ended: 2, completed: 3, failed: 3 };
 
 /** `Running` and `running` are the same status; unknown values are undefined. (`ended` is never Graph's.) */
-export function normalizeOperationStatus(value: unknown): OperationStatus | undefined {
+function normalizeOperationStatus(value: unknown): OperationStatus | undefined {
   return typeof value === 'string' ? STATUS.get(value.toLowerCase()) : undefined;
 }
 
@@ -248,7 +248,7 @@ function heldStatus(op: CallContext['operations'][string] | undefined): Operatio
 }
 
 /** Whether an operation is over: completed, failed, or ended without a status. */
-export function isOperationOver(op: CallContext['operations'][string] | undefined): boolean {
+function isOperationOver(op: CallContext['operations'][string] | undefined): boolean {
   const status = heldStatus(op);
   return status === 'completed' || status === 'failed' || status === 'ended';
 }

@@ -212,7 +212,7 @@ function freezeChanged(value: unknown, before: unknown): void {
  * immer's `freeze(value, true)`: freezes plain objects and arrays, and what they hold, down
  * to what is frozen already. Anything else (class instances, maps, sets) is left to immer.
  */
-export function deepFreeze(value: unknown): void {
+function deepFreeze(value: unknown): void {
   if (typeof value !== 'object' || value === null || Object.isFrozen(value)) return;
   if (Array.isArray(value)) {
     Object.freeze(value);

@@ -255,7 +255,7 @@ describe('operations', () => {
 });
 
 describe('an operation Graph deletes without a status', () => {
-  // microsoft-graph-comms-samples issue 795: an invite ends as `deleted` on /operations/{id}
+  // https://github.com/microsoftgraph/microsoft-graph-comms-samples/issues/795: an invite ends as `deleted` on /operations/{id}
   const deleted = (id: string, extra: Record<string, unknown> = {}) =>
     notificationBody(CALL, 'deleted', `operations/${id}`, { '@odata.type': '#microsoft.graph.inviteParticipantsOperation', id, ...extra });
 

@@ -26,7 +26,7 @@ import type { ContextEdit } from './draft.js';
 const CONTENT_ID_LENGTH = 16;
 
 /** Whether an entry id is decode's content id (not a delivery's message id, not a repeat's). */
-export function isContentId(id: string): boolean {
+function isContentId(id: string): boolean {
   return id.length === CONTENT_ID_LENGTH && id.charCodeAt(0) === 110 /* n */ && id.charCodeAt(1) === 58 /* : */;
 }
 
@@ -60,7 +60,7 @@ function resourceKey(entry: NotificationEntry): string {
 }
 
 /** The content id of the last body the fold applied for this notification's resource. */
-export function lastBodyOf(ctx: CallContext, entry: NotificationEntry): string | null | undefined {
+function lastBodyOf(ctx: CallContext, entry: NotificationEntry): string | null | undefined {
   const type = entry.target.type;
   if (type === 'call') return ctx.lastCallBody;
   if (type === 'participants') return ctx.lastRosterBody;

@@ -23,9 +23,6 @@ import { sendCommand, timerSleep, type GraphResult, type SendContext } from './s
 import type { CallRequestBody, GraphObject, RecordResponseBody } from './types.js';
 import { validateCommandBody } from './validate.js';
 
-export type { GraphResult } from './send.js';
-export type { RetryOptions } from './retry.js';
-
 /** Options of {@link createGraphClient}. Give `auth` or `getToken`. */
 export interface GraphClientOptions {
   /** Default `GRAPH_CLIENT_DEFAULTS.baseUrl` (`https://graph.microsoft.com`); the simulator's URL in tests. */

@@ -7,7 +7,7 @@ import { WEBHOOK_DEFAULTS } from './defaults.js';
 import { KeySet } from './keys.js';
 import { tokenCheck } from './verify.js';
 
-export { DEFAULT_CLOCK_SKEW_SECONDS, DEFAULT_MAX_DISCARD_BYTES, DEFAULT_MAX_TOKEN_LIFETIME_SECONDS, WEBHOOK_DEFAULTS } from './defaults.js';
+export { DEFAULT_MAX_TOKEN_LIFETIME_SECONDS } from './defaults.js';
 
 /** What the webhook hands the sink: the whole batch, persisted by the sink before 202. */
 export interface WebhookDelivery {
