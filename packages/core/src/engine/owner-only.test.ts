@@ -94,7 +94,7 @@ describe('an engine that holds only some calls (loadOnAppend: false)', () => {
     // per delivery: the engine it lands on, and what happens after it (nothing, a restart of an engine, a handover)
     const step = fc.record({
       to: fc.nat({ max: 2 }),
-      then: fc.oneof(
+      after: fc.oneof(
         { weight: 6, arbitrary: fc.constant({ do: 'nothing' as const }) },
         { weight: 1, arbitrary: fc.record({ do: fc.constant('restart' as const), engine: fc.nat({ max: 2 }) }) },
         { weight: 1, arbitrary: fc.record({ do: fc.constant('handover' as const), engine: fc.nat({ max: 2 }) }) },
@@ -119,12 +119,12 @@ describe('an engine that holds only some calls (loadOnAppend: false)', () => {
             await engines[s.to]!.ingest(body, { receivedAt: i });
             // the append notification reaches the owner (or it is lost, and a later one or a restart catches up)
             if (s.notified) await engines[owner]!.refresh(scenario.callId);
-            if (s.then.do === 'restart') {
-              engines[s.then.engine] = make();
-              if (s.then.engine === owner) await engines[owner]!.load(scenario.callId);
-            } else if (s.then.do === 'handover' && s.then.engine !== owner) {
+            if (s.after.do === 'restart') {
+              engines[s.after.engine] = make();
+              if (s.after.engine === owner) await engines[owner]!.load(scenario.callId);
+            } else if (s.after.do === 'handover' && s.after.engine !== owner) {
               engines[owner]!.forget(scenario.callId);
-              owner = s.then.engine;
+              owner = s.after.engine;
               await engines[owner]!.load(scenario.callId);
             }
           }
