@@ -41,6 +41,19 @@ export interface CallLeases {
   renewLease(streamId: string, owner: string, ttlMs: number): Promise<Lease | undefined>;
   releaseLease(streamId: string, owner: string): Promise<boolean>;
   getLease(streamId: string): Promise<Lease | undefined>;
+  /**
+   * The call ended: `owner` lets its lease go for good, and `claimableCalls` lists it no
+   * more. Resolves to whether the owner held it. Optional: without it, `releaseLease`.
+   */
+  endLease?(streamId: string, owner: string): Promise<boolean>;
+  /**
+   * The calls `owner` may have to take over: those whose lease lapsed or was released (not
+   * ended), those `owner` itself holds (an instance restarted under the same name), and those
+   * nobody ever leased whose stream is older than `neverLeasedForMs` (the instance that
+   * wrote their first entry died before taking the lease). Optional: a runtime without it
+   * finds the calls to take over among the calls it holds.
+   */
+  claimableCalls?(owner: string, neverLeasedForMs: number): Promise<readonly string[]>;
 }
 
 export interface LeaseRow {
@@ -83,6 +96,19 @@ export function leaseSql(schema: string) {
        WHERE stream_id = $1 AND owner = $2 AND expires_at > now()
       RETURNING stream_id`,
     get: `SELECT ${RETURNING} FROM ${t} WHERE stream_id = $1 AND expires_at > now()`,
+    // An ended call's lease expires at -infinity: lapsed for acquire, and no sweep lists it.
+    end: `
+      UPDATE ${t} SET expires_at = '-infinity'
+       WHERE stream_id = $1 AND owner = $2 AND expires_at > '-infinity'
+      RETURNING stream_id`,
+    // $1 owner, $2 ms a never-leased stream must be old, $3 the stream that is not a call
+    claimable: `
+      SELECT stream_id FROM ${t}
+       WHERE (expires_at <= now() AND expires_at > '-infinity') OR (owner = $1 AND expires_at > now())
+      UNION ALL
+      SELECT s.stream_id FROM ${schema}.streams s
+       WHERE s.version > 0 AND s.stream_id <> $3 AND s.created_at < now() - $2::float8 * interval '1 millisecond'
+         AND NOT EXISTS (SELECT 1 FROM ${t} l WHERE l.stream_id = s.stream_id)`,
   };
 }
 

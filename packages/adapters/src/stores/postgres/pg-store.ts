@@ -8,6 +8,7 @@
 import type pg from 'pg';
 import {
   ExpectedVersionConflictError,
+  QUARANTINE_STREAM,
   SwitchboardError,
   splitDuplicates,
   type AppendOptions,
@@ -621,6 +622,30 @@ export class PgEventStore implements EventStore, CallLeases {
     await this.#ready();
     const { rows } = await this.#query('release a lease in', this.#lease.release, [streamId, owner]);
     return rows.length > 0;
+  }
+
+  /** The call ended: `owner` lets its lease go for good (see `CallLeases.endLease`). Resolves to whether the owner held it. */
+  async endLease(streamId: string, owner: string): Promise<boolean> {
+    checkOwner(owner);
+    await this.#ready();
+    const { rows } = await this.#query('end a lease in', this.#lease.end, [streamId, owner]);
+    return rows.length > 0;
+  }
+
+  /**
+   * The calls `owner` may have to take over (see `CallLeases.claimableCalls`). Reads the
+   * whole leases table and the streams never leased: a query per sweep, not per call.
+   */
+  async claimableCalls(owner: string, neverLeasedForMs: number): Promise<readonly string[]> {
+    checkOwner(owner);
+    checkTtl(neverLeasedForMs);
+    await this.#ready();
+    const { rows } = await this.#query<{ stream_id: string }>('list the calls to take over in', this.#lease.claimable, [
+      owner,
+      neverLeasedForMs,
+      QUARANTINE_STREAM,
+    ]);
+    return rows.map((row) => row.stream_id);
   }
 
   /** The live lease on a call, or `undefined` when nobody holds it. */
