@@ -64,6 +64,13 @@ export interface SwitchboardConfig {
   /** How long a lease lasts unless renewed (renewed at a third of it). Default 30 s. */
   readonly leaseTtlMs?: number;
   /**
+   * With leases whose store lists the calls to take over (`claimableCalls`: `PgEventStore`,
+   * `ShardedPgEventStore`), each instance holds only the calls it owns; a call it does not
+   * own is loaded on demand (`getCall`, a command) and dropped again once nothing has used
+   * it for this long and nothing awaits it. Default: `leaseTtlMs`.
+   */
+  readonly onDemandHoldMs?: number;
+  /**
    * Snapshot a call once nothing new has arrived for it this long, so a restart restores it
    * from the snapshot instead of replaying the entries since its last one (the engine also
    * snapshots every 64 entries, and `stop()` snapshots every call it owns). Checked every
@@ -96,6 +103,9 @@ export type SwitchboardEvents = {
 };
 
 const ANSWER_COMMANDS = new Set<CommandName>(['answer', 'reject', 'redirect']);
+
+/** How many calls a claim takes over at once (each: a lease, a load, a resync). */
+const CLAIMS_AT_ONCE = 16;
 
 function parseForRecord(body: unknown): unknown {
   if (typeof body !== 'string') return body;
@@ -174,6 +184,13 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> {
   /** Calls whose lease this instance holds, with the cancel of their renewal. */
   readonly #owned = new Map<string, { lease: Lease; cancel: () => void }>();
   readonly #acquiring = new Map<string, Promise<boolean>>();
+  /**
+   * Owner-only mode: this instance holds (in the engine) only the calls it owns, and the
+   * ones loaded on demand (`#onDemand`, with the cancel of their drop).
+   */
+  readonly #ownerOnly: boolean;
+  readonly #onDemand = new Map<string, () => void>();
+  readonly #onDemandMs: number;
   #unsubscribe: Unsubscribe | undefined;
   #cancelSweep: (() => void) | undefined;
   readonly #quietMs: number;
@@ -201,10 +218,22 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> {
         t.unref();
         return () => clearTimeout(t);
       });
+    const eventStore = config.store ?? new InMemoryEventStore();
+    const store = eventStore as Partial<CallLeases>;
+    this.#leases =
+      config.leases === false
+        ? undefined
+        : (config.leases ??
+          (typeof store.acquireLease === 'function' && typeof store.renewLease === 'function' && typeof store.releaseLease === 'function'
+            ? (store as CallLeases)
+            : undefined));
+    this.#ownerOnly = typeof this.#leases?.claimableCalls === 'function';
     this.engine = createEngine({
-      store: config.store ?? new InMemoryEventStore(),
+      store: eventStore,
       clock: this.#clock,
       ...(config.rosterMode ? { rosterMode: config.rosterMode } : {}),
+      // owner-only: a delivery for a call another instance owns is persisted, not folded here
+      ...(this.#ownerOnly ? { loadOnAppend: false } : {}),
     });
     this.#host = {
       view: (id) => this.engine.getCall(id),
@@ -214,17 +243,12 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> {
       setTimer: this.#setTimer,
     };
     this.instanceId = config.instanceId ?? `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
-    const store = this.engine.store as Partial<CallLeases> & { subscribe?: (l: AppendListener) => Promise<Unsubscribe> };
-    this.#leases =
-      config.leases === false
-        ? undefined
-        : (config.leases ??
-          (typeof store.acquireLease === 'function' && typeof store.renewLease === 'function' && typeof store.releaseLease === 'function'
-            ? (store as CallLeases)
-            : undefined));
     this.#leaseTtlMs = config.leaseTtlMs ?? 30_000;
     if (!(this.#leaseTtlMs > 0))
       throw new SwitchboardError('SWB_INVALID_ARGUMENT', `leaseTtlMs must be positive, got ${String(config.leaseTtlMs)}`);
+    this.#onDemandMs = config.onDemandHoldMs ?? this.#leaseTtlMs;
+    if (!(this.#onDemandMs >= 0))
+      throw new SwitchboardError('SWB_INVALID_ARGUMENT', `onDemandHoldMs must be >= 0, got ${String(config.onDemandHoldMs)}`);
     this.#quietMs = config.snapshotWhenQuietMs ?? 2_000;
     if (!(this.#quietMs >= 0)) {
       throw new SwitchboardError(
@@ -297,6 +321,7 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> {
           this.#owned.delete(callId);
           this.#clearTimers(callId);
           this.#log.warn({ callId }, 'lease lost: another instance runs this call now');
+          this.#dropLater(callId);
           return;
         }
         this.#owned.set(callId, { lease, cancel: this.#renewLater(callId, lease.remainingMs) });
@@ -304,12 +329,54 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> {
     });
   }
 
-  async #disown(callId: string): Promise<void> {
+  /** Gives the call's lease up: released (another instance takes the call over), or ended with the call. */
+  async #disown(callId: string, ended = false): Promise<void> {
     const held = this.#owned.get(callId);
     if (!held) return;
     held.cancel();
     this.#owned.delete(callId);
-    await this.#leases?.releaseLease(callId, this.instanceId).catch((error: unknown) => this.#fail(error, callId));
+    const leases = this.#leases;
+    const letGo = ended && leases?.endLease ? leases.endLease(callId, this.instanceId) : leases?.releaseLease(callId, this.instanceId);
+    await letGo?.catch((error: unknown) => this.#fail(error, callId));
+  }
+
+  /**
+   * Owner-only mode: keeps a call this instance does not own loaded for `onDemandHoldMs` from
+   * now (again on each use), then drops it from memory unless something awaits it (a
+   * `waitFor`, an operation's end: it stays, followed through the append notifications).
+   */
+  #dropLater(callId: string): void {
+    if (!this.#ownerOnly) return;
+    this.#onDemand.get(callId)?.();
+    this.#onDemand.set(
+      callId,
+      this.#setTimer(this.#onDemandMs, () => {
+        this.#onDemand.delete(callId);
+        if (this.owns(callId) || this.#acquiring.has(callId)) return;
+        if (this.#calls.get(callId)?.awaited) return this.#dropLater(callId);
+        this.engine.forget(callId);
+        this.#calls.delete(callId);
+      }),
+    );
+  }
+
+  /**
+   * The handle of a call, loaded from the store if this instance does not hold it (with
+   * several instances, a call another instance owns); undefined for a call the log does not
+   * know. A call loaded for this is followed while held, and dropped again after
+   * `onDemandHoldMs` unused (see `call` for the calls held already).
+   */
+  async getCall(id: string): Promise<Call | undefined> {
+    const callId = canonicalId(id);
+    if (!this.engine.holds(callId)) {
+      const view = await this.engine.load(callId);
+      if (!view) {
+        if (!this.owns(callId) && !this.#acquiring.has(callId)) this.engine.forget(callId);
+        return undefined;
+      }
+    }
+    if (!this.owns(callId)) this.#dropLater(callId);
+    return this.#handle(callId);
   }
 
   /**
@@ -320,6 +387,7 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> {
     if (!this.#leases || this.#stopped) return;
     this.#cancelSweep = this.#setTimer(this.#leaseTtlMs / 2, () => {
       void (async () => {
+        if (this.#ownerOnly) return this.#claim('took over a call whose owner went away');
         for (const view of this.engine.calls()) {
           if (view.state === 'terminated' || this.#owned.has(view.id)) continue;
           if (await this.#own(view.id)) await this.#takeOver(view.id, 'took over a call whose owner went away');
@@ -328,6 +396,33 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> {
         .catch((error: unknown) => this.#fail(error, ''))
         .finally(() => this.#sweep());
     });
+  }
+
+  /**
+   * Owner-only mode: takes the lease of every call the store lists as claimable (its owner
+   * went away, or this instance held it before a restart) and takes each one over; a few at
+   * a time. Resolves to the number of live calls taken over.
+   */
+  async #claim(reason: string): Promise<number> {
+    const ids = (await this.#leases!.claimableCalls!(this.instanceId, this.#leaseTtlMs)).filter((id) => !this.#owned.has(id));
+    let taken = 0;
+    const work = async (): Promise<void> => {
+      for (let id = ids.pop(); id !== undefined && !this.#stopped; id = ids.pop()) {
+        if (!(await this.#own(id))) continue;
+        const view = await this.engine.load(id);
+        if (!view || view.state === 'terminated') {
+          await this.#disown(id, true); // an ended call whose owner went away before ending its lease
+          this.#dropLater(id);
+          continue;
+        }
+        this.#onDemand.get(id)?.();
+        this.#onDemand.delete(id);
+        await this.#takeOver(id, reason);
+        taken++;
+      }
+    };
+    await Promise.all(Array.from({ length: CLAIMS_AT_ONCE }, work));
+    return taken;
   }
 
   /** Starts acting for a call this instance now owns: resync, then its timers (and the answer deadline). */
@@ -353,11 +448,31 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> {
     const receivedAt = delivery.receivedAt ?? this.#clock();
     // what arrived, before the engine emits anything about it (so a reader never misses it)
     if (this.#recorder) this.#record('notification', 'POST', null, null, parseForRecord(delivery.body), receivedAt);
-    await this.engine.ingest(delivery.body, {
+    const result = await this.engine.ingest(delivery.body, {
       receivedAt,
       ...(delivery.messageId !== undefined ? { messageId: delivery.messageId } : {}),
     });
+    if (this.#ownerOnly) {
+      for (const callId of result.newCalls) {
+        if (!this.engine.holds(callId)) void this.#heardFirst(callId, receivedAt).catch((error: unknown) => this.#fail(error, callId));
+      }
+    }
   };
+
+  /**
+   * Owner-only mode: this instance wrote the first entry of a call it does not hold. A call
+   * that rings is owned by the instance that heard it ring: load it, take its lease, start
+   * its answer deadline and tell the bot. Anything else (the first notification of a call
+   * another instance placed, beating its creator's record) is left to its creator.
+   */
+  async #heardFirst(callId: string, receivedAt: number): Promise<void> {
+    const view = await this.engine.load(callId);
+    if (view?.state === 'incoming' && (await this.#own(callId))) {
+      this.#incoming(this.#handle(callId), receivedAt);
+      return;
+    }
+    if (!this.owns(callId)) this.#dropLater(callId);
+  }
 
   #record(
     kind: ExchangeLine['kind'],
@@ -386,6 +501,22 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> {
     // a store that starts up in the background (SQLite's writer thread): ready before the first
     // call, whose append would otherwise wait for it out of the call's answer deadline
     if (typeof store.ready === 'function') await store.ready();
+    if (this.#ownerOnly) {
+      // only the calls this instance owns are its to hold: those it held before a restart,
+      // and those whose owner went away (the others stay with their owners)
+      if (typeof store.subscribe === 'function' && !this.#unsubscribe) {
+        this.#unsubscribe = await store.subscribe((streamId, version) => {
+          // the owner folds what others persisted; an announcement of any other call costs nothing
+          if (this.#stopped || !this.engine.holds(streamId)) return;
+          void this.engine.refresh(streamId, { version }).catch((error: unknown) => this.#fail(error, streamId));
+        });
+      }
+      const restored = await this.#claim('rehydrated after a restart');
+      this.#sweep();
+      this.#snapshotQuiet();
+      this.#log.info({ calls: restored, instanceId: this.instanceId }, 'switchboard started');
+      return restored;
+    }
     await this.engine.hydrate();
     if (typeof store.subscribe === 'function' && !this.#unsubscribe) {
       this.#unsubscribe = await store.subscribe((streamId, version) => {
@@ -419,6 +550,8 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> {
     this.#unsubscribe = undefined;
     for (const timers of this.#timers.values()) for (const cancel of timers.values()) cancel();
     this.#timers.clear();
+    for (const cancel of this.#onDemand.values()) cancel();
+    this.#onDemand.clear();
     await Promise.allSettled([...this.#resyncs.values(), ...this.#acquiring.values()]);
     const ids = this.#ownedIds();
     await this.engine.snapshot(ids ? { callIds: ids } : {}).catch((error: unknown) => this.#fail(error, ''));
@@ -452,6 +585,12 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> {
     }
     // the call's key: its notifications may spell Graph's id another way, and land on one stream
     const callId = canonicalId(body.id);
+    // owner-only: the instance that placed the call owns it, and holds it from its first entry
+    const ownedFirst = this.#ownerOnly && (await this.#own(callId));
+    if (this.#ownerOnly) {
+      await this.engine.load(callId);
+      if (!ownedFirst) this.#dropLater(callId);
+    }
     await this.engine.record(callId, {
       kind: 'command',
       id: `cmd:${commandId}`,
@@ -471,7 +610,7 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> {
     });
     // the call's first notifications may have been folded before the lease was taken: start
     // its timers now (the state decides whether there is anything to keep alive yet)
-    if (await this.#own(callId)) this.#schedule(callId);
+    if (ownedFirst || (!this.#ownerOnly && (await this.#own(callId)))) this.#schedule(callId);
     return this.#handle(callId);
   }
 
@@ -526,6 +665,8 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> {
 
   async #command(callId: string, command: CommandName, body: unknown, params: { participantId?: string } = {}): Promise<GraphResponse> {
     this.#refuseIfStopped(command);
+    // a command on a call another instance owns: load it for this (its view, its operations' ends)
+    if (this.#ownerOnly && !this.owns(callId)) await this.getCall(callId);
     const id = this.#newId();
     await this.engine.record(callId, {
       kind: 'command',
@@ -625,7 +766,7 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> {
             .catch((error: unknown) => this.#fail(error, call.id));
         } else if (event.to === 'terminated') {
           this.#clearTimers(call.id);
-          void this.#disown(call.id);
+          void this.#disown(call.id, true);
           this.emit('callEnded', call);
         } else if (this.owns(call.id)) this.#schedule(call.id);
         // else: another instance placed the call or heard it ring, and owns it; if it never
