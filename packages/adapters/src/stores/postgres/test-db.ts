@@ -120,3 +120,18 @@ export async function adminQuery<R extends QueryResultRow>(text: string, values?
     await client.end().catch(() => undefined);
   }
 }
+
+/** `adminQuery` on every shard database of the sharded tests, the rows of each one after the other. */
+export async function adminQueryShards<R extends QueryResultRow>(text: string, values?: unknown[]): Promise<R[]> {
+  const rows: R[] = [];
+  for (const connectionString of TEST_SHARD_URLS) {
+    const client = testClient({ connectionString });
+    try {
+      await client.connect();
+      rows.push(...(await client.query<R>(text, values)).rows);
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+  }
+  return rows;
+}
