@@ -371,14 +371,17 @@ export class Engine extends EventEmitter<EngineEvents> {
    * store: call it when the store says the stream moved. Resolves to the events.
    * `version`, when the store said which version the stream reached: a call this engine has
    * already folded that far is not read again (the announcement of its own append, or one
-   * heard twice).
+   * heard twice). `ifHeld`: only if this engine still holds the call when the refresh's turn
+   * comes (an engine that holds only some calls: one it dropped meanwhile stays dropped).
    */
-  async refresh(id: string, options: { readonly version?: number } = {}): Promise<readonly CallEvent[]> {
+  async refresh(id: string, options: { readonly version?: number; readonly ifHeld?: boolean } = {}): Promise<readonly CallEvent[]> {
     const callId = canonicalId(id);
     if (callId === QUARANTINE_STREAM) return [];
     const known = this.#calls.get(callId)?.version;
     if (known !== undefined && options.version !== undefined && known >= options.version) return [];
     const events = await this.#withLock(callId, async () => {
+      // (held when asked, and forgotten, or only lent to a decision, by the time its turn came)
+      if (options.ifHeld && !this.#calls.has(callId)) return [];
       const before = this.#calls.get(callId)?.version ?? 0;
       const found: CallEvent[] = [];
       const state = await this.#catchUp(callId, found, 'report');
@@ -446,9 +449,15 @@ export class Engine extends EventEmitter<EngineEvents> {
     return ids.length;
   }
 
-  /** Drops a call from memory (its log stays). */
+  /**
+   * Drops a call from memory (its log stays): now, and again once the operations on it in
+   * flight (an append, a load) have finished, since they would hold it again.
+   */
   forget(callId: string): void {
-    this.#calls.delete(canonicalId(callId));
+    const key = canonicalId(callId);
+    this.#calls.delete(key);
+    const inFlight = this.#locks.get(key);
+    if (inFlight) void inFlight.then(() => this.#calls.delete(key));
   }
 
   /**

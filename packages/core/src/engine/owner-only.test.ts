@@ -86,6 +86,22 @@ describe('an engine that holds only some calls (loadOnAppend: false)', () => {
     expect(other.holds(CALL)).toBe(false);
   });
 
+  it('forget holds: a load or refresh in flight when the call is forgotten does not hold it again', async () => {
+    const store = new CountingStore();
+    const engine = createEngine({ clock, store, loadOnAppend: false });
+    await engine.ingest(callStateBody(CALL, 'established'));
+    const loading = engine.load(CALL);
+    const refreshing = engine.refresh(CALL);
+    engine.forget(CALL);
+    await Promise.all([loading, refreshing]);
+    expect(engine.holds(CALL)).toBe(false);
+    // refresh `ifHeld` of a call dropped before its turn reads nothing and holds nothing
+    const reads = store.reads;
+    await engine.refresh(CALL, { ifHeld: true });
+    expect(engine.holds(CALL)).toBe(false);
+    expect(store.reads).toBe(reads);
+  });
+
   it('any delivery to any engine, with restarts and handovers, gives the owner the view a single engine has', async () => {
     const scenarios = fc.oneof(
       arbCallScenario({ holds: true }).map((s) => ({ callId: s.callId, bodies: s.bodies })),
