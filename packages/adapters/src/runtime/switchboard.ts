@@ -352,10 +352,12 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> {
       callId,
       this.#setTimer(this.#onDemandMs, () => {
         this.#onDemand.delete(callId);
-        if (this.owns(callId) || this.#acquiring.has(callId)) return;
-        if (this.#calls.get(callId)?.awaited) return this.#dropLater(callId);
+        if (this.owns(callId)) return;
+        // (a lease being taken may fail: look again later)
+        if (this.#acquiring.has(callId) || this.#calls.get(callId)?.awaited) return this.#dropLater(callId);
         this.engine.forget(callId);
         this.#calls.delete(callId);
+        this.#log.debug({ callId }, 'dropped a call this instance does not own');
       }),
     );
   }
@@ -467,6 +469,7 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> {
    */
   async #heardFirst(callId: string, receivedAt: number): Promise<void> {
     const view = await this.engine.load(callId);
+    this.#log.debug({ callId, state: view?.state }, 'heard a call first');
     if (view?.state === 'incoming' && (await this.#own(callId))) {
       this.#incoming(this.#handle(callId), receivedAt);
       return;
@@ -508,7 +511,7 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> {
         this.#unsubscribe = await store.subscribe((streamId, version) => {
           // the owner folds what others persisted; an announcement of any other call costs nothing
           if (this.#stopped || !this.engine.holds(streamId)) return;
-          void this.engine.refresh(streamId, { version }).catch((error: unknown) => this.#fail(error, streamId));
+          void this.engine.refresh(streamId, { version, ifHeld: true }).catch((error: unknown) => this.#fail(error, streamId));
         });
       }
       const restored = await this.#claim('rehydrated after a restart');
