@@ -89,7 +89,7 @@ export type SwitchboardEvents = {
   /** A call came in: answer, reject or redirect it before `deadline` (ms since the epoch). */
   incomingCall: [call: Call, deadline: number];
   callEnded: [call: Call];
-  /** Every engine event, for every call. */
+  /** Every engine event, for every call this instance holds (with several instances: the ones it owns, or loaded on demand). */
   event: [CallEvent];
   /**
    * A notification of a delivery did not decode: it is stored as a quarantined entry (with
@@ -157,9 +157,12 @@ function commandPath(command: CommandName, callId: string, participantId: string
  * call handles, operation promises, the incoming-call deadline, automatic keep-alive,
  * resync on demand and rehydration after a restart.
  *
- * Several instances can share one PostgreSQL store: each follows every call through the
- * store's append notifications, and a per-call lease decides which one runs the call's
- * timers, resyncs it and hears `incomingCall` (see `leases`).
+ * Several instances can share one PostgreSQL store (or a `ShardedPgEventStore`): a per-call
+ * lease decides which one holds the call, folds it, runs its timers, resyncs it and hears
+ * `incomingCall` (see `leases`). The others persist the deliveries they receive without
+ * folding them; the owner folds them from the store's append notifications. Another
+ * instance loads a call on demand (`getCall`, a command) and drops it again
+ * (`onDemandHoldMs`); `call()`, `calls()` and the events cover the calls held.
  */
 export class Switchboard extends EventEmitter<SwitchboardEvents> {
   readonly engine: Engine;
@@ -383,11 +386,13 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> {
 
   /**
    * With leases: take over live calls whose owner went away (its lease lapsed), resync them
-   * and restart their timers. Runs every half lease.
+   * and restart their timers. Runs every half lease; in owner-only mode, where a sweep is
+   * one query (`claimableCalls`), every quarter, so that calls are owned again within about
+   * a lease and a quarter of their owner's death (plus the takeover work).
    */
   #sweep(): void {
     if (!this.#leases || this.#stopped) return;
-    this.#cancelSweep = this.#setTimer(this.#leaseTtlMs / 2, () => {
+    this.#cancelSweep = this.#setTimer(this.#leaseTtlMs / (this.#ownerOnly ? 4 : 2), () => {
       void (async () => {
         if (this.#ownerOnly) return this.#claim('took over a call whose owner went away');
         for (const view of this.engine.calls()) {
@@ -407,6 +412,11 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> {
    */
   async #claim(reason: string): Promise<number> {
     const ids = (await this.#leases!.claimableCalls!(this.instanceId, this.#leaseTtlMs)).filter((id) => !this.#owned.has(id));
+    // in an order of this instance's own: instances sweeping at once start on different calls
+    for (let i = ids.length - 1; i > 0; i--) {
+      const j = Math.floor(Math.random() * (i + 1));
+      [ids[i], ids[j]] = [ids[j]!, ids[i]!];
+    }
     let taken = 0;
     const work = async (): Promise<void> => {
       for (let id = ids.pop(); id !== undefined && !this.#stopped; id = ids.pop()) {
@@ -617,7 +627,7 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> {
     return this.#handle(callId);
   }
 
-  /** The handle of a call this switchboard knows (any spelling of its id). */
+  /** The handle of a call this switchboard holds (any spelling of its id); with several instances, see `getCall`. */
   call(callId: string): Call | undefined {
     const view = this.engine.getCall(callId);
     return view ? this.#handle(view.id) : undefined;

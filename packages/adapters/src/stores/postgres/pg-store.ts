@@ -150,8 +150,9 @@ const MAX_GROUP_CHARACTERS = 16 * 2 ** 20;
  * - `subscribe`: hear about every instance's appends (LISTEN/NOTIFY on a dedicated
  *   connection that reconnects and catches up).
  * - Leases: `acquireLease` / `renewLease` / `releaseLease` / `getLease` decide which
- *   instance runs a call. The store enforces one on an append only when asked (`lease` in
- *   the append's options); otherwise the runtime does.
+ *   instance runs a call; `endLease` lets an ended call's lease go for good and
+ *   `claimableCalls` lists the calls to take over. The store enforces one on an append only
+ *   when asked (`lease` in the append's options); otherwise the runtime does.
  *
  * Times for leases come from the database. Stream and entry ids are limited to 1,024 bytes
  * of UTF-8 and cannot contain NUL (PostgreSQL text cannot), which Graph ids never approach.
