@@ -225,7 +225,7 @@ export async function benchScaleOut(quick: boolean): Promise<Row[]> {
         met: cpuRatio <= 1.3,
       },
       {
-        benchmark: 'scale-out: heap held for calls per instance, 3 instances (heap after GC less heap at start; largest instance)',
+        benchmark: 'scale-out: heap held for calls per instance, 3 instances (heap after GC at the end less the same after the warm-up; largest instance)',
         baseline: `1 instance holding every call: ${mib(one.callHeapPerInstance)}`,
         figure: `${mib(three.callHeapPerInstance)} (calls held: ${three.heldPerInstance.join(' / ')})`,
         ratio: memRatio,
@@ -241,7 +241,7 @@ export async function benchScaleOut(quick: boolean): Promise<Row[]> {
         met: three.readsPerAppended <= 1.2,
       },
       {
-        benchmark: `scale-out: takeover after SIGKILL of the owner of ${taken.orphaned} of ${quick ? 300 : 1_000} live calls, 3 instances, ${leaseTtlMs / 1000} s leases`,
+        benchmark: `scale-out: takeover after SIGKILL of the owner of ${taken.orphaned} of ${(quick ? 300 : 1_000).toLocaleString('en-US')} live calls, 3 instances, ${leaseTtlMs / 1000} s leases`,
         baseline: `lease period ${leaseTtlMs} ms`,
         figure: `every call owned again after ${taken.ms} ms (${periods.toFixed(2)} lease periods)`,
         ratio: periods,
