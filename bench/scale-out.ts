@@ -225,7 +225,8 @@ export async function benchScaleOut(quick: boolean): Promise<Row[]> {
         met: cpuRatio <= 1.3,
       },
       {
-        benchmark: 'scale-out: heap held for calls per instance, 3 instances (heap after GC at the end less the same after the warm-up; largest instance)',
+        benchmark:
+          'scale-out: heap held for calls per instance, 3 instances (heap after GC at the end less the same after the warm-up; largest instance)',
         baseline: `1 instance holding every call: ${mib(one.callHeapPerInstance)}`,
         figure: `${mib(three.callHeapPerInstance)} (calls held: ${three.heldPerInstance.join(' / ')})`,
         ratio: memRatio,
