@@ -179,6 +179,10 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> {
   readonly #calls = new Map<string, Call>();
   readonly #timers = new Map<string, Map<string, () => void>>();
   readonly #resyncs = new Map<string, Promise<void>>();
+  /** Calls `incomingCall` was emitted for in this process: each is offered once. */
+  readonly #offered = new Set<string>();
+  /** Answer, reject or redirect entries this process sent and has not heard back on. */
+  readonly #answering = new Set<string>();
   readonly #host: CallHost;
   /** This instance's name in leases. */
   readonly instanceId: string;
@@ -443,7 +447,7 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> {
     await this.resync(callId, reason).catch((error: unknown) => this.#fail(error, callId));
     if (this.engine.getCall(callId)?.state === 'incoming') {
       const [first] = await this.engine.store.readStream(callId);
-      this.#incoming(call, first?.at ?? this.#clock(), true);
+      this.#incoming(call, first?.at ?? this.#clock());
     }
     this.#schedule(callId);
   }
@@ -676,11 +680,41 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> {
     if (this.#stopped) throw stoppedError(command);
   }
 
+  /**
+   * An incoming call is answered, rejected or redirected at most once: refused while such a
+   * command this process sent is in flight, and once one succeeded. (One a previous process
+   * logged without a result does not count: after a restart, Graph's GET decides, and the
+   * call is offered again only if Graph says it still rings.)
+   */
+  #refuseIfHandled(callId: string, command: CommandName): void {
+    if (!ANSWER_COMMANDS.has(command)) return;
+    const commands = Object.values(this.engine.getCall(callId)?.commands ?? {});
+    const taken = commands.find(
+      (c) => ANSWER_COMMANDS.has(c.command) && (c.outcome === 'succeeded' || (c.outcome === undefined && this.#answering.has(c.id))),
+    );
+    if (taken) {
+      throw new SwitchboardError(
+        'SWB_CALL_ALREADY_HANDLED',
+        `${command} refused: this call was already sent ${taken.command} (${taken.outcome ?? 'awaiting Graph'}); nothing was sent to Graph`,
+      );
+    }
+  }
+
   async #command(callId: string, command: CommandName, body: unknown, params: { participantId?: string } = {}): Promise<GraphResponse> {
     this.#refuseIfStopped(command);
     // a command on a call another instance owns: load it for this (its view, its operations' ends)
     if (this.#ownerOnly && !this.owns(callId)) await this.getCall(callId);
+    this.#refuseIfHandled(callId, command);
     const id = this.#newId();
+    if (ANSWER_COMMANDS.has(command)) this.#answering.add(`cmd:${id}`);
+    try {
+      return await this.#send(callId, command, body, params, id);
+    } finally {
+      this.#answering.delete(`cmd:${id}`);
+    }
+  }
+
+  async #send(callId: string, command: CommandName, body: unknown, params: { participantId?: string }, id: string): Promise<GraphResponse> {
     await this.engine.record(callId, {
       kind: 'command',
       id: `cmd:${id}`,
@@ -779,6 +813,7 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> {
             .catch((error: unknown) => this.#fail(error, call.id));
         } else if (event.to === 'terminated') {
           this.#clearTimers(call.id);
+          this.#offered.delete(call.id);
           void this.#disown(call.id, true);
           this.emit('callEnded', call);
         } else if (this.owns(call.id)) this.#schedule(call.id);
@@ -803,9 +838,12 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> {
   }
 
   /** Starts the answer deadline and tells the bot (only the owner does, so only one instance answers). */
-  #incoming(call: Call, receivedAt: number, restored = false): void {
+  #incoming(call: Call, receivedAt: number): void {
     if (this.engine.getCall(call.id)?.state !== 'incoming') return;
-    if (this.#timers.get(call.id)?.has('answerDeadline') && !restored) return;
+    // once per process: a delivery taken in while start() restores the same call (whose resync
+    // may see it still ringing while the bot's answer is in flight) must not offer it again
+    if (this.#offered.has(call.id)) return;
+    this.#offered.add(call.id);
     const deadline = receivedAt + this.#answerDeadlineMs;
     this.#timer(
       call.id,

@@ -25,7 +25,7 @@ import type { CallMachineEvent } from './events.js';
 import { REACHABLE, STATE_RANK, isProofRequired, normalizeCallState } from './table.js';
 
 /** Bumped whenever the fold's meaning changes: snapshots of another version are rebuilt from the log. */
-export const MACHINE_VERSION = 'switchboard-call/3';
+export const MACHINE_VERSION = 'switchboard-call/4';
 
 export interface CallMachineInput {
   readonly callId: string;

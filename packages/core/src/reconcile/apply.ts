@@ -3,6 +3,7 @@ import { isObject, odataTypeName, participantKey, toCode, type JsonObject } from
 import type { CallContext, OperationStatus, StaleReason } from './context.js';
 import type { ContextEdit } from './draft.js';
 import { hasOwn } from '../util/object.js';
+import { canonicalId } from '../util/ids.js';
 import { isRepeatId } from './repeats.js';
 
 /**
@@ -261,9 +262,12 @@ export function isOperationOver(op: CallContext['operations'][string] | undefine
  * cannot decide (the first is kept and a resync is asked for). A `deleted` operation without a
  * status is `ended`: over, outcome unknown, until a status says which.
  */
-export function applyOperation(ctx: Ctx, entry: StoredEntry, id: string, data: JsonObject, changeType?: ChangeType): void {
+export function applyOperation(ctx: Ctx, entry: StoredEntry, spelling: string, data: JsonObject, changeType?: ChangeType): void {
   let status = normalizeOperationStatus(data['status']);
   if (status === undefined && changeType === 'deleted') status = 'ended';
+  // keyed by identity: Graph answers a command with one spelling of the operation's GUID and
+  // notifies with another; the view keeps the spelling it first saw
+  const id = canonicalId(spelling);
   const current = ctx.next.operations[id];
   const currentStatus = heldStatus(current);
   let mode: 'overwrite' | 'fill' = 'overwrite';
@@ -288,7 +292,7 @@ export function applyOperation(ctx: Ctx, entry: StoredEntry, id: string, data: J
     if (!hasOwn.call(data, key) || (mode === 'fill' && key in next)) continue;
     next[key] = data[key];
   }
-  next['id'] = id;
+  next['id'] = typeof current?.['id'] === 'string' ? current['id'] : spelling;
   if (mode === 'overwrite' && status !== undefined) next['status'] = status;
   const type = odataTypeName(data);
   if (type !== undefined && (mode === 'overwrite' || next['type'] === undefined)) next['type'] = type;
@@ -336,10 +340,11 @@ export function applyAudioRoutingGroups(
 export function applyTimer(ctx: Ctx, entry: TimerEntry): void {
   ctx.set('timers', entry.timer, entry.at);
   if (entry.timer === 'operationTimeout' && entry.operationId !== undefined) {
-    const op = ctx.next.operations[entry.operationId];
+    const id = canonicalId(entry.operationId);
+    const op = ctx.next.operations[id];
     // the operation is edited in place: a copy, unless it already says so
     if (op && !isOperationOver(op) && op['timedOut'] !== true) {
-      ctx.set('operations', entry.operationId, { ...op, timedOut: true });
+      ctx.set('operations', id, { ...op, timedOut: true });
     }
   }
 }

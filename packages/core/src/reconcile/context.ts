@@ -106,6 +106,7 @@ export interface CallContext {
   readonly latestRoster: { readonly rosterSequenceNumber: number; readonly ids: readonly string[] } | null;
   /** Tombstones: a removed participant that an older update cannot bring back. */
   readonly removedParticipants: { readonly [id: string]: RemovedParticipant };
+  /** Keyed by `canonicalId` of the operation's id (Graph spells one GUID several ways); `id` is the spelling first seen. */
   readonly operations: { readonly [id: string]: OperationView };
   readonly contentSharingSessions: { readonly [id: string]: ContentSharingSessionView };
   readonly audioRoutingGroups: { readonly [id: string]: { readonly id: string; readonly [property: string]: unknown } };
