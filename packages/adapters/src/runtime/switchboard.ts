@@ -398,7 +398,10 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> {
     if (!this.#leases || this.#stopped) return;
     this.#cancelSweep = this.#setTimer(this.#leaseTtlMs / (this.#ownerOnly ? 4 : 2), () => {
       void (async () => {
-        if (this.#ownerOnly) return this.#claim('took over a call whose owner went away');
+        if (this.#ownerOnly) {
+          await this.#claim('took over a call whose owner went away');
+          return;
+        }
         for (const view of this.engine.calls()) {
           if (view.state === 'terminated' || this.#owned.has(view.id)) continue;
           if (await this.#own(view.id)) await this.#takeOver(view.id, 'took over a call whose owner went away');
