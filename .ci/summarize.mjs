@@ -1,7 +1,9 @@
 // Adds up vitest runs and prints the line CI reads: "N passed, N failed".
 //
-//   node .ci/summarize.mjs [--exit-code N] report.json [[--exit-code N] report.json ...]
+//   node .ci/summarize.mjs [--check name=N ...] [--exit-code N] report.json [[--exit-code N] report.json ...]
 //
+// `--check name=N` counts a check that is not a vitest run (the package checks, knip, the
+// packed consumer) as one passed (exit code 0) or one failed, named.
 // Each report is vitest's JSON report; beside it, `report.run.json` from .ci/run-reporter.mjs
 // carries what the JSON report leaves out. `--exit-code` is the exit code of the vitest run
 // that wrote the next report. Counted as failed, each named on a line above the closing one:
@@ -18,9 +20,15 @@ import { relative } from 'node:path';
 const MAX_NAMED = 20; // per kind and run: past that, a count
 
 const runs = [];
+const checks = [];
 let exitCode;
 for (let args = process.argv.slice(2); args.length > 0; ) {
   const arg = args.shift();
+  if (arg === '--check') {
+    const [name, code] = String(args.shift()).split('=');
+    checks.push({ name, code: Number(code) });
+    continue;
+  }
   if (arg === '--exit-code') {
     exitCode = Number(args.shift());
     continue;
@@ -42,6 +50,13 @@ for (const run of runs) {
   passed += result.passed;
   failed += result.failed;
   skipped += result.skipped;
+}
+for (const check of checks) {
+  if (check.code === 0) passed++;
+  else {
+    failed++;
+    console.log(`check ${check.name} failed (exit code ${check.code}): see its output above`);
+  }
 }
 if (skipped > 0) console.log(`${skipped} skipped (not counted as passed)`);
 // the last line, exactly: CI reads it

@@ -12,7 +12,8 @@
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createSwitchboard, PgEventStore, type GraphPort } from '@switchboard/adapters';
+import { PgEventStore } from '@switchboard/adapters';
+import { createSwitchboard, type GraphPort } from '@switchboard/runtime';
 
 export interface ScaleServerConfig {
   readonly databaseUrl: string;

@@ -1,3 +1,4 @@
+// tier: e2e (compiles the packages' declarations and a consumer: about 30 s of CPU)
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { checkConsumer, emitDeclarations } from './support/declarations.js';
@@ -14,5 +15,5 @@ describe('a consumer compiling against the built packages', () => {
     expect([...files.keys()].some((f) => f.endsWith('/packages/core/dist/index.d.ts'))).toBe(true);
     // (XState's own declarations do not compile under these settings: no public type may load them)
     expect(checkConsumer(root, `${root}test/consumer/tsconfig.json`, files)).toEqual([]);
-  }, 300_000); // five packages type-checked for their declarations: about 30 s of CPU
+  }, 300_000); // six packages type-checked for their declarations: about 30 s of CPU
 });

@@ -1,8 +1,10 @@
+// tier: e2e (child processes)
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { decodeNotifications, replay, type StoredEntry } from '@switchboard/core';
+import { decodeNotifications, type StoredEntry } from '@switchboard/core';
+import { replay } from '@switchboard/core/replay';
 import { SqliteEventStore } from '@switchboard/adapters';
 import { createSimulator, type Simulator } from '@switchboard/simulator';
 import { DEMO_APP } from '../examples/demo-bot/demo.js';

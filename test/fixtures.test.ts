@@ -1,7 +1,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { decodeNotifications, deliverySchedule, exchangeToEntries, parseExchangeLog, replay, type CallView } from '@switchboard/core';
+import { decodeNotifications, type CallView } from '@switchboard/core';
+import { deliverySchedule, exchangeToEntries, parseExchangeLog, replay } from '@switchboard/core/replay';
 
 const DIR = join(import.meta.dirname, 'fixtures', 'graph');
 
@@ -216,7 +217,7 @@ describe('every fixture replays to the state its source describes', () => {
 });
 
 describe('shapes from real traffic (public threads, see fixtures/graph/README.md)', () => {
-  it("C# SDK logs' capitalised values: Updated, Established, Active (microsoft-graph-comms-samples #700)", () => {
+  it("C# SDK logs' capitalised values: Updated, Established, Active (microsoftgraph/microsoft-graph-comms-samples#700)", () => {
     const view = replayFile('threads/microsoft-graph-comms-samples-700--capitalised-established-active.jsonl')[
       '811f5c00-0e32-48ce-9f27-8d77b9892453'
     ]!;
@@ -224,7 +225,7 @@ describe('shapes from real traffic (public threads, see fixtures/graph/README.md
     expect(view['mediaState']).toEqual({ '@odata.type': '#microsoft.graph.callMediaState', audio: 'Active' }); // passed through as sent
   });
 
-  it('C# SDK logs: Updated, Establishing (microsoft-graph-comms-samples #632)', () => {
+  it('C# SDK logs: Updated, Establishing (microsoftgraph/microsoft-graph-comms-samples#632)', () => {
     expect(
       replayFile('threads/microsoft-graph-comms-samples-632--capitalised-updated-establishing.jsonl')[
         '671f6600-14dc-4bb2-924e-24226a414f9d'
@@ -232,19 +233,19 @@ describe('shapes from real traffic (public threads, see fixtures/graph/README.md
     ).toBe('establishing');
   });
 
-  it('2019 traffic with resource (/app/calls/...) and no resourceUrl (microsoft-graph-comms-samples #95)', () => {
+  it('2019 traffic with resource (/app/calls/...) and no resourceUrl (microsoftgraph/microsoft-graph-comms-samples#95)', () => {
     const view = replayFile('threads/microsoft-graph-comms-samples-95--2019-resource-only.jsonl')['441f1100-ccbf-4b11-8469-7ccb5b03d033']!;
     expect([view.state, view.graphId]).toEqual(['establishing', '441f1100-ccbf-4b11-8469-7ccb5b03d033']);
   });
 
-  it('a 2019 roster participant with no id, keyed by its identity (microsoft-graph-comms-samples #77)', () => {
+  it('a 2019 roster participant with no id, keyed by its identity (microsoftgraph/microsoft-graph-comms-samples#77)', () => {
     const view = replayFile('threads/microsoft-graph-comms-samples-77--2019-roster-participant-without-id.jsonl')[
       '451f0a00-ea04-4c8f-90d8-cddf1ac603d5'
     ]!;
     expect(Object.keys(view.participants)).toEqual(['identity:application:xxxx']);
   });
 
-  it('an envelope with no @odata.type (#odata.type keys), a created call with no resource data (microsoft-graph-docs-contrib #5241)', () => {
+  it('an envelope with no @odata.type (#odata.type keys), a created call with no resource data (microsoftgraph/microsoft-graph-docs-contrib#5241)', () => {
     const calls = replayFile('threads/microsoft-graph-docs-contrib-5241--envelope-without-odata-type.jsonl');
     expect(Object.keys(calls)).toEqual(['821f2f00-531f-46ba-929e-c0da30b']);
     expect(calls['821f2f00-531f-46ba-929e-c0da30b']!.state).toBe('pending');

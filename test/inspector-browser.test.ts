@@ -1,3 +1,4 @@
+// tier: e2e (Chromium)
 /**
  * `switchboard inspect` in a real browser (headless Chromium), against the runtime fed by the
  * simulator: the console reads the runtime's SQLite log through a second store opened
@@ -11,7 +12,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { InMemoryEventStore } from '@switchboard/core';
-import { createSwitchboard, SqliteEventStore, type Call, type GraphPort, type Switchboard } from '@switchboard/adapters';
+import { SqliteEventStore } from '@switchboard/adapters';
+import { createSwitchboard, type Call, type GraphPort, type Switchboard } from '@switchboard/runtime';
 import { main } from '@switchboard/cli';
 import { createInspector, type Inspector } from '@switchboard/inspector';
 import { createSimulator, type Simulator } from '@switchboard/simulator';

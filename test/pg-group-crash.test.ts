@@ -1,3 +1,4 @@
+// tier: e2e (child processes, PostgreSQL)
 import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';

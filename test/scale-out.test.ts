@@ -1,8 +1,10 @@
+// tier: integration (PostgreSQL)
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { createEngine, type CommandName } from '@switchboard/core';
 import { arbCallScenario, arbDeliverySchedule, arbToggleScenario } from '@switchboard/core/testing';
-import { createSwitchboard, PgEventStore, ShardedPgEventStore, type Call, type GraphPort, type Switchboard } from '@switchboard/adapters';
+import { PgEventStore, ShardedPgEventStore } from '@switchboard/adapters';
+import { createSwitchboard, type Call, type GraphPort, type Switchboard } from '@switchboard/runtime';
 import { createGraphClient } from '@switchboard/transport';
 import { createSimulator, type Simulator } from '@switchboard/simulator';
 import { adminQueryShards, requireShardDatabases, testSchemas, TEST_SHARD_URLS } from '../packages/adapters/src/stores/postgres/test-db.js';

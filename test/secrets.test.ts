@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InMemoryEventStore } from '@switchboard/core';
-import { createFileRecorder, createSwitchboard, type Call, type Switchboard } from '@switchboard/adapters';
+import { createFileRecorder, createSwitchboard, type Call, type Switchboard } from '@switchboard/runtime';
 import {
   createGraphClient,
   createMsalTokenProvider,
@@ -19,7 +19,7 @@ import { forge } from './support/hostile/keys.js';
 import { captureLogger, errorText, findLeaks, type Haystack, type Needle } from './support/hostile/leaks.js';
 
 /**
- * Item 6 of issue 7: a call through the runtime against the simulator, with error paths
+ * docs/reliability.md, section 6 (no secrets in logs, recordings or errors): a call through the runtime against the simulator, with error paths
  * (bad webhook tokens, a 401 from Graph, failed commands), then a search of everything written
  * (log lines, the exchange recording, the event log, every thrown error, every webhook answer)
  * for the access token, the client secret and the webhook JWT.

@@ -1,9 +1,33 @@
-import { existsSync, realpathSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import ts from 'typescript';
 
-/** The workspace's packages, each after the ones it depends on. */
-export const PACKAGES = ['core', 'transport', 'simulator', 'adapters', 'cli'] as const;
+/** The workspace's packages (the folders of packages/), each after the ones it depends on. */
+function packagesInBuildOrder(root: string): string[] {
+  const dirs = readdirSync(join(root, 'packages')).filter((dir) => existsSync(join(root, 'packages', dir, 'package.json')));
+  const nameOf = new Map<string, string>();
+  const depsOf = new Map<string, string[]>();
+  for (const dir of dirs) {
+    const manifest = JSON.parse(readFileSync(join(root, 'packages', dir, 'package.json'), 'utf8')) as {
+      name: string;
+      dependencies?: Record<string, string>;
+      peerDependencies?: Record<string, string>;
+    };
+    nameOf.set(manifest.name, dir);
+    depsOf.set(dir, Object.keys({ ...manifest.dependencies, ...manifest.peerDependencies }));
+  }
+  const ordered: string[] = [];
+  const visit = (dir: string): void => {
+    if (ordered.includes(dir)) return;
+    for (const dep of depsOf.get(dir) ?? []) {
+      const depDir = nameOf.get(dep);
+      if (depDir) visit(depDir);
+    }
+    ordered.push(dir);
+  };
+  for (const dir of dirs.sort()) visit(dir);
+  return ordered;
+}
 
 export interface Declarations {
   /** `packages/<name>/dist/**\/*.d.ts` as `pnpm build` would write them, by absolute path. */
@@ -20,7 +44,7 @@ export interface Declarations {
 export function emitDeclarations(root: string): Declarations {
   const files = new Map<string, string>();
   const problems: string[] = [];
-  for (const name of PACKAGES) {
+  for (const name of packagesInBuildOrder(root)) {
     const config = join(root, 'packages', name, 'tsconfig.build.json');
     const parsed = ts.getParsedCommandLineOfConfigFile(config, undefined, {
       ...ts.sys,

@@ -1,2 +1,1 @@
 export * from './stores/index.js';
-export * from './runtime/index.js';

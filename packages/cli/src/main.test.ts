@@ -1,3 +1,4 @@
+// tier: e2e (child processes)
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -5,7 +5,7 @@ import { harness, type Harness } from './testkit.js';
 import type { Json } from './types.js';
 
 /**
- * The documentation's own requests (test/fixtures/graph/docs, copied from the shared fixtures),
+ * The documentation's own requests (test/fixtures/graph/docs, copied from Graph's reference pages),
  * sent to the simulator: every documented create-call scenario and invite must be accepted,
  * answered in the documented shape, and play out to the documented notifications.
  */

@@ -53,7 +53,7 @@ export const RESULTS = {
   transferFailed: (subcode: 7000 | 7700) =>
     resultInfo(500, subcode, subcode === 7700 ? 'Call transfer failed: the transfer target rejected the call.' : 'Call transfer failed.'),
   operationCancelled: () => resultInfo(400, 8508, 'Action failed, the operation was cancelled.'),
-  // stand-ins: not documented in the seeds
+  // stand-ins: not documented in Graph's reference pages
   declined: () => resultInfo(603, 10003, 'The call was declined by the callee.'),
   notAnswered: () => resultInfo(408, 10057, 'The callee did not answer within the ringing timeout.'),
   incomingNotAnswered: () => resultInfo(408, 10092, 'The incoming call was not answered by the application in time.'),
@@ -67,7 +67,7 @@ export const RESULTS = {
 } as const;
 
 /** DTMF characters to Graph's `tone` values. */
-export const TONES: { readonly [digit: string]: string } = {
+const TONES: { readonly [digit: string]: string } = {
   '0': 'tone0',
   '1': 'tone1',
   '2': 'tone2',

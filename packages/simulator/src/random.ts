@@ -62,7 +62,7 @@ export class Rng {
 }
 
 /** FNV-1a over a label: turns `seed` + a purpose ("ids", "call:<id>:faults") into a stream seed. */
-export function deriveSeed(seed: number, label: string): number {
+function deriveSeed(seed: number, label: string): number {
   let h = 0x811c9dc5 ^ (seed >>> 0);
   for (let i = 0; i < label.length; i++) {
     h ^= label.charCodeAt(i);

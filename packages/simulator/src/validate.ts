@@ -34,7 +34,7 @@ export function asObject(body: unknown, what = 'request body'): Json {
 }
 
 /** https anywhere; plain http only to loopback (a local bot under test). */
-export function checkCallbackUri(value: unknown, field = 'callbackUri'): string {
+function checkCallbackUri(value: unknown, field = 'callbackUri'): string {
   if (typeof value !== 'string' || value.length === 0) throw badRequest(`${field} is required.`);
   let url: URL;
   try {
@@ -47,7 +47,7 @@ export function checkCallbackUri(value: unknown, field = 'callbackUri'): string 
   throw badRequest(`${field} must be an https URL.`);
 }
 
-export function checkMediaConfig(value: unknown): Json {
+function checkMediaConfig(value: unknown): Json {
   if (!isJson(value)) throw badRequest('mediaConfig is required.');
   const type = typeName(value);
   if (type !== 'serviceHostedMediaConfig' && type !== 'appHostedMediaConfig') {
@@ -65,7 +65,7 @@ function checkModalities(value: unknown, field: string): string[] {
 }
 
 /** An identity set with at least one identity that has an id. */
-export function checkIdentitySet(value: unknown, field: string): Json {
+function checkIdentitySet(value: unknown, field: string): Json {
   if (!isJson(value) || identityKindOf(value) === undefined || identityIds(value).length === 0) {
     throw badRequest(
       `${field} must be an identitySet with a user, phone, guest, application or applicationInstance identity that has an id.`,
@@ -74,7 +74,7 @@ export function checkIdentitySet(value: unknown, field: string): Json {
   return value;
 }
 
-export function checkParticipantInfo(value: unknown, field: string): Json {
+function checkParticipantInfo(value: unknown, field: string): Json {
   if (!isJson(value)) throw badRequest(`${field} must be an object.`);
   checkIdentitySet(value['identity'], `${field}.identity`);
   return value;
@@ -192,7 +192,7 @@ function inferMeetingType(meetingInfo: Json): string | undefined {
 }
 
 /** `#microsoft.graph.x` / `microsoft.graph.x` / `x` -> `x`. */
-export function typeName(value: Json): string | undefined {
+function typeName(value: Json): string | undefined {
   const t = value['@odata.type'];
   if (typeof t !== 'string') return undefined;
   const bare = t.startsWith('#') ? t.slice(1) : t;

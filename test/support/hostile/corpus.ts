@@ -27,7 +27,7 @@ export interface HostileCase {
   readonly after?: () => void;
 }
 
-export type Category =
+type Category =
   | 'method'
   | 'content-type'
   | 'body-size'
@@ -57,7 +57,7 @@ export interface CorpusContext {
 }
 
 /** A call notification that would be visible in the log had it been accepted: it creates call `evil-<tag>`. */
-export function evil(tag: string | number): Record<string, unknown> {
+function evil(tag: string | number): Record<string, unknown> {
   return {
     '@odata.type': '#microsoft.graph.commsNotification',
     changeType: 'created',

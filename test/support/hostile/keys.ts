@@ -5,7 +5,7 @@ import { exportJWK, exportSPKI, generateKeyPair, SignJWT, type CryptoKey, type J
 
 export const ISSUER = 'https://api.botframework.com';
 
-export interface TokenOptions {
+interface TokenOptions {
   readonly aud?: string | string[] | null;
   readonly iss?: string | null;
   /** seconds since the epoch; null leaves the claim out */

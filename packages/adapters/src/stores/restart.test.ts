@@ -1,3 +1,4 @@
+// tier: integration (PostgreSQL)
 /**
  * A restart must not change anything: for generated deliveries, odd values included (GUIDs
  * spelled two ways, `-0`, `1e400`, `1e308`, fractions where integers belong, lone surrogates

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { Output } from '../output.js';
 
-export const DEMO_HELP = `Usage: switchboard demo [options]
+const DEMO_HELP = `Usage: switchboard demo [options]
 
 Runs the demo bot (examples/demo-bot in a Switchboard checkout) against the local Graph
 simulator and shows each call's state changing live: two incoming calls (DTMF menu, transfer),

@@ -4,4 +4,3 @@
  * rendering lives in `@switchboard/inspector`; this module names it for the CLI.
  */
 export { renderReplayHtml as renderHtml, escapeHtml } from '@switchboard/inspector';
-export type { ReplayHtmlOptions as HtmlReportOptions } from '@switchboard/inspector';

@@ -1,4 +1,5 @@
-import type { MachineState, ReplayResult } from '@switchboard/core';
+import type { MachineState } from '@switchboard/core';
+import type { ReplayResult } from '@switchboard/core/replay';
 import { callPaths, type CallPath, type Transition } from '@switchboard/inspector';
 
 /**
@@ -99,7 +100,7 @@ function edgeLabel(taken: readonly Transition[]): string {
  * A Mermaid state id for a machine state. Machine states are camelCase identifiers already;
  * anything else (never expected) is reduced to `[A-Za-z0-9_]` with an `s_` prefix.
  */
-export function mermaidStateId(state: MachineState): string {
+function mermaidStateId(state: MachineState): string {
   if (/^[A-Za-z][A-Za-z0-9_]*$/.test(state)) return state;
   return `s_${state.replace(/[^A-Za-z0-9_]/g, '_')}`;
 }
@@ -121,6 +122,6 @@ export function mermaidLabel(text: string): string {
 }
 
 /** A `%%` comment line: printable, one line, and never a `%%{` directive. */
-export function mermaidComment(text: string): string {
+function mermaidComment(text: string): string {
   return `%% ${text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029{}]/g, '?')}`;
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { InMemoryEventStore } from '../log/store.js';
-import type { CallEvent } from '../reconcile/events.js';
+import type { CallEvent } from '../emit/events.js';
 import { callStateBody } from '../testing/scenarios.js';
 import { arbCallScenario, arbDeliverySchedule, arbToggleScenario } from '../testing/arbitraries.js';
 import { createEngine, type Engine } from './engine.js';

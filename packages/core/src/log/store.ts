@@ -1,6 +1,6 @@
 import { ExpectedVersionConflictError, SwitchboardError } from '../errors/errors.js';
 import type { LogEntry, StoredEntry } from './entries.js';
-import type { CallSnapshot } from '../reconcile/snapshot.js';
+import type { CallSnapshot } from './snapshot.js';
 import { ownKeysInOrder, withProperty } from '../util/object.js';
 
 export interface AppendOptions {

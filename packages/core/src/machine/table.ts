@@ -9,8 +9,8 @@ import { CALL_STATES, type CallState } from '../log/entries.js';
  * Rank orders states along the lifecycle: a notification that would move a call to a lower
  * rank is stale. `established` and `hold` share a rank (a call moves both ways between them).
  *
- * The design card ranks `incoming` and `establishing` together; they are split here because
- * an answered incoming call goes incoming -> establishing and never back.
+ * `incoming` and `establishing` could share a rank (neither has happened to the other); they
+ * are split because an answered incoming call goes incoming -> establishing and never back.
  */
 export const STATE_RANK: Readonly<Record<CallState, number>> = {
   incoming: 0,
@@ -75,6 +75,10 @@ export const REACHABLE: Readonly<Record<CallState, ReadonlySet<CallState>>> = ((
   return out;
 })();
 
+/** The states a transfer passes through: a move into one needs a transfer that has not failed (`transferOpen`). */
+export const TRANSFER_STATES: ReadonlySet<CallState> = new Set<CallState>(['transferring', 'transferAccepted']);
+
+/** Whether `from -> to` is a documented backward move, applied only with its proof (`PROOF_REQUIRED`). */
 export function isProofRequired(from: CallState, to: CallState): boolean {
   return PROOF_REQUIRED.some(([a, b]) => a === from && b === to);
 }

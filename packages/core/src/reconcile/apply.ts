@@ -1,6 +1,6 @@
 import type { ChangeType, StoredEntry, TimerEntry } from '../log/entries.js';
 import { isObject, odataTypeName, participantKey, toCode, type JsonObject } from '../util/graph.js';
-import type { CallContext, OperationStatus, StaleReason } from './context.js';
+import type { CallContext, OperationStatus, RosterMode, StaleReason } from './context.js';
 import type { ContextEdit } from './draft.js';
 import { hasOwn } from '../util/object.js';
 import { canonicalId } from '../util/ids.js';
@@ -24,9 +24,6 @@ function peekParticipant(ctx: Ctx, id: string): CallContext['participants'][stri
   const participants = ctx.base.participants;
   return hasOwn.call(participants, id) ? participants[id] : undefined;
 }
-
-/** How an engine reads roster notifications: Graph sends the whole roster unless delta roster mode is on. */
-export type RosterMode = 'full' | 'delta';
 
 // Relationships and fields with their own rules never land in `props`.
 const NOT_PROPS = new Set([
@@ -241,7 +238,7 @@ const STATUS = new Map<string, OperationStatus>([
 const STATUS_RANK: Record<OperationStatus, number> = { notStarted: 0, running: 1, ended: 2, completed: 3, failed: 3 };
 
 /** `Running` and `running` are the same status; unknown values are undefined. (`ended` is never Graph's.) */
-export function normalizeOperationStatus(value: unknown): OperationStatus | undefined {
+function normalizeOperationStatus(value: unknown): OperationStatus | undefined {
   return typeof value === 'string' ? STATUS.get(value.toLowerCase()) : undefined;
 }
 
@@ -251,7 +248,7 @@ function heldStatus(op: CallContext['operations'][string] | undefined): Operatio
 }
 
 /** Whether an operation is over: completed, failed, or ended without a status. */
-export function isOperationOver(op: CallContext['operations'][string] | undefined): boolean {
+function isOperationOver(op: CallContext['operations'][string] | undefined): boolean {
   const status = heldStatus(op);
   return status === 'completed' || status === 'failed' || status === 'ended';
 }

@@ -12,8 +12,10 @@ import {
   toneBody,
   type ParticipantSpec,
 } from '../testing/scenarios.js';
-import { foldEntries, restoreCallSnapshot, startCall, toCallSnapshot, viewOf } from './fold.js';
-import type { CallView } from './view.js';
+import { foldEntries, startCall } from '../fold/fold.js';
+import { restoreCallSnapshot, toCallSnapshot } from '../fold/snapshot.js';
+import { viewOf } from '../project/view.js';
+import type { CallView } from '../project/view.js';
 
 const CALL = 'c1';
 
@@ -253,7 +255,7 @@ describe('operations', () => {
 });
 
 describe('an operation Graph deletes without a status', () => {
-  // microsoft-graph-comms-samples issue 795: an invite ends as `deleted` on /operations/{id}
+  // https://github.com/microsoftgraph/microsoft-graph-comms-samples/issues/795: an invite ends as `deleted` on /operations/{id}
   const deleted = (id: string, extra: Record<string, unknown> = {}) =>
     notificationBody(CALL, 'deleted', `operations/${id}`, { '@odata.type': '#microsoft.graph.inviteParticipantsOperation', id, ...extra });
 

@@ -60,7 +60,7 @@ function resourceKey(entry: NotificationEntry): string {
 }
 
 /** The content id of the last body the fold applied for this notification's resource. */
-export function lastBodyOf(ctx: CallContext, entry: NotificationEntry): string | null | undefined {
+function lastBodyOf(ctx: CallContext, entry: NotificationEntry): string | null | undefined {
   const type = entry.target.type;
   if (type === 'call') return ctx.lastCallBody;
   if (type === 'participants') return ctx.lastRosterBody;

@@ -35,7 +35,7 @@ export function parseFilter(params: URLSearchParams): ListFilter {
 }
 
 /** `2026-01-05T10:00` (UTC unless it names a zone), `2026-01-05`, or epoch milliseconds. */
-export function parseTime(value: string | null): number | undefined {
+function parseTime(value: string | null): number | undefined {
   if (value === null) return undefined;
   const text = value.trim();
   if (text === '') return undefined;
@@ -59,7 +59,7 @@ export function filterQuery(filter: ListFilter, page = filter.page): string {
 }
 
 /** Whether a call passes the filters (all but the page). */
-export function matches(call: CallSummary, filter: ListFilter, now: number): boolean {
+function matches(call: CallSummary, filter: ListFilter, now: number): boolean {
   if (filter.state === 'live' && !call.live) return false;
   if (filter.state === 'ended' && call.live) return false;
   if (filter.state !== '' && filter.state !== 'live' && filter.state !== 'ended' && call.state !== filter.state) return false;

@@ -315,6 +315,6 @@ export function stateBadge(state: MachineState): string {
 }
 
 /** A CSS-safe name for a machine state. */
-export function stateClass(state: string): string {
+function stateClass(state: string): string {
   return /^[A-Za-z][A-Za-z0-9_]*$/.test(state) ? state : `s_${state.replace(/[^A-Za-z0-9_]/g, '_')}`;
 }

@@ -161,7 +161,7 @@ function requireIncoming(call: SimCall, action: string): void {
 }
 
 /** `+1555...` is a phone number, any other string a user id; an object is taken as an identity set. */
-export function callerIdentity(from: CallerSpec, displayName?: string): Json {
+function callerIdentity(from: CallerSpec, displayName?: string): Json {
   if (typeof from !== 'string') {
     if (identityKindOf(from) === undefined) throw new TypeError('placeIncomingCall: from must be an identity set or a shorthand string');
     return { '@odata.type': '#microsoft.graph.identitySet', ...from };

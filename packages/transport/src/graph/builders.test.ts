@@ -3,7 +3,7 @@ import { buildCreateCall, parseTeamsJoinUrl, requiredPermissions, validateCallRe
 import { RequestValidationError } from './errors.js';
 
 const CB = 'https://bot.contoso.com/callback';
-// the call resource page's example (seed 001)
+// the call resource page's example (https://learn.microsoft.com/en-us/graph/api/resources/call)
 const JOIN_URL =
   'https://teams.microsoft.com/l/meetup-join/19%3ameeting_NTg0NmQ3NTctZDVkZC00YzRhLThmNmEtOGQ3M2E0ODdmZDZk%40thread.v2/0?context=%7b%22Tid%22%3a%2272f988bf-86f1-41af-91ab-2d7cd011db47%22%2c%22Oid%22%3a%224b444206-207c-42f8-92a6-e332b41c88a2%22%7d';
 

@@ -353,7 +353,7 @@ export function isObj(v: unknown): v is Record<string, unknown> {
 }
 
 /** @internal The `@odata.type` without `#` and `microsoft.graph.`. */
-export function typeName(v: Record<string, unknown>): string | undefined {
+function typeName(v: Record<string, unknown>): string | undefined {
   const t = v['@odata.type'];
   if (typeof t !== 'string') return undefined;
   const bare = t.startsWith('#') ? t.slice(1) : t;
@@ -594,7 +594,8 @@ export function validateCallRequest(body: unknown, options: ValidationOptions = 
 /** The scenario a create-call body describes. */
 export type CallScenario = 'peerToPeer' | 'group' | 'pstn' | 'joinMeeting' | 'joinMeetingAsGuest';
 
-/** Application permissions a create-call request needs (seed 000 and the create-call pages). */
+/** Application permissions a create-call request needs (the "Calls.*" entries of
+ * https://learn.microsoft.com/en-us/graph/permissions-reference and the create-call pages). */
 export interface RequiredPermissions {
   readonly scenario: CallScenario;
   /** Every application permission the app must hold (all of them). */

@@ -23,7 +23,8 @@ const participantAction = (name: string): CommandRoute => ({
 });
 
 /**
- * Every command's route, from the call resource's method list (seed 001). `record` goes to
+ * Every command's route, from the "Methods" list of the call resource page
+ * (https://learn.microsoft.com/en-us/graph/api/resources/call). `record` goes to
  * `recordResponse` (the v1.0 name; `record` is its beta alias).
  * `logTeleconferenceDeviceQuality` is a collection action (`POST /calls/logTeleconferenceDeviceQuality`)
  * and takes no call id.

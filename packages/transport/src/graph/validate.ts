@@ -4,7 +4,8 @@ import { COMMAND_ROUTES, isCommandName } from './commands.js';
 import type { Violation } from './errors.js';
 
 /*
- * Request-body checks for every command of the call resource (the method list of seed 001),
+ * Request-body checks for every command of the call resource (the "Methods" list of
+ * https://learn.microsoft.com/en-us/graph/api/resources/call),
  * from each method's request-body table in the Graph reference (v1.0, or beta where the method
  * is beta only). The rules:
  *

@@ -21,9 +21,6 @@ const ECHO_LIMIT = 120;
 /** The most characters of an error message (which may quote the body) an answer or a log line repeats. */
 export const MESSAGE_LIMIT = 480;
 
-/** 202 Accepted, empty: the delivery is persisted. */
-export const ACCEPTED: Answer = { status: 202, headers: {}, body: '' };
-
 /** A problem document: `type` is `urn:switchboard:webhook:<type>`; `extra` adds members (a JSON `path`). */
 export function problem(
   status: number,

@@ -1,3 +1,4 @@
+// tier: integration (PostgreSQL)
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ExpectedVersionConflictError, type AppendResult, type LogEntry } from '@switchboard/core';
 import { GroupCommit, type GroupMember } from './group-commit.js';

@@ -1,3 +1,4 @@
+// tier: integration (PostgreSQL)
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PgEventStore } from './pg-store.js';
 import { TEST_DATABASE_URL, adminQuery, requirePostgres, testSchemas } from './test-db.js';

@@ -1,3 +1,4 @@
+// tier: integration (PostgreSQL)
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { describeEventStoreContract } from '../contract.js';
 import { loadPg } from './driver.js';

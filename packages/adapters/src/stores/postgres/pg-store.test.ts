@@ -1,3 +1,4 @@
+// tier: integration (PostgreSQL)
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ExpectedVersionConflictError, type LogEntry } from '@switchboard/core';

@@ -11,13 +11,21 @@ import {
   QUARANTINE_STREAM,
   SwitchboardError,
   splitDuplicates,
+  type AppendListener,
+  type AppendNotifier,
   type AppendOptions,
   type AppendResult,
+  type CallLeases,
   type CallSnapshot,
+  type ClaimableLeases,
   type EventStore,
+  type Lease,
+  type LeaseFence,
+  type LeaseResult,
   type LogEntry,
   type ReadOptions,
   type StoredEntry,
+  type Unsubscribe,
 } from '@switchboard/core';
 import {
   checkExpectedVersion,
@@ -29,9 +37,9 @@ import {
   type EncodedEntry,
 } from '../shared.js';
 import { GroupCommit, type GroupMember } from './group-commit.js';
-import { checkOwner, checkTtl, leaseSql, toLease, type CallLeases, type Lease, type LeaseResult, type LeaseRow } from './leases.js';
+import { checkOwner, checkTtl, leaseSql, toLease, type LeaseRow } from './leases.js';
 import { loadPg } from './driver.js';
-import { AppendNotifications, type AppendListener, type Unsubscribe } from './notifications.js';
+import { AppendNotifications } from './notifications.js';
 import {
   DEFAULT_PG_SCHEMA,
   MIGRATE_LOCK_CLASS,
@@ -88,7 +96,7 @@ export interface PgAppendOptions extends AppendOptions {
    * call's live lease with this fencing `token` when it commits, else it throws
    * `SWB_LEASE_LOST` and writes nothing. A takeover of the lease waits for the append's commit.
    */
-  readonly lease?: { readonly owner: string; readonly token: number };
+  readonly lease?: LeaseFence;
 }
 
 /** An append waiting for its group. */
@@ -157,7 +165,7 @@ const MAX_GROUP_CHARACTERS = 16 * 2 ** 20;
  * Times for leases come from the database. Stream and entry ids are limited to 1,024 bytes
  * of UTF-8 and cannot contain NUL (PostgreSQL text cannot), which Graph ids never approach.
  */
-export class PgEventStore implements EventStore, CallLeases {
+export class PgEventStore implements EventStore, CallLeases, ClaimableLeases, AppendNotifier {
   /** The schema the tables live in. */
   readonly schema: string;
   readonly #pool: pg.Pool;
@@ -625,7 +633,7 @@ export class PgEventStore implements EventStore, CallLeases {
     return rows.length > 0;
   }
 
-  /** The call ended: `owner` lets its lease go for good (see `CallLeases.endLease`). Resolves to whether the owner held it. */
+  /** The call ended: `owner` lets its lease go for good (see `ClaimableLeases.endLease`). Resolves to whether the owner held it. */
   async endLease(streamId: string, owner: string): Promise<boolean> {
     checkOwner(owner);
     await this.#ready();
@@ -634,7 +642,7 @@ export class PgEventStore implements EventStore, CallLeases {
   }
 
   /**
-   * The calls `owner` may have to take over (see `CallLeases.claimableCalls`). Reads the
+   * The calls `owner` may have to take over (see `ClaimableLeases.claimableCalls`). Reads the
    * whole leases table and the streams never leased: a query per sweep, not per call.
    */
   async claimableCalls(owner: string, neverLeasedForMs: number): Promise<readonly string[]> {

@@ -8,15 +8,20 @@
 import {
   SwitchboardError,
   canonicalId,
+  type AppendListener,
+  type AppendNotifier,
   type AppendResult,
+  type CallLeases,
   type CallSnapshot,
+  type ClaimableLeases,
   type EventStore,
+  type Lease,
+  type LeaseResult,
   type LogEntry,
   type ReadOptions,
   type StoredEntry,
+  type Unsubscribe,
 } from '@switchboard/core';
-import type { CallLeases, Lease, LeaseResult } from './leases.js';
-import type { AppendListener, Unsubscribe } from './notifications.js';
 import type { PgAppendOptions, PgEventStore } from './pg-store.js';
 
 export interface ShardedPgEventStoreOptions {
@@ -69,7 +74,7 @@ function fnv1a64(text: string): bigint {
  *
  * `listStreams` lists shard by shard (each in its own first-written order, not interleaved).
  */
-export class ShardedPgEventStore implements EventStore, CallLeases {
+export class ShardedPgEventStore implements EventStore, CallLeases, ClaimableLeases, AppendNotifier {
   readonly shards: readonly PgEventStore[];
 
   constructor(options: ShardedPgEventStoreOptions) {

@@ -35,7 +35,7 @@ function testClient(config: ClientConfig = {}): Client {
 }
 
 /** The second database of the sharded tests, on the same server (created by `requireShardDatabases`). */
-export const TEST_SHARD_DATABASE = 'test_shard2';
+const TEST_SHARD_DATABASE = 'test_shard2';
 
 /** The test databases calls are partitioned across in the sharded tests: the test database, then `test_shard2`. */
 export const TEST_SHARD_URLS: readonly string[] = [TEST_DATABASE_URL, withDatabase(TEST_DATABASE_URL, TEST_SHARD_DATABASE)];

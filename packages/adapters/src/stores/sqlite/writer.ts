@@ -88,7 +88,7 @@ export function configureConnection(db: BetterSqlite3.Database, path: string, op
 }
 
 /** An error as data that can cross threads (structured clone drops an Error's `code`). */
-export function toFailure(error: unknown): WriterFailure {
+function toFailure(error: unknown): WriterFailure {
   if (error instanceof Error) {
     const code = (error as { code?: unknown }).code;
     return typeof code === 'string' ? { message: error.message, name: error.name, code } : { message: error.message, name: error.name };
