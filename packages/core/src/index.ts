@@ -28,9 +28,10 @@ export type {
 export { InMemoryEventStore, assertAppendable, splitDuplicates } from './log/store.js';
 export type { EventStore, AppendOptions, AppendResult, ReadOptions } from './log/store.js';
 export type { CallSnapshot } from './log/snapshot.js';
-export { hasCallLeases, hasAppendNotifier, hasReadiness } from './log/capabilities.js';
+export { hasCallLeases, hasClaimableLeases, hasAppendNotifier, hasReadiness } from './log/capabilities.js';
 export type {
   CallLeases,
+  ClaimableLeases,
   Lease,
   LeaseResult,
   LeaseFence,

@@ -5,6 +5,8 @@ import {
   createEngine,
   hasAppendNotifier,
   hasCallLeases,
+  hasClaimableLeases,
+  canonicalId,
   hasReadiness,
   InMemoryEventStore,
   SwitchboardError,
@@ -23,6 +25,7 @@ import { Call, type CallHost } from './call.js';
 import { Commands, type RuntimeGraph } from './commands.js';
 import { unrefTimer, type RuntimeContext, type SetTimer } from './context.js';
 import { RUNTIME_DEFAULTS, type AnswerDeadlinePolicy } from './defaults.js';
+import { OnDemand } from './on-demand.js';
 import { Ownership } from './ownership.js';
 import { Exchanges, type Recorder } from './recorder.js';
 import { EventRouter } from './routing.js';
@@ -78,6 +81,13 @@ export interface SwitchboardConfig {
   /** How long a lease lasts unless renewed (renewed at a third of it). Default `RUNTIME_DEFAULTS.leaseTtlMs`. */
   readonly leaseTtlMs?: number;
   /**
+   * With leases that list the calls to take over (`ClaimableLeases`: `PgEventStore`,
+   * `ShardedPgEventStore`), each instance holds only the calls it owns; a call it does not
+   * own is loaded on demand (`getCall`, a command) and dropped again once nothing has used
+   * it for this long and nothing awaits it. Default: `leaseTtlMs`.
+   */
+  readonly onDemandHoldMs?: number;
+  /**
    * Snapshot a call once nothing new has arrived for it this long, so a restart restores it
    * from the snapshot instead of replaying the entries since its last one (the engine also
    * snapshots every 64 entries, and `stop()` snapshots every call it owns). Checked every
@@ -96,7 +106,7 @@ export type SwitchboardEvents = {
   /** A call came in: answer, reject or redirect it before `deadline` (ms since the epoch). */
   incomingCall: [call: Call, deadline: number];
   callEnded: [call: Call];
-  /** Every engine event, for every call. */
+  /** Every engine event, for every call this instance holds (with several instances: the ones it owns, or loaded on demand). */
   event: [CallEvent];
   /**
    * A notification of a delivery did not decode: it is stored as a quarantined entry (with
@@ -114,12 +124,17 @@ export type SwitchboardEvents = {
  * call handles, operation promises, the incoming-call deadline, automatic keep-alive,
  * resync on demand and rehydration after a restart.
  *
- * Several instances can share one PostgreSQL store: each follows every call through the
- * store's append notifications, and a per-call lease decides which one runs the call's
- * timers, resyncs it and hears `incomingCall` (see `leases`).
+ * Several instances can share one PostgreSQL store (or a `ShardedPgEventStore`): a per-call
+ * lease decides which one holds the call, folds it, runs its timers, resyncs it and hears
+ * `incomingCall` (see `leases`). The others persist the deliveries they receive without
+ * folding them; the owner folds them from the store's append notifications. Another
+ * instance loads a call on demand (`getCall`, a command) and drops it again
+ * (`onDemandHoldMs`); `call()`, `calls()` and the events cover the calls held. (With leases
+ * that cannot list the calls to take over, every instance follows every call instead.)
  *
- * It composes its parts: `Ownership` (leases), `CallTimers` (answer deadline, keep-alive),
- * `Commands` (record, send, record the answer; resync), `Snapshots` and `EventRouter`.
+ * It composes its parts: `Ownership` (leases), `OnDemand` (owner-only holding), `CallTimers`
+ * (answer deadline, keep-alive), `Commands` (record, send, record the answer; resync),
+ * `Snapshots` and `EventRouter`.
  */
 export class Switchboard extends EventEmitter<SwitchboardEvents> {
   readonly engine: Engine;
@@ -132,6 +147,8 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> {
   readonly #ownership: Ownership;
   readonly #timers: CallTimers;
   readonly #snapshots: Snapshots;
+  /** Owner-only mode (see `OnDemand`); undefined when every instance follows every call. */
+  readonly #onDemand: OnDemand | undefined;
   readonly #calls = new Map<string, Call>();
   readonly #host: CallHost;
   #unsubscribe: Unsubscribe | undefined;
@@ -152,12 +169,20 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> {
         `snapshotWhenQuietMs must be a number >= 0, got ${String(config.snapshotWhenQuietMs)}`,
       );
     }
+    const onDemandHoldMs = config.onDemandHoldMs ?? leaseTtlMs;
+    if (!(onDemandHoldMs >= 0))
+      throw new SwitchboardError('SWB_INVALID_ARGUMENT', `onDemandHoldMs must be >= 0, got ${String(config.onDemandHoldMs)}`);
     const clock = config.clock ?? Date.now;
     this.#log = config.logger ?? silentLogger;
+    const store = config.store ?? new InMemoryEventStore();
+    const leases = config.leases === false ? undefined : (config.leases ?? (hasCallLeases(store) ? store : undefined));
+    const ownerOnly = leases !== undefined && hasClaimableLeases(leases);
     this.engine = createEngine({
-      store: config.store ?? new InMemoryEventStore(),
+      store,
       clock,
       ...(config.rosterMode ? { rosterMode: config.rosterMode } : {}),
+      // owner-only: a delivery for a call another instance owns is persisted, not folded here
+      ...(ownerOnly ? { loadOnAppend: false } : {}),
     });
     this.#ctx = {
       engine: this.engine,
@@ -173,14 +198,19 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> {
     this.#commands = new Commands(this.#ctx, config.graph, this.#exchanges);
     this.#host = {
       view: (id) => this.engine.getCall(id),
-      command: (id, command, body, params) => this.#commands.send(id, command, body, params),
+      command: async (id, command, body, params) => {
+        // a command on a call another instance owns: load it for this (its view, its operations' ends)
+        if (this.#onDemand && !this.#stopped && !this.owns(id)) await this.#onDemand.get(id);
+        return this.#commands.send(id, command, body, params);
+      },
       resync: (id, reason) => this.resync(id, reason),
       operationTimeoutMs: config.operationTimeoutMs ?? RUNTIME_DEFAULTS.operationTimeoutMs,
       setTimer: this.#ctx.setTimer,
     };
-    const store = this.engine.store;
-    const leases = config.leases === false ? undefined : (config.leases ?? (hasCallLeases(store) ? store : undefined));
-    this.#ownership = new Ownership(this.#ctx, leases, this.instanceId, leaseTtlMs, (callId) => this.#timers.clear(callId));
+    this.#ownership = new Ownership(this.#ctx, leases, this.instanceId, leaseTtlMs, (callId) => {
+      this.#timers.clear(callId);
+      this.#onDemand?.dropLater(callId);
+    });
     this.#timers = new CallTimers(
       this.#ctx,
       {
@@ -195,6 +225,15 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> {
         offer: (call, deadline) => this.emit('incomingCall', call, deadline),
       },
     );
+    this.#onDemand = this.#ownership.ownerOnly
+      ? new OnDemand(this.#ctx, this.#ownership, onDemandHoldMs, {
+          handle: (callId) => this.#handle(callId),
+          existing: (callId) => this.#calls.get(callId),
+          forgetHandle: (callId) => this.#calls.delete(callId),
+          takeOver: (callId, reason) => this.#takeOver(callId, reason),
+          incoming: (call, receivedAt) => this.#timers.incoming(call, receivedAt),
+        })
+      : undefined;
     this.#snapshots = new Snapshots(this.#ctx, quietMs, () => this.#ownership.ownedIds());
     const router = new EventRouter(this.#ctx, {
       emitter: this,
@@ -235,23 +274,47 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> {
     const receivedAt = delivery.receivedAt ?? this.#ctx.clock();
     // what arrived, before the engine emits anything about it (so a reader never misses it)
     this.#exchanges.notification(delivery.body, receivedAt);
-    await this.engine.ingest(delivery.body, {
+    const result = await this.engine.ingest(delivery.body, {
       receivedAt,
       ...(delivery.messageId !== undefined ? { messageId: delivery.messageId } : {}),
     });
+    const onDemand = this.#onDemand;
+    if (onDemand) {
+      for (const callId of result.newCalls) {
+        if (!this.engine.holds(callId)) void onDemand.heardFirst(callId, receivedAt).catch((error: unknown) => this.#fail(error, callId));
+      }
+    }
   };
 
   /**
    * Restores every live call from the log, resyncs it and reschedules its timers (with
    * leases: the calls this instance can own; the others are followed, and taken over when
-   * their owner's lease lapses). With a store that announces appends (PostgreSQL), also
-   * starts following what other instances write. Resolves to the number of live calls restored.
+   * their owner's lease lapses; owner-only, only the calls it owns are restored). With a
+   * store that announces appends (PostgreSQL), also starts following what other instances
+   * write. Resolves to the number of live calls restored.
    */
   async start(): Promise<number> {
     const store = this.engine.store;
     // a store that starts up in the background (SQLite's writer thread): ready before the first
     // call, whose append would otherwise wait for it out of the call's answer deadline
     if (hasReadiness(store)) await store.ready();
+    const onDemand = this.#onDemand;
+    if (onDemand) {
+      // only the calls this instance owns are its to hold: those it held before a restart,
+      // and those whose owner went away (the others stay with their owners)
+      if (hasAppendNotifier(store) && !this.#unsubscribe) {
+        this.#unsubscribe = await store.subscribe((streamId, version) => {
+          // the owner folds what others persisted; an announcement of any other call costs nothing
+          if (this.#stopped || !this.engine.holds(streamId)) return;
+          void this.engine.refresh(streamId, { version, ifHeld: true }).catch((error: unknown) => this.#fail(error, streamId));
+        });
+      }
+      const restored = await onDemand.claim('rehydrated after a restart');
+      this.#ownership.sweep(() => onDemand.claim('took over a call whose owner went away'));
+      this.#snapshots.whenQuiet();
+      this.#log.info({ calls: restored, instanceId: this.instanceId }, 'switchboard started');
+      return restored;
+    }
     await this.engine.hydrate();
     if (hasAppendNotifier(store) && !this.#unsubscribe) {
       this.#unsubscribe = await store.subscribe((streamId, version) => {
@@ -266,13 +329,14 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> {
         if (await this.#ownership.own(view.id)) await this.#takeOver(view.id, 'rehydrated after a restart');
       }),
     );
-    this.#ownership.sweep(
-      () =>
+    this.#ownership.sweep(() =>
+      this.#ownership.takeOverLapsed(
         this.engine
           .calls()
           .filter((view) => view.state !== 'terminated')
           .map((view) => view.id),
-      (callId) => this.#takeOver(callId, 'took over a call whose owner went away'),
+        (callId) => this.#takeOver(callId, 'took over a call whose owner went away'),
+      ),
     );
     this.#snapshots.whenQuiet();
     this.#log.info({ calls: live.length, instanceId: this.instanceId }, 'switchboard started');
@@ -291,6 +355,7 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> {
     this.#unsubscribe?.();
     this.#unsubscribe = undefined;
     this.#timers.clearAll();
+    this.#onDemand?.stop();
     await Promise.allSettled([...this.#commands.inFlight(), ...this.#ownership.inFlight()]);
     await this.#snapshots.all();
     await this.#ownership.releaseAll();
@@ -302,14 +367,33 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> {
    * built body is what the log records).
    */
   async createCall(request: CallRequestBody | CreateCallSpec): Promise<Call> {
-    const callId = await this.#commands.create(request);
+    const onDemand = this.#onDemand;
+    // owner-only: the instance that placed the call owns it, and holds it from its first entry
+    const callId = await this.#commands.create(request, onDemand && ((id) => onDemand.placed(id)));
     // the call's first notifications may have been folded before the lease was taken: start
     // its timers now (the state decides whether there is anything to keep alive yet)
-    if (await this.#ownership.own(callId)) this.#timers.keepAlive(callId);
+    if (onDemand ? this.owns(callId) : await this.#ownership.own(callId)) this.#timers.keepAlive(callId);
     return this.#handle(callId);
   }
 
-  /** The handle of a call this switchboard knows (any spelling of its id). */
+  /**
+   * The handle of a call, loaded from the store if this instance does not hold it (with
+   * several instances, a call another instance owns); undefined for a call the log does not
+   * know. A call loaded for this is followed while held, and dropped again after
+   * `onDemandHoldMs` unused (see `call` for the calls held already).
+   */
+  async getCall(id: string): Promise<Call | undefined> {
+    const callId = canonicalId(id);
+    if (this.#onDemand) return this.#onDemand.get(callId);
+    // every call is followed once started; before, or for a call written since, load it
+    if (!this.engine.holds(callId) && !(await this.engine.load(callId))) {
+      if (!this.owns(callId) && !this.#ownership.acquiring(callId)) this.engine.forget(callId);
+      return undefined;
+    }
+    return this.#handle(callId);
+  }
+
+  /** The handle of a call this switchboard holds (any spelling of its id); with several instances, see `getCall`. */
   call(callId: string): Call | undefined {
     const view = this.engine.getCall(callId);
     return view ? this.#handle(view.id) : undefined;

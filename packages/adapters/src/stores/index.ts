@@ -10,3 +10,5 @@ export type { SqliteDriver } from './sqlite/driver.js';
 export { PgEventStore } from './postgres/pg-store.js';
 export type { PgAppendOptions, PgEventStoreOptions } from './postgres/pg-store.js';
 export { DEFAULT_PG_SCHEMA, PG_SCHEMA_VERSION } from './postgres/schema.js';
+export { ShardedPgEventStore, shardOf } from './postgres/sharded.js';
+export type { ShardedPgEventStoreOptions } from './postgres/sharded.js';

@@ -56,6 +56,27 @@ export interface CallLeases {
 }
 
 /**
+ * Leases that also know which calls are to be taken over, so an instance need not hold every
+ * call to find them: with it (`PgEventStore`, `ShardedPgEventStore`), the runtime holds only
+ * the calls its instance owns (and those loaded on demand), and finds the calls to take over
+ * with one query per sweep instead of among the calls it holds.
+ */
+export interface ClaimableLeases {
+  /**
+   * The call ended: `owner` lets its lease go for good, and `claimableCalls` lists it no
+   * more. Resolves to whether the owner held it.
+   */
+  endLease(streamId: string, owner: string): Promise<boolean>;
+  /**
+   * The calls `owner` may have to take over: those whose lease lapsed or was released (not
+   * ended), those `owner` itself holds (an instance restarted under the same name), and those
+   * nobody ever leased whose stream is older than `neverLeasedForMs` (the instance that
+   * wrote their first entry died before taking the lease).
+   */
+  claimableCalls(owner: string, neverLeasedForMs: number): Promise<readonly string[]>;
+}
+
+/**
  * Told that `streamId` reached `version` (or a later one). A hint, not the data: read the
  * stream after the last position you hold. The same version may be reported more than once.
  */
@@ -88,6 +109,12 @@ export function hasCallLeases<S extends EventStore>(store: S): store is S & Call
     typeof s.releaseLease === 'function' &&
     typeof s.getLease === 'function'
   );
+}
+
+/** Whether the leases (a store's, or given apart) implement `ClaimableLeases`. */
+export function hasClaimableLeases<L extends CallLeases>(leases: L): leases is L & ClaimableLeases {
+  const l = leases as Partial<ClaimableLeases>;
+  return typeof l.endLease === 'function' && typeof l.claimableCalls === 'function';
 }
 
 /** Whether the store implements `AppendNotifier`. */

@@ -8,6 +8,7 @@
 import type pg from 'pg';
 import {
   ExpectedVersionConflictError,
+  QUARANTINE_STREAM,
   SwitchboardError,
   splitDuplicates,
   type AppendListener,
@@ -16,6 +17,7 @@ import {
   type AppendResult,
   type CallLeases,
   type CallSnapshot,
+  type ClaimableLeases,
   type EventStore,
   type Lease,
   type LeaseFence,
@@ -156,13 +158,14 @@ const MAX_GROUP_CHARACTERS = 16 * 2 ** 20;
  * - `subscribe`: hear about every instance's appends (LISTEN/NOTIFY on a dedicated
  *   connection that reconnects and catches up).
  * - Leases: `acquireLease` / `renewLease` / `releaseLease` / `getLease` decide which
- *   instance runs a call. The store enforces one on an append only when asked (`lease` in
- *   the append's options); otherwise the runtime does.
+ *   instance runs a call; `endLease` lets an ended call's lease go for good and
+ *   `claimableCalls` lists the calls to take over. The store enforces one on an append only
+ *   when asked (`lease` in the append's options); otherwise the runtime does.
  *
  * Times for leases come from the database. Stream and entry ids are limited to 1,024 bytes
  * of UTF-8 and cannot contain NUL (PostgreSQL text cannot), which Graph ids never approach.
  */
-export class PgEventStore implements EventStore, CallLeases, AppendNotifier {
+export class PgEventStore implements EventStore, CallLeases, ClaimableLeases, AppendNotifier {
   /** The schema the tables live in. */
   readonly schema: string;
   readonly #pool: pg.Pool;
@@ -628,6 +631,30 @@ export class PgEventStore implements EventStore, CallLeases, AppendNotifier {
     await this.#ready();
     const { rows } = await this.#query('release a lease in', this.#lease.release, [streamId, owner]);
     return rows.length > 0;
+  }
+
+  /** The call ended: `owner` lets its lease go for good (see `ClaimableLeases.endLease`). Resolves to whether the owner held it. */
+  async endLease(streamId: string, owner: string): Promise<boolean> {
+    checkOwner(owner);
+    await this.#ready();
+    const { rows } = await this.#query('end a lease in', this.#lease.end, [streamId, owner]);
+    return rows.length > 0;
+  }
+
+  /**
+   * The calls `owner` may have to take over (see `ClaimableLeases.claimableCalls`). Reads the
+   * whole leases table and the streams never leased: a query per sweep, not per call.
+   */
+  async claimableCalls(owner: string, neverLeasedForMs: number): Promise<readonly string[]> {
+    checkOwner(owner);
+    checkTtl(neverLeasedForMs);
+    await this.#ready();
+    const { rows } = await this.#query<{ stream_id: string }>('list the calls to take over in', this.#lease.claimable, [
+      owner,
+      neverLeasedForMs,
+      QUARANTINE_STREAM,
+    ]);
+    return rows.map((row) => row.stream_id);
   }
 
   /** The live lease on a call, or `undefined` when nobody holds it. */
