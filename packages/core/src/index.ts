@@ -78,7 +78,9 @@ export type { CallEvent, CallEventType, EntryRef } from './reconcile/events.js';
 
 // The engine
 export { Engine, createEngine, isTerminated } from './engine/engine.js';
+export { DEFAULT_EVICTION_GRACE_MS, endsCall, endedAtOf } from './engine/eviction.js';
 export type {
+  EvictedEvent,
   EngineOptions,
   EngineEvents,
   IngestMeta,

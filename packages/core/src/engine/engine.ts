@@ -28,6 +28,7 @@ import {
 import type { CallView } from '../reconcile/view.js';
 import { canonicalId } from '../util/ids.js';
 import { checkEntry } from './validate.js';
+import { DEFAULT_EVICTION_GRACE_MS, isEvictable } from './eviction.js';
 
 export interface EngineOptions {
   /** Where the log lives; an in-memory store when omitted. */
@@ -40,6 +41,18 @@ export interface EngineOptions {
   readonly snapshotEvery?: number;
   /** How many times an append retries after another writer moved the stream. Default 8. */
   readonly maxAppendRetries?: number;
+  /**
+   * How long an ended call stays in memory after it last changed, and how long after its end
+   * `hydrate` still loads it (ms). Default `DEFAULT_EVICTION_GRACE_MS` (5 minutes). Eviction
+   * runs when `evictEnded()` is called (the runtime calls it on a timer).
+   */
+  readonly evictAfterMs?: number;
+}
+
+/** A call left the engine's memory (`evictEnded`); its log and snapshot stay in the store. */
+export interface EvictedEvent {
+  readonly type: 'evicted';
+  readonly callId: string;
 }
 
 export interface IngestMeta {
@@ -94,6 +107,7 @@ export interface RedecodeResult {
 export type EngineEvents = { [K in CallEventType]: [Extract<CallEvent, { type: K }>] } & {
   event: [CallEvent];
   undecodable: [UndecodableEvent];
+  evicted: [EvictedEvent];
 };
 
 /** An entry to record: the engine fills in `callId` and, when absent, `at`. */
@@ -133,6 +147,7 @@ export class Engine extends EventEmitter<EngineEvents> {
   readonly #rosterMode: RosterMode;
   readonly #snapshotEvery: number;
   readonly #maxRetries: number;
+  readonly #evictAfterMs: number;
   readonly #calls = new Map<string, CallState$>();
   readonly #locks = new Map<string, Promise<unknown>>();
 
@@ -146,6 +161,11 @@ export class Engine extends EventEmitter<EngineEvents> {
     this.#rosterMode = options.rosterMode ?? 'full';
     this.#snapshotEvery = options.snapshotEvery ?? 64;
     this.#maxRetries = options.maxAppendRetries ?? 8;
+    const grace = options.evictAfterMs ?? DEFAULT_EVICTION_GRACE_MS;
+    if (!(grace >= 0)) {
+      throw new SwitchboardError('SWB_INVALID_ARGUMENT', `evictAfterMs must be a number >= 0, got ${String(options.evictAfterMs)}`);
+    }
+    this.#evictAfterMs = grace;
   }
 
   /**
@@ -300,7 +320,11 @@ export class Engine extends EventEmitter<EngineEvents> {
     };
   }
 
-  /** The current view of a call this engine holds, or undefined. Synchronous; see `load`. */
+  /**
+   * The current view of a call this engine holds, or undefined. Synchronous: a call that is not
+   * in memory (never seen here, or ended and evicted) is undefined; `load` reads it from the
+   * store on demand (from its snapshot, not its whole stream).
+   */
   getCall(callId: string): CallView | undefined {
     const state = this.#calls.get(canonicalId(callId));
     return state ? viewOf(state.fold) : undefined;
@@ -410,9 +434,18 @@ export class Engine extends EventEmitter<EngineEvents> {
     return (await Promise.all(work)).filter(Boolean).length;
   }
 
-  /** Loads every stream in the store (after a restart). Resolves to the number of calls loaded. */
+  /**
+   * Loads the live calls (after a restart): those not ended, or ended within `evictAfterMs`,
+   * by the store's live index (`listLiveStreams`); every stream for a store without one.
+   * Resolves to the number of calls loaded.
+   */
   async hydrate(): Promise<number> {
-    const ids = (await this.store.listStreams()).filter((id) => id !== QUARANTINE_STREAM);
+    const store = this.store;
+    const listed =
+      typeof store.listLiveStreams === 'function'
+        ? await store.listLiveStreams(this.#clock() - this.#evictAfterMs)
+        : await store.listStreams();
+    const ids = listed.filter((id) => id !== QUARANTINE_STREAM);
     await Promise.all(ids.map((id) => this.load(id)));
     return ids.length;
   }
@@ -420,6 +453,39 @@ export class Engine extends EventEmitter<EngineEvents> {
   /** Drops a call from memory (its log stays). */
   forget(callId: string): void {
     this.#calls.delete(canonicalId(callId));
+  }
+
+  /**
+   * Drops from memory every call that has ended and folded nothing new (nor was loaded) for
+   * `evictAfterMs`, by the engine's clock, after writing its snapshot if the last one is
+   * behind: a late notification for it is then folded onto that snapshot (and reported stale
+   * as it would have been in memory) without reading its stream, and `load` brings it back.
+   * Emits `evicted` for each. A call with an operation in flight waits for the next run.
+   * Resolves to the number evicted.
+   */
+  async evictEnded(): Promise<number> {
+    const now = this.#clock();
+    const grace = this.#evictAfterMs;
+    const due = (state: CallState$ | undefined): state is CallState$ =>
+      state !== undefined && isEvictable(state.fold.value, state.touchedAt, now, grace);
+    const work: Promise<boolean>[] = [];
+    for (const [callId, state] of this.#calls) {
+      if (!due(state) || this.#locks.has(callId)) continue;
+      work.push(
+        this.#withLock(callId, async () => {
+          const held = this.#calls.get(callId);
+          if (!due(held)) return false; // it moved, or was forgotten, meanwhile
+          if (held.version > held.snapshotAt && this.store.writeSnapshot !== undefined) await this.#writeSnapshot(callId, held);
+          if (this.#calls.get(callId) !== held) return false;
+          this.#calls.delete(callId);
+          return true;
+        }).then((evicted) => {
+          if (evicted) this.emit('evicted', { type: 'evicted', callId });
+          return evicted;
+        }),
+      );
+    }
+    return (await Promise.all(work)).filter(Boolean).length;
   }
 
   /**

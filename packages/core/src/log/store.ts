@@ -2,6 +2,7 @@ import { ExpectedVersionConflictError, SwitchboardError } from '../errors/errors
 import type { LogEntry, StoredEntry } from './entries.js';
 import type { CallSnapshot } from '../reconcile/snapshot.js';
 import { ownKeysInOrder, withProperty } from '../util/object.js';
+import { endedAtOf } from '../engine/eviction.js';
 
 export interface AppendOptions {
   /**
@@ -35,6 +36,13 @@ export interface EventStore {
   readStream(streamId: string, options?: ReadOptions): Promise<readonly StoredEntry[]>;
   appendToStream(streamId: string, entries: readonly LogEntry[], options?: AppendOptions): Promise<AppendResult>;
   listStreams(): Promise<readonly string[]>;
+  /**
+   * The live streams: those whose call has not ended, or ended (the `at` of the entry that
+   * ended it, see `endsCall`) at or after `endedSince`. A store keeps this index in the same
+   * transaction as the append, so a restart loads these and not the whole history. The engine
+   * falls back to `listStreams` for a store without it.
+   */
+  listLiveStreams?(endedSince: number): Promise<readonly string[]>;
   readSnapshot?(streamId: string): Promise<CallSnapshot | undefined>;
   /**
    * Replaces the stream's snapshot, except that one further along (a higher position, same
@@ -150,6 +158,8 @@ function addTo(stream: MemoryStream, entry: LogEntry): StoredEntry {
 export class InMemoryEventStore implements EventStore {
   readonly #streams = new Map<string, MemoryStream>();
   readonly #snapshots = new Map<string, CallSnapshot>();
+  /** The live index: when each ended stream's call ended. */
+  readonly #endedAt = new Map<string, number>();
 
   async readStream(streamId: string, options?: ReadOptions): Promise<readonly StoredEntry[]> {
     const stream = this.#streams.get(streamId);
@@ -169,6 +179,10 @@ export class InMemoryEventStore implements EventStore {
     const version = stream?.entries.length ?? 0;
     if (options?.expectedVersion !== undefined && options.expectedVersion !== version) {
       throw new ExpectedVersionConflictError(streamId, options.expectedVersion, version);
+    }
+    if (!this.#endedAt.has(streamId)) {
+      const ended = endedAtOf(entries);
+      if (ended !== undefined) this.#endedAt.set(streamId, ended);
     }
     const ids = stream?.ids;
     if (entries.length === 1 && stream !== undefined) {
@@ -190,6 +204,15 @@ export class InMemoryEventStore implements EventStore {
 
   async listStreams(): Promise<readonly string[]> {
     return [...this.#streams.keys()];
+  }
+
+  async listLiveStreams(endedSince: number): Promise<readonly string[]> {
+    const live: string[] = [];
+    for (const streamId of this.#streams.keys()) {
+      const ended = this.#endedAt.get(streamId);
+      if (ended === undefined || ended >= endedSince) live.push(streamId);
+    }
+    return live;
   }
 
   async readSnapshot(streamId: string): Promise<CallSnapshot | undefined> {
