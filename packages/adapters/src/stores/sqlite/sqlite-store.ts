@@ -10,6 +10,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import {
+  endedAtOf,
   ExpectedVersionConflictError,
   SwitchboardError,
   type AppendOptions,
@@ -24,7 +25,8 @@ import type BetterSqlite3 from 'better-sqlite3';
 import { checkExpectedVersion, decodeEntry, encodeEntries, encodeSnapshot, readAfter, storeClosedError } from '../shared.js';
 import { loadSqliteDriver, type SqliteDriver } from './driver.js';
 import { keep, pragmaValue, setPragma } from './keep.js';
-import { SQLITE_MIGRATIONS, SQLITE_SCHEMA_VERSION } from './schema.js';
+import { SQLITE_LIVE_INDEX_VERSION, SQLITE_MIGRATIONS, SQLITE_SCHEMA_VERSION } from './schema.js';
+import { backfillEndedAt } from './live-index.js';
 import type { WriterThreadData } from './writer-worker.js';
 import {
   configureConnection,
@@ -313,7 +315,7 @@ export class SqliteEventStore implements EventStore {
     const encoded = encodeEntries(streamId, entries);
     return new Promise<AppendResult>((resolve, reject) => {
       const group = this.#group;
-      group.push(OP_APPEND, streamId, expectedVersion ?? -1, encoded.length);
+      group.push(OP_APPEND, streamId, expectedVersion ?? -1, endedAtOf(entries) ?? '', encoded.length);
       for (const row of encoded) group.push(row.id, row.kind, row.at, row.body);
       this.#pending.push({ streamId, entries, expectedVersion, resolve, reject });
       this.#schedule();
@@ -324,6 +326,18 @@ export class SqliteEventStore implements EventStore {
   async listStreams(): Promise<readonly string[]> {
     this.#assertOpen();
     return this.#guard('list', () => this.#stmt.list.all() as string[]);
+  }
+
+  /**
+   * The live streams: not ended, or ended at or after `endedSince` (ms, the `at` of the entry
+   * that ended the call), by the live index kept with each append; not the log.
+   */
+  async listLiveStreams(endedSince: number): Promise<readonly string[]> {
+    this.#assertOpen();
+    return this.#guard('list', () => [
+      ...(this.#stmt.listNotEnded.all() as string[]),
+      ...(this.#stmt.listEndedSince.all(endedSince) as string[]),
+    ]);
   }
 
   /**
@@ -663,6 +677,7 @@ function migrate(db: BetterSqlite3.Database): void {
     const from = pragmaValue(db, 'user_version') as number;
     for (let version = from + 1; version <= SQLITE_SCHEMA_VERSION; version++) {
       db.exec(SQLITE_MIGRATIONS[version - 1]!);
+      if (version === SQLITE_LIVE_INDEX_VERSION) backfillEndedAt(db);
     }
     setPragma(db, `user_version = ${SQLITE_SCHEMA_VERSION}`);
   }).immediate();
@@ -676,6 +691,8 @@ function prepareReads(db: BetterSqlite3.Database) {
       ),
     ),
     list: keep(db.prepare('SELECT stream_id FROM swb_streams WHERE version > 0 ORDER BY stream_key').pluck()),
+    listNotEnded: keep(db.prepare('SELECT stream_id FROM swb_streams WHERE ended_at IS NULL AND version > 0').pluck()),
+    listEndedSince: keep(db.prepare('SELECT stream_id FROM swb_streams WHERE ended_at >= ? AND version > 0').pluck()),
     readSnapshot: keep(db.prepare('SELECT body FROM swb_snapshots WHERE stream_id = ?')),
     // entries are never deleted, and each commit's rows get ids past every committed one
     lastRow: keep(db.prepare('SELECT coalesce(max(rowid), 0) FROM swb_entries').pluck()),
