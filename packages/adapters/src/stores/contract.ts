@@ -324,9 +324,11 @@ export function describeEventStoreContract(name: string, makeStore: MakeEventSto
       await rejects(store.appendToStream('live', [state('live', 'l2', 'terminated', 50)], { expectedVersion: 0 }), conflict('live', 0, 1));
       deepStrictEqual(await live(10 ** 15), ['live']);
       // nor does an entry that only mentions the state of something else
-      await store.appendToStream('live', [
-        { ...state('live', 'l3', 'terminated', 60), target: { type: 'participant', participantId: 'p' } },
-      ]);
+      const participant: NotificationEntry = {
+        ...notification('live', 'l3', { '@odata.type': '#microsoft.graph.participant', state: 'terminated' }),
+        target: { type: 'participant', participantId: 'p' },
+      };
+      await store.appendToStream('live', [participant]);
       deepStrictEqual(await live(10 ** 15), ['live']);
       deepStrictEqual([...(await store.listStreams())].sort(), ['ended', 'live', 'twice']);
     });
