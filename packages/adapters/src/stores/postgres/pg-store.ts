@@ -7,6 +7,7 @@
  */
 import type pg from 'pg';
 import {
+  endedAtOf,
   ExpectedVersionConflictError,
   SwitchboardError,
   splitDuplicates,
@@ -30,10 +31,12 @@ import {
 import { GroupCommit, type GroupMember } from './group-commit.js';
 import { checkOwner, checkTtl, leaseSql, toLease, type CallLeases, type Lease, type LeaseResult, type LeaseRow } from './leases.js';
 import { loadPg } from './driver.js';
+import { backfillEndedAt } from './live-index.js';
 import { AppendNotifications, type AppendListener, type Unsubscribe } from './notifications.js';
 import {
   DEFAULT_PG_SCHEMA,
   MIGRATE_LOCK_CLASS,
+  PG_LIVE_INDEX_VERSION,
   PG_SCHEMA_VERSION,
   appendChannel,
   bootstrapSql,
@@ -97,6 +100,8 @@ interface PendingAppend extends GroupMember {
   readonly entries: readonly LogEntry[];
   /** The batch without its repeats. */
   readonly rows: readonly EncodedEntry[];
+  /** When the batch ends its call (the live index), or null. */
+  readonly ended: number | null;
   readonly resolve: (result: AppendResult) => void;
   readonly reject: (error: unknown) => void;
 }
@@ -277,6 +282,7 @@ export class PgEventStore implements EventStore, CallLeases {
       const steps = migrations(this.schema);
       for (let version = current + 1; version <= PG_SCHEMA_VERSION; version++) {
         await client.query(steps[version - 1]!);
+        if (version === PG_LIVE_INDEX_VERSION) await backfillEndedAt(client, this.schema);
         await client.query(`INSERT INTO ${this.schema}.migrations (version) VALUES ($1)`, [version]);
       }
       await client.query('COMMIT');
@@ -352,6 +358,7 @@ export class PgEventStore implements EventStore, CallLeases {
         lease,
         entries,
         rows,
+        ended: endedAtOf(unique) ?? null,
         size: rows.reduce((n, r) => n + r.body.length, 0),
         resolve,
         reject,
@@ -379,6 +386,7 @@ export class PgEventStore implements EventStore, CallLeases {
       group.flatMap((m) => m.rows.map((r) => r.kind)),
       group.flatMap((m) => m.rows.map((r) => r.at)),
       group.flatMap((m) => m.rows.map((r) => r.body)),
+      group.map((m) => m.ended),
     ];
     let row: GroupRow | undefined;
     try {
@@ -445,7 +453,7 @@ export class PgEventStore implements EventStore, CallLeases {
     try {
       const { rows } = m;
       const columns = [rows.map((r) => r.id), rows.map((r) => r.kind), rows.map((r) => r.at), rows.map((r) => r.body)];
-      const values = [m.streamId, m.expected, ...columns];
+      const values = [m.streamId, m.expected, ...columns, m.ended];
       row = (await this.#pool.query<AloneRow>({ name: this.#statements.alone, text: this.#statements.aloneText, values })).rows[0];
     } catch (error) {
       m.reject(this.#wrap('append to', error));
@@ -521,6 +529,21 @@ export class PgEventStore implements EventStore, CallLeases {
         this.#onError(this.#wrap('announce appends to', error));
       }
     }
+  }
+
+  /**
+   * The live streams: not ended, or ended at or after `endedSince` (ms, the `at` of the entry
+   * that ended the call), by the live index kept with each append; not the log.
+   */
+  async listLiveStreams(endedSince: number): Promise<readonly string[]> {
+    await this.#ready();
+    const { rows } = await this.#query<{ stream_id: string }>(
+      'list',
+      `SELECT stream_id FROM ${this.schema}.streams WHERE ended_at IS NULL AND version > 0
+       UNION ALL SELECT stream_id FROM ${this.schema}.streams WHERE ended_at >= $1 AND version > 0`,
+      [endedSince],
+    );
+    return rows.map((row) => row.stream_id);
   }
 
   /** Every stream holding at least one entry, by when each was first written (the transaction's start; ties by id). */
@@ -709,7 +732,8 @@ export class PgEventStore implements EventStore, CallLeases {
 }
 
 function appendStatements(schema: string) {
-  const args = '$1::text[], $2::integer[], $3::text[], $4::bigint[], $5::integer[], $6::text[], $7::text[], $8::float8[], $9::text[]';
+  const args =
+    '$1::text[], $2::integer[], $3::text[], $4::bigint[], $5::integer[], $6::text[], $7::text[], $8::float8[], $9::text[], $10::float8[]';
   return {
     group: `swb_append_group_${schema}`,
     groupText: `SELECT * FROM ${schema}.append_group(${args})`,
@@ -718,7 +742,7 @@ function appendStatements(schema: string) {
     announceText: `SELECT pg_notify($1, json_build_object('s', s, 'v', v, 't', extract(epoch FROM clock_timestamp()) * 1000)::text)
                      FROM unnest($2::text[], $3::integer[]) AS a (s, v)`,
     alone: `swb_append_entries_${schema}`,
-    aloneText: `SELECT o_conflict, o_before, o_version, o_existing FROM ${schema}.append_entries($1, $2, $3, $4, $5, $6)`,
+    aloneText: `SELECT o_conflict, o_before, o_version, o_existing FROM ${schema}.append_entries($1, $2, $3, $4, $5, $6, $7::float8)`,
   };
 }
 
