@@ -4,6 +4,7 @@ import { EventEmitter } from 'eventemitter3';
 import {
   canonicalId,
   createEngine,
+  DEFAULT_EVICTION_GRACE_MS,
   InMemoryEventStore,
   SwitchboardError,
   type CallEvent,
@@ -70,6 +71,13 @@ export interface SwitchboardConfig {
    * half of it. Default 2,000 ms; 0 turns quiet snapshots off.
    */
   readonly snapshotWhenQuietMs?: number;
+  /**
+   * How long an ended call stays in memory after it last changed (and how long after its end
+   * `start()` still restores it). Default `DEFAULT_EVICTION_GRACE_MS`, 5 minutes. A late
+   * notification for an evicted call is still stored and reported (stale); `loadCall` reads an
+   * evicted call back. Checked every half of it, at most every minute, once started.
+   */
+  readonly evictEndedAfterMs?: number;
 }
 
 export interface Delivery {
@@ -178,6 +186,8 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> {
   #cancelSweep: (() => void) | undefined;
   readonly #quietMs: number;
   #cancelQuiet: (() => void) | undefined;
+  readonly #evictAfterMs: number;
+  #cancelEviction: (() => void) | undefined;
   #stopped = false;
 
   constructor(config: SwitchboardConfig) {
@@ -205,7 +215,9 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> {
       store: config.store ?? new InMemoryEventStore(),
       clock: this.#clock,
       ...(config.rosterMode ? { rosterMode: config.rosterMode } : {}),
+      ...(config.evictEndedAfterMs !== undefined ? { evictAfterMs: config.evictEndedAfterMs } : {}),
     });
+    this.#evictAfterMs = config.evictEndedAfterMs ?? DEFAULT_EVICTION_GRACE_MS;
     this.#host = {
       view: (id) => this.engine.getCall(id),
       command: (id, command, body, params) => this.#command(id, command, body, params),
@@ -234,6 +246,21 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> {
     }
     this.engine.on('event', (event) => this.#onEvent(event));
     this.engine.on('undecodable', (event) => this.#onUndecodable(event));
+    this.engine.on('evicted', ({ callId }) => {
+      this.#calls.delete(callId);
+      this.#clearTimers(callId);
+    });
+  }
+
+  /** Every half of `evictEndedAfterMs` (at most a minute): ended calls quiet that long leave memory. */
+  #evictLater(): void {
+    if (this.#stopped) return;
+    this.#cancelEviction = this.#setTimer(Math.min(60_000, Math.max(50, this.#evictAfterMs / 2)), () => {
+      void this.engine
+        .evictEnded()
+        .catch((error: unknown) => this.#fail(error, ''))
+        .finally(() => this.#evictLater());
+    });
   }
 
   /** The calls whose snapshots are this instance's to write: the ones it owns (all, without leases). */
@@ -402,6 +429,7 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> {
     );
     this.#sweep();
     this.#snapshotQuiet();
+    this.#evictLater();
     this.#log.info({ calls: live.length, instanceId: this.instanceId }, 'switchboard started');
     return live.length;
   }
@@ -415,6 +443,7 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> {
     this.#stopped = true;
     this.#cancelSweep?.();
     this.#cancelQuiet?.();
+    this.#cancelEviction?.();
     this.#unsubscribe?.();
     this.#unsubscribe = undefined;
     for (const timers of this.#timers.values()) for (const cancel of timers.values()) cancel();
@@ -478,6 +507,16 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> {
   /** The handle of a call this switchboard knows (any spelling of its id). */
   call(callId: string): Call | undefined {
     const view = this.engine.getCall(callId);
+    return view ? this.#handle(view.id) : undefined;
+  }
+
+  /**
+   * The handle of a call, read from the store if this switchboard does not hold it (an ended
+   * call evicted from memory, or one another instance runs): its snapshot and the entries after
+   * it. Undefined for a call the store does not know.
+   */
+  async loadCall(callId: string): Promise<Call | undefined> {
+    const view = this.engine.getCall(callId) ?? (await this.engine.load(callId));
     return view ? this.#handle(view.id) : undefined;
   }
 
