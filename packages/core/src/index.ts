@@ -96,6 +96,7 @@ export { replay, summarize, deliverySchedule, callToJson } from './replay/replay
 export type { ReplayOptions, ReplayResult, TimelineRow, ScheduleOptions } from './replay/replay.js';
 export { parseExchangeLog, parseExchangeLine, exchangeToEntries, exchangeEntries, alternativesOf, commandOf } from './replay/exchange.js';
 export type { ExchangeRecord, ToEntriesOptions } from './replay/exchange.js';
+export { archiveRecordOf, carriedEntry } from './replay/archive.js';
 
 // Utilities bot authors need
 export { participantKey, odataTypeName } from './util/graph.js';

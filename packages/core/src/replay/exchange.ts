@@ -4,6 +4,7 @@ import type { CommandEntry, CommandName, CommandResultEntry, LogEntry, Quarantin
 import { hash53 } from '../util/hash.js';
 import { isObject } from '../util/graph.js';
 import { canonicalId } from '../util/ids.js';
+import { carriedEntry } from './archive.js';
 
 /** One line of an exchange log (see the fixtures' README): a request, a response or a notification. */
 export interface ExchangeRecord {
@@ -83,8 +84,10 @@ export interface ToEntriesOptions {
  * Turns exchange records into log entries: notifications decoded as the webhook would (one
  * that does not decode becomes a `quarantined` entry, unless `strict`; a body the webhook
  * would refuse is a `DecodeError` naming its record), request/response pairs into `command`
- * and `commandResult` entries (a create's call id comes from its 201 body). Records without a
- * time get their line index as a logical time, so the result is deterministic. Pure.
+ * and `commandResult` entries (a create's call id comes from its 201 body). A line that carries
+ * its log entry (`entry`, as the store's archive writes them) gives that entry as it is.
+ * Records without a time get their line index as a logical time, so the result is
+ * deterministic. Pure.
  */
 export function exchangeToEntries(records: readonly ExchangeRecord[], options: ToEntriesOptions = {}): LogEntry[] {
   const alts = alternativesOf(records);
@@ -114,6 +117,12 @@ export function* exchangeEntries(
       if (!labels.includes(record.alt)) labels.push(record.alt);
       alt ??= record.alt;
       if (record.alt !== alt) continue;
+    }
+    // an archive's line carries the stored entry itself: replayed as it was stored
+    const carried = carriedEntry(record);
+    if (carried !== undefined) {
+      yield carried;
+      continue;
     }
     const at = typeof record.receivedAt === 'number' ? record.receivedAt : index;
     switch (record.kind) {
