@@ -4,6 +4,13 @@
  */
 import { SwitchboardError, assertAppendable, type LogEntry, type ReadOptions, type StoredEntry } from '@switchboard/core';
 
+/** A stream whose call ended (the live index): its version and when it ended (ms). What the archive lists. */
+export interface EndedStream {
+  readonly streamId: string;
+  readonly version: number;
+  readonly endedAt: number;
+}
+
 /** An entry ready to insert: its JSON text and the columns kept beside it for queries. */
 export interface EncodedEntry {
   readonly entry: LogEntry;

@@ -27,6 +27,7 @@ import {
   readAfter,
   storeClosedError,
   type EncodedEntry,
+  type EndedStream,
 } from '../shared.js';
 import { GroupCommit, type GroupMember } from './group-commit.js';
 import { checkOwner, checkTtl, leaseSql, toLease, type CallLeases, type Lease, type LeaseResult, type LeaseRow } from './leases.js';
@@ -544,6 +545,76 @@ export class PgEventStore implements EventStore, CallLeases {
       [endedSince],
     );
     return rows.map((row) => row.stream_id);
+  }
+
+  /** The streams whose call ended before `cutoff` (ms), earliest end first, at most `limit`: what the archive moves out. */
+  async listEndedBefore(cutoff: number, limit: number): Promise<readonly EndedStream[]> {
+    await this.#ready();
+    const { rows } = await this.#query<EndedStream>(
+      'list',
+      `SELECT stream_id AS "streamId", version, ended_at AS "endedAt" FROM ${this.schema}.streams
+        WHERE ended_at < $1 AND version > 0 ORDER BY ended_at LIMIT $2`,
+      [cutoff, limit],
+    );
+    return rows;
+  }
+
+  /**
+   * Deletes these streams (entries, snapshot, lease and stream row) in one transaction, only
+   * if every one is still at the version given (their rows locked, so an append to one waits
+   * and then finds it gone); otherwise deletes nothing and resolves to false. For the archive,
+   * once the streams are durably written elsewhere. Appends to other streams do not wait.
+   */
+  async deleteStreams(streams: readonly { readonly streamId: string; readonly version: number }[]): Promise<boolean> {
+    await this.#ready();
+    const ids = streams.map((s) => s.streamId);
+    let client: pg.PoolClient;
+    try {
+      client = await this.#pool.connect();
+    } catch (error) {
+      throw this.#wrap('connect to', error);
+    }
+    let lost: Error | undefined;
+    const onLost = (error: Error) => {
+      lost = error;
+    };
+    client.on('error', onLost);
+    const s = this.schema;
+    try {
+      await client.query('BEGIN');
+      const { rows } = await client.query<{ stream_id: string; version: number }>(
+        `SELECT stream_id, version FROM ${s}.streams WHERE stream_id = ANY ($1::text[]) ORDER BY stream_id FOR UPDATE`,
+        [ids],
+      );
+      const held = new Map(rows.map((r) => [r.stream_id, r.version]));
+      if (!streams.every((x) => held.get(x.streamId) === x.version)) {
+        await client.query('ROLLBACK');
+        return false;
+      }
+      await client.query(`DELETE FROM ${s}.entries WHERE stream_id = ANY ($1::text[])`, [ids]);
+      await client.query(`DELETE FROM ${s}.snapshots WHERE stream_id = ANY ($1::text[])`, [ids]);
+      await client.query(`DELETE FROM ${s}.leases WHERE stream_id = ANY ($1::text[])`, [ids]);
+      await client.query(`DELETE FROM ${s}.streams WHERE stream_id = ANY ($1::text[])`, [ids]);
+      await client.query('COMMIT');
+      return true;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw this.#wrap('delete from', error);
+    } finally {
+      client.off('error', onLost);
+      client.release(lost);
+    }
+  }
+
+  /** How many of these streams the store holds (any version). */
+  async countStreams(streamIds: readonly string[]): Promise<number> {
+    await this.#ready();
+    const { rows } = await this.#query<{ n: number }>(
+      'read',
+      `SELECT count(*)::int AS n FROM ${this.schema}.streams WHERE stream_id = ANY ($1::text[])`,
+      [streamIds],
+    );
+    return rows[0]?.n ?? 0;
   }
 
   /** Every stream holding at least one entry, by when each was first written (the transaction's start; ties by id). */
