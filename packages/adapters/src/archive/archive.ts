@@ -61,6 +61,8 @@ export interface ArchiveOptions {
   readonly batchSize?: number;
   /** Write new day files gzipped (`.jsonl.gz`). Default true. A day's file that exists keeps its form. */
   readonly gzip?: boolean;
+  /** Checked before each batch: the run ends early (between batches) once it says true. */
+  readonly stopped?: () => boolean;
   /** Told, before any batch, how the batch a stopped run left was finished (not when there was none). */
   readonly onRecovered?: (outcome: 'rolled back' | 'completed') => void;
   /** Told after each batch is archived and deleted. */
@@ -121,7 +123,7 @@ export async function archiveEndedCalls(store: ArchivableStore, options: Archive
   const files = new Set<string>();
   let archived = 0;
   let refused = 0;
-  for (;;) {
+  while (options.stopped?.() !== true) {
     const ended = await store.listEndedBefore(cutoff, batchSize);
     if (ended.length === 0) break;
     const byDay = new Map<string, EndedStream[]>();
