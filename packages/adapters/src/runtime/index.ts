@@ -1,5 +1,5 @@
 export { Switchboard, createSwitchboard } from './switchboard.js';
-export type { SwitchboardConfig, SwitchboardEvents, AnswerDeadlinePolicy, Delivery } from './switchboard.js';
+export type { SwitchboardConfig, SwitchboardEvents, AnswerDeadlinePolicy, Delivery, RetentionPolicy } from './switchboard.js';
 export { Call, OperationFailedError, OperationOutcomeUnknownError } from './call.js';
 export type { OperationHandle, CallHandleEvents } from './call.js';
 export { silentLogger } from './ports.js';

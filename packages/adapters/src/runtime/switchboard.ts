@@ -20,6 +20,7 @@ import { Call, type CallHost } from './call.js';
 import { silentLogger, type GraphPort, type GraphResponse, type Logger } from './ports.js';
 import type { ExchangeLine, Recorder } from './recorder.js';
 import type { CallLeases, Lease } from '../stores/postgres/leases.js';
+import { archiveEndedCalls, isArchivable, type ArchivableStore } from '../archive/archive.js';
 import type { AppendListener, Unsubscribe } from '../stores/postgres/notifications.js';
 
 /** What to do with an incoming call nobody answered, rejected or redirected in time. */
@@ -78,6 +79,23 @@ export interface SwitchboardConfig {
    * evicted call back. Checked every half of it, at most every minute, once started.
    */
   readonly evictEndedAfterMs?: number;
+  /**
+   * Retention: once started, every `everyMs` (default an hour) move the calls that ended more
+   * than `afterDays` days ago out of the store into `archiveDir`, one exchange-log file per day
+   * (`YYYY-MM-DD.jsonl.gz`, which `switchboard replay` reads), in batches of `batchSize`
+   * (default 200) that appends to live calls do not wait behind. Crash-safe: see
+   * `archiveEndedCalls`. Needs a store with a live index (SQLite, PostgreSQL). With several
+   * instances on one database, give it to one of them. Default: none, the store keeps everything.
+   */
+  readonly retention?: RetentionPolicy;
+}
+
+/** When ended calls leave the store for the archive, and where they go. */
+export interface RetentionPolicy {
+  readonly archiveDir: string;
+  readonly afterDays: number;
+  readonly everyMs?: number;
+  readonly batchSize?: number;
 }
 
 export interface Delivery {
@@ -188,6 +206,9 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> {
   #cancelQuiet: (() => void) | undefined;
   readonly #evictAfterMs: number;
   #cancelEviction: (() => void) | undefined;
+  readonly #retention: RetentionPolicy | undefined;
+  #cancelRetention: (() => void) | undefined;
+  #archiving: Promise<unknown> | undefined;
   #stopped = false;
 
   constructor(config: SwitchboardConfig) {
@@ -218,6 +239,10 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> {
       ...(config.evictEndedAfterMs !== undefined ? { evictAfterMs: config.evictEndedAfterMs } : {}),
     });
     this.#evictAfterMs = config.evictEndedAfterMs ?? DEFAULT_EVICTION_GRACE_MS;
+    this.#retention = config.retention;
+    if (this.#retention !== undefined && !isArchivable(this.engine.store)) {
+      throw new SwitchboardError('SWB_INVALID_ARGUMENT', 'retention needs a store with a live index (SqliteEventStore, PgEventStore)');
+    }
     this.#host = {
       view: (id) => this.engine.getCall(id),
       command: (id, command, body, params) => this.#command(id, command, body, params),
@@ -249,6 +274,30 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> {
     this.engine.on('evicted', ({ callId }) => {
       this.#calls.delete(callId);
       this.#clearTimers(callId);
+    });
+  }
+
+  /** Every `retention.everyMs`: the calls ended more than `afterDays` ago go to the archive. */
+  #archiveLater(): void {
+    const policy = this.#retention;
+    if (policy === undefined || this.#stopped) return;
+    this.#cancelRetention = this.#setTimer(policy.everyMs ?? 3_600_000, () => {
+      const store = this.engine.store as EventStore & ArchivableStore;
+      this.#archiving = archiveEndedCalls(store, {
+        dir: policy.archiveDir,
+        olderThanDays: policy.afterDays,
+        now: this.#clock(),
+        stopped: () => this.#stopped,
+        ...(policy.batchSize !== undefined ? { batchSize: policy.batchSize } : {}),
+      })
+        .then((result) => {
+          if (result.archived > 0) this.#log.info({ calls: result.archived, files: result.files }, 'ended calls archived');
+        })
+        .catch((error: unknown) => this.#fail(error, ''))
+        .finally(() => {
+          this.#archiving = undefined;
+          this.#archiveLater();
+        });
     });
   }
 
@@ -430,6 +479,7 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> {
     this.#sweep();
     this.#snapshotQuiet();
     this.#evictLater();
+    this.#archiveLater();
     this.#log.info({ calls: live.length, instanceId: this.instanceId }, 'switchboard started');
     return live.length;
   }
@@ -444,6 +494,8 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> {
     this.#cancelSweep?.();
     this.#cancelQuiet?.();
     this.#cancelEviction?.();
+    this.#cancelRetention?.();
+    await this.#archiving;
     this.#unsubscribe?.();
     this.#unsubscribe = undefined;
     for (const timers of this.#timers.values()) for (const cancel of timers.values()) cancel();
