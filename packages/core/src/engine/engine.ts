@@ -135,8 +135,9 @@ export interface SnapshotOptions {
 
 /**
  * The engine: decodes deliveries, appends them to the log (persist first), folds each call
- * through the call machine and emits typed events. It holds every call it has seen in memory;
- * the store is the source of truth, and `load` / `hydrate` rebuild from it.
+ * through the call machine and emits typed events. It holds the calls it has seen in memory
+ * until they have ended and gone quiet (`evictEnded`); the store is the source of truth, and
+ * `load` / `hydrate` rebuild from it.
  *
  * The engine is not a network component: the transport hands it bodies, the runtime hands it
  * commands, results, resyncs and timers to record.

@@ -766,7 +766,8 @@ function prepareReads(db: BetterSqlite3.Database) {
     deleteSnapshot: keep(db.prepare('DELETE FROM swb_snapshots WHERE stream_id = ?')),
     deleteStream: keep(db.prepare('DELETE FROM swb_streams WHERE stream_key = ?')),
     readSnapshot: keep(db.prepare('SELECT body FROM swb_snapshots WHERE stream_id = ?')),
-    // entries are never deleted, and each commit's rows get ids past every committed one
+    // each commit's rows get ids past every committed one: only the archive deletes entries, and
+    // it leaves the stream holding the last row (see listEndedBefore), so the last id never goes back
     lastRow: keep(db.prepare('SELECT coalesce(max(rowid), 0) FROM swb_entries').pluck()),
     appendedSince: keep(
       db.prepare(
