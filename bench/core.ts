@@ -1,4 +1,5 @@
-import { createEngine, decodeNotifications, deliverySchedule, InMemoryEventStore, replay, type LogEntry } from '@switchboard/core';
+import { createEngine, decodeNotifications, InMemoryEventStore, type LogEntry } from '@switchboard/core';
+import { deliverySchedule, replay } from '@switchboard/core/replay';
 import { workload } from './workload.js';
 import { median, type Row } from './report.js';
 

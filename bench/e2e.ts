@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { decodeNotifications, InMemoryEventStore, type StoredEntry } from '@switchboard/core';
-import { createSwitchboard } from '@switchboard/adapters';
+import { createSwitchboard } from '@switchboard/runtime';
 import { createGraphClient, createWebhookReceiver } from '@switchboard/transport';
 import { createSimulator } from '@switchboard/simulator';
 import type { Row } from './report.js';

@@ -6,7 +6,9 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { decodeNotifications, endedAtOf, type LogEntry } from '@switchboard/core';
 import { callStateBody } from '@switchboard/core/testing';
-import { createSwitchboard, PgEventStore, SqliteEventStore, type GraphPort, type SqliteDriver } from '@switchboard/adapters';
+import { PgEventStore, SqliteEventStore, type SqliteDriver } from '@switchboard/adapters';
+import type { GraphPort } from '@switchboard/core';
+import { createSwitchboard } from '@switchboard/runtime';
 import { median, type Row } from './report.js';
 
 /**

@@ -1,7 +1,8 @@
-import { decodeNotifications, startCall, type StoredEntry } from '@switchboard/core';
-// internal: the XState step and the entry -> machine event mapping the fold uses
-import { toMachineEvent } from '../packages/core/src/machine/callMachine.js';
-import { foldEntries, step } from '../packages/core/src/reconcile/fold.js';
+import { decodeNotifications, type StoredEntry } from '@switchboard/core';
+import { foldEntries, startCall } from '@switchboard/core/replay';
+import { toMachineEvent } from '@switchboard/core/machine';
+// internal: one XState step (the engine folds with the machine's table instead)
+import { step, type MachineSnapshot } from '../packages/core/src/machine/definition.js';
 import { median, type Row } from './report.js';
 import { workload } from './workload.js';
 
@@ -40,7 +41,9 @@ export function benchMachine(rounds: number): Row[] {
   const { calls, entries } = machineCalls();
 
   const viaXState = () =>
-    calls.map(([callId, list]) => list.reduce((snapshot, entry) => step(snapshot, toMachineEvent(entry)), startCall({ callId })));
+    calls.map(([callId, list]) =>
+      list.reduce((snapshot, entry) => step(snapshot, toMachineEvent(entry)), startCall({ callId }) as unknown as MachineSnapshot),
+    );
   const viaReducer = () => calls.map(([callId, list]) => foldEntries(startCall({ callId }), list));
 
   const a = viaXState();

@@ -9,7 +9,8 @@
  * --profile FILE (write a .cpuprofile of the timed ingest rounds only, via node:inspector, so
  * workload generation and module loading stay out of it).
  */
-import { createEngine, decodeNotifications, deliverySchedule, InMemoryEventStore, replay, type LogEntry } from '@switchboard/core';
+import { createEngine, decodeNotifications, InMemoryEventStore, type LogEntry } from '@switchboard/core';
+import { deliverySchedule, replay } from '@switchboard/core/replay';
 import { workload } from './workload.js';
 import { profiled } from './profiler.js';
 

@@ -10,9 +10,10 @@
  * (via node:inspector), so workload generation, module loading and the other side stay out.
  */
 import { profiled } from './profiler.js';
-import { startCall } from '@switchboard/core';
-import { toMachineEvent } from '../packages/core/src/machine/callMachine.js';
-import { foldEntries, step } from '../packages/core/src/reconcile/fold.js';
+import { foldEntries, startCall } from '@switchboard/core/replay';
+import { toMachineEvent } from '@switchboard/core/machine';
+// internal: one XState step (the engine folds with the machine's table instead)
+import { step, type MachineSnapshot } from '../packages/core/src/machine/definition.js';
 import { machineCalls } from './machine.js';
 import { median } from './report.js';
 
@@ -26,7 +27,9 @@ const profileReducer = arg('profile-reducer');
 
 const { calls, entries } = machineCalls();
 const viaXState = () =>
-  calls.map(([callId, list]) => list.reduce((snapshot, entry) => step(snapshot, toMachineEvent(entry)), startCall({ callId })));
+  calls.map(([callId, list]) =>
+    list.reduce((snapshot, entry) => step(snapshot, toMachineEvent(entry)), startCall({ callId }) as unknown as MachineSnapshot),
+  );
 const viaReducer = () => calls.map(([callId, list]) => foldEntries(startCall({ callId }), list));
 
 const cpuMs = (): number => {

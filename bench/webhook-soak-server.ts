@@ -11,7 +11,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { InMemoryEventStore } from '@switchboard/core';
-import { createSwitchboard, type GraphPort } from '@switchboard/adapters';
+import { createSwitchboard, type GraphPort } from '@switchboard/runtime';
 import { createWebhookReceiver } from '@switchboard/transport';
 import { createApp } from '../examples/hono-webhook.js';
 

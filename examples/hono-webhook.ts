@@ -9,7 +9,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { Hono } from 'hono';
 import { serve } from '@hono/node-server';
-import { createSwitchboard, SqliteEventStore, type Switchboard } from '@switchboard/adapters';
+import { SqliteEventStore } from '@switchboard/adapters';
+import { createSwitchboard, type Switchboard } from '@switchboard/runtime';
 import { createGraphClient, createWebhookReceiver, type WebhookReceiver } from '@switchboard/transport';
 
 export interface AppOptions {

@@ -15,9 +15,11 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { callToJson, carriedEntry, createEngine, parseExchangeLine, type EventStore } from '@switchboard/core';
+import { createEngine, type EventStore } from '@switchboard/core';
+import { callToJson, carriedEntry, parseExchangeLine } from '@switchboard/core/replay';
 import { callStateBody, rosterBody } from '@switchboard/core/testing';
-import { ARCHIVE_JOURNAL, PgEventStore, SqliteEventStore } from '@switchboard/adapters';
+import { PgEventStore, SqliteEventStore } from '@switchboard/adapters';
+import { ARCHIVE_JOURNAL } from '@switchboard/runtime';
 import { main } from '@switchboard/cli';
 import { requirePostgres, testSchemas, TEST_DATABASE_URL } from '../packages/adapters/src/stores/postgres/test-db.js';
 

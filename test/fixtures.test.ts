@@ -1,7 +1,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { decodeNotifications, deliverySchedule, exchangeToEntries, parseExchangeLog, replay, type CallView } from '@switchboard/core';
+import { decodeNotifications, type CallView } from '@switchboard/core';
+import { deliverySchedule, exchangeToEntries, parseExchangeLog, replay } from '@switchboard/core/replay';
 
 const DIR = join(import.meta.dirname, 'fixtures', 'graph');
 
@@ -209,6 +210,9 @@ describe('every fixture replays to the state its source describes', () => {
     expect(answer['57dab8b1-894c-409a-b240-bd8beae78896']!.graphId).toBe('57DAB8B1894C409AB240BD8BEAE78896');
     const prompt = replayFile('docs/v1.0-call-playprompt--example.jsonl');
     expect(Object.keys(prompt)).toEqual(['57dab8b1-894c-409a-b240-bd8beae78896']);
+    // the operation too: answered as 0fe0623f-d628-..., notified as 0FE0623FD628...: one operation, settled
+    const operations = Object.values(prompt['57dab8b1-894c-409a-b240-bd8beae78896']!.operations);
+    expect(operations.map((op) => [op.id, op.status])).toEqual([['0fe0623f-d628-42ed-b4bd-8ac290072cc5', 'completed']]);
   });
 });
 

@@ -1,7 +1,7 @@
 import { serve, type ServerType } from '@hono/node-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InMemoryEventStore } from '@switchboard/core';
-import { createSwitchboard, type Call, type Switchboard } from '@switchboard/adapters';
+import { createSwitchboard, type Call, type Switchboard } from '@switchboard/runtime';
 import { createGraphClient, createWebhookReceiver, type GraphClient } from '@switchboard/transport';
 import { createSimulator, type Simulator } from '@switchboard/simulator';
 import { createApp } from '../examples/hono-webhook.js';

@@ -3,7 +3,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InMemoryEventStore } from '@switchboard/core';
-import { createSwitchboard, type GraphPort, type Switchboard } from '@switchboard/adapters';
+import { createSwitchboard, type GraphPort, type Switchboard } from '@switchboard/runtime';
 import { createWebhookReceiver, type WebhookReceiver } from '@switchboard/transport';
 import { createApp } from '../examples/hono-webhook.js';
 import { startKeyServer, type KeyServer } from './support/hostile/keys.js';

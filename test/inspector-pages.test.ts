@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { DOCUMENTED_TRANSITIONS, InMemoryEventStore, replay, type LogEntry } from '@switchboard/core';
+import { InMemoryEventStore, type LogEntry } from '@switchboard/core';
+import { DOCUMENTED_TRANSITIONS } from '@switchboard/core/machine';
+import { replay } from '@switchboard/core/replay';
 import { createInspector, renderMachineSvg, renderReplayHtml, type Inspector } from '@switchboard/inspector';
 import { appendAll, HOSTILE, hostileCall, rosterHeavyCall } from './support/calls.js';
 

@@ -1,5 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { replay, type StoredEntry } from '@switchboard/core';
+import type { StoredEntry } from '@switchboard/core';
+import { replay } from '@switchboard/core/replay';
 import { PgEventStore } from '@switchboard/adapters';
 import { createSimulator, type Simulator } from '@switchboard/simulator';
 import { DEMO_APP } from '../examples/demo-bot/demo.js';

@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { CallView, CommandName } from '@switchboard/core';
-import { createSwitchboard, PgEventStore, type Call, type GraphPort, type Switchboard } from '@switchboard/adapters';
+import { PgEventStore } from '@switchboard/adapters';
+import { createSwitchboard, type Call, type GraphPort, type Switchboard } from '@switchboard/runtime';
 import { createGraphClient, type CallRequestBody } from '@switchboard/transport';
 import { createSimulator, type Simulator } from '@switchboard/simulator';
 import { requirePostgres, testSchemas, TEST_DATABASE_URL } from '../packages/adapters/src/stores/postgres/test-db.js';

@@ -2,7 +2,7 @@ import { createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InMemoryEventStore } from '@switchboard/core';
-import { createSwitchboard, type Switchboard } from '@switchboard/adapters';
+import { createSwitchboard, type Switchboard } from '@switchboard/runtime';
 import { createGraphClient, type GraphClient } from '@switchboard/transport';
 import { createSimulator, type Simulator } from '@switchboard/simulator';
 import { startWebhook } from './support/bot.js';

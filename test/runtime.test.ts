@@ -2,7 +2,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { exchangeToEntries, InMemoryEventStore, parseExchangeLog, replay, type EventStore } from '@switchboard/core';
+import { InMemoryEventStore, type EventStore } from '@switchboard/core';
+import { exchangeToEntries, parseExchangeLog, replay } from '@switchboard/core/replay';
 import {
   createFileRecorder,
   createSwitchboard,
@@ -11,7 +12,7 @@ import {
   type GraphPort,
   type Switchboard,
   type SwitchboardConfig,
-} from '@switchboard/adapters';
+} from '@switchboard/runtime';
 import { createSimulator, type Simulator } from '@switchboard/simulator';
 import { createGraphClient } from '@switchboard/transport';
 import { startWebhook } from './support/bot.js';

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InMemoryEventStore } from '@switchboard/core';
-import { createFileRecorder, createSwitchboard, type Call, type Switchboard } from '@switchboard/adapters';
+import { createFileRecorder, createSwitchboard, type Call, type Switchboard } from '@switchboard/runtime';
 import {
   createGraphClient,
   createMsalTokenProvider,

@@ -9,7 +9,8 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createSwitchboard, PgEventStore, SqliteEventStore, type Call, type Logger, type Switchboard } from '@switchboard/adapters';
+import { PgEventStore, SqliteEventStore } from '@switchboard/adapters';
+import { createSwitchboard, RUNTIME_DEFAULTS, type Call, type Logger, type Switchboard } from '@switchboard/runtime';
 import { createGraphClient, createWebhookReceiver, type GraphClient } from '@switchboard/transport';
 
 export interface DemoBotConfig {
@@ -93,9 +94,10 @@ export async function startDemoBot(config: DemoBotConfig): Promise<DemoBot> {
   const switchboard = createSwitchboard({
     graph,
     store,
-    answerDeadlineMs: 15_000 * scale,
-    deadlineMarginMs: Math.max(50, 2_000 * scale),
-    keepAliveIntervalMs: (config.keepAliveMs ?? 15 * 60_000) * scale,
+    // Graph's times, scaled as the simulator scales them
+    answerDeadlineMs: RUNTIME_DEFAULTS.answerDeadlineMs * scale,
+    deadlineMarginMs: Math.max(50, RUNTIME_DEFAULTS.deadlineMarginMs * scale),
+    keepAliveIntervalMs: (config.keepAliveMs ?? RUNTIME_DEFAULTS.keepAliveIntervalMs) * scale,
     operationTimeoutMs: Math.max(5_000, 60_000 * scale),
     onAnswerDeadline: { action: 'reject', reason: 'busy' },
     ...(config.instanceId ? { instanceId: config.instanceId } : {}),

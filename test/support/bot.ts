@@ -1,5 +1,5 @@
 import { createServer, type Server } from 'node:http';
-import type { Switchboard } from '@switchboard/adapters';
+import type { Switchboard } from '@switchboard/runtime';
 import { createWebhookReceiver } from '@switchboard/transport';
 import { listenLoopback } from './net.js';
 

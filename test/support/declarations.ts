@@ -3,7 +3,7 @@ import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import ts from 'typescript';
 
 /** The workspace's packages, each after the ones it depends on. */
-export const PACKAGES = ['core', 'transport', 'simulator', 'adapters', 'cli'] as const;
+export const PACKAGES = ['core', 'transport', 'simulator', 'adapters', 'runtime', 'cli'] as const;
 
 export interface Declarations {
   /** `packages/<name>/dist/**\/*.d.ts` as `pnpm build` would write them, by absolute path. */

@@ -265,7 +265,7 @@ describe('switchboard simulate', () => {
       { stdout: (t) => lines.push(t), stderr: (t) => lines.push(t) },
       until,
     );
-    await expect.poll(() => lines.join('\n'), { timeout: 5000 }).toContain('simulator listening on http://127.0.0.1:');
+    await expect.poll(() => lines.join('\n')).toContain('simulator listening on http://127.0.0.1:');
     const url = /listening on (\S+)/.exec(lines.join('\n'))![1]!;
     const token = await fetch(`${url}/00000000-0000-0000-0000-0000000000aa/oauth2/v2.0/token`, {
       method: 'POST',

@@ -1,23 +1,12 @@
 /**
  * Everything this package takes from the other Switchboard packages, in one place: the core
- * package's exports are being reorganised behind subpaths, and only this file names them.
+ * package's root and its `/machine` and `/replay` subpaths; only this file names them.
  */
-export {
-  CALL_STATES,
-  DOCUMENTED_TRANSITIONS,
-  STATE_RANK,
-  MACHINE_VERSION,
-  QUARANTINE_STREAM,
-  foldEntries,
-  replay,
-  restoreCallSnapshot,
-  startCall,
-  summarize,
-  viewOf,
-} from '@switchboard/core';
+export { CALL_STATES, QUARANTINE_STREAM } from '@switchboard/core';
+export { DOCUMENTED_TRANSITIONS, STATE_RANK, MACHINE_VERSION } from '@switchboard/core/machine';
+export { foldEntries, replay, restoreCallSnapshot, startCall, summarize, viewOf } from '@switchboard/core/replay';
 export type {
   CallEvent,
-  CallMachineSnapshot,
   CallSnapshot,
   CallState,
   CallView,
@@ -27,9 +16,9 @@ export type {
   MachineState,
   OperationView,
   ParticipantView,
-  ReplayResult,
   RosterMode,
   StoredEntry,
-  TimelineRow,
 } from '@switchboard/core';
-export { redact } from '@switchboard/adapters';
+export type { CallMachineSnapshot } from '@switchboard/core/machine';
+export type { ReplayResult, TimelineRow } from '@switchboard/core/replay';
+export { redact } from '@switchboard/runtime';

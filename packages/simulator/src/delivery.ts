@@ -1,3 +1,4 @@
+import type { Logger } from '@switchboard/core';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import type { Identity, WebhookTokenVariant } from './identity.js';
@@ -5,7 +6,7 @@ import { planDelivery, planSplit, type DeliveryPlan, type Faults } from './fault
 import { commsNotifications } from './notifications.js';
 import { stream, type Rng } from './random.js';
 import type { Scheduler, TaskHandle } from './scheduler.js';
-import type { DeliveryFault, DeliveryRecord, Json, SimulatorLogger } from './types.js';
+import type { DeliveryFault, DeliveryRecord, Json } from './types.js';
 
 /**
  * Webhook delivery: signs and POSTs notification batches to callback URLs, the way Graph
@@ -34,7 +35,7 @@ export interface DispatcherOptions {
   readonly identity: Identity;
   readonly faults: Faults;
   readonly seed: number;
-  readonly logger: SimulatorLogger;
+  readonly logger: Logger;
   readonly maxAttempts: number;
   readonly concurrency: number;
   readonly timeoutMs: number;
@@ -290,10 +291,15 @@ export class Dispatcher {
           insert(q.units, unit);
           this.schedulePump(q, unit.due);
         } else {
-          this.o.logger.warn?.(`webhook delivery to ${unit.callbackUri} given up after ${unit.attempt} attempts`, {
-            messageId: unit.messageId,
-            notifications: unit.records.map((r) => r.seq),
-          });
+          this.o.logger.warn(
+            {
+              callbackUri: unit.callbackUri,
+              attempts: unit.attempt,
+              messageId: unit.messageId,
+              notifications: unit.records.map((r) => r.seq),
+            },
+            'webhook delivery given up',
+          );
         }
         this.pump(q);
       },

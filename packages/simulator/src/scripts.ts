@@ -1,7 +1,8 @@
+import type { Logger } from '@switchboard/core';
 import type { SimCall } from './call.js';
 import type { Rng } from './random.js';
 import type { Scheduler, TaskHandle } from './scheduler.js';
-import type { AttendeeSpec, GraphTimings, RemoteScript, Script, ScriptStep, SimulatorLogger } from './types.js';
+import type { AttendeeSpec, GraphTimings, RemoteScript, Script, ScriptStep } from './types.js';
 
 /**
  * Remote parties: what the people (and meetings) on the far side of a call do. A script is a
@@ -12,7 +13,7 @@ import type { AttendeeSpec, GraphTimings, RemoteScript, Script, ScriptStep, Simu
 /** What a runner needs from the call service. */
 export interface ScriptHost {
   readonly scheduler: Scheduler;
-  readonly logger: SimulatorLogger;
+  readonly logger: Logger;
   /** Performs one step now; returns why it could not, or undefined when it was applied. */
   act(call: SimCall, step: ScriptStep, participant: string | undefined): string | undefined;
 }
@@ -126,7 +127,7 @@ export class ScriptRunner {
         if (this.stopped) return;
         if (step.do !== 'wait') {
           const problem = this.host.act(this.call, step, this.participant);
-          if (problem) this.host.logger.debug?.(`script step '${step.do}' skipped on call ${this.call.id}: ${problem}`);
+          if (problem) this.host.logger.debug({ callId: this.call.id, step: step.do, problem }, 'script step skipped');
         }
         this.index++;
         this.next();

@@ -1,3 +1,4 @@
+import type { Logger } from '@switchboard/core';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ApiFaultInjector } from './faults.js';
@@ -7,7 +8,7 @@ import type { Rng } from './random.js';
 import { matchRoute, type GraphRoute } from './routes.js';
 import type { Scheduler } from './scheduler.js';
 import type { CallService, Reply } from './service/index.js';
-import type { RequestRecord, SimulatorLogger } from './types.js';
+import type { RequestRecord } from './types.js';
 
 /**
  * The simulator's HTTP front: one node:http server on 127.0.0.1 serving the identity
@@ -24,7 +25,7 @@ export interface ServerDeps {
   readonly service: CallService;
   readonly apiFaults: ApiFaultInjector;
   readonly scheduler: Scheduler;
-  readonly logger: SimulatorLogger;
+  readonly logger: Logger;
   readonly requestIds: Rng;
   readonly control: ControlApi;
   readonly baseUrl: () => string;
@@ -50,7 +51,7 @@ export class SimServer {
     return new Promise((resolve, reject) => {
       const server = createServer((req, res) => {
         this.handle(req, res).catch((error: unknown) => {
-          this.d.logger.error?.('unhandled error in the simulator server', error);
+          this.d.logger.error({ err: error }, 'unhandled error in the simulator server');
           send(res, 500, { error: { code: 'generalException', message: 'The simulator failed on this request.' } });
         });
       });
@@ -221,7 +222,7 @@ export class SimServer {
       finish(reply);
     } catch (error) {
       if (error instanceof GraphError) return fail(error);
-      this.d.logger.error?.(`simulator error on ${method} ${url.pathname}`, error);
+      this.d.logger.error({ method, path: url.pathname, err: error }, 'simulator error');
       fail(new GraphError(500, 'generalException', 'An unexpected error occurred in the simulator.'));
     }
   }

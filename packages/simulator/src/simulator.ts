@@ -1,4 +1,4 @@
-import type { CallState } from '@switchboard/core';
+import { silentLogger, type CallState, type Logger } from '@switchboard/core';
 import { Dispatcher } from './delivery.js';
 import { ApiFaultInjector, normalizeFaults } from './faults.js';
 import { groundTruthOf, notificationRecordOf } from './ground-truth.js';
@@ -18,7 +18,6 @@ import type {
   RequestRecord,
   Script,
   ScriptStep,
-  SimulatorLogger,
   SimulatorOptions,
 } from './types.js';
 
@@ -110,10 +109,10 @@ export function createSimulator(options: SimulatorOptions): Simulator {
   if (options.apps.length === 0) throw new TypeError('createSimulator: at least one app registration is needed');
   const seed = options.seed ?? 1;
   const timeScale = options.timeScale ?? 1;
-  const logger: SimulatorLogger = options.logger ?? {};
+  const logger: Logger = options.logger ?? silentLogger;
   const faults = normalizeFaults(options.faults);
   const timings: GraphTimings = { ...DEFAULT_TIMINGS, ...options.timings };
-  const scheduler = new Scheduler(timeScale, (error) => logger.error?.('simulator task failed', error));
+  const scheduler = new Scheduler(timeScale, (error) => logger.error({ err: error }, 'simulator task failed'));
   const identity = new Identity(
     options.apps,
     stream(seed, 'identity'),
@@ -163,7 +162,7 @@ export function createSimulator(options: SimulatorOptions): Simulator {
       if (baseUrl !== undefined) return { url: baseUrl };
       await identity.init();
       baseUrl = await server.listen(options.port ?? 0);
-      logger.info?.(`Graph calls simulator listening on ${baseUrl}`);
+      logger.info({ baseUrl }, 'Graph calls simulator listening');
       return { url: baseUrl };
     },
     async stop() {

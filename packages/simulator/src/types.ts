@@ -1,4 +1,4 @@
-import type { CallState } from '@switchboard/core';
+import type { CallState, Logger } from '@switchboard/core';
 
 /** A loose JSON object, the shape of Graph's wire values. */
 export type Json = { [key: string]: unknown };
@@ -19,13 +19,11 @@ export interface AppRegistration {
   readonly assertionKey?: string;
 }
 
-/** Sink for the simulator's own diagnostics. Every method is optional. */
-export interface SimulatorLogger {
-  debug?(message: string, data?: unknown): void;
-  info?(message: string, data?: unknown): void;
-  warn?(message: string, data?: unknown): void;
-  error?(message: string, data?: unknown): void;
-}
+/**
+ * Sink for the simulator's own diagnostics: core's `Logger` (pino-compatible).
+ * @deprecated Use `Logger` from `@switchboard/core`.
+ */
+export type SimulatorLogger = Logger;
 
 /**
  * Fault rates (0..1) and their knobs. Every decision is drawn from the seeded PRNG, per
@@ -109,7 +107,8 @@ export interface SimulatorOptions {
   /** TCP port on 127.0.0.1 (default 0: an ephemeral port). */
   readonly port?: number;
   readonly faults?: FaultOptions;
-  readonly logger?: SimulatorLogger;
+  /** The simulator's own diagnostics (a pino-compatible logger); silent by default. */
+  readonly logger?: Logger;
   /** Scripts for remote parties, keyed as {@link Simulator.scriptRemote} keys them. */
   readonly remotes?: { readonly [key: string]: Script };
   /** Behaviour of unscripted remote parties (default 'answer'). */

@@ -11,5 +11,3 @@ export type { SqliteDriver } from './sqlite/driver.js';
 export { PgEventStore } from './postgres/pg-store.js';
 export type { PgAppendOptions, PgEventStoreOptions } from './postgres/pg-store.js';
 export { DEFAULT_PG_SCHEMA, PG_SCHEMA_VERSION } from './postgres/schema.js';
-export type { CallLeases, Lease, LeaseResult } from './postgres/leases.js';
-export type { AppendListener, Unsubscribe } from './postgres/notifications.js';

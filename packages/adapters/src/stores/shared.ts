@@ -4,12 +4,8 @@
  */
 import { SwitchboardError, assertAppendable, type LogEntry, type ReadOptions, type StoredEntry } from '@switchboard/core';
 
-/** A stream whose call ended (the live index): its version and when it ended (ms). What the archive lists. */
-export interface EndedStream {
-  readonly streamId: string;
-  readonly version: number;
-  readonly endedAt: number;
-}
+/** A stream whose call ended (the live index), as the archive lists it. */
+export type { EndedStream } from '@switchboard/core';
 
 /** An entry ready to insert: its JSON text and the columns kept beside it for queries. */
 export interface EncodedEntry {

@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { SwitchboardError } from '@switchboard/core';
-import { archiveEndedCalls, DEFAULT_ARCHIVE_BATCH, PgEventStore, SqliteEventStore } from '@switchboard/adapters';
+import { PgEventStore, SqliteEventStore } from '@switchboard/adapters';
+import { archiveEndedCalls, DEFAULT_ARCHIVE_BATCH } from '@switchboard/runtime';
 import { UsageError, type Output } from '../output.js';
 
 export const ARCHIVE_HELP = `Usage: switchboard archive --store <log> --dir <dir> --older-than <days> [options]

@@ -4,6 +4,7 @@ import { writeFile } from 'node:fs/promises';
 import { StringDecoder } from 'node:string_decoder';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { type LogEntry, type QuarantinedEntry, QUARANTINE_STREAM, SwitchboardError } from '@switchboard/core';
 import {
   callToJson,
   deliverySchedule,
@@ -12,13 +13,9 @@ import {
   parseExchangeLine,
   replay,
   type ExchangeRecord,
-  type LogEntry,
-  type QuarantinedEntry,
-  QUARANTINE_STREAM,
-  SwitchboardError,
   type ReplayResult,
   type TimelineRow,
-} from '@switchboard/core';
+} from '@switchboard/core/replay';
 import { UsageError, type Output } from '../output.js';
 import { renderHtml } from '../render/html.js';
 import { renderMermaid } from '../render/mermaid.js';

@@ -2,7 +2,7 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { exchangeToEntries, parseExchangeLog, replay } from '@switchboard/core';
+import { exchangeToEntries, parseExchangeLog, replay } from '@switchboard/core/replay';
 import { main } from '../main.js';
 import { escapeHtml } from './html.js';
 

@@ -2,7 +2,7 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deliverySchedule, exchangeToEntries, parseExchangeLog, replay, type ReplayResult } from '@switchboard/core';
+import { deliverySchedule, exchangeToEntries, parseExchangeLog, replay, type ReplayResult } from '@switchboard/core/replay';
 import { main } from '../main.js';
 import { callDiagram, mermaidLabel } from './mermaid.js';
 import { callPaths } from '@switchboard/inspector';

@@ -1,4 +1,5 @@
-import type { MachineState, ReplayResult } from '@switchboard/core';
+import type { MachineState } from '@switchboard/core';
+import type { ReplayResult } from '@switchboard/core/replay';
 import { callPaths, type CallPath, type Transition } from '@switchboard/inspector';
 
 /**

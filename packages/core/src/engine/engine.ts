@@ -11,24 +11,17 @@ import {
   type StoredEntry,
 } from '../log/entries.js';
 import { InMemoryEventStore, type AppendResult, type EventStore } from '../log/store.js';
-import type { RosterMode } from '../reconcile/apply.js';
-import type { CallEvent, CallEventType } from '../reconcile/events.js';
+import type { RosterMode } from '../reconcile/context.js';
+import type { CallEvent, CallEventType } from '../emit/events.js';
 import { repeatOf } from '../reconcile/repeats.js';
-import {
-  asMachineSnapshot,
-  foldEntry,
-  foldStateOf,
-  restoreCallSnapshot,
-  startCall,
-  toCallSnapshot,
-  viewOf,
-  type CallFoldState,
-  type CallMachineSnapshot,
-} from '../reconcile/fold.js';
-import type { CallView } from '../reconcile/view.js';
+import { asMachineSnapshot, foldStateOf, startCall, type CallFoldState } from '../fold/fold.js';
+import { restoreCallSnapshot, toCallSnapshot } from '../fold/snapshot.js';
+import type { CallMachineSnapshot } from '../machine/public.js';
+import { foldEntryEmitting } from '../emit/diff.js';
+import { viewOf, type CallView } from '../project/view.js';
 import { canonicalId } from '../util/ids.js';
 import { checkEntry } from './validate.js';
-import { DEFAULT_EVICTION_GRACE_MS, isEvictable } from './eviction.js';
+import { DEFAULT_EVICTION_GRACE_MS, endedAtOf, isEvictable } from './eviction.js';
 
 export interface EngineOptions {
   /** Where the log lives; an in-memory store when omitted. */
@@ -157,7 +150,7 @@ export class Engine extends EventEmitter<EngineEvents> {
     if (typeof options?.clock !== 'function') {
       throw new SwitchboardError('SWB_INVALID_ARGUMENT', 'createEngine needs a clock: () => number (e.g. Date.now)');
     }
-    this.store = options.store ?? new InMemoryEventStore();
+    this.store = options.store ?? new InMemoryEventStore({ endedAt: endedAtOf });
     this.#clock = options.clock;
     this.#rosterMode = options.rosterMode ?? 'full';
     this.#snapshotEvery = options.snapshotEvery ?? 64;
@@ -638,7 +631,7 @@ export class Engine extends EventEmitter<EngineEvents> {
 
   #fold(state: CallState$, entries: readonly StoredEntry[], events: CallEvent[]): void {
     if (entries.length === 0) return;
-    for (let i = 0; i < entries.length; i++) foldEntry(state.fold, entries[i]!, events);
+    for (let i = 0; i < entries.length; i++) foldEntryEmitting(state.fold, entries[i]!, events);
     state.version = Math.max(state.version, entries[entries.length - 1]!.position);
   }
 
@@ -740,7 +733,24 @@ function afterSettling(promise: Promise<unknown>, then: () => void): Promise<voi
   return promise.then(then, then);
 }
 
-/** Creates an engine. `clock` is required: core never reads the time itself. */
+/**
+ * Creates an engine. `clock` is required: core never reads the time itself. The store is the
+ * source of truth (in memory unless one is given); `ingest` resolves once a delivery is
+ * persisted, which is when a webhook may answer 202.
+ *
+ * @example
+ * ```ts
+ * import { createEngine } from '@switchboard/core';
+ *
+ * const engine = createEngine({ clock: Date.now });
+ * engine.on('stateChanged', (e) => console.log(e.callId, e.from, '->', e.to));
+ * engine.on('participantAdmitted', (e) => console.log(e.participant.id, 'left the lobby'));
+ *
+ * // the body of a webhook POST (commsNotifications), as the transport hands it over
+ * const result = await engine.ingest(body, { receivedAt: Date.now() });
+ * console.log(result.appended, result.duplicates, engine.getCall(result.callIds[0]!)?.state);
+ * ```
+ */
 export function createEngine(options: EngineOptions): Engine {
   return new Engine(options);
 }

@@ -3,8 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { decodeNotifications } from '../decode/decode.js';
 import type { LogEntry, StoredEntry } from '../log/entries.js';
 import { InMemoryEventStore, type ReadOptions } from '../log/store.js';
-import type { CallEvent } from '../reconcile/events.js';
-import { foldEntry, foldStateOf, startCall } from '../reconcile/fold.js';
+import type { CallEvent } from '../emit/events.js';
+import { foldEntry, foldStateOf, startCall } from '../fold/fold.js';
 import { arbCallScenario, arbDeliverySchedule } from '../testing/arbitraries.js';
 import { callStateBody, operationBody, rosterBody } from '../testing/scenarios.js';
 import { createEngine } from './engine.js';
@@ -161,7 +161,7 @@ describe('eviction', () => {
 
   it('hydrate loads the calls that are live or ended within the grace period, not the history', async () => {
     let now = 0;
-    const store = new InMemoryEventStore();
+    const store = new InMemoryEventStore({ endedAt: endedAtOf });
     const first = createEngine({ store, clock: () => now });
     await first.ingest(callStateBody('old', 'established'), { receivedAt: 0 });
     await first.ingest(callStateBody('old', 'terminated'), { receivedAt: 1_000 });

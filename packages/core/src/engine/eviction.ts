@@ -4,7 +4,7 @@
  * live index) before it leaves.
  */
 import type { LogEntry, StoredEntry } from '../log/entries.js';
-import { toMachineEvent } from '../machine/callMachine.js';
+import { toMachineEvent } from '../machine/events.js';
 
 /**
  * How long an ended call stays in the engine's memory, and in a store's live index, after the

@@ -1,9 +1,10 @@
 import { DecodeError, SwitchboardError } from '../errors/errors.js';
-import type { LogEntry } from '../log/entries.js';
+import { ENTRY_KINDS, TIMER_NAMES, type LogEntry } from '../log/entries.js';
 import { DECODE_LIMITS } from '../decode/decode.js';
 
-const KINDS = new Set(['notification', 'command', 'commandResult', 'resync', 'timer']);
-const TIMERS = new Set(['answerDeadline', 'keepAliveDue', 'operationTimeout']);
+// quarantined entries are the decoder's to write, never `record`'s
+const KINDS: ReadonlySet<string> = new Set(ENTRY_KINDS.filter((kind) => kind !== 'quarantined'));
+const TIMERS: ReadonlySet<string> = new Set(TIMER_NAMES);
 const FORBIDDEN = new Set(['__proto__', 'constructor', 'prototype']);
 
 /**

@@ -8,6 +8,7 @@ export type SwitchboardErrorCode =
   | 'SWB_INVALID_ENTRY'
   | 'SWB_INVALID_ARGUMENT'
   | 'SWB_SNAPSHOT_MISMATCH'
+  | 'SWB_CALL_ALREADY_HANDLED'
   | (string & {});
 
 export class SwitchboardError extends Error {

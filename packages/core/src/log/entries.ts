@@ -116,7 +116,9 @@ export interface ResyncEntry extends EntryBase {
   readonly reason?: string;
 }
 
-export type TimerName = 'answerDeadline' | 'keepAliveDue' | 'operationTimeout';
+/** The timers whose firing enters the log: the answer deadline, a due keep-alive, an operation's timeout. */
+export const TIMER_NAMES = ['answerDeadline', 'keepAliveDue', 'operationTimeout'] as const;
+export type TimerName = (typeof TIMER_NAMES)[number];
 
 /** Time enters the log as events: a deadline or a due keep-alive fired. */
 export interface TimerEntry extends EntryBase {
@@ -159,6 +161,18 @@ export interface QuarantinedEntry extends EntryBase {
 export const QUARANTINE_STREAM = 'switchboard:quarantine';
 
 export type LogEntry = NotificationEntry | CommandEntry | CommandResultEntry | ResyncEntry | TimerEntry | QuarantinedEntry;
+
+/** The kinds of log entry, in the order above (a record, so the compiler holds it to `LogEntry`). */
+const KINDS: { readonly [K in LogEntry['kind']]: true } = {
+  notification: true,
+  command: true,
+  commandResult: true,
+  resync: true,
+  timer: true,
+  quarantined: true,
+};
+export type EntryKind = LogEntry['kind'];
+export const ENTRY_KINDS = Object.freeze(Object.keys(KINDS)) as readonly EntryKind[];
 
 /** An entry as the store holds it: `position` is 1-based and dense within its stream. */
 export type StoredEntry = LogEntry & { readonly position: number };

@@ -1,8 +1,7 @@
 import { ExpectedVersionConflictError, SwitchboardError } from '../errors/errors.js';
 import type { LogEntry, StoredEntry } from './entries.js';
-import type { CallSnapshot } from '../reconcile/snapshot.js';
+import type { CallSnapshot } from './snapshot.js';
 import { ownKeysInOrder, withProperty } from '../util/object.js';
-import { endedAtOf } from '../engine/eviction.js';
 
 export interface AppendOptions {
   /**
@@ -160,6 +159,16 @@ export class InMemoryEventStore implements EventStore {
   readonly #snapshots = new Map<string, CallSnapshot>();
   /** The live index: when each ended stream's call ended. */
   readonly #endedAt = new Map<string, number>();
+  readonly #endOf: ((entries: readonly LogEntry[]) => number | undefined) | undefined;
+
+  /**
+   * `endedAt` is the rule that says when a batch ends its call (core's `endedAtOf`; the log
+   * sits below the machine that defines it, so it comes in as an argument). The engine's and
+   * the runtime's default stores pass it; without it every stream stays live.
+   */
+  constructor(options: { readonly endedAt?: (entries: readonly LogEntry[]) => number | undefined } = {}) {
+    this.#endOf = options.endedAt;
+  }
 
   async readStream(streamId: string, options?: ReadOptions): Promise<readonly StoredEntry[]> {
     const stream = this.#streams.get(streamId);
@@ -180,8 +189,8 @@ export class InMemoryEventStore implements EventStore {
     if (options?.expectedVersion !== undefined && options.expectedVersion !== version) {
       throw new ExpectedVersionConflictError(streamId, options.expectedVersion, version);
     }
-    if (!this.#endedAt.has(streamId)) {
-      const ended = endedAtOf(entries);
+    if (this.#endOf !== undefined && !this.#endedAt.has(streamId)) {
+      const ended = this.#endOf(entries);
       if (ended !== undefined) this.#endedAt.set(streamId, ended);
     }
     const ids = stream?.ids;

@@ -1,7 +1,6 @@
 import type { MachineState } from '../reconcile/context.js';
-import type { CallMachineContext } from './callMachine.js';
+import type { CallMachineContext, CallMachineEvent } from './events.js';
 import { machine } from './definition.js';
-import type { CallMachineEvent } from './events.js';
 
 // The machine and its snapshots as the package's public API types them: without XState's
 // types, so that a program importing `@switchboard/core` does not load XState's declarations.
@@ -48,6 +47,6 @@ export interface CallMachine {
 
 /**
  * The call machine (see {@link CallMachine}). The engine folds with the same guard and
- * action functions directly, without stepping it per entry; a test holds the two equal.
+ * action functions directly (`takeTransition`), without stepping it per entry.
  */
 export const callMachine: CallMachine = machine;

@@ -75,6 +75,10 @@ export const REACHABLE: Readonly<Record<CallState, ReadonlySet<CallState>>> = ((
   return out;
 })();
 
+/** The states a transfer passes through: a move into one needs a transfer that has not failed (`transferOpen`). */
+export const TRANSFER_STATES: ReadonlySet<CallState> = new Set<CallState>(['transferring', 'transferAccepted']);
+
+/** Whether `from -> to` is a documented backward move, applied only with its proof (`PROOF_REQUIRED`). */
 export function isProofRequired(from: CallState, to: CallState): boolean {
   return PROOF_REQUIRED.some(([a, b]) => a === from && b === to);
 }

@@ -1,8 +1,9 @@
 import type { ChangeType, StoredEntry, TimerEntry } from '../log/entries.js';
 import { isObject, odataTypeName, participantKey, toCode, type JsonObject } from '../util/graph.js';
-import type { CallContext, OperationStatus, StaleReason } from './context.js';
+import type { CallContext, OperationStatus, RosterMode, StaleReason } from './context.js';
 import type { ContextEdit } from './draft.js';
 import { hasOwn } from '../util/object.js';
+import { canonicalId } from '../util/ids.js';
 import { isRepeatId } from './repeats.js';
 
 /**
@@ -23,9 +24,6 @@ function peekParticipant(ctx: Ctx, id: string): CallContext['participants'][stri
   const participants = ctx.base.participants;
   return hasOwn.call(participants, id) ? participants[id] : undefined;
 }
-
-/** How an engine reads roster notifications: Graph sends the whole roster unless delta roster mode is on. */
-export type RosterMode = 'full' | 'delta';
 
 // Relationships and fields with their own rules never land in `props`.
 const NOT_PROPS = new Set([
@@ -261,9 +259,12 @@ export function isOperationOver(op: CallContext['operations'][string] | undefine
  * cannot decide (the first is kept and a resync is asked for). A `deleted` operation without a
  * status is `ended`: over, outcome unknown, until a status says which.
  */
-export function applyOperation(ctx: Ctx, entry: StoredEntry, id: string, data: JsonObject, changeType?: ChangeType): void {
+export function applyOperation(ctx: Ctx, entry: StoredEntry, spelling: string, data: JsonObject, changeType?: ChangeType): void {
   let status = normalizeOperationStatus(data['status']);
   if (status === undefined && changeType === 'deleted') status = 'ended';
+  // keyed by identity: Graph answers a command with one spelling of the operation's GUID and
+  // notifies with another; the view keeps the spelling it first saw
+  const id = canonicalId(spelling);
   const current = ctx.next.operations[id];
   const currentStatus = heldStatus(current);
   let mode: 'overwrite' | 'fill' = 'overwrite';
@@ -288,7 +289,7 @@ export function applyOperation(ctx: Ctx, entry: StoredEntry, id: string, data: J
     if (!hasOwn.call(data, key) || (mode === 'fill' && key in next)) continue;
     next[key] = data[key];
   }
-  next['id'] = id;
+  next['id'] = typeof current?.['id'] === 'string' ? current['id'] : spelling;
   if (mode === 'overwrite' && status !== undefined) next['status'] = status;
   const type = odataTypeName(data);
   if (type !== undefined && (mode === 'overwrite' || next['type'] === undefined)) next['type'] = type;
@@ -336,10 +337,11 @@ export function applyAudioRoutingGroups(
 export function applyTimer(ctx: Ctx, entry: TimerEntry): void {
   ctx.set('timers', entry.timer, entry.at);
   if (entry.timer === 'operationTimeout' && entry.operationId !== undefined) {
-    const op = ctx.next.operations[entry.operationId];
+    const id = canonicalId(entry.operationId);
+    const op = ctx.next.operations[id];
     // the operation is edited in place: a copy, unless it already says so
     if (op && !isOperationOver(op) && op['timedOut'] !== true) {
-      ctx.set('operations', entry.operationId, { ...op, timedOut: true });
+      ctx.set('operations', id, { ...op, timedOut: true });
     }
   }
 }

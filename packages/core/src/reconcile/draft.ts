@@ -1,33 +1,18 @@
 import { freeze } from 'immer';
-import type { CallContext } from './context.js';
+import { CONTEXT_FIELD_NAMES, fieldsOf, type CallContext, type ContextFieldOf } from './context.js';
 import { copyIdRecord, hasOwn, ID_RECORD_PROTOTYPE, isIdRecord, ownKeysInOrder } from '../util/object.js';
 
 /** The context's keyed collections (and small records), copied on their first write in an edit. */
-export type RecordField =
-  | 'props'
-  | 'participants'
-  | 'removedParticipants'
-  | 'operations'
-  | 'contentSharingSessions'
-  | 'audioRoutingGroups'
-  | 'commands'
-  | 'timers'
-  | 'transfer'
-  | 'lastBodies';
+export type RecordField = ContextFieldOf<'record' | 'idRecord'>;
 
 /** The records Graph's ids (or entry ids) key: without Object.prototype (see `copyIdRecord`), in context order. */
-export const ID_RECORD_FIELDS: readonly RecordField[] = [
-  'participants',
-  'removedParticipants',
-  'operations',
-  'contentSharingSessions',
-  'audioRoutingGroups',
-  'commands',
-  'lastBodies',
-];
+export const ID_RECORD_FIELDS: readonly RecordField[] = fieldsOf('idRecord');
 
 /** The context's lists, copied on their first write in an edit. */
-export type ArrayField = 'tones' | 'stale' | 'unknown';
+export type ArrayField = ContextFieldOf<'list'>;
+
+/** The fields set whole (`ContextEdit.setRoot`); `id` and `rosterMode` are the call's own and never change. */
+export type ValueField = Exclude<ContextFieldOf<'value'>, 'id' | 'rosterMode'>;
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 type ValueOf<F extends RecordField, K extends string> = K extends keyof CallContext[F] ? CallContext[F][K] : never;
@@ -59,11 +44,8 @@ export class ContextEdit<C extends CallContext> {
     this.next = copyRoot(base);
   }
 
-  /** Sets a root field (scalar fields: position, latestRoster, resyncNeeded, graphId, lastCallBody, lastRosterBody). */
-  setRoot<K extends 'position' | 'latestRoster' | 'resyncNeeded' | 'graphId' | 'lastCallBody' | 'lastRosterBody'>(
-    key: K,
-    value: CallContext[K],
-  ): void {
+  /** Sets a field held whole (`value` in `CONTEXT_FIELDS`: position, latestRoster, resyncNeeded, ...). */
+  setRoot<K extends ValueField>(key: K, value: CallContext[K]): void {
     this.#written |= FIELD_BIT[key]!;
     (this.next as Mutable<CallContext>)[key] = value;
   }
@@ -145,43 +127,23 @@ export class ContextEdit<C extends CallContext> {
   }
 }
 
-// The machine context's keys, in the order `initialContext` and the machine create them.
-const ROOT_KEYS: readonly string[] = [
-  'id',
-  'graphId',
-  'props',
-  'participants',
-  'latestRoster',
-  'removedParticipants',
-  'operations',
-  'contentSharingSessions',
-  'audioRoutingGroups',
-  'tones',
-  'stale',
-  'unknown',
-  'commands',
-  'resyncNeeded',
-  'transfer',
-  'timers',
-  'lastCallBody',
-  'lastRosterBody',
-  'lastBodies',
-  'position',
-  'rosterMode',
-];
+// The context's keys, in `CONTEXT_FIELDS` order (the order `initialContext` creates them in).
+const ROOT_KEYS: readonly string[] = CONTEXT_FIELD_NAMES;
 
 /** Each root key's bit in `ContextEdit`'s record of what it wrote. */
 const FIELD_BIT: Readonly<Record<string, number>> = Object.fromEntries(ROOT_KEYS.map((key, i) => [key, 1 << i]));
 
 /**
  * `{ ...base }`. Spreading a frozen object is several times slower than building the same
- * object from a literal, so a context with exactly the machine's keys, in order, is copied
- * field by field; any other shape is spread.
+ * object from a literal (and a loop over the field names slower still), so a context with
+ * exactly `CONTEXT_FIELDS`' keys, in order, is copied by the literal below; any other shape is
+ * spread. The literal is typed as a whole context: a field added to `CONTEXT_FIELDS` and
+ * missing here does not compile, and a test holds its order to the constant's.
  */
 function copyRoot<C extends CallContext>(base: C): Mutable<C> {
   if (ownKeysInOrder(base, ROOT_KEYS) === ROOT_KEYS.length) {
-    const b = base as unknown as CallContext & { readonly rosterMode: unknown };
-    const copy = {
+    const b: CallContext = base;
+    const copy: Mutable<CallContext> = {
       id: b.id,
       graphId: b.graphId,
       props: b.props,

@@ -12,8 +12,10 @@ import {
   toneBody,
   type ParticipantSpec,
 } from '../testing/scenarios.js';
-import { foldEntries, restoreCallSnapshot, startCall, toCallSnapshot, viewOf } from './fold.js';
-import type { CallView } from './view.js';
+import { foldEntries, startCall } from '../fold/fold.js';
+import { restoreCallSnapshot, toCallSnapshot } from '../fold/snapshot.js';
+import { viewOf } from '../project/view.js';
+import type { CallView } from '../project/view.js';
 
 const CALL = 'c1';
 

@@ -7,6 +7,8 @@
 import type { LogEntry, StoredEntry } from '../log/entries.js';
 import type { ExchangeRecord } from './exchange.js';
 
+export { carriedEntry } from './exchange.js';
+
 /**
  * One archived entry as an exchange-log line: a notification as the POST that carried it, a
  * command as its request, a command result as its response, and the other records (resyncs,
@@ -43,16 +45,4 @@ export function archiveRecordOf(entry: LogEntry | StoredEntry): ExchangeRecord {
     default:
       return { kind: 'request', method: null, path: null, status: null, body: null, receivedAt, entry: logged };
   }
-}
-
-const KINDS = new Set(['notification', 'command', 'commandResult', 'resync', 'timer', 'quarantined']);
-
-/** The log entry an exchange-log line carries (an archive's line), or undefined for an ordinary line. */
-export function carriedEntry(record: ExchangeRecord): LogEntry | undefined {
-  const entry = record['entry'];
-  if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) return undefined;
-  const e = entry as Partial<LogEntry>;
-  if (typeof e.kind !== 'string' || !KINDS.has(e.kind)) return undefined;
-  if (typeof e.id !== 'string' || typeof e.callId !== 'string' || typeof e.at !== 'number') return undefined;
-  return entry as LogEntry;
 }

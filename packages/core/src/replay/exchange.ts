@@ -4,7 +4,6 @@ import type { CommandEntry, CommandName, CommandResultEntry, LogEntry, Quarantin
 import { hash53 } from '../util/hash.js';
 import { isObject } from '../util/graph.js';
 import { canonicalId } from '../util/ids.js';
-import { carriedEntry } from './archive.js';
 
 /** One line of an exchange log (see the fixtures' README): a request, a response or a notification. */
 export interface ExchangeRecord {
@@ -272,4 +271,16 @@ function resultEntry(command: CommandEntry, response: ExchangeRecord, index: num
     status,
     ...(body !== null && body !== undefined ? { body } : {}),
   };
+}
+
+const KINDS = new Set(['notification', 'command', 'commandResult', 'resync', 'timer', 'quarantined']);
+
+/** The log entry an exchange-log line carries (an archive's line), or undefined for an ordinary line. */
+export function carriedEntry(record: ExchangeRecord): LogEntry | undefined {
+  const entry = record['entry'];
+  if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) return undefined;
+  const e = entry as Partial<LogEntry>;
+  if (typeof e.kind !== 'string' || !KINDS.has(e.kind)) return undefined;
+  if (typeof e.id !== 'string' || typeof e.callId !== 'string' || typeof e.at !== 'number') return undefined;
+  return entry as LogEntry;
 }

@@ -1,10 +1,11 @@
 import { QUARANTINE_STREAM, type LogEntry, type QuarantinedEntry, type StoredEntry } from '../log/entries.js';
-import type { RosterMode } from '../reconcile/apply.js';
+import type { RosterMode } from '../reconcile/context.js';
 import type { MachineState, StaleEntry } from '../reconcile/context.js';
-import type { CallEvent } from '../reconcile/events.js';
-import { foldEntry, foldStateOf, startCall, viewOf, type CallFoldState } from '../reconcile/fold.js';
+import type { CallEvent } from '../emit/events.js';
+import { foldEntry, foldStateOf, startCall, type CallFoldState } from '../fold/fold.js';
+import { foldEntryEmitting } from '../emit/diff.js';
 import { repeatOf } from '../reconcile/repeats.js';
-import type { CallView } from '../reconcile/view.js';
+import { viewOf, type CallView } from '../project/view.js';
 import { isObject } from '../util/graph.js';
 import { seededRandom } from '../util/random.js';
 import { withProperty } from '../util/object.js';
@@ -46,6 +47,18 @@ export interface ReplayOptions {
  * call's log already holds dropped as a redelivery or appended as a repeat (`repeatOf`), each
  * call folded through the machine. Pure and
  * deterministic: the same entries give the same result, byte for byte.
+ *
+ * @example
+ * ```ts
+ * import { readFileSync } from 'node:fs';
+ * import { exchangeToEntries, parseExchangeLog, replay } from '@switchboard/core/replay';
+ *
+ * // an exchange log (JSON lines) as the runtime records it, or a fixture under test/fixtures/graph
+ * const records = parseExchangeLog(readFileSync('call.jsonl', 'utf8'));
+ * const { calls, timeline } = replay(exchangeToEntries(records));
+ * for (const [callId, view] of Object.entries(calls)) console.log(callId, view.state, view.stale.length);
+ * for (const row of timeline) console.log(row.index, row.summary, row.before, '->', row.after);
+ * ```
  */
 export function replay(entries: Iterable<LogEntry>, options: ReplayOptions = {}): ReplayResult {
   const streams = new Map<string, { ids: Set<string>; version: number; fold: CallFoldState }>();
@@ -96,7 +109,7 @@ export function replay(entries: Iterable<LogEntry>, options: ReplayOptions = {})
     const before = stream.fold.value;
     const events: CallEvent[] = [];
     const staleBefore = stream.fold.context.stale.length;
-    foldEntry(stream.fold, stored, events);
+    foldEntryEmitting(stream.fold, stored, events);
     const stale = stream.fold.context.stale.slice(staleBefore);
     timeline.push(row(index, fresh, false, stored.position, before, stream.fold.value, stale, events));
   }

@@ -15,3 +15,4 @@ export {
   contentSharingBody,
 } from './scenarios.js';
 export type { ParticipantSpec } from './scenarios.js';
+export { seededRandom } from '../util/random.js';

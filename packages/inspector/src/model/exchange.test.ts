@@ -1,8 +1,9 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { commandOf, convergentView, exchangeToEntries, parseExchangeLog, replay, type CommandName, type LogEntry } from '@switchboard/core';
-import { redact } from '@switchboard/adapters';
+import type { CommandName, LogEntry } from '@switchboard/core';
+import { commandOf, convergentView, exchangeToEntries, parseExchangeLog, replay } from '@switchboard/core/replay';
+import { redact } from '@switchboard/runtime';
 import { requestOf, toExchangeLog } from './exchange.js';
 
 const RECORDED = join(import.meta.dirname, '..', '..', '..', '..', 'test/fixtures/graph/recorded');

@@ -1,4 +1,4 @@
-import type { CallState } from '@switchboard/core';
+import type { CallState, Logger } from '@switchboard/core';
 import type { SimCall, SimOperation } from '../call.js';
 import type { Dispatcher, NotificationRec } from '../delivery.js';
 import type { Identity } from '../identity.js';
@@ -6,7 +6,7 @@ import type { ChangeType } from '../notifications.js';
 import { stream, type Rng } from '../random.js';
 import type { Scheduler } from '../scheduler.js';
 import type { ScriptHost, ScriptRegistry, ScriptRunner } from '../scripts.js';
-import type { GraphTimings, RemoteBehaviour, SimulatorLogger } from '../types.js';
+import type { GraphTimings, RemoteBehaviour } from '../types.js';
 
 /**
  * What every part of the calls service shares: its options and the state of the simulated
@@ -23,7 +23,7 @@ export interface ServiceOptions {
   readonly timings: GraphTimings;
   readonly legacyResource: boolean;
   readonly remoteBehaviour: RemoteBehaviour;
-  readonly logger: SimulatorLogger;
+  readonly logger: Logger;
   readonly baseUrl: () => string;
 }
 

@@ -1,9 +1,10 @@
+import type { Logger } from '@switchboard/core';
 import type { SimCall } from '../call.js';
 import type { NotificationRec } from '../delivery.js';
 import { notFound } from '../http.js';
 import type { Scheduler } from '../scheduler.js';
 import type { ScriptHost } from '../scripts.js';
-import type { IncomingCallOptions, RemoteScript, ScriptStep, SimulatorLogger } from '../types.js';
+import type { IncomingCallOptions, RemoteScript, ScriptStep } from '../types.js';
 import { createServiceContext, type ServiceContext, type ServiceOptions } from './context.js';
 import { placeIncoming } from './incoming.js';
 import { cancelTimers } from './lifecycle.js';
@@ -25,7 +26,7 @@ export type { Reply, ServiceContext, ServiceOptions } from './context.js';
  */
 export class CallService implements ScriptHost {
   readonly scheduler: Scheduler;
-  readonly logger: SimulatorLogger;
+  readonly logger: Logger;
   /** What the service's parts share. */
   readonly ctx: ServiceContext;
 

@@ -8,9 +8,8 @@ import {
   type NetworkResponse,
 } from '@azure/msal-node';
 import { request, type Dispatcher } from 'undici';
-import { SwitchboardError } from '@switchboard/core';
+import { SwitchboardError, silentLogger, type Logger } from '@switchboard/core';
 import { GraphError } from './errors.js';
-import { silentGraphLogger, type GraphLogger } from './logger.js';
 
 /**
  * Gets a bearer token for Graph. `forceRefresh` asks for a fresh one (after a 401), bypassing
@@ -50,7 +49,7 @@ export interface MsalTokenProviderOptions {
   readonly dispatcher?: Dispatcher;
   /** Timeout of one token-endpoint request, ms (default 10 s). */
   readonly timeoutMs?: number;
-  readonly logger?: GraphLogger;
+  readonly logger?: Logger;
 }
 
 /** A token source backed by one MSAL `ConfidentialClientApplication` (and its token cache). */
@@ -184,7 +183,7 @@ export function createMsalTokenProvider(options: MsalTokenProviderOptions): Msal
   }
   const authority = `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
   const knownAuthorities = url.hostname === new URL(DEFAULT_AUTHORITY_HOST).hostname ? [] : [url.host];
-  const logger = options.logger ?? silentGraphLogger;
+  const logger = options.logger ?? silentLogger;
 
   const credentialKey = hasSecret
     ? `s:${createHash('sha256').update(options.clientSecret!).digest('hex')}`

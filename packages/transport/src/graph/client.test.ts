@@ -2,7 +2,8 @@ import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Serv
 import type { AddressInfo } from 'node:net';
 import { Agent } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
-import { commandOf, type CommandName } from '@switchboard/core';
+import type { CommandName } from '@switchboard/core';
+import { commandOf } from '@switchboard/core/replay';
 import { createGraphClient, type GraphClient, type GraphClientOptions } from './client.js';
 import { COMMAND_ROUTES, IDEMPOTENT_COMMANDS } from './commands.js';
 import { GraphError } from './errors.js';

@@ -1,12 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { Agent, type Dispatcher } from 'undici';
-import { SwitchboardError, type CommandName } from '@switchboard/core';
+import { SwitchboardError, silentLogger, type CommandName, type GraphPort, type Logger, type SendParams } from '@switchboard/core';
 import { createMsalTokenProvider, type GetToken, type MsalTokenProviderOptions } from './auth.js';
 import { buildCreateCall, type CreateCallSpec } from './builders.js';
 import { COMMAND_ROUTES, isCommandName } from './commands.js';
 import { GRAPH_CLIENT_DEFAULTS } from './defaults.js';
 import { RequestValidationError } from './errors.js';
-import { silentGraphLogger, type GraphLogger } from './logger.js';
 import { retryLimits, type RetryOptions } from './retry.js';
 import { sendCommand, timerSleep, type GraphResult, type SendContext } from './send.js';
 import type {
@@ -68,7 +67,7 @@ export interface GraphClientOptions {
   readonly random?: () => number;
   /** New `client-request-id`s (default `crypto.randomUUID`). */
   readonly newClientRequestId?: () => string;
-  readonly logger?: GraphLogger;
+  readonly logger?: Logger;
   /**
    * Accept `http://127.0.0.1|localhost|[::1]` callback URIs in create, answer, reject and redirect
    * bodies (a bot under test against the simulator). Default false.
@@ -92,19 +91,11 @@ export interface GraphClientOptions {
   readonly userAgent?: string;
 }
 
-/** Per-request options of the convenience methods. */
-export interface RequestOptions {
-  /** Sent as `client-request-id`; default a new uuid. */
-  readonly clientRequestId?: string;
-  readonly signal?: AbortSignal;
-}
+/** Per-request options of the convenience methods: `client-request-id` (default a new uuid) and an abort signal. */
+export type RequestOptions = Pick<SendParams, 'clientRequestId' | 'signal'>;
 
-/** The parameters of {@link GraphClient.send} (the runtime's `GraphPort`). */
-export interface SendParams extends RequestOptions {
-  readonly callId?: string;
-  readonly participantId?: string;
-  readonly body?: unknown;
-}
+/** The parameters of {@link GraphClient.send}: core's `SendParams` (the `GraphPort`'s). */
+export type { SendParams };
 
 /** A Graph call resource as returned by create/get (loosely typed). */
 export interface CallResource extends GraphObject {
@@ -129,7 +120,7 @@ export interface Collection<T> extends GraphObject {
  * are typed shorthands for each command. Every method sends a `client-request-id`, retries what is
  * safe to retry, and throws {@link GraphError} (or `SWB_INVALID_ARGUMENT` for bad arguments).
  */
-export interface GraphClient {
+export interface GraphClient extends GraphPort {
   /** Sends one command. Errors carry a stable `code`; `SWB_GRAPH_AMBIGUOUS` means Graph may or may not have acted. */
   send(command: CommandName, params: SendParams): Promise<GraphResult>;
   /** The URL `command` goes to (for logs and tests). */
@@ -280,7 +271,7 @@ export function createGraphClient(options: GraphClientOptions): GraphClient {
     now: options.now ?? Date.now,
     sleep: options.sleep ?? timerSleep,
     random: options.random ?? Math.random,
-    logger: options.logger ?? silentGraphLogger,
+    logger: options.logger ?? silentLogger,
     userAgent: options.userAgent ?? GRAPH_CLIENT_DEFAULTS.userAgent,
   };
   const newId = options.newClientRequestId ?? randomUUID;

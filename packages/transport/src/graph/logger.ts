@@ -1,10 +1,14 @@
-/** A pino-compatible logger. The Graph client never logs tokens, secrets or request bodies. */
-export interface GraphLogger {
-  debug(obj: object, msg?: string): void;
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-}
+import { silentLogger, type Logger } from '@switchboard/core';
 
-/** A logger that drops everything. */
-export const silentGraphLogger: GraphLogger = { debug() {}, info() {}, warn() {}, error() {} };
+/**
+ * The Graph client's logger: core's `Logger` (pino-compatible). The Graph client never logs
+ * tokens, secrets or request bodies.
+ * @deprecated Use `Logger` from `@switchboard/core`.
+ */
+export type GraphLogger = Logger;
+
+/**
+ * A logger that drops everything.
+ * @deprecated Use `silentLogger` from `@switchboard/core`.
+ */
+export const silentGraphLogger: Logger = silentLogger;

@@ -1,10 +1,9 @@
 import type { Dispatcher } from 'undici';
-import type { CommandName } from '@switchboard/core';
+import type { CommandName, GraphResponse, Logger } from '@switchboard/core';
 import { attemptOnce, nonEmpty } from './attempt.js';
 import type { GetToken } from './auth.js';
 import type { CommandRoute } from './commands.js';
 import { GraphError, abortedError, authError, deadlineError, type Exchange } from './errors.js';
-import type { GraphLogger } from './logger.js';
 import { decideRetry, type RetryLimits } from './retry.js';
 
 /**
@@ -23,7 +22,7 @@ export interface SendContext {
   readonly now: () => number;
   readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   readonly random: () => number;
-  readonly logger: GraphLogger;
+  readonly logger: Logger;
   readonly userAgent: string;
 }
 
@@ -38,13 +37,10 @@ export interface CommandRequest {
   readonly signal: AbortSignal | undefined;
 }
 
-/** Graph's successful answer. */
-export interface GraphResult<T = unknown> {
-  readonly status: number;
+/** Graph's successful answer: core's `GraphResponse`, with the body typed and what the client adds. */
+export interface GraphResult<T = unknown> extends GraphResponse {
   /** Parsed JSON; `null` when Graph sent no body (202/204). */
   readonly body: T;
-  readonly requestId?: string | undefined;
-  readonly clientRequestId?: string | undefined;
   /** The `Location` header (a create's call URL). */
   readonly location?: string | undefined;
   /** HTTP attempts made. */

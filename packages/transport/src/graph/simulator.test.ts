@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Agent, type Dispatcher } from 'undici';
 import { createSimulator, type Simulator } from '@switchboard/simulator';
 import { startReceiver, type Receiver } from '@switchboard/simulator/testkit';
-import { commandOf } from '@switchboard/core';
+import { commandOf } from '@switchboard/core/replay';
 import { clearMsalApplications, createMsalTokenProvider } from './auth.js';
 import { createGraphClient } from './client.js';
 import { GraphError } from './errors.js';

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { JWTPayload } from 'jose';
-import { SwitchboardError } from '@switchboard/core';
+import { SwitchboardError, silentLogger, type Logger } from '@switchboard/core';
 import { ANSWER_GRACE_MS, MESSAGE_LIMIT, answerThenDiscard, clip, problem, type Answer } from './answers.js';
 import { StreamBody, declaredLength, nodeBody, type BodySource } from './body.js';
 import { WEBHOOK_DEFAULTS } from './defaults.js';
@@ -26,12 +26,11 @@ export interface WebhookDelivery {
   };
 }
 
-export interface WebhookLogger {
-  debug(obj: object, msg?: string): void;
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-}
+/**
+ * The webhook receiver's logger: core's `Logger` (pino-compatible).
+ * @deprecated Use `Logger` from `@switchboard/core`.
+ */
+export type WebhookLogger = Logger;
 
 export interface WebhookReceiverOptions {
   /** The bot's app id: the audience every token must name. */
@@ -68,7 +67,7 @@ export interface WebhookReceiverOptions {
   readonly verification?: 'enabled' | 'disabled-insecure';
   /** Fewest ms between key refreshes caused by unknown kids (default `WEBHOOK_DEFAULTS.minKeyRefreshIntervalMs`). */
   readonly minKeyRefreshIntervalMs?: number;
-  readonly logger?: WebhookLogger;
+  readonly logger?: Logger;
   readonly now?: () => number;
   readonly fetch?: typeof fetch;
 }
@@ -81,8 +80,6 @@ export interface WebhookReceiver {
   /** The signing keys (refreshes count, for metrics). */
   readonly keys: KeySet;
 }
-
-const silent: WebhookLogger = { debug() {}, info() {}, warn() {}, error() {} };
 
 /**
  * The webhook Graph posts call notifications to. Every POST is authenticated (the Bearer JWT
@@ -113,7 +110,7 @@ export function createWebhookReceiver(options: WebhookReceiverOptions): WebhookR
   if (!options?.appId) throw new SwitchboardError('SWB_INVALID_ARGUMENT', 'createWebhookReceiver needs the bot appId (the token audience)');
   if (typeof options.sink !== 'function') throw new SwitchboardError('SWB_INVALID_ARGUMENT', 'createWebhookReceiver needs a sink');
   const now = options.now ?? Date.now;
-  const log = options.logger ?? silent;
+  const log = options.logger ?? silentLogger;
   const maxBody = options.maxBodyBytes ?? WEBHOOK_DEFAULTS.maxBodyBytes;
   const bodyTimeoutMs = options.bodyTimeoutMs ?? WEBHOOK_DEFAULTS.bodyTimeoutMs;
   if (!(bodyTimeoutMs > 0))

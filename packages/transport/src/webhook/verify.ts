@@ -1,7 +1,7 @@
 import { errors as joseErrors, decodeProtectedHeader, jwtVerify, type JWTPayload } from 'jose';
 import { clip, problem, type Answer } from './answers.js';
 import type { KeySet } from './keys.js';
-import type { WebhookLogger } from './receiver.js';
+import type { Logger } from '@switchboard/core';
 
 /**
  * Who sent a delivery: the Bearer JWT on every POST, checked against Graph's published keys,
@@ -21,7 +21,7 @@ export interface TokenCheckOptions {
   readonly verify: boolean;
   readonly keys: KeySet;
   readonly now: () => number;
-  readonly log: WebhookLogger;
+  readonly log: Logger;
 }
 
 /** A request that passed: the verified token's claims (null when verification is off). */

@@ -2,46 +2,10 @@
  * Per-call ownership leases, so that of several bot instances exactly one runs a call's
  * timers and sends its commands. A lease has an owner and an expiry; the owner renews it
  * before it lapses; once it lapses anyone may take it over. Every time is the database's
- * (`now()`), so instances whose clocks disagree still agree on who holds a lease.
+ * (`now()`), so instances whose clocks disagree still agree on who holds a lease. The port,
+ * `CallLeases`, is core's; this is its PostgreSQL side.
  */
-import { SwitchboardError } from '@switchboard/core';
-
-/** A lease as the database saw it when it answered. */
-export interface Lease {
-  readonly streamId: string;
-  readonly owner: string;
-  /**
-   * Grows each time the lease is granted anew (another owner, or the same one after it
-   * lapsed): a fencing token. Renewing keeps it. Work stamped with an older token is stale:
-   * `PgEventStore.appendToStream(id, entries, { lease: { owner, token } })` writes only while
-   * the owner holds the lease with this token.
-   */
-  readonly token: number;
-  /** When this owner's tenure began, by the database's clock. */
-  readonly acquiredAt: Date;
-  /** When the lease lapses unless renewed, by the database's clock. */
-  readonly expiresAt: Date;
-  /**
-   * Milliseconds left when the database answered. Schedule renewal from this and your own
-   * clock at the time you sent the request, not from `expiresAt - Date.now()`: local clocks
-   * may be skewed against the database's.
-   */
-  readonly remainingMs: number;
-}
-
-/** `acquired: false` says who holds the lease instead. */
-export type LeaseResult = { readonly acquired: true; readonly lease: Lease } | { readonly acquired: false; readonly holder: Lease };
-
-/**
- * The lease operations, as a port the runtime can depend on (`PgEventStore` implements it).
- * A store shared by one process only needs no leases.
- */
-export interface CallLeases {
-  acquireLease(streamId: string, owner: string, ttlMs: number): Promise<LeaseResult>;
-  renewLease(streamId: string, owner: string, ttlMs: number): Promise<Lease | undefined>;
-  releaseLease(streamId: string, owner: string): Promise<boolean>;
-  getLease(streamId: string): Promise<Lease | undefined>;
-}
+import { SwitchboardError, type Lease } from '@switchboard/core';
 
 export interface LeaseRow {
   readonly stream_id: string;

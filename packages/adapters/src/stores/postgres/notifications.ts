@@ -10,17 +10,7 @@
  * heard at most one interval (plus the margin) late.
  */
 import type pg from 'pg';
-import { SwitchboardError } from '@switchboard/core';
-
-/**
- * Told that `streamId` reached `version` (or a later one). A hint, not the data: read the
- * stream after the last position you hold. The same version may be reported more than once,
- * and streams are reported in commit order only while the connection holds.
- */
-export type AppendListener = (streamId: string, version: number) => void;
-
-/** Stops a subscription. Idempotent. */
-export type Unsubscribe = () => void;
+import { SwitchboardError, type AppendListener, type Unsubscribe } from '@switchboard/core';
 
 export interface AppendNotificationsOptions {
   readonly channel: string;

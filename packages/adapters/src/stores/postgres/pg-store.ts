@@ -11,13 +11,20 @@ import {
   ExpectedVersionConflictError,
   SwitchboardError,
   splitDuplicates,
+  type AppendListener,
+  type AppendNotifier,
   type AppendOptions,
   type AppendResult,
+  type CallLeases,
   type CallSnapshot,
   type EventStore,
+  type Lease,
+  type LeaseFence,
+  type LeaseResult,
   type LogEntry,
   type ReadOptions,
   type StoredEntry,
+  type Unsubscribe,
 } from '@switchboard/core';
 import {
   checkExpectedVersion,
@@ -30,10 +37,10 @@ import {
   type EndedStream,
 } from '../shared.js';
 import { GroupCommit, type GroupMember } from './group-commit.js';
-import { checkOwner, checkTtl, leaseSql, toLease, type CallLeases, type Lease, type LeaseResult, type LeaseRow } from './leases.js';
+import { checkOwner, checkTtl, leaseSql, toLease, type LeaseRow } from './leases.js';
 import { loadPg } from './driver.js';
 import { backfillEndedAt } from './live-index.js';
-import { AppendNotifications, type AppendListener, type Unsubscribe } from './notifications.js';
+import { AppendNotifications } from './notifications.js';
 import {
   DEFAULT_PG_SCHEMA,
   MIGRATE_LOCK_CLASS,
@@ -91,7 +98,7 @@ export interface PgAppendOptions extends AppendOptions {
    * call's live lease with this fencing `token` when it commits, else it throws
    * `SWB_LEASE_LOST` and writes nothing. A takeover of the lease waits for the append's commit.
    */
-  readonly lease?: { readonly owner: string; readonly token: number };
+  readonly lease?: LeaseFence;
 }
 
 /** An append waiting for its group. */
@@ -161,7 +168,7 @@ const MAX_GROUP_CHARACTERS = 16 * 2 ** 20;
  * Times for leases come from the database. Stream and entry ids are limited to 1,024 bytes
  * of UTF-8 and cannot contain NUL (PostgreSQL text cannot), which Graph ids never approach.
  */
-export class PgEventStore implements EventStore, CallLeases {
+export class PgEventStore implements EventStore, CallLeases, AppendNotifier {
   /** The schema the tables live in. */
   readonly schema: string;
   readonly #pool: pg.Pool;

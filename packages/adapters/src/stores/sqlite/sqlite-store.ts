@@ -20,6 +20,7 @@ import {
   type LogEntry,
   type ReadOptions,
   type StoredEntry,
+  type StoreReadiness,
 } from '@switchboard/core';
 import type BetterSqlite3 from 'better-sqlite3';
 import {
@@ -153,7 +154,7 @@ const writerThreads = new WeakMap<SqliteEventStore, Worker>();
  * It does not notify other processes of appends and has no ownership lease: one process per
  * file is the intended use.
  */
-export class SqliteEventStore implements EventStore {
+export class SqliteEventStore implements EventStore, StoreReadiness {
   /** The absolute path of the database file (or `:memory:`). */
   readonly path: string;
   /** The pragmas in force, read back from SQLite (the writer thread's connection checks it has the same). */

@@ -1,4 +1,4 @@
-import { CALL_STATES, type CallState, type CommandName, type CommandResultEntry, type StoredEntry } from '../log/entries.js';
+import { CALL_STATES, type CallState, type CommandResultEntry, type StoredEntry } from '../log/entries.js';
 import { parseResourcePath } from '../decode/paths.js';
 import { canonicalId } from '../util/ids.js';
 import {
@@ -15,30 +15,28 @@ import {
   removeParticipant,
   requestResync,
   upsertParticipant,
-  type RosterMode,
 } from '../reconcile/apply.js';
-import type { CallContext, MachineState, StaleReason } from '../reconcile/context.js';
+import type { CallContext, MachineState, RosterMode, StaleReason } from '../reconcile/context.js';
 import { ContextEdit } from '../reconcile/draft.js';
 import { isRepeatId, noteBody } from '../reconcile/repeats.js';
 import { isDeltaRoster, isObject, participantKey, type JsonObject } from '../util/graph.js';
 import type { CallMachineEvent } from './events.js';
-import { REACHABLE, STATE_RANK, isProofRequired, normalizeCallState } from './table.js';
+import { transferOpen } from './guards.js';
+import { STATE_RANK, TRANSFER_STATES } from './table.js';
 
-/** Bumped whenever the fold's meaning changes: snapshots of another version are rebuilt from the log. */
-export const MACHINE_VERSION = 'switchboard-call/3';
+/**
+ * The machine's actions: what each transition does to the call context. Each is a pure
+ * function `(context, event, params) => context` (the previous context when nothing changed);
+ * the XState machine runs them as `assign` actions (`./definition.ts`) and the fold calls
+ * them directly (`./transitions.ts`), so each rule is written once.
+ */
 
-export interface CallMachineInput {
-  readonly callId: string;
-  /** How roster notifications are read; Graph's default is the full roster. */
-  readonly rosterMode?: RosterMode;
-}
+type Ctx = CallContext;
+/** The state a transition leaves: several rules read it. */
+type FromState = { readonly from: MachineState };
 
-/** The machine's context: the call's (see `CallContext`) and how it reads rosters. */
-export type CallMachineContext = CallContext & { readonly rosterMode: RosterMode };
-type Ctx = CallMachineContext;
-
-/** The states a transfer passes through. */
-export const TRANSFER_STATES: ReadonlySet<CallState> = new Set<CallState>(['transferring', 'transferAccepted']);
+// Resource data for a deletion that carries none.
+const NO_DATA: JsonObject = Object.freeze({});
 
 /** By state: the events that move a call to another state of the same rank (established <-> hold). */
 const SAME_RANK_MOVES: ReadonlyMap<MachineState, ReadonlySet<string>> = new Map(
@@ -47,9 +45,6 @@ const SAME_RANK_MOVES: ReadonlyMap<MachineState, ReadonlySet<string>> = new Map(
     new Set(CALL_STATES.filter((to) => to !== from && STATE_RANK[to] === STATE_RANK[from]).map((to) => `callState.${to}`)),
   ]),
 );
-
-// Resource data for a deletion that carries none.
-const NO_DATA: JsonObject = Object.freeze({});
 
 /**
  * One entry's edit of the context: copy-on-write, the result deep-frozen (see `ContextEdit`).
@@ -102,14 +97,8 @@ function rejectReason(from: MachineState, to: CallState | undefined, ctx: Ctx): 
   return { reason: 'impossible-transition', resync: true };
 }
 
-/** Whether a transfer may start: none failed, or a transfer command was sent since. */
-export function transferOpen(ctx: CallContext): boolean {
-  const { failedAt, commandAt } = ctx.transfer;
-  return failedAt === undefined || (commandAt !== undefined && commandAt > failedAt);
-}
-
 /** `rejectCall`: a call resource that may not move the call from `from` is recorded as stale; its data only fills gaps. */
-export function rejectCallInContext(context: Ctx, event: CallMachineEvent, from: MachineState): Ctx {
+function rejectCall(context: Ctx, event: CallMachineEvent, { from }: FromState): Ctx {
   if (!('data' in event) || event.data === null || event.type === 'resync') return context;
   const { entry, data } = event;
   const to = event.type === 'callState.unknown' ? undefined : (event.type.slice('callState.'.length) as CallState);
@@ -125,7 +114,7 @@ export function rejectCallInContext(context: Ctx, event: CallMachineEvent, from:
 }
 
 /** `applyResync`: an authoritative GET of the call (and roster) replaces what the log inferred. */
-export function applyResyncToContext(context: Ctx, event: CallMachineEvent, from: MachineState): Ctx {
+function applyResync(context: Ctx, event: CallMachineEvent, { from }: FromState): Ctx {
   if (event.type !== 'resync') return context;
   return edit(context, event.entry, from === 'terminated', (d) => {
     d.setRoot('resyncNeeded', null);
@@ -149,24 +138,11 @@ export function applyResyncToContext(context: Ctx, event: CallMachineEvent, from
 }
 
 /**
- * Where the machine goes on a `callState.<to>` event from `from`, as its transitions say:
- * the target state, or undefined when the event is rejected (`rejectCall`). Guards are the
- * machine's own (`transferProof`, `transferOpen`). `foldEntries` uses this instead of a
- * machine step; a test holds the two equal for every state and event.
- */
-export function callStateTarget(from: MachineState, to: CallState, data: JsonObject, context: CallContext): CallState | undefined {
-  if (from === 'pending' || to === from) return to;
-  if (isProofRequired(from, to)) return isTransferFailure(data) ? to : undefined;
-  if (REACHABLE[from].has(to)) return !TRANSFER_STATES.has(to) || transferOpen(context) ? to : undefined;
-  return undefined;
-}
-
-/**
  * `applyCall`: a call resource applied (the call moved from `from` to, or stayed in, the state
  * it names). A move between states of one rank (established <-> hold) asks for a resync:
  * Graph's notifications do not order them, and a reordered delivery looks the same.
  */
-export function applyCallToContext(context: Ctx, event: CallMachineEvent, from: MachineState): Ctx {
+function applyCall(context: Ctx, event: CallMachineEvent, { from }: FromState): Ctx {
   if (
     !('data' in event) ||
     event.data === null ||
@@ -188,11 +164,8 @@ export function applyCallToContext(context: Ctx, event: CallMachineEvent, from: 
 }
 
 /** `applyCallData`: a call resource that names no state. */
-export function applyCallDataToContext(
-  context: Ctx,
-  event: Extract<CallMachineEvent, { type: 'call.data' }>,
-  mode: 'overwrite' | 'fill',
-): Ctx {
+function applyCallData(context: Ctx, event: CallMachineEvent, { mode }: { readonly mode: 'overwrite' | 'fill' }): Ctx {
+  if (event.type !== 'call.data') return context;
   return edit(context, event.entry, mode === 'fill', (d) => {
     if (event.entry.kind === 'commandResult') recordCommandResult(d, event.entry);
     mergeCallProps(d, event.data, mode);
@@ -201,12 +174,12 @@ export function applyCallDataToContext(
 }
 
 /**
- * The `entry` transition's whole effect: a targetless assignment, the same in every state.
- * `foldEntries` applies it directly instead of stepping the machine (a property test holds the
- * two equal), because it is most of the traffic and a machine step costs more than the update
- * itself.
+ * The `entry` transition's whole effect (an entry that is not the call resource: most of the
+ * traffic): a targetless assignment, the same in every state.
  */
-export function applyEntryToContext(context: Ctx, entry: CallMachineEvent['entry'], from: MachineState): Ctx {
+function applyEntry(context: Ctx, event: CallMachineEvent, { from }: FromState): Ctx {
+  if (event.type !== 'entry') return context;
+  const entry = event.entry;
   return edit(context, entry, from === 'terminated', (d) => applyOther(d, entry, context.rosterMode));
 }
 
@@ -299,45 +272,15 @@ function numberOr(value: unknown): number | undefined {
   return typeof value === 'number' ? value : undefined;
 }
 
-/** Commands on the call resource itself: Graph answering one 404 says the call is gone. */
-const ON_THE_CALL = new Set<CommandName>(['get', 'delete', 'keepAlive']);
+/** Every action of the machine, by the name its transitions use. */
+export const ACTIONS = {
+  applyCall,
+  rejectCall,
+  applyCallData,
+  applyResync,
+  applyEntry,
+} as const satisfies { readonly [name: string]: (context: Ctx, event: CallMachineEvent, params: never) => Ctx };
 
-/** Maps one stored entry to the machine event it becomes. */
-export function toMachineEvent(entry: CallMachineEvent['entry']): CallMachineEvent {
-  switch (entry.kind) {
-    case 'notification': {
-      if (entry.target.type !== 'call') return { type: 'entry', entry };
-      const data = entry.resourceData;
-      // The call resource deleted: the call is gone, whatever the body says or lacks
-      // (Graph's call: reject page ends a call with only @odata.type and @odata.id).
-      if (entry.changeType === 'deleted') return { type: 'callState.terminated', entry, data: isObject(data) ? data : NO_DATA };
-      return isObject(data) ? callEvent(entry, data) : { type: 'entry', entry };
-    }
-    case 'commandResult':
-      // A 201 to create carries the new call: it moves the machine like a notification.
-      if (entry.command === 'create' && entry.outcome === 'succeeded' && isObject(entry.body)) {
-        return callEvent(entry, entry.body);
-      }
-      // A 404 from the call itself (a keep-alive, a GET, a hang-up): Graph no longer knows it.
-      if (entry.status === 404 && entry.outcome !== 'succeeded' && ON_THE_CALL.has(entry.command)) {
-        return { type: 'callState.terminated', entry, data: NO_DATA };
-      }
-      return { type: 'entry', entry };
-    case 'resync': {
-      const call = isObject(entry.call) ? entry.call : null;
-      const participants = entry.participants?.filter(isObject);
-      const to = call === null ? 'terminated' : normalizeCallState(call['state']);
-      return { type: 'resync', entry, to, data: call, participants };
-    }
-    default:
-      return { type: 'entry', entry };
-  }
-}
-
-function callEvent(entry: CallMachineEvent['entry'], data: JsonObject): CallMachineEvent {
-  const raw = data['state'];
-  if (raw === undefined || raw === null) return { type: 'call.data', entry, data };
-  const state = normalizeCallState(raw);
-  if (state === undefined) return { type: 'callState.unknown', entry, data, raw: String(raw) };
-  return { type: `callState.${state}`, entry, data };
-}
+export type ActionName = keyof typeof ACTIONS;
+/** The params an action takes. */
+export type ActionParams<A extends ActionName> = Parameters<(typeof ACTIONS)[A]>[2];

@@ -1,8 +1,9 @@
+/** The runtime's retention policy runs the archive on its timer. */
 import { describe, expect, it } from 'vitest';
-import { InMemoryEventStore, type CallEvent } from '@switchboard/core';
+
 import { callStateBody } from '@switchboard/core/testing';
-import { createSwitchboard } from './switchboard.js';
-import type { GraphPort } from './ports.js';
+import { createSwitchboard } from '@switchboard/runtime';
+import type { GraphPort } from '@switchboard/core';
 
 const graph: GraphPort = { send: async () => ({ status: 202, body: null }) };
 
@@ -33,69 +34,12 @@ function manualTime() {
   };
 }
 
-describe('the runtime evicts ended calls', () => {
-  it('drops an ended call after the grace period; a late notification is still stored and reported stale; loadCall reads it back', async () => {
-    const time = manualTime();
-    const store = new InMemoryEventStore();
-    const sw = createSwitchboard({
-      graph,
-      store,
-      clock: time.clock,
-      setTimer: time.setTimer,
-      evictEndedAfterMs: 60_000,
-      snapshotWhenQuietMs: 0,
-    });
-    await sw.start();
-    await sw.sink({ body: callStateBody('ended', 'established') });
-    await sw.sink({ body: callStateBody('ended', 'terminated') });
-    await sw.sink({ body: callStateBody('live', 'established') });
-    await time.advance(59_000);
-    expect(sw.call('ended')).toBeDefined();
-    await time.advance(31_000);
-    expect(sw.call('ended')).toBeUndefined();
-    expect(sw.calls().map((c) => c.id)).toEqual(['live']);
-
-    const events: CallEvent[] = [];
-    sw.on('event', (e) => events.push(e));
-    await sw.sink({ body: callStateBody('ended', 'established') });
-    expect(events.map((e) => e.type)).toEqual(['staleEntryIgnored']);
-    expect(await store.readStream('ended')).toHaveLength(3);
-    const handle = await sw.loadCall('ended');
-    expect(handle?.view?.state).toBe('terminated');
-    expect(await sw.loadCall('never')).toBeUndefined();
-    await sw.stop();
-  });
-
-  it('start() restores the live calls and those ended within the grace period, not the rest of the history', async () => {
-    const time = manualTime();
-    const store = new InMemoryEventStore();
-    const first = createSwitchboard({ graph, store, clock: time.clock, setTimer: time.setTimer, snapshotWhenQuietMs: 0 });
-    for (let i = 0; i < 20; i++) {
-      await first.sink({ body: callStateBody(`old-${i}`, 'established') });
-      await first.sink({ body: callStateBody(`old-${i}`, 'terminated') });
-    }
-    await time.advance(10 * 60_000);
-    await first.sink({ body: callStateBody('recent', 'terminated') });
-    await first.sink({ body: callStateBody('live', 'established') });
-    await first.stop();
-    const second = createSwitchboard({ graph, store, clock: time.clock, setTimer: time.setTimer, snapshotWhenQuietMs: 0 });
-    expect(await second.start()).toBe(1);
-    expect(
-      second
-        .calls()
-        .map((c) => c.id)
-        .sort(),
-    ).toEqual(['live', 'recent']);
-    await second.stop();
-  });
-});
-
 describe('the runtime archives by its retention policy', () => {
   it('moves the calls that ended more than afterDays ago out of the store on its timer, and leaves the rest', async () => {
     const { mkdtempSync, readdirSync, rmSync } = await import('node:fs');
     const { tmpdir } = await import('node:os');
     const { join } = await import('node:path');
-    const { SqliteEventStore } = await import('../stores/sqlite/sqlite-store.js');
+    const { SqliteEventStore } = await import('@switchboard/adapters');
     const dir = mkdtempSync(join(tmpdir(), 'swb-retention-'));
     try {
       const time = manualTime();

@@ -1,5 +1,5 @@
 import type { CallState, LogEntry, StoredEntry } from '../log/entries.js';
-import type { MachineState, OperationView, ParticipantView, StaleEntry, ToneView } from './context.js';
+import type { MachineState, OperationView, ParticipantView, StaleEntry, ToneView } from '../reconcile/context.js';
 
 /** Which log entry caused an event. */
 export interface EntryRef {

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { InMemoryEventStore, SwitchboardError, type CommandName } from '@switchboard/core';
 import { callStateBody, notificationBody, operationBody } from '@switchboard/core/testing';
 import { createSwitchboard, type Switchboard } from './switchboard.js';
-import type { GraphPort, GraphResponse, SendParams } from './ports.js';
+import type { GraphPort, GraphResponse, SendParams } from '@switchboard/core';
 
 /**
  * How the runtime ends what Graph ends without saying so plainly: an operation deleted without a

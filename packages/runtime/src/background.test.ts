@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { InMemoryEventStore, type AppendOptions, type AppendResult, type LogEntry } from '@switchboard/core';
-import { createSwitchboard, type GraphPort, type Switchboard } from '../index.js';
+import { createSwitchboard, type GraphPort, type Switchboard } from './index.js';
 
 /**
  * The runtime's background work (timers, lease handling, reactions to events) runs outside

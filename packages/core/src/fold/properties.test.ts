@@ -8,12 +8,14 @@ import { replay } from '../replay/replay.js';
 import { arbCallScenario, arbDeliverySchedule, arbMeetingRoster, arbStateNoise, arbToggleScenario } from '../testing/arbitraries.js';
 import { callStateBody } from '../testing/scenarios.js';
 import { initialTransition } from 'xstate';
-import { toMachineEvent } from '../machine/callMachine.js';
-import { machine as callMachine, type MachineSnapshot } from '../machine/definition.js';
+import { toMachineEvent } from '../machine/events.js';
+import { machine as callMachine, step as xstateStep, type MachineSnapshot } from '../machine/definition.js';
 import type { CallMachineSnapshot } from '../machine/public.js';
-import { foldEntries, restoreCallSnapshot, startCall, step, toCallSnapshot, viewOf } from './fold.js';
-import type { CallEvent } from './events.js';
-import { convergentView, type CallView } from './view.js';
+import { foldEntries, startCall } from './fold.js';
+import { restoreCallSnapshot, toCallSnapshot } from './snapshot.js';
+import { viewOf } from '../project/view.js';
+import type { CallEvent } from '../emit/events.js';
+import { convergentView, type CallView } from '../project/view.js';
 
 /** XState's active state nodes of a snapshot (internal to XState; the public type leaves them out). */
 function nodeIds(snapshot: CallMachineSnapshot): string[] {
@@ -30,6 +32,11 @@ function entriesOf(bodies: readonly Record<string, unknown>[]): LogEntry[] {
 function project(bodies: readonly Record<string, unknown>[]) {
   const { calls } = replay(entriesOf(bodies));
   return Object.fromEntries(Object.entries(calls).map(([id, view]) => [id, convergentView(view)]));
+}
+
+/** One XState step of the machine (what the fold's `takeTransition` is held equal to). */
+function step(snapshot: CallMachineSnapshot, event: Parameters<typeof xstateStep>[1]): CallMachineSnapshot {
+  return xstateStep(snapshot as unknown as MachineSnapshot, event) as unknown as CallMachineSnapshot;
 }
 
 describe('reconciliation properties', () => {

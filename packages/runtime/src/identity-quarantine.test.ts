@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { CommandName, UndecodableEvent } from '@switchboard/core';
-import type { GraphPort, GraphResponse, SendParams } from './ports.js';
+import type { GraphPort, GraphResponse, SendParams } from '@switchboard/core';
 import { createSwitchboard } from './switchboard.js';
 
 /** A Graph that answers from a table and remembers what it was sent. */

@@ -3,10 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
-import { carriedEntry, createEngine, parseExchangeLine } from '@switchboard/core';
+import { createEngine } from '@switchboard/core';
+import { carriedEntry, parseExchangeLine } from '@switchboard/core/replay';
 import { callStateBody } from '@switchboard/core/testing';
-import { SqliteEventStore } from '../stores/sqlite/sqlite-store.js';
-import { archiveEndedCalls, type ArchivableStore } from './archive.js';
+import { SqliteEventStore } from '@switchboard/adapters';
+import { archiveEndedCalls, type ArchiveSource } from '@switchboard/runtime';
 
 const dir = mkdtempSync(join(tmpdir(), 'swb-archive-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -36,7 +37,7 @@ describe('archiveEndedCalls', () => {
     await engine.ingest(callStateBody('live', 'established'), { receivedAt: now - 3 * DAY });
     let late = true;
     // a late notification for c2 lands right after the archive read c2
-    const racing: ArchivableStore = {
+    const racing: ArchiveSource = {
       listEndedBefore: (cutoff, limit) => store.listEndedBefore(cutoff, limit),
       deleteStreams: (streams) => store.deleteStreams(streams),
       countStreams: (ids) => store.countStreams(ids),

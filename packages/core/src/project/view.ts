@@ -8,19 +8,14 @@ import type {
   ResultInfo,
   ToneInfo,
 } from '@microsoft/microsoft-graph-types';
-import type {
-  CallContext,
-  CommandView,
-  ContentSharingSessionView,
-  MachineState,
-  OperationView,
-  ParticipantView,
-  RemovedParticipant,
-  ResyncNeeded,
-  StaleEntry,
-  ToneView,
-  UnknownNotice,
-} from './context.js';
+import {
+  CONTEXT_FIELD_NAMES,
+  CONTEXT_FIELDS,
+  type CallContext,
+  type MachineState,
+  type ParticipantView,
+  type ViewField,
+} from '../reconcile/context.js';
 import { hasOwn } from '../util/object.js';
 
 /**
@@ -71,48 +66,25 @@ export type GraphParticipant = ParticipantView & Partial<Omit<Participant, 'id' 
 /**
  * The projection of one call: a frozen, Graph-shaped view. The call resource's own
  * properties sit at the top level as Graph names them (unknown extra fields included), beside
- * its relationships and what reconciliation found out.
+ * its relationships and what reconciliation found out: the context fields `CONTEXT_FIELDS`
+ * marks for the view, under their own names.
  */
-export type CallView = GraphCallProperties & {
-  readonly [property: string]: unknown;
-  /** The call's identity key (`canonicalId` of Graph's id): events and lookups use it. */
-  readonly id: string;
-  /** The call id as Graph first spelled it (what is shown, and sent in commands); `id` until Graph has named it. */
-  readonly graphId: string;
-  /** The call state, or `pending` before Graph has named one. */
-  readonly state: MachineState;
-  readonly participants: { readonly [id: string]: GraphParticipant };
-  readonly removedParticipants: { readonly [id: string]: RemovedParticipant };
-  readonly operations: { readonly [id: string]: OperationView };
-  readonly contentSharingSessions: { readonly [id: string]: ContentSharingSessionView };
-  readonly audioRoutingGroups: { readonly [id: string]: { readonly id: string; readonly [property: string]: unknown } };
-  readonly tones: readonly ToneView[];
-  /** Entries recorded but not applied, each with the reason. */
-  readonly stale: readonly StaleEntry[];
-  readonly unknown: readonly UnknownNotice[];
-  readonly commands: { readonly [entryId: string]: CommandView };
-  /** When each timer (answer deadline, keep-alive, operation timeout) last fired, ms. */
-  readonly timers: CallContext['timers'];
-  /** Set when the log cannot decide and an authoritative GET should settle it. */
-  readonly resyncNeeded: ResyncNeeded | null;
-  /** The log position this view reflects. */
-  readonly version: number;
-};
+export type CallView = GraphCallProperties &
+  Omit<Pick<CallContext, ViewField>, 'participants'> & {
+    readonly [property: string]: unknown;
+    /** The call's identity key (`canonicalId` of Graph's id): events and lookups use it. */
+    readonly id: string;
+    /** The call id as Graph first spelled it (what is shown, and sent in commands); `id` until Graph has named it. */
+    readonly graphId: string;
+    /** The call state, or `pending` before Graph has named one. */
+    readonly state: MachineState;
+    readonly participants: { readonly [id: string]: GraphParticipant };
+    /** The log position this view reflects. */
+    readonly version: number;
+  };
 
-/** The context fields a view carries under their own names, in the view's order. */
-const FROM_CONTEXT = [
-  'participants',
-  'removedParticipants',
-  'operations',
-  'contentSharingSessions',
-  'audioRoutingGroups',
-  'tones',
-  'stale',
-  'unknown',
-  'commands',
-  'timers',
-  'resyncNeeded',
-] as const satisfies readonly (keyof CallContext)[];
+/** The context fields a view carries under their own names, in context order. */
+const FROM_CONTEXT: readonly ViewField[] = CONTEXT_FIELD_NAMES.filter((f): f is ViewField => CONTEXT_FIELDS[f].inView);
 
 /** Builds the view from machine state and context. Pure; the result is frozen. */
 export function buildView(state: MachineState, ctx: CallContext): CallView {
@@ -123,7 +95,10 @@ export function buildView(state: MachineState, ctx: CallContext): CallView {
   view['id'] = ctx.id;
   view['graphId'] = ctx.graphId ?? ctx.id;
   view['state'] = state;
-  for (const key of FROM_CONTEXT) view[key] = ctx[key];
+  for (let i = 0; i < FROM_CONTEXT.length; i++) {
+    const key = FROM_CONTEXT[i]!;
+    view[key] = ctx[key];
+  }
   view['version'] = ctx.position;
   return Object.freeze(view) as CallView;
 }
@@ -151,4 +126,9 @@ export function convergentView(view: CallView): unknown {
     removedParticipants: Object.keys(removedParticipants).sort(),
     tones: tones.map((t) => ({ sequenceId: t.sequenceId, tone: t.tone })),
   };
+}
+
+/** The frozen projection of a fold (its state and context). */
+export function viewOf(fold: { readonly value: MachineState; readonly context: CallContext }): CallView {
+  return buildView(fold.value, fold.context);
 }

@@ -3,10 +3,9 @@ import { transition } from 'xstate';
 import { describe, expect, it } from 'vitest';
 import { CALL_STATES, type CallState, type StoredEntry } from '../log/entries.js';
 import type { MachineState } from '../reconcile/context.js';
-import { startCall } from '../reconcile/fold.js';
-import { toMachineEvent } from './callMachine.js';
+import { startCall } from '../fold/fold.js';
 import { machine as callMachine, type MachineSnapshot } from './definition.js';
-import type { CallMachineEvent } from './events.js';
+import { toMachineEvent, type CallMachineEvent } from './events.js';
 import { DOCUMENTED_TRANSITIONS, isProofRequired, REACHABLE, STATE_RANK } from './table.js';
 
 function stateEntry(state: CallState, position: number, failure = false): StoredEntry {

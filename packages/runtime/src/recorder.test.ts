@@ -5,10 +5,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { InMemoryEventStore } from '@switchboard/core';
 import { createSwitchboard, type Switchboard } from './switchboard.js';
 import { createFileRecorder, redact } from './recorder.js';
-import type { GraphPort } from './ports.js';
+import type { GraphPort } from '@switchboard/core';
 
 /** A group call Graph recorded: its last notification carries `meetingInfo`, a tokenMeetingInfo whose token is a JWT. */
-const GROUP_CALL = join(import.meta.dirname, '../../../../test/fixtures/graph/recorded/sambetts-graph-calling-bots--groupcall.jsonl');
+const GROUP_CALL = join(import.meta.dirname, '../../../test/fixtures/graph/recorded/sambetts-graph-calling-bots--groupcall.jsonl');
 
 const graph: GraphPort = {
   async send(command) {

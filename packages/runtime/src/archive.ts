@@ -28,27 +28,11 @@ import {
 } from 'node:fs';
 import { basename, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { archiveRecordOf, SwitchboardError, type StoredEntry } from '@switchboard/core';
-import type { EndedStream } from '../stores/shared.js';
+import { SwitchboardError, type ArchivableStore, type EndedStream, type EventStore } from '@switchboard/core';
+import { archiveRecordOf } from '@switchboard/core/replay';
 
-/** What the archive needs of a store (`SqliteEventStore` and `PgEventStore` have it). */
-export interface ArchivableStore {
-  readStream(streamId: string): Promise<readonly StoredEntry[]>;
-  listEndedBefore(cutoff: number, limit: number): Promise<readonly EndedStream[]>;
-  deleteStreams(streams: readonly { readonly streamId: string; readonly version: number }[]): Promise<boolean>;
-  countStreams(streamIds: readonly string[]): Promise<number>;
-}
-
-/** Does this store keep a live index the archive can use? */
-export function isArchivable(store: object): store is ArchivableStore {
-  const s = store as Partial<ArchivableStore>;
-  return (
-    typeof s.listEndedBefore === 'function' &&
-    typeof s.deleteStreams === 'function' &&
-    typeof s.countStreams === 'function' &&
-    typeof s.readStream === 'function'
-  );
-}
+/** A store the archive can work on: the event store port and `ArchivableStore` (SQLite, PostgreSQL). */
+export type ArchiveSource = Pick<EventStore, 'readStream'> & ArchivableStore;
 
 export interface ArchiveOptions {
   /** The directory of the archive's files (created if missing). */
@@ -107,7 +91,7 @@ interface Journal {
  * archive's day files, a batch at a time (see the module's comment), after finishing a batch
  * a stopped run left. Safe to run again at any time, and after a kill at any point.
  */
-export async function archiveEndedCalls(store: ArchivableStore, options: ArchiveOptions): Promise<ArchiveResult> {
+export async function archiveEndedCalls(store: ArchiveSource, options: ArchiveOptions): Promise<ArchiveResult> {
   const { dir, now } = options;
   if (!(options.olderThanDays >= 0)) {
     throw new SwitchboardError('SWB_INVALID_ARGUMENT', `olderThanDays must be a number >= 0, got ${String(options.olderThanDays)}`);
@@ -185,7 +169,7 @@ function dayFile(dir: string, day: string, gzip: boolean): string {
 }
 
 /** Finishes the batch a stopped run left: undoes its append, or keeps it, by whether its deletion committed. */
-async function recover(store: ArchivableStore, dir: string): Promise<ArchiveResult['recovered']> {
+async function recover(store: ArchiveSource, dir: string): Promise<ArchiveResult['recovered']> {
   const path = join(dir, ARCHIVE_JOURNAL);
   if (!existsSync(path)) return 'nothing';
   let journal: Journal;

@@ -1,7 +1,15 @@
 import { EventEmitter } from 'eventemitter3';
-import { SwitchboardError, type CallEvent, type CallState, type CallView, type CommandName, type OperationView } from '@switchboard/core';
+import {
+  canonicalId,
+  SwitchboardError,
+  type CallEvent,
+  type CallState,
+  type CallView,
+  type CommandName,
+  type GraphResponse,
+  type OperationView,
+} from '@switchboard/core';
 import type { Modality } from '@switchboard/transport';
-import type { GraphResponse } from './ports.js';
 
 /** The runtime services a call handle uses; the switchboard implements them. */
 export interface CallHost {
@@ -145,7 +153,7 @@ export class Call extends EventEmitter<CallHandleEvents> {
    * the call's log has not seen.
    */
   operation(operationId: string): OperationHandle | undefined {
-    const op = this.#host.view(this.id)?.operations[operationId];
+    const op = this.#host.view(this.id)?.operations[canonicalId(operationId)];
     if (!op) return undefined;
     return { id: operationId, status: op.status, completed: this.#settled(operationId) };
   }
@@ -261,7 +269,7 @@ export class Call extends EventEmitter<CallHandleEvents> {
     const settled = new Promise<OperationView>((resolve, reject) => {
       let cancelTimer = () => {};
       const check = () => {
-        const op = this.#host.view(this.id)?.operations[operationId];
+        const op = this.#host.view(this.id)?.operations[canonicalId(operationId)];
         if (op?.status === 'completed') {
           done();
           resolve(op);
