@@ -3,7 +3,10 @@ import { hostname } from 'node:os';
 import { EventEmitter } from 'eventemitter3';
 import {
   createEngine,
+  DEFAULT_EVICTION_GRACE_MS,
+  endedAtOf,
   hasAppendNotifier,
+  hasArchiving,
   hasCallLeases,
   hasClaimableLeases,
   canonicalId,
@@ -31,6 +34,7 @@ import { Exchanges, type Recorder } from './recorder.js';
 import { EventRouter } from './routing.js';
 import { Snapshots } from './snapshots.js';
 import { CallTimers } from './timers.js';
+import { archiveEndedCalls } from './archive.js';
 
 export type { AnswerDeadlinePolicy } from './defaults.js';
 
@@ -94,6 +98,30 @@ export interface SwitchboardConfig {
    * half of it. Default `RUNTIME_DEFAULTS.snapshotWhenQuietMs`; 0 turns quiet snapshots off.
    */
   readonly snapshotWhenQuietMs?: number;
+  /**
+   * How long an ended call stays in memory after it last changed (and how long after its end
+   * `start()` still restores it). Default `DEFAULT_EVICTION_GRACE_MS`, 5 minutes. A late
+   * notification for an evicted call is still stored and reported (stale); `loadCall` reads an
+   * evicted call back. Checked every half of it, at most every minute, once started.
+   */
+  readonly evictEndedAfterMs?: number;
+  /**
+   * Retention: once started, every `everyMs` (default an hour) move the calls that ended more
+   * than `afterDays` days ago out of the store into `archiveDir`, one exchange-log file per day
+   * (`YYYY-MM-DD.jsonl.gz`, which `switchboard replay` reads), in batches of `batchSize`
+   * (default 200) that appends to live calls do not wait behind. Crash-safe: see
+   * `archiveEndedCalls`. Needs a store with a live index (SQLite, PostgreSQL). With several
+   * instances on one database, give it to one of them. Default: none, the store keeps everything.
+   */
+  readonly retention?: RetentionPolicy;
+}
+
+/** When ended calls leave the store for the archive, and where they go. */
+export interface RetentionPolicy {
+  readonly archiveDir: string;
+  readonly afterDays: number;
+  readonly everyMs?: number;
+  readonly batchSize?: number;
 }
 
 export interface Delivery {
@@ -153,6 +181,11 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> {
   readonly #host: CallHost;
   #unsubscribe: Unsubscribe | undefined;
   #stopped = false;
+  readonly #evictAfterMs: number;
+  #cancelEviction: (() => void) | undefined;
+  readonly #retention: RetentionPolicy | undefined;
+  #cancelRetention: (() => void) | undefined;
+  #archiving: Promise<unknown> | undefined;
 
   constructor(config: SwitchboardConfig) {
     super();
@@ -174,7 +207,7 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> {
       throw new SwitchboardError('SWB_INVALID_ARGUMENT', `onDemandHoldMs must be >= 0, got ${String(config.onDemandHoldMs)}`);
     const clock = config.clock ?? Date.now;
     this.#log = config.logger ?? silentLogger;
-    const store = config.store ?? new InMemoryEventStore();
+    const store = config.store ?? new InMemoryEventStore({ endedAt: endedAtOf });
     const leases = config.leases === false ? undefined : (config.leases ?? (hasCallLeases(store) ? store : undefined));
     const ownerOnly = leases !== undefined && hasClaimableLeases(leases);
     this.engine = createEngine({
@@ -183,7 +216,13 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> {
       ...(config.rosterMode ? { rosterMode: config.rosterMode } : {}),
       // owner-only: a delivery for a call another instance owns is persisted, not folded here
       ...(ownerOnly ? { loadOnAppend: false } : {}),
+      ...(config.evictEndedAfterMs !== undefined ? { evictAfterMs: config.evictEndedAfterMs } : {}),
     });
+    this.#evictAfterMs = config.evictEndedAfterMs ?? DEFAULT_EVICTION_GRACE_MS;
+    this.#retention = config.retention;
+    if (this.#retention !== undefined && !hasArchiving(this.engine.store)) {
+      throw new SwitchboardError('SWB_INVALID_ARGUMENT', 'retention needs a store with a live index (SqliteEventStore, PgEventStore)');
+    }
     this.#ctx = {
       engine: this.engine,
       clock,
@@ -244,6 +283,45 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> {
     });
     this.engine.on('event', (event) => router.event(event));
     this.engine.on('undecodable', (event) => router.undecodable(event));
+    this.engine.on('evicted', ({ callId }) => {
+      this.#calls.delete(callId);
+      this.#timers.clear(callId);
+    });
+  }
+
+  /** Every half of `evictEndedAfterMs` (at most a minute): ended calls quiet that long leave memory. */
+  #evictLater(): void {
+    if (this.#stopped) return;
+    this.#cancelEviction = this.#ctx.setTimer(Math.min(60_000, Math.max(50, this.#evictAfterMs / 2)), () => {
+      void this.engine
+        .evictEnded()
+        .catch((error: unknown) => this.#fail(error, ''))
+        .finally(() => this.#evictLater());
+    });
+  }
+
+  /** Every `retention.everyMs`: the calls ended more than `afterDays` ago go to the archive. */
+  #archiveLater(): void {
+    const policy = this.#retention;
+    const store = this.engine.store;
+    if (policy === undefined || this.#stopped || !hasArchiving(store)) return;
+    this.#cancelRetention = this.#ctx.setTimer(policy.everyMs ?? 3_600_000, () => {
+      this.#archiving = archiveEndedCalls(store, {
+        dir: policy.archiveDir,
+        olderThanDays: policy.afterDays,
+        now: this.#ctx.clock(),
+        stopped: () => this.#stopped,
+        ...(policy.batchSize !== undefined ? { batchSize: policy.batchSize } : {}),
+      })
+        .then((result) => {
+          if (result.archived > 0) this.#log.info({ calls: result.archived, files: result.files }, 'ended calls archived');
+        })
+        .catch((error: unknown) => this.#fail(error, ''))
+        .finally(() => {
+          this.#archiving = undefined;
+          this.#archiveLater();
+        });
+    });
   }
 
   /** Whether this instance runs the call's timers and automatic commands (always, without leases). */
@@ -339,6 +417,8 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> {
       ),
     );
     this.#snapshots.whenQuiet();
+    this.#evictLater();
+    this.#archiveLater();
     this.#log.info({ calls: live.length, instanceId: this.instanceId }, 'switchboard started');
     return live.length;
   }
@@ -352,6 +432,9 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> {
     this.#stopped = true;
     this.#ownership.stopSweep();
     this.#snapshots.stop();
+    this.#cancelEviction?.();
+    this.#cancelRetention?.();
+    await this.#archiving;
     this.#unsubscribe?.();
     this.#unsubscribe = undefined;
     this.#timers.clearAll();
@@ -396,6 +479,16 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> {
   /** The handle of a call this switchboard holds (any spelling of its id); with several instances, see `getCall`. */
   call(callId: string): Call | undefined {
     const view = this.engine.getCall(callId);
+    return view ? this.#handle(view.id) : undefined;
+  }
+
+  /**
+   * The handle of a call, read from the store if this switchboard does not hold it (an ended
+   * call evicted from memory, or one another instance runs): its snapshot and the entries after
+   * it. Undefined for a call the store does not know.
+   */
+  async loadCall(callId: string): Promise<Call | undefined> {
+    const view = this.engine.getCall(callId) ?? (await this.engine.load(callId));
     return view ? this.#handle(view.id) : undefined;
   }
 

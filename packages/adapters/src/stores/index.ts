@@ -2,6 +2,7 @@
 
 export { describeEventStoreContract } from './contract.js';
 export type { ContractRunner, MakeEventStore } from './contract.js';
+export type { EndedStream } from './shared.js';
 
 export { SqliteEventStore, DEFAULT_SQLITE_PATH } from './sqlite/sqlite-store.js';
 export type { SqliteEventStoreOptions, SqliteSettings, AppendedSince } from './sqlite/sqlite-store.js';

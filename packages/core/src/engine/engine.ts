@@ -21,6 +21,7 @@ import { foldEntryEmitting } from '../emit/diff.js';
 import { viewOf, type CallView } from '../project/view.js';
 import { canonicalId } from '../util/ids.js';
 import { checkEntry } from './validate.js';
+import { DEFAULT_EVICTION_GRACE_MS, endedAtOf, isEvictable } from './eviction.js';
 
 export interface EngineOptions {
   /** Where the log lives; an in-memory store when omitted. */
@@ -41,6 +42,18 @@ export interface EngineOptions {
    * that holds it learns of it from the store (`refresh`). See `holds`.
    */
   readonly loadOnAppend?: boolean;
+  /**
+   * How long an ended call stays in memory after it last changed, and how long after its end
+   * `hydrate` still loads it (ms). Default `DEFAULT_EVICTION_GRACE_MS` (5 minutes). Eviction
+   * runs when `evictEnded()` is called (the runtime calls it on a timer).
+   */
+  readonly evictAfterMs?: number;
+}
+
+/** A call left the engine's memory (`evictEnded`); its log and snapshot stay in the store. */
+export interface EvictedEvent {
+  readonly type: 'evicted';
+  readonly callId: string;
 }
 
 export interface IngestMeta {
@@ -97,6 +110,7 @@ export interface RedecodeResult {
 export type EngineEvents = { [K in CallEventType]: [Extract<CallEvent, { type: K }>] } & {
   event: [CallEvent];
   undecodable: [UndecodableEvent];
+  evicted: [EvictedEvent];
 };
 
 /** An entry to record: the engine fills in `callId` and, when absent, `at`. */
@@ -124,8 +138,9 @@ export interface SnapshotOptions {
 
 /**
  * The engine: decodes deliveries, appends them to the log (persist first), folds each call
- * through the call machine and emits typed events. It holds every call it has seen in memory;
- * the store is the source of truth, and `load` / `hydrate` rebuild from it.
+ * through the call machine and emits typed events. It holds the calls it has seen in memory
+ * until they have ended and gone quiet (`evictEnded`); the store is the source of truth, and
+ * `load` / `hydrate` rebuild from it.
  *
  * The engine is not a network component: the transport hands it bodies, the runtime hands it
  * commands, results, resyncs and timers to record.
@@ -137,6 +152,7 @@ export class Engine extends EventEmitter<EngineEvents> {
   readonly #snapshotEvery: number;
   readonly #maxRetries: number;
   readonly #loadOnAppend: boolean;
+  readonly #evictAfterMs: number;
   readonly #calls = new Map<string, CallState$>();
   readonly #locks = new Map<string, Promise<unknown>>();
 
@@ -145,12 +161,17 @@ export class Engine extends EventEmitter<EngineEvents> {
     if (typeof options?.clock !== 'function') {
       throw new SwitchboardError('SWB_INVALID_ARGUMENT', 'createEngine needs a clock: () => number (e.g. Date.now)');
     }
-    this.store = options.store ?? new InMemoryEventStore();
+    this.store = options.store ?? new InMemoryEventStore({ endedAt: endedAtOf });
     this.#clock = options.clock;
     this.#rosterMode = options.rosterMode ?? 'full';
     this.#snapshotEvery = options.snapshotEvery ?? 64;
     this.#maxRetries = options.maxAppendRetries ?? 8;
     this.#loadOnAppend = options.loadOnAppend ?? true;
+    const grace = options.evictAfterMs ?? DEFAULT_EVICTION_GRACE_MS;
+    if (!(grace >= 0)) {
+      throw new SwitchboardError('SWB_INVALID_ARGUMENT', `evictAfterMs must be a number >= 0, got ${String(options.evictAfterMs)}`);
+    }
+    this.#evictAfterMs = grace;
   }
 
   /**
@@ -317,7 +338,11 @@ export class Engine extends EventEmitter<EngineEvents> {
     };
   }
 
-  /** The current view of a call this engine holds, or undefined. Synchronous; see `load`. */
+  /**
+   * The current view of a call this engine holds, or undefined. Synchronous: a call that is not
+   * in memory (never seen here, or ended and evicted) is undefined; `load` reads it from the
+   * store on demand (from its snapshot, not its whole stream).
+   */
   getCall(callId: string): CallView | undefined {
     const state = this.#calls.get(canonicalId(callId));
     return state ? viewOf(state.fold) : undefined;
@@ -435,9 +460,18 @@ export class Engine extends EventEmitter<EngineEvents> {
     return (await Promise.all(work)).filter(Boolean).length;
   }
 
-  /** Loads every stream in the store (after a restart). Resolves to the number of calls loaded. */
+  /**
+   * Loads the live calls (after a restart): those not ended, or ended within `evictAfterMs`,
+   * by the store's live index (`listLiveStreams`); every stream for a store without one.
+   * Resolves to the number of calls loaded.
+   */
   async hydrate(): Promise<number> {
-    const ids = (await this.store.listStreams()).filter((id) => id !== QUARANTINE_STREAM);
+    const store = this.store;
+    const listed =
+      typeof store.listLiveStreams === 'function'
+        ? await store.listLiveStreams(this.#clock() - this.#evictAfterMs)
+        : await store.listStreams();
+    const ids = listed.filter((id) => id !== QUARANTINE_STREAM);
     await Promise.all(ids.map((id) => this.load(id)));
     return ids.length;
   }
@@ -451,6 +485,39 @@ export class Engine extends EventEmitter<EngineEvents> {
     this.#calls.delete(key);
     const inFlight = this.#locks.get(key);
     if (inFlight) void inFlight.then(() => this.#calls.delete(key));
+  }
+
+  /**
+   * Drops from memory every call that has ended and folded nothing new (nor was loaded) for
+   * `evictAfterMs`, by the engine's clock, after writing its snapshot if the last one is
+   * behind: a late notification for it is then folded onto that snapshot (and reported stale
+   * as it would have been in memory) without reading its stream, and `load` brings it back.
+   * Emits `evicted` for each. A call with an operation in flight waits for the next run.
+   * Resolves to the number evicted.
+   */
+  async evictEnded(): Promise<number> {
+    const now = this.#clock();
+    const grace = this.#evictAfterMs;
+    const due = (state: CallState$ | undefined): state is CallState$ =>
+      state !== undefined && isEvictable(state.fold.value, state.touchedAt, now, grace);
+    const work: Promise<boolean>[] = [];
+    for (const [callId, state] of this.#calls) {
+      if (!due(state) || this.#locks.has(callId)) continue;
+      work.push(
+        this.#withLock(callId, async () => {
+          const held = this.#calls.get(callId);
+          if (!due(held)) return false; // it moved, or was forgotten, meanwhile
+          if (held.version > held.snapshotAt && this.store.writeSnapshot !== undefined) await this.#writeSnapshot(callId, held);
+          if (this.#calls.get(callId) !== held) return false;
+          this.#calls.delete(callId);
+          return true;
+        }).then((evicted) => {
+          if (evicted) this.emit('evicted', { type: 'evicted', callId });
+          return evicted;
+        }),
+      );
+    }
+    return (await Promise.all(work)).filter(Boolean).length;
   }
 
   /**

@@ -126,3 +126,32 @@ export function hasAppendNotifier<S extends EventStore>(store: S): store is S & 
 export function hasReadiness<S extends EventStore>(store: S): store is S & StoreReadiness {
   return typeof (store as Partial<StoreReadiness>).ready === 'function';
 }
+
+/** A stream whose call ended (the live index): its version and when it ended (ms, the `at` of the entry that ended it). */
+export interface EndedStream {
+  readonly streamId: string;
+  readonly version: number;
+  readonly endedAt: number;
+}
+
+/**
+ * What the archive needs of a store beyond the port: the calls that ended before a time, by
+ * the live index, and their deletion once archived (`SqliteEventStore`, `PgEventStore`).
+ */
+export interface ArchivableStore {
+  /** The streams whose call ended before `cutoff` (ms), earliest end first, at most `limit`. */
+  listEndedBefore(cutoff: number, limit: number): Promise<readonly EndedStream[]>;
+  /**
+   * Deletes these streams (entries, snapshot, lease) in one transaction, only if every one is
+   * still at the version given; otherwise deletes nothing and resolves to false.
+   */
+  deleteStreams(streams: readonly { readonly streamId: string; readonly version: number }[]): Promise<boolean>;
+  /** How many of these streams the store holds (any version). */
+  countStreams(streamIds: readonly string[]): Promise<number>;
+}
+
+/** Does the store support the archive (`ArchivableStore`)? */
+export function hasArchiving(store: EventStore): store is EventStore & ArchivableStore {
+  const s = store as Partial<ArchivableStore>;
+  return typeof s.listEndedBefore === 'function' && typeof s.deleteStreams === 'function' && typeof s.countStreams === 'function';
+}
