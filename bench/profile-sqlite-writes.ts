@@ -69,7 +69,7 @@ try {
       const start = cpuUs();
       for (let g = 0; g < appends / 12; g++) {
         const group: (string | number)[] = [];
-        for (let j = 0; j < 12; j++, k++) group.push(OP_APPEND, idOf(k), -1, 1, `n:${k}`, 'notification', 1, body);
+        for (let j = 0; j < 12; j++, k++) group.push(OP_APPEND, idOf(k), -1, '', 1, `n:${k}`, 'notification', 1, body);
         const outcome = writer.commit(group);
         if ('failure' in outcome) throw new Error(outcome.failure.message);
       }

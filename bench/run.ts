@@ -8,6 +8,8 @@ import { benchMachine } from './machine.js';
 import { benchIngestOneCore } from './one-core.js';
 import { benchEndToEnd } from './e2e.js';
 import { benchInspector } from './inspector.js';
+import { benchScaleOut } from './scale-out.js';
+import { benchLongRun } from './longrun.js';
 
 /**
  * `pnpm bench`: runs every benchmark, prints one table and writes it to docs/benchmarks.md.
@@ -39,6 +41,8 @@ const benches: { name: string; what: string; run: () => Promise<Row[]> | Row[] }
   { name: 'sqlite', what: 'SQLite appends against the in-memory store', run: () => benchSqliteAppends(quick) },
   { name: 'e2e', what: `end to end, ${quick ? '100' : '1,000'} concurrent calls`, run: () => benchEndToEnd(quick ? 100 : 1_000) },
   { name: 'inspector', what: "the inspector's call page in headless Chromium", run: () => benchInspector(quick ? 3 : 9) },
+  { name: 'scale-out', what: 'scale-out: 1, 2 and 3 instances on one PostgreSQL, and a takeover', run: () => benchScaleOut(quick) },
+  { name: 'longrun', what: 'start() over history, RSS over waves of calls, appends during the archive', run: () => benchLongRun(quick) },
   { name: 'rehydrate', what: `rehydration of ${quick ? '1,000' : '10,000'} live calls (SQLite)`, run: () => benchRehydrate(quick) },
 ];
 const unknown = only?.filter((n) => !benches.some((b) => b.name === n)) ?? [];

@@ -2,20 +2,21 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { StoredEntry } from '@switchboard/core';
 import { replay } from '@switchboard/core/replay';
-import { PgEventStore } from '@switchboard/adapters';
+import { PgEventStore, ShardedPgEventStore } from '@switchboard/adapters';
 import { createSimulator, type Simulator } from '@switchboard/simulator';
 import { DEMO_APP } from '../examples/demo-bot/demo.js';
-import { adminQuery, requirePostgres, testSchemas, TEST_DATABASE_URL } from '../packages/adapters/src/stores/postgres/test-db.js';
+import { adminQueryShards, requireShardDatabases, testSchemas, TEST_SHARD_URLS } from '../packages/adapters/src/stores/postgres/test-db.js';
 import { balancer } from './support/balancer.js';
 import { startBotProcess, type BotProcess } from './support/bot-process.js';
 import { releaseAll } from './support/cleanup.js';
 import { freePort, until } from './support/net.js';
 
 /**
- * Three instances of the demo bot, each its own process, on one PostgreSQL log, behind a load
- * balancer that hands each of Graph's POSTs to one of them at random. The owner of a call is
- * killed with SIGKILL mid-call: another instance takes the call over within the lease time and
- * keeps it alive. Every call is answered once and ends where the simulator says it ended.
+ * Three instances of the demo bot, each its own process, on one log partitioned across two
+ * PostgreSQL databases by call id, behind a load balancer that hands each of Graph's POSTs to
+ * one of them at random. The owner of a call is killed with SIGKILL mid-call: another
+ * instance takes the call over within the lease time and keeps it alive. Every call is
+ * answered once and ends where the simulator says it ended.
  */
 const SCALE = 0.1; // Graph time runs ten times faster: the 30 s lease lapses in 3 s
 const schemas = testSchemas('procs');
@@ -23,7 +24,7 @@ const bots: BotProcess[] = [];
 let sim: Simulator | undefined;
 let lb: { url: string; close(): Promise<void> } | undefined;
 
-beforeAll(requirePostgres);
+beforeAll(requireShardDatabases);
 afterEach(async () => {
   const ours = bots.splice(0);
   const [simulator, balancing] = [sim, lb];
@@ -40,7 +41,7 @@ afterEach(async () => {
 });
 afterAll(() => schemas.dropAll());
 
-describe('three bot processes on one PostgreSQL', () => {
+describe('three bot processes on one log, sharded across two PostgreSQL databases', () => {
   it('answer each call once, and take over the calls of an owner killed with SIGKILL within the lease time', async () => {
     const schema = schemas.next();
     const ports = await Promise.all([freePort(), freePort(), freePort()]);
@@ -57,7 +58,9 @@ describe('three bot processes on one PostgreSQL', () => {
     const { url } = await sim.start();
     const args = (i: number) => [
       '--postgres',
-      TEST_DATABASE_URL,
+      TEST_SHARD_URLS[0]!,
+      '--pg-shard',
+      TEST_SHARD_URLS[1]!,
       '--pg-schema',
       schema,
       '--instance',
@@ -99,7 +102,9 @@ describe('three bot processes on one PostgreSQL', () => {
     const owners = async () =>
       new Map(
         (
-          await adminQuery<{ stream_id: string; owner: string }>(`SELECT stream_id, owner FROM ${schema}.leases WHERE expires_at > now()`)
+          await adminQueryShards<{ stream_id: string; owner: string }>(
+            `SELECT stream_id, owner FROM ${schema}.leases WHERE expires_at > now()`,
+          )
         ).map((r) => [r.stream_id, r.owner]),
       );
     await until(async () => (await owners()).size >= callIds.length, 'a lease on every call', 20_000);
@@ -147,28 +152,32 @@ describe('three bot processes on one PostgreSQL', () => {
       expect(keepAlives, `keep-alives of ${id}`).toBeLessThanOrEqual(Math.ceil(lifetimeMs / 2_000) + 4);
     }
 
-    // every survivor sees every call end: it follows the others' appends through NOTIFY (and a
-    // poll), a moment after they commit; stopping it at once raced that on a loaded machine
-    const sawEnd = (i: number, id: string) => new RegExp(`${id.slice(0, 8)}\\s+\\S+ -> terminated`).test(bots[i]!.output.join(''));
-    await until(
-      () => bots.every((_, i) => !alive[i] || callIds.every((id) => sawEnd(i, id))),
-      'every surviving instance to see every call end',
-      30_000,
+    // the instance that ran each call at its end (it ended the call's lease) saw it end: it folds
+    // what the others persisted through NOTIFY (and a poll), a moment after they commit
+    const endedBy = new Map(
+      (await adminQueryShards<{ stream_id: string; owner: string }>(`SELECT stream_id, owner FROM ${schema}.leases`)).map((r) => [
+        r.stream_id,
+        Number(r.owner.slice('bot-'.length)),
+      ]),
     );
+    const sawEnd = (i: number, id: string) => new RegExp(`${id.slice(0, 8)}\\s+\\S+ -> terminated`).test(bots[i]!.output.join(''));
+    for (const id of callIds) expect(alive[endedBy.get(id)!], `the instance that ended ${id}`).toBe(true);
+    await until(() => callIds.every((id) => sawEnd(endedBy.get(id)!, id)), 'the owner of every call to see it end', 30_000);
     // the survivors stop; the shared log folds to the simulator's ground truth for every call
     for (const [i, bot] of bots.entries()) if (alive[i]) bot.child.kill('SIGTERM');
     await Promise.all(bots.map((b) => b.exited));
-    const store = new PgEventStore({ connectionString: TEST_DATABASE_URL, schema });
+    const store = new ShardedPgEventStore({
+      shards: TEST_SHARD_URLS.map((connectionString) => new PgEventStore({ connectionString, schema })),
+    });
     try {
       const entries: StoredEntry[] = [];
       for (const id of await store.listStreams()) entries.push(...(await store.readStream(id)));
       const result = replay(entries, { timeline: false });
       for (const id of callIds) expect(result.calls[id]?.state, `call ${id}`).toBe(sim.groundTruth(id)!.state);
-      // and every surviving instance saw every call end (its last lines list the calls it held)
-      for (const [i, bot] of bots.entries()) {
-        if (!alive[i]) continue;
-        const text = bot.output.join('');
-        for (const id of callIds) expect(text, `bot-${i} on ${id}`).toMatch(new RegExp(`${id.slice(0, 8)}\\s+terminated`));
+      // and the owner of every call at its end lists it ended (its last lines list the calls it held)
+      for (const id of callIds) {
+        const text = bots[endedBy.get(id)!]!.output.join('');
+        expect(text, `bot-${endedBy.get(id)} on ${id}`).toMatch(new RegExp(`${id.slice(0, 8)}\\s+terminated`));
       }
       console.log(
         `instances: 3 processes, ${callIds.length} calls, owner bot-${victim} SIGKILLed, call taken over in ${takeover} ms, 1 answer per call`,

@@ -9,7 +9,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { PgEventStore, SqliteEventStore } from '@switchboard/adapters';
+import { PgEventStore, ShardedPgEventStore, SqliteEventStore } from '@switchboard/adapters';
 import { createSwitchboard, RUNTIME_DEFAULTS, type Call, type Logger, type Switchboard } from '@switchboard/runtime';
 import type { MediaPromptBody } from '@switchboard/core';
 import { createGraphClient, createWebhookReceiver, type GraphClient } from '@switchboard/transport';
@@ -27,10 +27,12 @@ export interface DemoBotConfig {
   /** The SQLite file holding the log (ignored with `postgres`). */
   readonly dbPath: string;
   /**
-   * Keep the log in PostgreSQL instead, shared by several instances of the bot: each
-   * follows every call; per-call leases decide which one answers and keeps a call alive.
+   * Keep the log in PostgreSQL instead, shared by several instances of the bot: per-call
+   * leases decide which one holds a call, answers it and keeps it alive. With `shards`, calls
+   * are partitioned by a hash of their id across `connectionString` and these databases
+   * (every instance lists the same ones in the same order).
    */
-  readonly postgres?: { readonly connectionString: string; readonly schema?: string };
+  readonly postgres?: { readonly connectionString: string; readonly schema?: string; readonly shards?: readonly string[] };
   /** This instance's name in leases (several instances on one PostgreSQL). */
   readonly instanceId?: string;
   /** How long a call's lease lasts unless renewed (default 30 s, scaled). */
@@ -73,11 +75,12 @@ export async function startDemoBot(config: DemoBotConfig): Promise<DemoBot> {
   const scale = config.timeScale ?? 1;
   const logger = config.logger;
   const operator = config.operator ?? { id: 'operator', displayName: 'Operator' };
-  const store = config.postgres
-    ? new PgEventStore({
-        connectionString: config.postgres.connectionString,
-        ...(config.postgres.schema ? { schema: config.postgres.schema } : {}),
-      })
+  const pg = config.postgres;
+  const pgStore = (connectionString: string) => new PgEventStore({ connectionString, ...(pg?.schema ? { schema: pg.schema } : {}) });
+  const store = pg
+    ? pg.shards?.length
+      ? new ShardedPgEventStore({ shards: [pg.connectionString, ...pg.shards].map(pgStore) })
+      : pgStore(pg.connectionString)
     : new SqliteEventStore({ path: config.dbPath });
 
   const server: Server = createServer();

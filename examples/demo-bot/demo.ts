@@ -36,8 +36,8 @@ export interface DemoOptions {
   /** A running simulator's URL; when absent one is started in-process. */
   readonly simulatorUrl?: string;
   readonly dbPath?: string;
-  /** Keep the log in PostgreSQL (shared by several instances) instead of SQLite. */
-  readonly postgres?: { readonly connectionString: string; readonly schema?: string };
+  /** Keep the log in PostgreSQL (shared by several instances) instead of SQLite; `shards`: further databases calls are partitioned across. */
+  readonly postgres?: { readonly connectionString: string; readonly schema?: string; readonly shards?: readonly string[] };
   /** This instance's name in leases. */
   readonly instanceId?: string;
   /** The URL Graph should call back (a load balancer in front of several instances); default the bot's own. */
@@ -343,6 +343,7 @@ async function main(): Promise<number> {
       db: { type: 'string', default: '.switchboard/demo.db' },
       postgres: { type: 'string' },
       'pg-schema': { type: 'string' },
+      'pg-shard': { type: 'string', multiple: true },
       instance: { type: 'string' },
       'callback-uri': { type: 'string' },
       'keep-alive-ms': { type: 'string' },
@@ -367,6 +368,8 @@ Options:
   --db <path>         the SQLite log (default .switchboard/demo.db); calls in it are restored at start
   --postgres <url>    keep the log in PostgreSQL instead (several instances can share it)
   --pg-schema <name>  the PostgreSQL schema (default switchboard)
+  --pg-shard <url>    a further database calls are partitioned across by call id (repeat it;
+                      every instance lists the same ones in the same order)
   --instance <id>     this instance's name in the per-call leases
   --callback-uri <u>  the URL Graph calls back (a load balancer in front of several instances)
   --keep-alive-ms <n> keep-alive interval in Graph ms (default 900000, Graph's advice)
@@ -388,7 +391,13 @@ Options:
     ...(values.simulator ? { simulatorUrl: values.simulator } : {}),
     dbPath: values.db,
     ...(values.postgres
-      ? { postgres: { connectionString: values.postgres, ...(values['pg-schema'] ? { schema: values['pg-schema'] } : {}) } }
+      ? {
+          postgres: {
+            connectionString: values.postgres,
+            ...(values['pg-schema'] ? { schema: values['pg-schema'] } : {}),
+            ...(values['pg-shard']?.length ? { shards: values['pg-shard'] } : {}),
+          },
+        }
       : {}),
     ...(values.instance ? { instanceId: values.instance } : {}),
     ...(values['callback-uri'] ? { callbackUri: values['callback-uri'] } : {}),

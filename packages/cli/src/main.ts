@@ -1,4 +1,5 @@
 import { SwitchboardError } from '@switchboard/core';
+import { archiveCommand } from './commands/archive.js';
 import { demoCommand } from './commands/demo.js';
 import { inspectCommand } from './commands/inspect.js';
 import { redecodeCommand } from './commands/redecode.js';
@@ -11,6 +12,7 @@ export const HELP = `Usage: switchboard <command> [options]
 Commands:
   replay <log.jsonl>      replay a recorded exchange log: the timeline, or --json, --mermaid, --html <out.html>
   redecode --store <log>  decode quarantined notifications again (after an upgrade) and fold them in
+  archive --store <log>   move calls that ended more than N days ago into day files replay reads
   simulate                run the local Graph calls simulator (calls API, tokens, signed webhooks)
   demo                    run the demo bot against the simulator (from a checkout; same as pnpm demo)
   inspect --store <log>   a live web console of every call in a log (sqlite:<path> or postgres://...)
@@ -20,6 +22,7 @@ Run 'switchboard <command> --help' for a command's options.`;
 const COMMANDS: Record<string, (argv: readonly string[], out: Output) => Promise<number>> = {
   replay: replayCommand,
   redecode: redecodeCommand,
+  archive: archiveCommand,
   simulate: (argv, out) => simulateCommand(argv, out),
   demo: demoCommand,
   inspect: (argv, out) => inspectCommand(argv, out),

@@ -30,9 +30,10 @@ export type {
 export { InMemoryEventStore, assertAppendable, splitDuplicates } from './log/store.js';
 export type { EventStore, AppendOptions, AppendResult, ReadOptions } from './log/store.js';
 export type { CallSnapshot } from './log/snapshot.js';
-export { hasCallLeases, hasAppendNotifier, hasReadiness } from './log/capabilities.js';
+export { hasCallLeases, hasClaimableLeases, hasAppendNotifier, hasReadiness, hasArchiving } from './log/capabilities.js';
 export type {
   CallLeases,
+  ClaimableLeases,
   Lease,
   LeaseResult,
   LeaseFence,
@@ -40,6 +41,8 @@ export type {
   AppendListener,
   Unsubscribe,
   StoreReadiness,
+  ArchivableStore,
+  EndedStream,
 } from './log/capabilities.js';
 
 // Ports the runtime talks through
@@ -96,7 +99,9 @@ export { decodeNotifications, decodeDelivery, DECODE_LIMITS } from './decode/dec
 export type { DecodeMeta, DeliveryEntry } from './decode/decode.js';
 // The engine
 export { Engine, createEngine, isTerminated } from './engine/engine.js';
+export { DEFAULT_EVICTION_GRACE_MS, endsCall, endedAtOf } from './engine/eviction.js';
 export type {
+  EvictedEvent,
   EngineOptions,
   EngineEvents,
   IngestMeta,

@@ -155,6 +155,14 @@ export class Call extends EventEmitter<CallHandleEvents> {
     return this.#host.view(this.id)?.state ?? 'pending';
   }
 
+  /**
+   * @internal whether anything awaits the call (a `waitFor`, an operation's end): an instance
+   * that does not own the call keeps it loaded while something does.
+   */
+  get awaited(): boolean {
+    return this.#waiters.size > 0;
+  }
+
   /** @internal the switchboard forwards the engine's events for this call. */
   deliver(event: CallEvent): void {
     this.emit('event', event);

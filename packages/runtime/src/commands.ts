@@ -50,9 +50,12 @@ export class Commands {
 
   /**
    * Places a call (`POST /communications/calls`) and records it; resolves to the call's key
-   * once Graph answered 201.
+   * once Graph answered 201. `beforeRecord` runs once the key is known, before the first entry.
    */
-  async create(request: CreateCallBody | CallRequestBody | CreateCallSpec): Promise<string> {
+  async create(
+    request: CreateCallBody | CallRequestBody | CreateCallSpec,
+    beforeRecord?: (callId: string) => Promise<unknown>,
+  ): Promise<string> {
     this.#refuseIfStopped('createCall');
     if (isCreateCallSpec(request)) {
       if (typeof this.#graph.buildCreateCall !== 'function') {
@@ -74,6 +77,7 @@ export class Commands {
     }
     // the call's key: its notifications may spell Graph's id another way, and land on one stream
     const callId = canonicalId(body.id);
+    await beforeRecord?.(callId);
     await this.#ctx.engine.record(callId, {
       kind: 'command',
       id: `cmd:${commandId}`,

@@ -1,5 +1,5 @@
 export { Switchboard, createSwitchboard } from './switchboard.js';
-export type { SwitchboardConfig, SwitchboardEvents, AnswerDeadlinePolicy, Delivery } from './switchboard.js';
+export type { SwitchboardConfig, SwitchboardEvents, AnswerDeadlinePolicy, Delivery, RetentionPolicy } from './switchboard.js';
 export { RUNTIME_DEFAULTS } from './defaults.js';
 export type { RuntimeGraph } from './commands.js';
 export { Call, ParticipantHandle, OperationFailedError, OperationOutcomeUnknownError } from './call.js';
@@ -9,3 +9,5 @@ export { silentLogger } from '@switchboard/core';
 export type { GraphPort, GraphResponse, SendParams, Logger } from '@switchboard/core';
 export { createFileRecorder, redact } from './recorder.js';
 export type { Recorder, ExchangeLine } from './recorder.js';
+export { archiveEndedCalls, ARCHIVE_JOURNAL, DEFAULT_ARCHIVE_BATCH } from './archive.js';
+export type { ArchiveSource, ArchiveOptions, ArchiveResult, ArchiveStep } from './archive.js';

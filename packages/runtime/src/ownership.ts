@@ -1,14 +1,16 @@
-import type { CallLeases, Lease } from '@switchboard/core';
+import { hasClaimableLeases, type CallLeases, type ClaimableLeases, type Lease } from '@switchboard/core';
 import type { RuntimeContext } from './context.js';
 
 /**
  * Which calls this instance runs: with leases, the ones whose lease it holds (taken when a
- * call starts or its owner's lapses, renewed at a third of the ttl, released on `stop()`);
- * without, every call.
+ * call starts or its owner's lapses, renewed at a third of the ttl, released on `stop()`,
+ * ended with the call); without, every call. With leases that list the calls to take over
+ * (`ClaimableLeases`), the runtime runs owner-only (see `OnDemand`).
  */
 export class Ownership {
   readonly #ctx: RuntimeContext;
   readonly #leases: CallLeases | undefined;
+  readonly #claimable: (CallLeases & ClaimableLeases) | undefined;
   readonly #owner: string;
   readonly #ttlMs: number;
   readonly #onLost: (callId: string) => void;
@@ -21,9 +23,23 @@ export class Ownership {
   constructor(ctx: RuntimeContext, leases: CallLeases | undefined, owner: string, ttlMs: number, onLost: (callId: string) => void) {
     this.#ctx = ctx;
     this.#leases = leases;
+    this.#claimable = leases && hasClaimableLeases(leases) ? leases : undefined;
     this.#owner = owner;
     this.#ttlMs = ttlMs;
     this.#onLost = onLost;
+  }
+
+  /**
+   * Owner-only mode: the leases list the calls to take over (`ClaimableLeases`), so this
+   * instance need hold only the calls it owns to find them.
+   */
+  get ownerOnly(): boolean {
+    return this.#claimable !== undefined;
+  }
+
+  /** Whether a lease of the call is being taken. */
+  acquiring(callId: string): boolean {
+    return this.#acquiring.has(callId);
   }
 
   /** Whether this instance runs the call's timers and automatic commands (always, without leases). */
@@ -82,31 +98,50 @@ export class Ownership {
     });
   }
 
-  /** Releases the call's lease, if this instance holds it, so another instance can take it at once. */
-  async disown(callId: string): Promise<void> {
+  /**
+   * Gives the call's lease up, if this instance holds it: released, so another instance can
+   * take it at once, or (`ended`) ended with the call, so no sweep lists it again.
+   */
+  async disown(callId: string, ended = false): Promise<void> {
     const held = this.#owned.get(callId);
     if (!held) return;
     held.cancel();
     this.#owned.delete(callId);
-    await this.#leases?.releaseLease(callId, this.#owner).catch((error: unknown) => this.#ctx.fail(error, callId));
+    const letGo =
+      ended && this.#claimable ? this.#claimable.endLease(callId, this.#owner) : this.#leases?.releaseLease(callId, this.#owner);
+    await letGo?.catch((error: unknown) => this.#ctx.fail(error, callId));
   }
 
   /**
-   * With leases: every half lease, offers `takeOver` each live call whose owner went away
-   * (its lease lapsed) once this instance holds its lease. Without leases, nothing.
+   * Owner-only mode: the calls the leases list as claimable by this instance (their owner
+   * went away, or this instance held them before a restart) that it does not own yet.
    */
-  sweep(live: () => Iterable<string>, takeOver: (callId: string) => Promise<void>): void {
+  async claimable(): Promise<string[]> {
+    if (!this.#claimable) return [];
+    const ids = await this.#claimable.claimableCalls(this.#owner, this.#ttlMs);
+    return ids.filter((id) => !this.#owned.has(id));
+  }
+
+  /**
+   * With leases: runs `round` every half lease, or in owner-only mode, where a round is one
+   * query (`claimableCalls`), every quarter, so that calls are owned again within about a
+   * lease and a quarter of their owner's death (plus the takeover work). Without leases, nothing.
+   */
+  sweep(round: () => Promise<unknown>): void {
     if (!this.#leases || this.#ctx.stopped()) return;
-    this.#cancelSweep = this.#ctx.setTimer(this.#ttlMs / 2, () => {
-      void (async () => {
-        for (const callId of live()) {
-          if (this.#owned.has(callId)) continue;
-          if (await this.own(callId)) await takeOver(callId);
-        }
-      })()
+    this.#cancelSweep = this.#ctx.setTimer(this.#ttlMs / (this.ownerOnly ? 4 : 2), () => {
+      void round()
         .catch((error: unknown) => this.#ctx.fail(error, ''))
-        .finally(() => this.sweep(live, takeOver));
+        .finally(() => this.sweep(round));
     });
+  }
+
+  /** A sweep's round when every instance holds every call: takes over each live call whose owner went away (its lease lapsed). */
+  async takeOverLapsed(live: Iterable<string>, takeOver: (callId: string) => Promise<void>): Promise<void> {
+    for (const callId of live) {
+      if (this.#owned.has(callId)) continue;
+      if (await this.own(callId)) await takeOver(callId);
+    }
   }
 
   stopSweep(): void {

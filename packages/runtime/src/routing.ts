@@ -47,7 +47,7 @@ export class EventRouter {
             .catch((error: unknown) => this.#ctx.fail(error, call.id));
         } else if (event.to === 'terminated') {
           timers.ended(call.id);
-          void ownership.disown(call.id);
+          void ownership.disown(call.id, true);
           this.#to.emitter.emit('callEnded', call);
         } else if (ownership.owns(call.id)) timers.keepAlive(call.id);
         // else: another instance placed the call or heard it ring, and owns it; if it never

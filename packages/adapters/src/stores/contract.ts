@@ -303,6 +303,35 @@ export function describeEventStoreContract(name: string, makeStore: MakeEventSto
       await rejects(store.appendToStream('s-b', [timer('s-b', 'more')], { expectedVersion: 11 }), conflict('s-b', 11, 10));
       deepStrictEqual([...(await store.listStreams())].sort(), streams);
     });
+
+    test('keeps a live index with each append: live until an entry ends the call, then until endedSince passes that end', async (store) => {
+      if (typeof store.listLiveStreams !== 'function') return; // optional: the engine lists every stream instead
+      const at = (entry: LogEntry, when: number): LogEntry => ({ ...entry, at: when });
+      const state = (callId: string, id: string, callState: string, when: number) =>
+        at(notification(callId, id, { '@odata.type': '#microsoft.graph.call', state: callState }), when);
+      const live = async (endedSince: number) => [...(await store.listLiveStreams!(endedSince))].sort();
+      await store.appendToStream('live', [state('live', 'l1', 'established', 10)]);
+      await store.appendToStream('ended', [state('ended', 'e1', 'established', 5), state('ended', 'e2', 'terminated', 20)]);
+      await store.appendToStream('twice', [state('twice', 't1', 'terminated', 30)]);
+      // the first end stays: a later one (a redelivery, a stale resync) does not move it
+      await store.appendToStream('twice', [{ ...notification('twice', 't2', null), changeType: 'deleted', at: 40 }]);
+      await store.appendToStream('twice', [state('twice', 't1', 'terminated', 30)]);
+      deepStrictEqual(await live(0), ['ended', 'live', 'twice']);
+      deepStrictEqual(await live(20), ['ended', 'live', 'twice']);
+      deepStrictEqual(await live(21), ['live', 'twice']);
+      deepStrictEqual(await live(31), ['live']);
+      // an append refused for its version records no end
+      await rejects(store.appendToStream('live', [state('live', 'l2', 'terminated', 50)], { expectedVersion: 0 }), conflict('live', 0, 1));
+      deepStrictEqual(await live(10 ** 15), ['live']);
+      // nor does an entry that only mentions the state of something else
+      const participant: NotificationEntry = {
+        ...notification('live', 'l3', { '@odata.type': '#microsoft.graph.participant', state: 'terminated' }),
+        target: { type: 'participant', participantId: 'p' },
+      };
+      await store.appendToStream('live', [participant]);
+      deepStrictEqual(await live(10 ** 15), ['live']);
+      deepStrictEqual([...(await store.listStreams())].sort(), ['ended', 'live', 'twice']);
+    });
   });
 }
 

@@ -2,6 +2,7 @@
 
 export { describeEventStoreContract } from './contract.js';
 export type { ContractRunner, MakeEventStore } from './contract.js';
+export type { EndedStream } from './shared.js';
 
 export { SqliteEventStore, DEFAULT_SQLITE_PATH } from './sqlite/sqlite-store.js';
 export type { SqliteEventStoreOptions, SqliteSettings, AppendedSince } from './sqlite/sqlite-store.js';
@@ -10,3 +11,5 @@ export type { SqliteDriver } from './sqlite/driver.js';
 export { PgEventStore } from './postgres/pg-store.js';
 export type { PgAppendOptions, PgEventStoreOptions } from './postgres/pg-store.js';
 export { DEFAULT_PG_SCHEMA, PG_SCHEMA_VERSION } from './postgres/schema.js';
+export { ShardedPgEventStore, shardOf } from './postgres/sharded.js';
+export type { ShardedPgEventStoreOptions } from './postgres/sharded.js';

@@ -4,6 +4,9 @@
  */
 import { SwitchboardError, assertAppendable, type LogEntry, type ReadOptions, type StoredEntry } from '@switchboard/core';
 
+/** A stream whose call ended (the live index), as the archive lists it. */
+export type { EndedStream } from '@switchboard/core';
+
 /** An entry ready to insert: its JSON text and the columns kept beside it for queries. */
 export interface EncodedEntry {
   readonly entry: LogEntry;

@@ -1,4 +1,5 @@
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
 import { writeFile } from 'node:fs/promises';
 import { StringDecoder } from 'node:string_decoder';
 import { resolve } from 'node:path';
@@ -19,7 +20,7 @@ import { UsageError, type Output } from '../output.js';
 import { renderHtml } from '../render/html.js';
 import { renderMermaid } from '../render/mermaid.js';
 
-export const REPLAY_HELP = `Usage: switchboard replay <log.jsonl> [options]
+export const REPLAY_HELP = `Usage: switchboard replay <log.jsonl | log.jsonl.gz> [options]
 
 Replays an exchange log (requests, responses and notifications, one JSON object per line)
 through the engine and prints the timeline: each entry, the call state before -> after, and
@@ -48,7 +49,8 @@ Options:
 either. --alt, --shuffle and --duplicate apply to every output: the diagram and the page show the
 path the call took under that delivery (stale entries change no state; duplicates are dropped).
 
-The log is read a line at a time. With --json alone (no --html, --shuffle or --duplicate) only
+A log whose name ends in .gz is gunzipped first (the archive's day files are; see
+'switchboard archive'). The log is read a line at a time. With --json alone (no --html, --shuffle or --duplicate) only
 the calls' projections are held in memory, not the entries; the timeline, the diagram, the page
 and a shuffled delivery hold every entry.
 
@@ -168,6 +170,10 @@ export async function replayCommand(argv: readonly string[], out: Output): Promi
 
 /** The log's records, a line at a time (a log may be larger than memory allows as one string). */
 function* readRecords(file: string): Generator<ExchangeRecord> {
+  if (file.endsWith('.gz')) {
+    yield* readGzippedRecords(file);
+    return;
+  }
   let fd: number;
   try {
     fd = openSync(file, 'r');
@@ -206,6 +212,41 @@ function* readRecords(file: string): Generator<ExchangeRecord> {
     }
   } finally {
     closeSync(fd);
+  }
+}
+
+/**
+ * A gzipped log's records (an archive's day file: one gzip member per batch, which gunzip
+ * reads as one stream). The file is decompressed whole, then read a slice at a time, so no
+ * string holds all of it.
+ */
+function* readGzippedRecords(file: string): Generator<ExchangeRecord> {
+  let bytes: Buffer;
+  try {
+    const compressed = readFileSync(file);
+    bytes = compressed.length === 0 ? Buffer.alloc(0) : gunzipSync(compressed);
+  } catch (error) {
+    throw new SwitchboardError(
+      'SWB_CLI_INPUT',
+      `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+      { cause: error },
+    );
+  }
+  const decoder = new StringDecoder('utf8');
+  let rest = '';
+  let lineNumber = 0;
+  const slice = 1 << 20;
+  for (let at = 0; ; at += slice) {
+    const done = at >= bytes.length;
+    const text = rest + (done ? decoder.end() : decoder.write(bytes.subarray(at, at + slice)));
+    const lines = text.split('\n');
+    rest = done ? '' : lines.pop()!;
+    for (const line of lines) {
+      lineNumber++;
+      const record = parseExchangeLine(line, lineNumber);
+      if (record) yield record;
+    }
+    if (done) return;
   }
 }
 

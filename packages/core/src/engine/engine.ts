@@ -13,7 +13,7 @@ import {
 import { InMemoryEventStore, type AppendResult, type EventStore } from '../log/store.js';
 import type { RosterMode } from '../reconcile/context.js';
 import type { CallEvent, CallEventType } from '../emit/events.js';
-import { repeatOf } from '../reconcile/repeats.js';
+import { isContentId, repeatOf } from '../reconcile/repeats.js';
 import { asMachineSnapshot, foldStateOf, startCall, type CallFoldState } from '../fold/fold.js';
 import { restoreCallSnapshot, toCallSnapshot } from '../fold/snapshot.js';
 import type { CallMachineSnapshot } from '../machine/public.js';
@@ -21,6 +21,7 @@ import { foldEntryEmitting } from '../emit/diff.js';
 import { viewOf, type CallView } from '../project/view.js';
 import { canonicalId } from '../util/ids.js';
 import { checkEntry } from './validate.js';
+import { DEFAULT_EVICTION_GRACE_MS, endedAtOf, isEvictable } from './eviction.js';
 
 export interface EngineOptions {
   /** Where the log lives; an in-memory store when omitted. */
@@ -33,6 +34,26 @@ export interface EngineOptions {
   readonly snapshotEvery?: number;
   /** How many times an append retries after another writer moved the stream. Default 8. */
   readonly maxAppendRetries?: number;
+  /**
+   * Whether an entry for a call this engine does not hold loads the call, to fold it and emit
+   * its events. Default true: one engine holds every call it hears of. False for an engine
+   * that shares its store with others and holds only some calls (the runtime's owner-only
+   * mode): the entry is then persisted without reading or folding the call, and the engine
+   * that holds it learns of it from the store (`refresh`). See `holds`.
+   */
+  readonly loadOnAppend?: boolean;
+  /**
+   * How long an ended call stays in memory after it last changed, and how long after its end
+   * `hydrate` still loads it (ms). Default `DEFAULT_EVICTION_GRACE_MS` (5 minutes). Eviction
+   * runs when `evictEnded()` is called (the runtime calls it on a timer).
+   */
+  readonly evictAfterMs?: number;
+}
+
+/** A call left the engine's memory (`evictEnded`); its log and snapshot stay in the store. */
+export interface EvictedEvent {
+  readonly type: 'evicted';
+  readonly callId: string;
 }
 
 export interface IngestMeta {
@@ -54,6 +75,8 @@ export interface IngestResult {
   readonly events: readonly CallEvent[];
   /** The notifications of the body that did not decode and were quarantined (newly stored ones and redeliveries alike). */
   readonly quarantined: number;
+  /** The calls whose streams this ingest began (it wrote their first entry): who heard a new call first. */
+  readonly newCalls: readonly string[];
 }
 
 /**
@@ -87,6 +110,7 @@ export interface RedecodeResult {
 export type EngineEvents = { [K in CallEventType]: [Extract<CallEvent, { type: K }>] } & {
   event: [CallEvent];
   undecodable: [UndecodableEvent];
+  evicted: [EvictedEvent];
 };
 
 /** An entry to record: the engine fills in `callId` and, when absent, `at`. */
@@ -114,8 +138,9 @@ export interface SnapshotOptions {
 
 /**
  * The engine: decodes deliveries, appends them to the log (persist first), folds each call
- * through the call machine and emits typed events. It holds every call it has seen in memory;
- * the store is the source of truth, and `load` / `hydrate` rebuild from it.
+ * through the call machine and emits typed events. It holds the calls it has seen in memory
+ * until they have ended and gone quiet (`evictEnded`); the store is the source of truth, and
+ * `load` / `hydrate` rebuild from it.
  *
  * The engine is not a network component: the transport hands it bodies, the runtime hands it
  * commands, results, resyncs and timers to record.
@@ -126,6 +151,8 @@ export class Engine extends EventEmitter<EngineEvents> {
   readonly #rosterMode: RosterMode;
   readonly #snapshotEvery: number;
   readonly #maxRetries: number;
+  readonly #loadOnAppend: boolean;
+  readonly #evictAfterMs: number;
   readonly #calls = new Map<string, CallState$>();
   readonly #locks = new Map<string, Promise<unknown>>();
 
@@ -134,11 +161,17 @@ export class Engine extends EventEmitter<EngineEvents> {
     if (typeof options?.clock !== 'function') {
       throw new SwitchboardError('SWB_INVALID_ARGUMENT', 'createEngine needs a clock: () => number (e.g. Date.now)');
     }
-    this.store = options.store ?? new InMemoryEventStore();
+    this.store = options.store ?? new InMemoryEventStore({ endedAt: endedAtOf });
     this.#clock = options.clock;
     this.#rosterMode = options.rosterMode ?? 'full';
     this.#snapshotEvery = options.snapshotEvery ?? 64;
     this.#maxRetries = options.maxAppendRetries ?? 8;
+    this.#loadOnAppend = options.loadOnAppend ?? true;
+    const grace = options.evictAfterMs ?? DEFAULT_EVICTION_GRACE_MS;
+    if (!(grace >= 0)) {
+      throw new SwitchboardError('SWB_INVALID_ARGUMENT', `evictAfterMs must be a number >= 0, got ${String(options.evictAfterMs)}`);
+    }
+    this.#evictAfterMs = grace;
   }
 
   /**
@@ -186,22 +219,33 @@ export class Engine extends EventEmitter<EngineEvents> {
     let duplicates = 0;
     const events: CallEvent[] = [];
     const stored: StoredEntry[] = [];
-    for (const r of results) {
+    const newCalls: string[] = [];
+    const ids = [...byCall.keys()];
+    for (const [i, r] of results.entries()) {
       appended += r.appended;
       duplicates += r.duplicates;
       events.push(...r.events);
       if (r.quarantined) stored.push(...r.quarantined);
+      if (r.began && ids[i] !== QUARANTINE_STREAM) newCalls.push(ids[i]!);
     }
     this.#emitUndecodable(stored);
-    const callIds = [...byCall.keys()].filter((id) => id !== QUARANTINE_STREAM);
-    return { received: entries.length, appended, duplicates, callIds, events, quarantined: countQuarantined(entries) };
+    const callIds = ids.filter((id) => id !== QUARANTINE_STREAM);
+    return { received: entries.length, appended, duplicates, callIds, events, quarantined: countQuarantined(entries), newCalls };
   }
 
   /** The result of an ingest into one stream, after its quarantined entries are reported. */
   #ingested(received: number, callIds: readonly string[], outcome: AppendOutcome, quarantined: number): IngestResult {
     if (outcome.quarantined) this.#emitUndecodable(outcome.quarantined);
     const calls = callIds[0] === QUARANTINE_STREAM ? [] : callIds;
-    return { received, appended: outcome.appended, duplicates: outcome.duplicates, callIds: calls, events: outcome.events, quarantined };
+    return {
+      received,
+      appended: outcome.appended,
+      duplicates: outcome.duplicates,
+      callIds: calls,
+      events: outcome.events,
+      quarantined,
+      newCalls: outcome.began && calls.length > 0 ? calls : NO_CALLS,
+    };
   }
 
   #emitUndecodable(stored: readonly StoredEntry[]): void {
@@ -290,13 +334,23 @@ export class Engine extends EventEmitter<EngineEvents> {
       callIds: [key],
       events: outcome.events,
       quarantined: 0,
+      newCalls: outcome.began ? [key] : NO_CALLS,
     };
   }
 
-  /** The current view of a call this engine holds, or undefined. Synchronous; see `load`. */
+  /**
+   * The current view of a call this engine holds, or undefined. Synchronous: a call that is not
+   * in memory (never seen here, or ended and evicted) is undefined; `load` reads it from the
+   * store on demand (from its snapshot, not its whole stream).
+   */
   getCall(callId: string): CallView | undefined {
     const state = this.#calls.get(canonicalId(callId));
     return state ? viewOf(state.fold) : undefined;
+  }
+
+  /** Whether this engine holds the call in memory (it folds what is appended to it and emits its events). */
+  holds(callId: string): boolean {
+    return this.#calls.has(canonicalId(callId));
   }
 
   /** Every call this engine holds. */
@@ -335,14 +389,17 @@ export class Engine extends EventEmitter<EngineEvents> {
    * store: call it when the store says the stream moved. Resolves to the events.
    * `version`, when the store said which version the stream reached: a call this engine has
    * already folded that far is not read again (the announcement of its own append, or one
-   * heard twice).
+   * heard twice). `ifHeld`: only if this engine still holds the call when the refresh's turn
+   * comes (an engine that holds only some calls: one it dropped meanwhile stays dropped).
    */
-  async refresh(id: string, options: { readonly version?: number } = {}): Promise<readonly CallEvent[]> {
+  async refresh(id: string, options: { readonly version?: number; readonly ifHeld?: boolean } = {}): Promise<readonly CallEvent[]> {
     const callId = canonicalId(id);
     if (callId === QUARANTINE_STREAM) return [];
     const known = this.#calls.get(callId)?.version;
     if (known !== undefined && options.version !== undefined && known >= options.version) return [];
     const events = await this.#withLock(callId, async () => {
+      // (held when asked, and forgotten, or only lent to a decision, by the time its turn came)
+      if (options.ifHeld && !this.#calls.has(callId)) return [];
       const before = this.#calls.get(callId)?.version ?? 0;
       const found: CallEvent[] = [];
       const state = await this.#catchUp(callId, found, 'report');
@@ -403,16 +460,64 @@ export class Engine extends EventEmitter<EngineEvents> {
     return (await Promise.all(work)).filter(Boolean).length;
   }
 
-  /** Loads every stream in the store (after a restart). Resolves to the number of calls loaded. */
+  /**
+   * Loads the live calls (after a restart): those not ended, or ended within `evictAfterMs`,
+   * by the store's live index (`listLiveStreams`); every stream for a store without one.
+   * Resolves to the number of calls loaded.
+   */
   async hydrate(): Promise<number> {
-    const ids = (await this.store.listStreams()).filter((id) => id !== QUARANTINE_STREAM);
+    const store = this.store;
+    const listed =
+      typeof store.listLiveStreams === 'function'
+        ? await store.listLiveStreams(this.#clock() - this.#evictAfterMs)
+        : await store.listStreams();
+    const ids = listed.filter((id) => id !== QUARANTINE_STREAM);
     await Promise.all(ids.map((id) => this.load(id)));
     return ids.length;
   }
 
-  /** Drops a call from memory (its log stays). */
+  /**
+   * Drops a call from memory (its log stays): now, and again once the operations on it in
+   * flight (an append, a load) have finished, since they would hold it again.
+   */
   forget(callId: string): void {
-    this.#calls.delete(canonicalId(callId));
+    const key = canonicalId(callId);
+    this.#calls.delete(key);
+    const inFlight = this.#locks.get(key);
+    if (inFlight) void inFlight.then(() => this.#calls.delete(key));
+  }
+
+  /**
+   * Drops from memory every call that has ended and folded nothing new (nor was loaded) for
+   * `evictAfterMs`, by the engine's clock, after writing its snapshot if the last one is
+   * behind: a late notification for it is then folded onto that snapshot (and reported stale
+   * as it would have been in memory) without reading its stream, and `load` brings it back.
+   * Emits `evicted` for each. A call with an operation in flight waits for the next run.
+   * Resolves to the number evicted.
+   */
+  async evictEnded(): Promise<number> {
+    const now = this.#clock();
+    const grace = this.#evictAfterMs;
+    const due = (state: CallState$ | undefined): state is CallState$ =>
+      state !== undefined && isEvictable(state.fold.value, state.touchedAt, now, grace);
+    const work: Promise<boolean>[] = [];
+    for (const [callId, state] of this.#calls) {
+      if (!due(state) || this.#locks.has(callId)) continue;
+      work.push(
+        this.#withLock(callId, async () => {
+          const held = this.#calls.get(callId);
+          if (!due(held)) return false; // it moved, or was forgotten, meanwhile
+          if (held.version > held.snapshotAt && this.store.writeSnapshot !== undefined) await this.#writeSnapshot(callId, held);
+          if (this.#calls.get(callId) !== held) return false;
+          this.#calls.delete(callId);
+          return true;
+        }).then((evicted) => {
+          if (evicted) this.emit('evicted', { type: 'evicted', callId });
+          return evicted;
+        }),
+      );
+    }
+    return (await Promise.all(work)).filter(Boolean).length;
   }
 
   /**
@@ -425,66 +530,113 @@ export class Engine extends EventEmitter<EngineEvents> {
     if (callId === QUARANTINE_STREAM) return this.#appendQuarantine(entries);
     return (
       this.#appendNow(callId, entries) ??
-      this.#withLock(callId, async () => {
-        // Append straight at the version this engine folded to; only a conflict (another
-        // writer moved the stream) costs a read of the tail.
-        // What another writer appended, folded in on a conflict: its events come first, then the
-        // append's. What was folded is emitted even when a later step fails: the view has moved.
-        const events: CallEvent[] = [];
-        let appended = 0;
-        let duplicates = 0;
-        let quarantined: StoredEntry[] | undefined;
-        try {
-          let state = this.#calls.get(callId) ?? (await this.#catchUp(callId, events));
-          for (let i = 0; i < entries.length; i++) {
-            const original = entries[i]!;
-            let entry = original;
-            for (let attempt = 0; ; ) {
-              let result: AppendResult;
-              try {
-                const appending = this.#appendToStore(
-                  callId,
-                  entry === original && entries.length === 1 ? entries : [entry],
-                  state.version,
-                );
-                result = appending instanceof Promise ? await appending : appending;
-              } catch (error) {
-                if (!(error instanceof ExpectedVersionConflictError) || attempt++ >= this.#maxRetries) throw error;
-                state = await this.#catchUp(callId, events);
-                entry = original; // decided again, from the fold as it now stands
-                continue;
-              }
-              if (result.appended.length === 0) {
-                if (result.version !== state.version) {
-                  if (attempt++ >= this.#maxRetries) throw new ExpectedVersionConflictError(callId, state.version, result.version);
-                  state = await this.#catchUp(callId, events);
-                  entry = original;
-                  continue;
-                }
-                const repeat = entry === original ? repeatOf(state.fold.context, entry, state.version + 1) : undefined;
-                if (repeat === undefined) {
-                  duplicates++;
-                  break;
-                }
-                entry = repeat;
-                continue;
-              }
-              this.#fold(state, result.appended, events);
-              quarantined = quarantinedOf(result.appended, quarantined);
-              if (result.version !== state.version) state = await this.#catchUp(callId, events);
-              appended++;
+      this.#withLock(callId, () =>
+        this.#loadOnAppend || this.#calls.has(callId) ? this.#appendHeld(callId, entries, true) : this.#persist(callId, entries),
+      )
+    );
+  }
+
+  /**
+   * `#append` under the call's lock, folding: loads the call when this engine does not hold
+   * it. `emit` false folds for a decision only (`#persist`'s repeats): nothing is emitted.
+   */
+  async #appendHeld(callId: string, entries: readonly LogEntry[], emit: boolean): Promise<AppendOutcome> {
+    // Append straight at the version this engine folded to; only a conflict (another
+    // writer moved the stream) costs a read of the tail.
+    // What another writer appended, folded in on a conflict: its events come first, then the
+    // append's. What was folded is emitted even when a later step fails: the view has moved.
+    const events: CallEvent[] = [];
+    let appended = 0;
+    let duplicates = 0;
+    let began = false;
+    let quarantined: StoredEntry[] | undefined;
+    try {
+      let state = this.#calls.get(callId) ?? (await this.#catchUp(callId, events));
+      for (let i = 0; i < entries.length; i++) {
+        const original = entries[i]!;
+        let entry = original;
+        for (let attempt = 0; ; ) {
+          let result: AppendResult;
+          try {
+            const appending = this.#appendToStore(callId, entry === original && entries.length === 1 ? entries : [entry], state.version);
+            result = appending instanceof Promise ? await appending : appending;
+          } catch (error) {
+            if (!(error instanceof ExpectedVersionConflictError) || attempt++ >= this.#maxRetries) throw error;
+            state = await this.#catchUp(callId, events);
+            entry = original; // decided again, from the fold as it now stands
+            continue;
+          }
+          if (result.appended.length === 0) {
+            if (result.version !== state.version) {
+              if (attempt++ >= this.#maxRetries) throw new ExpectedVersionConflictError(callId, state.version, result.version);
+              state = await this.#catchUp(callId, events);
+              entry = original;
+              continue;
+            }
+            const repeat = entry === original ? repeatOf(state.fold.context, entry, state.version + 1) : undefined;
+            if (repeat === undefined) {
+              duplicates++;
               break;
             }
+            entry = repeat;
+            continue;
           }
-          if (appended > 0) state.touchedAt = this.#clock();
-          if (this.#snapshotDue(state)) await this.#writeSnapshot(callId, state);
-        } catch (error) {
-          this.#failAfterFold(events, error);
+          if (result.appended[0]!.position === 1) began = true;
+          this.#fold(state, result.appended, events);
+          quarantined = quarantinedOf(result.appended, quarantined);
+          if (result.version !== state.version) state = await this.#catchUp(callId, events);
+          appended++;
+          break;
         }
-        this.#emitAll(events);
-        return { appended, duplicates, events, quarantined };
-      })
-    );
+      }
+      if (appended > 0) state.touchedAt = this.#clock();
+      if (this.#snapshotDue(state)) await this.#writeSnapshot(callId, state);
+    } catch (error) {
+      if (!emit) throw error;
+      this.#failAfterFold(events, error);
+    }
+    if (!emit) return { appended, duplicates, events: [], quarantined, began };
+    this.#emitAll(events);
+    return { appended, duplicates, events, quarantined, began };
+  }
+
+  /**
+   * `#append` for a call this engine does not hold (with `loadOnAppend: false`), under its
+   * lock: persists each entry, in arrival order, without reading or folding the call. The
+   * store drops an id it holds, which is all a redelivery needs. The one decision that needs
+   * the fold is whether a body the log already holds is a redelivery or a repeat (A, B, A:
+   * see `repeatOf`): for such an entry only, the call is loaded, the decision taken and the
+   * entry appended at the version it was taken at (as the engine that holds the call would),
+   * and the call dropped again. Nothing is emitted: the engine holding the call emits.
+   */
+  async #persist(callId: string, entries: readonly LogEntry[]): Promise<AppendOutcome> {
+    let appended = 0;
+    let duplicates = 0;
+    let began = false;
+    let quarantined: StoredEntry[] | undefined;
+    for (let i = 0; i < entries.length; i++) {
+      const entry = entries[i]!;
+      const result = await this.store.appendToStream(callId, entries.length === 1 ? entries : [entry]);
+      if (result.appended.length > 0) {
+        if (result.appended[0]!.position === 1) began = true;
+        quarantined = quarantinedOf(result.appended, quarantined);
+        appended++;
+        continue;
+      }
+      if (entry.kind !== 'notification' || !isContentId(entry.id)) {
+        duplicates++;
+        continue;
+      }
+      try {
+        const decided = await this.#appendHeld(callId, [entry], false);
+        appended += decided.appended;
+        duplicates += decided.duplicates;
+        if (decided.quarantined) quarantined = quarantinedOf(decided.quarantined, quarantined);
+      } finally {
+        this.#calls.delete(callId);
+      }
+    }
+    return { appended, duplicates, events: [], quarantined, began };
   }
 
   /**
@@ -519,6 +671,7 @@ export class Engine extends EventEmitter<EngineEvents> {
     const events: CallEvent[] = [];
     let appended = 0;
     let duplicates = 0;
+    let began = false;
     let quarantined: StoredEntry[] | undefined;
     for (let i = 0; i < entries.length; i++) {
       const entry = entries[i]!;
@@ -539,6 +692,7 @@ export class Engine extends EventEmitter<EngineEvents> {
         }
         result = store.appendSync(callId, [repeat], { expectedVersion: state.version });
       }
+      if (result.appended[0]!.position === 1) began = true;
       this.#fold(state, result.appended, events);
       quarantined = quarantinedOf(result.appended, quarantined);
       appended++;
@@ -549,7 +703,7 @@ export class Engine extends EventEmitter<EngineEvents> {
       state.snapshotAt = state.version;
     }
     this.#emitAll(events);
-    return { appended, duplicates, events, quarantined };
+    return { appended, duplicates, events, quarantined, began };
   }
 
   /**
@@ -622,6 +776,8 @@ export class Engine extends EventEmitter<EngineEvents> {
 interface AppendOutcome {
   readonly appended: number;
   readonly duplicates: number;
+  /** Whether the append wrote the stream's first entry. */
+  readonly began?: boolean;
   readonly events: CallEvent[];
   /** The quarantined entries written, when there were any. */
   readonly quarantined: readonly StoredEntry[] | undefined;
@@ -635,6 +791,8 @@ function quarantinedOf(appended: readonly StoredEntry[], found?: StoredEntry[]):
   }
   return found;
 }
+
+const NO_CALLS: readonly string[] = Object.freeze([]);
 
 function countQuarantined(entries: readonly DeliveryEntry[]): number {
   let n = 0;

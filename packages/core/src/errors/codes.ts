@@ -47,6 +47,9 @@ export const ERROR_CODES = {
   SWB_OPERATION_FAILED: 'An operation ended `failed`; its `resultInfo` says why.',
   SWB_OPERATION_OUTCOME_UNKNOWN: 'Graph deleted an operation without a status: it is over, its outcome unknown.',
   SWB_OPERATION_TIMEOUT: 'An operation did not settle within `operationTimeoutMs`.',
+  // archives
+  SWB_ARCHIVE_REFUSED: 'The store kept refusing to delete archived calls (they keep moving); run the archive again later.',
+  SWB_ARCHIVE_JOURNAL: "The archive directory's journal cannot be read: it was not written by this archive.",
   // the CLI
   SWB_CLI_INPUT: 'The CLI cannot read its input (a missing file, a log it cannot open).',
   SWB_CLI_OUTPUT: 'The CLI cannot write its output.',

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { hasAppendNotifier, hasCallLeases, hasReadiness, type CallLeases } from './capabilities.js';
+import { hasAppendNotifier, hasCallLeases, hasClaimableLeases, hasReadiness, type CallLeases } from './capabilities.js';
 import { InMemoryEventStore } from './store.js';
 
 const leases: CallLeases = {
@@ -28,5 +28,13 @@ describe('store capabilities', () => {
   it('subscribe makes an append notifier, ready() a store with a readiness', () => {
     const store = Object.assign(new InMemoryEventStore(), { subscribe: async () => () => {}, ready: async () => {} });
     expect([hasAppendNotifier(store), hasReadiness(store), hasCallLeases(store)]).toEqual([true, true, false]);
+  });
+
+  it('leases are claimable only with both endLease and claimableCalls', () => {
+    expect(hasClaimableLeases(leases)).toBe(false);
+    const endLease = async () => false;
+    const claimableCalls = async () => [];
+    expect(hasClaimableLeases({ ...leases, endLease })).toBe(false);
+    expect(hasClaimableLeases({ ...leases, endLease, claimableCalls })).toBe(true);
   });
 });

@@ -56,6 +56,27 @@ export interface CallLeases {
 }
 
 /**
+ * Leases that also know which calls are to be taken over, so an instance need not hold every
+ * call to find them: with it (`PgEventStore`, `ShardedPgEventStore`), the runtime holds only
+ * the calls its instance owns (and those loaded on demand), and finds the calls to take over
+ * with one query per sweep instead of among the calls it holds.
+ */
+export interface ClaimableLeases {
+  /**
+   * The call ended: `owner` lets its lease go for good, and `claimableCalls` lists it no
+   * more. Resolves to whether the owner held it.
+   */
+  endLease(streamId: string, owner: string): Promise<boolean>;
+  /**
+   * The calls `owner` may have to take over: those whose lease lapsed or was released (not
+   * ended), those `owner` itself holds (an instance restarted under the same name), and those
+   * nobody ever leased whose stream is older than `neverLeasedForMs` (the instance that
+   * wrote their first entry died before taking the lease).
+   */
+  claimableCalls(owner: string, neverLeasedForMs: number): Promise<readonly string[]>;
+}
+
+/**
  * Told that `streamId` reached `version` (or a later one). A hint, not the data: read the
  * stream after the last position you hold. The same version may be reported more than once.
  */
@@ -90,6 +111,12 @@ export function hasCallLeases<S extends EventStore>(store: S): store is S & Call
   );
 }
 
+/** Whether the leases (a store's, or given apart) implement `ClaimableLeases`. */
+export function hasClaimableLeases<L extends CallLeases>(leases: L): leases is L & ClaimableLeases {
+  const l = leases as Partial<ClaimableLeases>;
+  return typeof l.endLease === 'function' && typeof l.claimableCalls === 'function';
+}
+
 /** Whether the store implements `AppendNotifier`. */
 export function hasAppendNotifier<S extends EventStore>(store: S): store is S & AppendNotifier {
   return typeof (store as Partial<AppendNotifier>).subscribe === 'function';
@@ -98,4 +125,33 @@ export function hasAppendNotifier<S extends EventStore>(store: S): store is S & 
 /** Whether the store implements `StoreReadiness`. */
 export function hasReadiness<S extends EventStore>(store: S): store is S & StoreReadiness {
   return typeof (store as Partial<StoreReadiness>).ready === 'function';
+}
+
+/** A stream whose call ended (the live index): its version and when it ended (ms, the `at` of the entry that ended it). */
+export interface EndedStream {
+  readonly streamId: string;
+  readonly version: number;
+  readonly endedAt: number;
+}
+
+/**
+ * What the archive needs of a store beyond the port: the calls that ended before a time, by
+ * the live index, and their deletion once archived (`SqliteEventStore`, `PgEventStore`).
+ */
+export interface ArchivableStore {
+  /** The streams whose call ended before `cutoff` (ms), earliest end first, at most `limit`. */
+  listEndedBefore(cutoff: number, limit: number): Promise<readonly EndedStream[]>;
+  /**
+   * Deletes these streams (entries, snapshot, lease) in one transaction, only if every one is
+   * still at the version given; otherwise deletes nothing and resolves to false.
+   */
+  deleteStreams(streams: readonly { readonly streamId: string; readonly version: number }[]): Promise<boolean>;
+  /** How many of these streams the store holds (any version). */
+  countStreams(streamIds: readonly string[]): Promise<number>;
+}
+
+/** Does the store support the archive (`ArchivableStore`)? */
+export function hasArchiving(store: EventStore): store is EventStore & ArchivableStore {
+  const s = store as Partial<ArchivableStore>;
+  return typeof s.listEndedBefore === 'function' && typeof s.deleteStreams === 'function' && typeof s.countStreams === 'function';
 }

@@ -35,6 +35,13 @@ export interface EventStore {
   readStream(streamId: string, options?: ReadOptions): Promise<readonly StoredEntry[]>;
   appendToStream(streamId: string, entries: readonly LogEntry[], options?: AppendOptions): Promise<AppendResult>;
   listStreams(): Promise<readonly string[]>;
+  /**
+   * The live streams: those whose call has not ended, or ended (the `at` of the entry that
+   * ended it, see `endsCall`) at or after `endedSince`. A store keeps this index in the same
+   * transaction as the append, so a restart loads these and not the whole history. The engine
+   * falls back to `listStreams` for a store without it.
+   */
+  listLiveStreams?(endedSince: number): Promise<readonly string[]>;
   readSnapshot?(streamId: string): Promise<CallSnapshot | undefined>;
   /**
    * Replaces the stream's snapshot, except that one further along (a higher position, same
@@ -150,6 +157,18 @@ function addTo(stream: MemoryStream, entry: LogEntry): StoredEntry {
 export class InMemoryEventStore implements EventStore {
   readonly #streams = new Map<string, MemoryStream>();
   readonly #snapshots = new Map<string, CallSnapshot>();
+  /** The live index: when each ended stream's call ended. */
+  readonly #endedAt = new Map<string, number>();
+  readonly #endOf: ((entries: readonly LogEntry[]) => number | undefined) | undefined;
+
+  /**
+   * `endedAt` is the rule that says when a batch ends its call (core's `endedAtOf`; the log
+   * sits below the machine that defines it, so it comes in as an argument). The engine's and
+   * the runtime's default stores pass it; without it every stream stays live.
+   */
+  constructor(options: { readonly endedAt?: (entries: readonly LogEntry[]) => number | undefined } = {}) {
+    this.#endOf = options.endedAt;
+  }
 
   async readStream(streamId: string, options?: ReadOptions): Promise<readonly StoredEntry[]> {
     const stream = this.#streams.get(streamId);
@@ -169,6 +188,10 @@ export class InMemoryEventStore implements EventStore {
     const version = stream?.entries.length ?? 0;
     if (options?.expectedVersion !== undefined && options.expectedVersion !== version) {
       throw new ExpectedVersionConflictError(streamId, options.expectedVersion, version);
+    }
+    if (this.#endOf !== undefined && !this.#endedAt.has(streamId)) {
+      const ended = this.#endOf(entries);
+      if (ended !== undefined) this.#endedAt.set(streamId, ended);
     }
     const ids = stream?.ids;
     if (entries.length === 1 && stream !== undefined) {
@@ -190,6 +213,15 @@ export class InMemoryEventStore implements EventStore {
 
   async listStreams(): Promise<readonly string[]> {
     return [...this.#streams.keys()];
+  }
+
+  async listLiveStreams(endedSince: number): Promise<readonly string[]> {
+    const live: string[] = [];
+    for (const streamId of this.#streams.keys()) {
+      const ended = this.#endedAt.get(streamId);
+      if (ended === undefined || ended >= endedSince) live.push(streamId);
+    }
+    return live;
   }
 
   async readSnapshot(streamId: string): Promise<CallSnapshot | undefined> {

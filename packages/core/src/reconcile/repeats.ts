@@ -26,7 +26,7 @@ import type { ContextEdit } from './draft.js';
 const CONTENT_ID_LENGTH = 16;
 
 /** Whether an entry id is decode's content id (not a delivery's message id, not a repeat's). */
-function isContentId(id: string): boolean {
+export function isContentId(id: string): boolean {
   return id.length === CONTENT_ID_LENGTH && id.charCodeAt(0) === 110 /* n */ && id.charCodeAt(1) === 58 /* : */;
 }
 

@@ -84,8 +84,10 @@ export interface ToEntriesOptions {
  * Turns exchange records into log entries: notifications decoded as the webhook would (one
  * that does not decode becomes a `quarantined` entry, unless `strict`; a body the webhook
  * would refuse is a `DecodeError` naming its record), request/response pairs into `command`
- * and `commandResult` entries (a create's call id comes from its 201 body). Records without a
- * time get their line index as a logical time, so the result is deterministic. Pure.
+ * and `commandResult` entries (a create's call id comes from its 201 body). A line that carries
+ * its log entry (`entry`, as the store's archive writes them) gives that entry as it is.
+ * Records without a time get their line index as a logical time, so the result is
+ * deterministic. Pure.
  */
 export function exchangeToEntries(records: readonly ExchangeRecord[], options: ToEntriesOptions = {}): LogEntry[] {
   const alts = alternativesOf(records);
@@ -115,6 +117,12 @@ export function* exchangeEntries(
       if (!labels.includes(record.alt)) labels.push(record.alt);
       alt ??= record.alt;
       if (record.alt !== alt) continue;
+    }
+    // an archive's line carries the stored entry itself: replayed as it was stored
+    const carried = carriedEntry(record);
+    if (carried !== undefined) {
+      yield carried;
+      continue;
     }
     const at = typeof record.receivedAt === 'number' ? record.receivedAt : index;
     switch (record.kind) {
@@ -216,4 +224,16 @@ function resultEntry(command: CommandEntry, response: ExchangeRecord, index: num
     status,
     ...(body !== null && body !== undefined ? { body } : {}),
   };
+}
+
+const KINDS = new Set(['notification', 'command', 'commandResult', 'resync', 'timer', 'quarantined']);
+
+/** The log entry an exchange-log line carries (an archive's line), or undefined for an ordinary line. */
+export function carriedEntry(record: ExchangeRecord): LogEntry | undefined {
+  const entry = record['entry'];
+  if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) return undefined;
+  const e = entry as Partial<LogEntry>;
+  if (typeof e.kind !== 'string' || !KINDS.has(e.kind)) return undefined;
+  if (typeof e.id !== 'string' || typeof e.callId !== 'string' || typeof e.at !== 'number') return undefined;
+  return entry as LogEntry;
 }

@@ -7,6 +7,8 @@ export { replay, summarize, deliverySchedule, callToJson } from './replay.js';
 export type { ReplayOptions, ReplayResult, TimelineRow, ScheduleOptions } from './replay.js';
 export { parseExchangeLog, parseExchangeLine, exchangeToEntries, exchangeEntries, alternativesOf, commandOf } from './exchange.js';
 export type { ExchangeRecord, ToEntriesOptions } from './exchange.js';
+export { archiveRecordOf } from './archive.js';
+export { carriedEntry } from './exchange.js';
 export { startCall, foldEntries, stateOf } from '../fold/fold.js';
 export { toCallSnapshot, restoreCallSnapshot } from '../fold/snapshot.js';
 export { viewOf, convergentView } from '../project/view.js';

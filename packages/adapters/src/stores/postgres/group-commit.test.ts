@@ -200,6 +200,35 @@ describe('PgEventStore group commit', () => {
     expect([...(await s.listStreams())].sort()).toEqual(['call-0', 'call-1', 'call-3', 'call-old']);
   });
 
+  it('keeps the live index in the group transaction, also where one append of the group fails', async () => {
+    const s = await store();
+    await adminQuery(`ALTER TABLE ${s.schema}.entries ADD CONSTRAINT no_poison CHECK (entry_id <> 'poison')`);
+    const end = (callId: string, at: number): LogEntry => ({
+      kind: 'notification',
+      id: `end-${at}`,
+      callId,
+      at,
+      changeType: 'deleted',
+      resourceUrl: `/communications/calls/${callId}`,
+      target: { type: 'call' },
+      resourceData: {},
+    });
+    const live = async () => [...(await s.listLiveStreams(1_000))].sort();
+    // a group: some appends end their call, some do not
+    await Promise.all(
+      range(6).map((i) => s.appendToStream(`g-${i}`, i % 2 === 0 ? [timer(`g-${i}`, 'a'), end(`g-${i}`, 10 + i)] : [timer(`g-${i}`, 'a')])),
+    );
+    expect(await live()).toEqual(['g-1', 'g-3', 'g-5']);
+    // a group that fails once and commits append by append (savepoints): the survivors' ends recorded, the failed one's not
+    const settled = await Promise.allSettled([
+      s.appendToStream('g-1', [end('g-1', 20)]),
+      s.appendToStream('g-3', [timer('g-3', 'poison'), end('g-3', 21)]),
+      s.appendToStream('g-5', [timer('g-5', 'b')]),
+    ]);
+    expect(settled.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(await live()).toEqual(['g-3', 'g-5']);
+  });
+
   it('a fenced append whose owner lost the lease fails alone with SWB_LEASE_LOST; the others commit', async () => {
     const s = await store();
     const streams = range(6).map((i) => `call-${i}`);

@@ -112,4 +112,30 @@ describe('PgEventStore leases', () => {
     await expect(a.acquireLease(call, 'me', 0)).rejects.toMatchObject({ code: 'SWB_INVALID_ARGUMENT' });
     await expect(a.renewLease(call, 'me', Number.NaN)).rejects.toMatchObject({ code: 'SWB_INVALID_ARGUMENT' });
   });
+
+  it("claimableCalls lists lapsed and released leases, the owner's own, and old streams nobody leased; never an ended one", async () => {
+    const store = new PgEventStore({ connectionString: TEST_DATABASE_URL, schema: schemas.next(), maxConnections: 2 });
+    try {
+      const entry = (id: string) => ({ kind: 'timer' as const, id: `t:${id}`, callId: id, at: 1, timer: 'keepAliveDue' as const });
+      for (const id of ['live', 'lapsed', 'released', 'ended', 'mine', 'never']) await store.appendToStream(id, [entry(id)]);
+      await store.acquireLease('live', 'other', 60_000);
+      const lapsing = await store.acquireLease('lapsed', 'other', 50);
+      await store.acquireLease('released', 'other', 60_000);
+      await store.releaseLease('released', 'other');
+      await store.acquireLease('ended', 'other', 60_000);
+      expect(await store.endLease('ended', 'someone-else')).toBe(false);
+      expect(await store.endLease('ended', 'other')).toBe(true);
+      await store.acquireLease('mine', 'me', 60_000);
+      if (!lapsing.acquired) throw new Error('expected the lease');
+      await untilDatabaseTimePasses(lapsing.lease.expiresAt);
+      // 'never' is listed once its stream is older than the time given
+      expect([...(await store.claimableCalls('me', 60_000))].sort()).toEqual(['lapsed', 'mine', 'released']);
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      expect([...(await store.claimableCalls('me', 10))].sort()).toEqual(['lapsed', 'mine', 'never', 'released']);
+      // an ended lease is no longer live
+      expect(await store.getLease('ended')).toBeUndefined();
+    } finally {
+      await store.close();
+    }
+  });
 });

@@ -47,6 +47,19 @@ export function leaseSql(schema: string) {
        WHERE stream_id = $1 AND owner = $2 AND expires_at > now()
       RETURNING stream_id`,
     get: `SELECT ${RETURNING} FROM ${t} WHERE stream_id = $1 AND expires_at > now()`,
+    // An ended call's lease expires at -infinity: lapsed for acquire, and no sweep lists it.
+    end: `
+      UPDATE ${t} SET expires_at = '-infinity'
+       WHERE stream_id = $1 AND owner = $2 AND expires_at > '-infinity'
+      RETURNING stream_id`,
+    // $1 owner, $2 ms a never-leased stream must be old, $3 the stream that is not a call
+    claimable: `
+      SELECT stream_id FROM ${t}
+       WHERE (expires_at <= now() AND expires_at > '-infinity') OR (owner = $1 AND expires_at > now())
+      UNION ALL
+      SELECT s.stream_id FROM ${schema}.streams s
+       WHERE s.version > 0 AND s.stream_id <> $3 AND s.created_at < now() - $2::float8 * interval '1 millisecond'
+         AND NOT EXISTS (SELECT 1 FROM ${t} l WHERE l.stream_id = s.stream_id)`,
   };
 }
 

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ExpectedVersionConflictError, type LogEntry } from '@switchboard/core';
 import { loadPg } from './driver.js';
 import { PgEventStore, type PgEventStoreOptions } from './pg-store.js';
-import { MIGRATE_LOCK_CLASS, PG_SCHEMA_VERSION } from './schema.js';
+import { MIGRATE_LOCK_CLASS, PG_SCHEMA_VERSION, bootstrapSql, migrations } from './schema.js';
 import { TEST_DATABASE_URL, adminQuery, requirePostgres, testSchemas } from './test-db.js';
 
 const schemas = testSchemas('store');
@@ -56,6 +56,52 @@ describe('PgEventStore: schema', () => {
     });
     await manual.migrate();
     expect(await manual.readStream('c')).toEqual([]);
+  });
+
+  it('migrates a schema of version 3 to the live index, finding each ended call in its log; version 3 appends still work', async () => {
+    const schema = schemas.next();
+    await adminQuery(bootstrapSql(schema));
+    const steps = migrations(schema);
+    for (const version of [1, 2, 3]) {
+      await adminQuery(steps[version - 1]!);
+      await adminQuery(`INSERT INTO ${schema}.migrations (version) VALUES ($1)`, [version]);
+    }
+    const call = (callId: string, id: string, at: number, state: string, changeType = 'updated'): LogEntry => ({
+      kind: 'notification',
+      id,
+      callId,
+      at,
+      changeType: changeType as 'updated',
+      resourceUrl: `/communications/calls/${callId}`,
+      target: { type: 'call' },
+      resourceData: { '@odata.type': '#microsoft.graph.call', state },
+    });
+    const logs: LogEntry[][] = [
+      [call('live', 'l1', 10, 'established')],
+      [call('hungUp', 'h1', 10, 'established'), call('hungUp', 'h2', 20, 'Terminated'), call('hungUp', 'h3', 30, 'terminated')],
+      [call('deleted', 'd1', 10, 'established'), call('deleted', 'd2', 40, 'established', 'deleted')],
+      [{ kind: 'resync', id: 'r1', callId: 'resynced', at: 50, call: null, reason: 'test' } as LogEntry],
+      [call('mentions', 'm1', 10, 'established'), { ...timer('mentions', 'terminated deleted 404'), at: 60 }],
+    ];
+    for (const entries of logs) {
+      // as an instance of version 3 appends
+      await adminQuery(`SELECT * FROM ${schema}.append_entries($1, NULL, $2, $3, $4, $5)`, [
+        entries[0]!.callId,
+        entries.map((e) => e.id),
+        entries.map((e) => e.kind),
+        entries.map((e) => e.at),
+        entries.map((e) => JSON.stringify(e)),
+      ]);
+    }
+    const upgraded = new PgEventStore({ connectionString: TEST_DATABASE_URL, schema });
+    open.push(upgraded);
+    const live = async (since: number) => [...(await upgraded.listLiveStreams(since))].sort();
+    expect(await live(0)).toEqual(['deleted', 'hungUp', 'live', 'mentions', 'resynced']);
+    expect(await live(21)).toEqual(['deleted', 'live', 'mentions', 'resynced']);
+    expect(await live(51)).toEqual(['live', 'mentions']);
+    // an instance still on version 3 (rolling upgrade) appends through the old functions
+    await adminQuery(`SELECT * FROM ${schema}.append_entries('old', NULL, ARRAY['o1'], ARRAY['timer'], ARRAY[1::float8], ARRAY['{}'])`);
+    expect(await live(51)).toEqual(['live', 'mentions', 'old']);
   });
 
   it('refuses a schema migrated by a newer Switchboard', async () => {

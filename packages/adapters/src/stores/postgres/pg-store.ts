@@ -7,7 +7,9 @@
  */
 import type pg from 'pg';
 import {
+  endedAtOf,
   ExpectedVersionConflictError,
+  QUARANTINE_STREAM,
   SwitchboardError,
   splitDuplicates,
   type AppendListener,
@@ -16,6 +18,7 @@ import {
   type AppendResult,
   type CallLeases,
   type CallSnapshot,
+  type ClaimableLeases,
   type EventStore,
   type Lease,
   type LeaseFence,
@@ -33,14 +36,17 @@ import {
   readAfter,
   storeClosedError,
   type EncodedEntry,
+  type EndedStream,
 } from '../shared.js';
 import { GroupCommit, type GroupMember } from './group-commit.js';
 import { checkOwner, checkTtl, leaseSql, toLease, type LeaseRow } from './leases.js';
 import { loadPg } from './driver.js';
+import { backfillEndedAt } from './live-index.js';
 import { AppendNotifications } from './notifications.js';
 import {
   DEFAULT_PG_SCHEMA,
   MIGRATE_LOCK_CLASS,
+  PG_LIVE_INDEX_VERSION,
   PG_SCHEMA_VERSION,
   appendChannel,
   bootstrapSql,
@@ -104,6 +110,8 @@ interface PendingAppend extends GroupMember {
   readonly entries: readonly LogEntry[];
   /** The batch without its repeats. */
   readonly rows: readonly EncodedEntry[];
+  /** When the batch ends its call (the live index), or null. */
+  readonly ended: number | null;
   readonly resolve: (result: AppendResult) => void;
   readonly reject: (error: unknown) => void;
 }
@@ -156,13 +164,14 @@ const MAX_GROUP_CHARACTERS = 16 * 2 ** 20;
  * - `subscribe`: hear about every instance's appends (LISTEN/NOTIFY on a dedicated
  *   connection that reconnects and catches up).
  * - Leases: `acquireLease` / `renewLease` / `releaseLease` / `getLease` decide which
- *   instance runs a call. The store enforces one on an append only when asked (`lease` in
- *   the append's options); otherwise the runtime does.
+ *   instance runs a call; `endLease` lets an ended call's lease go for good and
+ *   `claimableCalls` lists the calls to take over. The store enforces one on an append only
+ *   when asked (`lease` in the append's options); otherwise the runtime does.
  *
  * Times for leases come from the database. Stream and entry ids are limited to 1,024 bytes
  * of UTF-8 and cannot contain NUL (PostgreSQL text cannot), which Graph ids never approach.
  */
-export class PgEventStore implements EventStore, CallLeases, AppendNotifier {
+export class PgEventStore implements EventStore, CallLeases, ClaimableLeases, AppendNotifier {
   /** The schema the tables live in. */
   readonly schema: string;
   readonly #pool: pg.Pool;
@@ -284,6 +293,7 @@ export class PgEventStore implements EventStore, CallLeases, AppendNotifier {
       const steps = migrations(this.schema);
       for (let version = current + 1; version <= PG_SCHEMA_VERSION; version++) {
         await client.query(steps[version - 1]!);
+        if (version === PG_LIVE_INDEX_VERSION) await backfillEndedAt(client, this.schema);
         await client.query(`INSERT INTO ${this.schema}.migrations (version) VALUES ($1)`, [version]);
       }
       await client.query('COMMIT');
@@ -359,6 +369,7 @@ export class PgEventStore implements EventStore, CallLeases, AppendNotifier {
         lease,
         entries,
         rows,
+        ended: endedAtOf(unique) ?? null,
         size: rows.reduce((n, r) => n + r.body.length, 0),
         resolve,
         reject,
@@ -386,6 +397,7 @@ export class PgEventStore implements EventStore, CallLeases, AppendNotifier {
       group.flatMap((m) => m.rows.map((r) => r.kind)),
       group.flatMap((m) => m.rows.map((r) => r.at)),
       group.flatMap((m) => m.rows.map((r) => r.body)),
+      group.map((m) => m.ended),
     ];
     let row: GroupRow | undefined;
     try {
@@ -452,7 +464,7 @@ export class PgEventStore implements EventStore, CallLeases, AppendNotifier {
     try {
       const { rows } = m;
       const columns = [rows.map((r) => r.id), rows.map((r) => r.kind), rows.map((r) => r.at), rows.map((r) => r.body)];
-      const values = [m.streamId, m.expected, ...columns];
+      const values = [m.streamId, m.expected, ...columns, m.ended];
       row = (await this.#pool.query<AloneRow>({ name: this.#statements.alone, text: this.#statements.aloneText, values })).rows[0];
     } catch (error) {
       m.reject(this.#wrap('append to', error));
@@ -528,6 +540,91 @@ export class PgEventStore implements EventStore, CallLeases, AppendNotifier {
         this.#onError(this.#wrap('announce appends to', error));
       }
     }
+  }
+
+  /**
+   * The live streams: not ended, or ended at or after `endedSince` (ms, the `at` of the entry
+   * that ended the call), by the live index kept with each append; not the log.
+   */
+  async listLiveStreams(endedSince: number): Promise<readonly string[]> {
+    await this.#ready();
+    const { rows } = await this.#query<{ stream_id: string }>(
+      'list',
+      `SELECT stream_id FROM ${this.schema}.streams WHERE ended_at IS NULL AND version > 0
+       UNION ALL SELECT stream_id FROM ${this.schema}.streams WHERE ended_at >= $1 AND version > 0`,
+      [endedSince],
+    );
+    return rows.map((row) => row.stream_id);
+  }
+
+  /** The streams whose call ended before `cutoff` (ms), earliest end first, at most `limit`: what the archive moves out. */
+  async listEndedBefore(cutoff: number, limit: number): Promise<readonly EndedStream[]> {
+    await this.#ready();
+    const { rows } = await this.#query<EndedStream>(
+      'list',
+      `SELECT stream_id AS "streamId", version, ended_at AS "endedAt" FROM ${this.schema}.streams
+        WHERE ended_at < $1 AND version > 0 ORDER BY ended_at LIMIT $2`,
+      [cutoff, limit],
+    );
+    return rows;
+  }
+
+  /**
+   * Deletes these streams (entries, snapshot, lease and stream row) in one transaction, only
+   * if every one is still at the version given (their rows locked, so an append to one waits
+   * and then finds it gone); otherwise deletes nothing and resolves to false. For the archive,
+   * once the streams are durably written elsewhere. Appends to other streams do not wait.
+   */
+  async deleteStreams(streams: readonly { readonly streamId: string; readonly version: number }[]): Promise<boolean> {
+    await this.#ready();
+    const ids = streams.map((s) => s.streamId);
+    let client: pg.PoolClient;
+    try {
+      client = await this.#pool.connect();
+    } catch (error) {
+      throw this.#wrap('connect to', error);
+    }
+    let lost: Error | undefined;
+    const onLost = (error: Error) => {
+      lost = error;
+    };
+    client.on('error', onLost);
+    const s = this.schema;
+    try {
+      await client.query('BEGIN');
+      const { rows } = await client.query<{ stream_id: string; version: number }>(
+        `SELECT stream_id, version FROM ${s}.streams WHERE stream_id = ANY ($1::text[]) ORDER BY stream_id FOR UPDATE`,
+        [ids],
+      );
+      const held = new Map(rows.map((r) => [r.stream_id, r.version]));
+      if (!streams.every((x) => held.get(x.streamId) === x.version)) {
+        await client.query('ROLLBACK');
+        return false;
+      }
+      await client.query(`DELETE FROM ${s}.entries WHERE stream_id = ANY ($1::text[])`, [ids]);
+      await client.query(`DELETE FROM ${s}.snapshots WHERE stream_id = ANY ($1::text[])`, [ids]);
+      await client.query(`DELETE FROM ${s}.leases WHERE stream_id = ANY ($1::text[])`, [ids]);
+      await client.query(`DELETE FROM ${s}.streams WHERE stream_id = ANY ($1::text[])`, [ids]);
+      await client.query('COMMIT');
+      return true;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw this.#wrap('delete from', error);
+    } finally {
+      client.off('error', onLost);
+      client.release(lost);
+    }
+  }
+
+  /** How many of these streams the store holds (any version). */
+  async countStreams(streamIds: readonly string[]): Promise<number> {
+    await this.#ready();
+    const { rows } = await this.#query<{ n: number }>(
+      'read',
+      `SELECT count(*)::int AS n FROM ${this.schema}.streams WHERE stream_id = ANY ($1::text[])`,
+      [streamIds],
+    );
+    return rows[0]?.n ?? 0;
   }
 
   /** Every stream holding at least one entry, by when each was first written (the transaction's start; ties by id). */
@@ -630,6 +727,30 @@ export class PgEventStore implements EventStore, CallLeases, AppendNotifier {
     return rows.length > 0;
   }
 
+  /** The call ended: `owner` lets its lease go for good (see `ClaimableLeases.endLease`). Resolves to whether the owner held it. */
+  async endLease(streamId: string, owner: string): Promise<boolean> {
+    checkOwner(owner);
+    await this.#ready();
+    const { rows } = await this.#query('end a lease in', this.#lease.end, [streamId, owner]);
+    return rows.length > 0;
+  }
+
+  /**
+   * The calls `owner` may have to take over (see `ClaimableLeases.claimableCalls`). Reads the
+   * whole leases table and the streams never leased: a query per sweep, not per call.
+   */
+  async claimableCalls(owner: string, neverLeasedForMs: number): Promise<readonly string[]> {
+    checkOwner(owner);
+    checkTtl(neverLeasedForMs);
+    await this.#ready();
+    const { rows } = await this.#query<{ stream_id: string }>('list the calls to take over in', this.#lease.claimable, [
+      owner,
+      neverLeasedForMs,
+      QUARANTINE_STREAM,
+    ]);
+    return rows.map((row) => row.stream_id);
+  }
+
   /** The live lease on a call, or `undefined` when nobody holds it. */
   async getLease(streamId: string): Promise<Lease | undefined> {
     await this.#ready();
@@ -716,7 +837,8 @@ export class PgEventStore implements EventStore, CallLeases, AppendNotifier {
 }
 
 function appendStatements(schema: string) {
-  const args = '$1::text[], $2::integer[], $3::text[], $4::bigint[], $5::integer[], $6::text[], $7::text[], $8::float8[], $9::text[]';
+  const args =
+    '$1::text[], $2::integer[], $3::text[], $4::bigint[], $5::integer[], $6::text[], $7::text[], $8::float8[], $9::text[], $10::float8[]';
   return {
     group: `swb_append_group_${schema}`,
     groupText: `SELECT * FROM ${schema}.append_group(${args})`,
@@ -725,7 +847,7 @@ function appendStatements(schema: string) {
     announceText: `SELECT pg_notify($1, json_build_object('s', s, 'v', v, 't', extract(epoch FROM clock_timestamp()) * 1000)::text)
                      FROM unnest($2::text[], $3::integer[]) AS a (s, v)`,
     alone: `swb_append_entries_${schema}`,
-    aloneText: `SELECT o_conflict, o_before, o_version, o_existing FROM ${schema}.append_entries($1, $2, $3, $4, $5, $6)`,
+    aloneText: `SELECT o_conflict, o_before, o_version, o_existing FROM ${schema}.append_entries($1, $2, $3, $4, $5, $6, $7::float8)`,
   };
 }
 

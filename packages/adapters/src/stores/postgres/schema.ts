@@ -9,7 +9,10 @@ import { SwitchboardError } from '@switchboard/core';
 export const DEFAULT_PG_SCHEMA = 'switchboard';
 
 /** The schema version this code writes. */
-export const PG_SCHEMA_VERSION = 3;
+export const PG_SCHEMA_VERSION = 4;
+
+/** The version whose migration adds the live index (and after which the store backfills it). */
+export const PG_LIVE_INDEX_VERSION = 4;
 
 /** `pg_advisory_xact_lock(MIGRATE_LOCK_CLASS, hashtext(schema))` serialises migrations per schema. */
 export const MIGRATE_LOCK_CLASS = 0x53_57_42_01;
@@ -107,6 +110,18 @@ ${appendEntriesSql(s, { replace: true, notify: false })}
     `
 ${appendGroupSql(s)}
     `,
+    // 4: the live index. ended_at is the `at` of the entry that ended the stream's call (NULL
+    // while it has not ended), set in the append's own transaction by new overloads of the
+    // append functions that take it (the store computes it with core's endsCall); the old ones
+    // stay for instances still on version 3 during a rolling upgrade (their appends leave
+    // ended_at unset: such a call stays live until archived by hand). The store backfills the
+    // streams already there right after this step, in the same transaction.
+    `
+    ALTER TABLE ${s}.streams ADD COLUMN ended_at double precision;
+    CREATE INDEX streams_ended_at ON ${s}.streams (ended_at);
+${appendGroupSql(s, { ends: true })}
+${appendEntriesSql(s, { replace: false, notify: false, ends: true })}
+    `,
   ];
 }
 
@@ -124,11 +139,13 @@ ${appendGroupSql(s)}
  * constraint, a body it cannot take): then the whole call fails, and the store runs
  * append_group_guarded.
  */
-function appendGroupSql(s: string): string {
+function appendGroupSql(s: string, o: { readonly ends: boolean } = { ends: false }): string {
+  // with `ends`: p_ends, by append, the `at` of the entry that ends its call (NULL: none does)
+  const ends = o.ends ? ', p_ends double precision[]' : '';
   return `
     CREATE FUNCTION ${s}.append_group(
       p_streams text[], p_expected integer[], p_owners text[], p_tokens bigint[],
-      p_apps integer[], p_ids text[], p_kinds text[], p_ats double precision[], p_bodies text[]
+      p_apps integer[], p_ids text[], p_kinds text[], p_ats double precision[], p_bodies text[]${ends}
     ) RETURNS TABLE (o_fenced boolean[], o_ok boolean[], o_before integer[], o_held integer[], o_inserted integer)
     LANGUAGE plpgsql
     -- Every statement below looks rows up by key, a few per append. Left to its estimates (an
@@ -196,7 +213,9 @@ function appendGroupSql(s: string): string {
       ), counted AS (
         SELECT i.stream_id, count(*)::integer AS n FROM inserted i GROUP BY i.stream_id
       ), moved AS (
-        UPDATE ${s}.streams st SET version = st.version + c.n, updated_at = clock_timestamp()
+        UPDATE ${s}.streams st SET version = st.version + c.n, updated_at = clock_timestamp()${
+          o.ends ? ',\n               ended_at = coalesce(st.ended_at, p_ends[array_position(p_streams, c.stream_id)])' : ''
+        }
           FROM counted c WHERE st.stream_id = c.stream_id
       )
       SELECT coalesce(array_agg(x.k ORDER BY x.k) FILTER (WHERE x.held), ARRAY[]::integer[]),
@@ -213,7 +232,7 @@ function appendGroupSql(s: string): string {
     -- after append_group failed, since a savepoint per append costs a subtransaction each.
     CREATE FUNCTION ${s}.append_group_guarded(
       p_streams text[], p_expected integer[], p_owners text[], p_tokens bigint[],
-      p_apps integer[], p_ids text[], p_kinds text[], p_ats double precision[], p_bodies text[]
+      p_apps integer[], p_ids text[], p_kinds text[], p_ats double precision[], p_bodies text[]${ends}
     ) RETURNS TABLE (o_fenced boolean[], o_ok boolean[], o_before integer[], o_held integer[], o_inserted integer,
                      o_sqlstates text[], o_errors text[])
     LANGUAGE plpgsql AS $fn$
@@ -240,7 +259,9 @@ function appendGroupSql(s: string): string {
             CASE WHEN p_owners IS NULL THEN NULL ELSE ARRAY[p_owners[i]] END,
             CASE WHEN p_tokens IS NULL THEN NULL ELSE ARRAY[p_tokens[i]] END,
             array_fill(1, ARRAY[v_to - v_from + 1]),
-            p_ids[v_from:v_to], p_kinds[v_from:v_to], p_ats[v_from:v_to], p_bodies[v_from:v_to]);
+            p_ids[v_from:v_to], p_kinds[v_from:v_to], p_ats[v_from:v_to], p_bodies[v_from:v_to]${
+              o.ends ? ',\n            ARRAY[p_ends[i]]' : ''
+            });
           v_fenced := v_fenced || v_one.o_fenced[1];
           v_ok := v_ok || v_one.o_ok[1];
           v_before := v_before || v_one.o_before[1];
@@ -265,13 +286,15 @@ function appendGroupSql(s: string): string {
  * The append function. Version 1 NOTIFYed inside the append's transaction; version 2 does not
  * (the store announces after the commit): `notify` says which one to write.
  */
-function appendEntriesSql(s: string, o: { readonly replace: boolean; readonly notify: boolean }): string {
+function appendEntriesSql(s: string, o: { readonly replace: boolean; readonly notify: boolean; readonly ends?: boolean }): string {
   return `
     -- One append, one round trip, one transaction. Each statement of a plpgsql function sees
     -- the rows committed before it started, so after the stream row is locked the dedup
     -- query sees every entry of every writer that got the lock first.
     CREATE${o.replace ? ' OR REPLACE' : ''} FUNCTION ${s}.append_entries(
-      p_stream text, p_expected integer, p_ids text[], p_kinds text[], p_ats double precision[], p_bodies text[]
+      p_stream text, p_expected integer, p_ids text[], p_kinds text[], p_ats double precision[], p_bodies text[]${
+        o.ends ? ', p_ended double precision' : ''
+      }
     ) RETURNS TABLE (o_conflict boolean, o_before integer, o_version integer, o_existing text[])
     LANGUAGE plpgsql AS $fn$
     DECLARE
@@ -303,7 +326,9 @@ function appendEntriesSql(s: string, o: { readonly replace: boolean; readonly no
       GET DIAGNOSTICS v_count = ROW_COUNT;
 
       IF v_count > 0 THEN
-        UPDATE ${s}.streams SET version = v_version + v_count, updated_at = clock_timestamp()
+        UPDATE ${s}.streams SET version = v_version + v_count, updated_at = clock_timestamp()${
+          o.ends ? ', ended_at = coalesce(ended_at, p_ended)' : ''
+        }
          WHERE stream_id = p_stream;
 ${o.notify ? NOTIFY_IN_TRANSACTION(s) : ''}      END IF;
       RETURN QUERY SELECT false, v_version, v_version + v_count, v_existing;

@@ -34,6 +34,36 @@ function testClient(config: ClientConfig = {}): Client {
   return client;
 }
 
+/** The second database of the sharded tests, on the same server (created by `requireShardDatabases`). */
+const TEST_SHARD_DATABASE = 'test_shard2';
+
+/** The test databases calls are partitioned across in the sharded tests: the test database, then `test_shard2`. */
+export const TEST_SHARD_URLS: readonly string[] = [TEST_DATABASE_URL, withDatabase(TEST_DATABASE_URL, TEST_SHARD_DATABASE)];
+
+function withDatabase(url: string, database: string): string {
+  const parsed = new URL(url);
+  parsed.pathname = `/${database}`;
+  return parsed.toString();
+}
+
+/** `requirePostgres`, and creates the second shard's database when it is missing (two files at once may race: fine). */
+export async function requireShardDatabases(): Promise<void> {
+  await requirePostgres();
+  const client = testClient();
+  try {
+    await client.connect();
+    const { rows } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [TEST_SHARD_DATABASE]);
+    if (rows.length === 0) {
+      // 42P04: another test file created it meanwhile; 23505: both inserted the catalog row at once
+      await client.query(`CREATE DATABASE ${TEST_SHARD_DATABASE}`).catch((error: { code?: string }) => {
+        if (error.code !== '42P04' && error.code !== '23505') throw error;
+      });
+    }
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
 /** Throws a message saying how to start PostgreSQL when the test database does not answer. */
 export async function requirePostgres(): Promise<void> {
   const client = testClient({ connectionTimeoutMillis: 3_000 });
@@ -64,12 +94,17 @@ export function testSchemas(tag: string) {
     },
     async dropAll(): Promise<void> {
       if (made.length === 0) return;
-      const client = testClient();
-      try {
-        await client.connect();
-        await client.query(made.map((s) => `DROP SCHEMA IF EXISTS ${s} CASCADE;`).join('\n'));
-      } finally {
-        await client.end().catch(() => undefined);
+      for (const url of TEST_SHARD_URLS) {
+        const client = testClient({ connectionString: url });
+        try {
+          await client.connect();
+          await client.query(made.map((s) => `DROP SCHEMA IF EXISTS ${s} CASCADE;`).join('\n'));
+        } catch (error) {
+          // the second database exists only once a sharded test made it
+          if (url === TEST_DATABASE_URL || (error as { code?: string }).code !== '3D000') throw error;
+        } finally {
+          await client.end().catch(() => undefined);
+        }
       }
     },
   };
@@ -84,4 +119,19 @@ export async function adminQuery<R extends QueryResultRow>(text: string, values?
   } finally {
     await client.end().catch(() => undefined);
   }
+}
+
+/** `adminQuery` on every shard database of the sharded tests, the rows of each one after the other. */
+export async function adminQueryShards<R extends QueryResultRow>(text: string, values?: unknown[]): Promise<R[]> {
+  const rows: R[] = [];
+  for (const connectionString of TEST_SHARD_URLS) {
+    const client = testClient({ connectionString });
+    try {
+      await client.connect();
+      rows.push(...(await client.query<R>(text, values)).rows);
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+  }
+  return rows;
 }

@@ -3,7 +3,7 @@
  * in order, inside the transaction that bumps the version.
  */
 
-export const SQLITE_SCHEMA_VERSION = 2;
+export const SQLITE_SCHEMA_VERSION = 3;
 
 /** Migration `n` (1-based) brings the file from version n-1 to n. */
 export const SQLITE_MIGRATIONS: readonly string[] = [
@@ -70,4 +70,16 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   ALTER TABLE swb_streams_v2 RENAME TO swb_streams;
   ALTER TABLE swb_entries_v2 RENAME TO swb_entries;
   `,
+  // 3: the live index. ended_at is the `at` of the entry that ended the stream's call (NULL
+  // while it has not ended), written in the append's own transaction: a start loads the
+  // calls not ended or ended lately, and the archive finds the ones ended long ago, both by
+  // this index and not by reading the log. The store fills it in for the streams already in
+  // the file right after this step (backfillEndedAt), in the same transaction.
+  `
+  ALTER TABLE swb_streams ADD COLUMN ended_at REAL;
+  CREATE INDEX swb_streams_ended_at ON swb_streams (ended_at);
+  `,
 ];
+
+/** The schema version whose migration adds the live index (and after which it is backfilled). */
+export const SQLITE_LIVE_INDEX_VERSION = 3;

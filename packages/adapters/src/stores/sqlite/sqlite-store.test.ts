@@ -11,7 +11,7 @@ import Database from 'better-sqlite3';
 import { describeEventStoreContract } from '../contract.js';
 import { loadSqliteDriver } from './driver.js';
 import { keep, pragmaValue, setPragma } from './keep.js';
-import { SQLITE_MIGRATIONS } from './schema.js';
+import { SQLITE_MIGRATIONS, SQLITE_SCHEMA_VERSION } from './schema.js';
 import { DEFAULT_SQLITE_PATH, SqliteEventStore, sqliteWriterThread } from './sqlite-store.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'swb-sqlite-'));
@@ -493,7 +493,7 @@ describe('SqliteEventStore', () => {
 
     const store = track(new SqliteEventStore({ path }));
     const check = untilTheEnd(new Database(path, { readonly: true }));
-    expect(pragmaValue(check, 'user_version')).toBe(2);
+    expect(pragmaValue(check, 'user_version')).toBe(SQLITE_SCHEMA_VERSION);
     check.close();
     expect(await store.listStreams()).toEqual(['b', 'a', 'orphan']);
     expect((await store.readStream('a')).map((e) => [e.id, e.position])).toEqual([
@@ -513,6 +513,54 @@ describe('SqliteEventStore', () => {
     await expect(store.appendToStream('orphan', [timer('orphan', 'o3')], { expectedVersion: 2 })).resolves.toMatchObject({ version: 3 });
     await expect(store.appendToStream('c', [timer('c', 'c1')], { expectedVersion: 0 })).resolves.toMatchObject({ version: 1 });
     expect(await store.listStreams()).toEqual(['b', 'a', 'orphan', 'c']);
+    await store.close();
+  });
+
+  it('migrates a file of schema 2 to the live index, finding each ended call in its log', async () => {
+    const path = freshPath();
+    mkdirSync(dirname(path), { recursive: true });
+    const v2 = untilTheEnd(new Database(path));
+    setPragma(v2, 'journal_mode = WAL');
+    v2.exec(SQLITE_MIGRATIONS[0]!);
+    v2.exec(SQLITE_MIGRATIONS[1]!);
+    setPragma(v2, 'user_version = 2');
+    const call = (callId: string, id: string, at: number, state: string, changeType = 'updated'): LogEntry => ({
+      kind: 'notification',
+      id,
+      callId,
+      at,
+      changeType: changeType as 'updated',
+      resourceUrl: `/communications/calls/${callId}`,
+      target: { type: 'call' },
+      resourceData: { '@odata.type': '#microsoft.graph.call', state },
+    });
+    const logs: Record<string, LogEntry[]> = {
+      live: [call('live', 'l1', 10, 'established')],
+      hungUp: [call('hungUp', 'h1', 10, 'established'), call('hungUp', 'h2', 20, 'Terminated'), call('hungUp', 'h3', 30, 'terminated')],
+      deleted: [call('deleted', 'd1', 10, 'established'), call('deleted', 'd2', 40, 'established', 'deleted')],
+      gone: [
+        call('gone', 'g1', 10, 'established'),
+        { kind: 'commandResult', id: 'g2', callId: 'gone', at: 50, commandId: 'c', command: 'keepAlive', outcome: 'failed', status: 404 },
+      ],
+      mentions: [call('mentions', 'm1', 10, 'established'), { ...timer('mentions', 'terminated deleted 404'), at: 60 }],
+    };
+    const newStream = keep(
+      v2.prepare('INSERT INTO swb_streams (stream_id, version, created_at, updated_at) VALUES (?, ?, 5, 5) RETURNING stream_key').pluck(),
+    );
+    const row = keep(
+      v2.prepare('INSERT INTO swb_entries (stream_key, position, entry_id, kind, at, body, stored_at) VALUES (?, ?, ?, ?, ?, ?, 5)'),
+    );
+    for (const [streamId, entries] of Object.entries(logs)) {
+      const key = newStream.get(streamId, entries.length);
+      entries.forEach((e, i) => row.run(key, i + 1, e.id, e.kind, e.at, JSON.stringify(e)));
+    }
+    v2.close();
+
+    const store = track(new SqliteEventStore({ path }));
+    const live = async (since: number) => [...(await store.listLiveStreams(since))].sort();
+    expect(await live(0)).toEqual(['deleted', 'gone', 'hungUp', 'live', 'mentions']);
+    expect(await live(21)).toEqual(['deleted', 'gone', 'live', 'mentions']);
+    expect(await live(51)).toEqual(['live', 'mentions']);
     await store.close();
   });
 

@@ -10,6 +10,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import {
+  endedAtOf,
   ExpectedVersionConflictError,
   SwitchboardError,
   type AppendOptions,
@@ -22,10 +23,19 @@ import {
   type StoreReadiness,
 } from '@switchboard/core';
 import type BetterSqlite3 from 'better-sqlite3';
-import { checkExpectedVersion, decodeEntry, encodeEntries, encodeSnapshot, readAfter, storeClosedError } from '../shared.js';
+import {
+  checkExpectedVersion,
+  decodeEntry,
+  encodeEntries,
+  encodeSnapshot,
+  readAfter,
+  storeClosedError,
+  type EndedStream,
+} from '../shared.js';
 import { loadSqliteDriver, type SqliteDriver } from './driver.js';
 import { keep, pragmaValue, setPragma } from './keep.js';
-import { SQLITE_MIGRATIONS, SQLITE_SCHEMA_VERSION } from './schema.js';
+import { SQLITE_LIVE_INDEX_VERSION, SQLITE_MIGRATIONS, SQLITE_SCHEMA_VERSION } from './schema.js';
+import { backfillEndedAt } from './live-index.js';
 import type { WriterThreadData } from './writer-worker.js';
 import {
   configureConnection,
@@ -314,7 +324,7 @@ export class SqliteEventStore implements EventStore, StoreReadiness {
     const encoded = encodeEntries(streamId, entries);
     return new Promise<AppendResult>((resolve, reject) => {
       const group = this.#group;
-      group.push(OP_APPEND, streamId, expectedVersion ?? -1, encoded.length);
+      group.push(OP_APPEND, streamId, expectedVersion ?? -1, endedAtOf(entries) ?? '', encoded.length);
       for (const row of encoded) group.push(row.id, row.kind, row.at, row.body);
       this.#pending.push({ streamId, entries, expectedVersion, resolve, reject });
       this.#schedule();
@@ -325,6 +335,70 @@ export class SqliteEventStore implements EventStore, StoreReadiness {
   async listStreams(): Promise<readonly string[]> {
     this.#assertOpen();
     return this.#guard('list', () => this.#stmt.list.all() as string[]);
+  }
+
+  /**
+   * The live streams: not ended, or ended at or after `endedSince` (ms, the `at` of the entry
+   * that ended the call), by the live index kept with each append; not the log.
+   */
+  async listLiveStreams(endedSince: number): Promise<readonly string[]> {
+    this.#assertOpen();
+    return this.#guard('list', () => [
+      ...(this.#stmt.listNotEnded.all() as string[]),
+      ...(this.#stmt.listEndedSince.all(endedSince) as string[]),
+    ]);
+  }
+
+  /**
+   * The streams whose call ended before `cutoff` (ms), earliest end first, at most `limit`:
+   * what the archive moves out. The stream holding the file's last entry is left for a later
+   * run (`appendedSince` reads the entries' row ids, which must not go back).
+   */
+  async listEndedBefore(cutoff: number, limit: number): Promise<readonly EndedStream[]> {
+    this.#assertOpen();
+    return this.#guard('list', () => this.#stmt.endedBefore.all(cutoff, limit) as EndedStream[]);
+  }
+
+  /**
+   * Deletes these streams (entries, snapshot and stream row) in one transaction on this
+   * thread's connection, only if every one is still at the version given; otherwise deletes
+   * nothing and resolves to false. For the archive, once the streams are durably written
+   * elsewhere. Appends to other streams wait for it at most as long as the transaction takes.
+   */
+  async deleteStreams(streams: readonly { readonly streamId: string; readonly version: number }[]): Promise<boolean> {
+    this.#assertWritable();
+    return this.#guard('delete from', () => this.#deleteStreams(streams));
+  }
+
+  /** How many of these streams the store holds (any version). */
+  async countStreams(streamIds: readonly string[]): Promise<number> {
+    this.#assertOpen();
+    return this.#guard('read', () => {
+      let n = 0;
+      for (const id of streamIds) if (this.#stmt.streamOf.get(id) !== undefined) n++;
+      return n;
+    });
+  }
+
+  #deleteStreams(streams: readonly { readonly streamId: string; readonly version: number }[]): boolean {
+    const db = this.#db;
+    const stmt = this.#stmt;
+    return db
+      .transaction(() => {
+        const keys: number[] = [];
+        for (const { streamId, version } of streams) {
+          const row = stmt.streamOf.get(streamId) as { key: number; version: number } | undefined;
+          if (row === undefined || row.version !== version) return false;
+          keys.push(row.key);
+        }
+        for (let i = 0; i < keys.length; i++) {
+          stmt.deleteEntries.run(keys[i]);
+          stmt.deleteSnapshot.run(streams[i]!.streamId);
+          stmt.deleteStream.run(keys[i]);
+        }
+        return true;
+      })
+      .immediate();
   }
 
   /**
@@ -664,6 +738,7 @@ function migrate(db: BetterSqlite3.Database): void {
     const from = pragmaValue(db, 'user_version') as number;
     for (let version = from + 1; version <= SQLITE_SCHEMA_VERSION; version++) {
       db.exec(SQLITE_MIGRATIONS[version - 1]!);
+      if (version === SQLITE_LIVE_INDEX_VERSION) backfillEndedAt(db);
     }
     setPragma(db, `user_version = ${SQLITE_SCHEMA_VERSION}`);
   }).immediate();
@@ -677,8 +752,23 @@ function prepareReads(db: BetterSqlite3.Database) {
       ),
     ),
     list: keep(db.prepare('SELECT stream_id FROM swb_streams WHERE version > 0 ORDER BY stream_key').pluck()),
+    listNotEnded: keep(db.prepare('SELECT stream_id FROM swb_streams WHERE ended_at IS NULL AND version > 0').pluck()),
+    listEndedSince: keep(db.prepare('SELECT stream_id FROM swb_streams WHERE ended_at >= ? AND version > 0').pluck()),
+    endedBefore: keep(
+      db.prepare(
+        `SELECT stream_id AS streamId, version, ended_at AS endedAt FROM swb_streams
+          WHERE ended_at < ? AND version > 0
+            AND stream_key IS NOT (SELECT stream_key FROM swb_entries ORDER BY rowid DESC LIMIT 1)
+          ORDER BY ended_at LIMIT ?`,
+      ),
+    ),
+    streamOf: keep(db.prepare('SELECT stream_key AS key, version FROM swb_streams WHERE stream_id = ?')),
+    deleteEntries: keep(db.prepare('DELETE FROM swb_entries WHERE stream_key = ?')),
+    deleteSnapshot: keep(db.prepare('DELETE FROM swb_snapshots WHERE stream_id = ?')),
+    deleteStream: keep(db.prepare('DELETE FROM swb_streams WHERE stream_key = ?')),
     readSnapshot: keep(db.prepare('SELECT body FROM swb_snapshots WHERE stream_id = ?')),
-    // entries are never deleted, and each commit's rows get ids past every committed one
+    // each commit's rows get ids past every committed one: only the archive deletes entries, and
+    // it leaves the stream holding the last row (see listEndedBefore), so the last id never goes back
     lastRow: keep(db.prepare('SELECT coalesce(max(rowid), 0) FROM swb_entries').pluck()),
     appendedSince: keep(
       db.prepare(

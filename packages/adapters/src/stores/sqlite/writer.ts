@@ -15,7 +15,10 @@ import { keep, pragmaValue, setPragma } from './keep.js';
 /** A flat group of writes, in the order they were asked for. */
 export type WriteGroup = (string | number)[];
 
-/** `OP_APPEND, streamId, expectedVersion (-1 when none), n, then n times: id, kind, at, body`. */
+/**
+ * `OP_APPEND, streamId, expectedVersion (-1 when none), endedAt ('' when the batch does not end
+ * the call), n, then n times: id, kind, at, body`.
+ */
 export const OP_APPEND = 0;
 /** `OP_SNAPSHOT, streamId, position, machineVersion, body`. */
 export const OP_SNAPSHOT = 1;
@@ -164,8 +167,9 @@ export class GroupWriter {
   #append(group: WriteGroup, at: number, now: number): WriteResult {
     const streamId = group[at + 1] as string;
     const expected = group[at + 2] as number;
-    const count = group[at + 3] as number;
-    const first = at + 4;
+    const endedAt = group[at + 3];
+    const count = group[at + 4] as number;
+    const first = at + 5;
     const stream = this.#stmt.stream.get(streamId) as { stream_key: number; version: number } | undefined;
     const version = stream?.version ?? 0;
     if (expected !== -1 && expected !== version) return { conflict: version };
@@ -188,6 +192,8 @@ export class GroupWriter {
       else position += 1;
     }
     if (position !== recorded) this.#stmt.setVersion.run(position, now, key);
+    // the live index, in the append's transaction (the first end recorded stays)
+    if (typeof endedAt === 'number' && key !== undefined) this.#stmt.setEnded.run(endedAt, key);
     return duplicates === undefined ? version : { base: version, duplicates };
   }
 
@@ -199,7 +205,7 @@ export class GroupWriter {
 
 /** The index of the write after the one at `at`. */
 function next(group: WriteGroup, at: number): number {
-  return group[at] === OP_APPEND ? at + 4 + 4 * (group[at + 3] as number) : at + 5;
+  return group[at] === OP_APPEND ? at + 5 + 4 * (group[at + 4] as number) : at + 5;
 }
 
 function prepareWrites(db: BetterSqlite3.Database) {
@@ -216,6 +222,7 @@ function prepareWrites(db: BetterSqlite3.Database) {
       ),
     ),
     setVersion: keep(db.prepare('UPDATE swb_streams SET version = ?, updated_at = ? WHERE stream_key = ?')),
+    setEnded: keep(db.prepare('UPDATE swb_streams SET ended_at = ? WHERE stream_key = ? AND ended_at IS NULL')),
     writeSnapshot: keep(
       db.prepare(
         `INSERT INTO swb_snapshots (stream_id, position, machine_version, body, written_at) VALUES (?, ?, ?, ?, ?)
