@@ -24,7 +24,7 @@ import { appendAll, HOSTILE, hostileCall, rosterHeavyCall } from './support/call
 
 const APP = { appId: 'b0t00000-0000-4000-8000-0000000000b8', tenantId: 'tenant-1', clientSecret: 'secret-1' };
 const SCALE = 0.05;
-const SERVICE_MEDIA = { '@odata.type': '#microsoft.graph.serviceHostedMediaConfig' };
+const SERVICE_MEDIA = { '@odata.type': '#microsoft.graph.serviceHostedMediaConfig' } as const;
 const prompt = {
   '@odata.type': '#microsoft.graph.mediaPrompt',
   mediaInfo: { uri: 'https://cdn.contoso.com/hello.wav', resourceId: 'hello' },

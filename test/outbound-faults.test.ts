@@ -174,7 +174,6 @@ describe('outbound faults: Graph answering 429 / 503 / 500 / 504 / resets at ran
       'SWB_GRAPH_HTTP',
       'SWB_GRAPH_THROTTLED',
       'SWB_GRAPH_NOT_FOUND',
-      'SWB_GRAPH_UNAVAILABLE',
       'SWB_OPERATION_FAILED',
       'SWB_OPERATION_TIMEOUT',
       'SWB_WAIT_TIMEOUT',

@@ -306,11 +306,32 @@ describe('the runtime against the simulator', () => {
       mediaConfig: SERVICE_MEDIA,
     });
     await call.waitFor('established', { timeoutMs: 5000 });
+    await expect(call.muteParticipant('nobody-here')).rejects.toMatchObject({ code: 'SWB_GRAPH_NOT_FOUND' });
+    const failed = Object.values(call.view.commands).find((c) => c.command === 'muteParticipant');
+    expect(failed?.outcome).toBe('failed');
+    await call.hangUp();
+  });
+
+  it('refuses a command on a terminated call without a request to Graph or a log entry', async () => {
+    const { sim, sw, webhook, store } = await world();
+    sim.scriptRemote('user-bo', [{ do: 'answer', after: 50 }]);
+    const call = await sw.createCall({
+      '@odata.type': '#microsoft.graph.call',
+      callbackUri: webhook.url,
+      targets: [{ '@odata.type': '#microsoft.graph.invitationParticipantInfo', identity: { user: { id: 'user-bo', displayName: 'Bo' } } }],
+      requestedModalities: ['audio'],
+      mediaConfig: SERVICE_MEDIA,
+    });
+    await call.waitFor('established', { timeoutMs: 5000 });
     await call.hangUp();
     await call.waitFor('terminated', { timeoutMs: 5000 });
-    await expect(call.playPrompt({ prompts: [prompt] })).rejects.toMatchObject({ code: 'SWB_GRAPH_NOT_FOUND' });
-    const failed = Object.values(call.view.commands).find((c) => c.command === 'playPrompt');
-    expect(failed?.outcome).toBe('failed');
+    const requests = sim.requests().length;
+    const logged = (await store.readStream(call.id)).length;
+    await expect(call.playPrompt({ prompts: [prompt] })).rejects.toMatchObject({ code: 'SWB_CALL_TERMINATED' });
+    await expect(call.participant('p1').mute()).rejects.toMatchObject({ code: 'SWB_CALL_TERMINATED' });
+    await expect(call.keepAlive()).rejects.toMatchObject({ code: 'SWB_CALL_TERMINATED' });
+    expect(sim.requests().length).toBe(requests);
+    expect((await store.readStream(call.id)).length).toBe(logged);
   });
 });
 

@@ -204,8 +204,13 @@ describe('no secret in logs, recordings, the event log or errors', () => {
     port.breakAuth = false;
     expect(unauthorized).toMatchObject({ status: 401 });
     await call.waitFor('terminated', { timeoutMs: 10_000 });
-    expect(await expectRejection(call.playPrompt({ prompts: [prompt] }))).toMatchObject({ code: 'SWB_GRAPH_NOT_FOUND' });
+    // the runtime refuses a command on the ended call without a request...
+    expect(await expectRejection(call.playPrompt({ prompts: [prompt] }))).toMatchObject({ code: 'SWB_CALL_TERMINATED' });
     await expectRejection(call.hangUp());
+    // ...and Graph answers 404 for one sent anyway
+    expect(await expectRejection(client.playPrompt(call.view.graphId, { prompts: [prompt] }))).toMatchObject({
+      code: 'SWB_GRAPH_NOT_FOUND',
+    });
     await expectRejection(
       sw.createCall({
         '@odata.type': '#microsoft.graph.call',

@@ -11,6 +11,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { PgEventStore, ShardedPgEventStore, SqliteEventStore } from '@switchboard/adapters';
 import { createSwitchboard, RUNTIME_DEFAULTS, type Call, type Logger, type Switchboard } from '@switchboard/runtime';
+import type { MediaPromptBody } from '@switchboard/core';
 import { createGraphClient, createWebhookReceiver, type GraphClient } from '@switchboard/transport';
 
 export interface DemoBotConfig {
@@ -63,7 +64,7 @@ export interface DemoBot {
 
 const SERVICE_MEDIA = { '@odata.type': '#microsoft.graph.serviceHostedMediaConfig' } as const;
 
-function prompt(name: string): unknown {
+function prompt(name: string): MediaPromptBody {
   return {
     '@odata.type': '#microsoft.graph.mediaPrompt',
     mediaInfo: { '@odata.type': '#microsoft.graph.mediaInfo', uri: `https://cdn.contoso.com/prompts/${name}.wav`, resourceId: name },

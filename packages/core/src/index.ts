@@ -6,6 +6,8 @@
 // Errors
 export { SwitchboardError, DecodeError, ExpectedVersionConflictError } from './errors/errors.js';
 export type { SwitchboardErrorCode, DecodeErrorReason } from './errors/errors.js';
+export { ERROR_CODES, isSwitchboardErrorCode } from './errors/codes.js';
+
 // The log and the event store port
 export { CALL_STATES, ENTRY_KINDS, QUARANTINE_STREAM, TIMER_NAMES } from './log/entries.js';
 export type {
@@ -47,6 +49,50 @@ export type {
 export type { GraphPort, GraphResponse, SendParams } from './commands/port.js';
 export { silentLogger } from './util/logger.js';
 export type { Logger } from './util/logger.js';
+
+// The command table
+export { COMMANDS, COMMAND_NAMES, isCommandName, commandSpec, commandPathOf, matchCommand } from './commands/table.js';
+export type {
+  CommandSpec,
+  CommandScope,
+  CommandResultKind,
+  CommandBodyPresence,
+  CommandBody,
+  CommandResponse,
+  CommandBodyArgs,
+  CommandTargetArgs,
+  CallMethodCommand,
+  ParticipantMethodCommand,
+} from './commands/table.js';
+export type {
+  CommandBodies,
+  CommandResponses,
+  CommandIdentitySet,
+  PromptMediaInfo,
+  MediaPromptBody,
+  CommandMediaConfig,
+  InvitationTarget,
+  ParticipantInfoBody,
+  ClientContext,
+  CreateCallBody,
+  AnswerBody,
+  RejectBody,
+  RedirectBody,
+  TransferBody,
+  InviteBody,
+  MuteAllBody,
+  AudioRoutingGroupBody,
+  AddLargeGalleryViewBody,
+  PlayPromptBody,
+  RecordResponseBody,
+  SendDtmfTonesBody,
+  ChangeScreenSharingRoleBody,
+  UpdateRecordingStatusBody,
+  TeleconferenceDeviceQualityBody,
+  StartHoldMusicBody,
+  GraphCollection,
+  BetaMediaOperation,
+} from './commands/bodies.js';
 
 // Decoding
 export { decodeNotifications, decodeDelivery, DECODE_LIMITS } from './decode/decode.js';

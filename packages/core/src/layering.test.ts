@@ -11,8 +11,8 @@ import { describe, expect, it } from 'vitest';
 export const LAYERS = [
   'util', // pure helpers: ids, hashing, Graph's JSON shapes
   'errors', // SwitchboardError and its codes
+  'commands', // the command table (routes, scopes, bodies typed from graph-types) and the Graph port
   'log', // entries, the event store port and its optional capabilities, snapshots as stored
-  'commands', // the Graph port the runtime sends commands through
   'decode', // a webhook body -> log entries
   'reconcile', // the call context and the ordering rules that edit it
   'machine', // the call-state table, guards, actions; the XState machine built from them

@@ -2,7 +2,7 @@
  * Everything this package takes from the other Switchboard packages, in one place: the core
  * package's root and its `/machine` and `/replay` subpaths; only this file names them.
  */
-export { CALL_STATES, QUARANTINE_STREAM } from '@switchboard/core';
+export { CALL_STATES, COMMANDS, commandPathOf, QUARANTINE_STREAM } from '@switchboard/core';
 export { DOCUMENTED_TRANSITIONS, STATE_RANK, MACHINE_VERSION } from '@switchboard/core/machine';
 export { foldEntries, replay, restoreCallSnapshot, startCall, viewOf } from '@switchboard/core/replay';
 export type {

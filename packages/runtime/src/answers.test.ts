@@ -11,7 +11,11 @@ import type { GraphPort, GraphResponse, SendParams } from '@switchboard/core';
  * while `start()` restores makes possible.
  */
 const CALL = '3a1f0b2c-5d6e-4f70-8a9b-0c1d2e3f4a5b';
-const ANSWER = { callbackUri: 'https://bot.example/api/calls', mediaConfig: {}, acceptedModalities: ['audio'] as const };
+const ANSWER = {
+  callbackUri: 'https://bot.example/api/calls',
+  mediaConfig: { '@odata.type': '#microsoft.graph.serviceHostedMediaConfig' },
+  acceptedModalities: ['audio'],
+} as const;
 
 function ringingGraph(): GraphPort & { sent: Array<[CommandName, SendParams]>; release: () => void } {
   const sent: Array<[CommandName, SendParams]> = [];

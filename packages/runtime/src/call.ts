@@ -1,15 +1,22 @@
 import { EventEmitter } from 'eventemitter3';
 import {
+  COMMAND_NAMES,
+  COMMANDS,
   canonicalId,
   SwitchboardError,
   type CallEvent,
+  type CallEventType,
+  type CallMethodCommand,
   type CallState,
   type CallView,
+  type CommandBodyArgs,
   type CommandName,
+  type CommandResponse,
+  type GraphParticipant,
   type GraphResponse,
   type OperationView,
+  type ParticipantMethodCommand,
 } from '@switchboard/core';
-import type { Modality } from '@switchboard/transport';
 
 /** The runtime services a call handle uses; the switchboard implements them. */
 export interface CallHost {
@@ -20,18 +27,55 @@ export interface CallHost {
   setTimer(ms: number, fn: () => void): () => void;
 }
 
-export type CallHandleEvents = {
+/**
+ * A call handle's events: every engine event of the call under its own name (typed by it),
+ * every one as `event`, and `updated` with the views before and after whenever the call's view
+ * changed between two events.
+ */
+export type CallHandleEvents = { [T in CallEventType]: [Extract<CallEvent, { type: T }>] } & {
   event: [CallEvent];
-  stateChanged: [Extract<CallEvent, { type: 'stateChanged' }>];
-  participantJoined: [Extract<CallEvent, { type: 'participantJoined' }>];
-  participantLeft: [Extract<CallEvent, { type: 'participantLeft' }>];
-  participantAdmitted: [Extract<CallEvent, { type: 'participantAdmitted' }>];
-  toneReceived: [Extract<CallEvent, { type: 'toneReceived' }>];
-  operationSettled: [Extract<CallEvent, { type: 'operationSettled' }>];
+  /**
+   * The call's view changed: `before` is the view at the previous event (undefined for the
+   * first), `after` the view now. Emitted with the events, so a change that came with no event
+   * of its own (a media state, an unknown property) shows at the next event.
+   */
+  updated: [change: { readonly before: CallView | undefined; readonly after: CallView; readonly cause: CallEvent }];
+};
+
+/**
+ * How an operation of command `C` ended, as the view has it: the view's bookkeeping and the
+ * operation's own properties (`recordingLocation` and `recordingAccessToken` for `record`).
+ */
+export type OperationOutcome<C extends CommandName> = OperationView &
+  Readonly<Omit<Exclude<CommandResponse<C>, null>, 'id' | 'status' | '@odata.type'>>;
+
+/** What a command of the table resolves to on a handle: an operation handle, or Graph's answer. */
+export type CommandOutcome<C extends CommandName> = (typeof COMMANDS)[C]['result'] extends 'operation'
+  ? OperationHandle<OperationOutcome<C>>
+  : GraphResponse<CommandResponse<C>>;
+
+/**
+ * The `Call` handle's command methods, one per row of core's command table that names one: a
+ * participant-scoped command takes the participant id first (it cannot be called without
+ * one), then the body when the command has one.
+ */
+export type CallCommands = {
+  readonly [M in keyof CallMethodCommand]: (
+    ...args: (typeof COMMANDS)[CallMethodCommand[M]]['scope'] extends 'participant'
+      ? [participantId: string, ...CommandBodyArgs<CallMethodCommand[M]>]
+      : CommandBodyArgs<CallMethodCommand[M]>
+  ) => Promise<CommandOutcome<CallMethodCommand[M]>>;
+};
+
+/** A participant handle's command methods: the participant-scoped rows of the command table. */
+export type ParticipantCommands = {
+  readonly [M in keyof ParticipantMethodCommand]: (
+    ...args: CommandBodyArgs<ParticipantMethodCommand[M]>
+  ) => Promise<CommandOutcome<ParticipantMethodCommand[M]>>;
 };
 
 /** An operation Graph runs for a while (playPrompt, record, invite, ...). */
-export interface OperationHandle {
+export interface OperationHandle<R extends OperationView = OperationView> {
   readonly id: string;
   /** The status in Graph's first answer. */
   readonly status: string | undefined;
@@ -43,7 +87,7 @@ export interface OperationHandle {
    * view says `ended`), or `SWB_OPERATION_TIMEOUT`. Leaving it unawaited is fine: its
    * rejection is then no unhandled rejection.
    */
-  readonly completed: Promise<OperationView>;
+  readonly completed: Promise<R>;
 }
 
 /** The operation ended `failed`: `resultInfo` says why. */
@@ -77,13 +121,22 @@ export class OperationOutcomeUnknownError extends SwitchboardError {
 }
 
 /**
- * A handle on one call: its current view, every command of the call resource, operations as
- * promises, and its events. Commands are recorded in the log before and after they are sent.
+ * A handle on one call: its current view, every command of the call resource (from core's
+ * command table: `answer`, `playPrompt`, `record`, `get`, `hangUp`, `muteParticipant(id)`...),
+ * operations as promises, and its events. Commands are recorded in the log before and after
+ * they are sent; on a terminated call they are refused without a request
+ * (`SWB_CALL_TERMINATED`).
  */
+// The command methods are installed from the table (the static block below); this interface
+// gives them their types.
+export interface Call extends CallCommands {}
+// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: see the interface above
 export class Call extends EventEmitter<CallHandleEvents> {
   readonly id: string;
   readonly #host: CallHost;
   readonly #waiters = new Set<() => void>();
+  /** The view at the last event delivered (views are frozen: a new object is a change). */
+  #lastView: CallView | undefined;
 
   constructor(id: string, host: CallHost) {
     super();
@@ -113,7 +166,13 @@ export class Call extends EventEmitter<CallHandleEvents> {
   /** @internal the switchboard forwards the engine's events for this call. */
   deliver(event: CallEvent): void {
     this.emit('event', event);
-    if (event.type in CALL_EVENT_CHANNELS) this.emit(event.type as keyof CallHandleEvents, event as never);
+    this.emit(event.type, event as never);
+    const after = this.#host.view(this.id);
+    if (after && after !== this.#lastView) {
+      const before = this.#lastView;
+      this.#lastView = after;
+      this.emit('updated', { before, after, cause: event });
+    }
     for (const wake of [...this.#waiters]) wake();
   }
 
@@ -166,90 +225,53 @@ export class Call extends EventEmitter<CallHandleEvents> {
     return { id: operationId, status: op.status, completed: this.#settled(operationId) };
   }
 
-  // Call handling
-  /** Answers an incoming call; Graph requires `acceptedModalities` (`['audio']` at least). */
-  answer(body: {
-    callbackUri: string;
-    mediaConfig: unknown;
-    acceptedModalities: readonly Modality[];
-    [k: string]: unknown;
-  }): Promise<GraphResponse> {
-    return this.#host.command(this.id, 'answer', body);
-  }
-  reject(body: { reason?: 'none' | 'busy' | 'forbidden'; callbackUri?: string } = {}): Promise<GraphResponse> {
-    return this.#host.command(this.id, 'reject', body);
-  }
-  redirect(body: { targets: unknown[]; timeout?: number; callbackUri?: string; [k: string]: unknown }): Promise<GraphResponse> {
-    return this.#host.command(this.id, 'redirect', body);
-  }
-  transfer(body: { transferTarget: unknown; transferee?: unknown; [k: string]: unknown }): Promise<GraphResponse> {
-    return this.#host.command(this.id, 'transfer', body);
-  }
-  /** Hangs up (DELETE the call). */
-  hangUp(): Promise<GraphResponse> {
-    return this.#host.command(this.id, 'delete');
-  }
-  keepAlive(): Promise<GraphResponse> {
-    return this.#host.command(this.id, 'keepAlive');
+  static {
+    for (const command of COMMAND_NAMES) {
+      const name = COMMANDS[command].call;
+      if (name === null) continue;
+      Object.defineProperty(Call.prototype, name, {
+        value(this: Call, ...args: unknown[]) {
+          return this.#invoke(command, args);
+        },
+        writable: true,
+        configurable: true,
+      });
+    }
   }
 
-  // Group calls
-  invite(body: { participants: unknown[]; clientContext?: string }): Promise<OperationHandle> {
-    return this.#operation('invite', body);
-  }
-  muteAll(body: { participants?: string[]; clientContext?: string } = {}): Promise<OperationHandle> {
-    return this.#operation('muteAll', body);
-  }
-  muteParticipant(participantId: string, body: { clientContext?: string } = {}): Promise<OperationHandle> {
-    return this.#operation('muteParticipant', body, { participantId });
-  }
-  removeParticipant(participantId: string): Promise<GraphResponse> {
-    return this.#host.command(this.id, 'deleteParticipant', undefined, { participantId });
-  }
-  listParticipants(): Promise<GraphResponse> {
-    return this.#host.command(this.id, 'listParticipants');
-  }
-
-  // Interactive voice response
-  playPrompt(body: { prompts: unknown[]; clientContext?: string; [k: string]: unknown }): Promise<OperationHandle> {
-    return this.#operation('playPrompt', body);
-  }
-  record(body: { [k: string]: unknown } = {}): Promise<OperationHandle> {
-    return this.#operation('record', body);
-  }
-  cancelMediaProcessing(body: { clientContext?: string } = {}): Promise<OperationHandle> {
-    return this.#operation('cancelMediaProcessing', body);
-  }
-  subscribeToTone(body: { clientContext?: string } = {}): Promise<OperationHandle> {
-    return this.#operation('subscribeToTone', body);
-  }
-  sendDtmfTones(body: { tones: string[]; delayBetweenTonesMs?: number; clientContext?: string }): Promise<OperationHandle> {
-    return this.#operation('sendDtmfTones', body);
-  }
-
-  // Self participant, recording, hold music
-  mute(body: { clientContext?: string } = {}): Promise<OperationHandle> {
-    return this.#operation('mute', body);
-  }
-  unmute(body: { clientContext?: string } = {}): Promise<OperationHandle> {
-    return this.#operation('unmute', body);
-  }
-  changeScreenSharingRole(body: { role: 'viewer' | 'sharer' }): Promise<GraphResponse> {
-    return this.#host.command(this.id, 'changeScreenSharingRole', body);
-  }
-  updateRecordingStatus(body: { status: string; clientContext?: string }): Promise<OperationHandle> {
-    return this.#operation('updateRecordingStatus', body);
-  }
   /**
-   * Puts a participant on hold with music
-   * (`POST /communications/calls/{id}/participants/{participantId}/startHoldMusic`).
+   * A handle on one participant of the call: its view and the participant-scoped commands
+   * (`mute`, `remove`, `startHoldMusic`, `stopHoldMusic`). The id is not checked against the
+   * roster (Graph answers 404 for a participant it does not know).
    */
-  startHoldMusic(participantId: string, body: { customPrompt?: unknown; clientContext?: string } = {}): Promise<OperationHandle> {
-    return this.#operation('startHoldMusic', body, { participantId });
+  participant(participantId: string): ParticipantHandle {
+    if (typeof participantId !== 'string' || participantId.length === 0) {
+      throw new SwitchboardError('SWB_INVALID_ARGUMENT', 'participant() needs a participant id');
+    }
+    return new ParticipantHandle(this, participantId, (command, args) => this.#invoke(command, [participantId, ...args]));
   }
-  /** Takes a participant off hold (`POST .../participants/{participantId}/stopHoldMusic`). */
-  stopHoldMusic(participantId: string, body: { clientContext?: string } = {}): Promise<OperationHandle> {
-    return this.#operation('stopHoldMusic', body, { participantId });
+
+  /** A command of the table, its arguments as the handle method took them. */
+  #invoke(command: CommandName, args: readonly unknown[]): Promise<unknown> {
+    const spec = COMMANDS[command];
+    let params: { participantId?: string } = {};
+    let rest = args;
+    if (spec.scope === 'participant') {
+      const [participantId] = args;
+      if (typeof participantId !== 'string' || participantId.length === 0) {
+        return Promise.reject(
+          new SwitchboardError(
+            'SWB_INVALID_ARGUMENT',
+            `${spec.call ?? command} needs a participant id first, got ${JSON.stringify(participantId)}`,
+          ),
+        );
+      }
+      params = { participantId };
+      rest = args.slice(1);
+    }
+    const body = spec.body === 'none' ? undefined : (rest[0] ?? (spec.body === 'optional' ? {} : undefined));
+    if (spec.result === 'operation') return this.#operation(command, body, params);
+    return this.#host.command(this.id, command, body, params);
   }
 
   /** Asks Graph for the call and its roster now, and records the answer as authoritative. */
@@ -310,11 +332,40 @@ export class Call extends EventEmitter<CallHandleEvents> {
   }
 }
 
-const CALL_EVENT_CHANNELS = {
-  stateChanged: true,
-  participantJoined: true,
-  participantLeft: true,
-  participantAdmitted: true,
-  toneReceived: true,
-  operationSettled: true,
-} as const;
+/**
+ * A handle on one participant of a call: `call.participant(id)`. Its command methods are the
+ * participant-scoped rows of core's command table, recorded in the call's log like every
+ * command.
+ */
+export interface ParticipantHandle extends ParticipantCommands {}
+// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: see the interface above
+export class ParticipantHandle {
+  readonly id: string;
+  readonly call: Call;
+  readonly #invoke: (command: CommandName, args: readonly unknown[]) => Promise<unknown>;
+
+  constructor(call: Call, id: string, invoke: (command: CommandName, args: readonly unknown[]) => Promise<unknown>) {
+    this.call = call;
+    this.id = id;
+    this.#invoke = invoke;
+  }
+
+  /** The participant as the call's view has it; undefined when the roster has no such participant. */
+  get view(): GraphParticipant | undefined {
+    return this.call.view.participants[this.id];
+  }
+
+  static {
+    for (const command of COMMAND_NAMES) {
+      const name = COMMANDS[command].participant;
+      if (name === null) continue;
+      Object.defineProperty(ParticipantHandle.prototype, name, {
+        value(this: ParticipantHandle, ...args: unknown[]) {
+          return this.#invoke(command, args);
+        },
+        writable: true,
+        configurable: true,
+      });
+    }
+  }
+}

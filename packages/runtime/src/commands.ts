@@ -1,4 +1,13 @@
-import { canonicalId, SwitchboardError, type CommandName, type GraphPort, type GraphResponse } from '@switchboard/core';
+import {
+  canonicalId,
+  commandPathOf,
+  COMMANDS,
+  SwitchboardError,
+  type CommandName,
+  type CreateCallBody,
+  type GraphPort,
+  type GraphResponse,
+} from '@switchboard/core';
 import type { CallRequestBody, CreateCallSpec, GraphClient } from '@switchboard/transport';
 import { stoppedError, type RuntimeContext } from './context.js';
 import type { Exchanges } from './recorder.js';
@@ -9,40 +18,9 @@ export type RuntimeGraph = GraphPort & Partial<Pick<GraphClient, 'buildCreateCal
 /** The commands that settle an incoming call: it is sent at most one of them. */
 export const ANSWER_COMMANDS: ReadonlySet<CommandName> = new Set<CommandName>(['answer', 'reject', 'redirect']);
 
-const COMMAND_METHOD: Partial<Record<CommandName, string>> = {
-  get: 'GET',
-  delete: 'DELETE',
-  listParticipants: 'GET',
-  deleteParticipant: 'DELETE',
-  listAudioRoutingGroups: 'GET',
-};
-
-/** The v1.0 path a command goes to, for recordings (replay maps it back to the command). */
+/** The v1.0 path a command goes to, for recordings (replay maps it back to the command): the command table's. */
 function commandPath(command: CommandName, callId: string, participantId: string | undefined): string {
-  const base = `/v1.0/communications/calls/${callId}`;
-  switch (command) {
-    case 'get':
-    case 'delete':
-      return base;
-    case 'listParticipants':
-      return `${base}/participants`;
-    case 'invite':
-      return `${base}/participants/invite`;
-    case 'muteAll':
-      return `${base}/participants/muteAll`;
-    case 'muteParticipant':
-      return `${base}/participants/${participantId ?? ''}/mute`;
-    case 'deleteParticipant':
-      return `${base}/participants/${participantId ?? ''}`;
-    case 'startHoldMusic':
-    case 'stopHoldMusic':
-      return `${base}/participants/${participantId ?? ''}/${command}`;
-    case 'createAudioRoutingGroup':
-    case 'listAudioRoutingGroups':
-      return `${base}/audioRoutingGroups`;
-    default:
-      return `${base}/${command}`;
-  }
+  return `/v1.0/communications/calls${commandPathOf(command, { callId, participantId: participantId ?? '' })}`;
 }
 
 /**
@@ -74,7 +52,10 @@ export class Commands {
    * Places a call (`POST /communications/calls`) and records it; resolves to the call's key
    * once Graph answered 201. `beforeRecord` runs once the key is known, before the first entry.
    */
-  async create(request: CallRequestBody | CreateCallSpec, beforeRecord?: (callId: string) => Promise<unknown>): Promise<string> {
+  async create(
+    request: CreateCallBody | CallRequestBody | CreateCallSpec,
+    beforeRecord?: (callId: string) => Promise<unknown>,
+  ): Promise<string> {
     this.#refuseIfStopped('createCall');
     if (isCreateCallSpec(request)) {
       if (typeof this.#graph.buildCreateCall !== 'function') {
@@ -151,6 +132,15 @@ export class Commands {
     return work;
   }
 
+  /**
+   * A terminated call takes no more commands: Graph would answer 404, so the command is
+   * refused here, before anything is logged or sent.
+   */
+  #refuseIfTerminated(callId: string, command: CommandName): void {
+    if (this.#ctx.engine.getCall(callId)?.state !== 'terminated') return;
+    throw new SwitchboardError('SWB_CALL_TERMINATED', `${command} refused: call ${callId} has terminated (nothing was sent to Graph)`);
+  }
+
   /** After `stop()`, every command is refused before anything is logged or sent. */
   #refuseIfStopped(command: string): void {
     if (this.#ctx.stopped()) throw stoppedError(command);
@@ -179,6 +169,7 @@ export class Commands {
   /** Sends a call command through the protocol: record, send, record the answer. */
   async send(callId: string, command: CommandName, body: unknown, params: { participantId?: string } = {}): Promise<GraphResponse> {
     this.#refuseIfStopped(command);
+    this.#refuseIfTerminated(callId, command);
     this.#refuseIfHandled(callId, command);
     const id = this.#ctx.newId();
     if (ANSWER_COMMANDS.has(command)) this.#answering.add(`cmd:${id}`);
@@ -199,7 +190,7 @@ export class Commands {
     });
     let response: GraphResponse;
     const graphId = this.#graphId(callId);
-    this.#exchanges.write('request', COMMAND_METHOD[command] ?? 'POST', commandPath(command, graphId, params.participantId), null, body);
+    this.#exchanges.write('request', COMMANDS[command].method, commandPath(command, graphId, params.participantId), null, body);
     try {
       response = await this.#graph.send(command, {
         callId: graphId,
@@ -251,7 +242,7 @@ export class Commands {
 }
 
 /** A scenario to build, as opposed to a request body (which has `mediaConfig`). */
-function isCreateCallSpec(request: CallRequestBody | CreateCallSpec): request is CreateCallSpec {
+function isCreateCallSpec(request: CreateCallBody | CallRequestBody | CreateCallSpec): request is CreateCallSpec {
   return (
     typeof request === 'object' &&
     request !== null &&

@@ -1,7 +1,8 @@
+import type { InvitationTarget } from '@switchboard/core';
 /** What to do with an incoming call nobody answered, rejected or redirected in time. */
 export type AnswerDeadlinePolicy =
   | { readonly action: 'reject'; readonly reason?: 'none' | 'busy' | 'forbidden' }
-  | { readonly action: 'redirect'; readonly targets: readonly unknown[] }
+  | { readonly action: 'redirect'; readonly targets: readonly InvitationTarget[] }
   | { readonly action: 'none' };
 
 /**

@@ -69,7 +69,11 @@ describe('one GUID, two spellings, in the runtime (call: playPrompt and call: an
     const id = await incoming;
     expect(id).toBe('57dab8b1-894c-409a-b240-bd8beae78896');
     expect(sw.call(id)!.view.graphId).toBe('57DAB8B1894C409AB240BD8BEAE78896');
-    await sw.call(id)!.answer({ callbackUri: 'https://bot.contoso.com/api/calls', mediaConfig: {}, acceptedModalities: ['audio'] });
+    await sw.call(id)!.answer({
+      callbackUri: 'https://bot.contoso.com/api/calls',
+      mediaConfig: { '@odata.type': '#microsoft.graph.serviceHostedMediaConfig' },
+      acceptedModalities: ['audio'],
+    });
     expect(sent).toEqual([{ command: 'answer', callId: '57DAB8B1894C409AB240BD8BEAE78896' }]);
     await sw.stop();
   });

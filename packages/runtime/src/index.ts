@@ -2,8 +2,8 @@ export { Switchboard, createSwitchboard } from './switchboard.js';
 export type { SwitchboardConfig, SwitchboardEvents, AnswerDeadlinePolicy, Delivery, RetentionPolicy } from './switchboard.js';
 export { RUNTIME_DEFAULTS } from './defaults.js';
 export type { RuntimeGraph } from './commands.js';
-export { Call, OperationFailedError, OperationOutcomeUnknownError } from './call.js';
-export type { OperationHandle, CallHandleEvents } from './call.js';
+export { Call, ParticipantHandle, OperationFailedError, OperationOutcomeUnknownError } from './call.js';
+export type { OperationHandle, OperationOutcome, CommandOutcome, CallCommands, ParticipantCommands, CallHandleEvents } from './call.js';
 // core's ports, re-exported for bot authors who import the runtime only
 export { silentLogger } from '@switchboard/core';
 export type { GraphPort, GraphResponse, SendParams, Logger } from '@switchboard/core';

@@ -15,6 +15,8 @@ import {
   SwitchboardError,
   silentLogger,
   type CallEvent,
+  type CallView,
+  type CreateCallBody,
   type CallLeases,
   type Engine,
   type EventStore,
@@ -134,6 +136,13 @@ export type SwitchboardEvents = {
   /** A call came in: answer, reject or redirect it before `deadline` (ms since the epoch). */
   incomingCall: [call: Call, deadline: number];
   callEnded: [call: Call];
+  /**
+   * A live call this instance now runs without having started it here: restored by `start()`
+   * (`restarted`) or taken over from an instance whose lease lapsed (`takenOver`). Emitted
+   * after the call was resynced with Graph and its timers restarted, with its view, so a bot
+   * can pick its flow up where the view says it is (instead of polling `owns()`).
+   */
+  callResumed: [call: Call, view: CallView, how: 'restarted' | 'takenOver'];
   /** Every engine event, for every call this instance holds (with several instances: the ones it owns, or loaded on demand). */
   event: [CallEvent];
   /**
@@ -269,7 +278,7 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> {
           handle: (callId) => this.#handle(callId),
           existing: (callId) => this.#calls.get(callId),
           forgetHandle: (callId) => this.#calls.delete(callId),
-          takeOver: (callId, reason) => this.#takeOver(callId, reason),
+          takeOver: (callId, reason) => this.#takeOver(callId, reason, 'takenOver'),
           incoming: (call, receivedAt) => this.#timers.incoming(call, receivedAt),
         })
       : undefined;
@@ -330,7 +339,7 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> {
   }
 
   /** Starts acting for a call this instance now owns: resync, then its timers (and the answer deadline). */
-  async #takeOver(callId: string, reason: string): Promise<void> {
+  async #takeOver(callId: string, reason: string, how: 'restarted' | 'takenOver'): Promise<void> {
     const call = this.#handle(callId);
     await this.resync(callId, reason).catch((error: unknown) => this.#fail(error, callId));
     if (this.engine.getCall(callId)?.state === 'incoming') {
@@ -338,6 +347,14 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> {
       this.#timers.incoming(call, first?.at ?? this.#ctx.clock());
     }
     this.#timers.keepAlive(callId);
+    const view = this.engine.getCall(callId);
+    if (!view || view.state === 'terminated') return;
+    try {
+      this.emit('callResumed', call, view, how);
+    } catch (error) {
+      // a bot's handler that throws must not stop the runtime's own work
+      this.#fail(error, callId);
+    }
   }
 
   /**
@@ -404,7 +421,7 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> {
     await Promise.all(
       live.map(async (view) => {
         this.#handle(view.id);
-        if (await this.#ownership.own(view.id)) await this.#takeOver(view.id, 'rehydrated after a restart');
+        if (await this.#ownership.own(view.id)) await this.#takeOver(view.id, 'rehydrated after a restart', 'restarted');
       }),
     );
     this.#ownership.sweep(() =>
@@ -413,7 +430,7 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> {
           .calls()
           .filter((view) => view.state !== 'terminated')
           .map((view) => view.id),
-        (callId) => this.#takeOver(callId, 'took over a call whose owner went away'),
+        (callId) => this.#takeOver(callId, 'took over a call whose owner went away', 'takenOver'),
       ),
     );
     this.#snapshots.whenQuiet();
@@ -449,7 +466,7 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> {
    * 201. `request` is the body, or a `CreateCallSpec` the Graph client builds into one (the
    * built body is what the log records).
    */
-  async createCall(request: CallRequestBody | CreateCallSpec): Promise<Call> {
+  async createCall(request: CreateCallBody | CallRequestBody | CreateCallSpec): Promise<Call> {
     const onDemand = this.#onDemand;
     // owner-only: the instance that placed the call owns it, and holds it from its first entry
     const callId = await this.#commands.create(request, onDemand && ((id) => onDemand.placed(id)));

@@ -86,6 +86,10 @@ export class SimCall {
   /** Incoming calls: the bot's identity as the caller dialled it (application or application instance). */
   botIdentity?: Json;
   recordingStatus?: string;
+  /** beta: whether the bot's transcription of the call is on (`startTranscription` / `stopTranscription`). */
+  transcriptionActive = false;
+  /** Audio routing groups by id (`POST /calls/{id}/audioRoutingGroups`). */
+  readonly audioRoutingGroups = new Map<string, Json>();
 
   constructor(
     readonly id: string,

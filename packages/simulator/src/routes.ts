@@ -1,9 +1,11 @@
 import type { SimCall } from './call.js';
-import { GraphError } from './http.js';
+import { GraphError, badRequest } from './http.js';
+import { asObject } from './validate.js';
 import type { CallService, Reply, ServiceContext } from './service/index.js';
 import { answer, redirect, reject } from './service/incoming.js';
 import { hangUp, keepAlive } from './service/lifecycle.js';
 import {
+  addLargeGalleryView,
   cancelMediaProcessing,
   changeScreenSharingRole,
   getSession,
@@ -11,10 +13,13 @@ import {
   muteSelf,
   playPrompt,
   record,
+  recording,
   sendDtmfTones,
   subscribeToTone,
+  transcription,
   updateRecordingStatus,
 } from './service/media.js';
+import { createAudioRoutingGroup, listAudioRoutingGroups } from './service/routing.js';
 import { getOperation } from './service/operations.js';
 import { callReply, create, locationOf } from './service/outgoing.js';
 import {
@@ -61,6 +66,11 @@ const CALL_ACTIONS: { readonly [name: string]: readonly [canonical: string, Call
   ['unmute', (s, c, b) => muteSelf(s, c, b, false)],
   ['updateRecordingStatus', updateRecordingStatus],
   ['changeScreenSharingRole', changeScreenSharingRole],
+  ['addLargeGalleryView', addLargeGalleryView],
+  ['startRecording', (s, c, b) => recording(s, c, b, true)],
+  ['stopRecording', (s, c, b) => recording(s, c, b, false)],
+  ['startTranscription', (s, c, b) => transcription(s, c, b, true)],
+  ['stopTranscription', (s, c, b) => transcription(s, c, b, false)],
 ]);
 
 type ParticipantAction = (ctx: ServiceContext, call: SimCall, participantId: string, body: unknown) => Reply;
@@ -98,6 +108,11 @@ export function matchRoute(method: string, segments: readonly string[]): GraphRo
     if (method !== 'POST') throw methodNotAllowed();
     return { template: 'POST /calls', hasBody: true, handle: (s, appId, body, v) => createCall(s.ctx, appId, body, v) };
   }
+  if (second === undefined && actionName(callId) === 'logteleconferencedevicequality') {
+    // a collection action, not a call: Graph answers 200 without a body
+    if (method !== 'POST') throw methodNotAllowed();
+    return { template: 'POST /calls/logTeleconferenceDeviceQuality', hasBody: true, handle: (_s, _appId, body) => logQuality(body) };
+  }
   const on = (template: string, hasBody: boolean, run: CallAction): GraphRoute => ({
     template: `${method} /calls/{id}${template}`,
     callId,
@@ -133,6 +148,12 @@ export function matchRoute(method: string, segments: readonly string[]): GraphRo
     const [name, run] = action;
     return on(`/participants/{participantId}/${name}`, true, (s, c, b) => run(s, c, participantId, b));
   }
+  if (head === 'audioroutinggroups') {
+    if (third !== undefined) throw unknownSegment(third);
+    if (method === 'POST') return on('/audioRoutingGroups', true, createAudioRoutingGroup);
+    if (method === 'GET') return on('/audioRoutingGroups', false, (s, c) => ({ status: 200, body: listAudioRoutingGroups(s, c) }));
+    throw methodNotAllowed();
+  }
   if (head === 'operations') {
     if (third === undefined || fourth !== undefined) throw unknownSegment(fourth ?? second);
     if (method !== 'GET') throw methodNotAllowed();
@@ -155,4 +176,11 @@ export function matchRoute(method: string, segments: readonly string[]): GraphRo
 function createCall(ctx: ServiceContext, appId: string, body: unknown, apiVersion: 'v1.0' | 'beta'): Reply {
   const call = create(ctx, appId, body, apiVersion);
   return { status: 201, body: callReply(ctx, call), headers: { Location: locationOf(ctx, call) } };
+}
+
+/** POST /calls/logTeleconferenceDeviceQuality: the body needs a `quality` object. */
+function logQuality(body: unknown): Reply {
+  const quality = asObject(body)['quality'];
+  if (typeof quality !== 'object' || quality === null || Array.isArray(quality)) throw badRequest('quality is required.');
+  return { status: 200 };
 }

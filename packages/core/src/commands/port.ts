@@ -2,13 +2,13 @@
  * The port through which the runtime sends call commands to Graph. `@switchboard/transport`'s
  * `GraphClient` implements it; a test can too, with a function.
  */
-import type { CommandName } from '../log/entries.js';
+import type { CommandName } from './table.js';
 
 /** What Graph answered to a command. */
-export interface GraphResponse {
+export interface GraphResponse<T = unknown> {
   readonly status: number;
   /** Parsed JSON; `null` when Graph sent no body (202/204). */
-  readonly body: unknown;
+  readonly body: T;
   readonly requestId?: string | undefined;
   readonly clientRequestId?: string | undefined;
 }

@@ -1,16 +1,12 @@
-/**
- * Every error Switchboard throws is a `SwitchboardError` with a stable `code`.
- * Callers branch on `code`, never on message text; the underlying error, if any, is `cause`.
- */
-export type SwitchboardErrorCode =
-  | 'SWB_DECODE'
-  | 'SWB_VERSION_CONFLICT'
-  | 'SWB_INVALID_ENTRY'
-  | 'SWB_INVALID_ARGUMENT'
-  | 'SWB_SNAPSHOT_MISMATCH'
-  | 'SWB_CALL_ALREADY_HANDLED'
-  | (string & {});
+import type { SwitchboardErrorCode } from './codes.js';
 
+export type { SwitchboardErrorCode } from './codes.js';
+
+/**
+ * Every error Switchboard throws is a `SwitchboardError` with a stable `code`, one of
+ * `ERROR_CODES`. Callers branch on `code`, never on message text; the underlying error, if
+ * any, is `cause`.
+ */
 export class SwitchboardError extends Error {
   readonly code: SwitchboardErrorCode;
 

@@ -1,3 +1,4 @@
+import type { CommandName } from '../commands/table.js';
 /**
  * The event log: one ordered stream of entries per call id. The log keeps arrival order,
  * always; ordering for reconciliation is a pure function over it, never a mutation of it.
@@ -51,40 +52,8 @@ export interface NotificationEntry extends EntryBase {
   readonly messageId?: string;
 }
 
-/** Names of the commands a bot can send for a call (the call resource's methods). */
-export type CommandName =
-  | 'create'
-  | 'get'
-  | 'delete'
-  | 'keepAlive'
-  | 'answer'
-  | 'reject'
-  | 'redirect'
-  | 'transfer'
-  | 'listParticipants'
-  | 'invite'
-  | 'muteAll'
-  | 'muteParticipant'
-  | 'deleteParticipant'
-  | 'createAudioRoutingGroup'
-  | 'listAudioRoutingGroups'
-  | 'addLargeGalleryView'
-  | 'playPrompt'
-  | 'record'
-  | 'cancelMediaProcessing'
-  | 'subscribeToTone'
-  | 'sendDtmfTones'
-  | 'mute'
-  | 'unmute'
-  | 'changeScreenSharingRole'
-  | 'updateRecordingStatus'
-  | 'startRecording'
-  | 'stopRecording'
-  | 'startTranscription'
-  | 'stopTranscription'
-  | 'logTeleconferenceDeviceQuality'
-  | 'startHoldMusic'
-  | 'stopHoldMusic';
+/** Names of the commands a bot can send for a call: the keys of the command table (`COMMANDS`). */
+export type { CommandName } from '../commands/table.js';
 
 /** The bot asked Graph to do something for this call. */
 export interface CommandEntry extends EntryBase {

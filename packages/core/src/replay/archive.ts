@@ -7,7 +7,6 @@
 import type { LogEntry, StoredEntry } from '../log/entries.js';
 import type { ExchangeRecord } from './exchange.js';
 
-
 /**
  * One archived entry as an exchange-log line: a notification as the POST that carried it, a
  * command as its request, a command result as its response, and the other records (resyncs,

@@ -1,4 +1,5 @@
 import { decodeDelivery, type DeliveryEntry } from '../decode/decode.js';
+import { matchCommand } from '../commands/table.js';
 import { DecodeError, SwitchboardError } from '../errors/errors.js';
 import type { CommandEntry, CommandName, CommandResultEntry, LogEntry, QuarantinedEntry } from '../log/entries.js';
 import { hash53 } from '../util/hash.js';
@@ -179,65 +180,17 @@ function noSuchAlternative(alt: string, alts: readonly string[]): SwitchboardErr
 
 const CALLS = /^(?:https?:\/\/[^/]+)?(?:\/(?:v1\.0|beta))?\/(?:communications|app)\/calls(?:\/([^/?#]+)(?:\/([^?#]*))?)?\/?(?:[?#].*)?$/i;
 
-/** `POST /communications/calls/{id}/participants/invite` → `invite`, etc. */
+/**
+ * `POST /communications/calls/{id}/participants/invite` → `invite`, etc.: the inverse of the
+ * command table's routes (`matchCommand`), for any Graph host and version prefix.
+ */
 export function commandOf(method: string, path: string): { callId: string | undefined; command: CommandName } | undefined {
   const match = CALLS.exec(path);
   if (!match) return undefined;
-  const callId = match[1];
-  const rest = (match[2] ?? '').split('/').filter((s) => s.length > 0);
-  const verb = method.toUpperCase();
-  if (callId === undefined) return verb === 'POST' ? { callId: undefined, command: 'create' } : undefined;
-  // a collection action, not a call: POST /communications/calls/logTeleconferenceDeviceQuality
-  if (rest.length === 0 && verb === 'POST' && callId.toLowerCase() === 'logteleconferencedevicequality') {
-    return { callId: undefined, command: 'logTeleconferenceDeviceQuality' };
-  }
-  if (rest.length === 0) return { callId, command: verb === 'DELETE' ? 'delete' : 'get' };
-  const [head = '', second, third] = rest;
-  const h = head.toLowerCase();
-  if (h === 'participants') {
-    if (second === undefined) return { callId, command: 'listParticipants' };
-    if (second.toLowerCase() === 'invite') return { callId, command: 'invite' };
-    if (second.toLowerCase() === 'muteall') return { callId, command: 'muteAll' };
-    if (third?.toLowerCase() === 'mute') return { callId, command: 'muteParticipant' };
-    if (third?.toLowerCase() === 'startholdmusic') return { callId, command: 'startHoldMusic' };
-    if (third?.toLowerCase() === 'stopholdmusic') return { callId, command: 'stopHoldMusic' };
-    if (verb === 'DELETE') return { callId, command: 'deleteParticipant' };
-    return undefined;
-  }
-  if (h === 'audioroutinggroups') return { callId, command: verb === 'POST' ? 'createAudioRoutingGroup' : 'listAudioRoutingGroups' };
-  const known = ACTIONS.get(h);
-  return known ? { callId, command: known } : undefined;
+  const segments = [match[1], ...(match[2] ?? '').split('/')].filter((s): s is string => s !== undefined && s.length > 0);
+  const found = matchCommand(method, segments);
+  return found ? { callId: found.callId, command: found.command } : undefined;
 }
-
-const ACTIONS = new Map<string, CommandName>(
-  (
-    [
-      'keepAlive',
-      'answer',
-      'reject',
-      'redirect',
-      'transfer',
-      'addLargeGalleryView',
-      'playPrompt',
-      'record',
-      'cancelMediaProcessing',
-      'subscribeToTone',
-      'sendDtmfTones',
-      'mute',
-      'unmute',
-      'changeScreenSharingRole',
-      'updateRecordingStatus',
-      'startRecording',
-      'stopRecording',
-      'startTranscription',
-      'stopTranscription',
-      'logTeleconferenceDeviceQuality',
-      'startHoldMusic',
-      'stopHoldMusic',
-    ] as const
-  ).map((name) => [name.toLowerCase(), name]),
-);
-ACTIONS.set('recordresponse', 'record');
 
 function commandEntry(request: ExchangeRecord, index: number, responseBody: unknown): CommandEntry | undefined {
   if (request.method === null || request.path === null) return undefined;

@@ -1,4 +1,4 @@
-import { redact, type CommandName, type LogEntry } from '../deps.js';
+import { COMMANDS, commandPathOf, redact, type CommandName, type LogEntry } from '../deps.js';
 
 /** One exchange-log line, in the format `switchboard replay` reads (see the fixtures' README). */
 export interface ExchangeLine {
@@ -10,43 +10,16 @@ export interface ExchangeLine {
   readonly receivedAt: number;
 }
 
-const GET_COMMANDS: ReadonlySet<CommandName> = new Set(['get', 'listParticipants', 'listAudioRoutingGroups']);
-const DELETE_COMMANDS: ReadonlySet<CommandName> = new Set(['delete', 'deleteParticipant']);
-
 /**
  * The v1.0 request a command is sent as, as the runtime records it (replay maps the path back
- * to the command). The log keeps no participant id for participant commands: `-` stands in.
+ * to the command): the command table's method and path. The log keeps no participant id for
+ * participant commands: `-` stands in.
  */
 export function requestOf(command: CommandName, callId: string): { method: string; path: string } {
-  const base = `/v1.0/communications/calls/${encodeURIComponent(callId)}`;
-  const method = GET_COMMANDS.has(command) ? 'GET' : DELETE_COMMANDS.has(command) ? 'DELETE' : 'POST';
-  switch (command) {
-    case 'create':
-      return { method, path: '/v1.0/communications/calls' };
-    case 'logTeleconferenceDeviceQuality':
-      return { method, path: '/v1.0/communications/calls/logTeleconferenceDeviceQuality' };
-    case 'get':
-    case 'delete':
-      return { method, path: base };
-    case 'listParticipants':
-      return { method, path: `${base}/participants` };
-    case 'invite':
-      return { method, path: `${base}/participants/invite` };
-    case 'muteAll':
-      return { method, path: `${base}/participants/muteAll` };
-    case 'muteParticipant':
-      return { method, path: `${base}/participants/-/mute` };
-    case 'startHoldMusic':
-    case 'stopHoldMusic':
-      return { method, path: `${base}/participants/-/${command}` };
-    case 'deleteParticipant':
-      return { method, path: `${base}/participants/-` };
-    case 'createAudioRoutingGroup':
-    case 'listAudioRoutingGroups':
-      return { method, path: `${base}/audioRoutingGroups` };
-    default:
-      return { method, path: `${base}/${command}` };
-  }
+  return {
+    method: COMMANDS[command].method,
+    path: `/v1.0/communications/calls${commandPathOf(command, { callId: encodeURIComponent(callId), participantId: '-' })}`,
+  };
 }
 
 /**

@@ -145,6 +145,52 @@ export function updateRecordingStatus(ctx: ServiceContext, call: SimCall, body: 
   return operationReply(ctx, call, op, 200);
 }
 
+/**
+ * beta: POST /calls/{id}/startRecording or /stopRecording: the recording status changes at
+ * once and the operation is completed in the answer.
+ */
+export function recording(ctx: ServiceContext, call: SimCall, body: unknown, start: boolean): Reply {
+  requireActive(call, start ? 'start recording' : 'stop recording');
+  const op = newOperation(
+    call,
+    start ? 'startRecordingOperation' : 'stopRecordingOperation',
+    'completed',
+    {},
+    clientContextOf(asObject(body)).clientContext,
+  );
+  call.recordingStatus = start ? 'recording' : 'notRecording';
+  return operationReply(ctx, call, op, 200);
+}
+
+/**
+ * beta: POST /calls/{id}/startTranscription or /stopTranscription: the call's `transcription`
+ * (a `callTranscriptionInfo`) turns `active` or `inactive`; the operation is completed in the answer.
+ */
+export function transcription(ctx: ServiceContext, call: SimCall, body: unknown, start: boolean): Reply {
+  requireActive(call, start ? 'start transcription' : 'stop transcription');
+  const op = newOperation(
+    call,
+    start ? 'startTranscriptionOperation' : 'stopTranscriptionOperation',
+    'completed',
+    {},
+    clientContextOf(asObject(body)).clientContext,
+  );
+  call.transcriptionActive = start;
+  call.resource['transcription'] = {
+    '@odata.type': '#microsoft.graph.callTranscriptionInfo',
+    state: start ? 'active' : 'inactive',
+    lastModifiedDateTime: new Date(ctx.o.scheduler.now()).toISOString(),
+  };
+  return operationReply(ctx, call, op, 200);
+}
+
+/** POST /calls/{id}/addLargeGalleryView: the bot's video shows the large gallery; completed in the answer. */
+export function addLargeGalleryView(ctx: ServiceContext, call: SimCall, body: unknown): Reply {
+  requireActive(call, 'add the large gallery view');
+  const op = newOperation(call, 'addLargeGalleryViewOperation', 'completed', {}, clientContextOf(asObject(body)).clientContext);
+  return operationReply(ctx, call, op, 200);
+}
+
 /** `sharer` starts a content-sharing session for the bot, `viewer` ends it. */
 export function changeScreenSharingRole(ctx: ServiceContext, call: SimCall, body: unknown): Reply {
   requireActive(call, 'change the screen sharing role');

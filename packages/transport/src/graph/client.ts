@@ -1,6 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import { Agent, type Dispatcher } from 'undici';
-import { SwitchboardError, silentLogger, type CommandName, type GraphPort, type Logger, type SendParams } from '@switchboard/core';
+import {
+  COMMAND_NAMES,
+  COMMANDS,
+  SwitchboardError,
+  silentLogger,
+  type CommandBodyArgs,
+  type CommandName,
+  type CommandResponse,
+  type CommandTargetArgs,
+  type GraphPort,
+  type Logger,
+  type SendParams,
+} from '@switchboard/core';
 import { createMsalTokenProvider, type GetToken, type MsalTokenProviderOptions } from './auth.js';
 import { buildCreateCall, type CreateCallSpec } from './builders.js';
 import { COMMAND_ROUTES, isCommandName } from './commands.js';
@@ -8,27 +20,7 @@ import { GRAPH_CLIENT_DEFAULTS } from './defaults.js';
 import { RequestValidationError } from './errors.js';
 import { retryLimits, type RetryOptions } from './retry.js';
 import { sendCommand, timerSleep, type GraphResult, type SendContext } from './send.js';
-import type {
-  AddLargeGalleryViewBody,
-  AnswerBody,
-  AudioRoutingGroupBody,
-  CallRequestBody,
-  ChangeScreenSharingRoleBody,
-  ClientContextBody,
-  GraphObject,
-  InviteBody,
-  MuteAllBody,
-  PlayPromptBody,
-  RecordResponseBody,
-  RedirectBody,
-  RejectBody,
-  SendDtmfTonesBody,
-  StartHoldMusicBody,
-  SubscribeToToneBody,
-  TeleconferenceDeviceQualityBody,
-  TransferBody,
-  UpdateRecordingStatusBody,
-} from './types.js';
+import type { CallRequestBody, GraphObject, RecordResponseBody } from './types.js';
 import { validateCommandBody } from './validate.js';
 
 /** Options of {@link createGraphClient}. Give `auth` or `getToken`. */
@@ -112,12 +104,25 @@ export interface Collection<T> extends GraphObject {
   readonly value: readonly T[];
 }
 
+/** The commands with a method of their own name on the client (`create`, `get` and `delete` are `createCall`, `getCall` and `hangUp`). */
+export type GraphClientCommand = Exclude<CommandName, 'create' | 'get' | 'delete'>;
+
+/**
+ * One method per row of the command table: the ids the path needs (none, the call's, or the
+ * call's and the participant's), the body when the command has one, and the request options.
+ */
+export type GraphCommandMethods = {
+  readonly [C in GraphClientCommand]: (
+    ...args: [...CommandTargetArgs<C>, ...CommandBodyArgs<C>, options?: RequestOptions]
+  ) => Promise<GraphResult<CommandResponse<C>>>;
+};
+
 /**
  * The Graph cloud-communications client. `send` fits the runtime's `GraphPort`; the other methods
  * are typed shorthands for each command. Every method sends a `client-request-id`, retries what is
  * safe to retry, and throws {@link GraphError} (or `SWB_INVALID_ARGUMENT` for bad arguments).
  */
-export interface GraphClient extends GraphPort {
+export interface GraphClient extends GraphPort, GraphCommandMethods {
   /** Sends one command. Errors carry a stable `code`; `SWB_GRAPH_AMBIGUOUS` means Graph may or may not have acted. */
   send(command: CommandName, params: SendParams): Promise<GraphResult>;
   /** The URL `command` goes to (for logs and tests). */
@@ -129,59 +134,13 @@ export interface GraphClient extends GraphPort {
    * client's options (`allowInsecureCallback`). The runtime uses it to log what it sends.
    */
   buildCreateCall(spec: CreateCallSpec): CallRequestBody;
-  getCall(callId: string, options?: RequestOptions): Promise<GraphResult<CallResource>>;
+  getCall(callId: string, options?: RequestOptions): Promise<GraphResult<CommandResponse<'get'>>>;
   /** Hangs up (DELETE the call). */
   hangUp(callId: string, options?: RequestOptions): Promise<GraphResult<null>>;
   /** Same as {@link GraphClient.hangUp}. */
   deleteCall(callId: string, options?: RequestOptions): Promise<GraphResult<null>>;
-  keepAlive(callId: string, options?: RequestOptions): Promise<GraphResult<null>>;
-  answer(callId: string, body: AnswerBody, options?: RequestOptions): Promise<GraphResult<null>>;
-  reject(callId: string, body?: RejectBody, options?: RequestOptions): Promise<GraphResult<null>>;
-  redirect(callId: string, body: RedirectBody, options?: RequestOptions): Promise<GraphResult<null>>;
-  transfer(callId: string, body: TransferBody, options?: RequestOptions): Promise<GraphResult<null>>;
-  listParticipants(callId: string, options?: RequestOptions): Promise<GraphResult<Collection<GraphObject>>>;
-  invite(callId: string, body: InviteBody, options?: RequestOptions): Promise<GraphResult<CommsOperation>>;
-  muteAll(callId: string, body?: MuteAllBody, options?: RequestOptions): Promise<GraphResult<CommsOperation>>;
-  muteParticipant(
-    callId: string,
-    participantId: string,
-    body?: ClientContextBody,
-    options?: RequestOptions,
-  ): Promise<GraphResult<CommsOperation>>;
-  deleteParticipant(callId: string, participantId: string, options?: RequestOptions): Promise<GraphResult<null>>;
-  createAudioRoutingGroup(callId: string, body: AudioRoutingGroupBody, options?: RequestOptions): Promise<GraphResult<GraphObject>>;
-  listAudioRoutingGroups(callId: string, options?: RequestOptions): Promise<GraphResult<Collection<GraphObject>>>;
-  addLargeGalleryView(callId: string, body?: AddLargeGalleryViewBody, options?: RequestOptions): Promise<GraphResult<CommsOperation>>;
-  playPrompt(callId: string, body: PlayPromptBody, options?: RequestOptions): Promise<GraphResult<CommsOperation>>;
-  /** `POST /calls/{id}/recordResponse`. */
-  record(callId: string, body: RecordResponseBody, options?: RequestOptions): Promise<GraphResult<CommsOperation>>;
-  /** Same as {@link GraphClient.record}. */
-  recordResponse(callId: string, body: RecordResponseBody, options?: RequestOptions): Promise<GraphResult<CommsOperation>>;
-  cancelMediaProcessing(callId: string, body?: ClientContextBody, options?: RequestOptions): Promise<GraphResult<CommsOperation>>;
-  subscribeToTone(callId: string, body?: SubscribeToToneBody, options?: RequestOptions): Promise<GraphResult<CommsOperation>>;
-  sendDtmfTones(callId: string, body: SendDtmfTonesBody, options?: RequestOptions): Promise<GraphResult<CommsOperation>>;
-  mute(callId: string, body?: ClientContextBody, options?: RequestOptions): Promise<GraphResult<CommsOperation>>;
-  unmute(callId: string, body?: ClientContextBody, options?: RequestOptions): Promise<GraphResult<CommsOperation>>;
-  changeScreenSharingRole(callId: string, body: ChangeScreenSharingRoleBody, options?: RequestOptions): Promise<GraphResult<null>>;
-  updateRecordingStatus(callId: string, body: UpdateRecordingStatusBody, options?: RequestOptions): Promise<GraphResult<CommsOperation>>;
-  startRecording(callId: string, body?: ClientContextBody, options?: RequestOptions): Promise<GraphResult<CommsOperation>>;
-  stopRecording(callId: string, body?: ClientContextBody, options?: RequestOptions): Promise<GraphResult<CommsOperation>>;
-  startTranscription(callId: string, body?: ClientContextBody, options?: RequestOptions): Promise<GraphResult<CommsOperation>>;
-  stopTranscription(callId: string, body?: ClientContextBody, options?: RequestOptions): Promise<GraphResult<CommsOperation>>;
-  /** `POST /calls/logTeleconferenceDeviceQuality` (a collection action: no call id). */
-  logTeleconferenceDeviceQuality(body: TeleconferenceDeviceQualityBody, options?: RequestOptions): Promise<GraphResult<null>>;
-  startHoldMusic(
-    callId: string,
-    participantId: string,
-    body?: StartHoldMusicBody,
-    options?: RequestOptions,
-  ): Promise<GraphResult<CommsOperation>>;
-  stopHoldMusic(
-    callId: string,
-    participantId: string,
-    body?: ClientContextBody,
-    options?: RequestOptions,
-  ): Promise<GraphResult<CommsOperation>>;
+  /** Same as `record` (`POST /calls/{id}/recordResponse`). */
+  recordResponse(callId: string, body?: RecordResponseBody, options?: RequestOptions): Promise<GraphResult<CommandResponse<'record'>>>;
   /** Closes the client's own HTTP agent (not a dispatcher passed in). */
   close(): Promise<void>;
 }
@@ -329,7 +288,28 @@ export function createGraphClient(options: GraphClientOptions): GraphClient {
   });
   const withBody = (body: unknown): { body?: unknown } => (body === undefined ? {} : { body });
 
+  /** A command method from its table row: the path's ids first, then the body (if any), then the options. */
+  const commandMethod =
+    (command: GraphClientCommand) =>
+    (...args: unknown[]): Promise<GraphResult> => {
+      const spec = COMMANDS[command];
+      const ids = spec.scope === 'participant' ? 2 : spec.scope === 'call' ? 1 : 0;
+      const [callId, participantId] = args as [string, string];
+      const body = spec.body === 'none' ? undefined : args[ids];
+      const o = args[spec.body === 'none' ? ids : ids + 1] as RequestOptions | undefined;
+      return send(command, {
+        ...(ids >= 1 ? { callId } : {}),
+        ...(ids === 2 ? { participantId } : {}),
+        ...withBody(body),
+        ...opts(o),
+      });
+    };
+  const commandMethods = Object.fromEntries(
+    COMMAND_NAMES.filter((c): c is GraphClientCommand => c !== 'create' && c !== 'get' && c !== 'delete').map((c) => [c, commandMethod(c)]),
+  ) as unknown as GraphCommandMethods;
+
   return {
+    ...commandMethods,
     send,
     urlOf,
     createCall(requestOrSpec, o) {
@@ -346,36 +326,7 @@ export function createGraphClient(options: GraphClientOptions): GraphClient {
     getCall: (callId, o) => call('get', { callId, ...opts(o) }),
     hangUp: (callId, o) => call('delete', { callId, ...opts(o) }),
     deleteCall: (callId, o) => call('delete', { callId, ...opts(o) }),
-    keepAlive: (callId, o) => call('keepAlive', { callId, ...opts(o) }),
-    answer: (callId, body, o) => call('answer', { callId, body, ...opts(o) }),
-    reject: (callId, body, o) => call('reject', { callId, ...withBody(body), ...opts(o) }),
-    redirect: (callId, body, o) => call('redirect', { callId, body, ...opts(o) }),
-    transfer: (callId, body, o) => call('transfer', { callId, body, ...opts(o) }),
-    listParticipants: (callId, o) => call('listParticipants', { callId, ...opts(o) }),
-    invite: (callId, body, o) => call('invite', { callId, body, ...opts(o) }),
-    muteAll: (callId, body, o) => call('muteAll', { callId, ...withBody(body), ...opts(o) }),
-    muteParticipant: (callId, participantId, body, o) => call('muteParticipant', { callId, participantId, ...withBody(body), ...opts(o) }),
-    deleteParticipant: (callId, participantId, o) => call('deleteParticipant', { callId, participantId, ...opts(o) }),
-    createAudioRoutingGroup: (callId, body, o) => call('createAudioRoutingGroup', { callId, body, ...opts(o) }),
-    listAudioRoutingGroups: (callId, o) => call('listAudioRoutingGroups', { callId, ...opts(o) }),
-    addLargeGalleryView: (callId, body, o) => call('addLargeGalleryView', { callId, ...withBody(body), ...opts(o) }),
-    playPrompt: (callId, body, o) => call('playPrompt', { callId, body, ...opts(o) }),
-    record: (callId, body, o) => call('record', { callId, body, ...opts(o) }),
-    recordResponse: (callId, body, o) => call('record', { callId, body, ...opts(o) }),
-    cancelMediaProcessing: (callId, body, o) => call('cancelMediaProcessing', { callId, ...withBody(body), ...opts(o) }),
-    subscribeToTone: (callId, body, o) => call('subscribeToTone', { callId, ...withBody(body), ...opts(o) }),
-    sendDtmfTones: (callId, body, o) => call('sendDtmfTones', { callId, body, ...opts(o) }),
-    mute: (callId, body, o) => call('mute', { callId, ...withBody(body), ...opts(o) }),
-    unmute: (callId, body, o) => call('unmute', { callId, ...withBody(body), ...opts(o) }),
-    changeScreenSharingRole: (callId, body, o) => call('changeScreenSharingRole', { callId, body, ...opts(o) }),
-    updateRecordingStatus: (callId, body, o) => call('updateRecordingStatus', { callId, body, ...opts(o) }),
-    startRecording: (callId, body, o) => call('startRecording', { callId, ...withBody(body), ...opts(o) }),
-    stopRecording: (callId, body, o) => call('stopRecording', { callId, ...withBody(body), ...opts(o) }),
-    startTranscription: (callId, body, o) => call('startTranscription', { callId, ...withBody(body), ...opts(o) }),
-    stopTranscription: (callId, body, o) => call('stopTranscription', { callId, ...withBody(body), ...opts(o) }),
-    logTeleconferenceDeviceQuality: (body, o) => call('logTeleconferenceDeviceQuality', { body, ...opts(o) }),
-    startHoldMusic: (callId, participantId, body, o) => call('startHoldMusic', { callId, participantId, ...withBody(body), ...opts(o) }),
-    stopHoldMusic: (callId, participantId, body, o) => call('stopHoldMusic', { callId, participantId, ...withBody(body), ...opts(o) }),
+    recordResponse: (callId, body, o) => call('record', { callId, ...withBody(body), ...opts(o) }),
     async close() {
       await ownAgent?.close();
     },

@@ -1,7 +1,7 @@
 /**
- * Narrow hand-written shapes of the Graph cloud-communications request bodies this client sends
- * (`@microsoft/microsoft-graph-types` is not a dependency of this package). Every object may carry
- * its `@odata.type`; unknown extra fields are allowed through {@link GraphObject}.
+ * The shapes of a create-call request the builders make and check. Every object may carry its
+ * `@odata.type`; unknown extra fields are allowed through {@link GraphObject}. The other
+ * commands' bodies are core's (below).
  */
 
 /** Any JSON object Graph accepts; the typed shapes below extend it. */
@@ -100,107 +100,27 @@ export interface CallRequestBody extends GraphObject {
   readonly ringingTimeoutInSeconds?: number | null;
 }
 
-/** A prompt for playPrompt: `microsoft.graph.mediaPrompt`. */
-export interface MediaPrompt extends GraphObject {
-  readonly mediaInfo: MediaInfo;
-}
-
-/** `POST /calls/{id}/answer`. */
-export interface AnswerBody extends GraphObject {
-  readonly callbackUri: string;
-  readonly mediaConfig: MediaConfig;
-  readonly acceptedModalities: readonly Modality[];
-  readonly participantCapacity?: number;
-  readonly callOptions?: GraphObject;
-}
-
-/** `POST /calls/{id}/reject`. */
-export interface RejectBody extends GraphObject {
-  readonly reason?: 'none' | 'busy' | 'forbidden';
-  readonly callbackUri?: string;
-}
-
-/** `POST /calls/{id}/redirect`. */
-export interface RedirectBody extends GraphObject {
-  readonly targets: readonly InvitationParticipantInfo[];
-  readonly timeout?: number;
-  readonly callbackUri?: string;
-}
-
-/** `POST /calls/{id}/transfer`. */
-export interface TransferBody extends GraphObject {
-  readonly transferTarget: InvitationParticipantInfo;
-  readonly transferee?: ParticipantInfo;
-}
-
-/** `POST /calls/{id}/participants/invite`. */
-export interface InviteBody extends GraphObject {
-  readonly participants: readonly InvitationParticipantInfo[];
-  readonly clientContext?: string;
-}
-
-/** Bodies that carry only an optional `clientContext` (mute, unmute, muteAll, cancelMediaProcessing, ...). */
-export interface ClientContextBody extends GraphObject {
-  readonly clientContext?: string;
-}
-
-/** `POST /calls/{id}/participants/muteAll`. */
-export interface MuteAllBody extends ClientContextBody {
-  readonly participants?: readonly string[];
-}
-
-/** `POST /calls/{id}/audioRoutingGroups`. */
-export interface AudioRoutingGroupBody extends GraphObject {
-  readonly id?: string;
-  readonly routingMode: 'oneToOne' | 'multicast';
-  readonly sources: readonly string[];
-  readonly receivers: readonly string[];
-}
-
-/** `POST /calls/{id}/addLargeGalleryView`. */
-export type AddLargeGalleryViewBody = ClientContextBody;
-
-/** `POST /calls/{id}/playPrompt`. */
-export interface PlayPromptBody extends ClientContextBody {
-  readonly prompts: readonly MediaPrompt[];
-}
-
-/** `POST /calls/{id}/recordResponse`. */
-export interface RecordResponseBody extends ClientContextBody {
-  readonly prompts?: readonly MediaPrompt[];
-  readonly bargeInAllowed?: boolean;
-  readonly initialSilenceTimeoutInSeconds?: number;
-  readonly maxSilenceTimeoutInSeconds?: number;
-  readonly maxRecordDurationInSeconds?: number;
-  readonly playBeep?: boolean;
-  readonly stopTones?: readonly string[];
-}
-
-/** `POST /calls/{id}/subscribeToTone`. */
-export type SubscribeToToneBody = ClientContextBody;
-
-/** `POST /calls/{id}/sendDtmfTones`. */
-export interface SendDtmfTonesBody extends ClientContextBody {
-  readonly tones: readonly string[];
-  readonly delayBetweenTonesMs?: number;
-}
-
-/** `POST /calls/{id}/changeScreenSharingRole`. */
-export interface ChangeScreenSharingRoleBody extends GraphObject {
-  readonly role: 'viewer' | 'sharer';
-}
-
-/** `POST /calls/{id}/updateRecordingStatus`. */
-export interface UpdateRecordingStatusBody extends ClientContextBody {
-  readonly status: 'notRecording' | 'recording' | 'failed';
-}
-
-/** `POST /calls/logTeleconferenceDeviceQuality`. */
-export interface TeleconferenceDeviceQualityBody extends GraphObject {
-  readonly quality: GraphObject;
-}
-
-/** `POST /calls/{id}/participants/{pid}/startHoldMusic`. */
-export interface StartHoldMusicBody extends ClientContextBody {
-  readonly customPrompt?: MediaPrompt;
-}
+/**
+ * The command bodies are core's (`@switchboard/core`'s command table, typed from
+ * `@microsoft/microsoft-graph-types`), under the names this package has always exported.
+ */
+export type {
+  MediaPromptBody as MediaPrompt,
+  AnswerBody,
+  RejectBody,
+  RedirectBody,
+  TransferBody,
+  InviteBody,
+  ClientContext as ClientContextBody,
+  MuteAllBody,
+  AudioRoutingGroupBody,
+  AddLargeGalleryViewBody,
+  PlayPromptBody,
+  RecordResponseBody,
+  ClientContext as SubscribeToToneBody,
+  SendDtmfTonesBody,
+  ChangeScreenSharingRoleBody,
+  UpdateRecordingStatusBody,
+  TeleconferenceDeviceQualityBody,
+  StartHoldMusicBody,
+} from '@switchboard/core';
