@@ -12,6 +12,8 @@ export type {
   CallResource,
   CommsOperation,
   Collection,
+  GraphClientCommand,
+  GraphCommandMethods,
 } from './client.js';
 
 // Commands and their routes
