@@ -21,7 +21,8 @@ export function backfillEndedAt(db: BetterSqlite3.Database): number {
   );
   const setEnded = keep(db.prepare('UPDATE swb_streams SET ended_at = ? WHERE stream_key = ?'));
   const ended = new Map<number, number>();
-  for (const row of candidates.iterate() as Iterable<{ key: number; at: number; body: string }>) {
+  // the iterator is a better-sqlite3 object too: kept, or the collector's freeing it aborts Node 24
+  for (const row of keep(candidates.iterate()) as Iterable<{ key: number; at: number; body: string }>) {
     const held = ended.get(row.key);
     if (held !== undefined && held <= row.at) continue;
     let entry: LogEntry;
