@@ -833,12 +833,13 @@ function afterSettling(promise: Promise<unknown>, then: () => void): Promise<voi
  * ```ts
  * import { createEngine } from '@switchboard/core';
  *
- * const engine = createEngine({ clock: Date.now });
+ * // the clock is the caller's: core reads no time of its own
+ * const engine = createEngine({ clock });
  * engine.on('stateChanged', (e) => console.log(e.callId, e.from, '->', e.to));
  * engine.on('participantAdmitted', (e) => console.log(e.participant.id, 'left the lobby'));
  *
- * // the body of a webhook POST (commsNotifications), as the transport hands it over
- * const result = await engine.ingest(body, { receivedAt: Date.now() });
+ * // the body of a webhook POST (commsNotifications) and when it arrived, as the transport hands them over
+ * const result = await engine.ingest(body, { receivedAt });
  * console.log(result.appended, result.duplicates, engine.getCall(result.callIds[0]!)?.state);
  * ```
  */

@@ -23,7 +23,7 @@ export interface Lease {
   readonly expiresAt: Date;
   /**
    * Milliseconds left when the store answered. Schedule renewal from this and your own
-   * clock at the time you sent the request, not from `expiresAt - Date.now()`: local clocks
+   * clock at the time you sent the request, not from `expiresAt` against your clock's now: local clocks
    * may be skewed against the store's.
    */
   readonly remainingMs: number;

@@ -50,11 +50,11 @@ export interface ReplayOptions {
  *
  * @example
  * ```ts
- * import { readFileSync } from 'node:fs';
  * import { exchangeToEntries, parseExchangeLog, replay } from '@switchboard/core/replay';
  *
- * // an exchange log (JSON lines) as the runtime records it, or a fixture under test/fixtures/graph
- * const records = parseExchangeLog(readFileSync('call.jsonl', 'utf8'));
+ * // `text`: an exchange log (JSON lines) as the runtime records it, or a fixture under
+ * // test/fixtures/graph, read by the caller (core does no I/O)
+ * const records = parseExchangeLog(text);
  * const { calls, timeline } = replay(exchangeToEntries(records));
  * for (const [callId, view] of Object.entries(calls)) console.log(callId, view.state, view.stale.length);
  * for (const row of timeline) console.log(row.index, row.summary, row.before, '->', row.after);
