@@ -2,7 +2,7 @@
  * What the durable stores share: how an entry becomes a row and back, and the argument
  * checks the in-memory reference store does not need (it never serialises anything).
  */
-import { SwitchboardError, assertAppendable, type LogEntry, type ReadOptions, type StoredEntry } from '@switchboard/core';
+import { SwitchboardError, assertAppendable, endsCall, type LogEntry, type ReadOptions, type StoredEntry } from '@switchboard/core';
 
 /** A stream whose call ended (the live index), as the archive lists it. */
 export type { EndedStream } from '@switchboard/core';
@@ -97,4 +97,21 @@ export function encodeSnapshot(streamId: string, snapshot: unknown): string {
       cause: error,
     });
   }
+}
+
+/**
+ * For the live index's backfill: records in `ended` when the stored entry in `body` ends its
+ * call (the fold's rule, `endsCall`) earlier than what `ended` holds for `key`. A body that
+ * is not JSON is skipped.
+ */
+export function noteEnding<K>(ended: Map<K, number>, key: K, at: number, body: string): void {
+  const held = ended.get(key);
+  if (held !== undefined && held <= at) return;
+  let entry: LogEntry;
+  try {
+    entry = JSON.parse(body) as LogEntry;
+  } catch {
+    return;
+  }
+  if (endsCall(entry)) ended.set(key, at);
 }

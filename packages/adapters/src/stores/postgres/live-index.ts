@@ -2,7 +2,7 @@
  * The live index of a schema written before it existed: each stream's `ended_at` from its log,
  * by core's own rule (`endsCall`), once, inside the migration's transaction.
  */
-import { endsCall, type LogEntry } from '@switchboard/core';
+import { noteEnding } from '../shared.js';
 import type pg from 'pg';
 
 /**
@@ -29,17 +29,7 @@ export async function backfillEndedAt(client: pg.PoolClient, schema: string): Pr
         ORDER BY stream_id, position`,
       [page.map((r) => r.stream_id)],
     );
-    for (const row of rows) {
-      const held = ended.get(row.stream_id);
-      if (held !== undefined && held <= row.at) continue;
-      let entry: LogEntry;
-      try {
-        entry = JSON.parse(row.body) as LogEntry;
-      } catch {
-        continue;
-      }
-      if (endsCall(entry)) ended.set(row.stream_id, row.at);
-    }
+    for (const row of rows) noteEnding(ended, row.stream_id, row.at, row.body);
   }
   if (ended.size > 0) {
     await client.query(

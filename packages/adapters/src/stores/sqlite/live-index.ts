@@ -2,7 +2,7 @@
  * The live index of a file written before it existed: each stream's `ended_at` from its log,
  * by core's own rule (`endsCall`), once, inside the migration's transaction.
  */
-import { endsCall, type LogEntry } from '@switchboard/core';
+import { noteEnding } from '../shared.js';
 import type BetterSqlite3 from 'better-sqlite3';
 import { keep } from './keep.js';
 
@@ -23,15 +23,7 @@ export function backfillEndedAt(db: BetterSqlite3.Database): number {
   const ended = new Map<number, number>();
   // the iterator is a better-sqlite3 object too: kept, or the collector's freeing it aborts Node 24
   for (const row of keep(candidates.iterate()) as Iterable<{ key: number; at: number; body: string }>) {
-    const held = ended.get(row.key);
-    if (held !== undefined && held <= row.at) continue;
-    let entry: LogEntry;
-    try {
-      entry = JSON.parse(row.body) as LogEntry;
-    } catch {
-      continue;
-    }
-    if (endsCall(entry)) ended.set(row.key, row.at);
+    noteEnding(ended, row.key, row.at, row.body);
   }
   for (const [key, at] of ended) setEnded.run(at, key);
   return ended.size;
