@@ -34,6 +34,7 @@ function severity(code: SwitchboardErrorCode): 'caller' | 'retry' | 'fatal' {
     case 'SWB_OPERATION_OUTCOME_UNKNOWN':
     case 'SWB_OPERATION_TIMEOUT':
     case 'SWB_GRAPH_ABORTED':
+    case 'SWB_ABORTED':
     case 'SWB_LEASE_LOST':
     case 'SWB_LISTENER_FAILED':
     case 'SWB_WEBHOOK_UNKNOWN_KEY':

@@ -43,7 +43,8 @@ export const ERROR_CODES = {
   SWB_CALL_TERMINATED: 'The call has terminated: a command was refused without a request, or a wait cannot be met.',
   SWB_CALL_ALREADY_HANDLED:
     'An incoming call was already answered, rejected or redirected; the second answer was refused without a request.',
-  SWB_WAIT_TIMEOUT: '`waitFor` did not see the state within its timeout.',
+  SWB_WAIT_TIMEOUT: "`waitFor` (a call's or a participant's) did not see its condition within its timeout.",
+  SWB_ABORTED: "A wait (`waitFor`, `collectDigits`, a transfer's outcome) was ended by its AbortSignal; what it sent stands.",
   SWB_OPERATION_FAILED: 'An operation ended `failed`; its `resultInfo` says why.',
   SWB_OPERATION_OUTCOME_UNKNOWN: 'Graph deleted an operation without a status: it is over, its outcome unknown.',
   SWB_OPERATION_TIMEOUT: 'An operation did not settle within `operationTimeoutMs`.',
