@@ -43,6 +43,22 @@ export async function compiledOnly(call: Call): Promise<void> {
   const hold = await call.participant('p1').startHoldMusic();
   const holdDone = await hold.completed;
   void [location, token, state, firstMuted, groupId, holdDone.id, (await call.participant('p1').remove()).status];
+  // @ts-expect-error a terminator is a key ('#'), not Graph's tone name
+  await call.collectDigits({ terminator: 'pound', timeoutMs: 1_000 });
+  // @ts-expect-error a collection always has a time limit
+  await call.collectDigits({ maxDigits: 4 });
+  const collected = await call.collectDigits({ maxDigits: 4, terminator: '#', timeoutMs: 5_000 });
+  const reason: 'maxDigits' | 'terminator' | 'timeout' = collected.reason;
+  const transfer = await call.transfer({ transferTarget: { identity: { user: { id: 'op' } } } });
+  const outcome = await transfer.outcome;
+  const failure = outcome.result === 'failed' ? outcome.resultInfo.code : undefined;
+  // @ts-expect-error a participant condition Graph's roster cannot say
+  await call.participant('p1').waitFor('gone');
+  // @ts-expect-error one who left may never have been seen: the view may be undefined
+  const gone: { id: string } = await call.participant('p1').waitFor('left');
+  const admitted: { id: string } = await call.participant('p1').waitFor('admitted', { timeoutMs: 1_000 });
+  const talking = await call.participant('p1').waitFor((p, view) => p.isMuted === false && view.state === 'established');
+  void [collected.digits, reason, transfer.status, failure, gone, admitted.id, talking.id];
   const states: (CallState | 'pending')[] = [call.state];
   void states;
 }

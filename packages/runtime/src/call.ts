@@ -9,14 +9,19 @@ import {
   type CallMethodCommand,
   type CallState,
   type CallView,
+  type CommandBody,
   type CommandBodyArgs,
   type CommandName,
   type CommandResponse,
   type GraphParticipant,
   type GraphResponse,
+  type InvitationTarget,
   type OperationView,
+  type ParticipantInfoBody,
   type ParticipantMethodCommand,
 } from '@switchboard/core';
+import { collectProgress, isDtmfKey, type CollectDigitsOptions, type CollectedDigits } from './digits.js';
+import { transferTracker, type TransferHandle, type TransferOutcome } from './transfer.js';
 
 /** The runtime services a call handle uses; the switchboard implements them. */
 export interface CallHost {
@@ -120,6 +125,56 @@ export class OperationOutcomeUnknownError extends SwitchboardError {
   }
 }
 
+/** A call's `#until`, for its participant handles (set by `Call`'s static block). */
+let untilOf: (call: Call) => <T>(wait: Wait<T>) => Promise<T>;
+
+/** What every wait of a handle takes besides its condition. */
+export interface WaitOptions {
+  /** Reject with `SWB_WAIT_TIMEOUT` after this long (ms). Default: no limit. */
+  readonly timeoutMs?: number;
+  /** Reject with `SWB_ABORTED` when it fires. */
+  readonly signal?: AbortSignal;
+}
+
+/** A wait's verdict: a value settles it, an error rejects it, undefined waits on. */
+type Verdict<T> = { readonly value: T } | { readonly error: Error } | undefined;
+
+/** One wait on a call, as the handle runs it (`Call.#until`). */
+interface Wait<T> {
+  /**
+   * Asked at once and again at every event of the call (with the event), and when the wait
+   * calls `recheck`: the call's current view decides.
+   */
+  check(view: CallView | undefined, event: CallEvent | undefined, recheck: () => void): Verdict<T>;
+  readonly timeoutMs?: number | undefined;
+  /** The verdict when the time is up (a collection resolves with what it has). */
+  onTimeout(): NonNullable<Verdict<T>>;
+  readonly signal?: AbortSignal | undefined;
+  /** What is waited for, for the abort message. */
+  readonly what: string;
+  /** Runs once the wait has settled. */
+  cleanup?(): void;
+  /** Gets the wait's own settle, for a caller that must end it from outside (a command that failed). */
+  started?(settle: (verdict: NonNullable<Verdict<T>>) => void): void;
+}
+
+function abortedError(callId: string, what: string, signal: AbortSignal): SwitchboardError {
+  return new SwitchboardError('SWB_ABORTED', `call ${callId}: ${what} was aborted`, { cause: signal.reason });
+}
+
+function terminatedError(callId: string, what: string): SwitchboardError {
+  return new SwitchboardError('SWB_CALL_TERMINATED', `call ${callId} terminated before ${what}`);
+}
+
+/** The argument error of a wait's options, if they have one. */
+function checkWaitOptions(options: WaitOptions, method: string): SwitchboardError | undefined {
+  const t = options.timeoutMs;
+  if (t !== undefined && !(typeof t === 'number' && t >= 0)) {
+    return new SwitchboardError('SWB_INVALID_ARGUMENT', `${method}: timeoutMs must be a number >= 0, got ${String(t)}`);
+  }
+  return undefined;
+}
+
 /**
  * A handle on one call: its current view, every command of the call resource (from core's
  * command table: `answer`, `playPrompt`, `record`, `get`, `hangUp`, `muteParticipant(id)`...),
@@ -128,15 +183,17 @@ export class OperationOutcomeUnknownError extends SwitchboardError {
  * (`SWB_CALL_TERMINATED`).
  */
 // The command methods are installed from the table (the static block below); this interface
-// gives them their types.
-export interface Call extends CallCommands {}
+// gives them their types. `transfer` is the class's own: it resolves to a `TransferHandle`.
+export interface Call extends Omit<CallCommands, 'transfer'> {}
 // biome-ignore lint/suspicious/noUnsafeDeclarationMerging: see the interface above
 export class Call extends EventEmitter<CallHandleEvents> {
   readonly id: string;
   readonly #host: CallHost;
-  readonly #waiters = new Set<() => void>();
+  readonly #waiters = new Set<(event?: CallEvent) => void>();
   /** The view at the last event delivered (views are frozen: a new object is a change). */
   #lastView: CallView | undefined;
+  /** A `subscribeToTone` this handle sent for `collectDigits` and has not heard back on. */
+  #subscribing: Promise<unknown> | undefined;
 
   constructor(id: string, host: CallHost) {
     super();
@@ -173,44 +230,239 @@ export class Call extends EventEmitter<CallHandleEvents> {
       this.#lastView = after;
       this.emit('updated', { before, after, cause: event });
     }
-    for (const wake of [...this.#waiters]) wake();
+    for (const wake of [...this.#waiters]) wake(event);
+  }
+
+  /**
+   * Every wait of the handle (`waitFor`, an operation's end, `collectDigits`, a transfer's
+   * outcome, a participant's `waitFor`): its check is asked at once and at each event of the
+   * call, as `updated` is emitted; a timeout and an abort signal end it too.
+   */
+  #until<T>(wait: Wait<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      let finished = false;
+      let cancelTimer = () => {};
+      const settle = (verdict: NonNullable<Verdict<T>>) => {
+        if (finished) return;
+        finished = true;
+        this.#waiters.delete(check);
+        cancelTimer();
+        wait.signal?.removeEventListener('abort', onAbort);
+        wait.cleanup?.();
+        if ('value' in verdict) resolve(verdict.value);
+        else reject(verdict.error);
+      };
+      const check = (event?: CallEvent) => {
+        if (finished) return;
+        let verdict: Verdict<T>;
+        try {
+          verdict = wait.check(this.#host.view(this.id), event, () => check());
+        } catch (error) {
+          verdict = { error: error instanceof Error ? error : new Error(String(error)) };
+        }
+        if (verdict) settle(verdict);
+      };
+      const onAbort = () => settle({ error: abortedError(this.id, wait.what, wait.signal!) });
+      if (wait.signal?.aborted) return onAbort();
+      wait.signal?.addEventListener('abort', onAbort, { once: true });
+      this.#waiters.add(check);
+      if (wait.timeoutMs !== undefined) cancelTimer = this.#host.setTimer(wait.timeoutMs, () => settle(wait.onTimeout()));
+      wait.started?.(settle);
+      check();
+    });
   }
 
   /**
    * Resolves when the call is in `state` (at once if it already is); rejects when the call
-   * terminates first or `timeoutMs` passes (`SWB_WAIT_TIMEOUT`).
+   * terminates first (`SWB_CALL_TERMINATED`), `timeoutMs` passes (`SWB_WAIT_TIMEOUT`) or
+   * `signal` fires (`SWB_ABORTED`).
    */
-  waitFor(state: CallState, options: { timeoutMs?: number } = {}): Promise<CallView> {
-    return new Promise((resolve, reject) => {
-      let cancelTimer = () => {};
-      const check = () => {
-        const view = this.#host.view(this.id);
-        if (view?.state === state) {
-          done();
-          resolve(view);
-        } else if (view?.state === 'terminated') {
-          done();
-          reject(new SwitchboardError('SWB_CALL_TERMINATED', `call ${this.id} terminated before reaching ${state}`));
-        }
-      };
-      const done = () => {
-        this.#waiters.delete(check);
-        cancelTimer();
-      };
-      this.#waiters.add(check);
-      if (options.timeoutMs !== undefined) {
-        cancelTimer = this.#host.setTimer(options.timeoutMs, () => {
-          done();
-          reject(
-            new SwitchboardError(
-              'SWB_WAIT_TIMEOUT',
-              `call ${this.id} did not reach ${state} within ${options.timeoutMs} ms (it is ${this.state})`,
-            ),
-          );
-        });
-      }
-      check();
+  waitFor(state: CallState, options: WaitOptions = {}): Promise<CallView> {
+    const invalid = checkWaitOptions(options, 'waitFor');
+    if (invalid) return Promise.reject(invalid);
+    return this.#until<CallView>({
+      what: `waiting for ${state}`,
+      check: (view) => {
+        if (view?.state === state) return { value: view };
+        if (view?.state === 'terminated') return { error: terminatedError(this.id, `reaching ${state}`) };
+        return undefined;
+      },
+      timeoutMs: options.timeoutMs,
+      onTimeout: () => ({
+        error: new SwitchboardError(
+          'SWB_WAIT_TIMEOUT',
+          `call ${this.id} did not reach ${state} within ${options.timeoutMs} ms (it is ${this.state})`,
+        ),
+      }),
+      signal: options.signal,
     });
+  }
+
+  /**
+   * Collects the DTMF keys the caller presses, from the call's tones (Graph's `toneInfo`
+   * notifications), subscribing to them first when the call's log has no successful
+   * `subscribeToTone` (the command is recorded like every other).
+   *
+   * Which tones count: those whose `sequenceId` is greater than the start point, by default
+   * the highest `sequenceId` the call's view holds when `collectDigits` is called (0 when it
+   * holds none; `afterSequenceId` sets it). The start point is a sequence id, not a moment:
+   * a key pressed before the call whose notification had not arrived yet counts, and a
+   * notification that arrives late, reordered or twice is taken once, in its place by
+   * `sequenceId`. A stop key (the `terminator`, or the key that makes `maxDigits`) ends the
+   * collection once no sequence id before it is missing (see `gapWaitMs`).
+   *
+   * Resolves with the digits (without the terminator) and why it stopped: `terminator`,
+   * `maxDigits`, or `timeout` (with what arrived by then, in sequence order). Rejects with
+   * `SWB_CALL_TERMINATED` when the call ends first, `SWB_ABORTED` when `signal` fires, or the
+   * error of a `subscribeToTone` Graph refused.
+   */
+  collectDigits(options: CollectDigitsOptions): Promise<CollectedDigits> {
+    try {
+      return this.#collect(options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  #collect(options: CollectDigitsOptions): Promise<CollectedDigits> {
+    const { maxDigits, terminator, timeoutMs } = options ?? ({} as CollectDigitsOptions);
+    if (!(typeof timeoutMs === 'number' && timeoutMs >= 0)) {
+      throw new SwitchboardError('SWB_INVALID_ARGUMENT', `collectDigits: timeoutMs must be a number >= 0, got ${String(timeoutMs)}`);
+    }
+    if (maxDigits !== undefined && !(Number.isInteger(maxDigits) && maxDigits > 0)) {
+      throw new SwitchboardError('SWB_INVALID_ARGUMENT', `collectDigits: maxDigits must be a positive integer, got ${String(maxDigits)}`);
+    }
+    if (terminator !== undefined && !isDtmfKey(terminator)) {
+      throw new SwitchboardError(
+        'SWB_INVALID_ARGUMENT',
+        `collectDigits: terminator must be a DTMF key (0-9, *, #, A-D), got ${String(terminator)}`,
+      );
+    }
+    if (options.gapWaitMs !== undefined && !(typeof options.gapWaitMs === 'number' && options.gapWaitMs >= 0)) {
+      throw new SwitchboardError(
+        'SWB_INVALID_ARGUMENT',
+        `collectDigits: gapWaitMs must be a number >= 0, got ${String(options.gapWaitMs)}`,
+      );
+    }
+    const gapWaitMs = Math.min(options.gapWaitMs ?? 1_000, timeoutMs);
+    const view = this.view;
+    const start = {
+      afterSequenceId: options.afterSequenceId ?? view.tones.reduce((max, t) => Math.max(max, t.sequenceId ?? 0), 0),
+      afterPosition: view.version,
+    };
+    const accepted = new Set<number>();
+    const gapTimers = new Map<number, () => void>();
+    let refused: Error | undefined;
+    return this.#until<CollectedDigits>({
+      what: 'collecting digits',
+      check: (now, _event, recheck) => {
+        if (refused) return { error: refused };
+        if (!now) return undefined;
+        const progress = collectProgress(now.tones, start, options, (seq) => accepted.has(seq));
+        if (progress.done) return { value: progress.done };
+        if (now.state === 'terminated') return { error: terminatedError(this.id, 'the digits were collected') };
+        const hole = progress.holeBefore;
+        if (hole !== undefined && !gapTimers.has(hole)) {
+          gapTimers.set(
+            hole,
+            this.#host.setTimer(gapWaitMs, () => {
+              accepted.add(hole);
+              recheck();
+            }),
+          );
+        }
+        return undefined;
+      },
+      timeoutMs,
+      onTimeout: () => {
+        const now = this.#host.view(this.id);
+        const progress = collectProgress(now?.tones ?? [], start, options, () => true, true);
+        return { value: progress.done ?? { digits: '', tones: [], reason: 'timeout' } };
+      },
+      signal: options.signal,
+      cleanup: () => {
+        for (const cancel of gapTimers.values()) cancel();
+      },
+      started: (settle) => {
+        if (view.state === 'terminated' || this.#subscribed(view)) return;
+        this.#subscribing ??= this.#invoke('subscribeToTone', [{}]).finally(() => (this.#subscribing = undefined));
+        this.#subscribing.catch((error: unknown) => {
+          refused = error instanceof Error ? error : new Error(String(error));
+          settle({ error: refused });
+        });
+      },
+    });
+  }
+
+  /** Whether the call's log has tones, or a `subscribeToTone` Graph accepted. */
+  #subscribed(view: CallView): boolean {
+    return (
+      view.tones.length > 0 ||
+      Object.values(view.commands).some((c) => c.command === 'subscribeToTone' && c.outcome === 'succeeded') ||
+      Object.values(view.operations).some((op) => op.type === 'subscribeToToneOperation' && op.status !== 'failed')
+    );
+  }
+
+  /**
+   * Transfers the call (`POST /calls/{id}/transfer`): resolves once Graph accepted the request
+   * (202), with Graph's answer and `outcome`, which settles when the call's notifications say
+   * how the transfer ended: `transferred` (the call ended after `transferAccepted`, or with
+   * Graph's transfer-completed result) or `failed` (back to `established` with Graph's
+   * failure `resultInfo`). A request Graph refused rejects here, as every command does. See
+   * `TransferHandle`; `consultativeTransfer` for a consultative transfer.
+   */
+  async transfer(body: CommandBody<'transfer'>, options: { readonly signal?: AbortSignal } = {}): Promise<TransferHandle> {
+    const before = this.#host.view(this.id);
+    const track = transferTracker({ version: before?.version ?? 0, resultInfo: before?.resultInfo });
+    let stop: ((verdict: { error: Error }) => void) | undefined;
+    // follow the call from before the command: its notifications may beat Graph's 202
+    const outcome = this.#until<TransferOutcome>({
+      what: 'the transfer',
+      check: (view, event) => {
+        const verdict = track(view, event);
+        if (verdict === 'ended') return { error: terminatedError(this.id, 'Graph said the transfer was accepted or completed') };
+        return verdict ? { value: verdict.outcome } : undefined;
+      },
+      timeoutMs: this.#host.operationTimeoutMs,
+      onTimeout: () => ({
+        error: new SwitchboardError(
+          'SWB_OPERATION_TIMEOUT',
+          `the transfer of call ${this.id} did not end within ${this.#host.operationTimeoutMs} ms`,
+        ),
+      }),
+      signal: options.signal,
+      started: (settle) => (stop = settle),
+    });
+    outcome.catch(() => undefined);
+    try {
+      const response = (await this.#invoke('transfer', [body])) as GraphResponse<null>;
+      return { ...response, outcome };
+    } catch (error) {
+      stop?.({ error: error instanceof Error ? error : new Error(String(error)) });
+      throw error;
+    }
+  }
+
+  /**
+   * A consultative transfer: the caller on this call is transferred to the party of
+   * `consultation`, another call of this bot (the one it placed to consult the target), which
+   * the transfer replaces (`transferTarget.replacesCallId`). Graph ends both calls when it
+   * succeeds. Resolves as `transfer` does; the outcome is this call's.
+   */
+  consultativeTransfer(
+    consultation: Call | string,
+    transferTarget: InvitationTarget,
+    options: { readonly transferee?: ParticipantInfoBody; readonly signal?: AbortSignal } = {},
+  ): Promise<TransferHandle> {
+    const replaces =
+      typeof consultation === 'string' ? consultation : (consultation.#host.view(consultation.id)?.graphId ?? consultation.id);
+    return this.transfer(
+      {
+        transferTarget: { ...transferTarget, replacesCallId: replaces },
+        ...(options.transferee ? { transferee: options.transferee } : {}),
+      },
+      options.signal ? { signal: options.signal } : {},
+    );
   }
 
   /**
@@ -226,9 +478,11 @@ export class Call extends EventEmitter<CallHandleEvents> {
   }
 
   static {
+    untilOf = (call) => (wait) => call.#until(wait);
     for (const command of COMMAND_NAMES) {
       const name = COMMANDS[command].call;
-      if (name === null) continue;
+      // (a method the class defines itself, `transfer`, stays)
+      if (name === null || Object.hasOwn(Call.prototype, name)) continue;
       Object.defineProperty(Call.prototype, name, {
         value(this: Call, ...args: unknown[]) {
           return this.#invoke(command, args);
@@ -296,36 +550,22 @@ export class Call extends EventEmitter<CallHandleEvents> {
    * gets the rejection.
    */
   #settled(operationId: string): Promise<OperationView> {
-    const settled = new Promise<OperationView>((resolve, reject) => {
-      let cancelTimer = () => {};
-      const check = () => {
-        const op = this.#host.view(this.id)?.operations[canonicalId(operationId)];
-        if (op?.status === 'completed') {
-          done();
-          resolve(op);
-        } else if (op?.status === 'failed') {
-          done();
-          reject(new OperationFailedError(op));
-        } else if (op?.status === 'ended') {
-          done();
-          reject(new OperationOutcomeUnknownError(op));
-        }
-      };
-      const done = () => {
-        this.#waiters.delete(check);
-        cancelTimer();
-      };
-      this.#waiters.add(check);
-      cancelTimer = this.#host.setTimer(this.#host.operationTimeoutMs, () => {
-        done();
-        reject(
-          new SwitchboardError(
-            'SWB_OPERATION_TIMEOUT',
-            `operation ${operationId} did not settle within ${this.#host.operationTimeoutMs} ms`,
-          ),
-        );
-      });
-      check();
+    const settled = this.#until<OperationView>({
+      what: `operation ${operationId}`,
+      check: (view) => {
+        const op = view?.operations[canonicalId(operationId)];
+        if (op?.status === 'completed') return { value: op };
+        if (op?.status === 'failed') return { error: new OperationFailedError(op) };
+        if (op?.status === 'ended') return { error: new OperationOutcomeUnknownError(op) };
+        return undefined;
+      },
+      timeoutMs: this.#host.operationTimeoutMs,
+      onTimeout: () => ({
+        error: new SwitchboardError(
+          'SWB_OPERATION_TIMEOUT',
+          `operation ${operationId} did not settle within ${this.#host.operationTimeoutMs} ms`,
+        ),
+      }),
     });
     settled.catch(() => undefined);
     return settled;
@@ -355,6 +595,53 @@ export class ParticipantHandle {
     return this.call.view.participants[this.id];
   }
 
+  /**
+   * Resolves when the participant reaches `condition` in the call's view (at once if it
+   * already has), with its view: `joined` (in the roster), `inLobby` (in the roster and
+   * `isInLobby`), `admitted` (in the roster and not in the lobby: one who joined without a
+   * lobby counts), `muted` / `unmuted` (`isMuted` true / not true), or a predicate over the
+   * participant's view (asked while it is in the roster). `left` resolves once the roster no
+   * longer has a participant it had, with the participant's last view (undefined when the wait
+   * began after it left: the roster keeps no view of those who left). Checked at once and at every event of the call, as the call's
+   * `waitFor` is. Rejects when the call terminates first (`SWB_CALL_TERMINATED`), `timeoutMs`
+   * passes (`SWB_WAIT_TIMEOUT`) or `signal` fires (`SWB_ABORTED`).
+   */
+  waitFor(condition: 'left', options?: WaitOptions): Promise<GraphParticipant | undefined>;
+  waitFor(condition: ParticipantCondition, options?: WaitOptions): Promise<GraphParticipant>;
+  waitFor(condition: ParticipantCondition | 'left', options: WaitOptions = {}): Promise<GraphParticipant | undefined> {
+    const invalid =
+      checkWaitOptions(options, 'waitFor') ??
+      (typeof condition === 'function' || condition === 'left' || (typeof condition === 'string' && Object.hasOwn(CONDITIONS, condition))
+        ? undefined
+        : new SwitchboardError('SWB_INVALID_ARGUMENT', `waitFor: unknown participant condition ${JSON.stringify(condition)}`));
+    if (invalid) return Promise.reject(invalid);
+    const what = typeof condition === 'function' ? 'its condition' : condition;
+    let last: GraphParticipant | undefined;
+    return untilOf(this.call)<GraphParticipant | undefined>({
+      what: `waiting for participant ${this.id} (${what})`,
+      check: (view, event) => {
+        const now = view?.participants[this.id];
+        if (now) last = now;
+        else if (event?.type === 'participantLeft' && event.participantId === this.id) last = event.participant as GraphParticipant;
+        if (condition === 'left') {
+          if (view && !now && view.removedParticipants[this.id] !== undefined) return { value: last };
+        } else if (now && (typeof condition === 'function' ? condition(now, view!) : CONDITIONS[condition](now))) {
+          return { value: now };
+        }
+        if (view?.state === 'terminated') return { error: terminatedError(this.call.id, `participant ${this.id} was ${what}`) };
+        return undefined;
+      },
+      timeoutMs: options.timeoutMs,
+      onTimeout: () => ({
+        error: new SwitchboardError(
+          'SWB_WAIT_TIMEOUT',
+          `participant ${this.id} of call ${this.call.id} was not ${what} within ${options.timeoutMs} ms`,
+        ),
+      }),
+      signal: options.signal,
+    });
+  }
+
   static {
     for (const command of COMMAND_NAMES) {
       const name = COMMANDS[command].participant;
@@ -369,3 +656,18 @@ export class ParticipantHandle {
     }
   }
 }
+
+/** The named conditions of a participant's `waitFor`, over its view (while it is in the roster). */
+const CONDITIONS = {
+  joined: () => true,
+  inLobby: (p: GraphParticipant) => p.isInLobby === true,
+  admitted: (p: GraphParticipant) => p.isInLobby !== true,
+  muted: (p: GraphParticipant) => p.isMuted === true,
+  unmuted: (p: GraphParticipant) => p.isMuted !== true,
+} as const;
+
+/**
+ * What a participant's `waitFor` waits for: a named condition, or a predicate over the
+ * participant's view and the call's (asked while the participant is in the roster).
+ */
+export type ParticipantCondition = keyof typeof CONDITIONS | ((participant: GraphParticipant, call: CallView) => boolean);

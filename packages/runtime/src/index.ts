@@ -3,7 +3,18 @@ export type { SwitchboardConfig, SwitchboardEvents, AnswerDeadlinePolicy, Delive
 export { RUNTIME_DEFAULTS } from './defaults.js';
 export type { RuntimeGraph } from './commands.js';
 export { Call, ParticipantHandle, OperationFailedError, OperationOutcomeUnknownError } from './call.js';
-export type { OperationHandle, OperationOutcome, CommandOutcome, CallCommands, ParticipantCommands, CallHandleEvents } from './call.js';
+export type {
+  OperationHandle,
+  OperationOutcome,
+  CommandOutcome,
+  CallCommands,
+  ParticipantCommands,
+  CallHandleEvents,
+  WaitOptions,
+  ParticipantCondition,
+} from './call.js';
+export type { CollectDigitsOptions, CollectedDigits, CollectStopReason, DtmfKey } from './digits.js';
+export type { TransferHandle, TransferOutcome, TransferResultInfo } from './transfer.js';
 // core's ports, re-exported for bot authors who import the runtime only
 export { silentLogger } from '@switchboard/core';
 export type { GraphPort, GraphResponse, SendParams, Logger } from '@switchboard/core';
