@@ -123,9 +123,11 @@ export async function startDemoBot(config: DemoBotConfig): Promise<DemoBot> {
     await call.subscribeToTone({ clientContext: 'menu' });
     const greeting = await call.playPrompt({ prompts: [prompt('welcome-press-0-for-operator')], clientContext: 'welcome' });
     await greeting.completed;
-    const digits = await collectDigits(call);
+    // every key of the call counts (`afterSequenceId: 0`), those pressed during the greeting
+    // too, in Graph's sequence order whatever order their notifications came in
+    const { digits } = await call.collectDigits({ terminator: '#', timeoutMs: Math.max(20_000 * scale, 1_000), afterSequenceId: 0 });
     if (digits.startsWith('0')) {
-      await call.transfer({
+      const transfer = await call.transfer({
         transferTarget: {
           '@odata.type': '#microsoft.graph.invitationParticipantInfo',
           identity: {
@@ -134,46 +136,12 @@ export async function startDemoBot(config: DemoBotConfig): Promise<DemoBot> {
           },
         },
       });
-      return;
+      // settles on Graph's notifications: transferred (the call ends) or failed (it goes on)
+      if ((await transfer.outcome).result === 'transferred') return;
     }
     const bye = await call.playPrompt({ prompts: [prompt(`you-pressed-${digits || 'nothing'}`)], clientContext: 'goodbye' });
     await bye.completed;
     if (call.state !== 'terminated') await call.hangUp();
-  }
-
-  /** Resolves with the digits pressed before '#', or what was pressed when the call ends or time runs out. */
-  function collectDigits(call: Call, timeoutMs = 20_000 * scale): Promise<string> {
-    return new Promise((resolve) => {
-      // Graph names keys tone0..tone9, star and pound (in any casing)
-      const names: Record<string, string> = { pound: '#', star: '*' };
-      const key = (tone: string) => names[tone.toLowerCase()] ?? tone.replace(/^tone/i, '');
-      // Tones carry Graph's sequenceId: a '#' that arrives before a digit pressed earlier
-      // (a late or redelivered notification) must not close the menu while there is a gap
-      const ordered = () => [...call.view.tones].sort((a, b) => (a.sequenceId ?? a.position) - (b.sequenceId ?? b.position));
-      const seen = () =>
-        ordered()
-          .map((t) => key(t.tone))
-          .join('');
-      const complete = () => {
-        const tones = ordered();
-        const end = tones.findIndex((t) => key(t.tone) === '#');
-        if (end < 0) return false;
-        // Graph numbers a call's tones from 1: every number up to the '#' must be here
-        return tones.slice(0, end + 1).every((t, i) => t.sequenceId === null || t.sequenceId === i + 1);
-      };
-      const finish = () => {
-        clearTimeout(timer);
-        switchboard.off('event', check);
-        const pressed = seen();
-        resolve(pressed.includes('#') ? pressed.slice(0, pressed.indexOf('#')) : pressed);
-      };
-      const check = () => {
-        if (complete() || call.state === 'terminated') finish();
-      };
-      const timer = setTimeout(finish, Math.max(timeoutMs, 1_000));
-      switchboard.on('event', check);
-      check();
-    });
   }
 
   switchboard.on('incomingCall', (call) => {
