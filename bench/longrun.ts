@@ -89,6 +89,7 @@ async function fillPostgres(store: PgEventStore, ended: number, live: number, no
     const ids: string[] = [];
     const versions: number[] = [];
     const ends: Array<number | null> = [];
+    const created: number[] = [];
     const eStreams: string[] = [];
     const positions: number[] = [];
     const entryIds: string[] = [];
@@ -102,6 +103,7 @@ async function fillPostgres(store: PgEventStore, ended: number, live: number, no
       ids.push(callId);
       versions.push(entries.length);
       ends.push(endedAtOf(entries) ?? null);
+      created.push(entries[0]!.at);
       entries.forEach((e, p) => {
         eStreams.push(callId);
         positions.push(p + 1);
@@ -112,8 +114,11 @@ async function fillPostgres(store: PgEventStore, ended: number, live: number, no
       });
     }
     await client.query(
-      `INSERT INTO ${s}.streams (stream_id, version, ended_at) SELECT * FROM unnest($1::text[], $2::int[], $3::float8[])`,
-      [ids, versions, ends],
+      // created when their first entry was (a live call rang a minute ago): a never-leased live
+      // call is claimable once its stream is older than a lease, as it would be after a restart
+      `INSERT INTO ${s}.streams (stream_id, version, ended_at, created_at)
+       SELECT a, b, c, to_timestamp(d / 1000) FROM unnest($1::text[], $2::int[], $3::float8[], $4::float8[]) u (a, b, c, d)`,
+      [ids, versions, ends, created],
     );
     await client.query(
       `INSERT INTO ${s}.entries (stream_id, position, entry_id, kind, at, body)
