@@ -137,6 +137,7 @@ describe('call.collectDigits', () => {
     await expect(ended).rejects.toMatchObject({ code: 'SWB_CALL_TERMINATED' });
     expect(call.awaited).toBe(false);
     await expect(call.collectDigits({ timeoutMs: -1 })).rejects.toMatchObject({ code: 'SWB_INVALID_ARGUMENT' });
+    await expect(call.collectDigits({ timeoutMs: 10, afterSequenceId: -1 })).rejects.toMatchObject({ code: 'SWB_INVALID_ARGUMENT' });
     await expect(call.collectDigits({ timeoutMs: 10, terminator: 'pound' as never })).rejects.toMatchObject({
       code: 'SWB_INVALID_ARGUMENT',
     });

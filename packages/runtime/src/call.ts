@@ -344,10 +344,14 @@ export class Call extends EventEmitter<CallHandleEvents> {
         `collectDigits: gapWaitMs must be a number >= 0, got ${String(options.gapWaitMs)}`,
       );
     }
+    const after = options.afterSequenceId;
+    if (after !== undefined && !(Number.isSafeInteger(after) && after >= 0)) {
+      throw new SwitchboardError('SWB_INVALID_ARGUMENT', `collectDigits: afterSequenceId must be an integer >= 0, got ${String(after)}`);
+    }
     const gapWaitMs = Math.min(options.gapWaitMs ?? 1_000, timeoutMs);
     const view = this.view;
     const start = {
-      afterSequenceId: options.afterSequenceId ?? view.tones.reduce((max, t) => Math.max(max, t.sequenceId ?? 0), 0),
+      afterSequenceId: after ?? view.tones.reduce((max, t) => Math.max(max, t.sequenceId ?? 0), 0),
       afterPosition: view.version,
     };
     const accepted = new Set<number>();
