@@ -4,6 +4,12 @@
  *   pnpm switchboard simulate                       # one terminal: the simulator on :4100
  *   pnpm ivr --simulator http://127.0.0.1:4100      # another: the bot on :3978
  *
+ * and a caller, through the simulator's control API, who presses 0 three seconds in:
+ *
+ *   curl -X POST http://127.0.0.1:4100/_simulator/incomingCalls -d '{"appId":
+ *     "00000000-0000-0000-0000-00000000b07", "from": "+14255550100", "script": [{"do":
+ *     "waitFor", "state": "established"}, {"do": "dtmf", "digits": "0", "after": 3000}]}'
+ *
  * It prints one line when it listens, and one per call when the call's flow ended.
  */
 import { mkdirSync } from 'node:fs';
