@@ -62,7 +62,8 @@ export type CommandOutcome<C extends CommandName> = (typeof COMMANDS)[C]['result
 /**
  * The `Call` handle's command methods, one per row of core's command table that names one: a
  * participant-scoped command takes the participant id first (it cannot be called without
- * one), then the body when the command has one.
+ * one), then the body when the command has one. `Call` has each of them but `transfer`, its
+ * own method, which resolves to a `TransferHandle` (Graph's answer and the transfer's outcome).
  */
 export type CallCommands = {
   readonly [M in keyof CallMethodCommand]: (
