@@ -292,6 +292,20 @@ describe('call.transfer: a handle whose outcome settles on the notifications', (
     expect(sent?.kind === 'command' && sent.args).toMatchObject({ transferTarget: { replacesCallId: consultation.view.graphId } });
   });
 
+  it("transferred, when a GET found the call gone before the transfer's notifications arrived", async () => {
+    // every notification half a second late: Graph has deleted the transferred call by the
+    // time the bot asks for it, and says how the transfer ended only afterwards
+    const w = await world({ faults: { delay: 1, delayMs: [50_000, 50_000] } });
+    const { call, simId } = await answeredCall(w, '+14255550188');
+    const transfer = await call.transfer({ transferTarget: user('user-op') });
+    await w.sim.waitForState(simId, 'terminated', { timeoutMs: 10_000 });
+    await call.resync('asked before the notifications came');
+    expect(call.state).toBe('terminated');
+    const outcome = await transfer.outcome;
+    expect(outcome.result).toBe('transferred');
+    expect(call.view.stale.map((s) => s.reason)).toContain('after-terminated');
+  });
+
   it('refused by Graph: the method rejects and leaves no wait behind; a caller who hangs up ends the outcome', async () => {
     // a transfer takes 1.5 s here, so the second request and the hang-up come while it runs
     const w = await world({ transferMs: 150_000 });

@@ -19,15 +19,18 @@ import {
   type OperationView,
   type ParticipantInfoBody,
   type ParticipantMethodCommand,
+  type StoredEntry,
 } from '@switchboard/core';
 import { collectProgress, isDtmfKey, type CollectDigitsOptions, type CollectedDigits } from './digits.js';
-import { transferTracker, type TransferHandle, type TransferOutcome } from './transfer.js';
+import { transferProof, transferTracker, type TransferHandle, type TransferOutcome } from './transfer.js';
 
 /** The runtime services a call handle uses; the switchboard implements them. */
 export interface CallHost {
   view(callId: string): CallView | undefined;
   command(callId: string, command: CommandName, body?: unknown, params?: { participantId?: string }): Promise<GraphResponse>;
   resync(callId: string, reason: string): Promise<void>;
+  /** The call's log entries after `position`. */
+  entries(callId: string, position: number): Promise<readonly StoredEntry[]>;
   operationTimeoutMs: number;
   setTimer(ms: number, fn: () => void): () => void;
 }
@@ -125,6 +128,12 @@ export class OperationOutcomeUnknownError extends SwitchboardError {
     this.operation = operation;
   }
 }
+
+/**
+ * How long a transfer's outcome waits, after the call ended by a GET that found no call, for
+ * the notifications that say how the transfer ended (they may be on their way).
+ */
+const TRANSFER_PROOF_WAIT_MS = 2_000;
 
 /** A call's `#until`, for its participant handles (set by `Call`'s static block). */
 let untilOf: (call: Call) => <T>(wait: Wait<T>) => Promise<T>;
@@ -418,14 +427,47 @@ export class Call extends EventEmitter<CallHandleEvents> {
    */
   async transfer(body: CommandBody<'transfer'>, options: { readonly signal?: AbortSignal } = {}): Promise<TransferHandle> {
     const before = this.#host.view(this.id);
-    const track = transferTracker({ version: before?.version ?? 0, resultInfo: before?.resultInfo });
-    let stop: ((verdict: { error: Error }) => void) | undefined;
+    const start = { version: before?.version ?? 0, resultInfo: before?.resultInfo };
+    const track = transferTracker(start);
+    let settle: ((verdict: { value: TransferOutcome } | { error: Error }) => void) | undefined;
+    let reading = false;
+    let cancelGrace: (() => void) | undefined;
+    /**
+     * The call ended by a GET that found no call: its notifications may still come (logged
+     * as stale after the end), and say how the transfer ended. Read the log at each event,
+     * for at most `TRANSFER_PROOF_WAIT_MS`.
+     */
+    const readProof = (view: CallView, last: boolean) => {
+      if (reading) return;
+      reading = true;
+      void this.#host
+        .entries(this.id, start.version)
+        .then((entries) => {
+          const proof = transferProof(entries, start.version, view);
+          if (proof) settle?.({ value: proof.outcome });
+          else if (last)
+            settle?.({ error: terminatedError(this.id, 'any notification said how the transfer ended (Graph no longer knows the call)') });
+        })
+        .catch((error: unknown) => settle?.({ error: error instanceof Error ? error : new Error(String(error)) }))
+        .finally(() => (reading = false));
+    };
     // follow the call from before the command: its notifications may beat Graph's 202
     const outcome = this.#until<TransferOutcome>({
       what: 'the transfer',
       check: (view, event) => {
         const verdict = track(view, event);
-        if (verdict === 'ended') return { error: terminatedError(this.id, 'Graph said the transfer was accepted or completed') };
+        if (verdict === 'ended') {
+          const info = view?.resultInfo;
+          const why = info ? ` (resultInfo ${String(info.code)}/${String(info.subcode)})` : '';
+          return { error: terminatedError(this.id, `Graph said the transfer was accepted or completed${why}`) };
+        }
+        if (verdict === 'unknown') {
+          if (view) {
+            cancelGrace ??= this.#host.setTimer(TRANSFER_PROOF_WAIT_MS, () => readProof(view, true));
+            readProof(view, false);
+          }
+          return undefined;
+        }
         return verdict ? { value: verdict.outcome } : undefined;
       },
       timeoutMs: this.#host.operationTimeoutMs,
@@ -436,14 +478,15 @@ export class Call extends EventEmitter<CallHandleEvents> {
         ),
       }),
       signal: options.signal,
-      started: (settle) => (stop = settle),
+      started: (s) => (settle = s),
+      cleanup: () => cancelGrace?.(),
     });
     outcome.catch(() => undefined);
     try {
       const response = (await this.#invoke('transfer', [body])) as GraphResponse<null>;
       return { ...response, outcome };
     } catch (error) {
-      stop?.({ error: error instanceof Error ? error : new Error(String(error)) });
+      settle?.({ error: error instanceof Error ? error : new Error(String(error)) });
       throw error;
     }
   }

@@ -252,6 +252,7 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> {
         return this.#commands.send(id, command, body, params);
       },
       resync: (id, reason) => this.resync(id, reason),
+      entries: (id, position) => this.engine.store.readStream(id, { after: position }),
       operationTimeoutMs: config.operationTimeoutMs ?? RUNTIME_DEFAULTS.operationTimeoutMs,
       setTimer: this.#ctx.setTimer,
     };

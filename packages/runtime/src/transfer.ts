@@ -1,4 +1,4 @@
-import type { CallEvent, CallView, GraphResponse } from '@switchboard/core';
+import type { CallEvent, CallView, GraphResponse, StoredEntry } from '@switchboard/core';
 
 /** The `resultInfo` Graph sent with a transfer's end. */
 export type TransferResultInfo = NonNullable<CallView['resultInfo']>;
@@ -23,7 +23,9 @@ export type TransferOutcome =
 export interface TransferHandle extends GraphResponse<null> {
   /**
    * Resolves with the outcome; rejects with `SWB_CALL_TERMINATED` when the call ended without
-   * Graph saying the transfer was accepted or completed (the caller hung up during it),
+   * Graph saying the transfer was accepted or completed (the caller hung up during it; when a
+   * GET found the call gone before its notifications came, those logged after the end decide,
+   * for up to 2 s),
    * `SWB_OPERATION_TIMEOUT` after `operationTimeoutMs`, `SWB_ABORTED` when `signal` fired.
    * Leaving it unawaited is fine: its rejection is then no unhandled rejection.
    */
@@ -50,20 +52,27 @@ function saysTransferred(view: CallView): boolean {
  * Follows one transfer through the call's events and views, from the view at the moment its
  * command was about to be recorded (`start`). Pure but for what it remembers between calls:
  * whether a `transferAccepted` came after the start (as an event: a delivery that carries
- * `transferAccepted` and `terminated` together folds both before the handle hears either).
+ * `transferAccepted` and `terminated` together folds both before the handle hears either),
+ * and whether the call ended without Graph's word (a GET that found no call: `unknown`, to be
+ * decided from the notifications that arrive after the end, see `transferProof`).
  */
 export function transferTracker(start: { readonly version: number; readonly resultInfo: unknown }) {
   let accepted = false;
-  return (view: CallView | undefined, event: CallEvent | undefined): { readonly outcome: TransferOutcome } | 'ended' | undefined => {
+  let endedUnseen = false;
+  return (
+    view: CallView | undefined,
+    event: CallEvent | undefined,
+  ): { readonly outcome: TransferOutcome } | 'ended' | 'unknown' | undefined => {
     if (event?.type === 'stateChanged' && event.cause.position > start.version) {
       if (event.to === 'transferAccepted') accepted = true;
+      if (event.to === 'terminated' && event.reason === 'not-found') endedUnseen = true;
     }
     if (!view || view.version <= start.version) return undefined;
     if (view.state === 'terminated') {
       if (accepted || saysTransferred(view)) {
         return { outcome: { result: 'transferred', view, ...(view.resultInfo ? { resultInfo: view.resultInfo } : {}) } };
       }
-      return 'ended';
+      return endedUnseen ? 'unknown' : 'ended';
     }
     // back to established with a new failure: from transferring, or before Graph's
     // `transferring` arrived (it is then stale when it does)
@@ -74,4 +83,32 @@ export function transferTracker(start: { readonly version: number; readonly resu
     }
     return undefined;
   };
+}
+
+/**
+ * How a transfer ended, from the call's notifications after `afterPosition` as the log holds
+ * them, stale ones included: for a call that ended by a GET that found no call (Graph deletes
+ * a transferred call at once, and a resync may ask before its notifications arrive; they are
+ * then logged as stale after the end). The last word wins: `transferAccepted`, or a
+ * `terminated` saying the transfer completed, is `transferred`; `established` with a failure
+ * `resultInfo` is `failed`. Undefined when no notification says.
+ */
+export function transferProof(
+  entries: readonly StoredEntry[],
+  afterPosition: number,
+  view: CallView,
+): { readonly outcome: TransferOutcome } | undefined {
+  let found: { readonly outcome: TransferOutcome } | undefined;
+  for (const entry of entries) {
+    if (entry.position <= afterPosition || entry.kind !== 'notification' || entry.target.type !== 'call') continue;
+    const data = entry.resourceData as { state?: unknown; resultInfo?: unknown; terminationReason?: unknown } | null;
+    if (!data) continue;
+    const subcode = numberIn(data.resultInfo, 'subcode', 'subCode');
+    if (data.state === 'transferAccepted' || subcode === 7015 || data.terminationReason === 'AppTransferred') {
+      found = { outcome: { result: 'transferred', view } };
+    } else if (data.state === 'established' && (numberIn(data.resultInfo, 'code') ?? 0) >= 400) {
+      found = { outcome: { result: 'failed', view, resultInfo: data.resultInfo as TransferResultInfo } };
+    }
+  }
+  return found;
 }
