@@ -58,7 +58,8 @@ export function leaseSql(schema: string) {
        WHERE (expires_at <= now() AND expires_at > '-infinity') OR (owner = $1 AND expires_at > now())
       UNION ALL
       SELECT s.stream_id FROM ${schema}.streams s
-       WHERE s.version > 0 AND s.stream_id <> $3 AND s.created_at < now() - $2::float8 * interval '1 millisecond'
+       WHERE s.ended_at IS NULL AND s.version > 0 AND s.stream_id <> $3
+         AND s.created_at < now() - $2::float8 * interval '1 millisecond'
          AND NOT EXISTS (SELECT 1 FROM ${t} l WHERE l.stream_id = s.stream_id)`,
   };
 }
