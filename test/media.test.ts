@@ -21,8 +21,8 @@ const APP = { appId: 'b0t00000-0000-4000-8000-000000000316', tenantId: 'tenant-m
 const SERVICE_MEDIA = { '@odata.type': '#microsoft.graph.serviceHostedMediaConfig' } as const;
 const SHARING = { '@odata.type': '#microsoft.graph.incomingCallOptions', isContentSharingNotificationEnabled: true } as const;
 const prompt = { mediaInfo: { uri: 'https://cdn.contoso.com/hello.wav' } };
-/** Graph time the simulator accepts a recording's token: 3 s real at this time scale. */
-const RECORDING_ACCESS_MS = 300_000;
+/** Graph time the simulator accepts a recording's token: 5 s real at this time scale. */
+const RECORDING_ACCESS_MS = 500_000;
 
 let owned: Array<() => unknown> = [];
 afterEach(async () => {
