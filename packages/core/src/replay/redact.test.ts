@@ -21,4 +21,13 @@ describe('redact', () => {
     });
     expect(value.meetingInfo.tokenMeetingInfo.token).toBe('abc');
   });
+
+  it("replaces a record operation's recordingAccessToken, keeps its recordingLocation", () => {
+    const op = {
+      '@odata.type': '#microsoft.graph.recordOperation',
+      recordingLocation: 'https://r.example/1',
+      recordingAccessToken: '9f3c',
+    };
+    expect(redact({ resourceData: op })).toEqual({ resourceData: { ...op, recordingAccessToken: '[redacted]' } });
+  });
 });
