@@ -255,6 +255,7 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> {
       entries: (id, position) => this.engine.store.readStream(id, { after: position }),
       operationTimeoutMs: config.operationTimeoutMs ?? RUNTIME_DEFAULTS.operationTimeoutMs,
       setTimer: this.#ctx.setTimer,
+      log: this.#log,
     };
     this.#ownership = new Ownership(this.#ctx, leases, this.instanceId, leaseTtlMs, (callId) => {
       this.#timers.clear(callId);
