@@ -271,16 +271,14 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
           };
           bot!.switchboard.on('incomingCall', listener);
         });
-      // incoming calls: the caller presses keys once the greeting has started
+      // incoming calls: the caller presses keys a second into the greeting (the bot subscribed to
+      // tones before it played it; keys pressed before a subscription are lost, as on Graph)
       let next = incoming('caller');
       await control(url, 'incomingCalls', {
         appId: DEMO_APP.appId,
         from: '+14255550100',
         displayName: 'Caller One',
-        script: [
-          { do: 'waitFor', state: 'established' },
-          { do: 'dtmf', digits: '0#', intervalMs: 300, after: 4_000 },
-        ],
+        script: [{ do: 'waitForPrompt' }, { do: 'dtmf', digits: '0#', intervalMs: 300, after: 1_000 }],
       });
       await next;
       next = incoming('caller2');
@@ -288,10 +286,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
         appId: DEMO_APP.appId,
         from: '+14255550111',
         displayName: 'Caller Two',
-        script: [
-          { do: 'waitFor', state: 'established' },
-          { do: 'dtmf', digits: '42#', intervalMs: 300, after: 4_000 },
-        ],
+        script: [{ do: 'waitForPrompt' }, { do: 'dtmf', digits: '42#', intervalMs: 300, after: 1_000 }],
       });
       await next;
       watch((await bot.callUser('adele', 'Adele Vance')).id, 'outbound');

@@ -82,6 +82,10 @@ export class SimCall {
   notificationCount = 0;
   /** Listeners for state changes (scripts waiting for a state). */
   readonly stateListeners = new Set<(state: CallState) => void>();
+  /** Listeners for a prompt starting to play (scripts waiting to hear one). */
+  readonly promptListeners = new Set<() => void>();
+  /** Whether a prompt has started to play on this call. */
+  prompted = false;
   /** A transfer under way: no second one until it ends. */
   transferring = false;
   endedAt?: number;

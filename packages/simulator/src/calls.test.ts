@@ -475,6 +475,24 @@ describe('group calls and participants', () => {
 });
 
 describe('media', () => {
+  it('runs a script step that waits for a prompt to play (waitForPrompt), however late the prompt', async () => {
+    h = await harness();
+    const id = (await h.graph.request('POST', V1, p2pRequest(h.receiver.url))).body['id'] as string;
+    await h.sim.waitForState(id, 'established');
+    h.sim.runScript(id, [{ do: 'waitForPrompt' }, { do: 'dtmf', digits: '7' }]);
+    await h.graph.request('POST', `${V1}/${id}/subscribeToTone`, {});
+    // 30 s of Graph time (0.01 time scale) with no prompt: nobody pressed anything
+    await h.sim.waitForIdle();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(h.sim.groundTruth(id)!.tones).toEqual([]);
+    const play = await h.graph.request('POST', `${V1}/${id}/playPrompt`, {
+      prompts: [{ '@odata.type': '#microsoft.graph.mediaPrompt', mediaInfo: { uri: 'https://cdn.contoso.com/hello.wav' } }],
+    });
+    expect(play.status).toBe(200);
+    await h.sim.waitForIdle();
+    expect(h.sim.groundTruth(id)!.tones).toEqual([{ sequenceId: 1, tone: 'tone7' }]);
+  });
+
   it('notifies DTMF tones after subscribeToTone, with increasing sequence ids', async () => {
     h = await harness();
     const id = (await h.graph.request('POST', V1, p2pRequest(h.receiver.url))).body['id'] as string;

@@ -79,6 +79,7 @@ export class ScriptRunner {
   private index = 0;
   private task: TaskHandle | undefined;
   private listener: ((state: SimCall['state']) => void) | undefined;
+  private promptListener: (() => void) | undefined;
   private stopped = false;
   private readonly steps: ScriptStep[];
 
@@ -100,6 +101,7 @@ export class ScriptRunner {
     this.stopped = true;
     this.task?.cancel();
     if (this.listener) this.call.stateListeners.delete(this.listener);
+    if (this.promptListener) this.call.promptListeners.delete(this.promptListener);
   }
 
   private next(): void {
@@ -118,6 +120,17 @@ export class ScriptRunner {
         else this.stop();
       };
       this.call.stateListeners.add(this.listener);
+      return;
+    }
+    if (step.do === 'waitForPrompt') {
+      if (this.call.prompted) return this.advance(0);
+      const heard = () => {
+        this.call.promptListeners.delete(heard);
+        this.promptListener = undefined;
+        this.advance(0);
+      };
+      this.promptListener = heard;
+      this.call.promptListeners.add(heard);
       return;
     }
     const delay = step.do === 'wait' ? step.ms : 'after' in step ? (step.after ?? 0) : 0;

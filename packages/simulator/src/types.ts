@@ -146,6 +146,8 @@ export interface SimulatorOptions {
 export type ScriptStep =
   | { readonly do: 'wait'; readonly ms: number }
   | { readonly do: 'waitFor'; readonly state: CallState }
+  /** Waits until a prompt plays to the call (a caller who presses keys once the greeting starts). */
+  | { readonly do: 'waitForPrompt' }
   | { readonly do: 'ring'; readonly after?: number }
   | { readonly do: 'answer'; readonly after?: number }
   | { readonly do: 'reject'; readonly after?: number }

@@ -166,6 +166,10 @@ function enqueueMedia(ctx: ServiceContext, call: SimCall, op: SimOperation, dura
   queue.push(op);
   op.start = () => {
     op.startedAt = ctx.o.scheduler.now();
+    if (op.type === 'playPromptOperation') {
+      call.prompted = true;
+      for (const listener of [...call.promptListeners]) listener();
+    }
     if (duration === undefined) return;
     op.completion = timer(ctx, call, duration, () => {
       const q = ctx.mediaQueues.get(call.id) ?? [];

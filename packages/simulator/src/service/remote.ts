@@ -22,6 +22,7 @@ export function act(ctx: ServiceContext, call: SimCall, step: ScriptStep, partic
   switch (step.do) {
     case 'wait':
     case 'waitFor':
+    case 'waitForPrompt':
     case 'noAnswer':
       return undefined;
     case 'ring':
