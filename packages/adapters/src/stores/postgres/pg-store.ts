@@ -535,6 +535,12 @@ export class PgEventStore implements EventStore, CallLeases, ClaimableLeases, Ap
    * this instance dies between a commit and its NOTIFY, listeners learn of the append from the
    * stream's next one, or when they reconnect or poll (they catch up from `updated_at`). A
    * failed NOTIFY goes to `onError`: the entries are stored.
+   *
+   * An announcement carries the entries written (their stored JSON and first position) while
+   * its payload stays under PostgreSQL's 8,000 bytes, so a listener that follows the stream
+   * folds them without a read; two appends of a stream announced together carry both. One
+   * that does not fit names the stream and version alone, and so does a batch whose NOTIFY
+   * failed with the entries in it (sent again without them).
    */
   #announce(streamId: string, version: number, from: number, rows: readonly EncodedEntry[]): void {
     const bodies = carriedBodies(rows);
@@ -726,6 +732,8 @@ export class PgEventStore implements EventStore, CallLeases, ClaimableLeases, Ap
    * opens one dedicated connection, kept until `close()`; when it drops, it reconnects with
    * backoff and reports every stream appended meanwhile (`onError` hears of the drop).
    * A listener gets hints, possibly repeated: read the stream after the position you hold.
+   * Its third argument, when the announcement carried the entries (under 8,000 bytes), decodes
+   * them on demand: fold them instead of reading when they follow on from what you hold.
    */
   async subscribe(listener: AppendListener): Promise<Unsubscribe> {
     this.#assertOpen();
