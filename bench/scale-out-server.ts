@@ -16,6 +16,7 @@ import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { Session } from 'node:inspector/promises';
 import type { AddressInfo } from 'node:net';
+import pg from 'pg';
 import { PgEventStore } from '@switchboard/adapters';
 import { createSwitchboard, type GraphPort } from '@switchboard/runtime';
 
@@ -33,6 +34,8 @@ export interface ServerStats {
   readonly requests: number;
   /** Store reads since the reset: readStream, readSnapshot, listStreams, claimableCalls. */
   readonly reads: number;
+  /** Statements sent to PostgreSQL since the reset, every kind (each a write to its socket). */
+  readonly queries: number;
   /** Lease statements since the reset: acquire, renew, release, end, get. */
   readonly leaseOps: number;
   /** Notification entries this instance appended since the reset. */
@@ -54,6 +57,12 @@ async function main(config: ScaleServerConfig): Promise<void> {
   let leaseOps = 0;
   let appendedNotifications = 0;
   let requests = 0;
+  let queries = 0;
+  const query = pg.Client.prototype.query as (...args: unknown[]) => unknown;
+  pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+    queries++;
+    return query.apply(this, args);
+  } as typeof pg.Client.prototype.query;
   const methods = store as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
   const count = (name: string, onCall: () => void) => {
     const original = methods[name]!.bind(store);
@@ -119,6 +128,7 @@ async function main(config: ScaleServerConfig): Promise<void> {
       void startProfile();
       cpuAtReset = process.cpuUsage();
       reads = 0;
+      queries = 0;
       leaseOps = 0;
       appendedNotifications = 0;
       requests = 0;
@@ -133,6 +143,7 @@ async function main(config: ScaleServerConfig): Promise<void> {
         cpuUs: cpu.user + cpu.system,
         requests,
         reads,
+        queries,
         leaseOps,
         appendedNotifications,
         held: sw.engine.calls().length,
