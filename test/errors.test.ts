@@ -37,6 +37,12 @@ function severity(code: SwitchboardErrorCode): 'caller' | 'retry' | 'fatal' {
     case 'SWB_LEASE_LOST':
     case 'SWB_LISTENER_FAILED':
     case 'SWB_WEBHOOK_UNKNOWN_KEY':
+    case 'SWB_RECORDING_UNAVAILABLE':
+    case 'SWB_RECORDING_NOT_FOUND':
+    case 'SWB_RECORDING_TOO_LARGE':
+    case 'SWB_RECORDING_ABORTED':
+    case 'SWB_RECORDING_REDIRECT':
+    case 'SWB_RECORDING_WRITE':
       return 'caller';
     case 'SWB_VERSION_CONFLICT':
     case 'SWB_STORE_BUSY':
@@ -49,6 +55,9 @@ function severity(code: SwitchboardErrorCode): 'caller' | 'retry' | 'fatal' {
     case 'SWB_GRAPH_TIMEOUT':
     case 'SWB_GRAPH_UNEXPECTED':
     case 'SWB_WEBHOOK_KEYS_UNAVAILABLE':
+    case 'SWB_RECORDING_HTTP':
+    case 'SWB_RECORDING_TIMEOUT':
+    case 'SWB_RECORDING_NETWORK':
       return 'retry';
     case 'SWB_STORE_FAILED':
     case 'SWB_STORE_CLOSED':
@@ -60,6 +69,7 @@ function severity(code: SwitchboardErrorCode): 'caller' | 'retry' | 'fatal' {
     case 'SWB_DEPENDENCY_BROKEN':
     case 'SWB_GRAPH_UNAUTHORIZED':
     case 'SWB_GRAPH_AUTH':
+    case 'SWB_RECORDING_UNAUTHORIZED':
       return 'fatal';
     default: {
       const unhandled: never = code;

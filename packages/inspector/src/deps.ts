@@ -4,7 +4,7 @@
  */
 export { CALL_STATES, COMMANDS, commandPathOf, QUARANTINE_STREAM } from '@switchboard/core';
 export { DOCUMENTED_TRANSITIONS, STATE_RANK, MACHINE_VERSION } from '@switchboard/core/machine';
-export { foldEntries, replay, restoreCallSnapshot, startCall, viewOf } from '@switchboard/core/replay';
+export { foldEntries, redact, replay, restoreCallSnapshot, startCall, viewOf } from '@switchboard/core/replay';
 export type {
   CallEvent,
   CallView,
@@ -19,4 +19,3 @@ export type {
 } from '@switchboard/core';
 export type { CallMachineSnapshot } from '@switchboard/core/machine';
 export type { ReplayResult, TimelineRow } from '@switchboard/core/replay';
-export { redact } from '@switchboard/runtime';

@@ -1,3 +1,4 @@
+import type { Writable } from 'node:stream';
 import { EventEmitter } from 'eventemitter3';
 import {
   COMMAND_NAMES,
@@ -14,9 +15,11 @@ import {
   type CommandResponse,
   type GraphParticipant,
   type GraphResponse,
+  type Logger,
   type OperationView,
   type ParticipantMethodCommand,
 } from '@switchboard/core';
+import { downloadRecording, type RecordingDownload, type RecordingDownloadOptions } from '@switchboard/transport';
 
 /** The runtime services a call handle uses; the switchboard implements them. */
 export interface CallHost {
@@ -25,6 +28,8 @@ export interface CallHost {
   resync(callId: string, reason: string): Promise<void>;
   operationTimeoutMs: number;
   setTimer(ms: number, fn: () => void): () => void;
+  /** The switchboard's logger (a handle's lines add the call's id). */
+  readonly log: Logger;
 }
 
 /**
@@ -223,6 +228,63 @@ export class Call extends EventEmitter<CallHandleEvents> {
     const op = this.#host.view(this.id)?.operations[canonicalId(operationId)];
     if (!op) return undefined;
     return { id: operationId, status: op.status, completed: this.#settled(operationId) };
+  }
+
+  /**
+   * Downloads what a completed `record` operation of this call recorded, from its
+   * `recordingLocation` with its `recordingAccessToken` (transport's `downloadRecording`: a
+   * size limit, a timeout, an abort signal, redirects that never carry the token to another
+   * host), into `to`, a file path or a writable stream. `operation` is the operation's id or
+   * what its `completed` resolved to.
+   *
+   * Rejects with `SWB_RECORDING_UNAVAILABLE` when the operation is not a completed record
+   * operation with a location and a token (still running, failed, cancelled: nothing is
+   * sent), else as `downloadRecording` does (`SWB_RECORDING_UNAUTHORIZED` for an expired
+   * token, `SWB_RECORDING_TOO_LARGE`, ...). The token is never logged; the download's debug
+   * lines carry the call's id.
+   *
+   * @example
+   * ```ts
+   * const op = await call.record({ maxRecordDurationInSeconds: 10, stopTones: ['#'] });
+   * await op.completed;
+   * await call.downloadRecording(op.id, `recordings/${op.id}.wav`);
+   * ```
+   */
+  async downloadRecording(
+    operation: string | OperationView,
+    to: string | Writable,
+    options: RecordingDownloadOptions = {},
+  ): Promise<RecordingDownload> {
+    const id = typeof operation === 'string' ? operation : operation?.id;
+    if (typeof id !== 'string' || id === '')
+      throw new SwitchboardError('SWB_INVALID_ARGUMENT', 'downloadRecording needs an operation or its id');
+    // the view's (the latest), else the outcome given (a call no longer held)
+    const op = this.#host.view(this.id)?.operations[canonicalId(id)] ?? (typeof operation === 'string' ? undefined : operation);
+    const location = op?.['recordingLocation'];
+    const accessToken = op?.['recordingAccessToken'];
+    if (
+      op?.status !== 'completed' ||
+      typeof location !== 'string' ||
+      location === '' ||
+      typeof accessToken !== 'string' ||
+      accessToken === ''
+    ) {
+      throw new SwitchboardError(
+        'SWB_RECORDING_UNAVAILABLE',
+        op === undefined
+          ? `call ${this.id} has no operation ${id}`
+          : `operation ${id} (${op.type ?? 'operation'}, ${String(op.status ?? 'no status')}) has no recording to download: a completed record operation has a recordingLocation and a recordingAccessToken`,
+      );
+    }
+    const log = options.logger ?? this.#host.log;
+    const callId = this.id;
+    const withCall: Logger = {
+      debug: (obj, msg) => log.debug({ callId, operationId: id, ...obj }, msg),
+      info: (obj, msg) => log.info({ callId, operationId: id, ...obj }, msg),
+      warn: (obj, msg) => log.warn({ callId, operationId: id, ...obj }, msg),
+      error: (obj, msg) => log.error({ callId, operationId: id, ...obj }, msg),
+    };
+    return downloadRecording({ location, accessToken }, to, { ...options, logger: withCall });
   }
 
   static {

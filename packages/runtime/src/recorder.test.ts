@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { InMemoryEventStore } from '@switchboard/core';
 import { createSwitchboard, type Switchboard } from './switchboard.js';
-import { createFileRecorder, redact } from './recorder.js';
+import { createFileRecorder } from './recorder.js';
 import type { GraphPort } from '@switchboard/core';
 
 /** A group call Graph recorded: its last notification carries `meetingInfo`, a tokenMeetingInfo whose token is a JWT. */
@@ -81,14 +81,5 @@ describe("the exchange recorder and a meeting's join token (tokenMeetingInfo.tok
     const streams = await store.listStreams();
     const logged = JSON.stringify(await Promise.all([...streams].map((id) => store.readStream(id))));
     expect(logged).toContain(signature);
-  });
-
-  it('redacts a JWT cut off before its signature (header and claims), and leaves look-alikes alone', () => {
-    const jwt = 'eyJhbGciOiJSUzI1NiIsImtpZCI6ImsxIn0.eyJhcHBJZCI6ImQyYTM1NzI2IiwiY29udmVyc2F0aW9uIjoiMTkifQ.c2lnbmF0dXJlLXNpZ25hdHVyZQ';
-    expect(redact({ unparsed: `{"meetingInfo":{"token":"${jwt.slice(0, 60)}` })).toEqual({
-      unparsed: '{"meetingInfo":{"token":"[redacted]',
-    });
-    expect(redact({ note: `Bearer ${jwt}` })).toEqual({ note: 'Bearer [redacted]' });
-    expect(redact({ version: 'eyJabcdefgh.v2', id: 'eyJ-not-a-token' })).toEqual({ version: 'eyJabcdefgh.v2', id: 'eyJ-not-a-token' });
   });
 });

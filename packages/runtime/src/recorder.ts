@@ -1,5 +1,6 @@
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { redact } from '@switchboard/core/replay';
 
 /** One exchange-log line, in the format `switchboard replay` reads. */
 export interface ExchangeLine {
@@ -14,29 +15,6 @@ export interface ExchangeLine {
 /** Where the runtime writes every exchange it sees. */
 export interface Recorder {
   write(line: ExchangeLine): void;
-}
-
-const SECRET_KEYS =
-  /^(token|access_token|refresh_token|id_token|client_secret|clientsecret|secret|password|passcode|authorization|assertion|client_assertion|private_?key|blob)$/i;
-// A whole JWT, or one cut off before its signature (a body recorded as its first characters):
-// a base64url JSON header, a dot, and the start of a base64url JSON payload.
-const JWT = /ey[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*|eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]*/g;
-
-/**
- * Copies a JSON value with secrets replaced by "[redacted]": values under keys that name a
- * token, secret, password, passcode, key or media blob (a meeting's join token,
- * `tokenMeetingInfo.token`, among them), and anything shaped like a JWT wherever it is, inside
- * longer strings too (`Bearer ey...`, a URL's query), cut off before its signature too.
- */
-export function redact(value: unknown): unknown {
-  if (typeof value === 'string') return value.includes('ey') ? value.replace(JWT, '[redacted]') : value;
-  if (Array.isArray(value)) return value.map(redact);
-  if (typeof value !== 'object' || value === null) return value;
-  const out: Record<string, unknown> = {};
-  for (const [key, v] of Object.entries(value)) {
-    out[key] = SECRET_KEYS.test(key) && v !== null && v !== undefined ? '[redacted]' : redact(v);
-  }
-  return out;
 }
 
 /**

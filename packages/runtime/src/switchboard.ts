@@ -254,6 +254,7 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> {
       resync: (id, reason) => this.resync(id, reason),
       operationTimeoutMs: config.operationTimeoutMs ?? RUNTIME_DEFAULTS.operationTimeoutMs,
       setTimer: this.#ctx.setTimer,
+      log: this.#log,
     };
     this.#ownership = new Ownership(this.#ctx, leases, this.instanceId, leaseTtlMs, (callId) => {
       this.#timers.clear(callId);

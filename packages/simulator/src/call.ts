@@ -45,6 +45,10 @@ export interface SimOperation {
   failed?: boolean;
   /** Record: DTMF digits or tones that end the recording. */
   stopTones?: readonly string[];
+  /** Record: its `maxRecordDurationInSeconds` (default 5). */
+  recordMaxSeconds?: number;
+  /** Media operations: the Graph time it reached the head of the call's media queue. */
+  startedAt?: number;
   /** Media operations: starts its clock when it reaches the head of the call's media queue. */
   start?: () => void;
 }

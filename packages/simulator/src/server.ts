@@ -84,6 +84,14 @@ export class SimServer {
 
     if (first === 'v1.0' || first === 'beta') return this.graph(req, res, method, url, segments);
     if (first === '_simulator') return this.controlRequest(req, res, method, segments.slice(1));
+    if (first === 'recordings' && segments.length === 2 && (method === 'GET' || method === 'HEAD')) {
+      // a record operation's recordingLocation, for the holder of its recordingAccessToken
+      const reply = this.d.service.recording(segments[1]!, header(req, 'authorization'));
+      if (!Buffer.isBuffer(reply.body)) return send(res, reply.status, reply.body, reply.headers);
+      res.writeHead(reply.status, { ...reply.headers, 'Content-Length': reply.body.length });
+      res.end(method === 'HEAD' ? undefined : reply.body);
+      return;
+    }
     if (await this.identityRequest(req, res, method, url, segments)) return;
     send(res, 404, { error: 'not_found', error_description: `The simulator serves nothing at ${url.pathname}.` });
   }

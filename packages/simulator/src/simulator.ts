@@ -82,6 +82,12 @@ export interface Simulator {
   /** Resolves once `predicate` holds (checked every few ms). */
   waitUntil(predicate: () => boolean, options?: { readonly timeoutMs?: number; readonly message?: string }): Promise<void>;
 
+  /**
+   * A finished recording (by its record operation's id): where it is served, its bytes, and
+   * when (Graph time, ms since the epoch) its access token stops being accepted.
+   */
+  recording(operationId: string): { readonly location: string; readonly bytes: Uint8Array; readonly expiresAt: number } | undefined;
+
   /** POSTs `body` to an app's webhook outside the queue, with a chosen token (receiver tests). */
   deliverRaw(options: RawDeliveryOptions): Promise<{ status: number } | { error: string }>;
 }
@@ -98,6 +104,7 @@ const DEFAULT_TIMINGS: GraphTimings = {
   transferMs: 1_000,
   deliveryLatencyMs: [5, 25],
   retryBackoffMs: 1_000,
+  recordingAccessMs: 10 * 60_000,
 };
 
 /**
@@ -261,6 +268,10 @@ export function createSimulator(options: SimulatorOptions): Simulator {
         };
         check();
       });
+    },
+    recording(operationId) {
+      const r = service.ctx.recordings.get(operationId);
+      return r && { location: `${requireUrl()}/recordings/${r.id}`, bytes: new Uint8Array(r.bytes), expiresAt: r.expiresAt };
     },
     async deliverRaw(o) {
       const app = identity.app(o.appId);

@@ -93,6 +93,12 @@ export interface GraphTimings {
   readonly deliveryLatencyMs: readonly [number, number];
   /** First retry after a failed delivery; doubles per attempt (1 s). */
   readonly retryBackoffMs: number;
+  /**
+   * How long a finished recording is served at its `recordingLocation` with its
+   * `recordingAccessToken`, from the end of the recording (10 min: the simulator's choice,
+   * Graph's documentation gives no figure); later the token is refused with 401.
+   */
+  readonly recordingAccessMs: number;
 }
 
 /** How remote parties without a script behave: always answer, or behave at random from the seed. */

@@ -1,2 +1,3 @@
 export * from './graph/index.js';
+export * from './recording/index.js';
 export * from './webhook/index.js';

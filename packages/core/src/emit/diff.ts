@@ -6,8 +6,8 @@ import { refOf, type CallEvent } from './events.js';
 
 /**
  * What one fold step caused, as typed events: the difference between the call before and
- * after the entry (state, roster, lobby, mute, operations, tones, stale entries, a resync
- * asked for). Events are derived from the fold, never folded themselves.
+ * after the entry (state, roster, lobby, mute, operations, content-sharing sessions, tones,
+ * stale entries, a resync asked for). Events are derived from the fold, never folded themselves.
  */
 
 /**
@@ -75,6 +75,17 @@ function diff(from: MachineState, to: MachineState, a: CallContext, b: CallConte
       if ((now.status === 'completed' || now.status === 'failed' || now.status === 'ended') && before?.status !== now.status) {
         out.push({ type: 'operationSettled', callId, operation: now, cause });
       }
+    }
+  }
+  if (a.contentSharingSessions !== b.contentSharingSessions) {
+    for (const id in b.contentSharingSessions) {
+      if (!hasOwn.call(b.contentSharingSessions, id)) continue;
+      const now = b.contentSharingSessions[id]!;
+      const before = hasOwn.call(a.contentSharingSessions, id) ? a.contentSharingSessions[id] : undefined;
+      if (!now.deleted && (before === undefined || before.deleted))
+        out.push({ type: 'contentSharingStarted', callId, session: now, cause });
+      else if (now.deleted && before !== undefined && !before.deleted)
+        out.push({ type: 'contentSharingEnded', callId, session: now, cause });
     }
   }
   if (a.tones !== b.tones) {

@@ -1,5 +1,12 @@
 import type { CallState, LogEntry, StoredEntry } from '../log/entries.js';
-import type { MachineState, OperationView, ParticipantView, StaleEntry, ToneView } from '../reconcile/context.js';
+import type {
+  ContentSharingSessionView,
+  MachineState,
+  OperationView,
+  ParticipantView,
+  StaleEntry,
+  ToneView,
+} from '../reconcile/context.js';
 
 /** Which log entry caused an event. */
 export interface EntryRef {
@@ -37,6 +44,28 @@ export type CallEvent =
   | { readonly type: 'participantUnmuted'; readonly callId: string; readonly participant: ParticipantView; readonly cause: EntryRef }
   | { readonly type: 'operationSettled'; readonly callId: string; readonly operation: OperationView; readonly cause: EntryRef }
   | { readonly type: 'toneReceived'; readonly callId: string; readonly tone: ToneView; readonly cause: EntryRef }
+  /**
+   * A content-sharing session began (Graph notified it `created`, or `updated` when the
+   * `created` was lost). Graph notifies sessions only for a call created or answered with
+   * `callOptions.isContentSharingNotificationEnabled: true`.
+   */
+  | {
+      readonly type: 'contentSharingStarted';
+      readonly callId: string;
+      readonly session: ContentSharingSessionView;
+      readonly cause: EntryRef;
+    }
+  /**
+   * A content-sharing session that had started ended (Graph notified it `deleted`). A session
+   * whose `deleted` came before anything else about it never started for the view, and ends
+   * without an event: `contentSharingStarted` and `contentSharingEnded` come in pairs.
+   */
+  | {
+      readonly type: 'contentSharingEnded';
+      readonly callId: string;
+      readonly session: ContentSharingSessionView;
+      readonly cause: EntryRef;
+    }
   | { readonly type: 'staleEntryIgnored'; readonly callId: string; readonly stale: StaleEntry; readonly cause: EntryRef }
   | { readonly type: 'resyncNeeded'; readonly callId: string; readonly reason: string; readonly cause: EntryRef };
 

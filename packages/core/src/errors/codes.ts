@@ -32,8 +32,20 @@ export const ERROR_CODES = {
   SWB_GRAPH_NETWORK: 'The request provably never reached Graph (connection refused, DNS) and the retries ran out.',
   SWB_GRAPH_TIMEOUT: 'An idempotent request ran past its attempt timeout or overall deadline.',
   SWB_GRAPH_ABORTED: "The caller's AbortSignal fired before anything ambiguous happened.",
-  SWB_GRAPH_AUTH: 'No token could be obtained (the token endpoint failed or refused the credentials).',
+  SWB_GRAPH_AUTH:
+    'No token could be obtained: the token endpoint could not be reached (the message names its host and the network error), failed, or refused the credentials.',
   SWB_GRAPH_UNEXPECTED: 'Graph answered 2xx without what the command needs (a call id, an operation id).',
+  // recordings (a record operation's recordingLocation)
+  SWB_RECORDING_UNAVAILABLE: 'The operation has no recording to download: not a completed record operation, or no location and token.',
+  SWB_RECORDING_UNAUTHORIZED: 'The recording location refused the access token (401 or 403): it is wrong or has expired.',
+  SWB_RECORDING_NOT_FOUND: 'The recording location answered 404 or 410: the recording is not, or no longer, there.',
+  SWB_RECORDING_HTTP: 'The recording location answered another non-2xx status.',
+  SWB_RECORDING_TOO_LARGE: 'The recording is larger than `maxBytes`; the download stopped and nothing was kept.',
+  SWB_RECORDING_TIMEOUT: 'The download did not finish within `timeoutMs`; nothing was kept.',
+  SWB_RECORDING_ABORTED: "The caller's AbortSignal ended the download; nothing was kept.",
+  SWB_RECORDING_NETWORK: 'The recording location could not be reached, or the connection failed mid-download (the cause names it).',
+  SWB_RECORDING_REDIRECT: 'A redirect was refused: too many, a loop, no Location, or from https to plain http.',
+  SWB_RECORDING_WRITE: 'The recording could not be written to its destination (a file or stream error, in `cause`).',
   // the webhook
   SWB_WEBHOOK_UNKNOWN_KEY: 'A webhook token names a signing key the published key set does not have.',
   SWB_WEBHOOK_KEYS_UNAVAILABLE: 'The webhook signing keys (OpenID configuration, JWKS) cannot be loaded.',

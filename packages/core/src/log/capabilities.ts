@@ -71,8 +71,8 @@ export interface ClaimableLeases {
   /**
    * The calls `owner` may have to take over: those whose lease lapsed or was released (not
    * ended), those `owner` itself holds (an instance restarted under the same name), and those
-   * nobody ever leased whose stream is older than `neverLeasedForMs` (the instance that
-   * wrote their first entry died before taking the lease).
+   * nobody ever leased whose stream is older than `neverLeasedForMs` and whose call has not
+   * ended (the instance that wrote their first entry died before taking the lease).
    */
   claimableCalls(owner: string, neverLeasedForMs: number): Promise<readonly string[]>;
 }

@@ -8,6 +8,7 @@ export type { ReplayOptions, ReplayResult, TimelineRow, ScheduleOptions } from '
 export { parseExchangeLog, parseExchangeLine, exchangeToEntries, exchangeEntries, alternativesOf, commandOf } from './exchange.js';
 export type { ExchangeRecord, ToEntriesOptions } from './exchange.js';
 export { archiveRecordOf } from './archive.js';
+export { redact } from './redact.js';
 export { carriedEntry } from './exchange.js';
 export { startCall, foldEntries, stateOf } from '../fold/fold.js';
 export { toCallSnapshot, restoreCallSnapshot } from '../fold/snapshot.js';

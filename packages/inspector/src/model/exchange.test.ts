@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { CommandName, LogEntry } from '@switchboard/core';
 import { commandOf, convergentView, exchangeToEntries, parseExchangeLog, replay } from '@switchboard/core/replay';
-import { redact } from '@switchboard/runtime';
+import { redact } from '@switchboard/core/replay';
 import { requestOf, toExchangeLog } from './exchange.js';
 
 const RECORDED = join(import.meta.dirname, '..', '..', '..', '..', 'test/fixtures/graph/recorded');

@@ -169,6 +169,10 @@ function describeEvent(e: CallEvent): string | undefined {
       return `operation ${e.operation.id} ${String(e.operation.status ?? '?')}`;
     case 'toneReceived':
       return `tone ${e.tone.tone}`;
+    case 'contentSharingStarted':
+      return `content sharing started: ${e.session.id}`;
+    case 'contentSharingEnded':
+      return `content sharing ended: ${e.session.id}`;
     case 'resyncNeeded':
       return `resync needed: ${e.reason}`;
     default:

@@ -59,6 +59,19 @@ export interface ServiceContext {
   readonly mediaQueues: Map<string, SimOperation[]>;
   /** Transfers started, for each one's random stream. */
   transfers: number;
+  /** Finished recordings by operation id, served at their `recordingLocation`. */
+  readonly recordings: Map<string, SimRecording>;
+}
+
+/** A finished `recordResponse`: what `GET /recordings/{id}` serves, to the holder of its token until it expires. */
+interface SimRecording {
+  readonly id: string;
+  readonly callId: string;
+  readonly accessToken: string;
+  /** Graph time after which the token is refused. */
+  readonly expiresAt: number;
+  /** A WAV file (8 kHz, 16-bit mono PCM: a 440 Hz tone as long as the recording). */
+  readonly bytes: Buffer;
 }
 
 export function createServiceContext(o: ServiceOptions, host: ScriptHost): ServiceContext {
@@ -71,5 +84,6 @@ export function createServiceContext(o: ServiceOptions, host: ScriptHost): Servi
     host,
     mediaQueues: new Map(),
     transfers: 0,
+    recordings: new Map(),
   };
 }

@@ -5,9 +5,10 @@ import { notFound } from '../http.js';
 import type { Scheduler } from '../scheduler.js';
 import type { ScriptHost } from '../scripts.js';
 import type { IncomingCallOptions, RemoteScript, ScriptStep } from '../types.js';
-import { createServiceContext, type ServiceContext, type ServiceOptions } from './context.js';
+import { createServiceContext, type Reply, type ServiceContext, type ServiceOptions } from './context.js';
 import { placeIncoming } from './incoming.js';
 import { cancelTimers } from './lifecycle.js';
+import { serveRecording } from './media.js';
 import { act, run } from './remote.js';
 
 export type { Reply, ServiceContext, ServiceOptions } from './context.js';
@@ -57,6 +58,11 @@ export class CallService implements ScriptHost {
       throw notFound(`The call '${callId}' was not found.`);
     }
     return call;
+  }
+
+  /** `GET /recordings/{id}` (a finished recording's `recordingLocation`), its `Authorization` header checked. */
+  recording(id: string, authorization: string | undefined): Reply {
+    return serveRecording(this.ctx, id, authorization);
   }
 
   stop(): void {

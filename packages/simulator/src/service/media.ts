@@ -37,6 +37,7 @@ export function record(ctx: ServiceContext, call: SimCall, body: unknown): Reply
   const stopTones = Array.isArray(b['stopTones']) ? b['stopTones'].filter((t): t is string => typeof t === 'string') : [];
   const op = newOperation(call, 'recordOperation', 'running', { recordingLocation: null }, clientContextOf(b).clientContext);
   op.stopTones = stopTones;
+  op.recordMaxSeconds = typeof max === 'number' ? max : 5;
   const duration = ctx.o.timings.promptMs * prompts.length + (typeof max === 'number' ? max : 5) * 1000;
   enqueueMedia(ctx, call, op, duration, () => finishRecording(ctx, call, op, 'maxRecordDurationReached'));
   return operationReply(ctx, call, op, 200);
@@ -53,11 +54,70 @@ export function finishRecording(
     reason === 'maxRecordDurationReached'
       ? resultInfo(200, 8515, 'Action completed, max record duration reached.')
       : resultInfo(200, 8514, 'Action completed, stop tone detected.');
+  const accessToken = call.rng.hex(40);
+  const maxSeconds = op.recordMaxSeconds ?? 5;
+  const now = ctx.o.scheduler.now();
+  // a stop tone ends it early: as long as it ran (its prompts included, at most the maximum)
+  const seconds =
+    reason === 'maxRecordDurationReached' || op.startedAt === undefined
+      ? maxSeconds
+      : Math.min(maxSeconds, Math.max(0, Math.round((now - op.startedAt) / 100) / 10));
+  ctx.recordings.set(op.id, {
+    id: op.id,
+    callId: call.id,
+    accessToken,
+    expiresAt: now + ctx.o.timings.recordingAccessMs,
+    bytes: toneWav(seconds),
+  });
   completeOperation(ctx, call, op, 'completed', info, {
     completionReason: reason,
     recordingLocation: `${ctx.o.baseUrl()}/recordings/${op.id}`,
-    recordingAccessToken: call.rng.hex(40),
+    recordingAccessToken: accessToken,
   });
+}
+
+/** A WAV file of `seconds` of a 440 Hz tone: 8 kHz, 16-bit mono PCM (no randomness: the seeded streams stay as they were). */
+function toneWav(seconds: number): Buffer {
+  const rate = 8_000;
+  const samples = Math.round(seconds * rate);
+  const wav = Buffer.alloc(44 + samples * 2);
+  wav.write('RIFF', 0, 'ascii');
+  wav.writeUInt32LE(36 + samples * 2, 4);
+  wav.write('WAVE', 8, 'ascii');
+  wav.write('fmt ', 12, 'ascii');
+  wav.writeUInt32LE(16, 16); // fmt chunk size
+  wav.writeUInt16LE(1, 20); // PCM
+  wav.writeUInt16LE(1, 22); // mono
+  wav.writeUInt32LE(rate, 24);
+  wav.writeUInt32LE(rate * 2, 28); // bytes per second
+  wav.writeUInt16LE(2, 32); // block align
+  wav.writeUInt16LE(16, 34); // bits per sample
+  wav.write('data', 36, 'ascii');
+  wav.writeUInt32LE(samples * 2, 40);
+  for (let i = 0; i < samples; i++) wav.writeInt16LE(Math.round(8_000 * Math.sin((2 * Math.PI * 440 * i) / rate)), 44 + i * 2);
+  return wav;
+}
+
+/**
+ * GET /recordings/{id}: the recording, to a request bearing its access token until it
+ * expires; 401 for a missing, wrong or expired token, 404 for an unknown id.
+ */
+export function serveRecording(ctx: ServiceContext, id: string, authorization: string | undefined): Reply {
+  const recording = ctx.recordings.get(id);
+  const bearer = /^Bearer (.+)$/i.exec(authorization ?? '')?.[1];
+  const challenge = { 'WWW-Authenticate': 'Bearer error="invalid_token"' };
+  if (bearer === undefined)
+    return { status: 401, body: { error: { code: 'Unauthorized', message: 'No access token.' } }, headers: challenge };
+  if (!recording) return { status: 404, body: { error: { code: 'NotFound', message: `No recording '${id}'.` } } };
+  if (bearer !== recording.accessToken)
+    return {
+      status: 401,
+      body: { error: { code: 'Unauthorized', message: 'The access token is not valid for this recording.' } },
+      headers: challenge,
+    };
+  if (ctx.o.scheduler.now() > recording.expiresAt)
+    return { status: 401, body: { error: { code: 'Unauthorized', message: 'The access token has expired.' } }, headers: challenge };
+  return { status: 200, body: recording.bytes, headers: { 'Content-Type': 'audio/wav' } };
 }
 
 /** POST /calls/{id}/subscribeToTone: from now on the caller's tones are notified. */
@@ -105,6 +165,7 @@ function enqueueMedia(ctx: ServiceContext, call: SimCall, op: SimOperation, dura
   ctx.mediaQueues.set(call.id, queue);
   queue.push(op);
   op.start = () => {
+    op.startedAt = ctx.o.scheduler.now();
     if (duration === undefined) return;
     op.completion = timer(ctx, call, duration, () => {
       const q = ctx.mediaQueues.get(call.id) ?? [];

@@ -65,7 +65,7 @@ export interface MsalTokenProvider {
 const DEFAULT_AUTHORITY_HOST = 'https://login.microsoftonline.com';
 const DEFAULT_SCOPES = ['https://graph.microsoft.com/.default'] as const;
 
-const applications = new Map<string, ConfidentialClientApplication>();
+const applications = new Map<string, { readonly application: ConfidentialClientApplication; readonly network: UndiciNetworkModule }>();
 
 /** Forgets the process-wide MSAL applications (and so their token caches). For tests. */
 export function clearMsalApplications(): void {
@@ -80,11 +80,45 @@ function invalid(message: string): SwitchboardError {
   return new SwitchboardError('SWB_INVALID_ARGUMENT', message);
 }
 
+/** A request of the token endpoint's that got no usable answer: where it went, and why. */
+export interface TokenNetworkFailure {
+  /** The host (and port) the request went to. */
+  readonly host: string;
+  /** The network error's code (`ECONNREFUSED`, `ENOTFOUND`, `UND_ERR_CONNECT_TIMEOUT`, ...) or name. */
+  readonly code: string | undefined;
+  readonly error: unknown;
+}
+
+/** The most telling code on an error or its causes (undici wraps some connect errors). */
+function errorCodeOf(error: unknown): string | undefined {
+  let e: unknown = error;
+  for (let i = 0; i < 4 && e && typeof e === 'object'; i++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && code !== '' && !/^UND_ERR_(SOCKET|ABORTED)$/.test(code)) return code;
+    e = (e as { cause?: unknown }).cause;
+  }
+  const name = (error as { name?: unknown } | null)?.name;
+  return typeof name === 'string' && name !== 'Error' ? name : undefined;
+}
+
 /**
  * An MSAL `INetworkModule` on undici. `rewrite` maps the URLs MSAL asks for to the URLs really
  * fetched (the loopback https → http mapping for the simulator); everything else passes through.
+ *
+ * MSAL turns a network error into its own (`endpoints_resolution_error`, `network_error`)
+ * without the cause; the module keeps its requests' failures (`failures`, `failureSince`) so
+ * that the token provider can say which host could not be reached, and why.
  */
 export class UndiciNetworkModule implements INetworkModule {
+  /** How many requests failed so far (a mark for {@link UndiciNetworkModule.failureSince}). */
+  failures = 0;
+  #last: TokenNetworkFailure | undefined;
+
+  /** The last failure after `mark` (a value of `failures` read earlier), if any. */
+  failureSince(mark: number): TokenNetworkFailure | undefined {
+    return this.failures > mark ? this.#last : undefined;
+  }
+
   constructor(
     private readonly options: {
       readonly dispatcher?: Dispatcher | undefined;
@@ -108,14 +142,25 @@ export class UndiciNetworkModule implements INetworkModule {
     timeout: number | undefined,
   ): Promise<NetworkResponse<T>> {
     const target = this.options.rewrite ? this.options.rewrite(url) : url;
-    const res = await request(target, {
-      method,
-      headers: options?.headers ?? {},
-      ...(options?.body !== undefined ? { body: options.body } : {}),
-      ...(this.options.dispatcher ? { dispatcher: this.options.dispatcher } : {}),
-      signal: AbortSignal.timeout(timeout ?? this.options.timeoutMs ?? 10_000),
-    });
-    const text = await res.body.text();
+    const fail = (error: unknown): never => {
+      this.failures++;
+      this.#last = { host: new URL(target).host, code: errorCodeOf(error), error };
+      throw error;
+    };
+    let res: Dispatcher.ResponseData;
+    let text: string;
+    try {
+      res = await request(target, {
+        method,
+        headers: options?.headers ?? {},
+        ...(options?.body !== undefined ? { body: options.body } : {}),
+        ...(this.options.dispatcher ? { dispatcher: this.options.dispatcher } : {}),
+        signal: AbortSignal.timeout(timeout ?? this.options.timeoutMs ?? 10_000),
+      });
+      text = await res.body.text();
+    } catch (error) {
+      return fail(error);
+    }
     const headers: Record<string, string> = {};
     for (const [name, value] of Object.entries(res.headers)) {
       if (value === undefined) continue;
@@ -125,9 +170,13 @@ export class UndiciNetworkModule implements INetworkModule {
     try {
       body = text === '' ? {} : JSON.parse(text);
     } catch (error) {
-      throw new Error(
-        `${method} ${new URL(target).origin}${new URL(target).pathname} answered ${res.statusCode} with a body that is not JSON`,
-        { cause: error },
+      return fail(
+        new Error(
+          `${method} ${new URL(target).origin}${new URL(target).pathname} answered ${res.statusCode} with a body that is not JSON`,
+          {
+            cause: error,
+          },
+        ),
       );
     }
     return { headers, body: body as T, status: res.statusCode };
@@ -189,8 +238,9 @@ export function createMsalTokenProvider(options: MsalTokenProviderOptions): Msal
     ? `s:${createHash('sha256').update(options.clientSecret!).digest('hex')}`
     : `c:${cert!.thumbprintSha256 ?? cert!.thumbprint}`;
   const key = `${authority.toLowerCase()}|${options.clientId.toLowerCase()}|${credentialKey}`;
-  let application = applications.get(key);
-  if (!application) {
+  let shared = applications.get(key);
+  if (!shared) {
+    const network = new UndiciNetworkModule({ dispatcher: options.dispatcher, rewrite, timeoutMs: options.timeoutMs });
     const config: Configuration = {
       auth: {
         clientId: options.clientId,
@@ -209,43 +259,57 @@ export function createMsalTokenProvider(options: MsalTokenProviderOptions): Msal
           : {}),
       },
       system: {
-        networkClient: new UndiciNetworkModule({ dispatcher: options.dispatcher, rewrite, timeoutMs: options.timeoutMs }),
+        networkClient: network,
         loggerOptions: {
           piiLoggingEnabled: false,
           logLevel: LogLevel.Warning,
-          loggerCallback: (level, message) => {
-            if (level === LogLevel.Error) logger.error({ component: 'msal' }, message);
-            else logger.warn({ component: 'msal' }, message);
-          },
+          // debug: MSAL warns on every token fetched for an app ("No client info in response":
+          // the client-credentials grant never has any), and what fails reaches the caller as
+          // a GraphError (and the warning below)
+          loggerCallback: (level, message) => logger.debug({ component: 'msal', level: LogLevel[level] }, message),
         },
       },
     };
-    application = new ConfidentialClientApplication(config);
-    applications.set(key, application);
+    shared = { application: new ConfidentialClientApplication(config), network };
+    applications.set(key, shared);
   }
-  const app = application;
+  const app = shared.application;
+  const network = shared.network;
   const scopes = [...(options.scopes ?? DEFAULT_SCOPES)];
   let pending: Promise<string> | undefined;
   let pendingForced: Promise<string> | undefined;
 
   const fetchToken = async (forceRefresh: boolean): Promise<string> => {
     let result;
+    const mark = network.failures;
     try {
       result = await app.acquireTokenByClientCredential({ scopes, ...(forceRefresh ? { skipCache: true } : {}) });
     } catch (error) {
       const e = error as { errorCode?: string; errorMessage?: string; message?: string };
+      const unreachable = network.failureSince(mark);
+      const what = `no token for app ${options.clientId} in tenant ${options.tenantId}`;
+      if (unreachable) {
+        // MSAL's own error says only that endpoints could not be resolved: name the host and the cause
+        const cause = unreachable.error instanceof Error ? unreachable.error.message : String(unreachable.error);
+        logger.warn(
+          { tenantId: options.tenantId, clientId: options.clientId, host: unreachable.host, cause: unreachable.code ?? cause },
+          'token endpoint unreachable',
+        );
+        throw new GraphError(
+          'SWB_GRAPH_AUTH',
+          `${what}: the token endpoint's host ${unreachable.host} could not be reached (${unreachable.code !== undefined && !cause.includes(unreachable.code) ? `${unreachable.code}: ` : ''}${cause}; MSAL: ${e.errorCode ?? 'error'})`,
+          { cause: unreachable.error },
+        );
+      }
       logger.warn({ tenantId: options.tenantId, clientId: options.clientId, errorCode: e.errorCode }, 'token request failed');
-      throw new GraphError(
-        'SWB_GRAPH_AUTH',
-        `no token for app ${options.clientId} in tenant ${options.tenantId}: ${e.errorCode ?? 'error'}: ${e.errorMessage ?? e.message ?? String(error)}`,
-        { cause: error },
-      );
+      throw new GraphError('SWB_GRAPH_AUTH', `${what}: ${e.errorCode ?? 'error'}: ${e.errorMessage ?? e.message ?? String(error)}`, {
+        cause: error,
+      });
     }
     if (!result?.accessToken) throw new GraphError('SWB_GRAPH_AUTH', `MSAL returned no token for app ${options.clientId}`);
-    logger.debug(
-      { tenantId: options.tenantId, clientId: options.clientId, fromCache: result.fromCache, expiresOn: result.expiresOn?.toISOString() },
-      'token',
-    );
+    // a token from the cache is no news: one line per token fetched from the endpoint (about one an hour)
+    if (!result.fromCache)
+      logger.debug({ tenantId: options.tenantId, clientId: options.clientId, expiresOn: result.expiresOn?.toISOString() }, 'token fetched');
     return result.accessToken;
   };
 

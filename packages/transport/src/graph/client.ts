@@ -278,7 +278,7 @@ export function createGraphClient(options: GraphClientOptions): GraphClient {
     } else if (route.method === 'POST') {
       payload = route.hasBody ? '{}' : undefined;
     }
-    return sendCommand(context, { command, route, url, payload, clientRequestId, signal: params.signal });
+    return sendCommand(context, { command, route, url, payload, clientRequestId, signal: params.signal, callId: params.callId });
   }
 
   const call = <T>(command: CommandName, params: SendParams): Promise<GraphResult<T>> => send(command, params) as Promise<GraphResult<T>>;

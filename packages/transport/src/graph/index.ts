@@ -26,7 +26,7 @@ export type { GraphErrorCode, GraphErrorDetails, Violation } from './errors.js';
 
 // Auth
 export { createMsalTokenProvider, clearMsalApplications, UndiciNetworkModule } from './auth.js';
-export type { GetToken, MsalTokenProvider, MsalTokenProviderOptions, ClientCertificate } from './auth.js';
+export type { GetToken, MsalTokenProvider, MsalTokenProviderOptions, ClientCertificate, TokenNetworkFailure } from './auth.js';
 
 // Request builders
 export { buildCreateCall, validateCallRequest, parseTeamsJoinUrl, requiredPermissions, scenarioOf } from './builders.js';

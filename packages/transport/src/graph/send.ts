@@ -35,6 +35,8 @@ export interface CommandRequest {
   readonly payload: string | undefined;
   readonly clientRequestId: string;
   readonly signal: AbortSignal | undefined;
+  /** The call the command is about (its log lines carry it), if any. */
+  readonly callId?: string | undefined;
 }
 
 /** Graph's successful answer: core's `GraphResponse`, with the body typed and what the client adds. */
@@ -52,7 +54,13 @@ export async function sendCommand(ctx: SendContext, req: CommandRequest): Promis
   const { command, route, url, payload, clientRequestId, signal } = req;
   const { logger, now } = ctx;
   const deadline = now() + ctx.deadlineMs;
-  const log = { command, method: route.method, path: new URL(url).pathname, clientRequestId };
+  const log = {
+    ...(req.callId !== undefined ? { callId: req.callId } : {}),
+    command,
+    method: route.method,
+    path: new URL(url).pathname,
+    clientRequestId,
+  };
   let attempts = 0;
   let refreshed = false;
   let forceRefresh = false;

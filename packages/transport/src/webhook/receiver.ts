@@ -209,10 +209,12 @@ export function createWebhookReceiver(options: WebhookReceiverOptions): WebhookR
             typeof path === 'string' ? { path: clip(path, MESSAGE_LIMIT) } : {},
           );
         }
-        log.error(
-          { code: (error as { code?: string }).code, err: clip(String((error as Error).message), MESSAGE_LIMIT) },
-          'webhook sink failed; Graph will deliver again',
-        );
+        const code = (error as { code?: string }).code;
+        const fields = { code, err: clip(String((error as Error).message), MESSAGE_LIMIT) };
+        // a switchboard that is stopping refuses deliveries: Graph delivers them again, to
+        // this instance once restarted or to another; no failure
+        if (code === 'SWB_STOPPED') log.info(fields, 'webhook delivery refused while stopping; Graph will deliver again');
+        else log.error(fields, 'webhook sink failed; Graph will deliver again');
         return problem(503, 'not-persisted', 'Service Unavailable', 'the notification could not be stored; deliver it again', {
           'retry-after': '1',
         });

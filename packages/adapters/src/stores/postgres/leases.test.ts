@@ -119,6 +119,9 @@ describe('PgEventStore leases', () => {
     try {
       const entry = (id: string) => ({ kind: 'timer' as const, id: `t:${id}`, callId: id, at: 1, timer: 'keepAliveDue' as const });
       for (const id of ['live', 'lapsed', 'released', 'ended', 'mine', 'never']) await store.appendToStream(id, [entry(id)]);
+      // a call that ended before anyone leased it (an instance died between its last appends):
+      // nothing is left to own, however old its stream
+      await store.appendToStream('never-ended', [{ kind: 'resync', id: 'r:never-ended', callId: 'never-ended', at: 1, call: null }]);
       await store.acquireLease('live', 'other', 60_000);
       const lapsing = await store.acquireLease('lapsed', 'other', 50);
       await store.acquireLease('released', 'other', 60_000);
