@@ -8,10 +8,15 @@
  * Protocol: the parent sends `{ databaseUrl, schema, instanceId, leaseTtlMs }`; the child
  * answers `{ port }` once started. `'reset'` zeroes the counters and the CPU clock;
  * `'stats'` answers `ServerStats`, `'heap'` the same after a full GC (whose CPU it counts);
- * `'stop'` stops the switchboard and exits.
+ * `'stop'` stops the switchboard and exits. With BENCH_CPU_PROF_DIR set, each instance writes a
+ * .cpuprofile of what it did from `'reset'` to the next `'heap'` (the measured part), named by
+ * schema and instance (`bench/profile-scale-out.ts` sums them by phase).
  */
+import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { Session } from 'node:inspector/promises';
 import type { AddressInfo } from 'node:net';
+import pg from 'pg';
 import { PgEventStore } from '@switchboard/adapters';
 import { createSwitchboard, type GraphPort } from '@switchboard/runtime';
 
@@ -29,6 +34,8 @@ export interface ServerStats {
   readonly requests: number;
   /** Store reads since the reset: readStream, readSnapshot, listStreams, claimableCalls. */
   readonly reads: number;
+  /** Statements sent to PostgreSQL since the reset, every kind (each a write to its socket). */
+  readonly queries: number;
   /** Lease statements since the reset: acquire, renew, release, end, get. */
   readonly leaseOps: number;
   /** Notification entries this instance appended since the reset. */
@@ -50,6 +57,12 @@ async function main(config: ScaleServerConfig): Promise<void> {
   let leaseOps = 0;
   let appendedNotifications = 0;
   let requests = 0;
+  let queries = 0;
+  const query = pg.Client.prototype.query as (...args: unknown[]) => unknown;
+  pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+    queries++;
+    return query.apply(this, args);
+  } as typeof pg.Client.prototype.query;
   const methods = store as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
   const count = (name: string, onCall: () => void) => {
     const original = methods[name]!.bind(store);
@@ -91,22 +104,46 @@ async function main(config: ScaleServerConfig): Promise<void> {
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   let cpuAtReset = process.cpuUsage();
+  const profDir = process.env['BENCH_CPU_PROF_DIR'];
+  let profiling: Session | undefined;
+  const startProfile = async () => {
+    if (!profDir) return;
+    profiling = new Session();
+    profiling.connect();
+    await profiling.post('Profiler.enable');
+    await profiling.post('Profiler.setSamplingInterval', { interval: 200 });
+    await profiling.post('Profiler.start');
+  };
+  const stopProfile = async () => {
+    const session = profiling;
+    profiling = undefined;
+    if (!session || !profDir) return;
+    const { profile } = await session.post('Profiler.stop');
+    session.disconnect();
+    writeFileSync(`${profDir}/${config.schema}-${config.instanceId}.cpuprofile`, JSON.stringify(profile));
+  };
   process.send!({ port: (server.address() as AddressInfo).port });
   process.on('message', (msg) => {
     if (msg === 'reset') {
+      void startProfile();
       cpuAtReset = process.cpuUsage();
       reads = 0;
+      queries = 0;
       leaseOps = 0;
       appendedNotifications = 0;
       requests = 0;
     } else if (msg === 'stats' || msg === 'heap') {
       // (a full GC only when the heap is asked for: it costs CPU the counters would count)
-      if (msg === 'heap') globalThis.gc?.();
+      if (msg === 'heap') {
+        void stopProfile();
+        globalThis.gc?.();
+      }
       const cpu = process.cpuUsage(cpuAtReset);
       const stats: ServerStats = {
         cpuUs: cpu.user + cpu.system,
         requests,
         reads,
+        queries,
         leaseOps,
         appendedNotifications,
         held: sw.engine.calls().length,

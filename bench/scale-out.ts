@@ -105,6 +105,8 @@ interface FleetRun {
   readonly cpuUsPerNotification: number;
   readonly readsPerAppended: number;
   readonly leaseOpsPerNotification: number;
+  /** Statements sent to PostgreSQL (all kinds, all instances) per notification. */
+  readonly queriesPerNotification: number;
   /** Heap each instance holds for calls (after - before), bytes: the largest of the instances. */
   readonly callHeapPerInstance: number;
   readonly heldPerInstance: readonly number[];
@@ -146,6 +148,7 @@ async function fleetRun(k: number, bodies: readonly string[], admin: pg.Client):
       cpuUsPerNotification: after.reduce((n, a) => n + a.cpuUs, 0) / bodies.length,
       readsPerAppended: after.reduce((n, a) => n + a.reads, 0) / Math.max(1, appended),
       leaseOpsPerNotification: after.reduce((n, a) => n + a.leaseOps, 0) / bodies.length,
+      queriesPerNotification: after.reduce((n, a) => n + a.queries, 0) / bodies.length,
       callHeapPerInstance: Math.max(...heap.map((a, i) => a.heapUsed - before[i]!.heapUsed)),
       heldPerInstance: after.map((a) => a.held),
       ...(stored < appended ? { stored } : {}),

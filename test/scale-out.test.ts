@@ -2,7 +2,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { createEngine, type CommandName } from '@switchboard/core';
-import { arbCallScenario, arbDeliverySchedule, arbToggleScenario } from '@switchboard/core/testing';
+import { arbCallScenario, arbDeliverySchedule, arbToggleScenario, callStateBody } from '@switchboard/core/testing';
 import { PgEventStore, ShardedPgEventStore } from '@switchboard/adapters';
 import { createSwitchboard, type Call, type GraphPort, type Switchboard } from '@switchboard/runtime';
 import { createGraphClient } from '@switchboard/transport';
@@ -165,6 +165,30 @@ describe('instances that hold only the calls they own', () => {
     await until(() => !other.sw.engine.holds(callId), 'the non-owner to drop the call');
     expect(other.sw.call(callId)).toBeUndefined();
     expect(owner.sw.engine.holds(callId)).toBe(true);
+  }, 60_000);
+
+  it('a notification that does not decode, landing on a non-owner, makes the owner resync the call', async () => {
+    const f = await fleet(43, ['scale-a', 'scale-b']);
+    open.push(f);
+    const { callId } = f.sim.placeIncomingCall({
+      appId: APP.appId,
+      from: '+14255550143',
+      script: [{ do: 'waitFor', state: 'established' }],
+    });
+    await until(() => f.sim.groundTruth(callId)?.state === 'established', 'the call to be answered');
+    const owner = f.instances.find((i) => i.sw.owns(callId))!;
+    const other = f.instances.find((i) => i !== owner)!;
+    await until(() => owner.sw.call(callId)?.state === 'established', 'the owner to see the call established');
+    const told = { owner: 0, other: 0 };
+    owner.sw.on('undecodable', () => told.owner++);
+    other.sw.on('undecodable', () => told.other++);
+    const gets = owner.sent.get('get') ?? 0;
+    // Graph's notification, as the non-owner receives it, with a state this version cannot read
+    await other.sw.sink({ body: callStateBody(callId, 'established', { state: 42 }) });
+    expect(told.other).toBe(1); // the instance that stored it tells its bot
+    await until(() => (owner.sent.get('get') ?? 0) > gets, 'the owner to resync the call');
+    expect(other.sent.get('get') ?? 0).toBe(0);
+    expect(told.owner).toBe(0); // reported once, where it landed
   }, 60_000);
 
   it('an instance that joins mid-load takes a share of the new calls; the calls already placed stay where they are', async () => {

@@ -39,6 +39,7 @@ export type {
   LeaseFence,
   AppendNotifier,
   AppendListener,
+  CarriedEntries,
   Unsubscribe,
   StoreReadiness,
   ArchivableStore,
@@ -108,6 +109,7 @@ export type {
   IngestResult,
   NewEntry,
   SnapshotOptions,
+  RefreshOptions,
   UndecodableEvent,
   RedecodeResult,
 } from './engine/engine.js';

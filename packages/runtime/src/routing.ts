@@ -21,7 +21,8 @@ export interface RoutingTargets {
  * Routes what the engine emits: every event to the switchboard's listeners and the call's
  * handle; a call that starts ringing to its owner's answer deadline (and `incomingCall`), one
  * that goes live to its keep-alive, one that ends out of the timers and its lease; a
- * `resyncNeeded` and an undecodable notification of a call this instance owns to a resync.
+ * `resyncNeeded` and an undecodable notification of a call this instance owns (stored here, or
+ * by another instance and folded here) to a resync.
  */
 export class EventRouter {
   readonly #ctx: RuntimeContext;
@@ -72,6 +73,19 @@ export class EventRouter {
       'notification quarantined: it does not decode',
     );
     this.#to.emitter.emit('undecodable', event);
+    this.#resyncUndecodable(event);
+  }
+
+  /**
+   * A notification another instance received and stored quarantined, folded here from the
+   * log: that instance told its bot (`undecodable`); this one resyncs the call if it owns it.
+   */
+  foldedUndecodable(event: UndecodableEvent): void {
+    this.#ctx.log.debug({ callId: event.callId, reason: event.error.reason }, 'folded a notification another instance quarantined');
+    this.#resyncUndecodable(event);
+  }
+
+  #resyncUndecodable(event: UndecodableEvent): void {
     const callId = event.callId;
     if (callId === null || this.#ctx.stopped() || !this.#to.ownership.owns(callId)) return;
     const state = this.#ctx.engine.getCall(callId)?.state;

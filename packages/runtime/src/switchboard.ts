@@ -294,6 +294,8 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> {
     });
     this.engine.on('event', (event) => router.event(event));
     this.engine.on('undecodable', (event) => router.undecodable(event));
+    // a notification another instance stored quarantined, folded here: resync it if this instance owns it
+    this.engine.on('foldedUndecodable', (event) => router.foldedUndecodable(event));
     this.engine.on('evicted', ({ callId }) => {
       this.#calls.delete(callId);
       this.#timers.clear(callId);
@@ -400,10 +402,13 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> {
       // only the calls this instance owns are its to hold: those it held before a restart,
       // and those whose owner went away (the others stay with their owners)
       if (hasAppendNotifier(store) && !this.#unsubscribe) {
-        this.#unsubscribe = await store.subscribe((streamId, version) => {
-          // the owner folds what others persisted; an announcement of any other call costs nothing
+        this.#unsubscribe = await store.subscribe((streamId, version, carried) => {
+          // the owner folds what others persisted, from the announcement when it carried the
+          // entries; an announcement of any other call is dropped on its stream id, unparsed
           if (this.#stopped || !this.engine.holds(streamId)) return;
-          void this.engine.refresh(streamId, { version, ifHeld: true }).catch((error: unknown) => this.#fail(error, streamId));
+          void this.engine
+            .refresh(streamId, carried ? { version, ifHeld: true, carried } : { version, ifHeld: true })
+            .catch((error: unknown) => this.#fail(error, streamId));
         });
       }
       const restored = await onDemand.claim('rehydrated after a restart');
@@ -414,9 +419,11 @@ export class Switchboard extends EventEmitter<SwitchboardEvents> {
     }
     await this.engine.hydrate();
     if (hasAppendNotifier(store) && !this.#unsubscribe) {
-      this.#unsubscribe = await store.subscribe((streamId, version) => {
+      this.#unsubscribe = await store.subscribe((streamId, version, carried) => {
         if (this.#stopped) return;
-        void this.engine.refresh(streamId, { version }).catch((error: unknown) => this.#fail(error, streamId));
+        void this.engine
+          .refresh(streamId, carried ? { version, carried } : { version })
+          .catch((error: unknown) => this.#fail(error, streamId));
       });
     }
     const live = this.engine.calls().filter((view) => view.state !== 'terminated');

@@ -106,10 +106,31 @@ export interface RedecodeResult {
   readonly callIds: readonly string[];
 }
 
+/** What `refresh` is told by the store's announcement. */
+export interface RefreshOptions {
+  /** The version the store said the stream reached: a call folded that far is not read again. */
+  readonly version?: number;
+  /** Only if this engine still holds the call when the refresh's turn comes. */
+  readonly ifHeld?: boolean;
+  /**
+   * The entries the announcement carried (see core's `AppendListener`), decoded only if the
+   * call is behind when its turn comes. When they follow on from the folded version they are
+   * folded without reading the stream; a gap, or entries that cannot be decoded, reads it.
+   */
+  readonly carried?: () => readonly StoredEntry[] | undefined;
+}
+
 /** The engine's events: one channel per event type, plus `event` for all of them, and `undecodable`. */
 export type EngineEvents = { [K in CallEventType]: [Extract<CallEvent, { type: K }>] } & {
   event: [CallEvent];
   undecodable: [UndecodableEvent];
+  /**
+   * `refresh` (or an append that caught up after a version conflict) folded a quarantined
+   * entry another writer stored (that writer's engine emitted `undecodable` for it): the engine
+   * holding the call hears of it here, to act on it (the runtime resyncs a call it owns),
+   * without the event being reported twice.
+   */
+  foldedUndecodable: [UndecodableEvent];
   evicted: [EvictedEvent];
 };
 
@@ -249,16 +270,7 @@ export class Engine extends EventEmitter<EngineEvents> {
   }
 
   #emitUndecodable(stored: readonly StoredEntry[]): void {
-    for (const entry of stored) {
-      if (entry.kind !== 'quarantined') continue;
-      const event: UndecodableEvent = {
-        type: 'undecodable',
-        callId: entry.callId === QUARANTINE_STREAM ? null : entry.callId,
-        entry,
-        error: entry.error,
-      };
-      this.emit('undecodable', event);
-    }
+    for (const entry of stored) if (entry.kind === 'quarantined') this.emit('undecodable', undecodableOf(entry));
   }
 
   /**
@@ -391,18 +403,35 @@ export class Engine extends EventEmitter<EngineEvents> {
    * already folded that far is not read again (the announcement of its own append, or one
    * heard twice). `ifHeld`: only if this engine still holds the call when the refresh's turn
    * comes (an engine that holds only some calls: one it dropped meanwhile stays dropped).
+   * `carried`: the entries the announcement carried, folded without a read when they follow on
+   * from what this engine holds. A quarantined entry folded here (another writer stored it) is
+   * emitted as `foldedUndecodable`.
    */
-  async refresh(id: string, options: { readonly version?: number; readonly ifHeld?: boolean } = {}): Promise<readonly CallEvent[]> {
+  async refresh(id: string, options: RefreshOptions = {}): Promise<readonly CallEvent[]> {
     const callId = canonicalId(id);
     if (callId === QUARANTINE_STREAM) return [];
     const known = this.#calls.get(callId)?.version;
     if (known !== undefined && options.version !== undefined && known >= options.version) return [];
+    let quarantined: StoredEntry[] | undefined;
     const events = await this.#withLock(callId, async () => {
       // (held when asked, and forgotten, or only lent to a decision, by the time its turn came)
       if (options.ifHeld && !this.#calls.has(callId)) return [];
-      const before = this.#calls.get(callId)?.version ?? 0;
+      const held = this.#calls.get(callId);
+      const before = held?.version ?? 0;
+      if (held && options.version !== undefined && before >= options.version) return [];
       const found: CallEvent[] = [];
-      const state = await this.#catchUp(callId, found, 'report');
+      // what the announcement carried, when it follows on from what is folded: no read
+      const carried = held && options.carried ? followOn(options.carried(), before) : undefined;
+      let state: CallState$;
+      if (carried) {
+        state = held!;
+        this.#fold(state, carried, found);
+        quarantined = quarantinedOf(carried);
+      } else {
+        state = await this.#catchUp(callId, found, 'report', (tail) => {
+          quarantined = quarantinedOf(tail);
+        });
+      }
       if (state.version > before) {
         state.touchedAt = this.#clock();
         if (this.#snapshotDue(state)) await this.#writeSnapshot(callId, state);
@@ -410,7 +439,12 @@ export class Engine extends EventEmitter<EngineEvents> {
       return found;
     });
     this.#emitAll(events);
+    this.#emitFoldedUndecodable(quarantined);
     return events;
+  }
+
+  #emitFoldedUndecodable(entries: readonly StoredEntry[] | undefined): void {
+    if (entries) for (const entry of entries) if (entry.kind === 'quarantined') this.emit('foldedUndecodable', undecodableOf(entry));
   }
 
   /** Emits the events of what was folded before a failure, then throws the failure. */
@@ -550,6 +584,11 @@ export class Engine extends EventEmitter<EngineEvents> {
     let duplicates = 0;
     let began = false;
     let quarantined: StoredEntry[] | undefined;
+    // quarantined entries of another writer's, folded on a conflict (reported as `refresh` reports them)
+    let theirs: StoredEntry[] | undefined;
+    const heard = (tail: readonly StoredEntry[]) => {
+      theirs = quarantinedOf(tail, theirs);
+    };
     try {
       let state = this.#calls.get(callId) ?? (await this.#catchUp(callId, events));
       for (let i = 0; i < entries.length; i++) {
@@ -562,14 +601,14 @@ export class Engine extends EventEmitter<EngineEvents> {
             result = appending instanceof Promise ? await appending : appending;
           } catch (error) {
             if (!(error instanceof ExpectedVersionConflictError) || attempt++ >= this.#maxRetries) throw error;
-            state = await this.#catchUp(callId, events);
+            state = await this.#catchUp(callId, events, 'silent', heard);
             entry = original; // decided again, from the fold as it now stands
             continue;
           }
           if (result.appended.length === 0) {
             if (result.version !== state.version) {
               if (attempt++ >= this.#maxRetries) throw new ExpectedVersionConflictError(callId, state.version, result.version);
-              state = await this.#catchUp(callId, events);
+              state = await this.#catchUp(callId, events, 'silent', heard);
               entry = original;
               continue;
             }
@@ -584,7 +623,7 @@ export class Engine extends EventEmitter<EngineEvents> {
           if (result.appended[0]!.position === 1) began = true;
           this.#fold(state, result.appended, events);
           quarantined = quarantinedOf(result.appended, quarantined);
-          if (result.version !== state.version) state = await this.#catchUp(callId, events);
+          if (result.version !== state.version) state = await this.#catchUp(callId, events, 'silent', heard);
           appended++;
           break;
         }
@@ -593,10 +632,12 @@ export class Engine extends EventEmitter<EngineEvents> {
       if (this.#snapshotDue(state)) await this.#writeSnapshot(callId, state);
     } catch (error) {
       if (!emit) throw error;
+      this.#emitFoldedUndecodable(theirs);
       this.#failAfterFold(events, error);
     }
     if (!emit) return { appended, duplicates, events: [], quarantined, began };
     this.#emitAll(events);
+    this.#emitFoldedUndecodable(theirs);
     return { appended, duplicates, events, quarantined, began };
   }
 
@@ -728,7 +769,12 @@ export class Engine extends EventEmitter<EngineEvents> {
    * `events`. A call it did not hold is loaded from its history, which is not news, unless
    * `history` says to report it too (`refresh`, how a follower learns of a call).
    */
-  async #catchUp(callId: string, events: CallEvent[], history: 'silent' | 'report' = 'silent'): Promise<CallState$> {
+  async #catchUp(
+    callId: string,
+    events: CallEvent[],
+    history: 'silent' | 'report' = 'silent',
+    read?: (tail: readonly StoredEntry[]) => void,
+  ): Promise<CallState$> {
     let state = this.#calls.get(callId);
     let news = events;
     if (!state) {
@@ -747,6 +793,7 @@ export class Engine extends EventEmitter<EngineEvents> {
     }
     const tail = await this.store.readStream(callId, { after: state.version });
     this.#fold(state, tail, news);
+    read?.(tail);
     return state;
   }
 
@@ -781,6 +828,22 @@ interface AppendOutcome {
   readonly events: CallEvent[];
   /** The quarantined entries written, when there were any. */
   readonly quarantined: readonly StoredEntry[] | undefined;
+}
+
+/** The event of a quarantined entry. */
+function undecodableOf(entry: QuarantinedEntry & { readonly position: number }): UndecodableEvent {
+  return { type: 'undecodable', callId: entry.callId === QUARANTINE_STREAM ? null : entry.callId, entry, error: entry.error };
+}
+
+/**
+ * The entries past `version` of a run the store announced (dense positions, in order), or
+ * undefined when they do not follow on from it (a gap: an announcement missed, or none carried).
+ */
+function followOn(entries: readonly StoredEntry[] | undefined, version: number): readonly StoredEntry[] | undefined {
+  if (!entries || entries.length === 0) return undefined;
+  const first = entries[0]!.position;
+  if (first > version + 1) return undefined;
+  return first === version + 1 ? entries : entries.slice(version + 1 - first);
 }
 
 /** `found` with the quarantined entries among those written added (undefined while none: the usual case, no array). */

@@ -159,4 +159,44 @@ describe('an engine that holds only some calls (loadOnAppend: false)', () => {
       { numRuns: process.env['CI'] ? 200 : 60 },
     );
   });
+
+  it('refresh folds the entries an announcement carried when they follow on (overlapping or not), and reads on a gap', async () => {
+    const store = new CountingStore();
+    const owner = createEngine({ store, clock, loadOnAppend: false });
+    const other = createEngine({ store, clock, loadOnAppend: false });
+    await other.ingest(callStateBody(CALL, 'incoming'));
+    await owner.load(CALL);
+    await other.ingest(callStateBody(CALL, 'establishing'));
+    await other.ingest(callStateBody(CALL, 'established'));
+    const log = await store.readStream(CALL);
+    store.reads = 0;
+    const seen: CallEvent[] = [];
+    owner.on('event', (e) => seen.push(e));
+    // positions 1-2: overlaps the one held, and follows on from it
+    await owner.refresh(CALL, { version: 2, ifHeld: true, carried: () => log.slice(0, 2) });
+    expect([owner.getCall(CALL)?.version, owner.getCall(CALL)?.state, store.reads]).toEqual([2, 'establishing', 0]);
+    // carried entries are not decoded for a call already folded that far
+    let decoded = 0;
+    await owner.refresh(CALL, {
+      version: 2,
+      carried: () => {
+        decoded++;
+        return log.slice(1, 2);
+      },
+    });
+    expect(decoded).toBe(0);
+    // an empty carry, or entries that cannot be read, reads the tail
+    await owner.refresh(CALL, { version: 3, ifHeld: true, carried: () => undefined });
+    expect([owner.getCall(CALL)?.version, owner.getCall(CALL)?.state, store.reads]).toEqual([3, 'established', 1]);
+    expect(seen.map((e) => e.type)).toContain('stateChanged');
+    // a gap: position 5 carried while 3 is held reads 4 and 5 from the store
+    await other.record(CALL, { kind: 'timer', id: 't:4', timer: 'keepAliveDue' });
+    await other.record(CALL, { kind: 'timer', id: 't:5', timer: 'keepAliveDue' });
+    const five = (await store.readStream(CALL, { after: 4 }))[0]!;
+    store.reads = 0;
+    await owner.refresh(CALL, { version: 5, ifHeld: true, carried: () => [five] });
+    expect([owner.getCall(CALL)?.version, store.reads]).toEqual([5, 1]);
+    const fresh = createEngine({ store, clock });
+    expect(owner.getCall(CALL)).toEqual(await fresh.load(CALL));
+  });
 });

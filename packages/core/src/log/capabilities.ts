@@ -4,6 +4,7 @@
  * AppendNotifier`) and the runtime asks with a type guard instead of probing for methods.
  * Every capability is optional: a store shared by one process needs none of them.
  */
+import type { StoredEntry } from './entries.js';
 import type { EventStore } from './store.js';
 
 /** A lease as the store (its database's clock) saw it when it answered. */
@@ -79,8 +80,17 @@ export interface ClaimableLeases {
 /**
  * Told that `streamId` reached `version` (or a later one). A hint, not the data: read the
  * stream after the last position you hold. The same version may be reported more than once.
+ *
+ * `carried`, when the announcement carried what was appended (PostgreSQL, when it fits a
+ * NOTIFY): decodes those entries, in position order and ending at `version`, or undefined when
+ * they cannot be read. Decoding happens only when called, so a listener that does not follow
+ * the stream pays nothing for it. Entries starting past the position you hold leave a gap:
+ * read the stream then, as without them.
  */
-export type AppendListener = (streamId: string, version: number) => void;
+export type AppendListener = (streamId: string, version: number, carried?: CarriedEntries) => void;
+
+/** The entries an append announcement carried (see `AppendListener`). */
+export type CarriedEntries = () => readonly StoredEntry[] | undefined;
 
 /** Stops a subscription. Idempotent. */
 export type Unsubscribe = () => void;

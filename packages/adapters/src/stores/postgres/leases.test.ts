@@ -1,5 +1,6 @@
 // tier: integration (PostgreSQL)
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { leaseSql } from './leases.js';
 import { PgEventStore } from './pg-store.js';
 import { TEST_DATABASE_URL, adminQuery, requirePostgres, testSchemas } from './test-db.js';
 
@@ -137,6 +138,40 @@ describe('PgEventStore leases', () => {
       expect([...(await store.claimableCalls('me', 10))].sort()).toEqual(['lapsed', 'mine', 'never', 'released']);
       // an ended lease is no longer live
       expect(await store.getLease('ended')).toBeUndefined();
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('claimableCalls reads the leases not ended and the live streams, not every call the store ever held', async () => {
+    const store = new PgEventStore({ connectionString: TEST_DATABASE_URL, schema: schemas.next(), maxConnections: 2 });
+    try {
+      await store.migrate();
+      const s = store.schema;
+      // 20,000 calls that ended (stream ended, lease ended), and a few live ones
+      await adminQuery(
+        `INSERT INTO ${s}.streams (stream_id, version, created_at, ended_at)
+           SELECT 'old-' || i, 3, now() - interval '1 day', 1 FROM generate_series(1, 20000) i;
+         INSERT INTO ${s}.leases (stream_id, owner, token, acquired_at, renewed_at, expires_at)
+           SELECT 'old-' || i, 'gone-' || (i % 3), 1, now() - interval '1 day', now() - interval '1 day', '-infinity'
+             FROM generate_series(1, 20000) i;
+         ANALYZE ${s}.streams; ANALYZE ${s}.leases;`,
+      );
+      for (const id of ['live-1', 'live-2']) {
+        await store.appendToStream(id, [{ kind: 'timer', id: `t:${id}`, callId: id, at: 1, timer: 'keepAliveDue' }]);
+        await store.acquireLease(id, 'me', 60_000);
+      }
+      const plan = await adminQuery<{ 'QUERY PLAN': unknown }>(
+        `EXPLAIN (FORMAT JSON) ${leaseSql(s).claimable.replaceAll('$1', "'me'").replaceAll('$2', '60000').replaceAll('$3', "'q'")}`,
+      );
+      const scans: string[] = [];
+      const walk = (node: Record<string, unknown>) => {
+        if (node['Node Type'] === 'Seq Scan') scans.push(String(node['Relation Name']));
+        for (const child of (node['Plans'] as Record<string, unknown>[] | undefined) ?? []) walk(child);
+      };
+      walk((plan[0]!['QUERY PLAN'] as Array<{ Plan: Record<string, unknown> }>)[0]!.Plan);
+      expect(scans).toEqual([]);
+      expect([...(await store.claimableCalls('me', 60_000))].sort()).toEqual(['live-1', 'live-2']);
     } finally {
       await store.close();
     }

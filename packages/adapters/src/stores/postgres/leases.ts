@@ -52,10 +52,14 @@ export function leaseSql(schema: string) {
       UPDATE ${t} SET expires_at = '-infinity'
        WHERE stream_id = $1 AND owner = $2 AND expires_at > '-infinity'
       RETURNING stream_id`,
-    // $1 owner, $2 ms a never-leased stream must be old, $3 the stream that is not a call
+    // $1 owner, $2 ms a never-leased stream must be old, $3 the stream that is not a call.
+    // The leases not ended (index leases_unended) that lapsed, were released or are the owner's
+    // own; and the live streams (the live index) older than a lease that nobody ever leased.
+    // A stream whose call ended needs nobody to take it over. (A stream written by an instance
+    // on schema version 3 has no ended_at, and is looked at as before.)
     claimable: `
       SELECT stream_id FROM ${t}
-       WHERE (expires_at <= now() AND expires_at > '-infinity') OR (owner = $1 AND expires_at > now())
+       WHERE NOT ended AND (expires_at <= now() OR owner = $1)
       UNION ALL
       SELECT s.stream_id FROM ${schema}.streams s
        WHERE s.ended_at IS NULL AND s.version > 0 AND s.stream_id <> $3

@@ -1,7 +1,8 @@
 // tier: integration (PostgreSQL)
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LogEntry, SwitchboardError } from '@switchboard/core';
+import type { LogEntry, StoredEntry, SwitchboardError } from '@switchboard/core';
+import { readAnnouncement } from './notifications.js';
 import { PgEventStore, type PgEventStoreOptions } from './pg-store.js';
 import { TEST_DATABASE_URL, adminQuery, requirePostgres, testSchemas } from './test-db.js';
 
@@ -178,5 +179,39 @@ describe('PgEventStore subscribe (LISTEN/NOTIFY)', () => {
     } finally {
       await down.close();
     }
+  });
+
+  it('an announcement carries the entries appended, as a read returns them, and two appends of a stream in one', async () => {
+    const [a, b] = await twoInstances();
+    const heard: Array<{ streamId: string; version: number; carried: readonly StoredEntry[] | undefined }> = [];
+    await a.subscribe((streamId, version, carried) => heard.push({ streamId, version, carried: carried?.() }));
+    await b.appendToStream('call-c', [timer('call-c', '1'), timer('call-c', '2')]);
+    await b.appendToStream('call-c', [timer('call-c', '2'), timer('call-c', '3')]); // '2' is held: only '3' is written
+    // made in one tick: committed in one group, announced at once
+    await Promise.all([b.appendToStream('call-d', [timer('call-d', '1')]), b.appendToStream('call-e', [timer('call-e', 'é')])]);
+    await eventually(() => heard.some((h) => h.streamId === 'call-e') && heard.some((h) => h.version === 3), 'the notices');
+    const log = new Map(await Promise.all(['call-c', 'call-d', 'call-e'].map(async (s) => [s, await a.readStream(s)] as const)));
+    for (const { streamId, version, carried } of heard) {
+      expect(carried).toBeDefined();
+      expect(carried).toEqual(log.get(streamId)!.slice(version - carried!.length, version));
+    }
+    expect(heard.filter((h) => h.streamId === 'call-c').map((h) => h.version)).toContain(3);
+  });
+
+  it('a listener reads the header alone: the entries are decoded only when asked, and a version-only payload still reads', () => {
+    const header = { s: 'call-x', v: 3, t: 1 };
+    const old = readAnnouncement('{"s" : "call-x", "v" : 3, "t" : 1764720000000.123}');
+    expect(old.header).toMatchObject({ s: 'call-x', v: 3 });
+    expect(old.carried).toBeUndefined();
+    // a stream id holding the mark cannot fool the cut: JSON escapes its quotes
+    const tricky = readAnnouncement(`{"s":${JSON.stringify('a,"p":1')},"v":1,"t":2,"p":1,"e":[{"kind":"timer","id":"1"}]}`);
+    expect(tricky.header.s).toBe('a,"p":1');
+    expect(tricky.carried?.()).toEqual([{ kind: 'timer', id: '1', position: 1 }]);
+    // entries that do not parse, or do not end at the version: undefined, and the header still reads
+    const broken = readAnnouncement('{"s":"call-x","v":3,"t":1,"p":2,"e":[{"kind":"tim');
+    expect(broken.header).toEqual(header);
+    expect(broken.carried?.()).toBeUndefined();
+    const short = readAnnouncement('{"s":"call-x","v":3,"t":1,"p":1,"e":[{"id":"1"}]}');
+    expect(short.carried?.()).toBeUndefined();
   });
 });

@@ -10,7 +10,8 @@
  * heard at most one interval (plus the margin) late.
  */
 import type pg from 'pg';
-import { SwitchboardError, type AppendListener, type Unsubscribe } from '@switchboard/core';
+import { SwitchboardError, type AppendListener, type CarriedEntries, type StoredEntry, type Unsubscribe } from '@switchboard/core';
+import { decodeEntry } from '../shared.js';
 
 export interface AppendNotificationsOptions {
   readonly channel: string;
@@ -28,10 +29,43 @@ export interface AppendNotificationsOptions {
 // the commit (the notification is sent at commit). Catching up from that far back is cheap.
 const CATCH_UP_MARGIN_MS = 5_000;
 
+/**
+ * An announcement: `{"s":stream,"v":version,"t":ms}`, then, when the appended entries fit the
+ * NOTIFY, `,"p":first position,"e":[entry, ...]}` (the entries as stored, JSON). The header
+ * comes first so that a listener reads it alone (a JSON string cannot hold `,"p":` unescaped):
+ * an instance that does not follow the stream never parses the entries. An instance of an
+ * older version parses the whole object and reads `s`, `v` and `t`, as before.
+ */
 interface Payload {
   readonly s: string;
   readonly v: number;
   readonly t: number;
+}
+
+/** Where the carried entries start in a payload that has them. */
+export const CARRIED_MARK = ',"p":';
+
+/** The header of an announcement with the entries it carried, if any, left to decode on demand. */
+export function readAnnouncement(payload: string): { readonly header: Payload; readonly carried: CarriedEntries | undefined } {
+  const cut = payload.indexOf(CARRIED_MARK);
+  if (cut < 0) return { header: JSON.parse(payload) as Payload, carried: undefined };
+  const header = JSON.parse(`${payload.slice(0, cut)}}`) as Payload;
+  let decoded: readonly StoredEntry[] | undefined | null = null;
+  const carried = () => {
+    if (decoded === null) decoded = decodeCarried(payload.slice(cut + 1), header.v);
+    return decoded;
+  };
+  return { header, carried };
+}
+
+function decodeCarried(rest: string, version: number): readonly StoredEntry[] | undefined {
+  try {
+    const { p, e } = JSON.parse(`{${rest}`) as { p: unknown; e: unknown };
+    if (!Number.isSafeInteger(p) || !Array.isArray(e) || e.length === 0 || (p as number) + e.length - 1 !== version) return undefined;
+    return e.map((body, i) => decodeEntry(body, (p as number) + i));
+  } catch {
+    return undefined;
+  }
 }
 
 /** The LISTEN side of the PostgreSQL store. Internal: `PgEventStore.subscribe` is the API. */
@@ -181,21 +215,22 @@ export class AppendNotifications {
   }
 
   #deliver(payload: string | undefined): void {
-    let parsed: Payload;
+    let parsed: ReturnType<typeof readAnnouncement>;
     try {
-      parsed = JSON.parse(payload ?? '') as Payload;
+      parsed = readAnnouncement(payload ?? '');
     } catch (error) {
       this.#options.onError(new SwitchboardError('SWB_STORE_FAILED', 'an append notification could not be read', { cause: error }));
       return;
     }
-    if (this.#live && this.#since !== undefined && parsed.t > this.#since) this.#since = parsed.t;
-    this.#notify(parsed.s, parsed.v);
+    const { header, carried } = parsed;
+    if (this.#live && this.#since !== undefined && header.t > this.#since) this.#since = header.t;
+    this.#notify(header.s, header.v, carried);
   }
 
-  #notify(streamId: string, version: number): void {
+  #notify(streamId: string, version: number, carried?: CarriedEntries): void {
     for (const listener of [...this.#listeners]) {
       try {
-        listener(streamId, version);
+        listener(streamId, version, carried);
       } catch (error) {
         this.#options.onError(
           new SwitchboardError('SWB_LISTENER_FAILED', `an append listener threw for stream ${streamId}`, { cause: error }),

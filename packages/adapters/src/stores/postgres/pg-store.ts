@@ -42,7 +42,7 @@ import { GroupCommit, type GroupMember } from './group-commit.js';
 import { checkOwner, checkTtl, leaseSql, toLease, type LeaseRow } from './leases.js';
 import { loadPg } from './driver.js';
 import { backfillEndedAt } from './live-index.js';
-import { AppendNotifications } from './notifications.js';
+import { AppendNotifications, CARRIED_MARK } from './notifications.js';
 import {
   DEFAULT_PG_SCHEMA,
   MIGRATE_LOCK_CLASS,
@@ -136,6 +136,23 @@ interface AloneRow {
   readonly o_existing: string[];
 }
 
+/**
+ * An announcement on its way: the stream's new version and, while they can go with it, the
+ * entries that brought it there (their stored JSON, from position `from`).
+ */
+interface Announcement {
+  readonly version: number;
+  readonly from: number;
+  readonly bodies: readonly string[] | undefined;
+}
+
+/**
+ * PostgreSQL refuses a NOTIFY payload of 8,000 bytes or more. An announcement carries its
+ * entries only while the whole payload stays under this, leaving room for the time the
+ * database writes into it.
+ */
+const MAX_CARRIED_PAYLOAD_BYTES = 7_999 - 48;
+
 /** What became of one append. */
 type Outcome =
   | { readonly written: true; readonly before: number; readonly held: ReadonlySet<string> }
@@ -179,8 +196,8 @@ export class PgEventStore implements EventStore, CallLeases, ClaimableLeases, Ap
   readonly #where: string;
   readonly #autoMigrate: boolean;
   readonly #onError: (error: SwitchboardError) => void;
-  /** Appends committed and not yet announced: stream -> version. */
-  #announcing = new Map<string, number>();
+  /** Appends committed and not yet announced, by stream. */
+  #announcing = new Map<string, Announcement>();
   /** The announcements on their way, while any are. */
   #announcer: Promise<void> | undefined;
   readonly #notifications: AppendNotifications;
@@ -499,7 +516,11 @@ export class PgEventStore implements EventStore, CallLeases, ClaimableLeases, Ap
     const { fresh, duplicates } = splitDuplicates(m.entries, (id) => outcome.held.has(id));
     const appended = fresh.map((entry, i) => ({ ...entry, position: outcome.before + i + 1 }) as StoredEntry);
     const version = outcome.before + fresh.length;
-    if (appended.length > 0) this.#announce(m.streamId, version);
+    if (appended.length > 0) {
+      // the rows written are the batch's first occurrences the stream did not hold, in order
+      const written = outcome.held.size === 0 ? m.rows : m.rows.filter((r) => !outcome.held.has(r.id));
+      this.#announce(m.streamId, version, outcome.before + 1, written);
+    }
     m.resolve({ appended, duplicates, version });
   }
 
@@ -514,9 +535,22 @@ export class PgEventStore implements EventStore, CallLeases, ClaimableLeases, Ap
    * this instance dies between a commit and its NOTIFY, listeners learn of the append from the
    * stream's next one, or when they reconnect or poll (they catch up from `updated_at`). A
    * failed NOTIFY goes to `onError`: the entries are stored.
+   *
+   * An announcement carries the entries written (their stored JSON and first position) while
+   * its payload stays under PostgreSQL's 8,000 bytes, so a listener that follows the stream
+   * folds them without a read; two appends of a stream announced together carry both. One
+   * that does not fit names the stream and version alone, and so does a batch whose NOTIFY
+   * failed with the entries in it (sent again without them).
    */
-  #announce(streamId: string, version: number): void {
-    this.#announcing.set(streamId, Math.max(version, this.#announcing.get(streamId) ?? 0));
+  #announce(streamId: string, version: number, from: number, rows: readonly EncodedEntry[]): void {
+    const bodies = carriedBodies(rows);
+    const prior = this.#announcing.get(streamId);
+    if (!prior) this.#announcing.set(streamId, { version, from, bodies });
+    else if (version > prior.version) {
+      // two appends of the stream before the batch left: one announcement, carrying both when they follow on
+      const both = prior.bodies && bodies && from === prior.version + 1 ? [...prior.bodies, ...bodies] : undefined;
+      this.#announcing.set(streamId, { version, from: prior.from, bodies: both });
+    }
     if (!this.#announcer) this.#startAnnouncer();
   }
 
@@ -533,13 +567,37 @@ export class PgEventStore implements EventStore, CallLeases, ClaimableLeases, Ap
     while (this.#announcing.size > 0) {
       const batch = this.#announcing;
       this.#announcing = new Map();
+      const heads: string[] = [];
+      const tails: string[] = [];
+      let carrying = false;
+      for (const [streamId, a] of batch) {
+        const head = `{"s":${JSON.stringify(streamId)},"v":${a.version},"t":`;
+        const tail = a.bodies ? carriedTail(head, a) : '}';
+        carrying ||= tail !== '}';
+        heads.push(head);
+        tails.push(tail);
+      }
       try {
-        const values = [appendChannel(this.schema), [...batch.keys()], [...batch.values()]];
-        await this.#pool.query({ name: this.#statements.announce, text: this.#statements.announceText, values });
+        await this.#notifyBatch(heads, tails);
       } catch (error) {
-        this.#onError(this.#wrap('announce appends to', error));
+        // the entries are stored: announce the versions alone (listeners read the streams), and
+        // if even that fails, the listeners' catch-up poll finds the appends
+        try {
+          if (!carrying) throw error;
+          await this.#notifyBatch(
+            heads,
+            tails.map(() => '}'),
+          );
+        } catch (again) {
+          this.#onError(this.#wrap('announce appends to', again));
+        }
       }
     }
+  }
+
+  async #notifyBatch(heads: readonly string[], tails: readonly string[]): Promise<void> {
+    const values = [appendChannel(this.schema), heads, tails];
+    await this.#pool.query({ name: this.#statements.announce, text: this.#statements.announceText, values });
   }
 
   /**
@@ -674,6 +732,8 @@ export class PgEventStore implements EventStore, CallLeases, ClaimableLeases, Ap
    * opens one dedicated connection, kept until `close()`; when it drops, it reconnects with
    * backoff and reports every stream appended meanwhile (`onError` hears of the drop).
    * A listener gets hints, possibly repeated: read the stream after the position you hold.
+   * Its third argument, when the announcement carried the entries (under 8,000 bytes), decodes
+   * them on demand: fold them instead of reading when they follow on from what you hold.
    */
   async subscribe(listener: AppendListener): Promise<Unsubscribe> {
     this.#assertOpen();
@@ -844,11 +904,28 @@ function appendStatements(schema: string) {
     groupText: `SELECT * FROM ${schema}.append_group(${args})`,
     guardedText: `SELECT * FROM ${schema}.append_group_guarded(${args})`,
     announce: `swb_announce_${schema}`,
-    announceText: `SELECT pg_notify($1, json_build_object('s', s, 'v', v, 't', extract(epoch FROM clock_timestamp()) * 1000)::text)
-                     FROM unnest($2::text[], $3::integer[]) AS a (s, v)`,
+    // (see notifications.ts for the payload: the header, the database's time, then the entries carried)
+    announceText: `SELECT pg_notify($1, a.head || (extract(epoch FROM clock_timestamp()) * 1000)::text || a.tail)
+                     FROM unnest($2::text[], $3::text[]) AS a (head, tail)`,
     alone: `swb_append_entries_${schema}`,
     aloneText: `SELECT o_conflict, o_before, o_version, o_existing FROM ${schema}.append_entries($1, $2, $3, $4, $5, $6, $7::float8)`,
   };
+}
+
+/** The JSON bodies of rows to carry in an announcement, or undefined when they cannot fit one anyway. */
+function carriedBodies(rows: readonly EncodedEntry[]): readonly string[] | undefined {
+  let chars = 0;
+  for (const r of rows) chars += r.body.length;
+  return chars > MAX_CARRIED_PAYLOAD_BYTES ? undefined : rows.map((r) => r.body);
+}
+
+/** The end of an announcement's payload carrying its entries, or `}` when the payload would be too long. */
+function carriedTail(head: string, a: Announcement): string {
+  const tail = `${CARRIED_MARK}${a.from},"e":[${a.bodies!.join(',')}]}`;
+  // a UTF-8 character is at most 3 bytes per UTF-16 unit: count bytes only when it matters
+  const bound = (head.length + tail.length) * 3;
+  if (bound > MAX_CARRIED_PAYLOAD_BYTES && Buffer.byteLength(head) + Buffer.byteLength(tail) > MAX_CARRIED_PAYLOAD_BYTES) return '}';
+  return tail;
 }
 
 function isUnavailable(code: string, message: string): boolean {

@@ -9,7 +9,7 @@ import { SwitchboardError } from '@switchboard/core';
 export const DEFAULT_PG_SCHEMA = 'switchboard';
 
 /** The schema version this code writes. */
-export const PG_SCHEMA_VERSION = 4;
+export const PG_SCHEMA_VERSION = 5;
 
 /** The version whose migration adds the live index (and after which the store backfills it). */
 export const PG_LIVE_INDEX_VERSION = 4;
@@ -121,6 +121,17 @@ ${appendGroupSql(s)}
     CREATE INDEX streams_ended_at ON ${s}.streams (ended_at);
 ${appendGroupSql(s, { ends: true })}
 ${appendEntriesSql(s, { replace: false, notify: false, ends: true })}
+    `,
+    // 5: the sweep's listing (claimableCalls) reads the leases not ended, not the whole table:
+    // an ended call's lease stays (expired at -infinity, its fencing token kept) until the call
+    // is archived, so the table grows with the history. `ended` is computed from expires_at,
+    // so instances still on version 4 keep it right; the index's key and predicate do not
+    // change when a lease is renewed (expires_at moves, ended stays false), so a renewal stays
+    // a HOT update that touches no index. (The never-leased streams are looked for among the
+    // live ones, by the live index's streams_ended_at, instead of every stream.)
+    `
+    ALTER TABLE ${s}.leases ADD COLUMN ended boolean GENERATED ALWAYS AS (expires_at = '-infinity') STORED;
+    CREATE INDEX leases_unended ON ${s}.leases (owner) WHERE NOT ended;
     `,
   ];
 }
