@@ -174,10 +174,14 @@ describe('three bot processes on one log, sharded across two PostgreSQL database
       for (const id of await store.listStreams()) entries.push(...(await store.readStream(id)));
       const result = replay(entries, { timeline: false });
       for (const id of callIds) expect(result.calls[id]?.state, `call ${id}`).toBe(sim.groundTruth(id)!.state);
-      // and the owner of every call at its end lists it ended (its last lines list the calls it held)
+      // and a surviving instance lists every call ended (a bot's last lines list the calls it
+      // held). Not always the one whose name the lease row ends with: when an owner's lease
+      // lapsed under load just as the call ended, another instance's sweep may take the
+      // lapsed lease, find the call ended, end the lease in its own name and drop the call,
+      // while the instance that ran the call to its end still holds it.
       for (const id of callIds) {
-        const text = bots[endedBy.get(id)!]!.output.join('');
-        expect(text, `bot-${endedBy.get(id)} on ${id}`).toMatch(new RegExp(`${id.slice(0, 8)}\\s+terminated`));
+        const listed = bots.filter((bot, i) => alive[i] && new RegExp(`${id.slice(0, 8)}\\s+terminated`).test(bot.output.join('')));
+        expect(listed.length, `a surviving bot listing ${id} ended (lease row: bot-${endedBy.get(id)})`).toBeGreaterThan(0);
       }
       console.log(
         `instances: 3 processes, ${callIds.length} calls, owner bot-${victim} SIGKILLed, call taken over in ${takeover} ms, 1 answer per call`,
