@@ -255,6 +255,20 @@ describe('switchboard redecode', () => {
   });
 });
 
+describe('switchboard archive', () => {
+  it('exit codes: 2 for usage (shards are PostgreSQL URLs only), 3 for a log that is not there', async () => {
+    const args = ['--dir', '/tmp/never-written', '--older-than', '1'];
+    expect((await run('archive', ...args)).code).toBe(2);
+    expect((await run('archive', '--store', '/tmp/x.db', '--schema', 's', ...args)).code).toBe(2);
+    const mixed = await run('archive', '--store', 'postgres://127.0.0.1/a', '--store', '/tmp/x.db', ...args);
+    expect(mixed.code).toBe(2);
+    expect(mixed.stderr).toContain('every one a postgres:// URL');
+    const missing = await run('archive', '--store', '/nonexistent/calls.db', ...args);
+    expect([missing.code, missing.stderr]).toEqual([3, 'switchboard archive: cannot read /nonexistent/calls.db: ENOENT [SWB_CLI_INPUT]']);
+    expect((await run('archive', '--help')).stdout).toContain('given more than once');
+  });
+});
+
 describe('switchboard simulate', () => {
   it('starts the simulator on a port, answers its token endpoint, and stops', async () => {
     const { simulateCommand } = await import('./commands/simulate.js');

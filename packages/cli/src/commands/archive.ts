@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { SwitchboardError } from '@switchboard/core';
-import { PgEventStore, SqliteEventStore } from '@switchboard/adapters';
+import { PgEventStore, ShardedPgEventStore, SqliteEventStore } from '@switchboard/adapters';
 import { archiveEndedCalls, DEFAULT_ARCHIVE_BATCH } from '@switchboard/runtime';
 import { UsageError, type Output } from '../output.js';
 
@@ -16,7 +16,9 @@ or in exactly one file, never lost and never twice. Calls still live are never t
 
 Options:
   --store <log>        the log: a SQLite file (.switchboard/calls.db), or a PostgreSQL URL
-                       (postgres://user@host:5432/db)
+                       (postgres://user@host:5432/db); given more than once, the PostgreSQL
+                       databases a ShardedPgEventStore partitions calls across, in the bot's
+                       order (each batch is then taken from one database)
   --schema <name>      the PostgreSQL schema (default switchboard)
   --dir <dir>          where the archive's files go (created if missing)
   --older-than <days>  archive the calls that ended more than this many days ago (0: every ended call)
@@ -34,7 +36,7 @@ export async function archiveCommand(argv: readonly string[], out: Output): Prom
   const { values } = parseArgs({
     args: [...argv],
     options: {
-      store: { type: 'string' },
+      store: { type: 'string', multiple: true },
       schema: { type: 'string' },
       dir: { type: 'string' },
       'older-than': { type: 'string' },
@@ -47,8 +49,9 @@ export async function archiveCommand(argv: readonly string[], out: Output): Prom
     out.stdout(ARCHIVE_HELP);
     return 0;
   }
-  const location = values.store;
-  if (location === undefined || location.trim() === '') throw new UsageError('archive needs --store <log>', ARCHIVE_HELP);
+  const locations = values.store ?? [];
+  const location = locations[0];
+  if (location === undefined || locations.some((l) => l.trim() === '')) throw new UsageError('archive needs --store <log>', ARCHIVE_HELP);
   if (values.dir === undefined || values.dir.trim() === '') throw new UsageError('archive needs --dir <dir>', ARCHIVE_HELP);
   const days = Number(values['older-than']);
   if (values['older-than'] === undefined || !Number.isFinite(days) || days < 0) {
@@ -58,11 +61,19 @@ export async function archiveCommand(argv: readonly string[], out: Output): Prom
   if (!Number.isSafeInteger(batch) || batch < 1) throw new UsageError('--batch takes a whole number >= 1', ARCHIVE_HELP);
   const postgres = /^postgres(?:ql)?:\/\//i.test(location);
   if (values.schema !== undefined && !postgres) throw new UsageError('--schema is for a PostgreSQL --store', ARCHIVE_HELP);
+  if (locations.length > 1 && !locations.every((l) => /^postgres(?:ql)?:\/\//i.test(l))) {
+    throw new UsageError('--store given more than once names PostgreSQL shards: every one a postgres:// URL', ARCHIVE_HELP);
+  }
   if (!postgres && !existsSync(location)) throw new SwitchboardError('SWB_CLI_INPUT', `cannot read ${location}: ENOENT`);
 
-  const store = postgres
-    ? new PgEventStore({ connectionString: location, ...(values.schema !== undefined ? { schema: values.schema } : {}) })
-    : new SqliteEventStore({ path: location, writer: 'inline' });
+  const pgStore = (url: string) =>
+    new PgEventStore({ connectionString: url, ...(values.schema !== undefined ? { schema: values.schema } : {}) });
+  const store =
+    locations.length > 1
+      ? new ShardedPgEventStore({ shards: locations.map(pgStore) })
+      : postgres
+        ? pgStore(location)
+        : new SqliteEventStore({ path: location, writer: 'inline' });
   const trace = process.env['SWB_ARCHIVE_TRACE'];
   const pauseMs = trace === undefined ? undefined : Math.max(0, Number(trace) || 0);
   try {

@@ -3,7 +3,8 @@
  * chosen by a stable hash of its call id. Every operation on a stream (read, append,
  * snapshot, lease) goes to its shard alone; appends made together are grouped per shard
  * (each shard's `PgEventStore` commits its own groups), so no transaction ever spans two
- * shards. Only the fleet-wide listings (`listStreams`, `claimableCalls`) ask every shard.
+ * shards. Only the fleet-wide listings (`listStreams`, `listLiveStreams`, `claimableCalls`,
+ * the archive's `listEndedBefore`) ask every shard.
  */
 import {
   SwitchboardError,
@@ -12,8 +13,10 @@ import {
   type AppendNotifier,
   type AppendResult,
   type CallLeases,
+  type ArchivableStore,
   type CallSnapshot,
   type ClaimableLeases,
+  type EndedStream,
   type EventStore,
   type Lease,
   type LeaseResult,
@@ -74,7 +77,7 @@ function fnv1a64(text: string): bigint {
  *
  * `listStreams` lists shard by shard (each in its own first-written order, not interleaved).
  */
-export class ShardedPgEventStore implements EventStore, CallLeases, ClaimableLeases, AppendNotifier {
+export class ShardedPgEventStore implements EventStore, CallLeases, ClaimableLeases, AppendNotifier, ArchivableStore {
   readonly shards: readonly PgEventStore[];
 
   constructor(options: ShardedPgEventStoreOptions) {
@@ -99,6 +102,56 @@ export class ShardedPgEventStore implements EventStore, CallLeases, ClaimableLea
 
   async listStreams(): Promise<readonly string[]> {
     return (await Promise.all(this.shards.map((s) => s.listStreams()))).flat();
+  }
+
+  /** The live streams of every shard (each shard's live index; see `EventStore.listLiveStreams`). */
+  async listLiveStreams(endedSince: number): Promise<readonly string[]> {
+    return (await Promise.all(this.shards.map((s) => s.listLiveStreams(endedSince)))).flat();
+  }
+
+  /**
+   * The archive's next batch: calls that ended before `cutoff`, at most `limit`, all from one
+   * shard (the one holding the earliest end), so that `deleteStreams` stays one transaction.
+   * Successive batches drain every shard.
+   */
+  async listEndedBefore(cutoff: number, limit: number): Promise<readonly EndedStream[]> {
+    const perShard = await Promise.all(this.shards.map((s) => s.listEndedBefore(cutoff, limit)));
+    let batch: readonly EndedStream[] = [];
+    for (const ended of perShard) {
+      const first = ended[0];
+      if (first !== undefined && (batch[0] === undefined || first.endedAt < batch[0].endedAt)) batch = ended;
+    }
+    return batch;
+  }
+
+  /**
+   * Deletes streams that all live in one shard, in that shard's one transaction (see
+   * `PgEventStore.deleteStreams`). A list spanning shards is refused: no transaction spans two
+   * databases, and the archive's batches (from `listEndedBefore`) never do.
+   */
+  async deleteStreams(streams: readonly { readonly streamId: string; readonly version: number }[]): Promise<boolean> {
+    const shards = new Set(streams.map((s) => shardOf(s.streamId, this.shards.length)));
+    if (shards.size === 0) return true;
+    if (shards.size > 1) {
+      throw new SwitchboardError(
+        'SWB_INVALID_ARGUMENT',
+        `deleteStreams: these ${streams.length} streams live in ${shards.size} shards; a deletion is one transaction in one shard`,
+      );
+    }
+    return this.shards[[...shards][0]!]!.deleteStreams(streams);
+  }
+
+  /** How many of these streams the shards hold (any version). */
+  async countStreams(streamIds: readonly string[]): Promise<number> {
+    const byShard = new Map<number, string[]>();
+    for (const id of streamIds) {
+      const i = shardOf(id, this.shards.length);
+      const list = byShard.get(i);
+      if (list) list.push(id);
+      else byShard.set(i, [id]);
+    }
+    const counts = await Promise.all([...byShard].map(([i, ids]) => this.shards[i]!.countStreams(ids)));
+    return counts.reduce((a, b) => a + b, 0);
   }
 
   readSnapshot(streamId: string): Promise<CallSnapshot | undefined> {
