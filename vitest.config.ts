@@ -49,7 +49,13 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 30_000,
     // `pnpm test` runs every project; `pnpm test:unit` (and :integration, :e2e) one of them
-    projects: Object.entries(tiers).map(([name, include]) => ({ extends: true, test: { name, include } })),
+    // The unit tier shares one module graph per worker (isolate: false): its files hold no
+    // global state, mocks or fake timers, and re-importing core, XState and fast-check per file
+    // was most of that tier's time (CONTRIBUTING.md, "Tests", has the figures).
+    projects: Object.entries(tiers).map(([name, include]) => ({
+      extends: true,
+      test: { name, include, ...(name === 'unit' ? { isolate: false } : {}) },
+    })),
     // expect.poll passes as soon as its condition holds; the bound is for a machine under load
     // (vitest's default, 1 s, failed a CLI test that waits for a child's first line at load 14)
     expect: { poll: { timeout: 20_000 } },
