@@ -69,8 +69,10 @@ export function benchMachine(rounds: number): Row[] {
       baseline: "the reducer (the engine's fold: the machine's table by lookup, same actions)",
       figure: `XState ${rate(median(xs))} entries/s; reducer ${rate(median(rs))} entries/s`,
       ratio,
-      target: '<= 2x the reducer',
-      met: ratio <= 2,
+      // the "within 2x of a reducer" target is retired: the engine folds with the machine's
+      // table directly, so this row only shows what stepping XState per entry would cost
+      target: 'informational (2x target retired)',
+      met: true,
     },
   ];
 }

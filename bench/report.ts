@@ -34,11 +34,11 @@ export function table(rows: readonly Row[]): string {
   return lines.join('\n');
 }
 
-export function writeReport(path: string, rows: readonly Row[], command: string, notes: readonly string[] = []): void {
+export function writeReport(path: string, rows: readonly Row[], command: string, notes: readonly string[] = [], run = ''): void {
   const text = [
     '# Benchmarks',
     '',
-    `Produced by \`${command}\` on ${new Date().toISOString().slice(0, 10)}: ${machine()}.`,
+    `Produced by \`${command}\` on ${new Date().toISOString().slice(0, 10)}: ${machine()}${run ? `; ${run}` : ''}.`,
     'Every ratio is against a baseline measured in the same run (the machines are shared and noisy);',
     'times are medians over the rounds.',
     '',

@@ -1,3 +1,5 @@
+import { execFileSync } from 'node:child_process';
+import { loadavg } from 'node:os';
 import { benchIngest, benchMemory, benchReplay } from './core.js';
 import { benchWebhook } from './webhook.js';
 import { benchPostgres, benchSqliteAppends } from './stores.js';
@@ -49,6 +51,8 @@ const unknown = only?.filter((n) => !benches.some((b) => b.name === n)) ?? [];
 if (unknown.length)
   throw new Error(`BENCH_ONLY: unknown benchmark(s) ${unknown.join(', ')}; known: ${benches.map((b) => b.name).join(', ')}`);
 
+const startedAt = new Date();
+const loadAtStart = loadavg()[0]!;
 for (const bench of benches) {
   if (only && !only.includes(bench.name)) continue;
   log(`${bench.what} ...`);
@@ -59,4 +63,18 @@ for (const bench of benches) {
 
 console.log(table(rows));
 if (!quick && !only && process.env['BENCH_SLOW_FSYNC_US'] === undefined && process.env['BENCH_PIN_SERVER'] === undefined)
-  writeReport('docs/benchmarks.md', rows, 'pnpm bench', NOTES);
+  writeReport('docs/benchmarks.md', rows, 'pnpm bench', NOTES, runContext(startedAt, loadAtStart));
+
+/** The commit, the run's UTC times and the load average (1 min) at its start and end, for the report's header. */
+function runContext(started: Date, loadAtStart: number): string {
+  let commit = 'unknown commit';
+  try {
+    commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+    if (execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { encoding: 'utf8' }).trim())
+      commit += ' with uncommitted changes';
+  } catch {
+    // not a git checkout
+  }
+  const time = (d: Date) => d.toISOString().slice(11, 16);
+  return `${commit}, ${time(started)}-${time(new Date())} UTC, load average ${loadAtStart.toFixed(1)} at the start and ${loadavg()[0]!.toFixed(1)} at the end`;
+}
