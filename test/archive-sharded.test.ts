@@ -13,32 +13,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEngine, type LogEntry } from '@switchboard/core';
 import { callToJson, carriedEntry, parseExchangeLine, replay } from '@switchboard/core/replay';
 import { callStateBody, rosterBody } from '@switchboard/core/testing';
-import { PgEventStore, ShardedPgEventStore, shardOf } from '@switchboard/adapters';
+import { shardOf } from '@switchboard/adapters';
 import { archiveEndedCalls } from '@switchboard/runtime';
-import { loadPg } from '../packages/adapters/src/stores/postgres/driver.js';
-import { TEST_SHARD_URLS, requireShardDatabases, testSchemas } from '../packages/adapters/src/stores/postgres/test-db.js';
+import { testShards } from '../packages/adapters/src/stores/postgres/test-db.js';
 
 const DAY = 86_400_000;
 const dir = mkdtempSync(join(tmpdir(), 'swb-archive-sharded-'));
-const schemas = testSchemas('archshard');
-const schema = schemas.next();
-const pools = TEST_SHARD_URLS.map((url) => {
-  const pool = new (loadPg().Pool)({ connectionString: url, max: 4 });
-  pool.on('error', () => undefined);
-  return pool;
-});
-const sharded = (migrate = false) => new ShardedPgEventStore({ shards: pools.map((pool) => new PgEventStore({ pool, schema, migrate })) });
-
-beforeAll(async () => {
-  await requireShardDatabases();
-  const migrator = sharded(true);
-  await migrator.migrate();
-  await migrator.close();
-});
+const shards = testShards('archshard');
+beforeAll(shards.setup);
 afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
-  await Promise.all(pools.map((p) => p.end()));
-  await schemas.dropAll();
+  await shards.teardown();
 });
 
 /** Every entry in the archive's day files, in file order. */
@@ -60,7 +45,7 @@ function archived(archiveDir: string): LogEntry[] {
 describe('retention over two shards', () => {
   it('lists the live calls of both shards, and archives the ended ones of both, each once, in one-shard batches', async () => {
     const now = 200 * DAY;
-    const store = sharded();
+    const store = shards.store();
     try {
       const engine = createEngine({ store, clock: () => now });
       const ended = Array.from({ length: 40 }, (_, i) => `ended-${i}`);

@@ -1,31 +1,16 @@
 // tier: integration (PostgreSQL)
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeEventStoreContract } from '../contract.js';
-import { loadPg } from './driver.js';
-import { PgEventStore } from './pg-store.js';
-import { ShardedPgEventStore, shardOf } from './sharded.js';
-import { TEST_SHARD_URLS, requireShardDatabases, testSchemas } from './test-db.js';
+import { shardOf } from './sharded.js';
+import { testShards } from './test-db.js';
 
 // Two databases on the local server (`test` and `test_shard2`), one schema in each.
-const schemas = testSchemas('shard');
-const schema = schemas.next();
-const pools = TEST_SHARD_URLS.map((url) => {
-  const pool = new (loadPg().Pool)({ connectionString: url, max: 3 });
-  pool.on('error', () => undefined);
-  return pool;
-});
-const sharded = (migrate = false) => new ShardedPgEventStore({ shards: pools.map((pool) => new PgEventStore({ pool, schema, migrate })) });
+const shards = testShards('shard');
+const { schema, pools } = shards;
+const sharded = () => shards.store();
 
-beforeAll(async () => {
-  await requireShardDatabases();
-  const migrator = sharded(true);
-  await migrator.migrate();
-  await migrator.close();
-});
-afterAll(async () => {
-  await Promise.all(pools.map((p) => p.end()));
-  await schemas.dropAll();
-});
+beforeAll(shards.setup);
+afterAll(shards.teardown);
 
 const ids = (n: number, prefix = 'call') => Array.from({ length: n }, (_, i) => `${prefix}-${i}`);
 

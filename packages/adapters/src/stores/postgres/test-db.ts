@@ -6,6 +6,8 @@
 import { randomBytes } from 'node:crypto';
 import type { ClientConfig, Client, QueryResultRow } from 'pg';
 import { loadPg } from './driver.js';
+import { PgEventStore } from './pg-store.js';
+import { ShardedPgEventStore } from './sharded.js';
 
 const BASE_URL = process.env['SWITCHBOARD_TEST_DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
 
@@ -134,4 +136,36 @@ export async function adminQueryShards<R extends QueryResultRow>(text: string, v
     }
   }
   return rows;
+}
+
+/**
+ * For a test file of sharded stores: a pool on each of the two test databases (`test` and
+ * `test_shard2`), one fresh schema (the same name in both), and `store()` making a
+ * `ShardedPgEventStore` over them. Call `setup` in `beforeAll` (creates the second database if
+ * needed and migrates the schema in both) and `teardown` in `afterAll`.
+ */
+export function testShards(tag: string) {
+  const schemas = testSchemas(tag);
+  const schema = schemas.next();
+  const pools = TEST_SHARD_URLS.map((connectionString) => {
+    const pool = new (loadPg().Pool)({ connectionString, max: 3 });
+    pool.on('error', () => undefined);
+    return pool;
+  });
+  const store = (migrate = false) => new ShardedPgEventStore({ shards: pools.map((pool) => new PgEventStore({ pool, schema, migrate })) });
+  return {
+    schema,
+    pools,
+    store,
+    async setup(): Promise<void> {
+      await requireShardDatabases();
+      const migrator = store(true);
+      await migrator.migrate();
+      await migrator.close();
+    },
+    async teardown(): Promise<void> {
+      await Promise.all(pools.map((p) => p.end()));
+      await schemas.dropAll();
+    },
+  };
 }
