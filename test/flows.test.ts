@@ -147,6 +147,32 @@ describe('call.collectDigits', () => {
     });
   });
 
+  it('stops when no key follows the last one for interDigitTimeoutMs; before the first key only timeoutMs counts', async () => {
+    const w = await world();
+    const { call, simId } = await answeredCall(w, '+14255550183');
+    await (await call.subscribeToTone()).completed;
+
+    // no key at all: the inter-digit clock never starts, the time limit ends it
+    expect(await call.collectDigits({ terminator: '#', timeoutMs: 400, interDigitTimeoutMs: 50 })).toMatchObject({
+      digits: '',
+      reason: 'timeout',
+    });
+
+    // two keys, then silence: stopped by the inter-digit limit long before the time limit
+    const started = Date.now();
+    const collecting = call.collectDigits({ terminator: '#', timeoutMs: 20_000, interDigitTimeoutMs: 600 });
+    press(w, simId, '12');
+    expect(await collecting).toMatchObject({ digits: '12', reason: 'interDigitTimeout' });
+    expect(Date.now() - started).toBeLessThan(15_000);
+
+    // keys that keep coming within the limit are all collected, up to the terminator
+    const more = call.collectDigits({ terminator: '#', timeoutMs: 20_000, interDigitTimeoutMs: 5_000 });
+    press(w, simId, '345#');
+    expect(await more).toMatchObject({ digits: '345', reason: 'terminator' });
+    await expect(call.collectDigits({ timeoutMs: 10, interDigitTimeoutMs: -1 })).rejects.toMatchObject({ code: 'SWB_INVALID_ARGUMENT' });
+    await call.hangUp();
+  });
+
   it('loses or doubles no key when Graph reorders, delays and duplicates the tone notifications (property)', async () => {
     let disordered = 0;
     await fc.assert(

@@ -48,7 +48,7 @@ export async function compiledOnly(call: Call): Promise<void> {
   // @ts-expect-error a collection always has a time limit
   await call.collectDigits({ maxDigits: 4 });
   const collected = await call.collectDigits({ maxDigits: 4, terminator: '#', timeoutMs: 5_000 });
-  const reason: 'maxDigits' | 'terminator' | 'timeout' = collected.reason;
+  const reason: 'maxDigits' | 'terminator' | 'timeout' | 'interDigitTimeout' = collected.reason;
   const transfer = await call.transfer({ transferTarget: { identity: { user: { id: 'op' } } } });
   const outcome = await transfer.outcome;
   const failure = outcome.result === 'failed' ? outcome.resultInfo.code : undefined;

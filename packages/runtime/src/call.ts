@@ -327,7 +327,8 @@ export class Call extends EventEmitter<CallHandleEvents> {
    * collection once no sequence id before it is missing (see `gapWaitMs`).
    *
    * Resolves with the digits (without the terminator) and why it stopped: `terminator`,
-   * `maxDigits`, or `timeout` (with what arrived by then, in sequence order). Rejects with
+   * `maxDigits`, `timeout` (with what arrived by then, in sequence order), or
+   * `interDigitTimeout` (no key for `interDigitTimeoutMs` after the last one, with what arrived). Rejects with
    * `SWB_CALL_TERMINATED` when the call ends first, `SWB_ABORTED` when `signal` fires, or the
    * error of a `subscribeToTone` Graph refused.
    */
@@ -359,6 +360,13 @@ export class Call extends EventEmitter<CallHandleEvents> {
         `collectDigits: gapWaitMs must be a number >= 0, got ${String(options.gapWaitMs)}`,
       );
     }
+    const interDigitMs = options.interDigitTimeoutMs;
+    if (interDigitMs !== undefined && !(typeof interDigitMs === 'number' && interDigitMs >= 0)) {
+      throw new SwitchboardError(
+        'SWB_INVALID_ARGUMENT',
+        `collectDigits: interDigitTimeoutMs must be a number >= 0, got ${String(interDigitMs)}`,
+      );
+    }
     const after = options.afterSequenceId;
     if (after !== undefined && !(Number.isSafeInteger(after) && after >= 0)) {
       throw new SwitchboardError('SWB_INVALID_ARGUMENT', `collectDigits: afterSequenceId must be an integer >= 0, got ${String(after)}`);
@@ -372,6 +380,12 @@ export class Call extends EventEmitter<CallHandleEvents> {
     const accepted = new Set<number>();
     const gapTimers = new Map<number, () => void>();
     let refused: Error | undefined;
+    // the inter-digit clock: restarted whenever the count of keys collected grows
+    let keysSeen = 0;
+    let interDigitTimer: (() => void) | undefined;
+    let interDigitExpired = false;
+    /** What was collected by now, every hole accepted (as at the time limit). */
+    const sofar = (tones: CallView['tones']) => collectProgress(tones, start, options, () => true, true).done!;
     return this.#until<CollectedDigits>({
       what: 'collecting digits',
       check: (now, _event, recheck) => {
@@ -380,6 +394,20 @@ export class Call extends EventEmitter<CallHandleEvents> {
         const progress = collectProgress(now.tones, start, options, (seq) => accepted.has(seq));
         if (progress.done) return { value: progress.done };
         if (now.state === 'terminated') return { error: terminatedError(this.id, 'the digits were collected') };
+        if (interDigitMs !== undefined) {
+          const collected = sofar(now.tones);
+          if (interDigitExpired) {
+            return { value: collected.reason === 'timeout' ? { ...collected, reason: 'interDigitTimeout' } : collected };
+          }
+          if (collected.tones.length > keysSeen) {
+            keysSeen = collected.tones.length;
+            interDigitTimer?.();
+            interDigitTimer = this.#host.setTimer(interDigitMs, () => {
+              interDigitExpired = true;
+              recheck();
+            });
+          }
+        }
         const hole = progress.holeBefore;
         if (hole !== undefined && !gapTimers.has(hole)) {
           gapTimers.set(
@@ -395,12 +423,12 @@ export class Call extends EventEmitter<CallHandleEvents> {
       timeoutMs,
       onTimeout: () => {
         const now = this.#host.view(this.id);
-        const progress = collectProgress(now?.tones ?? [], start, options, () => true, true);
-        return { value: progress.done ?? { digits: '', tones: [], reason: 'timeout' } };
+        return { value: sofar(now?.tones ?? []) };
       },
       signal: options.signal,
       cleanup: () => {
         for (const cancel of gapTimers.values()) cancel();
+        interDigitTimer?.();
       },
       started: (settle) => {
         if (view.state === 'terminated' || this.#subscribed(view)) return;

@@ -45,6 +45,12 @@ export interface CollectDigitsOptions {
   /** Stop after this long (ms) with what was collected, reason `timeout`. Required: a collection always ends. */
   readonly timeoutMs: number;
   /**
+   * Once a key was collected, stop when no further key has arrived for this long (ms), with
+   * what was collected, reason `interDigitTimeout`. Timed from the arrival of the latest key
+   * counted (a notification that arrives late still counts as an arrival). Default: none.
+   */
+  readonly interDigitTimeoutMs?: number;
+  /**
    * Collect the tones whose `sequenceId` is greater than this. Default: the highest
    * `sequenceId` the call's view holds when `collectDigits` is called (0 when it holds none).
    */
@@ -61,7 +67,7 @@ export interface CollectDigitsOptions {
 }
 
 /** Why a collection stopped. */
-export type CollectStopReason = 'maxDigits' | 'terminator' | 'timeout';
+export type CollectStopReason = 'maxDigits' | 'terminator' | 'timeout' | 'interDigitTimeout';
 
 /** What `collectDigits` resolves to. */
 export interface CollectedDigits {
