@@ -30,6 +30,9 @@ interface World {
   sw: Switchboard;
   store: InMemoryEventStore;
   callbackUri: string;
+  graph: ReturnType<typeof createGraphClient>;
+  /** Sends the webhook's deliveries to another runtime from now on (a restart). */
+  rebind(next: Switchboard): void;
 }
 
 async function world(options: { seed?: number; faults?: FaultOptions; transferMs?: number } = {}): Promise<World> {
@@ -55,7 +58,16 @@ async function world(options: { seed?: number; faults?: FaultOptions; transferMs
   const store = new InMemoryEventStore();
   sw = createSwitchboard({ graph, store, answerDeadlineMs: 15_000, deadlineMarginMs: 50, operationTimeoutMs: 10_000 });
   owned.push(() => sw.stop());
-  return { sim, sw, store, callbackUri: webhook.url };
+  return {
+    sim,
+    sw,
+    store,
+    callbackUri: webhook.url,
+    graph,
+    rebind: (next) => {
+      sw = next;
+    },
+  };
 }
 
 /** An incoming call, answered and established; `simId` is the simulator's id for `act`. */
@@ -330,6 +342,41 @@ describe('call.transfer: a handle whose outcome settles on the notifications', (
     const outcome = await transfer.outcome;
     expect(outcome.result).toBe('transferred');
     expect(call.view.stale.map((s) => s.reason)).toContain('after-terminated');
+  });
+
+  it('picked up after a restart: transferOutcome gives the outcome of a transfer the previous process sent', async () => {
+    // a transfer takes 1.5 s here: the bot restarts while it runs
+    const w = await world({ transferMs: 150_000 });
+    w.sim.scriptRemote('user-busy', { onTransfer: { fail: 7700 } });
+    const { call: busy } = await answeredCall(w, '+14255550189');
+    expect(busy.transferOutcome()).toBeUndefined();
+    expect((await (await busy.transfer({ transferTarget: user('user-busy') })).outcome).result).toBe('failed');
+    const { call } = await answeredCall(w, '+14255550190');
+    expect((await call.transfer({ transferTarget: user('user-op') })).status).toBe(202);
+    await w.sw.stop();
+
+    // a new process over the same log: the call is restored, and the bot asks how its transfer ends
+    const next = createSwitchboard({
+      graph: w.graph,
+      store: w.store,
+      answerDeadlineMs: 15_000,
+      deadlineMarginMs: 50,
+      operationTimeoutMs: 10_000,
+    });
+    owned.push(() => next.stop());
+    w.rebind(next);
+    const resumed = new Map<string, Call>();
+    next.on('callResumed', (c) => resumed.set(c.id, c));
+    await next.start();
+    const again = resumed.get(call.id) ?? next.call(call.id)!;
+    expect(again.state).not.toBe('terminated');
+    const outcome = await again.transferOutcome()!;
+    expect(outcome.result).toBe('transferred');
+    expect(again.state).toBe('terminated');
+    // once the log says how it ended, at once; a failed transfer of a call still up, too
+    expect((await again.transferOutcome()!).result).toBe('transferred');
+    const failed = await (resumed.get(busy.id) ?? next.call(busy.id)!).transferOutcome()!;
+    expect(failed).toMatchObject({ result: 'failed', resultInfo: { subcode: 7700 } });
   });
 
   it('refused by Graph: the method rejects and leaves no wait behind; a caller who hangs up ends the outcome', async () => {

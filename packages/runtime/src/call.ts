@@ -460,7 +460,56 @@ export class Call extends EventEmitter<CallHandleEvents> {
    */
   async transfer(body: CommandBody<'transfer'>, options: { readonly signal?: AbortSignal } = {}): Promise<TransferHandle> {
     const before = this.#host.view(this.id);
-    const start = { version: before?.version ?? 0, resultInfo: before?.resultInfo };
+    // follow the call from before the command: its notifications may beat Graph's 202
+    const followed = this.#followTransfer({ version: before?.version ?? 0, resultInfo: before?.resultInfo }, options.signal);
+    try {
+      const response = (await this.#invoke('transfer', [body])) as GraphResponse<null>;
+      return { ...response, outcome: followed.outcome };
+    } catch (error) {
+      followed.fail(error instanceof Error ? error : new Error(String(error)));
+      throw error;
+    }
+  }
+
+  /**
+   * The outcome of the latest transfer of this call that Graph accepted (202), as the log holds
+   * it, however it was sent: by this process before a restart (a `callResumed` handler picks its
+   * flow up with it), or by another instance. Settles as `TransferHandle.outcome` does: at once
+   * when the log already says how it ended, else when the call's notifications do. Undefined
+   * when the call's log holds no transfer Graph accepted.
+   */
+  transferOutcome(options: { readonly signal?: AbortSignal } = {}): Promise<TransferOutcome> | undefined {
+    const view = this.#host.view(this.id);
+    let sent: CallView['commands'][string] | undefined;
+    for (const c of Object.values(view?.commands ?? {})) {
+      if (c.command === 'transfer' && c.outcome === 'succeeded' && (sent === undefined || c.position > sent.position)) sent = c;
+    }
+    if (!view || !sent) return undefined;
+    const from = sent.position;
+    const outcome = this.#host.entries(this.id, from).then((entries) => {
+      // what the log says from the transfer on; then, for a call still up, its notifications
+      const proof = transferProof(entries, from, view);
+      if (view.state === 'terminated') {
+        if (proof) return proof.outcome;
+        throw terminatedError(this.id, 'Graph said the transfer was accepted or completed');
+      }
+      if (proof?.outcome.result === 'failed' && view.state === 'established') return proof.outcome;
+      const accepted = proof?.outcome.result === 'transferred' || this.#host.view(this.id)?.state === 'transferAccepted';
+      return this.#followTransfer({ version: view.version, resultInfo: view.resultInfo, accepted }, options.signal).outcome;
+    });
+    outcome.catch(() => undefined);
+    return outcome;
+  }
+
+  /**
+   * Follows a transfer through the call's events from `start` (the view's version and
+   * `resultInfo` then, and whether Graph had already accepted it): `outcome` settles as
+   * `TransferHandle.outcome` says; `fail` rejects it (the command itself failed).
+   */
+  #followTransfer(
+    start: { readonly version: number; readonly resultInfo: unknown; readonly accepted?: boolean },
+    signal: AbortSignal | undefined,
+  ): { readonly outcome: Promise<TransferOutcome>; fail(error: Error): void } {
     const track = transferTracker(start);
     let settle: ((verdict: { value: TransferOutcome } | { error: Error }) => void) | undefined;
     let reading = false;
@@ -484,7 +533,6 @@ export class Call extends EventEmitter<CallHandleEvents> {
         .catch((error: unknown) => settle?.({ error: error instanceof Error ? error : new Error(String(error)) }))
         .finally(() => (reading = false));
     };
-    // follow the call from before the command: its notifications may beat Graph's 202
     const outcome = this.#until<TransferOutcome>({
       what: 'the transfer',
       check: (view, event) => {
@@ -510,18 +558,12 @@ export class Call extends EventEmitter<CallHandleEvents> {
           `the transfer of call ${this.id} did not end within ${this.#host.operationTimeoutMs} ms`,
         ),
       }),
-      signal: options.signal,
+      signal,
       started: (s) => (settle = s),
       cleanup: () => cancelGrace?.(),
     });
     outcome.catch(() => undefined);
-    try {
-      const response = (await this.#invoke('transfer', [body])) as GraphResponse<null>;
-      return { ...response, outcome };
-    } catch (error) {
-      settle?.({ error: error instanceof Error ? error : new Error(String(error)) });
-      throw error;
-    }
+    return { outcome, fail: (error) => settle?.({ error }) };
   }
 
   /**

@@ -54,10 +54,11 @@ function saysTransferred(view: CallView): boolean {
  * whether a `transferAccepted` came after the start (as an event: a delivery that carries
  * `transferAccepted` and `terminated` together folds both before the handle hears either),
  * and whether the call ended without Graph's word (a GET that found no call: `unknown`, to be
- * decided from the notifications that arrive after the end, see `transferProof`).
+ * decided from the notifications that arrive after the end, see `transferProof`). `accepted`:
+ * Graph had already said `transferAccepted` before the start (a transfer picked up from the log).
  */
-export function transferTracker(start: { readonly version: number; readonly resultInfo: unknown }) {
-  let accepted = false;
+export function transferTracker(start: { readonly version: number; readonly resultInfo: unknown; readonly accepted?: boolean }) {
+  let accepted = start.accepted ?? false;
   let endedUnseen = false;
   return (
     view: CallView | undefined,
