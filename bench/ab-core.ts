@@ -18,9 +18,10 @@ import { pathToFileURL } from 'node:url';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { workload } from './workload.js';
+import { lapBody, workload } from './workload.js';
+import type { EventStore } from '@switchboard/core';
 import { median } from './report.js';
-import { plan, sequences } from './stores.js';
+import { plan, portAppend, sequences } from './stores.js';
 
 interface CoreApi {
   decodeNotifications(body: string, meta: { receivedAt: number }): Iterable<unknown>;
@@ -30,10 +31,7 @@ interface CoreApi {
   /** the checkout's SQLite store (adapters) */
   SqliteEventStore: new (options: {
     path: string;
-  }) => {
-    appendToStream(id: string, entries: readonly unknown[], options: { expectedVersion: number }): Promise<{ version: number }>;
-    close(): Promise<void>;
-  };
+  }) => EventStore & { close(): Promise<void> };
 }
 
 const [beforeDir, roundsArg] = process.argv.slice(2);
@@ -70,8 +68,7 @@ function replayAll(core: CoreApi): number {
   function* entries() {
     for (let lap = 0; lap < 5; lap++) {
       for (let i = 0; i < bodies.length; i++) {
-        const body = lap === 0 ? bodies[i]! : bodies[i]!.replaceAll('/calls/call-', `/calls/l${lap}-call-`);
-        yield* core.decodeNotifications(body, { receivedAt: i });
+        yield* core.decodeNotifications(lapBody(bodies[i]!, lap), { receivedAt: i });
       }
     }
   }
@@ -82,19 +79,15 @@ function replayAll(core: CoreApi): number {
 const seqs = sequences();
 const dir = mkdtempSync(join(tmpdir(), 'swb-ab-'));
 let files = 0;
-/** Entries per second: 16 calls appending one entry at a time, 4,000 appends, a fresh SQLite file. */
+/** Milliseconds for 16 calls appending one entry at a time, 4,000 appends, into a fresh SQLite file. */
 async function sqlite(core: CoreApi): Promise<number> {
   const store = new core.SqliteEventStore({ path: join(dir, `${files++}.db`) });
   try {
-    await plan(
-      seqs,
-      4,
-      25,
-      `warm${files}`,
-    )((id, entries, expectedVersion) => store.appendToStream(id, entries, { expectedVersion }).then((r) => r.version));
+    const append = portAppend(store);
+    await plan(seqs, 4, 25, `warm${files}`)(append);
     const work = plan(seqs, 16, 250, `ab${files}`);
     const started = performance.now();
-    await work((id, entries, expectedVersion) => store.appendToStream(id, entries, { expectedVersion }).then((r) => r.version));
+    await work(append);
     return performance.now() - started;
   } finally {
     await store.close();

@@ -1,6 +1,6 @@
 import { createEngine, decodeNotifications, InMemoryEventStore, type LogEntry } from '@switchboard/core';
 import { deliverySchedule, replay } from '@switchboard/core/replay';
-import { workload } from './workload.js';
+import { lapBody, workload } from './workload.js';
 import { median, type Row } from './report.js';
 
 function time(fn: () => void): number {
@@ -78,9 +78,7 @@ export function benchReplay(): Row[] {
     let produced = 0;
     for (let lap = 0; ; lap++) {
       for (let i = 0; i < bodies.length; i++) {
-        // new call ids each lap so the entries stay distinct
-        const body = lap === 0 ? bodies[i]! : bodies[i]!.replaceAll('/calls/call-', `/calls/l${lap}-call-`);
-        for (const entry of decodeNotifications(body, { receivedAt: produced })) {
+        for (const entry of decodeNotifications(lapBody(bodies[i]!, lap), { receivedAt: produced })) {
           yield entry;
           if (++produced === 1_000_000) return;
         }

@@ -29,3 +29,8 @@ export function workload(calls: number, seed = 42): { bodies: string[]; callIds:
   }
   return { bodies, callIds };
 }
+
+/** A workload body for its `lap`-th pass: the same notifications for new call ids (lap 0: as it is), so repeated passes stay distinct calls. */
+export function lapBody(body: string, lap: number): string {
+  return lap === 0 ? body : body.replaceAll('/calls/call-', `/calls/l${lap}-call-`);
+}

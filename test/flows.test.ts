@@ -16,6 +16,8 @@ import { releaseAll } from './support/cleanup.js';
 const APP = { appId: 'b0t00000-0000-4000-8000-000000000018', tenantId: 'tenant-1', clientSecret: 'secret-1' };
 const SCALE = 0.01;
 const SERVICE_MEDIA = { '@odata.type': '#microsoft.graph.serviceHostedMediaConfig' } as const;
+/** The runtime's options in these tests (a restarted runtime takes the same). */
+const RUNTIME = { answerDeadlineMs: 15_000, deadlineMarginMs: 50, operationTimeoutMs: 10_000 } as const;
 const user = (id: string): InvitationTarget => ({ identity: { user: { id, displayName: id } } });
 
 let owned: Array<() => unknown> = [];
@@ -56,7 +58,7 @@ async function world(options: { seed?: number; faults?: FaultOptions; transferMs
   });
   owned.push(() => graph.close());
   const store = new InMemoryEventStore();
-  sw = createSwitchboard({ graph, store, answerDeadlineMs: 15_000, deadlineMarginMs: 50, operationTimeoutMs: 10_000 });
+  sw = createSwitchboard({ graph, store, ...RUNTIME });
   owned.push(() => sw.stop());
   return {
     sim,
@@ -356,13 +358,7 @@ describe('call.transfer: a handle whose outcome settles on the notifications', (
     await w.sw.stop();
 
     // a new process over the same log: the call is restored, and the bot asks how its transfer ends
-    const next = createSwitchboard({
-      graph: w.graph,
-      store: w.store,
-      answerDeadlineMs: 15_000,
-      deadlineMarginMs: 50,
-      operationTimeoutMs: 10_000,
-    });
+    const next = createSwitchboard({ graph: w.graph, store: w.store, ...RUNTIME });
     owned.push(() => next.stop());
     w.rebind(next);
     const resumed = new Map<string, Call>();

@@ -183,11 +183,13 @@ function terminatedError(callId: string, what: string): SwitchboardError {
 
 /** The argument error of a wait's options, if they have one. */
 function checkWaitOptions(options: WaitOptions, method: string): SwitchboardError | undefined {
-  const t = options.timeoutMs;
-  if (t !== undefined && !(typeof t === 'number' && t >= 0)) {
-    return new SwitchboardError('SWB_INVALID_ARGUMENT', `${method}: timeoutMs must be a number >= 0, got ${String(t)}`);
-  }
-  return undefined;
+  return badDuration(method, 'timeoutMs', options.timeoutMs);
+}
+
+/** The error for a duration option (ms) that is not a number >= 0 (or, unless `required`, absent); undefined when it is fine. */
+function badDuration(method: string, name: string, value: unknown, required = false): SwitchboardError | undefined {
+  if ((value === undefined && !required) || (typeof value === 'number' && value >= 0)) return undefined;
+  return new SwitchboardError('SWB_INVALID_ARGUMENT', `${method}: ${name} must be a number >= 0, got ${String(value)}`);
 }
 
 /**
@@ -342,9 +344,11 @@ export class Call extends EventEmitter<CallHandleEvents> {
 
   #collect(options: CollectDigitsOptions): Promise<CollectedDigits> {
     const { maxDigits, terminator, timeoutMs } = options ?? ({} as CollectDigitsOptions);
-    if (!(typeof timeoutMs === 'number' && timeoutMs >= 0)) {
-      throw new SwitchboardError('SWB_INVALID_ARGUMENT', `collectDigits: timeoutMs must be a number >= 0, got ${String(timeoutMs)}`);
-    }
+    const badTime =
+      badDuration('collectDigits', 'timeoutMs', timeoutMs, true) ??
+      badDuration('collectDigits', 'gapWaitMs', options.gapWaitMs) ??
+      badDuration('collectDigits', 'interDigitTimeoutMs', options.interDigitTimeoutMs);
+    if (badTime) throw badTime;
     if (maxDigits !== undefined && !(Number.isInteger(maxDigits) && maxDigits > 0)) {
       throw new SwitchboardError('SWB_INVALID_ARGUMENT', `collectDigits: maxDigits must be a positive integer, got ${String(maxDigits)}`);
     }
@@ -354,19 +358,7 @@ export class Call extends EventEmitter<CallHandleEvents> {
         `collectDigits: terminator must be a DTMF key (0-9, *, #, A-D), got ${String(terminator)}`,
       );
     }
-    if (options.gapWaitMs !== undefined && !(typeof options.gapWaitMs === 'number' && options.gapWaitMs >= 0)) {
-      throw new SwitchboardError(
-        'SWB_INVALID_ARGUMENT',
-        `collectDigits: gapWaitMs must be a number >= 0, got ${String(options.gapWaitMs)}`,
-      );
-    }
     const interDigitMs = options.interDigitTimeoutMs;
-    if (interDigitMs !== undefined && !(typeof interDigitMs === 'number' && interDigitMs >= 0)) {
-      throw new SwitchboardError(
-        'SWB_INVALID_ARGUMENT',
-        `collectDigits: interDigitTimeoutMs must be a number >= 0, got ${String(interDigitMs)}`,
-      );
-    }
     const after = options.afterSequenceId;
     if (after !== undefined && !(Number.isSafeInteger(after) && after >= 0)) {
       throw new SwitchboardError('SWB_INVALID_ARGUMENT', `collectDigits: afterSequenceId must be an integer >= 0, got ${String(after)}`);

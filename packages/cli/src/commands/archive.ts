@@ -1,9 +1,7 @@
-import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { SwitchboardError } from '@switchboard/core';
-import { PgEventStore, ShardedPgEventStore, SqliteEventStore } from '@switchboard/adapters';
 import { archiveEndedCalls, DEFAULT_ARCHIVE_BATCH } from '@switchboard/runtime';
 import { UsageError, type Output } from '../output.js';
+import { openLog } from './log-store.js';
 
 export const ARCHIVE_HELP = `Usage: switchboard archive --store <log> --dir <dir> --older-than <days> [options]
 
@@ -49,9 +47,7 @@ export async function archiveCommand(argv: readonly string[], out: Output): Prom
     out.stdout(ARCHIVE_HELP);
     return 0;
   }
-  const locations = values.store ?? [];
-  const location = locations[0];
-  if (location === undefined || locations.some((l) => l.trim() === '')) throw new UsageError('archive needs --store <log>', ARCHIVE_HELP);
+  if (!values.store?.length) throw new UsageError('archive needs --store <log>', ARCHIVE_HELP);
   if (values.dir === undefined || values.dir.trim() === '') throw new UsageError('archive needs --dir <dir>', ARCHIVE_HELP);
   const days = Number(values['older-than']);
   if (values['older-than'] === undefined || !Number.isFinite(days) || days < 0) {
@@ -59,21 +55,7 @@ export async function archiveCommand(argv: readonly string[], out: Output): Prom
   }
   const batch = values.batch === undefined ? DEFAULT_ARCHIVE_BATCH : Number(values.batch);
   if (!Number.isSafeInteger(batch) || batch < 1) throw new UsageError('--batch takes a whole number >= 1', ARCHIVE_HELP);
-  const postgres = /^postgres(?:ql)?:\/\//i.test(location);
-  if (values.schema !== undefined && !postgres) throw new UsageError('--schema is for a PostgreSQL --store', ARCHIVE_HELP);
-  if (locations.length > 1 && !locations.every((l) => /^postgres(?:ql)?:\/\//i.test(l))) {
-    throw new UsageError('--store given more than once names PostgreSQL shards: every one a postgres:// URL', ARCHIVE_HELP);
-  }
-  if (!postgres && !existsSync(location)) throw new SwitchboardError('SWB_CLI_INPUT', `cannot read ${location}: ENOENT`);
-
-  const pgStore = (url: string) =>
-    new PgEventStore({ connectionString: url, ...(values.schema !== undefined ? { schema: values.schema } : {}) });
-  const store =
-    locations.length > 1
-      ? new ShardedPgEventStore({ shards: locations.map(pgStore) })
-      : postgres
-        ? pgStore(location)
-        : new SqliteEventStore({ path: location, writer: 'inline' });
+  const store = openLog(values.store, values.schema, 'archive', ARCHIVE_HELP);
   const trace = process.env['SWB_ARCHIVE_TRACE'];
   const pauseMs = trace === undefined ? undefined : Math.max(0, Number(trace) || 0);
   try {
@@ -99,6 +81,6 @@ export async function archiveCommand(argv: readonly string[], out: Output): Prom
     );
     return 0;
   } finally {
-    await store.close();
+    await store.close?.();
   }
 }

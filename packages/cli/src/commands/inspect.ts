@@ -6,6 +6,7 @@ import { PgEventStore, SqliteEventStore } from '@switchboard/adapters';
 import type { EventStore } from '@switchboard/core';
 import { createInspector } from '@switchboard/inspector';
 import { UsageError, type Output } from '../output.js';
+import { isPostgresUrl } from './log-store.js';
 
 export const INSPECT_HELP = `Usage: switchboard inspect --store <log> [options]
 
@@ -116,7 +117,7 @@ export async function inspectCommand(argv: readonly string[], out: Output, hooks
 
 /** Opens the log read-only: `sqlite:<path>` or a PostgreSQL URL. */
 function openStore(spec: string, schema: string | undefined): { store: EventStore; title: string } {
-  if (/^postgres(ql)?:\/\//i.test(spec)) {
+  if (isPostgresUrl(spec)) {
     const store = new PgEventStore({
       connectionString: readOnlySessions(spec),
       migrate: false,

@@ -1,8 +1,7 @@
-import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { createEngine, QUARANTINE_STREAM, SwitchboardError, type EventStore } from '@switchboard/core';
-import { PgEventStore, SqliteEventStore } from '@switchboard/adapters';
-import { UsageError, type Output } from '../output.js';
+import { createEngine, QUARANTINE_STREAM } from '@switchboard/core';
+import type { Output } from '../output.js';
+import { openLog } from './log-store.js';
 
 export const REDECODE_HELP = `Usage: switchboard redecode --store <log> [options]
 
@@ -42,23 +41,7 @@ export async function redecodeCommand(argv: readonly string[], out: Output): Pro
     out.stdout(REDECODE_HELP);
     return 0;
   }
-  const location = values.store;
-  if (location === undefined || location.trim() === '') throw new UsageError('redecode needs --store <log>', REDECODE_HELP);
-  const postgres = /^postgres(?:ql)?:\/\//i.test(location);
-  if (values.schema !== undefined && !postgres) throw new UsageError('--schema is for a PostgreSQL --store', REDECODE_HELP);
-
-  if (!postgres && !existsSync(location)) throw new SwitchboardError('SWB_CLI_INPUT', `cannot read ${location}: ENOENT`);
-  let store: EventStore;
-  try {
-    store = postgres
-      ? new PgEventStore({ connectionString: location, ...(values.schema !== undefined ? { schema: values.schema } : {}) })
-      : new SqliteEventStore({ path: location, writer: 'inline' });
-  } catch (error) {
-    if (error instanceof SwitchboardError) throw error;
-    throw new SwitchboardError('SWB_CLI_INPUT', `cannot open ${postgres ? 'the PostgreSQL log' : location}: ${(error as Error).message}`, {
-      cause: error,
-    });
-  }
+  const store = openLog(values.store === undefined ? [] : [values.store], values.schema, 'redecode', REDECODE_HELP);
   try {
     const engine = createEngine({ store, clock: Date.now, snapshotEvery: 0 });
     const result = await engine.redecode(values.call !== undefined ? { callIds: values.call } : {});

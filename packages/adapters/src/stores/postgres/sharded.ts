@@ -130,28 +130,34 @@ export class ShardedPgEventStore implements EventStore, CallLeases, ClaimableLea
    * databases, and the archive's batches (from `listEndedBefore`) never do.
    */
   async deleteStreams(streams: readonly { readonly streamId: string; readonly version: number }[]): Promise<boolean> {
-    const shards = new Set(streams.map((s) => shardOf(s.streamId, this.shards.length)));
-    if (shards.size === 0) return true;
-    if (shards.size > 1) {
+    const groups = this.#byShard(streams, (s) => s.streamId);
+    if (groups.size > 1) {
       throw new SwitchboardError(
         'SWB_INVALID_ARGUMENT',
-        `deleteStreams: these ${streams.length} streams live in ${shards.size} shards; a deletion is one transaction in one shard`,
+        `deleteStreams: these ${streams.length} streams live in ${groups.size} shards; a deletion is one transaction in one shard`,
       );
     }
-    return this.shards[[...shards][0]!]!.deleteStreams(streams);
+    for (const [shard, group] of groups) return shard.deleteStreams(group);
+    return true;
   }
 
   /** How many of these streams the shards hold (any version). */
   async countStreams(streamIds: readonly string[]): Promise<number> {
-    const byShard = new Map<number, string[]>();
-    for (const id of streamIds) {
-      const i = shardOf(id, this.shards.length);
-      const list = byShard.get(i);
-      if (list) list.push(id);
-      else byShard.set(i, [id]);
-    }
-    const counts = await Promise.all([...byShard].map(([i, ids]) => this.shards[i]!.countStreams(ids)));
+    const groups = [...this.#byShard(streamIds, (id) => id)];
+    const counts = await Promise.all(groups.map(([shard, ids]) => shard.countStreams(ids)));
     return counts.reduce((a, b) => a + b, 0);
+  }
+
+  /** `items` by the shard holding each one's stream, in their order. */
+  #byShard<T>(items: readonly T[], streamOf: (item: T) => string): Map<PgEventStore, T[]> {
+    const groups = new Map<PgEventStore, T[]>();
+    for (const item of items) {
+      const shard = this.shard(streamOf(item));
+      const group = groups.get(shard);
+      if (group) group.push(item);
+      else groups.set(shard, [item]);
+    }
+    return groups;
   }
 
   readSnapshot(streamId: string): Promise<CallSnapshot | undefined> {
